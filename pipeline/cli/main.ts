@@ -1,0 +1,28 @@
+// The `lotgate` command line. Each command group lives in its own file.
+
+import { Command, CommanderError } from 'commander';
+import { reportError } from './context.js';
+import { registerIngestCommands } from './ingest-commands.js';
+import { registerMappingCommands } from './mapping-commands.js';
+import { registerReadCommands } from './read-commands.js';
+
+const program = new Command('lotgate')
+  .description('lotgate — lot release readiness from your CMOs\' and labs\' files')
+  .option('-c, --config <file>', 'configuration file (default ./config.yaml; env LOTGATE_CONFIG)')
+  .option('-d, --data-dir <dir>', 'data directory (default ./data; env LOTGATE_DATA_DIR)')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerIngestCommands(program);
+registerMappingCommands(program);
+registerReadCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else {
+    process.exitCode = reportError(err);
+  }
+}

@@ -1,0 +1,109 @@
+// Read commands: the board, one lot, the ledger, the audit chain. All take --json.
+
+import type { Command } from 'commander';
+import type { ReadinessState } from '../model/types.js';
+import { printJson, UserError, withLotgate } from './context.js';
+import { renderLot, renderTable } from './render.js';
+
+const STATES: ReadinessState[] = ['READY', 'CONDITIONAL', 'NOT_READY', 'BLOCKED'];
+
+export function registerReadCommands(program: Command): void {
+  program
+    .command('lots')
+    .description('The readiness board: every lot with its state, late flag and reasons.')
+    .option('-r, --readiness <state>', `only lots in this state (${STATES.join(', ')})`)
+    .option('--json', 'print JSON')
+    .action(async (opts: { readiness?: string; json?: boolean }, cmd: Command) => {
+      const state = opts.readiness?.toUpperCase() as ReadinessState | undefined;
+      if (state && !STATES.includes(state)) throw new UserError(`--readiness must be one of ${STATES.join(', ')}`, 2);
+      const lots = await withLotgate(cmd, (lg) => lg.store.listLots({ readiness: state }));
+      if (opts.json) return printJson(lots);
+      if (!lots.length) {
+        process.stdout.write('No lots yet. Ingest the ERP partner\'s files first: lotgate ingest --partner erp fixtures/erp/*\n');
+        return;
+      }
+      process.stdout.write(
+        renderTable(
+          ['LOT', 'MATERIAL', 'VENDOR', 'EXPIRY', 'READINESS', 'LATE', 'REASONS'],
+          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness?.state ?? '-', l.readiness?.late ? 'late' : '', (l.readiness?.reasons ?? []).map((r) => r.code).join(' ')]),
+        ),
+      );
+    });
+
+  program
+    .command('lot')
+    .description('One lot: identifiers, stages, tests, documents, deviations, readiness with reasons.')
+    .argument('<lotNumber>', "the sponsor's lot number")
+    .option('-m, --material <id>', 'material id, when the lot number exists for several materials')
+    .option('--json', 'print JSON')
+    .action(async (lotNumber: string, opts: { material?: string; json?: boolean }, cmd: Command) => {
+      const found = await withLotgate(cmd, (lg) => lg.store.getLotDetail(lotNumber, opts.material));
+      const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
+      if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
+      if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.materialId).join(', ')}): add --material`, 2);
+      if (opts.json) return printJson(list[0]);
+      process.stdout.write(renderLot(list[0]));
+    });
+
+  program
+    .command('submissions')
+    .description('The ledger: every file received, its state and counts.')
+    .option('-p, --partner <id>', 'only this partner')
+    .option('-s, --state <state>', 'only this state (received, processing, applied, applied_with_errors, rejected, duplicate, quarantined)')
+    .option('-n, --limit <n>', 'at most n (newest first)', (v) => Number.parseInt(v, 10), 50)
+    .option('--json', 'print JSON')
+    .action(async (opts: { partner?: string; state?: string; limit: number; json?: boolean }, cmd: Command) => {
+      const subs = await withLotgate(cmd, (lg) => lg.store.listSubmissions({ partner: opts.partner, state: opts.state, limit: opts.limit }));
+      if (opts.json) return printJson(subs);
+      process.stdout.write(
+        renderTable(
+          ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'RECEIVED'],
+          subs.map((s) => [String(s.id), s.partner, s.originalName, s.state, String(s.rows ?? ''), String(s.applied ?? ''), String(s.rejected ?? ''), s.receivedAt]),
+        ),
+      );
+    });
+
+  program
+    .command('submission')
+    .description('One submission: ledger row and its rejected rows.')
+    .argument('<id>', 'submission id', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print JSON')
+    .action(async (id: number, opts: { json?: boolean }, cmd: Command) => {
+      const out = await withLotgate(cmd, (lg) => {
+        const sub = lg.store.getSubmission(id);
+        if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
+        return { ...sub, errors: lg.store.listRejectedRows(id, 1000), errorCount: lg.store.countRejectedRows(id) };
+      });
+      if (opts.json) return printJson(out);
+      const { errors, errorCount, ...sub } = out;
+      for (const [k, v] of Object.entries(sub)) if (v !== null && v !== undefined) process.stdout.write(`${k.padEnd(14)} ${v}\n`);
+      if (errorCount) {
+        process.stdout.write(`\n${errorCount} rejected row(s):\n`);
+        process.stdout.write(renderTable(['LINE', 'COL', 'FIELD', 'CODE', 'MESSAGE'], errors.map((e) => [String(e.line ?? ''), String(e.column ?? ''), e.field ?? '', e.code, e.message])));
+      }
+    });
+
+  const audit = program.command('audit').description('The append-only, hash-chained audit trail.');
+  audit
+    .command('verify')
+    .description('Walk the hash chain; exits 1 with the first broken link if anything was altered.')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const res = await withLotgate(cmd, (lg) => lg.store.verifyAudit());
+      if (opts.json) printJson(res);
+      else if (res.ok) process.stdout.write(`audit trail intact: ${res.count} events, hash chain verified\n`);
+      else process.stdout.write(`AUDIT TRAIL BROKEN at event ${res.brokenAt}: ${res.reason} (${res.count} events checked)\n`);
+      if (!res.ok) process.exitCode = 1;
+    });
+  audit
+    .command('list')
+    .description('Recent audit events.')
+    .option('--subject <s>', 'only events about this subject, e.g. submission:12 or lot:000000000010012345/L2026-0001')
+    .option('-n, --limit <n>', 'at most n', (v) => Number.parseInt(v, 10), 50)
+    .option('--json', 'print JSON')
+    .action(async (opts: { subject?: string; limit: number; json?: boolean }, cmd: Command) => {
+      const events = await withLotgate(cmd, (lg) => lg.store.listAudit({ subject: opts.subject, limit: opts.limit }));
+      if (opts.json) return printJson(events);
+      process.stdout.write(renderTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e: any) => [String(e.seq), e.at, e.actor, e.action, e.subject])));
+    });
+}

@@ -1,0 +1,16 @@
+// What the ingest path needs, handed in by the composition root (pipeline/lotgate.ts).
+
+import type { Logger } from 'pino';
+import type { LotgateConfig } from '../config/config.js';
+import type { PartnerConfig } from '../model/types.js';
+import type { MappingCatalog } from '../mapping/catalog.js';
+import type { Store } from '../store/store.js';
+
+export interface IngestDeps {
+  config: LotgateConfig;
+  store: Store;
+  partners: () => Map<string, PartnerConfig>;
+  mappings: MappingCatalog;
+  now: () => Date;
+  log: Logger;
+}

@@ -1,0 +1,54 @@
+// Takes a complete file into the ledger: digest, archive, ledger row, audit.
+// Order matters for "nothing lost": archive (link/copy) → ledger row → remove the source.
+// A crash before the ledger row leaves the file in inbound/ for the reconciler; a crash after
+// it leaves a ledger row in `received`, which the reconciler re-queues.
+
+import { rm } from 'node:fs/promises';
+import type { IngestDeps } from '../ingest/deps.js';
+import { archiveFile, hashFile } from './archive.js';
+
+export type SubmissionSource = 'sftp' | 'watch' | 'cli' | 'pull' | 'replay';
+
+export interface IncomingFile {
+  partner: string;
+  /** Where the bytes are now. */
+  path: string;
+  /** The name the partner gave the file. */
+  name: string;
+  source: SubmissionSource;
+  /** Known when the drop zone hashed the bytes while they streamed in. */
+  sha256?: string;
+  size?: number;
+  receivedAt?: string;
+  /** Remove `path` once the ledger holds the file (drop-zone files); CLI files stay. */
+  removeSource: boolean;
+  replayOf?: number;
+}
+
+export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | 'now'>, f: IncomingFile): Promise<number> {
+  const digest = f.sha256 && f.size !== undefined ? { sha256: f.sha256, size: f.size } : await hashFile(f.path);
+  const archivePath = await archiveFile(deps.config.dataDir, f.path, digest.sha256);
+  const receivedAt = f.receivedAt ?? deps.now().toISOString();
+  const id = deps.store.transaction(() => {
+    const sid = deps.store.insertSubmission({
+      partner: f.partner,
+      originalName: f.name,
+      size: digest.size,
+      sha256: digest.sha256,
+      receivedAt,
+      source: f.source,
+      archivePath,
+      state: 'received',
+      replayOf: f.replayOf ?? null,
+    });
+    deps.store.appendAudit({
+      actor: f.source === 'cli' || f.source === 'replay' ? 'operator' : `partner:${f.partner}`,
+      action: 'submission.received',
+      subject: `submission:${sid}`,
+      details: { partner: f.partner, file: f.name, size: digest.size, sha256: digest.sha256, source: f.source, replayOf: f.replayOf },
+    });
+    return sid;
+  });
+  if (f.removeSource) await rm(f.path, { force: true });
+  return id;
+}

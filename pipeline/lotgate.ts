@@ -1,0 +1,53 @@
+// The composition root: builds every part from the configuration and hands dependencies in as
+// plain parameters. No module-level singletons — tests build whole instances in temp dirs.
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { LotgateConfig } from './config/config.js';
+import { loadPartners } from './config/partners.js';
+import type { IngestDeps } from './ingest/deps.js';
+import { MappingCatalog } from './mapping/catalog.js';
+import type { PartnerConfig } from './model/types.js';
+import { Store } from './store/store.js';
+
+export interface Lotgate extends IngestDeps {
+  close(): void;
+}
+
+export interface LotgateOptions {
+  log?: Logger;
+  now?: () => Date;
+  /** Open the store read-only (read commands). */
+  readonly?: boolean;
+}
+
+export function createLogger(level = process.env.LOTGATE_LOG_LEVEL ?? 'info'): Logger {
+  // Logs go to stderr so that stdout stays clean for --json output.
+  return pino({ level, base: { app: 'lotgate' } }, pino.destination(2));
+}
+
+export function createLotgate(config: LotgateConfig, opts: LotgateOptions = {}): Lotgate {
+  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dropDir, { recursive: true });
+  const store = Store.open(path.join(config.dataDir, 'lotgate.db'));
+  const log = opts.log ?? createLogger();
+  // Partner files are re-read when they change on disk, so `lotgate partner add` and key
+  // rotations take effect without a restart.
+  let partnerCache: { at: number; map: Map<string, PartnerConfig> } | null = null;
+  const partners = () => {
+    const now = Date.now();
+    if (!partnerCache || now - partnerCache.at > 2000) partnerCache = { at: now, map: loadPartners(config.partnersDir) };
+    return partnerCache.map;
+  };
+  const mappings = new MappingCatalog(config.mappingsDir);
+  return {
+    config,
+    store,
+    partners,
+    mappings,
+    now: opts.now ?? (() => new Date()),
+    log,
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,136 @@
+// The shape of a mapping file (mappings/<partner>/<feed>.yaml) as the loader returns it
+// after schema validation. mappings/schema.json is the JSON Schema of the same shape.
+//
+// Example (CSV):
+//
+//   partner: acme-cmo
+//   feed: batch-status
+//   format: csv
+//   match: ["batch_status_*.csv"]
+//   dialect: { delimiter: ";", encoding: windows-1252, headerRow: 3, decimal: ",", thousands: "." }
+//   missing: ["n.a.", "-"]
+//   records:
+//     - emit: stage_event
+//       fields:
+//         batch:     { from: ["Batch No", "Charge"], xref: cmo_batch, required: true }
+//         stage:     { from: Step, map: { MIX: compounding, FILL: filling }, unmapped: error }
+//         status:    { from: Status, map: { Started: started, Done: completed, Hold: on_hold } }
+//         eventTime: { from: Date, type: datetime, format: "dd.MM.yyyy HH:mm", tz: Europe/Berlin }
+//   tests:
+//     - { input: fixtures/acme-cmo/batch_status_sample.csv, expect: fixtures/acme-cmo/batch_status_sample.expected.json }
+
+import type { IdScheme, RecordKind } from '../model/types.js';
+
+export type MappingFormat = 'csv' | 'xml' | 'document';
+
+export interface CsvDialect {
+  delimiter?: string; // default ","
+  quote?: string; // default '"'; null/"" = no quoting
+  escape?: string; // default same as quote
+  /** utf-8 (default), windows-1252, latin1/iso-8859-1, utf-16le, utf-16be, utf-16 (BOM decides) */
+  encoding?: string;
+  /** 1-based line of the header row; lines above it are preamble and skipped. Default 1. 0 = no header (columns named "1","2",...). */
+  headerRow?: number;
+  /** Lines starting with this are comments and skipped. */
+  comment?: string;
+  /** Decimal separator for decimal fields ("." default, or ","). */
+  decimal?: string;
+  /** Thousands separator stripped from decimal fields ("" default). */
+  thousands?: string;
+  /** Trim spaces around values (default true). */
+  trim?: boolean;
+  /** Rows whose values are all empty are skipped silently (default true). */
+  skipEmptyRows?: boolean;
+}
+
+export interface XmlOptions {
+  /**
+   * Path of the elements that are records, from the document root, by local name
+   * (namespace prefixes ignored), e.g. "EPCISDocument/EPCISBody/EventList/ObjectEvent".
+   * "*" matches any one element; "a|b" matches either name at that step.
+   */
+  record: string;
+}
+
+export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list';
+
+export interface FieldSpec {
+  /**
+   * Where the value comes from. CSV: header text (several spellings allowed, first present wins;
+   * matched case-insensitively after trimming). XML: path relative to the record element by local
+   * name, "@attr" for attributes, "a/b/@c", "." for the element's own text.
+   * Special: "$file" = the file name, "$line" = the line number, "$each" = the value of the current
+   * `each` column (see RecordSpec.each), "$eachColumn" = its header text.
+   */
+  from?: string | string[];
+  /** A constant value (no source). */
+  const?: string | number | boolean;
+  /** Used when the source is absent/empty/a missing marker. */
+  default?: string | number | boolean;
+  type?: FieldValueType; // default string
+  /** Date/datetime pattern(s) in Unicode/Luxon tokens: "dd.MM.yyyy", "M/d/yy h:mm a", "yyyy-MM-dd'T'HH:mm:ssZZ"; "iso" = ISO-8601. */
+  format?: string | string[];
+  /** IANA time zone for datetimes without an offset (default UTC). */
+  tz?: string;
+  /** Value map: source code → canonical value (matched after trimming, case-sensitive unless mapCaseInsensitive). */
+  map?: Record<string, string | number | boolean | null>;
+  mapCaseInsensitive?: boolean;
+  /** Policy for a code not in `map`: error (row rejected, E_UNMAPPED_CODE; default), keep (pass through), null (treat as missing), skip (drop this record silently, counted as filtered). */
+  unmapped?: 'error' | 'keep' | 'null' | 'skip';
+  /** Missing-value markers for this field, on top of the file-level `missing`. */
+  missing?: string[];
+  required?: boolean;
+  /** This field is an identifier of the lot in the given scheme (goes to MappedRecord.ids, not fields). */
+  xref?: IdScheme;
+  /** Regular expression with one capture group applied to the raw value before typing, e.g. "^COA_(.+)_v\\d+\\.pdf$". */
+  extract?: string;
+  /** For type list: separator (default ","). */
+  separator?: string;
+  /** Decimal separator override for this field. */
+  decimal?: string;
+}
+
+export interface Condition {
+  /** Source (same syntax as FieldSpec.from) or a canonical field already mapped, prefixed "=": "=status". */
+  field: string;
+  equals?: string;
+  in?: string[];
+  notIn?: string[];
+  matches?: string; // regex
+  present?: boolean;
+}
+
+export interface EachSpec {
+  /** Header text(s) of a wide column (one of these spellings). */
+  column: string | string[];
+  /** Constant canonical fields for the record produced from this column. */
+  set?: Record<string, string | number | boolean>;
+}
+
+export interface RecordSpec {
+  emit: RecordKind;
+  /** Only rows matching all conditions produce this record. */
+  when?: Condition[];
+  /** One record per listed column that has a value (wide → long). */
+  each?: EachSpec[];
+  fields: Record<string, FieldSpec>;
+}
+
+export interface MappingSpec {
+  partner: string;
+  feed: string;
+  /** Free-form version label an analyst bumps; the content hash is always stamped too. */
+  version?: string | number;
+  description?: string;
+  format: MappingFormat;
+  /** File-name globs (case-insensitive) this feed accepts. */
+  match: string[];
+  dialect?: CsvDialect;
+  xml?: XmlOptions;
+  /** File-level missing-value markers (default: [""]). */
+  missing?: string[];
+  /** Rows not matching all conditions are skipped (counted as filtered, not errors). */
+  filter?: Condition[];
+  records: RecordSpec[];
+  tests?: { input: string; expect: string }[];
+}

@@ -1,0 +1,328 @@
+// Versioned schema. `PRAGMA user_version` holds the version a database is at; `migrate` applies
+// every newer migration in order, each in its own IMMEDIATE transaction together with the
+// version bump, so a crash or a failing statement leaves the database at the previous version.
+// Several processes may open the same file at once: the version is re-read inside the write
+// lock, so a migration is applied exactly once.
+//
+// Never edit a migration that has shipped; append a new one (see the header of store.ts).
+
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+// Provenance columns every fact row carries.
+const PROV = `
+  submission_id INTEGER REFERENCES submissions(id),
+  line INTEGER,
+  mapping_hash TEXT,
+  partner TEXT`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE submissions (
+  id INTEGER PRIMARY KEY,
+  partner TEXT NOT NULL,
+  feed TEXT,
+  original_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('sftp','watch','cli','pull','replay')),
+  archive_path TEXT,
+  state TEXT NOT NULL DEFAULT 'received'
+    CHECK (state IN ('received','processing','pending_review','applied','applied_with_errors','rejected','duplicate','quarantined')),
+  mapping_name TEXT,
+  mapping_hash TEXT,
+  "rows" INTEGER NOT NULL DEFAULT 0,
+  applied INTEGER NOT NULL DEFAULT 0,
+  rejected INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT,
+  error_message TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT,
+  finished_at TEXT,
+  replay_of INTEGER REFERENCES submissions(id),
+  duplicate_of INTEGER REFERENCES submissions(id),
+  ack_path TEXT
+);
+CREATE INDEX submissions_partner_sha ON submissions(partner, sha256);
+CREATE INDEX submissions_partner_name ON submissions(partner, original_name);
+CREATE INDEX submissions_state ON submissions(state);
+CREATE INDEX submissions_received ON submissions(received_at);
+CREATE INDEX submissions_archive ON submissions(archive_path);
+
+CREATE TABLE rejected_rows (
+  id INTEGER PRIMARY KEY,
+  submission_id INTEGER NOT NULL REFERENCES submissions(id),
+  line INTEGER,
+  "column" INTEGER,
+  field TEXT,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL,
+  value TEXT
+);
+CREATE INDEX rejected_rows_submission ON rejected_rows(submission_id, line);
+
+CREATE TABLE materials (
+  material_id TEXT PRIMARY KEY,
+  description TEXT,
+  gtin TEXT,
+  ndc TEXT,
+  product_family TEXT,
+  uom TEXT,
+  updated_at TEXT NOT NULL,${PROV}
+);
+CREATE INDEX materials_gtin ON materials(gtin);
+
+CREATE TABLE purchase_orders (
+  po_number TEXT NOT NULL,
+  po_item TEXT NOT NULL,
+  material_id TEXT NOT NULL,
+  quantity REAL,
+  uom TEXT,
+  vendor TEXT,
+  planned_date TEXT,
+  confirmed_date TEXT,
+  lot_number TEXT,
+  vendor_batch TEXT,
+  status TEXT,
+  updated_at TEXT NOT NULL,${PROV},
+  PRIMARY KEY (po_number, po_item)
+);
+CREATE INDEX purchase_orders_lot ON purchase_orders(material_id, lot_number);
+CREATE INDEX purchase_orders_vendor ON purchase_orders(vendor, po_number);
+
+-- No foreign key to materials: ERP feeds arrive in any order, and a lot may be known
+-- before its material master (order-independent merges).
+CREATE TABLE lots (
+  id INTEGER PRIMARY KEY,
+  material_id TEXT NOT NULL,
+  lot_number TEXT NOT NULL,
+  expiry_date TEXT,
+  manufacture_date TEXT,
+  quantity REAL,
+  uom TEXT,
+  site TEXT,
+  vendor TEXT,
+  quality_state TEXT,
+  po_number TEXT,
+  po_item TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,${PROV},
+  UNIQUE (material_id, lot_number)
+);
+CREATE INDEX lots_lot_number ON lots(lot_number);
+CREATE INDEX lots_vendor ON lots(vendor);
+
+CREATE TABLE lot_readiness (
+  lot_id INTEGER PRIMARY KEY REFERENCES lots(id),
+  state TEXT NOT NULL CHECK (state IN ('READY','CONDITIONAL','NOT_READY','BLOCKED')),
+  late INTEGER NOT NULL,
+  readiness TEXT NOT NULL,
+  computed_at TEXT NOT NULL
+);
+CREATE INDEX lot_readiness_state ON lot_readiness(state);
+
+-- The same (scheme, value, issuer) may point at two lots: a conflict that the readiness
+-- identity rule reports, so it is stored rather than refused.
+CREATE TABLE lot_identifiers (
+  id INTEGER PRIMARY KEY,
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  scheme TEXT NOT NULL CHECK (scheme IN ('cmo_batch','lims_sample','erp_lot','vendor_batch','gtin_lot')),
+  value TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  created_at TEXT NOT NULL,${PROV},
+  UNIQUE (scheme, value, issuer, lot_id)
+);
+CREATE INDEX lot_identifiers_lot ON lot_identifiers(lot_id);
+
+CREATE TABLE stage_events (
+  id INTEGER PRIMARY KEY,
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('started','completed','on_hold','aborted')),
+  event_time TEXT NOT NULL,
+  site TEXT,
+  recorded_at TEXT NOT NULL,${PROV},
+  UNIQUE (lot_id, stage, status, event_time)
+);
+
+CREATE TABLE test_results (
+  id INTEGER PRIMARY KEY,
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  sample_id TEXT,
+  test_code TEXT NOT NULL,
+  test_name TEXT,
+  method TEXT,
+  result_raw TEXT,
+  result_value REAL,
+  qualifier TEXT CHECK (qualifier IS NULL OR qualifier IN ('<','>','<=','>=','ND','<LOQ')),
+  unit TEXT,
+  spec_low REAL,
+  spec_high REAL,
+  spec_text TEXT,
+  result_status TEXT NOT NULL DEFAULT 'final' CHECK (result_status IN ('preliminary','final','retracted')),
+  tested_at TEXT,
+  analyst TEXT,
+  recorded_at TEXT NOT NULL,${PROV}
+);
+CREATE UNIQUE INDEX test_results_key ON test_results(lot_id, test_code, coalesce(sample_id, ''), coalesce(tested_at, ''));
+
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY,
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  type TEXT NOT NULL CHECK (type IN ('coa','batch_record','packaging_record','test_report','label_approval')),
+  doc_id TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  sha256 TEXT,
+  stored_path TEXT,
+  issued_at TEXT,
+  supersedes TEXT,
+  recorded_at TEXT NOT NULL,${PROV},
+  UNIQUE (lot_id, type, doc_id, version)
+);
+
+-- One row per version of a deviation; the latest updated_at per (issuer, partner_ref) is current.
+CREATE TABLE deviations (
+  id INTEGER PRIMARY KEY,
+  issuer TEXT NOT NULL,
+  partner_ref TEXT NOT NULL,
+  qms_ref TEXT,
+  title TEXT,
+  classification TEXT NOT NULL CHECK (classification IN ('minor','major','critical')),
+  status TEXT NOT NULL CHECK (status IN ('open','investigation','closed','cancelled')),
+  capa_refs TEXT NOT NULL DEFAULT '[]',
+  opened_at TEXT NOT NULL,
+  closed_at TEXT,
+  updated_at TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,${PROV},
+  UNIQUE (issuer, partner_ref, updated_at)
+);
+
+CREATE TABLE deviation_lots (
+  deviation_id INTEGER NOT NULL REFERENCES deviations(id),
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  submission_id INTEGER REFERENCES submissions(id),
+  line INTEGER,
+  PRIMARY KEY (deviation_id, lot_id)
+) WITHOUT ROWID;
+CREATE INDEX deviation_lots_lot ON deviation_lots(lot_id);
+
+CREATE TABLE dispositions (
+  id INTEGER PRIMARY KEY,
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  decision TEXT NOT NULL CHECK (decision IN ('released','rejected','quarantine')),
+  decided_by TEXT,
+  decided_at TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,${PROV},
+  UNIQUE (lot_id, decided_at)
+);
+
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  "action" TEXT NOT NULL,
+  subject TEXT,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_events_subject ON audit_events(subject, seq);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'audit trail is append-only');
+END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'audit trail is append-only');
+END;
+
+CREATE TABLE outbox (
+  id TEXT PRIMARY KEY,
+  topic TEXT NOT NULL,
+  target TEXT,
+  "key" TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','dead','held')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT,
+  submission_id INTEGER REFERENCES submissions(id)
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+CREATE INDEX outbox_submission ON outbox(submission_id, state);
+
+CREATE TABLE job_runs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  holder TEXT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL CHECK (status IN ('ok','error','skipped')),
+  details TEXT,
+  error TEXT
+);
+CREATE INDEX job_runs_name ON job_runs(name, started_at);
+
+-- expires_at in epoch milliseconds: compared numerically, independent of string formats.
+CREATE TABLE job_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database up to the newest migration. Returns the versions before and after.
+ * Refuses a database written by a newer lotgate (its schema is unknown to this code).
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): { from: number; to: number } {
+  checkOrder(migrations);
+  const latest = migrations.length ? migrations[migrations.length - 1].version : 0;
+  const from = schemaVersion(db);
+  if (from > latest) {
+    throw new Error(`database schema is at version ${from}, newer than this lotgate knows (${latest}); upgrade lotgate`);
+  }
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    db.transaction(() => {
+      // Another process may have migrated while we waited for the write lock.
+      if (schemaVersion(db) >= m.version) return;
+      try {
+        db.exec(m.sql);
+      } catch (err) {
+        throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+      }
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return { from, to: schemaVersion(db) };
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  let prev = 0;
+  for (const m of migrations) {
+    if (!Number.isInteger(m.version) || m.version <= prev) {
+      throw new Error(`migrations must have strictly increasing integer versions (got ${m.version} after ${prev})`);
+    }
+    prev = m.version;
+  }
+}
