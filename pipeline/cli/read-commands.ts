@@ -1,7 +1,8 @@
 // Read commands: the board, one lot, the ledger, the audit chain. All take --json.
 
 import type { Command } from 'commander';
-import type { ReadinessState } from '../model/types.js';
+import type { ReadinessState, SubmissionState } from '../model/types.js';
+import type { LotDetail, LotSummary } from '../store/types.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { renderLot, renderTable } from './render.js';
 
@@ -16,8 +17,8 @@ export function registerReadCommands(program: Command): void {
     .action(async (opts: { readiness?: string; json?: boolean }, cmd: Command) => {
       const state = opts.readiness?.toUpperCase() as ReadinessState | undefined;
       if (state && !STATES.includes(state)) throw new UserError(`--readiness must be one of ${STATES.join(', ')}`, 2);
-      const lots = await withLotgate(cmd, (lg) => lg.store.listLots({ readiness: state }));
-      if (opts.json) return printJson(lots);
+      const lots = await withLotgate(cmd, (lg) => lg.store.listLots({ readiness: state, limit: 100_000 }));
+      if (opts.json) return printJson(lots.map(lotSummaryJson));
       if (!lots.length) {
         process.stdout.write('No lots yet. Ingest the ERP partner\'s files first: lotgate ingest --partner erp fixtures/erp/*\n');
         return;
@@ -25,7 +26,7 @@ export function registerReadCommands(program: Command): void {
       process.stdout.write(
         renderTable(
           ['LOT', 'MATERIAL', 'VENDOR', 'EXPIRY', 'READINESS', 'LATE', 'REASONS'],
-          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness?.state ?? '-', l.readiness?.late ? 'late' : '', (l.readiness?.reasons ?? []).map((r) => r.code).join(' ')]),
+          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness ?? '-', l.late ? 'late' : '', l.reasonCodes.join(' ')]),
         ),
       );
     });
@@ -40,9 +41,10 @@ export function registerReadCommands(program: Command): void {
       const found = await withLotgate(cmd, (lg) => lg.store.getLotDetail(lotNumber, opts.material));
       const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
       if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
-      if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.materialId).join(', ')}): add --material`, 2);
-      if (opts.json) return printJson(list[0]);
-      process.stdout.write(renderLot(list[0]));
+      if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.lot.materialId).join(', ')}): add --material`, 2);
+      const lot = lotDetailJson(list[0]);
+      if (opts.json) return printJson(lot);
+      process.stdout.write(renderLot(lot));
     });
 
   program
@@ -53,7 +55,7 @@ export function registerReadCommands(program: Command): void {
     .option('-n, --limit <n>', 'at most n (newest first)', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print JSON')
     .action(async (opts: { partner?: string; state?: string; limit: number; json?: boolean }, cmd: Command) => {
-      const subs = await withLotgate(cmd, (lg) => lg.store.listSubmissions({ partner: opts.partner, state: opts.state, limit: opts.limit }));
+      const subs = await withLotgate(cmd, (lg) => lg.store.listSubmissions({ partner: opts.partner, state: opts.state as SubmissionState | undefined, limit: opts.limit }));
       if (opts.json) return printJson(subs);
       process.stdout.write(
         renderTable(
@@ -106,4 +108,21 @@ export function registerReadCommands(program: Command): void {
       if (opts.json) return printJson(events);
       process.stdout.write(renderTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e: any) => [String(e.seq), e.at, e.actor, e.action, e.subject])));
     });
+}
+
+/** `lotgate lots --json` rows: flat, with readiness as an object like `lotgate lot --json`. */
+function lotSummaryJson(l: LotSummary) {
+  return {
+    lotNumber: l.lotNumber,
+    materialId: l.materialId,
+    vendor: l.vendor,
+    expiryDate: l.expiryDate,
+    readiness: l.readiness ? { state: l.readiness, late: l.late, reasons: l.reasonCodes.map((code) => ({ code })), computedAt: l.computedAt } : null,
+  };
+}
+
+/** `lotgate lot --json`: the lot's own fields at the top level, then everything known about it. */
+function lotDetailJson(d: LotDetail) {
+  const { lot, readiness, ...rest } = d;
+  return { ...lot, ...rest, readiness };
 }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { ReadinessConfig } from '../readiness/rule-set.js';
-import { DEFAULT_READINESS_CONFIG, validateReadinessConfig } from '../readiness/rule-set.js';
+import { parseReadinessConfig } from '../readiness/rule-set.js';
 
 export interface LotgateConfig {
   /** Folder of the config file; relative paths in it are resolved against this. */
@@ -87,14 +87,9 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
   const def = sftp.defender ?? {};
   const intake = raw.intake ?? {};
   const queue = raw.queue ?? {};
-  const readinessRaw = raw.readiness ?? {};
-  const problems = validateReadinessConfig(readinessRaw);
-  if (problems.length) throw new ConfigError(`${configPath ?? 'config'}: readiness: ${problems.join('; ')}`);
-  const readiness: ReadinessConfig = {
-    default: { ...DEFAULT_READINESS_CONFIG.default, ...(readinessRaw.default ?? {}) },
-    families: readinessRaw.families ?? {},
-    materials: readinessRaw.materials ?? {},
-  };
+  const parsed = parseReadinessConfig(raw.readiness ?? null);
+  if (!parsed.ok) throw new ConfigError(`${configPath ?? 'config'}: readiness: ${parsed.problems.join('; ')}`);
+  const readiness = parsed.config;
 
   const port = env.LOTGATE_SFTP_PORT ? num(env.LOTGATE_SFTP_PORT, 2222, 'LOTGATE_SFTP_PORT') : num(sftp.port, 2222, 'sftp.port');
   return {

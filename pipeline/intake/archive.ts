@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, link, mkdir, rename, stat } from 'node:fs/promises';
+import { chmod, copyFile, link as hardLink, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface FileDigest {
@@ -26,20 +26,19 @@ export function archivePathFor(dataDir: string, sha256: string): string {
 }
 
 /**
- * Puts a copy of `src` into the archive (a hard link when on the same file system, else a copy)
- * and returns its path. The caller removes `src` only once the ledger knows the file, so a crash
- * in between leaves the file where the reconciler finds it.
+ * Puts a copy of `src` into the archive and returns its path. `link` (for files the caller will
+ * remove, e.g. taken from inbound/) hard-links instead of copying when on the same file system;
+ * a file the user keeps is always copied, so the archived original can never change with it.
+ * The caller removes `src` only once the ledger knows the file, so a crash in between leaves the
+ * file where the reconciler finds it.
  */
-export async function archiveFile(dataDir: string, src: string, sha256: string): Promise<string> {
+export async function archiveFile(dataDir: string, src: string, sha256: string, link = false): Promise<string> {
   const dest = archivePathFor(dataDir, sha256);
   if (await stat(dest).then(() => true, () => false)) return dest;
   await mkdir(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await link(src, tmp);
-  } catch {
-    await copyFile(src, tmp);
-  }
+  const linked = link && (await hardLink(src, tmp).then(() => true, () => false));
+  if (!linked) await copyFile(src, tmp);
   await chmod(tmp, 0o444);
   await rename(tmp, dest);
   return dest;

@@ -23,11 +23,16 @@ export interface IncomingFile {
   /** Remove `path` once the ledger holds the file (drop-zone files); CLI files stay. */
   removeSource: boolean;
   replayOf?: number;
+  /**
+   * Insert the ledger row already quarantined (partial uploads): a crash before the caller's
+   * quarantine() then leaves a terminal row, never one the reconciler would queue for processing.
+   */
+  quarantined?: { code: string; message: string };
 }
 
 export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | 'now'>, f: IncomingFile): Promise<number> {
   const digest = f.sha256 && f.size !== undefined ? { sha256: f.sha256, size: f.size } : await hashFile(f.path);
-  const archivePath = await archiveFile(deps.config.dataDir, f.path, digest.sha256);
+  const archivePath = await archiveFile(deps.config.dataDir, f.path, digest.sha256, f.removeSource);
   const receivedAt = f.receivedAt ?? deps.now().toISOString();
   const id = deps.store.transaction(() => {
     const sid = deps.store.insertSubmission({
@@ -38,8 +43,9 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       receivedAt,
       source: f.source,
       archivePath,
-      state: 'received',
+      state: f.quarantined ? 'quarantined' : 'received',
       replayOf: f.replayOf ?? null,
+      ...(f.quarantined ? { errorCode: f.quarantined.code, errorMessage: f.quarantined.message, finishedAt: deps.now().toISOString() } : {}),
     });
     deps.store.appendAudit({
       actor: f.source === 'cli' || f.source === 'replay' ? 'operator' : `partner:${f.partner}`,

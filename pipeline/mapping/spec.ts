@@ -72,6 +72,8 @@ export interface FieldSpec {
   format?: string | string[];
   /** IANA time zone for datetimes without an offset (default UTC). */
   tz?: string;
+  /** Locale for month/weekday names and AM/PM markers in `format` (default "en-US"). Added by the mapping engine. */
+  locale?: string;
   /** Value map: source code → canonical value (matched after trimming, case-sensitive unless mapCaseInsensitive). */
   map?: Record<string, string | number | boolean | null>;
   mapCaseInsensitive?: boolean;

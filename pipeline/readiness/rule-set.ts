@@ -111,7 +111,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function keyPath(base: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
+  return base ? `${base}.${key}` : key;
 }
 
 function typeName(v: unknown): string {
@@ -258,28 +259,30 @@ function validateRuleSet(section: unknown, path: string, knownStages: Set<string
 }
 
 /**
- * Problems in a raw `readiness:` section (as parsed from YAML), each prefixed with its path.
- * An empty list means `parseReadinessConfig` will accept it.
+ * Problems in a raw `readiness:` section (as parsed from YAML), each starting with the path of
+ * the offending key inside that section (`default.tests[1].code: ...`), or inside `basePath`
+ * when given. An empty list means `parseReadinessConfig` will accept it.
  */
-export function validateReadinessConfig(raw: unknown, basePath = 'readiness'): string[] {
+export function validateReadinessConfig(raw: unknown, basePath = ''): string[] {
   const problems: string[] = [];
   if (raw === undefined || raw === null) return problems; // no section: built-in defaults
-  if (!isObject(raw)) return [`${basePath}: expected a mapping with default, families, materials; got ${typeName(raw)}`];
+  if (!isObject(raw)) return [`${basePath || '(readiness)'}: expected a mapping with default, families, materials; got ${typeName(raw)}`];
   for (const key of Object.keys(raw)) {
     if (!['default', 'families', 'materials'].includes(key)) {
       problems.push(`${keyPath(basePath, key)}: unknown key${didYouMean(key, ['default', 'families', 'materials'])}; allowed: default, families, materials`);
     }
   }
   const knownStages = collectStages(raw);
-  validateRuleSet(raw.default, `${basePath}.default`, knownStages, problems);
+  validateRuleSet(raw.default, keyPath(basePath, 'default'), knownStages, problems);
   for (const group of ['families', 'materials'] as const) {
     const g = raw[group];
+    const gp = keyPath(basePath, group);
     if (g === undefined || g === null) continue;
     if (!isObject(g)) {
-      problems.push(`${basePath}.${group}: expected a mapping of ${group === 'families' ? 'product family' : 'material id'} → rule settings, got ${typeName(g)}`);
+      problems.push(`${gp}: expected a mapping of ${group === 'families' ? 'product family' : 'material id'} → rule settings, got ${typeName(g)}`);
       continue;
     }
-    for (const [name, section] of Object.entries(g)) validateRuleSet(section, keyPath(`${basePath}.${group}`, name), knownStages, problems);
+    for (const [name, section] of Object.entries(g)) validateRuleSet(section, keyPath(gp, name), knownStages, problems);
   }
   return problems;
 }
@@ -315,7 +318,7 @@ function toOverrides(group: unknown): Record<string, RuleSetOverride> {
  * A typed ReadinessConfig from the raw `readiness:` section, or the problems that stop it.
  * Keys missing from `default` fall back to DEFAULT_READINESS_CONFIG.
  */
-export function parseReadinessConfig(raw: unknown, basePath = 'readiness'): { ok: true; config: ReadinessConfig } | { ok: false; problems: string[] } {
+export function parseReadinessConfig(raw: unknown, basePath = ''): { ok: true; config: ReadinessConfig } | { ok: false; problems: string[] } {
   const problems = validateReadinessConfig(raw, basePath);
   if (problems.length > 0) return { ok: false, problems };
   const r = isObject(raw) ? raw : {};

@@ -35,7 +35,7 @@ CREATE TABLE submissions (
   sha256 TEXT NOT NULL,
   received_at TEXT NOT NULL,
   source TEXT NOT NULL CHECK (source IN ('sftp','watch','cli','pull','replay')),
-  archive_path TEXT,
+  archive_path TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'received'
     CHECK (state IN ('received','processing','pending_review','applied','applied_with_errors','rejected','duplicate','quarantined')),
   mapping_name TEXT,

@@ -29,7 +29,8 @@ export interface SubmissionRow {
   sha256: string;
   receivedAt: string;
   source: SubmissionSource;
-  archivePath: string | null;
+  /** The original bytes in the content-addressed archive (never altered). */
+  archivePath: string;
   state: SubmissionState;
   mappingName: string | null;
   mappingHash: string | null;
@@ -47,8 +48,8 @@ export interface SubmissionRow {
 }
 
 /** What a caller must know to create a ledger row; everything else has a default. */
-export type NewSubmission = Pick<SubmissionRow, 'partner' | 'originalName' | 'size' | 'sha256' | 'source'> &
-  Partial<Omit<SubmissionRow, 'id' | 'partner' | 'originalName' | 'size' | 'sha256' | 'source'>>;
+export type NewSubmission = Pick<SubmissionRow, 'partner' | 'originalName' | 'size' | 'sha256' | 'source' | 'archivePath'> &
+  Partial<Omit<SubmissionRow, 'id' | 'partner' | 'originalName' | 'size' | 'sha256' | 'source' | 'archivePath'>>;
 
 export interface RejectedRowRow {
   id: number;
@@ -234,3 +235,39 @@ export interface StoreHealth {
 
 /** A point in time as callers hold it; the store keeps ISO-8601 UTC strings. */
 export type Instant = string | number | Date;
+
+// Inputs of the fact writers. Event times may come in any ISO-8601 form; the store normalises.
+
+export interface StageEventInput {
+  stage: string;
+  status: StageStatus;
+  eventTime: string;
+  site?: string | null;
+}
+
+export type TestResultInput = Omit<TestResultRow, 'id' | 'submissionId' | 'line' | 'resultStatus'> & {
+  resultStatus?: TestResultRow['resultStatus'];
+  analyst?: string | null;
+};
+
+export interface DocumentInput {
+  type: DocumentRow['type'];
+  docId: string;
+  version?: number | null;
+  sha256?: string | null;
+  storedPath?: string | null;
+  issuedAt?: string | null;
+  supersedes?: string | null;
+}
+
+export type DeviationInput = Omit<DeviationRow, 'issuer' | 'submissionId' | 'updatedAt' | 'capaRefs'> & {
+  /** Defaults to closedAt ?? openedAt. */
+  updatedAt?: string | null;
+  capaRefs?: string[] | null;
+};
+
+/** Written or left alone: `created` is false when the fact was already there (idempotent re-apply). */
+export interface WriteResult {
+  id: number;
+  created: boolean;
+}

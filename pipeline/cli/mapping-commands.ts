@@ -1,0 +1,80 @@
+// The analyst's loop: `lotgate mapping check` (file:line:col diagnostics) and
+// `lotgate mapping test` (dry run on a sample file: records and row errors, no writes).
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadPartners } from '../config/partners.js';
+import { formatDiagnostic, type Diagnostic } from '../mapping/diagnostics.js';
+import { dryRun } from '../mapping/dry-run.js';
+import { MappingCatalog } from '../mapping/catalog.js';
+import { loadMappings } from '../mapping/registry.js';
+import { configFrom, printJson, UserError } from './context.js';
+import { renderTable } from './render.js';
+
+export function registerMappingCommands(program: Command): void {
+  const mapping = program.command('mapping').description('Check and try out partner mapping files.');
+
+  mapping
+    .command('check')
+    .description('Validate mapping files (schema + semantic checks); errors as file:line:col. Non-zero exit on errors.')
+    .argument('[partner]', 'only this partner\'s mappings')
+    .option('--json', 'print diagnostics as JSON')
+    .action((partnerId: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const config = configFrom(cmd);
+      const set = loadMappings(config.mappingsDir, partnerId);
+      const diagnostics: Diagnostic[] = [...set.diagnostics];
+      // A partner that names a feed with no mapping file would reject every file it sends.
+      const partners = loadPartners(config.partnersDir);
+      for (const p of partners.values()) {
+        if (partnerId && p.id !== partnerId) continue;
+        for (const feed of p.feeds) {
+          if (!set.mappings.some((m) => m.partner === p.id && m.feed === feed)) {
+            diagnostics.push({ file: p.source ?? `partners/${p.id}.yaml`, line: 1, col: 1, severity: 'error', code: 'E_FEED_WITHOUT_MAPPING', message: `feed "${feed}" has no mapping file ${path.join(config.mappingsDir, p.id, `${feed}.yaml`)}` });
+          }
+        }
+      }
+      const errors = diagnostics.filter((d) => d.severity === 'error').length;
+      if (opts.json) printJson({ files: set.mappings.map((m) => ({ path: m.path, partner: m.partner, feed: m.feed, hash: m.hash, valid: !!m.spec })), diagnostics });
+      else {
+        for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
+        process.stdout.write(`${set.mappings.length} mapping file(s) checked: ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
+      }
+      if (errors > 0) process.exitCode = 1;
+    });
+
+  mapping
+    .command('test')
+    .description('Dry run: map a sample file with the partner\'s mapping and show canonical records and row errors. Nothing is written.')
+    .argument('<partner>', 'partner id')
+    .argument('<file>', 'sample file')
+    .option('-n, --limit <n>', 'records to show (counts are always complete)', (v) => Number.parseInt(v, 10), 20)
+    .option('--json', 'print { records, errors, counts } as JSON')
+    .action(async (partnerId: string, file: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
+      const config = configFrom(cmd);
+      if (!existsSync(file)) throw new UserError(`no such file: ${file}`, 2);
+      const partner = loadPartners(config.partnersDir).get(partnerId);
+      if (!partner) throw new UserError(`unknown partner "${partnerId}" (no ${path.join(config.partnersDir, `${partnerId}.yaml`)})`, 2);
+      const catalog = new MappingCatalog(config.mappingsDir);
+      const feed = catalog.select(partner, path.basename(file));
+      if (!feed) throw new UserError(`no feed of "${partnerId}" accepts a file named "${path.basename(file)}". Feeds: ${catalog.describe(partner)}. Rename the sample or add a pattern to the mapping's match.`, 3);
+      if ('diagnostics' in feed) throw new UserError(`mapping ${feed.path} has errors:\n${feed.diagnostics.join('\n')}`, 1);
+      const res = await dryRun(feed.compiled, feed.spec, file, { limit: opts.json ? undefined : opts.limit });
+      if (opts.json) {
+        printJson({ mapping: { name: feed.name, path: feed.path, hash: feed.hash }, ...res });
+      } else {
+        process.stdout.write(`${path.basename(file)} with ${feed.path} (hash ${feed.hash.slice(0, 12)})\n`);
+        process.stdout.write(`rows ${res.counts.rows}, records ${res.counts.records}, errors ${res.counts.errors}, filtered ${res.counts.filtered}\n\n`);
+        for (const r of res.records.slice(0, opts.limit)) {
+          const ids = r.ids.map((i) => `${i.scheme}=${i.value}`).join(' ');
+          process.stdout.write(`line ${r.line}  ${r.kind}  ${ids}  ${JSON.stringify(r.fields)}\n`);
+        }
+        if (res.counts.records > opts.limit) process.stdout.write(`… ${res.counts.records - opts.limit} more record(s) (--limit, or --json for all)\n`);
+        if (res.errors.length) {
+          process.stdout.write('\n');
+          process.stdout.write(renderTable(['LINE', 'COL', 'FIELD', 'CODE', 'MESSAGE'], res.errors.map((e) => [String(e.line ?? ''), String(e.column ?? ''), e.field ?? '', e.code, e.message])));
+        }
+      }
+      if (res.counts.errors > 0) process.exitCode = 1;
+    });
+}

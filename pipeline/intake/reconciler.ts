@@ -1,0 +1,241 @@
+// The reconciler makes invariant 1 true: the ledger and the folders are the truth, Redis is only
+// the conveyor. At start-up and every intake.reconcileSeconds it
+//   (a) takes files that sit complete in any inbound/ (the watcher missed them, or they were
+//       there before start-up),
+//   (b) registers files left in .intake/ by a crash between claim and ledger row,
+//   (c) puts every ledger row in `received`/`processing` back on its queue when it has no live
+//       job (Redis flushed or replaced, a worker killed, an enqueue that failed).
+
+import { lstat, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { hashFile } from './archive.js';
+import { takeFile, type IntakeDeps } from './intake.js';
+import { ignoredReason, parseStagedName, partnerDirs } from './names.js';
+import type { Store } from '../store/store.js';
+import type { SubmissionRow } from '../store/types.js';
+
+export type RequeueOutcome = 'added' | 'present' | 'readded';
+
+export interface ReconcilerDeps extends IntakeDeps {
+  /** Ledger reads (WAL readers never wait for the writer). */
+  store: Pick<Store, 'listUnfinishedSubmissions' | 'listSubmissions'>;
+  /** Makes sure the submission has a live job on its partner's queue. */
+  requeue: (partner: string, submissionId: number) => Promise<RequeueOutcome>;
+  /** Live job state, to tell a job that is running from one that is gone for good. */
+  jobState: (partner: string, submissionId: number) => Promise<string>;
+}
+
+export interface ReconcileOptions {
+  /** A staged file is recovered only when nobody touched it for this long (default 60 s). */
+  stagedGraceMs?: number;
+  /** Files in inbound/ count as complete once unchanged this long (default config.intake.stableMs). */
+  stableMs?: number;
+}
+
+export interface ReconcileReport {
+  taken: number;
+  recovered: number;
+  stagedRemoved: number;
+  requeued: number;
+  quarantined: number;
+  waitingForStability: number;
+  errors: string[];
+}
+
+interface Seen {
+  size: number;
+  mtimeMs: number;
+}
+
+const FINISHED_JOB = new Set(['failed', 'completed', 'unknown']);
+
+export interface Reconciler {
+  /** One full pass; concurrent calls share the running pass. */
+  scan(): Promise<ReconcileReport>;
+  /** First pass now, then every intake.reconcileSeconds. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = {}): Reconciler {
+  const seen = new Map<string, Seen>();
+  const stableMs = opts.stableMs ?? deps.config.intake.stableMs;
+  const stagedGraceMs = opts.stagedGraceMs ?? 60_000;
+  let running: Promise<ReconcileReport> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let redisDownLogged = false;
+
+  async function partnerFolders(): Promise<string[]> {
+    const entries = await readdir(deps.config.dropDir, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  }
+
+  async function scanInbound(partner: string, report: ReconcileReport, alive: Set<string>): Promise<void> {
+    const dir = partnerDirs(deps.config.dropDir, partner).inbound;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      if (ignoredReason(name)) continue;
+      const file = path.join(dir, name);
+      const st = await lstat(file).catch(() => null);
+      if (!st || !st.isFile()) continue;
+      alive.add(file);
+      const prev = seen.get(file);
+      seen.set(file, { size: st.size, mtimeMs: st.mtimeMs });
+      const unchanged = prev !== undefined && prev.size === st.size && prev.mtimeMs === st.mtimeMs;
+      const old = deps.now().getTime() - st.mtimeMs >= stableMs;
+      if (!unchanged && !old) {
+        report.waitingForStability++;
+        continue;
+      }
+      try {
+        const r = await takeFile(deps, { partner, path: file, source: 'watch' });
+        if (r.status === 'taken') {
+          report.taken++;
+          seen.delete(file);
+        }
+      } catch (err) {
+        report.errors.push(`${file}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async function recoverStaged(partner: string, report: ReconcileReport): Promise<void> {
+    const dir = partnerDirs(deps.config.dropDir, partner).intake;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const stagedFile of names.sort()) {
+      const file = path.join(dir, stagedFile);
+      if (deps.staging?.has(file)) continue;
+      const st = await lstat(file).catch(() => null);
+      if (!st || !st.isFile()) continue;
+      // Someone (this or another intake process) may be registering it right now: they keep its
+      // ctime fresh while they do.
+      if (deps.now().getTime() - st.ctimeMs < stagedGraceMs) continue;
+      const info = parseStagedName(stagedFile) ?? { originalName: stagedFile, receivedAtMs: st.mtimeMs };
+      try {
+        const digest = await hashFile(file);
+        const receivedAt = new Date(info.receivedAtMs).toISOString();
+        // The ledger row of this very file carries the receivedAt written into its staged name;
+        // an earlier upload of the same bytes under the same name does not count.
+        const already = deps.store
+          .listSubmissions({ partner, since: receivedAt, limit: 10_000 })
+          .find((s) => s.originalName === info.originalName && s.sha256 === digest.sha256 && s.receivedAt === receivedAt);
+        if (already) {
+          await rm(file, { force: true });
+          report.stagedRemoved++;
+          continue;
+        }
+        if (!knownPartner(deps, partner)) continue;
+        const id = await deps.ledger.register({
+          partner,
+          path: file,
+          name: info.originalName,
+          source: 'watch',
+          sha256: digest.sha256,
+          size: digest.size,
+          receivedAt,
+          removeSource: true,
+        });
+        report.recovered++;
+        deps.log.info({ partner, file: info.originalName, submissionId: id }, 'recovered a file claimed before a crash');
+        await deps.enqueue(partner, id).catch(() => {
+          /* (c) below or the next pass queues it */
+        });
+      } catch (err) {
+        report.errors.push(`${file}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async function requeueUnfinished(report: ReconcileReport): Promise<void> {
+    let rows: SubmissionRow[];
+    try {
+      rows = deps.store.listUnfinishedSubmissions();
+    } catch (err) {
+      report.errors.push(`ledger: ${(err as Error).message}`);
+      return;
+    }
+    const maxAttempts = Math.max(1, deps.config.queue.attempts);
+    for (const sub of rows) {
+      try {
+        const state = await deps.jobState(sub.partner, sub.id);
+        if (FINISHED_JOB.has(state) && sub.attempts >= maxAttempts) {
+          // The job ended without the worker finishing the submission — its process died while
+          // running it, again and again (BullMQ fails a job that stalls too often). Stop here
+          // with an answer for the partner instead of looping.
+          const reason = sub.errorMessage ? ` Last error: ${sub.errorMessage}` : '';
+          await deps.ledger.quarantine(sub.id, 'E_PROCESSING_FAILED', `Processing was started ${sub.attempts} times and never finished (the worker stopped each time); nothing was applied.${reason}`);
+          report.quarantined++;
+          continue;
+        }
+        const outcome = await deps.requeue(sub.partner, sub.id);
+        if (outcome !== 'present') {
+          report.requeued++;
+          deps.log.info({ partner: sub.partner, submissionId: sub.id, state: sub.state, job: state }, 're-queued an unfinished submission');
+        }
+        redisDownLogged = false;
+      } catch (err) {
+        report.errors.push(`submission ${sub.id}: ${(err as Error).message}`);
+        if (!redisDownLogged) {
+          deps.log.warn({ err: (err as Error).message, waiting: rows.length }, 'cannot reach the queue; unfinished submissions stay in the ledger and are queued when Redis is back');
+          redisDownLogged = true;
+        }
+        return;
+      }
+    }
+  }
+
+  async function pass(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, waitingForStability: 0, errors: [] };
+    const alive = new Set<string>();
+    for (const partner of await partnerFolders()) {
+      await recoverStaged(partner, report);
+      await scanInbound(partner, report, alive);
+    }
+    for (const k of seen.keys()) if (!alive.has(k)) seen.delete(k);
+    await requeueUnfinished(report);
+    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined;
+    if (did || report.errors.length) deps.log.info({ ...report, errors: report.errors.slice(0, 5) }, 'reconcile pass');
+    return report;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void scan()
+        .catch((err) => deps.log.error({ err }, 'reconcile pass failed'))
+        .finally(schedule);
+    }, Math.max(1, deps.config.intake.reconcileSeconds) * 1000);
+    timer.unref();
+  }
+
+  function scan(): Promise<ReconcileReport> {
+    running ??= pass().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  return {
+    scan,
+    start() {
+      stopped = false;
+      void scan()
+        .catch((err) => deps.log.error({ err }, 'reconcile pass failed'))
+        .finally(schedule);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => {});
+    },
+  };
+}
+
+function knownPartner(deps: IntakeDeps, partner: string): boolean {
+  try {
+    return deps.partners().has(partner);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,55 @@
+// `lotgate mapping test`: a mapping applied to a sample file without touching the store.
+// Streams the file, keeps the first `limit` records (counts stay exact for any size), and turns
+// a whole-file problem into one error instead of an exception.
+
+import { basename } from 'node:path';
+import { FileError, type MappedRecord, type RowError } from '../model/types.js';
+import type { CompiledMapping } from './compile.js';
+import { mapFile } from './map-file.js';
+import type { MappingSpec } from './spec.js';
+
+export interface DryRunOptions {
+  /** Keep at most this many records (default: all). */
+  limit?: number;
+  /** Keep at most this many errors (default: all). */
+  errorLimit?: number;
+  /** The name `$file` sees and `match` saw (default: the base name of filePath). */
+  fileName?: string;
+}
+
+export interface DryRunResult {
+  records: MappedRecord[];
+  errors: RowError[];
+  counts: {
+    /** Data rows (CSV rows incl. malformed ones, XML record elements, 1 for a document). */
+    rows: number;
+    records: number;
+    errors: number;
+    /** Rows that produced nothing (filter/when/empty wide columns) plus records dropped by `unmapped: skip`. */
+    filtered: number;
+  };
+}
+
+export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, filePath: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
+  const limit = opts.limit ?? Infinity;
+  const errorLimit = opts.errorLimit ?? Infinity;
+  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, records: 0, errors: 0, filtered: 0 } };
+  try {
+    for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath))) {
+      out.counts.rows++;
+      out.counts.filtered += unit.filtered;
+      out.counts.records += unit.records.length;
+      out.counts.errors += unit.errors.length;
+      for (const r of unit.records) if (out.records.length < limit) out.records.push(r);
+      for (const e of unit.errors) if (out.errors.length < errorLimit) out.errors.push(e);
+    }
+  } catch (err) {
+    if (!(err instanceof FileError)) throw err;
+    const e: RowError = { code: err.code, message: err.message };
+    if (err.line !== undefined) e.line = err.line;
+    if (err.column !== undefined) e.column = err.column;
+    out.errors.push(e);
+    out.counts.errors++;
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+// Streams one partner file through the right reader and the compiled mapping: one result per
+// row (CSV), per record element (XML), or one for the whole file (document). Used by ingest
+// and by the dry run. Problems that make the whole file unusable are thrown as FileError
+// (from the readers, or E_MISSING_COLUMN when the header lacks a required column).
+
+import { createReadStream } from 'node:fs';
+import { FileError } from '../model/types.js';
+import { readCsv } from '../parse/csv-reader.js';
+import { readXml } from '../parse/xml-reader.js';
+import type { CompiledMapping, RowMapResult } from './compile.js';
+import type { MappingSpec } from './spec.js';
+
+export interface MapUnit extends RowMapResult {
+  /** Line of the row or element (absent for a document). */
+  line?: number;
+}
+
+/**
+ * @param path where the bytes are (e.g. the archive copy)
+ * @param fileName the name the partner gave the file: what `$file` reads and `match` saw
+ */
+export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string): AsyncGenerator<MapUnit> {
+  const format = spec.format ?? 'csv';
+  if (format === 'document') {
+    yield compiled.mapDocument(fileName);
+    return;
+  }
+  const input = createReadStream(path);
+  try {
+    if (format === 'xml') {
+      if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
+      for await (const rec of readXml(input, spec.xml)) {
+        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName);
+        unit.line = rec.line;
+        yield unit;
+      }
+      return;
+    }
+    let mapper: Extract<ReturnType<CompiledMapping['bindCsvHeader']>, { mapRow: unknown }> | undefined;
+    for await (const item of readCsv(input, spec.dialect ?? {})) {
+      if (item.kind === 'header') {
+        const bound = compiled.bindCsvHeader(item.values, item.line);
+        if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line);
+        mapper = bound;
+      } else if (item.kind === 'row') {
+        if (mapper === undefined) throw new FileError('E_NO_HEADER', 'The file has rows before its header row.', item.line);
+        const unit: MapUnit = mapper.mapRow(item.values, item.line, fileName);
+        unit.line = item.line;
+        yield unit;
+      } else {
+        const error = { line: item.line, code: item.code, message: item.message, ...(item.column !== undefined ? { column: item.column } : {}) };
+        yield { records: [], errors: [error], filtered: 0, line: item.line };
+      }
+    }
+  } finally {
+    input.destroy();
+  }
+}

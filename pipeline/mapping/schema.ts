@@ -1,0 +1,240 @@
+// The JSON Schema of a mapping file (draft-07: the dialect editors' YAML support handles best).
+// One builder makes both the schema the loader enforces (kind-agnostic: the loader's own checks
+// then explain unknown canonical fields better than a schema can) and the published
+// mappings/schema.json, which adds per-`emit` field names, enums and descriptions so editors
+// autocomplete canonical fields and map targets. test/mapping checks the file is up to date.
+
+import { RECORD_KINDS, type FieldDef } from '../model/records.js';
+import { ID_SCHEMES, type RecordKind } from '../model/types.js';
+import { RESULT_FIELD } from './field-types.js';
+
+type Schema = Record<string, unknown>;
+
+const KIND_DESCRIPTIONS: Record<RecordKind, string> = {
+  material: 'Material master data (ERP).',
+  purchase_order: 'A purchase order line / planned receipt (ERP).',
+  lot: 'A lot master record (ERP) or a CMO batch header.',
+  lot_identifier: 'An explicit cross-reference: the lot also has identifier scheme:value.',
+  stage_event: 'A manufacturing stage started/completed/on hold/aborted for a lot.',
+  test_result: 'One test result for a lot (one per analyte; use `each` for wide rows).',
+  document: 'A document about a lot (CoA, batch record, …).',
+  deviation: 'A deviation (QMS or partner) affecting a lot.',
+  disposition: 'A QA disposition decision for a lot.',
+};
+
+const SCALAR = ['string', 'number', 'boolean'];
+const stringOrList = (description: string): Schema => ({
+  description,
+  type: ['string', 'array'],
+  minLength: 1,
+  items: { type: 'string', minLength: 1 },
+  minItems: 1,
+});
+
+const conditionSchema: Schema = {
+  type: 'object',
+  description: 'A row condition. Give `field` and exactly one test: equals, in, notIn, matches or present.',
+  additionalProperties: false,
+  required: ['field'],
+  properties: {
+    field: {
+      type: 'string',
+      minLength: 1,
+      description: 'Source to test (same syntax as a field\'s `from`: header text, XML path, $file, $each, $eachColumn), or "=name" for a canonical field already mapped in this record (only in `when`).',
+    },
+    equals: { type: 'string', description: 'The value equals this text (after trimming).' },
+    in: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'The value is one of these.' },
+    notIn: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'The value is none of these (an absent value counts as not in the list).' },
+    matches: { type: 'string', minLength: 1, description: 'The value matches this regular expression (JavaScript syntax).' },
+    present: { type: 'boolean', description: 'true: the value is present (not empty, not a missing marker); false: it is absent.' },
+  },
+};
+
+const fieldSchema: Schema = {
+  type: 'object',
+  description: 'How one canonical field (or an identifier cross-reference with `xref`) gets its value.',
+  additionalProperties: false,
+  properties: {
+    from: stringOrList(
+      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (case-insensitive, trimmed). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text).',
+    ),
+    const: { type: SCALAR, description: 'A constant value, in canonical form (no source).' },
+    default: { type: SCALAR, description: 'Used when the source is absent, empty or a missing marker. In canonical form: numbers with ".", dates YYYY-MM-DD, datetimes ISO-8601.' },
+    type: {
+      enum: ['string', 'decimal', 'integer', 'date', 'datetime', 'boolean', 'result', 'list'],
+      description: 'Value type. Default: what the canonical field needs (string for identifiers: "00123" stays "00123"). result = lab result text split into resultRaw/resultValue/qualifier ("<0.05", "ND", "<LOQ"); list = split by `separator`.',
+    },
+    format: stringOrList('Date/datetime pattern(s) in Luxon tokens, tried in order: "dd.MM.yyyy", "M/d/yy h:mm a", "yyyy-MM-dd\'T\'HH:mm:ssZZ"; "iso" = ISO-8601 (the default).'),
+    tz: { type: 'string', minLength: 1, description: 'IANA time zone for datetimes without an offset, e.g. Europe/Berlin, America/New_York (default UTC).' },
+    locale: { type: 'string', minLength: 2, description: 'Locale for month/weekday names and AM/PM in `format` (default en-US), e.g. de-DE.' },
+    map: {
+      type: 'object',
+      description: 'Value map: code as sent → canonical value (null = treat as missing). Codes match after trimming, case-sensitively unless mapCaseInsensitive.',
+      additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+    },
+    mapCaseInsensitive: { type: 'boolean', description: 'Match `map` codes ignoring case.' },
+    unmapped: {
+      enum: ['error', 'keep', 'null', 'skip'],
+      description: 'A code not in `map`: error = reject the record (E_UNMAPPED_CODE, default); keep = pass it through; null = treat as missing; skip = drop the record silently (counted as filtered).',
+    },
+    missing: { type: 'array', items: { type: 'string' }, description: 'Missing-value markers for this field, on top of the file-level `missing` (compared ignoring case).' },
+    required: { type: 'boolean', description: 'Reject the record (E_REQUIRED) when the value is absent and there is no default. Canonically required fields are always required.' },
+    xref: { enum: [...ID_SCHEMES], description: 'This field is an identifier of the lot in this scheme; it goes to the record\'s identifiers, not its fields. Such fields may have any name.' },
+    extract: { type: 'string', minLength: 1, description: 'Regular expression with one capture group applied to the value before typing, e.g. "^COA_(.+)_v\\\\d+\\\\.pdf$". No match = E_EXTRACT. A named group "value" wins over the first group.' },
+    separator: { type: 'string', minLength: 1, description: 'For type list: separator (default ",").' },
+    decimal: { enum: ['.', ','], description: 'Decimal separator for this field, overriding the dialect.' },
+  },
+};
+
+const eachSchema: Schema = {
+  type: 'object',
+  description: 'One wide column: the record is produced once per listed column that has a value.',
+  additionalProperties: false,
+  required: ['column'],
+  properties: {
+    column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
+    set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
+  },
+};
+
+const recordSchema: Schema = {
+  type: 'object',
+  description: 'One kind of record produced from each row (a row can produce several).',
+  additionalProperties: false,
+  required: ['emit', 'fields'],
+  properties: {
+    emit: {
+      enum: Object.keys(RECORD_KINDS),
+      description: 'The canonical record kind. ' + Object.entries(KIND_DESCRIPTIONS).map(([k, d]) => `${k}: ${d}`).join(' '),
+    },
+    when: { type: 'array', items: { $ref: '#/definitions/condition' }, description: 'Only rows matching all conditions produce this record.' },
+    each: { type: 'array', items: { $ref: '#/definitions/each' }, minItems: 1, description: 'Wide to long: one record per listed column that has a value; fields read it with from: $each.' },
+    fields: { type: 'object', minProperties: 1, description: 'Canonical field name → how to fill it.', additionalProperties: { $ref: '#/definitions/field' } },
+  },
+};
+
+const dialectSchema: Schema = {
+  type: 'object',
+  description: 'The CSV dialect, declared, never guessed.',
+  additionalProperties: false,
+  properties: {
+    delimiter: { type: 'string', minLength: 1, description: 'Field delimiter (default ","), e.g. ";" or "\\t".' },
+    quote: { type: ['string', 'null'], maxLength: 1, description: 'Quote character (default \'"\'); null or "" = no quoting.' },
+    escape: { type: 'string', maxLength: 1, description: 'Escape character inside quotes (default: the quote itself).' },
+    encoding: {
+      enum: ['utf-8', 'utf8', 'windows-1252', 'cp1252', 'latin1', 'iso-8859-1', 'utf-16le', 'utf-16be', 'utf-16'],
+      description: 'Text encoding (default utf-8). utf-16 = byte order mark decides.',
+    },
+    headerRow: { type: 'integer', minimum: 0, description: '1-based line of the header row; lines above are preamble (default 1). 0 = no header, columns are named "1", "2", …' },
+    comment: { type: 'string', minLength: 1, description: 'Lines starting with this are comments and skipped.' },
+    decimal: { enum: ['.', ','], description: 'Decimal separator of numbers (default ".").' },
+    thousands: { enum: ['', '.', ',', ' ', "'", '\u00a0', '\u202f'], description: 'Thousands separator stripped from numbers (default none).' },
+    trim: { type: 'boolean', description: 'Trim spaces around values (default true).' },
+    skipEmptyRows: { type: 'boolean', description: 'Skip rows whose values are all empty (default true).' },
+  },
+};
+
+export interface MappingSchemaOptions {
+  /** Add per-kind canonical field names, enums and descriptions (the published editor schema). */
+  editor?: boolean;
+}
+
+function fieldTypeText(def: FieldDef): string {
+  const t = def.type === 'string[]' ? 'list of strings' : def.type;
+  return `${t}${def.required ? ', required' : ''}${def.enum ? `: ${def.enum.join(' | ')}` : ''}`;
+}
+
+function canonicalFieldSchema(kind: RecordKind, name: string, def: FieldDef): Schema {
+  const extra: Schema = {};
+  if (def.enum !== undefined) {
+    extra.properties = {
+      map: { type: 'object', additionalProperties: { enum: [...def.enum, null] } },
+      const: { enum: [...def.enum] },
+      default: { enum: [...def.enum] },
+    };
+  }
+  return { description: `${kind}.${name} (${fieldTypeText(def)})`, allOf: [{ $ref: '#/definitions/field' }, extra] };
+}
+
+function kindBranch(kind: RecordKind): Schema {
+  const defs = RECORD_KINDS[kind].fields;
+  const fields: Schema = {};
+  const set: Schema = {};
+  for (const [name, def] of Object.entries(defs)) {
+    fields[name] = canonicalFieldSchema(kind, name, def);
+    set[name] = def.enum ? { enum: [...def.enum], description: `${kind}.${name}` } : { type: SCALAR, description: `${kind}.${name} (${fieldTypeText(def)})` };
+  }
+  if (kind === 'test_result') {
+    fields[RESULT_FIELD] = {
+      description: 'test_result.result: the result as sent ("<0.05", "ND", "<LOQ", "99,8", "Complies"); split into resultRaw, resultValue and qualifier.',
+      allOf: [{ $ref: '#/definitions/field' }],
+    };
+  }
+  return {
+    if: { properties: { emit: { const: kind } }, required: ['emit'] },
+    then: {
+      properties: {
+        fields: {
+          properties: fields,
+          additionalProperties: {
+            description: 'Not a canonical field of this kind: only identifier cross-references (with `xref`) may use other names.',
+            allOf: [{ $ref: '#/definitions/field' }, { required: ['xref'] }],
+          },
+        },
+        each: { items: { properties: { set: { properties: set, additionalProperties: false } } } },
+      },
+    },
+  };
+}
+
+export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
+  const record: Schema = opts.editor ? { ...recordSchema, allOf: (Object.keys(RECORD_KINDS) as RecordKind[]).map(kindBranch) } : recordSchema;
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'lotgate mapping file',
+    description: 'How one partner feed (mappings/<partner>/<feed>.yaml) becomes canonical lot records.',
+    type: 'object',
+    additionalProperties: false,
+    required: ['partner', 'feed', 'match', 'records'],
+    properties: {
+      partner: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Partner id; must equal the folder name under mappings/.' },
+      feed: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Feed name; must equal this file\'s name without .yaml.' },
+      version: { type: ['string', 'number'], description: 'Free-form version label an analyst bumps; the content hash is stamped on every record too.' },
+      description: { type: 'string', description: 'What this feed is, for the next analyst.' },
+      format: { enum: ['csv', 'xml', 'document'], default: 'csv', description: 'csv (default), xml, or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      match: stringOrList('File-name glob(s) this feed accepts, case-insensitive, e.g. "batch_status_*.csv".'),
+      dialect: { $ref: '#/definitions/dialect' },
+      xml: {
+        type: 'object',
+        description: 'XML options (format: xml).',
+        additionalProperties: false,
+        required: ['record'],
+        properties: {
+          record: { type: 'string', minLength: 1, description: 'Path of the record elements from the document root by local name, e.g. "EPCISDocument/EPCISBody/EventList/ObjectEvent"; "*" = any element, "a|b" = either.' },
+        },
+      },
+      missing: { type: 'array', items: { type: 'string' }, description: 'File-level missing-value markers, e.g. ["n.a.", "-"] (the empty string always counts as missing; compared ignoring case).' },
+      filter: { type: 'array', items: { $ref: '#/definitions/condition' }, description: 'Rows not matching all conditions are skipped (counted as filtered, not errors).' },
+      records: { type: 'array', minItems: 1, items: { $ref: '#/definitions/record' }, description: 'The records each row produces.' },
+      tests: {
+        type: 'array',
+        description: 'Sample files and their expected canonical output, run by `lotgate mapping test`.',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['input', 'expect'],
+          properties: {
+            input: { type: 'string', minLength: 1, description: 'Sample partner file.' },
+            expect: { type: 'string', minLength: 1, description: 'Expected output (JSON).' },
+          },
+        },
+      },
+    },
+    definitions: { dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record },
+  };
+}
+
+/** The text of mappings/schema.json. */
+export function mappingSchemaFileText(): string {
+  return JSON.stringify(buildMappingSchema({ editor: true }), null, 2) + '\n';
+}

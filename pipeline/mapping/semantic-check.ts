@@ -1,0 +1,385 @@
+// Checks a schema cannot express, each located at the key or value to fix: canonical field names
+// per record kind, required fields without a source, regexes, time zones, date patterns, `each`
+// wiring, constants and map targets in canonical form, partner/feed vs file location.
+// Runs defensively on data that may also have schema errors: anything of the wrong shape is
+// skipped here (the schema already reported it).
+
+import { RECORD_KINDS } from '../model/records.js';
+import type { IdScheme, RecordKind } from '../model/types.js';
+import { checkDateFormat, formatHasOffset, isValidZone, ISO_FORMAT } from './date-format.js';
+import type { Severity } from './diagnostics.js';
+import {
+  allowedValueTypes, canonicalField, canonicalFieldNames, coerceConstant, effectiveType, isRecordKind, RESULT_FIELD,
+} from './field-types.js';
+import type { FieldValueType } from './spec.js';
+import { closest, didYouMean, listOf } from './suggest.js';
+import { ConvError } from './values.js';
+import { escapePointer } from './yaml-source.js';
+
+export interface CheckReport {
+  (ptr: string, part: 'key' | 'value', severity: Severity, code: string, message: string): void;
+}
+
+export interface CheckContext {
+  report: CheckReport;
+  /** Source text of non-string scalars, by pointer (to show and keep `00123` as written). */
+  sourceText: ReadonlyMap<string, string>;
+  expectedPartner?: string;
+  expectedFeed?: string;
+}
+
+export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn'] as const;
+const TESTS = ['equals', 'in', 'notIn', 'matches', 'present'] as const;
+// Spellings of "not detected" that a `result` field would otherwise turn into qualifier ND.
+const ND_SPELLINGS = new Set(['nd', 'n.d.', 'n.d', 'not detected', 'n.n.', '<lod']);
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
+const p = (base: string, ...segs: (string | number)[]): string => base + segs.map((s) => '/' + escapePointer(String(s))).join('');
+const norm = (s: string): string => s.trim().toLowerCase();
+
+/** Pointer of item i of a value that may be a single string (then: the value itself). */
+const itemPtr = (base: string, value: unknown, i: number): string => (Array.isArray(value) ? p(base, i) : base);
+
+export function regexProblem(source: string, needGroup: boolean): string | undefined {
+  let re: RegExp;
+  try {
+    re = new RegExp(source);
+  } catch (e) {
+    return `invalid regular expression /${source}/: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`;
+  }
+  if (needGroup) {
+    const groups = new RegExp(`${re.source}|`).exec('')!.length - 1;
+    if (groups === 0) return `regular expression /${source}/ has no capture group; wrap the part to keep in ( )`;
+  }
+  return undefined;
+}
+
+let zoneNames: string[] | undefined;
+function zoneSuggestion(tz: string): string {
+  zoneNames ??= typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return didYouMean(tz, zoneNames);
+}
+
+export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
+  if (!isObj(raw)) return;
+  const { report } = ctx;
+  const format = typeof raw.format === 'string' ? raw.format : 'csv';
+
+  if (ctx.expectedPartner !== undefined && typeof raw.partner === 'string' && raw.partner !== ctx.expectedPartner) {
+    report('/partner', 'value', 'error', 'E_PARTNER_MISMATCH', `partner '${raw.partner}' does not match the folder this file is in ('${ctx.expectedPartner}'); mappings live in mappings/<partner>/<feed>.yaml`);
+  }
+  if (ctx.expectedFeed !== undefined && typeof raw.feed === 'string' && raw.feed !== ctx.expectedFeed) {
+    report('/feed', 'value', 'error', 'E_FEED_MISMATCH', `feed '${raw.feed}' does not match the file name ('${ctx.expectedFeed}.yaml')`);
+  }
+
+  // Format-specific options.
+  if (format === 'xml' && !has(raw, 'xml')) {
+    report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format xml needs xml.record (the path of the record elements)');
+  }
+  if (format !== 'xml' && has(raw, 'xml')) report('/xml', 'key', 'warning', 'W_UNUSED_OPTION', `xml options are ignored for format ${format}`);
+  if (format === 'document' && has(raw, 'dialect')) report('/dialect', 'key', 'warning', 'W_UNUSED_OPTION', 'dialect is ignored for format document');
+  if (format === 'xml' && isObj(raw.dialect)) {
+    for (const k of Object.keys(raw.dialect)) {
+      if (k !== 'decimal' && k !== 'thousands') report(p('/dialect', k), 'key', 'warning', 'W_UNUSED_OPTION', `dialect.${k} is ignored for format xml (only decimal and thousands apply)`);
+    }
+  }
+  if (isObj(raw.dialect)) {
+    const d = raw.dialect;
+    if (typeof d.decimal === 'string' && d.decimal === d.thousands) {
+      report('/dialect/thousands', 'value', 'error', 'E_BAD_DIALECT', `thousands separator "${d.thousands}" is the same as the decimal separator`);
+    }
+    if (typeof d.delimiter === 'string' && (d.delimiter === d.decimal) && format === 'csv') {
+      report('/dialect/delimiter', 'value', 'warning', 'W_DIALECT', `delimiter "${d.delimiter}" is also the decimal separator: decimal values must be quoted`);
+    }
+    if (typeof d.delimiter === 'string' && typeof d.quote === 'string' && d.delimiter === d.quote) {
+      report('/dialect/quote', 'value', 'error', 'E_BAD_DIALECT', `quote "${d.quote}" is the same as the delimiter`);
+    }
+  }
+  const fileMissing = strings(raw.missing);
+  checkMarkers('/missing', raw.missing, report);
+
+  if (Array.isArray(raw.filter)) {
+    raw.filter.forEach((c, i) => checkCondition(p('/filter', i), c, { ctx, format, inWhen: false, hasEach: false, fieldNames: [] }));
+  }
+
+  if (Array.isArray(raw.records)) {
+    raw.records.forEach((rec, i) => {
+      if (isObj(rec)) checkRecord(p('/records', i), rec, { ctx, format, fileMissing });
+    });
+  }
+}
+
+function checkMarkers(ptr: string, value: unknown, report: CheckReport): void {
+  if (!Array.isArray(value)) return;
+  const seen = new Set<string>();
+  value.forEach((m, i) => {
+    if (typeof m !== 'string') return;
+    if (seen.has(norm(m))) report(p(ptr, i), 'value', 'warning', 'W_DUPLICATE_MARKER', `missing marker "${m}" is listed twice`);
+    seen.add(norm(m));
+  });
+}
+
+interface ConditionScope {
+  ctx: CheckContext;
+  format: string;
+  inWhen: boolean;
+  hasEach: boolean;
+  fieldNames: string[];
+}
+
+function checkSource(ptr: string, source: string, scope: { ctx: CheckContext; format: string; hasEach: boolean; what: string }): void {
+  const { report } = scope.ctx;
+  if (source.startsWith('$')) {
+    if (!(SPECIAL_SOURCES as readonly string[]).includes(source)) {
+      report(ptr, 'value', 'error', 'E_BAD_SOURCE', `unknown special source '${source}'${didYouMean(source, SPECIAL_SOURCES)}; special sources are ${SPECIAL_SOURCES.join(', ')}`);
+      return;
+    }
+    if ((source === '$each' || source === '$eachColumn') && !scope.hasEach) {
+      report(ptr, 'value', 'error', 'E_EACH_MISSING', `${scope.what} reads ${source}, but this record has no 'each' list of wide columns`);
+    }
+    if (scope.format === 'document' && source !== '$file') {
+      report(ptr, 'value', 'error', 'E_BAD_SOURCE', `format document has no rows: ${scope.what} can only read $file (use extract to take parts of the name)`);
+    }
+    return;
+  }
+  if (scope.format === 'document') {
+    report(ptr, 'value', 'error', 'E_BAD_SOURCE', `format document has no columns: ${scope.what} can only read $file (use extract to take parts of the name), or use const/default`);
+  }
+}
+
+function checkCondition(ptr: string, c: unknown, scope: ConditionScope): void {
+  if (!isObj(c)) return;
+  const { report } = scope.ctx;
+  const tests = TESTS.filter((t) => has(c, t));
+  if (tests.length === 0) report(ptr, 'value', 'error', 'E_BAD_CONDITION', `condition on '${String(c.field)}' needs one test: ${TESTS.join(', ')}`);
+  if (tests.length > 1) report(p(ptr, tests[1]), 'key', 'error', 'E_BAD_CONDITION', `condition has several tests (${tests.join(', ')}); write one condition per test (all must hold)`);
+  if (typeof c.matches === 'string') {
+    const problem = regexProblem(c.matches, false);
+    if (problem) report(p(ptr, 'matches'), 'value', 'error', 'E_BAD_REGEX', problem);
+  }
+  if (typeof c.field !== 'string') return;
+  if (c.field.startsWith('=')) {
+    const name = c.field.slice(1);
+    if (!scope.inWhen) {
+      report(p(ptr, 'field'), 'value', 'error', 'E_BAD_CONDITION', `'${c.field}' refers to a mapped canonical field, which only a record's 'when' can see; filter on the source column instead`);
+    } else if (!scope.fieldNames.includes(name)) {
+      report(p(ptr, 'field'), 'value', 'error', 'E_UNKNOWN_FIELD', `'${c.field}': this record has no field '${name}'${didYouMean(name, scope.fieldNames)}`);
+    }
+    return;
+  }
+  checkSource(p(ptr, 'field'), c.field, { ctx: scope.ctx, format: scope.format, hasEach: scope.hasEach, what: 'this condition' });
+}
+
+interface RecordScope {
+  ctx: CheckContext;
+  format: string;
+  fileMissing: string[];
+}
+
+function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
+  const { report } = scope.ctx;
+  const kind = isRecordKind(rec.emit) ? rec.emit : undefined;
+  const fields = isObj(rec.fields) ? rec.fields : {};
+  const fieldNames = Object.keys(fields);
+  const each = Array.isArray(rec.each) ? rec.each.filter(isObj) : [];
+  const hasEach = has(rec, 'each');
+
+  if (scope.format === 'document' && hasEach) report(p(ptr, 'each'), 'key', 'error', 'E_BAD_SOURCE', 'format document has no columns: each cannot be used');
+
+  if (Array.isArray(rec.when)) {
+    rec.when.forEach((c, i) => checkCondition(p(ptr, 'when', i), c, { ctx: scope.ctx, format: scope.format, inWhen: true, hasEach, fieldNames }));
+  }
+
+  let readsEach = false;
+  for (const name of fieldNames) {
+    const fs = fields[name];
+    if (!isObj(fs)) continue;
+    if (strings(fs.from).includes('$each')) readsEach = true;
+    if (kind !== undefined) checkField(p(ptr, 'fields', name), name, fs, kind, { ...scope, hasEach });
+  }
+
+  if (hasEach && !readsEach && each.length > 0) {
+    report(p(ptr, 'each'), 'key', 'error', 'E_EACH_UNUSED', "'each' lists wide columns, but no field reads them: add a field with from: $each (e.g. result: { from: $each })");
+  }
+
+  // Wide columns: aliases unique across entries (else one column yields two records), set keys canonical.
+  const seenColumns = new Map<string, number>();
+  each.forEach((e, i) => {
+    const cols = strings(e.column);
+    cols.forEach((col, j) => {
+      const key = norm(col);
+      const first = seenColumns.get(key);
+      if (first !== undefined) {
+        report(itemPtr(p(ptr, 'each', i, 'column'), e.column, j), 'value', 'error', 'E_DUPLICATE_ALIAS', `column '${col}' is already listed in each[${first}]; one column would produce two records`);
+      } else seenColumns.set(key, i);
+    });
+    if (kind !== undefined && isObj(e.set)) {
+      for (const [k, v] of Object.entries(e.set)) {
+        const setPtr = p(ptr, 'each', i, 'set', k);
+        const def = canonicalField(kind, k);
+        if (def === undefined) {
+          report(setPtr, 'key', 'error', 'E_UNKNOWN_FIELD', `'${k}' is not a field of ${kind}${didYouMean(k, canonicalFieldNames(kind))}`);
+          continue;
+        }
+        const fs = isObj(fields[k]) ? (fields[k] as Obj) : {};
+        const type = effectiveType(kind, k, { type: fs.type as FieldValueType | undefined });
+        const out = coerceConstant(constantText(v, setPtr, scope.ctx, type), { type, enumValues: def.enum, tz: strings(fs.tz)[0], separator: strings(fs.separator)[0] });
+        if (out instanceof ConvError) report(setPtr, 'value', 'error', 'E_BAD_CONSTANT', `each[${i}].set.${k}: ${out.message}`);
+      }
+    }
+  });
+
+  if (kind === undefined) return;
+  // Required canonical fields need a source, here or in every wide column's `set`.
+  const provided = (name: string): boolean => {
+    const fs = fields[name];
+    if (isObj(fs) && fs.xref === undefined && (has(fs, 'from') || has(fs, 'const') || has(fs, 'default'))) return true;
+    return each.length > 0 && each.every((e) => isObj(e.set) && has(e.set, name));
+  };
+  const emitPtr = has(rec, 'emit') ? p(ptr, 'emit') : ptr;
+  for (const [name, def] of Object.entries(RECORD_KINDS[kind].fields)) {
+    if (def.required && !provided(name)) {
+      report(emitPtr, 'value', 'error', 'E_REQUIRED_FIELD_UNMAPPED', `${kind} needs '${name}' (required), but this mapping gives it no from, const or default${hasEach ? ' (nor a set value in every each column)' : ''}`);
+    }
+  }
+  if (RECORD_KINDS[kind].lotRef) {
+    const hasXref = fieldNames.some((n) => isObj(fields[n]) && typeof (fields[n] as Obj).xref === 'string');
+    if (!hasXref && !provided('lotNumber') && !provided('poNumber')) {
+      report(emitPtr, 'value', 'error', 'E_NO_LOT_REF_FIELD', `${kind} records must name their lot: add a field with xref (e.g. batch: { from: "Batch No", xref: cmo_batch }), or lotNumber, or poNumber`);
+    }
+  }
+}
+
+/** The text of a constant as written (so `const: 00123` on a string field is "00123", not 123). */
+function constantText(v: unknown, ptr: string, ctx: CheckContext, type: FieldValueType): unknown {
+  if (type === 'string' && (typeof v === 'number' || typeof v === 'boolean')) return ctx.sourceText.get(ptr) ?? String(v);
+  return v;
+}
+
+function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope: RecordScope & { hasEach: boolean }): void {
+  const { report } = scope.ctx;
+  const xref = typeof fs.xref === 'string' ? (fs.xref as IdScheme) : undefined;
+  const def = canonicalField(kind, name);
+  const isResult = kind === 'test_result' && name === RESULT_FIELD;
+  if (xref === undefined && def === undefined && !isResult) {
+    const names = canonicalFieldNames(kind);
+    const near = closest(name, names);
+    report(ptr, 'key', 'error', 'E_UNKNOWN_FIELD', `'${name}' is not a field of ${kind}${near ? `; did you mean '${near}'?` : ''} (fields: ${listOf(names)}; other names need xref: <scheme> to be a lot identifier)`);
+    return;
+  }
+  if (xref !== undefined && (def !== undefined || isResult)) {
+    report(p(ptr, 'xref'), 'key', 'warning', 'W_XREF_SHADOWS', `'${name}' has xref, so it becomes a ${xref} identifier of the lot, not the ${kind}.${name} field; give the identifier another name if you want both`);
+  }
+
+  const hasFrom = has(fs, 'from');
+  const hasConst = has(fs, 'const');
+  const hasDefault = has(fs, 'default');
+  if (!hasFrom && !hasConst && !hasDefault) {
+    report(ptr, 'key', 'error', 'E_NO_SOURCE', `field '${name}' has no from, const or default`);
+  }
+  if (hasFrom && hasConst) report(p(ptr, 'const'), 'key', 'error', 'E_CONFLICTING_SOURCE', `field '${name}' has both from and const; keep one`);
+  if (hasConst && hasDefault) report(p(ptr, 'default'), 'key', 'warning', 'W_UNUSED_OPTION', `default never applies to a const field`);
+  if (fs.required === true && hasDefault) report(p(ptr, 'required'), 'key', 'warning', 'W_UNUSED_OPTION', `required never fails for a field with a default`);
+
+  // Sources.
+  const froms = strings(fs.from);
+  const seen = new Set<string>();
+  froms.forEach((src, i) => {
+    const at = itemPtr(p(ptr, 'from'), fs.from, i);
+    checkSource(at, src, { ctx: scope.ctx, format: scope.format, hasEach: scope.hasEach, what: `field '${name}'` });
+    if (seen.has(norm(src))) report(at, 'value', 'warning', 'W_DUPLICATE_ALIAS', `header alias '${src}' is listed twice for '${name}' (headers match ignoring case and spaces around)`);
+    seen.add(norm(src));
+  });
+
+  // Type.
+  const allowed = allowedValueTypes(kind, name, { xref });
+  const declared = typeof fs.type === 'string' ? (fs.type as FieldValueType) : undefined;
+  if (declared !== undefined && !allowed.includes(declared)) {
+    const what = xref !== undefined ? `'${name}' is an identifier (text)` : isResult ? `'result' is split into resultRaw/resultValue/qualifier` : `${kind}.${name} is a ${def!.type === 'string[]' ? 'list' : def!.type} field`;
+    report(p(ptr, 'type'), 'value', 'error', 'E_TYPE_MISMATCH', `${what}; type ${declared} would make every record invalid; use ${allowed.join(' or ')}${declared === 'result' ? ' (type result belongs on the test_result field named result)' : ''}`);
+    return;
+  }
+  const type = effectiveType(kind, name, { type: declared, xref });
+  const isDate = type === 'date' || type === 'datetime';
+
+  // Dates.
+  const formats = strings(fs.format);
+  if (has(fs, 'format') && !isDate) report(p(ptr, 'format'), 'key', 'warning', 'W_UNUSED_OPTION', `format only applies to date and datetime fields ('${name}' is ${type})`);
+  if (isDate) {
+    formats.forEach((f, i) => {
+      const at = itemPtr(p(ptr, 'format'), fs.format, i);
+      const check = checkDateFormat(f);
+      for (const m of check.errors) report(at, 'value', 'error', 'E_BAD_DATE_FORMAT', m);
+      for (const m of check.warnings) report(at, 'value', 'warning', 'W_DATE_FORMAT', m);
+    });
+  }
+  if (typeof fs.tz === 'string') {
+    if (!isValidZone(fs.tz)) report(p(ptr, 'tz'), 'value', 'error', 'E_BAD_TZ', `unknown time zone '${fs.tz}'${zoneSuggestion(fs.tz) || '; use an IANA name like Europe/Berlin or America/New_York'}`);
+    else if (type !== 'datetime') report(p(ptr, 'tz'), 'key', 'warning', 'W_UNUSED_OPTION', `tz only applies to datetime fields ('${name}' is ${type})`);
+  } else if (type === 'datetime' && hasFrom && formats.length > 0 && !formats.some((f) => f === ISO_FORMAT || formatHasOffset(f))) {
+    report(p(ptr, 'format'), 'value', 'warning', 'W_NO_TZ', `'${name}' values carry no UTC offset and no tz is set, so they are read as UTC; set tz (e.g. Europe/Berlin) if the partner writes local time`);
+  }
+  if (typeof fs.locale === 'string') {
+    try {
+      new Intl.Locale(fs.locale);
+    } catch {
+      report(p(ptr, 'locale'), 'value', 'error', 'E_BAD_LOCALE', `'${fs.locale}' is not a locale (e.g. en-US, de-DE)`);
+    }
+  }
+
+  // Options that only make sense for some types.
+  if (has(fs, 'separator') && type !== 'list') report(p(ptr, 'separator'), 'key', 'warning', 'W_UNUSED_OPTION', `separator only applies to list fields ('${name}' is ${type})`);
+  if (has(fs, 'decimal') && type !== 'decimal' && type !== 'integer' && type !== 'result') {
+    report(p(ptr, 'decimal'), 'key', 'warning', 'W_UNUSED_OPTION', `decimal only applies to numbers and results ('${name}' is ${type})`);
+  }
+
+  if (typeof fs.extract === 'string') {
+    const problem = regexProblem(fs.extract, true);
+    if (problem) report(p(ptr, 'extract'), 'value', 'error', 'E_BAD_REGEX', problem);
+  }
+
+  // Value map.
+  const enumValues = xref === undefined ? def?.enum : undefined;
+  if (isObj(fs.map)) {
+    const folded = new Map<string, string>();
+    for (const [code, target] of Object.entries(fs.map)) {
+      const at = p(ptr, 'map', code);
+      if (fs.mapCaseInsensitive === true) {
+        const prev = folded.get(code.trim().toLowerCase());
+        if (prev !== undefined && fs.map[prev] !== target) report(at, 'key', 'error', 'E_DUPLICATE_CODE', `codes '${prev}' and '${code}' are the same ignoring case but map to different values`);
+        folded.set(code.trim().toLowerCase(), code);
+      }
+      if (enumValues !== undefined && target !== null) {
+        const text = constantText(target, at, scope.ctx, 'string');
+        if (typeof text !== 'string' || !enumValues.includes(text)) {
+          report(at, 'value', 'error', 'E_BAD_MAP_VALUE', `'${code}' maps to '${String(text)}', which is not a ${kind}.${name} value (allowed: ${enumValues.join(', ')})${typeof text === 'string' ? didYouMean(text, enumValues) : ''}`);
+        }
+      }
+    }
+    if (Object.keys(fs.map).length === 0) report(p(ptr, 'map'), 'value', 'warning', 'W_EMPTY_MAP', 'empty map: every value is unmapped');
+  } else if (has(fs, 'unmapped')) {
+    report(p(ptr, 'unmapped'), 'key', 'warning', 'W_UNUSED_OPTION', 'unmapped only applies together with map');
+  }
+  if (has(fs, 'mapCaseInsensitive') && !has(fs, 'map')) report(p(ptr, 'mapCaseInsensitive'), 'key', 'warning', 'W_UNUSED_OPTION', 'mapCaseInsensitive only applies together with map');
+
+  // Constants in canonical form.
+  for (const key of ['const', 'default'] as const) {
+    if (!has(fs, key)) continue;
+    const at = p(ptr, key);
+    const out = coerceConstant(constantText(fs[key], at, scope.ctx, type), { type, enumValues, tz: strings(fs.tz)[0], separator: strings(fs.separator)[0] });
+    if (out instanceof ConvError) report(at, 'value', 'error', 'E_BAD_CONSTANT', `${key} of '${name}': ${out.message}`);
+  }
+
+  // Missing markers that would hide "ND" results.
+  const markers = strings(fs.missing);
+  checkMarkers(p(ptr, 'missing'), fs.missing, report);
+  if (type === 'result') {
+    const hidden = [...scope.fileMissing, ...markers].filter((m) => ND_SPELLINGS.has(norm(m)));
+    if (hidden.length > 0) {
+      report(ptr, 'key', 'warning', 'W_ND_MISSING', `missing marker(s) ${hidden.map((h) => `"${h}"`).join(', ')} also apply to '${name}': such results become absent instead of qualifier ND`);
+    }
+  }
+}

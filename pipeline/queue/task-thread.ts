@@ -1,0 +1,45 @@
+// Entry of a lotgate worker thread: builds its own Lotgate (own SQLite connection, own mapping
+// catalog) from the parent's configuration and runs one task at a time for the pool.
+
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { processSubmission, quarantine } from '../ingest/process-submission.js';
+import { registerFile } from '../intake/register-file.js';
+import { createLogger, createLotgate, type Lotgate } from '../lotgate.js';
+import type { LotgateTask, TaskResult, TaskThreadData } from './tasks.js';
+import { serializeError, type FromThread, type ToThread } from './thread-pool.js';
+
+if (!parentPort) throw new Error('task-thread.js runs only as a worker thread');
+const port = parentPort;
+const data = workerData as TaskThreadData;
+const log = createLogger(data.logLevel).child({ pool: data.pool, thread: threadId });
+const lg: Lotgate = createLotgate(data.config, { log });
+
+async function run(task: LotgateTask): Promise<TaskResult> {
+  switch (task.kind) {
+    case 'process': {
+      const r = await processSubmission(lg, task.submissionId);
+      return { state: r.state };
+    }
+    case 'quarantine': {
+      const r = await quarantine(lg, task.submissionId, task.code, task.message);
+      return { state: r.state };
+    }
+    case 'register':
+      return { submissionId: await registerFile(lg, task.file) };
+    case 'audit':
+      lg.store.appendAudit(task.event);
+      return { ok: true };
+  }
+}
+
+port.on('message', (msg: ToThread<LotgateTask>) => {
+  if (msg.type !== 'task') return;
+  run(msg.task).then(
+    (value) => port.postMessage({ type: 'result', id: msg.id, ok: true, value } satisfies FromThread<TaskResult>),
+    (err) => port.postMessage({ type: 'result', id: msg.id, ok: false, error: serializeError(err) } satisfies FromThread<TaskResult>),
+  );
+});
+
+// Close the database cleanly when the pool terminates the thread between tasks.
+process.on('exit', () => lg.close());
+port.postMessage({ type: 'ready' } satisfies FromThread<TaskResult>);

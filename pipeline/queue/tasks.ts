@@ -1,0 +1,29 @@
+// The work a lotgate thread can do. Plain data both ways (structured clone).
+
+import type { AuditInput } from '../store/types.js';
+import type { IncomingFile } from '../intake/register-file.js';
+import type { SubmissionState } from '../model/types.js';
+import type { LotgateConfig } from '../config/config.js';
+
+export type LotgateTask =
+  /** Parse, map and apply one submission (processSubmission). */
+  | { kind: 'process'; submissionId: number }
+  /** Set a submission aside after its last failed attempt, with an acknowledgment. */
+  | { kind: 'quarantine'; submissionId: number; code: string; message: string }
+  /** Archive + ledger row for a claimed file (registerFile). */
+  | { kind: 'register'; file: IncomingFile }
+  | { kind: 'audit'; event: AuditInput };
+
+export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true };
+
+export interface TaskThreadData {
+  /**
+   * The resolved configuration of the parent, as plain data: a thread sees exactly the settings
+   * of the process that started it (environment overrides and command-line options included),
+   * instead of re-reading files that may have changed or live elsewhere.
+   */
+  config: LotgateConfig;
+  /** Label for the thread's log lines. */
+  pool: string;
+  logLevel?: string;
+}

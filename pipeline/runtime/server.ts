@@ -1,0 +1,300 @@
+// `lotgate start`: assembles the roles of one process — the SFTP drop zone, intake (watcher +
+// reconciler) and the queue workers — around one Redis and one data dir, and takes them down in
+// the reverse order. Any subset of roles can run per process; processes sharing a data dir and a
+// Redis cooperate (a drop zone here, intake and workers there).
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { LotgateConfig } from '../config/config.js';
+import { takeFile, takePartial, type IntakeDeps, type TakeRequest, type TakeResult } from '../intake/intake.js';
+import { directLedger, type LedgerWriter } from '../intake/ledger-writer.js';
+import { partnerDirs } from '../intake/names.js';
+import { createReconciler, type ReconcileOptions, type Reconciler } from '../intake/reconciler.js';
+import { startWatcher, type InboundWatcher } from '../intake/watcher.js';
+import { createLogger, createLotgate, type Lotgate } from '../lotgate.js';
+import { IngestQueues } from '../queue/ingest-queues.js';
+import { IngestWorkers } from '../queue/ingest-workers.js';
+import { queueSettings, type QueueSettings } from '../queue/settings.js';
+import type { LotgateTask, TaskResult, TaskThreadData } from '../queue/tasks.js';
+import { resolveThreadEntry, ThreadPool } from '../queue/thread-pool.js';
+import { createDropZone, type DropZone } from '../sftp/drop-zone.js';
+import { redactUrl, resolveRedis, type RedisHandle } from './redis.js';
+
+export type Role = 'sftp' | 'intake' | 'worker';
+export const BUILTIN_ROLES: readonly Role[] = ['sftp', 'intake', 'worker'];
+
+/** What a role added by another part (the scheduler of the jobs issue) gets to work with. */
+export interface ServerContext {
+  config: LotgateConfig;
+  /** Main-thread Lotgate: reads, partners, mappings. Write through `ledger` to keep this thread free. */
+  lg: Lotgate;
+  log: Logger;
+  redis: RedisHandle;
+  queues: IngestQueues;
+  ledger: LedgerWriter;
+  settings: QueueSettings;
+}
+
+/**
+ * Hook for roles beyond the built-in three (e.g. `scheduler`): started after them, stopped
+ * before them. Register it in pipeline/cli/server-commands.ts's role table.
+ */
+export interface RoleModule {
+  name: string;
+  start(ctx: ServerContext): Promise<{ stop(): Promise<void>; banner?: string[] }>;
+}
+
+export interface ServerOptions {
+  config: LotgateConfig;
+  roles: readonly Role[];
+  modules?: readonly RoleModule[];
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides config.sftp.port (0 = any free port). */
+  sftpPort?: number;
+  reconcile?: ReconcileOptions;
+  /** Ledger writes of this process on a writer thread (default) or inline (tests without dist/). */
+  ledgerThread?: boolean;
+}
+
+export interface RunningServer {
+  roles: readonly string[];
+  config: LotgateConfig;
+  redis: RedisHandle;
+  settings: QueueSettings;
+  sftp?: { host: string; port: number; hostKeyFingerprint: string };
+  partners: string[];
+  queues: IngestQueues;
+  workers?: IngestWorkers;
+  reconciler?: Reconciler;
+  /** The intake entry point of this process (when the intake role runs here). */
+  take?: (req: TakeRequest) => Promise<TakeResult>;
+  banner: string[];
+  stop(reason?: string): Promise<void>;
+}
+
+function logLevelOf(log: Logger): string {
+  return typeof log.level === 'string' ? log.level : 'info';
+}
+
+function poolLedger(pool: ThreadPool<LotgateTask, TaskResult>): LedgerWriter {
+  return {
+    register: async (file) => ((await pool.run({ kind: 'register', file })) as { submissionId: number }).submissionId,
+    quarantine: async (submissionId, code, message) => {
+      await pool.run({ kind: 'quarantine', submissionId, code, message });
+    },
+    audit: async (event) => {
+      await pool.run({ kind: 'audit', event });
+    },
+  };
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? createLogger();
+  const roles = [...new Set(opts.roles)];
+  const has = (r: Role) => roles.includes(r);
+  const settings = queueSettings(config, env);
+  const closers: { name: string; close: () => Promise<unknown> }[] = [];
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending.add(p);
+    void p.catch(() => {}).finally(() => pending.delete(p));
+    return p;
+  };
+  let stopping: Promise<void> | null = null;
+
+  const stop = (reason = 'shutdown'): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'lotgate is stopping');
+      for (const c of [...closers].reverse()) {
+        try {
+          await c.close();
+        } catch (err) {
+          log.error({ err, part: c.name }, 'error while stopping');
+        }
+      }
+      log.info('lotgate stopped');
+    })();
+    return stopping;
+  };
+
+  try {
+    const lg = createLotgate(config, { log });
+    closers.push({ name: 'store', close: async () => lg.close() });
+    // Fail fast on broken partner files, with their file:line messages.
+    const partnerIds = [...lg.partners().keys()].sort();
+
+    const redis = await resolveRedis(config, log, { env });
+    closers.push({ name: 'redis-server', close: () => redis.stop() });
+
+    // Producer commands fail within seconds while Redis is away (intake logs it and the
+    // reconciler catches up) instead of hanging an upload callback.
+    const producer = new Redis(redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(2000, 100 * n) });
+    producer.on('error', () => {});
+    closers.push({ name: 'redis connection', close: () => producer.quit().catch(() => producer.disconnect()) });
+    const queues = new IngestQueues(producer, settings, log);
+    closers.push({ name: 'queues', close: () => queues.close() });
+
+    let ledger: LedgerWriter;
+    if (opts.ledgerThread === false) {
+      ledger = directLedger(lg);
+    } else {
+      const data: TaskThreadData = { config, pool: 'ledger', logLevel: logLevelOf(log) };
+      const writer = new ThreadPool<LotgateTask, TaskResult>({ name: 'ledger', size: 1, entry: resolveThreadEntry('task-thread'), workerData: data, log });
+      // Stopped after every role that writes through it (roles register their closers later).
+      closers.push({ name: 'ledger writer', close: async () => {
+        await Promise.allSettled([...pending]);
+        await writer.close(settings.shutdownGraceMs);
+      } });
+      ledger = poolLedger(writer);
+    }
+
+    const intakeDeps: IntakeDeps = {
+      config,
+      partners: lg.partners,
+      now: lg.now,
+      log,
+      ledger,
+      enqueue: (partner, id) => queues.enqueue(partner, id),
+      noticed: new Set(),
+      staging: new Set(),
+    };
+    const ctx: ServerContext = { config, lg, log, redis, queues, ledger, settings };
+    const server: RunningServer = { roles: [...roles, ...(opts.modules ?? []).map((m) => m.name)], config, redis, settings, partners: partnerIds, queues, banner: [], stop };
+
+    if (has('worker')) {
+      const conn = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(5000, 200 * n) });
+      conn.on('error', () => {});
+      closers.push({ name: 'worker redis connection', close: () => conn.quit().catch(() => conn.disconnect()) });
+      const data: TaskThreadData = { config, pool: 'ingest', logLevel: logLevelOf(log) };
+      const pool = new ThreadPool<LotgateTask, TaskResult>({ name: 'ingest', size: settings.workers, entry: resolveThreadEntry('task-thread'), workerData: data, log });
+      const workers = new IngestWorkers({
+        connection: conn,
+        settings,
+        pool,
+        log,
+        partnerIds: async () => {
+          const configured = [...lg.partners().keys()];
+          const inRedis = await queues.knownPartners().catch(() => [] as string[]);
+          return [...new Set([...configured, ...inRedis])];
+        },
+      });
+      closers.push({ name: 'worker pool', close: () => pool.close(0) });
+      closers.push({ name: 'queue workers', close: () => workers.close(settings.shutdownGraceMs, () => pool.abortRunning()) });
+      await workers.start();
+      server.workers = workers;
+    }
+
+    if (has('intake')) {
+      for (const p of partnerIds) {
+        const d = partnerDirs(config.dropDir, p);
+        mkdirSync(d.inbound, { recursive: true });
+        mkdirSync(d.outbound, { recursive: true });
+      }
+      const reconciler = createReconciler(
+        {
+          ...intakeDeps,
+          store: lg.store,
+          requeue: (partner, id) => queues.ensureQueued(partner, id),
+          jobState: (partner, id) => queues.jobState(partner, id),
+        },
+        opts.reconcile,
+      );
+      const take = (req: TakeRequest) => track(takeFile(intakeDeps, req));
+      const watcher: InboundWatcher = startWatcher({
+        dropDir: config.dropDir,
+        stableMs: config.intake.stableMs,
+        log,
+        onFile: (f) => take({ ...f, source: 'watch' }),
+      });
+      closers.push({ name: 'reconciler', close: () => reconciler.stop() });
+      closers.push({ name: 'watcher', close: () => watcher.close() });
+      await watcher.ready;
+      // Redis coming back (restarted, failed over, flushed) → queue what the ledger still owes.
+      let redisWasDown = false;
+      producer.on('close', () => {
+        redisWasDown = true;
+      });
+      producer.on('ready', () => {
+        if (!redisWasDown) return;
+        redisWasDown = false;
+        log.info('Redis is reachable again; reconciling');
+        void reconciler.scan().catch(() => {});
+      });
+      reconciler.start();
+      server.reconciler = reconciler;
+      server.take = take;
+    }
+
+    if (has('sftp')) {
+      const port = opts.sftpPort ?? config.sftp.port;
+      const intakeHere = has('intake');
+      const zone: DropZone = createDropZone({
+        dropDir: config.dropDir,
+        host: config.sftp.host,
+        port,
+        hostKeyPath: path.join(config.dataDir, 'ssh_host_ed25519_key'),
+        partners: lg.partners,
+        audit: (e) => {
+          void track(ledger.audit(e)).catch((err) => log.error({ err, action: e.action }, 'audit event could not be written'));
+        },
+        onUploaded: (u) => {
+          // With intake in this process the file is taken at once; otherwise the watcher of the
+          // intake process (or its reconcile scan) finds it in inbound/.
+          if (!intakeHere || !server.take) return;
+          void server
+            .take({ partner: u.partner, path: u.path, sha256: u.sha256, size: u.size, receivedAt: u.receivedAt, source: 'sftp' })
+            .catch((err) => log.error({ err, partner: u.partner, file: u.name }, 'intake of an uploaded file failed; the reconcile scan will retry it'));
+        },
+        onPartial: (p) => {
+          void track(takePartial(intakeDeps, { partner: p.partner, name: p.name, path: p.path, size: p.size, sha256: p.sha256, receivedAt: p.receivedAt })).catch((err) =>
+            log.error({ err, partner: p.partner, file: p.name, path: p.path }, 'a partial upload could not be quarantined; its bytes stay in .quarantine/'),
+          );
+        },
+        log,
+        loginGraceMs: config.sftp.loginGraceSeconds * 1000,
+        defender: { maxFailures: config.sftp.defender.maxFailures, windowMs: config.sftp.defender.windowSeconds * 1000, banMs: config.sftp.defender.banSeconds * 1000 },
+      });
+      const { port: bound } = await zone.listen();
+      // First to stop: no new uploads, open ones become partials while intake still runs.
+      closers.push({ name: 'sftp drop zone', close: async () => {
+        await zone.close();
+        await Promise.allSettled([...pending]);
+      } });
+      server.sftp = { host: config.sftp.host, port: bound, hostKeyFingerprint: zone.hostKeyFingerprint };
+    }
+
+    for (const m of opts.modules ?? []) {
+      const started = await m.start(ctx);
+      closers.push({ name: m.name, close: () => started.stop() });
+      server.banner.push(...(started.banner ?? []));
+    }
+
+    server.banner.unshift(...bannerLines(server));
+    return server;
+  } catch (err) {
+    await stop('start-up failed');
+    throw err;
+  }
+}
+
+function bannerLines(s: RunningServer): string[] {
+  const lines = [`lotgate ${s.roles.join(' + ')} — data ${s.config.dataDir}`];
+  const r = s.redis;
+  lines.push(`  redis      ${redactUrl(r.url)} (${r.source === 'env' ? 'REDIS_URL' : r.source === 'config' ? 'config.yaml' : 'private redis-server, data in ' + path.join(s.config.dataDir, 'redis')}; v${r.version})`);
+  lines.push(`  drop zone  ${s.config.dropDir}`);
+  lines.push(`  partners   ${s.partners.length ? s.partners.join(', ') : `(none: add partners/<id>.yaml in ${s.config.partnersDir})`}`);
+  if (s.sftp) {
+    lines.push(`  sftp       ${s.sftp.host}:${s.sftp.port}  host key ${s.sftp.hostKeyFingerprint}`);
+    const example = s.partners[0] ?? '<partner>';
+    lines.push(`  upload     sftp -P ${s.sftp.port} -i fixtures/keys/${example} ${example}@${s.sftp.host === '0.0.0.0' ? 'localhost' : s.sftp.host}   then: put file.csv inbound/`);
+  }
+  if (s.workers) lines.push(`  workers    ${s.settings.workers} thread(s), ${s.settings.perPartnerConcurrency} job(s) at a time per partner, queues "${s.settings.prefix}:ingest.<partner>"`);
+  if (s.reconciler) lines.push(`  intake     watching ${s.config.dropDir}/*/inbound, reconcile every ${s.config.intake.reconcileSeconds}s`);
+  lines.push('  status     lotgate status      stop: Ctrl-C');
+  return lines;
+}

@@ -1,0 +1,188 @@
+// Partner login over SSH: public key (signature verified), scrypt password, or both
+// (`twoStep`). One authenticator per connection; it keeps the two-step progress and talks to
+// the defender. Every attempt with a credential is audited; unknown users and wrong
+// credentials look the same to the client (same reply, same scrypt cost).
+
+import type { AuthContext, PublicKeyAuthContext, PasswordAuthContext, AuthenticationType } from 'ssh2';
+import type { PartnerConfig } from '../model/types.js';
+import type { Defender, Ban } from './defender.js';
+import { findAuthorizedKey, keyFingerprint, parseAuthorizedKeys, verifyKeySignature, type AuthorizedKey } from './keys.js';
+import { verifyPassword } from './passwords.js';
+import { isValidPartnerId } from './jail.js';
+
+export type AuditFn = (e: { actor: string; action: string; subject: string; details: Record<string, unknown> }) => void;
+
+export interface AuthDeps {
+  partners: () => Map<string, PartnerConfig>;
+  defender: Defender;
+  audit: AuditFn;
+  log: { warn: (o: object, msg?: string) => void; error: (o: object, msg?: string) => void };
+  connection: { id: string; ip: string; port: number; software?: string };
+  /** Counted failures on one connection before it is dropped (like sshd's MaxAuthTries). */
+  maxAttempts?: number;
+  /** Called once the login succeeded, with the partner id. */
+  onAuthenticated: (partnerId: string, method: string) => void;
+  /** Close the connection (banned IP, too many attempts). */
+  disconnect: (reason: string) => void;
+  /** Called for every ban the defender imposes. */
+  onBan?: (ban: Ban) => void;
+}
+
+const ALL_METHODS: AuthenticationType[] = ['publickey', 'password'];
+
+type Step = 'publickey' | 'password';
+
+export type Authenticator = (ctx: AuthContext) => void;
+
+export function createAuthenticator(deps: AuthDeps): Authenticator {
+  const maxAttempts = deps.maxAttempts ?? 6;
+  const conn = deps.connection;
+  let failures = 0;
+  let closed = false;
+  // Two-step progress: steps passed for this user on this connection.
+  let stepUser: string | null = null;
+  const passed = new Set<Step>();
+  // Partners' key lists are re-parsed only when the configured lines change.
+  const keyCache = new Map<string, { src: string; keys: AuthorizedKey[] }>();
+
+  function methodsLeft(): AuthenticationType[] {
+    if (passed.size === 0) return ALL_METHODS;
+    return ALL_METHODS.filter((m) => !passed.has(m as Step));
+  }
+
+  function auditAuth(result: 'success' | 'failure' | 'partial', user: string, method: string, details: Record<string, unknown>): void {
+    deps.audit({
+      actor: result === 'success' || result === 'partial' ? user : `anonymous@${conn.ip}`,
+      action: 'sftp.auth',
+      subject: `sftp-user:${user}`,
+      details: { result, method, user, ip: conn.ip, port: conn.port, session: conn.id, client: conn.software, ...details },
+    });
+  }
+
+  function lookup(user: string): PartnerConfig | undefined {
+    if (!isValidPartnerId(user)) return undefined;
+    try {
+      const p = deps.partners().get(user);
+      return p && p.id === user ? p : undefined;
+    } catch (err) {
+      deps.log.error({ err }, 'sftp: reading partner configuration failed; login refused');
+      return undefined;
+    }
+  }
+
+  function keysOf(partner: PartnerConfig): AuthorizedKey[] {
+    const lines = partner.sftp?.publicKeys ?? [];
+    const src = lines.join('\n');
+    const cached = keyCache.get(partner.id);
+    if (cached && cached.src === src) return cached.keys;
+    const { keys, errors } = parseAuthorizedKeys(lines);
+    for (const e of errors) deps.log.warn({ partner: partner.id, line: e.line, code: e.code }, `sftp: unusable public key for ${partner.id}: ${e.message}`);
+    keyCache.set(partner.id, { src, keys });
+    return keys;
+  }
+
+  function fail(ctx: AuthContext, user: string, method: string, reason: string, details: Record<string, unknown> = {}): void {
+    auditAuth('failure', user, method, { reason, ...details });
+    ctx.reject(methodsLeft());
+    failures += 1;
+    const bans = deps.defender.recordFailure(conn.ip, user);
+    for (const b of bans) {
+      deps.audit({
+        actor: 'sftp',
+        action: 'sftp.ban',
+        subject: b.kind === 'ip' ? `ip:${b.key}` : `sftp-user:${b.key}`,
+        details: { kind: b.kind, key: b.key, until: new Date(b.until).toISOString(), durationMs: b.durationMs, strike: b.strike, ip: conn.ip, session: conn.id },
+      });
+      deps.onBan?.(b);
+    }
+    if (bans.some((b) => b.kind === 'ip')) close('ip banned');
+    else if (failures >= maxAttempts) close('too many authentication failures');
+  }
+
+  function close(reason: string): void {
+    if (closed) return;
+    closed = true;
+    deps.disconnect(reason);
+  }
+
+  function step(ctx: AuthContext, partner: PartnerConfig, s: Step, details: Record<string, unknown>): void {
+    if (stepUser !== partner.id) {
+      stepUser = partner.id;
+      passed.clear();
+    }
+    passed.add(s);
+    const needed: Step[] = partner.sftp?.twoStep ? ['publickey', 'password'] : [s];
+    if (needed.every((n) => passed.has(n))) {
+      try {
+        deps.onAuthenticated(partner.id, partner.sftp?.twoStep ? 'publickey+password' : s);
+      } catch (err) {
+        deps.log.error({ err, partner: partner.id }, 'sftp: partner folder unavailable; login refused');
+        auditAuth('failure', partner.id, s, { ...details, reason: 'drop-folder-unavailable' });
+        return ctx.reject(methodsLeft());
+      }
+      auditAuth('success', partner.id, s, { ...details, twoStep: !!partner.sftp?.twoStep });
+      deps.defender.recordSuccess(partner.id);
+      ctx.accept();
+    } else {
+      auditAuth('partial', partner.id, s, { ...details, remaining: methodsLeft() });
+      // RFC 4252 partial success: the client goes on with the methods still missing.
+      ctx.reject(methodsLeft(), true);
+    }
+  }
+
+  function onPublicKey(ctx: PublicKeyAuthContext, user: string, partner: PartnerConfig | undefined): void {
+    const fingerprint = keyFingerprint(ctx.key.data);
+    const key = partner ? findAuthorizedKey(keysOf(partner), ctx.key.algo, ctx.key.data) : null;
+    if (!ctx.signature || !ctx.blob) {
+      // The client asks "would this key do?" before signing. Say yes only for a listed key; a
+      // "no" costs nothing and is not counted (agents offer several keys in turn).
+      if (key) return ctx.accept();
+      auditAuth('failure', user, 'publickey', { reason: partner ? 'key-not-authorized' : 'unknown-user', fingerprint, keyType: ctx.key.algo, phase: 'query' });
+      return ctx.reject(methodsLeft());
+    }
+    if (!partner) return fail(ctx, user, 'publickey', 'unknown-user', { fingerprint, keyType: ctx.key.algo });
+    if (!key) return fail(ctx, user, 'publickey', 'key-not-authorized', { fingerprint, keyType: ctx.key.algo });
+    if (!verifyKeySignature(key, ctx.blob, ctx.signature, ctx.hashAlgo)) {
+      return fail(ctx, user, 'publickey', 'bad-signature', { fingerprint, keyType: ctx.key.algo });
+    }
+    step(ctx, partner, 'publickey', { fingerprint, keyType: ctx.key.algo, keyComment: key.comment || undefined });
+  }
+
+  async function onPassword(ctx: PasswordAuthContext, user: string, partner: PartnerConfig | undefined): Promise<void> {
+    const stored = partner?.sftp?.passwordHash;
+    // verifyPassword runs the same scrypt work whether or not there is a hash to check.
+    const ok = await verifyPassword(ctx.password, stored);
+    if (closed) return;
+    if (!partner) return fail(ctx, user, 'password', 'unknown-user');
+    if (!stored) return fail(ctx, user, 'password', 'no-password-configured');
+    if (!ok) return fail(ctx, user, 'password', 'wrong-password');
+    step(ctx, partner, 'password', {});
+  }
+
+  return (ctx: AuthContext) => {
+    const user = ctx.username;
+    if (closed) return ctx.reject();
+    if (ctx.method === 'none') return ctx.reject(methodsLeft());
+    const ban = deps.defender.check(conn.ip, user);
+    if (ban) {
+      auditAuth('failure', user, ctx.method, { reason: 'banned', ban: { kind: ban.kind, until: new Date(ban.until).toISOString() } });
+      ctx.reject(methodsLeft());
+      if (ban.kind === 'ip') close('ip banned');
+      return;
+    }
+    const partner = lookup(user);
+    switch (ctx.method) {
+      case 'publickey':
+        return onPublicKey(ctx, user, partner);
+      case 'password':
+        onPassword(ctx, user, partner).catch((err) => {
+          deps.log.error({ err }, 'sftp: password check failed');
+          ctx.reject(methodsLeft());
+        });
+        return;
+      default:
+        // keyboard-interactive and hostbased are not offered; say which methods are.
+        return ctx.reject(methodsLeft());
+    }
+  };
+}

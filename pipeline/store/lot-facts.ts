@@ -1,0 +1,142 @@
+// What the readiness rules see of one lot, and the readiness last computed for it.
+// Every list is in a fixed order defined by the data itself, so the same facts give the same
+// LotFacts whatever order the files arrived in (storage ids are left out for that reason).
+
+import type { IdentifierRow, LotFacts, Readiness } from '../model/types.js';
+import { getLot, plannedReceiptOf } from './masterdata.js';
+import {
+  toDeviation,
+  toDisposition,
+  toDocument,
+  toLot,
+  toMaterial,
+  toPlannedReceipt,
+  toStageEvent,
+  toTestResult,
+  type DeviationDbRow,
+  type DispositionDbRow,
+  type DocumentDbRow,
+  type IdentifierDbRow,
+  type MaterialDbRow,
+  type StageDbRow,
+  type TestDbRow,
+} from './rows.js';
+import { bool, parseJson, type Sql } from './sql.js';
+import type { StoredReadiness } from './types.js';
+
+export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
+  const lotDb = getLot(sql, lotId);
+  if (!lotDb) throw new Error(`loadLotFacts: no lot ${lotId}`);
+  const identifiers = listIdentifiers(sql, lotId).map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
+  const stageEvents = (
+    sql.q('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status').all(lotId) as StageDbRow[]
+  ).map(toStageEvent);
+  const testResults = (
+    sql
+      .q(`SELECT * FROM test_results WHERE lot_id = ? ORDER BY test_code, coalesce(tested_at, ''), coalesce(sample_id, '')`)
+      .all(lotId) as TestDbRow[]
+  ).map((r) => toTestResult(r, false));
+  const documents = (
+    sql.q('SELECT * FROM documents WHERE lot_id = ? ORDER BY type, doc_id, version').all(lotId) as DocumentDbRow[]
+  ).map(toDocument);
+  const dispositions = (
+    sql.q('SELECT * FROM dispositions WHERE lot_id = ? ORDER BY decided_at').all(lotId) as DispositionDbRow[]
+  ).map(toDisposition);
+  const po = plannedReceiptOf(sql, lotDb);
+  const material = sql.q('SELECT * FROM materials WHERE material_id = ?').get(lotDb.material_id) as MaterialDbRow | undefined;
+  return {
+    lot: toLot(lotDb),
+    identifiers,
+    conflictingIdentifiers: conflictingIdentifiers(sql, lotId),
+    stageEvents,
+    testResults,
+    documents,
+    deviations: currentDeviations(sql, lotId),
+    dispositions,
+    plannedReceipt: po ? toPlannedReceipt(po) : null,
+    material: material ? toMaterial(material) : null,
+  };
+}
+
+export function listIdentifiers(sql: Sql, lotId: number): IdentifierDbRow[] {
+  return sql.q('SELECT * FROM lot_identifiers WHERE lot_id = ? ORDER BY scheme, value, issuer').all(lotId) as IdentifierDbRow[];
+}
+
+/** Identifiers of this lot whose (scheme, value, issuer) also names another lot. */
+export function conflictingIdentifiers(sql: Sql, lotId: number): (IdentifierRow & { lotNumbers: string[] })[] {
+  const rows = sql
+    .q(
+      `SELECT mine.scheme, mine.value, mine.issuer, json_group_array(l.lot_number) AS lot_numbers
+       FROM lot_identifiers mine
+       JOIN lot_identifiers other ON other.scheme = mine.scheme AND other.value = mine.value AND other.issuer = mine.issuer
+       JOIN lots l ON l.id = other.lot_id
+       WHERE mine.lot_id = ?
+       GROUP BY mine.scheme, mine.value, mine.issuer
+       HAVING count(DISTINCT other.lot_id) > 1
+       ORDER BY mine.scheme, mine.value, mine.issuer`,
+    )
+    .all(lotId) as { scheme: IdentifierRow['scheme']; value: string; issuer: string; lot_numbers: string }[];
+  return rows.map((r) => ({
+    scheme: r.scheme,
+    value: r.value,
+    issuer: r.issuer,
+    lotNumbers: [...new Set(JSON.parse(r.lot_numbers) as string[])].sort(),
+  }));
+}
+
+/** The latest version (by updatedAt) of every deviation that has ever named this lot. */
+export function currentDeviations(sql: Sql, lotId: number) {
+  const rows = sql
+    .q(
+      `SELECT d.* FROM deviations d
+       WHERE d.id IN (
+         SELECT (SELECT v.id FROM deviations v WHERE v.issuer = a.issuer AND v.partner_ref = a.partner_ref ORDER BY v.updated_at DESC LIMIT 1)
+         FROM (SELECT DISTINCT dv.issuer, dv.partner_ref FROM deviation_lots dl JOIN deviations dv ON dv.id = dl.deviation_id WHERE dl.lot_id = ?) a
+       )
+       ORDER BY d.issuer, d.partner_ref`,
+    )
+    .all(lotId) as DeviationDbRow[];
+  return rows.map(toDeviation);
+}
+
+interface ReadinessDbRow {
+  state: string;
+  late: number;
+  readiness: string;
+  computed_at: string;
+}
+
+export function getReadiness(sql: Sql, lotId: number): StoredReadiness | null {
+  const r = sql.q('SELECT * FROM lot_readiness WHERE lot_id = ?').get(lotId) as ReadinessDbRow | undefined;
+  if (!r) return null;
+  const stored = parseJson<Readiness | null>(r.readiness, null);
+  if (!stored) return { state: r.state as Readiness['state'], late: bool(r.late), reasons: [], computedAt: r.computed_at };
+  return { ...stored, computedAt: r.computed_at };
+}
+
+/** Stores the readiness; `changed` when state, late or the set of reason codes differ from before. */
+export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
+  return sql.atomic(() => {
+    const prevStored = getReadiness(sql, lotId);
+    let previous: Readiness | null = null;
+    if (prevStored) {
+      const { computedAt: _computedAt, ...rest } = prevStored;
+      previous = rest;
+    }
+    const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
+    sql
+      .q(
+        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at`,
+      )
+      .run(lotId, r.state, r.late ? 1 : 0, JSON.stringify(r), at);
+    return { changed, previous };
+  });
+}
+
+function reasonKey(r: Readiness): string {
+  return r.reasons
+    .map((x) => x.code)
+    .sort()
+    .join('\u0000');
+}

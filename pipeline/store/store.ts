@@ -1,0 +1,472 @@
+// The SQLite store: the ledger, the canonical lot model, readiness, audit trail, outbox and job
+// leases. ALL SQL of lotgate lives in pipeline/store; everything else calls this class.
+//
+// One Store = one better-sqlite3 connection (synchronous), WAL, synchronous=NORMAL,
+// foreign_keys=ON, busy_timeout=30s. Prepared statements are cached per Store (sql.ts).
+// Several processes may open the same file; every write transaction is BEGIN IMMEDIATE so
+// writers queue on the lock instead of failing half-way with SQLITE_BUSY.
+//
+// Adding a migration:
+//   1. Append { version: <last + 1>, name, sql } to MIGRATIONS in migrations.ts. Never edit
+//      or reorder a migration that has shipped: databases in the field are already past it.
+//   2. Write SQL that works on a database holding data (ALTER TABLE ADD COLUMN with a default,
+//      CREATE TABLE/INDEX, INSERT … SELECT to backfill). To change a column or a constraint,
+//      create the new table, copy, drop, rename — inside the same migration.
+//   3. Keep the audit_events triggers: a migration that rebuilds audit_events must recreate them
+//      and must not alter rows (the hash chain covers them).
+//   4. Update the row mappers (rows.ts / the module that reads the table) and add a test that
+//      opens a database created at the previous version and checks the data survived.
+//   Each migration runs in its own IMMEDIATE transaction together with `PRAGMA user_version`,
+//   on the next Store.open(); a failure leaves the database at the previous version.
+
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { IdRef, LotFacts, MappedRecord, PartnerConfig, Readiness, RowError, SubmissionState } from '../model/types.js';
+import { applyRecord, type ApplyResult } from './apply.js';
+import { appendAudit, auditHead, listAudit, verifyAudit } from './audit.js';
+import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
+import { listJobRuns, recordJobRun, releaseLease, tryAcquireLease, getLease } from './jobs.js';
+import {
+  countRejectedRows,
+  findAppliedBySha,
+  findSubmissionByArchive,
+  findSubmissionByName,
+  getSubmission,
+  insertRejectedRow,
+  insertSubmission,
+  listRejectedRows,
+  listSubmissions,
+  listUnfinishedSubmissions,
+  updateSubmission,
+} from './ledger.js';
+import { getReadiness, loadLotFacts, saveReadiness } from './lot-facts.js';
+import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
+import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
+import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
+import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
+import { resolveLot, type ResolveResult } from './resolve.js';
+import { Sql } from './sql.js';
+import type {
+  AuditInput,
+  AuditRow,
+  AuditVerification,
+  DeviationInput,
+  DocumentInput,
+  Instant,
+  JobRunInput,
+  JobRunRow,
+  LotDetail,
+  LotFields,
+  LotRef,
+  LotSummary,
+  MaterialFields,
+  NewSubmission,
+  OutboxMessage,
+  OutboxRow,
+  OutboxState,
+  Prov,
+  PurchaseOrderFields,
+  RejectedRowRow,
+  StageEventInput,
+  StoredReadiness,
+  StoreHealth,
+  SubmissionRow,
+  TestResultInput,
+  WriteResult,
+} from './types.js';
+
+export type * from './types.js';
+export type { ApplyResult } from './apply.js';
+export type { ResolveResult } from './resolve.js';
+export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+
+export interface StoreOpenOptions {
+  readonly?: boolean;
+  /** Clock for recorded_at/created_at columns and default times (tests pin it). */
+  now?: () => Date;
+  /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
+  migrations?: readonly Migration[];
+}
+
+/** Carries a RowError out of a savepoint so the savepoint is rolled back. */
+class Rejected {
+  constructor(readonly result: { error: RowError }) {}
+}
+
+export class Store {
+  private readonly sql: Sql;
+  private readonly applyTx: (partner: PartnerConfig, rec: MappedRecord, prov: Prov) => ApplyResult;
+  private readonly resolveTx: (partner: PartnerConfig, ref: LotRef, prov: Prov) => ResolveResult;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    readonly readonly: boolean,
+    private readonly latestVersion: number,
+    now: () => Date,
+  ) {
+    this.sql = new Sql(db, now);
+    // Each record in its own savepoint: a record rejected half-way leaves no trace, while the
+    // file's transaction goes on with the next row.
+    this.applyTx = db.transaction((partner: PartnerConfig, rec: MappedRecord, prov: Prov) => {
+      const r = applyRecord(this.sql, partner, rec, prov);
+      if ('error' in r) throw new Rejected(r);
+      return r;
+    }).immediate;
+    this.resolveTx = db.transaction((partner: PartnerConfig, ref: LotRef, prov: Prov) => {
+      const r = resolveLot(this.sql, partner, ref, prov);
+      if ('error' in r) throw new Rejected(r);
+      return r;
+    }).immediate;
+  }
+
+  static open(dbPath: string, opts: StoreOpenOptions = {}): Store {
+    const readonly = opts.readonly ?? false;
+    const inMemory = dbPath === ':memory:' || dbPath === '';
+    if (!readonly && !inMemory) mkdirSync(dirname(dbPath), { recursive: true });
+    const migrations = opts.migrations ?? MIGRATIONS;
+    const latest = migrations.length ? migrations[migrations.length - 1].version : 0;
+    const db = new Database(dbPath, { readonly, fileMustExist: readonly });
+    try {
+      db.pragma('busy_timeout = 30000');
+      if (!readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('foreign_keys = ON');
+      if (readonly) {
+        const v = schemaVersion(db);
+        if (v !== latest) {
+          throw new Error(
+            v < latest
+              ? `database ${dbPath} is at schema version ${v}, this lotgate needs ${latest}; open it once read-write (e.g. any lotgate command that writes) to migrate it`
+              : `database ${dbPath} is at schema version ${v}, newer than this lotgate knows (${latest}); upgrade lotgate`,
+          );
+        }
+      } else {
+        migrate(db, migrations);
+      }
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new Store(db, dbPath, readonly, latest, opts.now ?? (() => new Date()));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get schemaVersion(): number {
+    return schemaVersion(this.db);
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  /** Runs fn in one IMMEDIATE transaction (a savepoint when one is already open). fn must be synchronous. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /**
+   * Opens a transaction that spans awaits (the ingest path streams a file inside one). The
+   * caller owns the connection until commit()/rollback(): nothing else may use this Store meanwhile.
+   */
+  begin(): void {
+    if (this.db.inTransaction) throw new Error('Store.begin: a transaction is already open on this connection');
+    this.sql.q('BEGIN IMMEDIATE').run();
+  }
+
+  commit(): void {
+    this.sql.q('COMMIT').run();
+  }
+
+  /** Safe to call from error handlers: does nothing when no transaction is open. */
+  rollback(): void {
+    if (this.db.inTransaction) this.sql.q('ROLLBACK').run();
+  }
+
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
+  // ---------------------------------------------------------------- ledger
+
+  insertSubmission(s: NewSubmission): number {
+    return insertSubmission(this.sql, s);
+  }
+
+  getSubmission(id: number): SubmissionRow | undefined {
+    return getSubmission(this.sql, id);
+  }
+
+  /** Earliest submission of these bytes from this partner that is not a duplicate or quarantined. */
+  findAppliedBySha(partner: string, sha256: string, excludeId?: number): SubmissionRow | undefined {
+    return findAppliedBySha(this.sql, partner, sha256, excludeId);
+  }
+
+  findSubmissionByName(partner: string, originalName: string, sha256: string): SubmissionRow | undefined {
+    return findSubmissionByName(this.sql, partner, originalName, sha256);
+  }
+
+  findSubmissionByArchive(archivePath: string): SubmissionRow[] {
+    return findSubmissionByArchive(this.sql, archivePath);
+  }
+
+  updateSubmission(id: number, patch: Partial<SubmissionRow>): void {
+    updateSubmission(this.sql, id, patch);
+  }
+
+  listSubmissions(opts: { partner?: string; state?: SubmissionState | SubmissionState[]; limit?: number; since?: Instant } = {}): SubmissionRow[] {
+    return listSubmissions(this.sql, opts);
+  }
+
+  listUnfinishedSubmissions(): SubmissionRow[] {
+    return listUnfinishedSubmissions(this.sql);
+  }
+
+  insertRejectedRow(submissionId: number, err: RowError): void {
+    insertRejectedRow(this.sql, submissionId, err);
+  }
+
+  listRejectedRows(submissionId: number, limit?: number): RejectedRowRow[] {
+    return listRejectedRows(this.sql, submissionId, limit);
+  }
+
+  countRejectedRows(submissionId: number): number {
+    return countRejectedRows(this.sql, submissionId);
+  }
+
+  // ---------------------------------------------------------------- master data and facts
+
+  upsertMaterial(fields: MaterialFields, prov: Prov): void {
+    upsertMaterial(this.sql, fields, prov);
+  }
+
+  upsertPurchaseOrder(fields: PurchaseOrderFields, prov: Prov): void {
+    upsertPurchaseOrder(this.sql, fields, prov);
+  }
+
+  upsertLot(materialId: string, lotNumber: string, fields: LotFields, prov: Prov): { lotId: number; created: boolean } {
+    return upsertLot(this.sql, materialId, lotNumber, fields, prov);
+  }
+
+  getLot(lotId: number) {
+    return getLotRow(this.sql, lotId);
+  }
+
+  /**
+   * Which lot a partner's record means (DESIGN.md §3; rules in resolve.ts). May write: a lot
+   * created from an open PO line, and identifiers learned from this reference (returned in
+   * `learned`), with `prov` as their provenance. Nothing is written when it returns an error.
+   */
+  resolveLot(partner: PartnerConfig, ref: LotRef, prov?: Prov): ResolveResult {
+    try {
+      return this.resolveTx(partner, ref, prov ?? { submissionId: null, partner: partner.id });
+    } catch (e) {
+      if (e instanceof Rejected) return e.result;
+      throw e;
+    }
+  }
+
+  addIdentifier(lotId: number, ref: IdRef, issuer: string, prov: Prov): boolean {
+    return addIdentifier(this.sql, lotId, ref, issuer, prov);
+  }
+
+  insertStageEvent(lotId: number, e: StageEventInput, prov: Prov): WriteResult {
+    return insertStageEvent(this.sql, lotId, e, prov);
+  }
+
+  upsertTestResult(lotId: number, r: TestResultInput, prov: Prov): WriteResult {
+    return upsertTestResult(this.sql, lotId, r, prov);
+  }
+
+  upsertDocument(lotId: number, d: DocumentInput, prov: Prov): WriteResult {
+    return upsertDocument(this.sql, lotId, d, prov);
+  }
+
+  upsertDeviation(lotIds: number[], d: DeviationInput, issuer: string, prov: Prov): WriteResult {
+    return this.sql.atomic(() => upsertDeviation(this.sql, lotIds, d, issuer, prov));
+  }
+
+  insertDisposition(lotId: number, d: { decision: 'released' | 'rejected' | 'quarantine'; decidedBy?: string | null; decidedAt: string }, prov: Prov): WriteResult {
+    return insertDisposition(this.sql, lotId, d, prov);
+  }
+
+  /**
+   * Resolves (when the kind names a lot) and writes one mapped record, all or nothing.
+   * Returns the lots whose readiness may have changed, or the coded reason it was not applied.
+   */
+  applyRecord(partner: PartnerConfig, rec: MappedRecord, prov: Prov): ApplyResult {
+    try {
+      return this.applyTx(partner, rec, prov);
+    } catch (e) {
+      if (e instanceof Rejected) return e.result;
+      // A value the checks above let through but the schema refuses is still the row's fault.
+      const code = (e as { code?: unknown })?.code;
+      if (code === 'SQLITE_CONSTRAINT_CHECK' || code === 'SQLITE_CONSTRAINT_NOTNULL') {
+        return { error: { line: prov.line ?? rec.line, code: 'E_INVALID_VALUE', message: `The ${rec.kind} record was refused by the store: ${(e as Error).message}` } };
+      }
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- readiness
+
+  loadLotFacts(lotId: number): LotFacts {
+    return loadLotFacts(this.sql, lotId);
+  }
+
+  getReadiness(lotId: number): StoredReadiness | null {
+    return getReadiness(this.sql, lotId);
+  }
+
+  saveReadiness(lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
+    return saveReadiness(this.sql, lotId, r, at);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** By the sponsor's lot number: undefined when unknown; an array when several materials share it. */
+  getLotDetail(lotNumber: string, materialId?: string): LotDetail | LotDetail[] | undefined {
+    return getLotDetail(this.sql, lotNumber, materialId);
+  }
+
+  getLotDetailById(lotId: number): LotDetail | undefined {
+    return getLotDetailById(this.sql, lotId);
+  }
+
+  findLotIdsByIdentifier(value: string, opts?: { scheme?: string; issuer?: string }): number[] {
+    return findLotIdsByIdentifier(this.sql, value, opts);
+  }
+
+  listLots(opts?: Parameters<typeof listLots>[1]): LotSummary[] {
+    return listLots(this.sql, opts);
+  }
+
+  listOpenLotIds(): number[] {
+    return listOpenLotIds(this.sql);
+  }
+
+  listAllLotIds(): number[] {
+    return listAllLotIds(this.sql);
+  }
+
+  // ---------------------------------------------------------------- audit
+
+  appendAudit(e: AuditInput): { seq: number; hash: string } {
+    return appendAudit(this.sql, e);
+  }
+
+  verifyAudit(): AuditVerification {
+    return verifyAudit(this.sql);
+  }
+
+  /** The newest seq and hash: keep a copy elsewhere to detect removal of the newest events. */
+  auditHead(): { seq: number; hash: string } {
+    return auditHead(this.sql);
+  }
+
+  listAudit(opts?: { subject?: string; action?: string; limit?: number }): AuditRow[] {
+    return listAudit(this.sql, opts);
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  /** INSERT OR IGNORE on the message id (the idempotency key). True when newly stored. */
+  enqueueOutbox(msg: OutboxMessage): boolean {
+    return enqueueOutbox(this.sql, msg);
+  }
+
+  getOutbox(id: string): OutboxRow | undefined {
+    return getOutbox(this.sql, id);
+  }
+
+  listOutbox(opts?: { state?: OutboxState; topic?: string; submissionId?: number; limit?: number }): OutboxRow[] {
+    return listOutbox(this.sql, opts);
+  }
+
+  countOutbox(): Record<OutboxState, number> {
+    return countOutbox(this.sql);
+  }
+
+  claimOutbox(limit: number, now: Instant, visibilityMs?: number): OutboxRow[] {
+    return claimOutbox(this.sql, limit, now, visibilityMs);
+  }
+
+  markOutboxSent(id: string, at: Instant): boolean {
+    return markOutboxSent(this.sql, id, at);
+  }
+
+  /** nextAttemptAt null → dead letter. */
+  markOutboxFailed(id: string, error: string, nextAttemptAt: Instant | null): boolean {
+    return markOutboxFailed(this.sql, id, error, nextAttemptAt);
+  }
+
+  retryOutbox(id: string): boolean {
+    return retryOutbox(this.sql, id);
+  }
+
+  releaseHeldOutbox(submissionId: number): number {
+    return releaseHeldOutbox(this.sql, submissionId);
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  tryAcquireLease(name: string, holder: string, ttlMs: number, now: Instant): boolean {
+    return tryAcquireLease(this.sql, name, holder, ttlMs, now);
+  }
+
+  releaseLease(name: string, holder: string): boolean {
+    return releaseLease(this.sql, name, holder);
+  }
+
+  getLease(name: string): { name: string; holder: string; expiresAt: string } | undefined {
+    return getLease(this.sql, name);
+  }
+
+  recordJobRun(run: JobRunInput): number {
+    return recordJobRun(this.sql, run);
+  }
+
+  listJobRuns(opts?: { name?: string; limit?: number }): JobRunRow[] {
+    return listJobRuns(this.sql, opts);
+  }
+
+  // ---------------------------------------------------------------- health
+
+  health(): StoreHealth {
+    const fileSize = (p: string): number | undefined => (existsSync(p) ? statSync(p).size : undefined);
+    const base = { path: this.path, sizeBytes: fileSize(this.path) ?? 0, walBytes: fileSize(`${this.path}-wal`) };
+    try {
+      const count = (table: string) => (this.sql.q(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      const outbox = countOutbox(this.sql);
+      const version = schemaVersion(this.db);
+      const current = version === this.latestVersion;
+      return {
+        ok: current,
+        ...base,
+        schemaVersion: version,
+        submissions: count('submissions'),
+        lots: count('lots'),
+        outboxPending: outbox.pending,
+        outboxDead: outbox.dead,
+        auditEvents: auditHead(this.sql).seq,
+        ...(current ? {} : { error: `schema version ${version}, expected ${this.latestVersion}` }),
+      };
+    } catch (err) {
+      return {
+        ok: false,
+        ...base,
+        schemaVersion: -1,
+        submissions: 0,
+        lots: 0,
+        outboxPending: 0,
+        outboxDead: 0,
+        auditEvents: 0,
+        error: (err as Error).message,
+      };
+    }
+  }
+}

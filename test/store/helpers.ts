@@ -1,0 +1,71 @@
+// Shared set-up for the store tests: real SQLite files in a fresh temp dir per test.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IdRef, MappedRecord, PartnerConfig, PartnerRole, RecordKind } from '../../pipeline/model/types.js';
+import { Store, type Prov } from '../../pipeline/store/store.js';
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'lotgate-store-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A store in a temp dir with a pinned clock; `cleanup` closes it and removes the dir. */
+export function tempStore(): { store: Store; path: string; dir: string; cleanup: () => void } {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'lotgate.db');
+  const store = Store.open(path, { now: () => new Date('2026-03-01T12:00:00Z') });
+  return {
+    store,
+    path,
+    dir,
+    cleanup: () => {
+      store.close();
+      cleanup();
+    },
+  };
+}
+
+export function partner(id: string, role: PartnerRole, products: string[] = []): PartnerConfig {
+  return { id, name: id, role, mode: 'live', sites: [], products, feeds: [] };
+}
+
+export const ERP = partner('erp', 'erp');
+export const QMS = partner('qms', 'qms');
+export const ACME = partner('acme-cmo', 'cmo');
+export const BETA = partner('beta-cmo', 'cmo');
+export const LAB = partner('lab-one', 'lab');
+
+let shaCounter = 0;
+export function addSubmission(store: Store, partnerId: string, name = 'file.csv'): number {
+  shaCounter++;
+  return store.insertSubmission({
+    partner: partnerId,
+    originalName: name,
+    size: 10,
+    sha256: shaCounter.toString(16).padStart(64, '0'),
+    source: 'cli',
+    archivePath: `/archive/${shaCounter}`,
+    receivedAt: '2026-03-01T08:00:00.000Z',
+  });
+}
+
+export function prov(partnerId: string, submissionId: number | null, line?: number): Prov {
+  return line === undefined ? { submissionId, partner: partnerId, mappingHash: 'h1' } : { submissionId, partner: partnerId, mappingHash: 'h1', line };
+}
+
+export function rec(kind: RecordKind, fields: Record<string, unknown>, ids: IdRef[] = [], line = 2): MappedRecord {
+  return { kind, line, ids, fields };
+}
+
+export const id = (scheme: IdRef['scheme'], value: string): IdRef => ({ scheme, value });
+
+/** ERP master data most tests start from: material M1 (oral-solid), lot L1 made by acme. */
+export function seedErp(store: Store): { sub: number; lotId: number } {
+  const sub = addSubmission(store, 'erp', 'erp_master.csv');
+  const p = prov('erp', sub);
+  store.upsertMaterial({ materialId: '000123', description: 'Tablet 10 mg', productFamily: 'oral-solid' }, p);
+  const { lotId } = store.upsertLot('000123', 'L1', { vendor: 'acme-cmo', expiryDate: '2028-01-31' }, p);
+  return { sub, lotId };
+}
