@@ -1,7 +1,9 @@
 // Read commands: the board, one lot, the ledger, the audit chain. All take --json.
 
 import type { Command } from 'commander';
-import type { ReadinessState, SubmissionState } from '../model/types.js';
+import type { ReadinessState, RuleSet, SubmissionState } from '../model/types.js';
+import { evaluateResult } from '../readiness/evaluate-result.js';
+import { resolveRuleSet } from '../readiness/rule-set.js';
 import type { LotDetail, LotSummary } from '../store/types.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { renderLot, renderTable } from './render.js';
@@ -38,11 +40,13 @@ export function registerReadCommands(program: Command): void {
     .option('-m, --material <id>', 'material id, when the lot number exists for several materials')
     .option('--json', 'print JSON')
     .action(async (lotNumber: string, opts: { material?: string; json?: boolean }, cmd: Command) => {
-      const found = await withLotgate(cmd, (lg) => lg.store.getLotDetail(lotNumber, opts.material));
-      const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
-      if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
-      if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.lot.materialId).join(', ')}): add --material`, 2);
-      const lot = lotDetailJson(list[0]);
+      const lot = await withLotgate(cmd, (lg) => {
+        const found = lg.store.getLotDetail(lotNumber, opts.material);
+        const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
+        if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
+        if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.lot.materialId).join(', ')}): add --material`, 2);
+        return lotDetailJson(list[0], resolveRuleSet(lg.config.readiness, list[0].material ?? { materialId: list[0].lot.materialId }));
+      });
       if (opts.json) return printJson(lot);
       process.stdout.write(renderLot(lot));
     });
@@ -122,7 +126,9 @@ function lotSummaryJson(l: LotSummary) {
 }
 
 /** `lotgate lot --json`: the lot's own fields at the top level, then everything known about it. */
-function lotDetailJson(d: LotDetail) {
-  const { lot, readiness, ...rest } = d;
-  return { ...lot, ...rest, readiness };
+function lotDetailJson(d: LotDetail, rules: RuleSet) {
+  const { lot, readiness, tests, ...rest } = d;
+  // Evaluation is computed, never stored: the same rule the readiness engine applies.
+  const withEval = tests.map((t) => ({ ...t, evaluation: evaluateResult(t, rules.tests.find((s) => s.code === t.testCode)) }));
+  return { ...lot, ...rest, tests: withEval, readiness };
 }

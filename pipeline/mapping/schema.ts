@@ -145,7 +145,7 @@ function fieldTypeText(def: FieldDef): string {
 }
 
 function canonicalFieldSchema(kind: RecordKind, name: string, def: FieldDef): Schema {
-  const extra: Schema = {};
+  const extra: Schema = { type: 'object' };
   if (def.enum !== undefined) {
     extra.properties = {
       map: { type: 'object', additionalProperties: { enum: [...def.enum, null] } },
@@ -175,13 +175,14 @@ function kindBranch(kind: RecordKind): Schema {
     then: {
       properties: {
         fields: {
+          type: 'object',
           properties: fields,
           additionalProperties: {
             description: 'Not a canonical field of this kind: only identifier cross-references (with `xref`) may use other names.',
-            allOf: [{ $ref: '#/definitions/field' }, { required: ['xref'] }],
+            allOf: [{ $ref: '#/definitions/field' }, { type: 'object', required: ['xref'], properties: { xref: { enum: [...ID_SCHEMES] } } }],
           },
         },
-        each: { items: { properties: { set: { properties: set, additionalProperties: false } } } },
+        each: { type: 'array', items: { type: 'object', properties: { set: { type: 'object', properties: set, additionalProperties: false } } } },
       },
     },
   };

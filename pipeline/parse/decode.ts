@@ -38,20 +38,26 @@ const ALIASES: Record<string, TextEncoding> = {
 export const SUPPORTED_ENCODINGS: readonly TextEncoding[] = ['utf-8', 'windows-1252', 'latin1', 'utf-16le', 'utf-16be', 'utf-16'];
 
 /** Canonical name of a declared encoding (default utf-8); E_ENCODING for names lotgate does not read. */
-export function resolveEncoding(declared?: string | null, declaredBy = "the mapping's dialect.encoding"): TextEncoding {
+export function resolveEncoding(declared?: string | null, declaredBy = DECLARED_IN_MAPPING): TextEncoding {
   if (declared === undefined || declared === null || declared.trim() === '') return 'utf-8';
   const enc = ALIASES[declared.trim().toLowerCase()];
   if (enc === undefined) {
     throw new FileError(
       'E_ENCODING',
-      `Encoding "${declared}" (declared in ${declaredBy}) is not supported. Use one of: ${SUPPORTED_ENCODINGS.join(', ')}.`,
+      `Encoding "${declared}" is not supported (${declaredBy}). Use one of: ${SUPPORTED_ENCODINGS.join(', ')}.`,
     );
   }
   return enc;
 }
 
+const DECLARED_IN_MAPPING = "as declared in the mapping's dialect.encoding";
+const MAPPING_DEFAULT = "the default: the mapping's dialect.encoding is not set";
+
 export interface DecodeOptions {
-  /** Where the encoding was declared, for messages. Default: "the mapping's dialect.encoding". */
+  /**
+   * Why this encoding is used, for messages: "the file is read as X (<declaredBy>)".
+   * Default: the mapping's dialect.encoding (or its default when not set).
+   */
   declaredBy?: string;
   /** What the user should do when the bytes do not match; ends every E_ENCODING message. */
   fixHint?: string;
@@ -161,7 +167,7 @@ function binaryError(line: number): FileError {
 function encodingError(ctx: Ctx, line: number, what: string): FileError {
   return new FileError(
     'E_ENCODING',
-    `${what} at line ${line}: the file is declared as ${ctx.encoding} (in ${ctx.declaredBy}) but its bytes are not valid ${ctx.encoding}. ${ctx.fixHint}`,
+    `${what} at line ${line}: the file is read as ${ctx.encoding} (${ctx.declaredBy}) but is not valid ${ctx.encoding}. ${ctx.fixHint}`,
     line,
   );
 }
@@ -270,7 +276,8 @@ const MAX_HELD_WHITESPACE = 1 << 20;
  * another encoding, an unsupported encoding name), each with the line where it happens.
  */
 export async function* decodeText(input: ByteSource, declared?: string | null, opts: DecodeOptions = {}): AsyncGenerator<string> {
-  const declaredBy = opts.declaredBy ?? "the mapping's dialect.encoding";
+  const isSet = declared !== undefined && declared !== null && declared.trim() !== '';
+  const declaredBy = opts.declaredBy ?? (isSet ? DECLARED_IN_MAPPING : MAPPING_DEFAULT);
   const { head, source, close } = await peekBytes(input, 16);
   const it = source[Symbol.asyncIterator]();
   try {
@@ -287,7 +294,7 @@ export async function* decodeText(input: ByteSource, declared?: string | null, o
       if (bom !== 'utf-16le' && bom !== 'utf-16be') {
         throw new FileError(
           'E_ENCODING',
-          `The file is declared as utf-16 (in ${declaredBy}) but does not start with a UTF-16 byte order mark, so its byte order is unknown. Declare utf-16le or utf-16be, or re-export with a BOM.`,
+          `The file is to be read as utf-16 (${declaredBy}) but does not start with a UTF-16 byte order mark, so its byte order is unknown. Declare utf-16le or utf-16be, or re-export with a BOM.`,
           1,
         );
       }
@@ -295,15 +302,16 @@ export async function* decodeText(input: ByteSource, declared?: string | null, o
     } else if (bom !== undefined && bom !== declaredEnc) {
       throw new FileError(
         'E_ENCODING',
-        `The file starts with a ${bom.toUpperCase()} byte order mark but is declared as ${declaredEnc} (in ${declaredBy}). ` +
-          (opts.fixHint ?? `Set the declared encoding to ${bom} or re-export the file as ${declaredEnc}.`),
+        `The file starts with a ${bom.toUpperCase()} byte order mark but is to be read as ${declaredEnc} (${declaredBy}). ` +
+          (opts.fixHint ?? `Set dialect.encoding in the mapping to ${bom} or re-export the file as ${declaredEnc}.`),
         1,
       );
     }
     const ctx: Ctx = {
       encoding,
       declaredBy,
-      fixHint: opts.fixHint ?? `Fix the declared encoding (${declaredBy}) or re-export the file as ${encoding}.`,
+      fixHint:
+        opts.fixHint ?? `Set dialect.encoding in the mapping to the file's real encoding (for example windows-1252) or re-export the file as ${encoding}.`,
     };
     const dec =
       encoding === 'utf-8'

@@ -6,7 +6,7 @@ import type { TextEncoding } from './decode.js';
 
 export interface XmlEncoding {
   encoding: TextEncoding;
-  /** For messages: where the encoding came from. */
+  /** For messages, "read as X (<declaredBy>)": where the encoding came from. */
   declaredBy: string;
 }
 
@@ -78,12 +78,12 @@ export function detectXmlEncoding(head: Buffer): XmlEncoding {
       if (bomName) throw conflict(bomName, name);
       throw unsupported(name);
     }
-    return { encoding: utf16, declaredBy: bomName ? 'the byte order mark' : 'the UTF-16 byte pattern of the XML declaration' };
+    return { encoding: utf16, declaredBy: bomName ? 'as its byte order mark says' : 'as the UTF-16 pattern of its first bytes shows' };
   }
 
   const hasUtf8Bom = b0 === 0xef && b1 === 0xbb && head[2] === 0xbf;
   const name = declaredName(head.subarray(hasUtf8Bom ? 3 : 0, 1024).toString('latin1'));
-  if (name === undefined) return { encoding: 'utf-8', declaredBy: hasUtf8Bom ? 'the byte order mark' : 'the XML default (no encoding declared)' };
+  if (name === undefined) return { encoding: 'utf-8', declaredBy: hasUtf8Bom ? 'as its byte order mark says' : 'the XML default: no encoding is declared' };
   const enc = DECLARED[name.toLowerCase()];
   if (enc === undefined) throw unsupported(name);
   if (hasUtf8Bom && enc !== 'utf-8') throw conflict('UTF-8', name);
@@ -94,5 +94,5 @@ export function detectXmlEncoding(head: Buffer): XmlEncoding {
       1,
     );
   }
-  return { encoding: enc, declaredBy: 'the XML declaration' };
+  return { encoding: enc, declaredBy: 'as its XML declaration says' };
 }

@@ -149,8 +149,10 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
   }
 
   function hangUp(conn: Conn): void {
+    // Before the SSH banner exchange there is no one to say goodbye to.
+    if (!conn.client) return void conn.socket.destroy();
     try {
-      conn.client?.end();
+      conn.client.end();
     } catch {
       // already gone
     }
@@ -258,6 +260,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
     client.on('ready', () => {
       client.on('session', (accept) => {
         const session: Session = accept();
+        session.on('error', (err: Error) => log.debug({ err, session: conn.id }, 'sftp: session error'));
         session.on('sftp', (acceptSftp) => {
           if (!conn.partner || !partnerRoot || closing) return;
           const sftp = acceptSftp();

@@ -97,6 +97,12 @@ describe('DTDs and entities built here', () => {
     expect(pulled()).toBeLessThanOrEqual(64 * 1024);
   });
 
+  it('behind a prolog comment too large for the scanner, the parser still refuses the DOCTYPE', async () => {
+    const xml = `<!--${'c'.repeat(2 * 1024 * 1024)}-->\n<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>`;
+    const err = await fileErrorOf(readXml(chunked(xml, 64 * 1024), { record: 'x' }), 'E_XML_DTD');
+    expect(err.line).toBe(2);
+  });
+
   it('a DOCTYPE after the root element is refused as a DTD as well', async () => {
     await fileErrorOf(readXml(chunked('<r><a>1</a><!DOCTYPE x></r>'), { record: 'r/a' }), 'E_XML_DTD');
   });
