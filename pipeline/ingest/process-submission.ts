@@ -6,7 +6,7 @@
 import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
-import { recomputeReadiness } from '../readiness/recompute.js';
+import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { buildAck, writeAck } from './ack.js';
 import type { IngestDeps } from './deps.js';
 
@@ -24,12 +24,23 @@ interface Tally {
   rejected: number;
   filtered: number;
   errors: AckError[];
+  /** The first row errors as recorded (a review preview records them again after its rollback). */
+  rowErrors: RowError[];
   errorCount: number;
 }
 
 const MAX_ACK_ERRORS_KEPT = 500;
 
-export async function processSubmission(deps: IngestDeps, submissionId: number, opts: { onProgress?: (rows: number) => void } = {}): Promise<ProcessResult> {
+export interface ProcessOptions {
+  onProgress?: (rows: number) => void;
+  /**
+   * Applies a submission held for review (its partner is in `review` mode), exactly once: the
+   * state is checked again under the write lock, so a second approval finds it applied.
+   */
+  approval?: { by: string; reason: string };
+}
+
+export async function processSubmission(deps: IngestDeps, submissionId: number, opts: ProcessOptions = {}): Promise<ProcessResult> {
   const { store } = deps;
   const sub = store.getSubmission(submissionId);
   if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
@@ -38,11 +49,15 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   if (TERMINAL_STATES.includes(sub.state as SubmissionState)) {
     return finish(deps, submissionId, null);
   }
+  // Held for review: only an approval applies it; a queue retry only re-acknowledges.
+  if (sub.state === 'pending_review' && !opts.approval) return finish(deps, submissionId, null);
+  if (opts.approval && sub.state !== 'pending_review') throw new Error(`submission ${submissionId} is ${sub.state}; only a submission pending review can be approved`);
+  const approval = opts.approval;
 
   const partner = deps.partners().get(sub.partner);
   if (!partner) return reject(deps, submissionId, 'E_UNKNOWN_PARTNER', `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).`);
 
-  if (sub.source !== 'replay') {
+  if (sub.source !== 'replay' && !approval) {
     const first = store.findAppliedBySha(sub.partner, sub.sha256);
     if (first && first.id < submissionId) {
       store.transaction(() => {
@@ -62,27 +77,46 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     return reject(deps, submissionId, 'E_MAPPING_INVALID', `Mapping ${feed.name} has errors and cannot be used: ${feed.diagnostics.slice(0, 3).join('; ')}`);
   }
 
+  // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
+  // until `lotgate submission approve` applies the file.
+  const review = !approval && partner.mode === 'review';
   const startedAt = deps.now().toISOString();
-  store.updateSubmission(submissionId, {
-    state: 'processing',
+  const started = {
     feed: feed.spec.feed,
     mappingName: feed.name,
     mappingHash: feed.hash,
     startedAt,
     attempts: (sub.attempts ?? 0) + 1,
-  });
+  };
+  // An approval keeps `pending_review` until its commit, so a racing approval can tell.
+  if (!approval) store.updateSubmission(submissionId, { state: 'processing', ...started });
 
-  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], errorCount: 0 };
+  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
+  const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
   const recordError = (e: RowError) => {
     store.insertRejectedRow(submissionId, e);
     tally.errorCount++;
-    if (tally.errors.length < MAX_ACK_ERRORS_KEPT) tally.errors.push(toAckError(e));
+    if (tally.errors.length < MAX_ACK_ERRORS_KEPT) {
+      tally.errors.push(toAckError(e));
+      tally.rowErrors.push(e);
+    }
   };
 
+  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } = 'committed';
   store.begin();
   try {
+    if (approval) {
+      const current = store.getSubmission(submissionId);
+      if (current?.state !== 'pending_review') {
+        outcome = 'already_decided';
+        throw new AlreadyDecided();
+      }
+      // The preview's rejected rows are recorded again by the real apply below.
+      store.clearRejectedRows(submissionId);
+      store.updateSubmission(submissionId, started);
+    }
     for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
       tally.rows++;
       if (unit.records.length === 0 && unit.errors.length === 0) {
@@ -99,6 +133,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
           recordError({ line: rec.line, ...res.error });
         } else {
           for (const id of res.lotIds) touched.add(id);
+          if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
         }
       }
       if (rowFailed) tally.rejected++;
@@ -111,8 +146,22 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       recordError({ code: 'E_NO_ROWS', message: tally.rows === 0 ? 'The file has no data rows.' : `All ${tally.rows} rows were filtered out by the mapping; nothing to apply.` });
     }
     const finalState: SubmissionState = tally.rows === tally.filtered ? 'rejected' : state;
+    if (review) {
+      outcome = { review: finalState };
+      throw new AlreadyDecided();
+    }
     const now = deps.now();
-    recomputeReadiness(deps, [...touched], now, `submission:${submissionId}`);
+    const cause = { submissionId, partner: partner.id };
+    recomputeReadiness(deps, [...touched], now, `submission:${submissionId}`, cause);
+    enqueueDeviationUpdates(deps, partner.id, deviationRefs, now, cause);
+    if (approval) {
+      store.appendAudit({
+        actor: `operator:${approval.by}`,
+        action: 'submission.approved',
+        subject: `submission:${submissionId}`,
+        details: { by: approval.by, reason: approval.reason, at: now.toISOString(), partner: partner.id, file: sub.originalName },
+      });
+    }
     store.updateSubmission(submissionId, {
       state: finalState,
       rows: tally.rows,
@@ -131,14 +180,78 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     store.commit();
   } catch (err) {
     store.rollback();
+    if (err instanceof AlreadyDecided) {
+      if (outcome === 'already_decided') return finish(deps, submissionId, null);
+      if (typeof outcome === 'object') return holdForReview(deps, submissionId, partner.id, outcome.review, tally);
+    }
     if (err instanceof FileError) {
       return reject(deps, submissionId, err.code, err.message, err.line, err.column, tally.rows);
     }
-    store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
+    // A failed approval leaves the submission pending review, to be approved again.
+    if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
-  const res = await finish(deps, submissionId, null, tally);
+  const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
   return { ...res, touchedLots: touched.size };
+}
+
+/** Unwinds the file's transaction without applying it (review preview, or an approval that lost the race). */
+class AlreadyDecided extends Error {}
+
+/**
+ * Records the outcome of a review preview after its rollback: `pending_review` with the counts
+ * the file would have, or `rejected` when nothing in it could be applied anyway.
+ */
+async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: string, wouldBe: SubmissionState, tally: Tally): Promise<ProcessResult> {
+  const { store } = deps;
+  const now = deps.now().toISOString();
+  const rejected = wouldBe === 'rejected';
+  store.transaction(() => {
+    for (const e of tally.rowErrors) store.insertRejectedRow(submissionId, e);
+    store.updateSubmission(submissionId, {
+      state: rejected ? 'rejected' : 'pending_review',
+      rows: tally.rows,
+      applied: rejected ? 0 : tally.applied,
+      rejected: tally.rejected,
+      finishedAt: rejected ? now : undefined,
+      errorCode: rejected ? tally.rowErrors[0]?.code ?? null : null,
+      errorMessage: rejected ? tally.rowErrors[0]?.message ?? null : null,
+    });
+    store.appendAudit({
+      actor: `partner:${partnerId}`,
+      action: rejected ? 'submission.rejected' : 'submission.pending_review',
+      subject: `submission:${submissionId}`,
+      details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, mode: 'review' },
+    });
+  });
+  const note = rejected
+    ? null
+    : `Nothing counts yet: ${tally.applied} row(s) would be applied${tally.rejected ? ` and ${tally.rejected} rejected` : ''} once the sponsor approves this file.`;
+  return finish(deps, submissionId, note, tally);
+}
+
+/**
+ * A reviewer turns a held submission down: terminal `rejected`, with who and why in the audit
+ * trail and the acknowledgment. Returns false (and changes nothing) unless it was pending review.
+ */
+export async function rejectReview(deps: IngestDeps, submissionId: number, by: string, reason: string): Promise<{ changed: boolean; result: ProcessResult }> {
+  const { store } = deps;
+  const message = `Rejected in review by ${by}: ${reason}`;
+  const changed = store.transaction(() => {
+    const sub = store.getSubmission(submissionId);
+    if (sub?.state !== 'pending_review') return false;
+    const now = deps.now().toISOString();
+    store.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
+    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now });
+    store.appendAudit({
+      actor: `operator:${by}`,
+      action: 'submission.review_rejected',
+      subject: `submission:${submissionId}`,
+      details: { by, reason, at: now, partner: sub.partner, file: sub.originalName },
+    });
+    return true;
+  });
+  return { changed, result: await finish(deps, submissionId, null) };
 }
 
 function attachDocumentFile(rec: MappedRecord, sha256: string, storedPath: string): void {

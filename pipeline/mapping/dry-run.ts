@@ -4,7 +4,7 @@
 
 import { basename } from 'node:path';
 import { FileError, type MappedRecord, type RowError } from '../model/types.js';
-import type { CompiledMapping } from './compile.js';
+import type { CompiledMapping, CsvRowMapper } from './compile.js';
 import { mapFile } from './map-file.js';
 import type { MappingSpec } from './spec.js';
 
@@ -20,6 +20,8 @@ export interface DryRunOptions {
 export interface DryRunResult {
   records: MappedRecord[];
   errors: RowError[];
+  /** Header findings that do not reject anything (W_COLUMN_NOT_FOUND, W_DUPLICATE_HEADER); only present when there are some. */
+  warnings?: RowError[];
   counts: {
     /** Data rows (CSV rows incl. malformed ones, XML record elements, 1 for a document). */
     rows: number;
@@ -34,8 +36,13 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
   const limit = opts.limit ?? Infinity;
   const errorLimit = opts.errorLimit ?? Infinity;
   const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, records: 0, errors: 0, filtered: 0 } };
+  const hooks = {
+    onHeader: (mapper: CsvRowMapper) => {
+      if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
+    },
+  };
   try {
-    for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath))) {
+    for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath), hooks)) {
       out.counts.rows++;
       out.counts.filtered += unit.filtered;
       out.counts.records += unit.records.length;

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { FileError } from '../model/types.js';
 import { readCsv } from '../parse/csv-reader.js';
 import { readXml } from '../parse/xml-reader.js';
-import type { CompiledMapping, RowMapResult } from './compile.js';
+import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
 
 export interface MapUnit extends RowMapResult {
@@ -15,11 +15,16 @@ export interface MapUnit extends RowMapResult {
   line?: number;
 }
 
+export interface MapFileHooks {
+  /** Called once the CSV header is bound (e.g. to show header warnings in a dry run). */
+  onHeader?: (mapper: CsvRowMapper, headerLine: number) => void;
+}
+
 /**
  * @param path where the bytes are (e.g. the archive copy)
  * @param fileName the name the partner gave the file: what `$file` reads and `match` saw
  */
-export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string): AsyncGenerator<MapUnit> {
+export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit> {
   const format = spec.format ?? 'csv';
   if (format === 'document') {
     yield compiled.mapDocument(fileName);
@@ -36,12 +41,13 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
       }
       return;
     }
-    let mapper: Extract<ReturnType<CompiledMapping['bindCsvHeader']>, { mapRow: unknown }> | undefined;
+    let mapper: CsvRowMapper | undefined;
     for await (const item of readCsv(input, spec.dialect ?? {})) {
       if (item.kind === 'header') {
         const bound = compiled.bindCsvHeader(item.values, item.line);
         if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line);
         mapper = bound;
+        hooks.onHeader?.(bound, item.line);
       } else if (item.kind === 'row') {
         if (mapper === undefined) throw new FileError('E_NO_HEADER', 'The file has rows before its header row.', item.line);
         const unit: MapUnit = mapper.mapRow(item.values, item.line, fileName);

@@ -56,7 +56,7 @@ const fieldSchema: Schema = {
   additionalProperties: false,
   properties: {
     from: stringOrList(
-      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (case-insensitive, trimmed). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text).',
+      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text).',
     ),
     const: { type: SCALAR, description: 'A constant value, in canonical form (no source).' },
     default: { type: SCALAR, description: 'Used when the source is absent, empty or a missing marker. In canonical form: numbers with ".", dates YYYY-MM-DD, datetimes ISO-8601.' },

@@ -12,6 +12,7 @@ import {
   allowedValueTypes, canonicalField, canonicalFieldNames, coerceConstant, effectiveType, isRecordKind, RESULT_FIELD,
 } from './field-types.js';
 import type { FieldValueType } from './spec.js';
+import { normalizeHeader } from './headers.js';
 import { closest, didYouMean, listOf } from './suggest.js';
 import { ConvError } from './values.js';
 import { escapePointer } from './yaml-source.js';
@@ -38,7 +39,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
 const p = (base: string, ...segs: (string | number)[]): string => base + segs.map((s) => '/' + escapePointer(String(s))).join('');
-const norm = (s: string): string => s.trim().toLowerCase();
+const norm = (s: string): string => normalizeHeader(s);
 
 /** Pointer of item i of a value that may be a single string (then: the value itself). */
 const itemPtr = (base: string, value: unknown, i: number): string => (Array.isArray(value) ? p(base, i) : base);

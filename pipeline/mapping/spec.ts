@@ -67,7 +67,8 @@ export interface FieldSpec {
   const?: string | number | boolean;
   /** Used when the source is absent/empty/a missing marker. */
   default?: string | number | boolean;
-  type?: FieldValueType; // default string
+  /** Default: what the canonical field needs (decimal for quantity, datetime for eventTime, result for test_result.result, list for capaRefs); string for identifiers. */
+  type?: FieldValueType;
   /** Date/datetime pattern(s) in Unicode/Luxon tokens: "dd.MM.yyyy", "M/d/yy h:mm a", "yyyy-MM-dd'T'HH:mm:ssZZ"; "iso" = ISO-8601. */
   format?: string | string[];
   /** IANA time zone for datetimes without an offset (default UTC). */
@@ -124,8 +125,9 @@ export interface MappingSpec {
   /** Free-form version label an analyst bumps; the content hash is always stamped too. */
   version?: string | number;
   description?: string;
+  /** Default "csv" when the YAML omits it (the loader fills it in). */
   format: MappingFormat;
-  /** File-name globs (case-insensitive) this feed accepts. */
+  /** File-name globs (case-insensitive) this feed accepts. The YAML may give a single string; the loader returns a list. */
   match: string[];
   dialect?: CsvDialect;
   xml?: XmlOptions;

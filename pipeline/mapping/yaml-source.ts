@@ -72,12 +72,18 @@ export function readYaml(text: string): YamlSource {
 
   const slice = (node: Node): string | undefined => (node.range ? text.slice(node.range[0], node.range[1]) : undefined);
   const onStack = new Set<Node>();
+  // Aliases are expanded by hand here; a cap keeps a "billion laughs" file from exploding.
+  let aliasBudget = 1000;
 
   const convert = (node: Node | null | undefined, path: string[], ptr: string): unknown => {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
       const target = node.resolve(doc as Document) as Node | undefined;
       if (target === undefined || onStack.has(target)) return null;
+      if (--aliasBudget < 0) {
+        if (aliasBudget === -1) problems.push({ offset: node.range?.[0] ?? 0, code: 'E_YAML_SYNTAX', message: 'too many alias expansions (more than 1000)', severity: 'error' });
+        return null;
+      }
       return convert(target, path, ptr);
     }
     if (isScalar(node)) {

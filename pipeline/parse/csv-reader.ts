@@ -1,11 +1,13 @@
 // Streaming CSV reader: bytes in the declared encoding → header, rows and row-level errors,
-// each with the physical line it starts on. Memory stays bounded by the largest record
-// (maxRecordBytes) plus one chunk, whatever the file size.
+// each with the physical line it starts on. csv-parse does the parsing; this file maps a
+// mapping's dialect to its options, skips the preamble, works out line numbers and turns
+// records and csv-parse errors into items and coded FileErrors. Memory stays bounded by the
+// largest record (maxRecordBytes) plus one chunk, whatever the file size.
 
 import type { Readable } from 'node:stream';
+import { CsvError, Parser, type Options as CsvParseOptions } from 'csv-parse';
 import type { CsvDialect } from '../mapping/spec.js';
 import { FileError } from '../model/types.js';
-import { CsvTokenizer, type CsvSyntax, type QuoteProblem } from './csv-tokenizer.js';
 import { decodeText, releaseInput, type ByteSource } from './decode.js';
 
 export type CsvItem =
@@ -15,20 +17,24 @@ export type CsvItem =
 
 export interface CsvReadOptions {
   /**
-   * Largest record accepted, default 16 MiB. Counted in characters of decoded text (one per
-   * byte for ASCII), so a 100 MB single line is refused after reading this much of it.
+   * Largest record accepted, default 16 MiB, in bytes of UTF-8 text: a record whose values hold
+   * more, or that has more values than this, is refused. One huge value is refused after
+   * reading about this much of it, so a 100 MB single line never sits in memory.
    */
   maxRecordBytes?: number;
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
+const LF = 10;
+const CR = 13;
+
 function dialectError(message: string): FileError {
   return new FileError('E_DIALECT', `Invalid CSV dialect in the mapping: ${message}`);
 }
 
-/** Checks a dialect and fills in defaults. Throws E_DIALECT for a dialect that cannot work. */
-export function csvSyntaxOf(dialect: CsvDialect, opts: CsvReadOptions = {}): CsvSyntax {
+/** Checks a dialect and turns it into csv-parse options. Throws E_DIALECT for a dialect that cannot work. */
+export function csvParseOptionsOf(dialect: CsvDialect, opts: CsvReadOptions = {}): CsvParseOptions {
   const delimiter = dialect.delimiter ?? ',';
   const quote = dialect.quote ?? '"';
   const escape = dialect.escape ?? quote;
@@ -42,16 +48,127 @@ export function csvSyntaxOf(dialect: CsvDialect, opts: CsvReadOptions = {}): Csv
   if (quote !== '' && delimiter.includes(quote)) throw dialectError('delimiter and quote must differ.');
   if (/[\r\n]/.test(quote + escape + comment)) throw dialectError('quote, escape and comment must not contain line breaks.');
   if (!Number.isInteger(headerRow) || headerRow < 0) throw dialectError(`headerRow must be a whole number ≥ 0, got ${headerRow}.`);
-  if (!Number.isFinite(max) || max < 1) throw dialectError(`maxRecordBytes must be positive, got ${max}.`);
+  // max_record_size 0 would mean "no limit" to csv-parse.
+  if (!Number.isFinite(max) || max < 2) throw dialectError(`maxRecordBytes must be at least 2, got ${max}.`);
   return {
     delimiter,
-    quote,
-    escape,
-    comment,
+    quote: quote === '' ? false : quote,
+    escape: quote === '' || escape === '' ? false : escape,
+    comment: comment === '' ? undefined : comment,
+    // A comment character inside a value is data.
+    comment_no_infix: true,
     trim: dialect.trim ?? true,
-    skipLines: headerRow > 0 ? headerRow - 1 : 0,
-    maxRecordChars: max,
+    // Real exports write `12" pipe`: a quote inside an unquoted value is data.
+    relax_quotes: true,
+    // Ragged rows become error items (reading goes on) instead of stopping the file.
+    relax_column_count: true,
+    skip_empty_lines: true,
+    // Files mix line ends (a CRLF export with LF-only lines appended); auto-detection would
+    // lock onto the first one it sees.
+    record_delimiter: ['\r\n', '\n', '\r'],
+    // csv-parse checks before adding each byte, so a record may hold maxRecordBytes bytes of values.
+    max_record_size: max - 1,
   };
+}
+
+/**
+ * A csv-parse Parser that hands each record straight to `onRecord` together with its own
+ * counters at that moment, instead of queueing it on the readable side. `info: true` and
+ * `on_record` would give the same counters but copy the whole info object per record, which
+ * made reading 1M rows about 40% slower; this reads the live `info` once per record.
+ */
+class RecordSinkParser extends Parser {
+  constructor(
+    options: CsvParseOptions,
+    private readonly onRecord: (values: string[], info: Parser['info']) => void,
+  ) {
+    super(options);
+  }
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) return super.push(null, encoding);
+    this.onRecord(chunk as string[], this.info);
+    return true;
+  }
+}
+
+/**
+ * Drops the first `count` physical lines (each ended by LF, CRLF or a lone CR) from a stream of
+ * text chunks, unparsed: a preamble above the header may hold anything, even a stray quote.
+ */
+function lineSkipper(count: number): (text: string) => string {
+  let left = count;
+  let pendingLf = false; // a skipped line ended with CR at the end of the previous chunk
+  return (text) => {
+    if (text.length === 0 || (left === 0 && !pendingLf)) return text;
+    let i = 0;
+    if (pendingLf) {
+      pendingLf = false;
+      if (text.charCodeAt(0) === LF) i = 1;
+    }
+    while (left > 0 && i < text.length) {
+      const c = text.charCodeAt(i++);
+      if (c === LF) left--;
+      else if (c === CR) {
+        left--;
+        if (i === text.length) pendingLf = true;
+        else if (text.charCodeAt(i) === LF) i++;
+      }
+    }
+    return left > 0 ? '' : text.slice(i);
+  };
+}
+
+/**
+ * Physical line numbers for csv-parse records. csv-parse counts every CR and LF byte it sees as
+ * a line (a CRLF inside a quoted value counts twice, a CRLF record end once) and counts the blank
+ * and comment lines it skips; the record's start follows from the previous record's end.
+ */
+class LineCounter {
+  /** csv-parse's line count when the last record ended (0 before the first). */
+  private lastEnd = 0;
+  /** Blank plus comment lines skipped up to the last record. */
+  private lastSkipped = 0;
+  /** How far csv-parse's count is ahead of physical lines: CRLFs inside values so far. */
+  private ahead = 0;
+  /** Byte offset (into the text given to csv-parse) where the last record ended. */
+  lastEndByte = 0;
+
+  constructor(private readonly offset: number) {}
+
+  /** csv-parse's count for the first line of the record being read now. */
+  private startCount(info: Parser['info']): number {
+    return this.lastEnd + 1 + info.empty_lines + info.comment_lines - this.lastSkipped;
+  }
+
+  /** Physical line of a record csv-parse has just completed; advances past it. */
+  recordLine(values: string[], info: Parser['info']): number {
+    const start = this.startCount(info);
+    const line = start - this.ahead + this.offset;
+    if (info.lines !== start) this.ahead += crlfCount(values);
+    this.lastEnd = info.lines;
+    this.lastSkipped = info.empty_lines + info.comment_lines;
+    this.lastEndByte = info.bytes;
+    return line;
+  }
+
+  /** Physical line where the record being read now (not yet complete) starts. */
+  currentRecordLine(info: Parser['info']): number {
+    return this.startCount(info) - this.ahead + this.offset;
+  }
+
+  /** Whether the record being read has crossed a line break (only possible inside quotes). */
+  currentRecordSpansLines(info: Parser['info']): boolean {
+    return info.lines > this.startCount(info);
+  }
+}
+
+function crlfCount(values: string[]): number {
+  let n = 0;
+  for (const v of values) {
+    for (let i = v.indexOf('\r'); i !== -1; i = v.indexOf('\r', i + 1)) if (v.charCodeAt(i + 1) === LF) n++;
+  }
+  return n;
 }
 
 function isBlank(v: string): boolean {
@@ -67,26 +184,22 @@ function allBlank(values: string[]): boolean {
   return true;
 }
 
-function quoteProblemMessage(p: QuoteProblem): string {
-  return (
-    `Unexpected text after a closing quote in column ${p.column}: a quoted value must be followed by the delimiter or the end of the line. ` +
-    'Quote the whole value and double any quote inside it ("").'
-  );
+function tooLarge(line: number, max: number, spansLines: boolean, column: number | undefined): FileError {
+  const hint = spansLines
+    ? ` It already runs over more than one line, which happens inside a quoted value: if a quote in it${column === undefined ? '' : ` (the value being read is column ${column})`} is never meant to be closed, fix it.`
+    : ' Check that the declared delimiter and line endings match the file.';
+  return new FileError('E_RECORD_TOO_LARGE', `The record starting at line ${line} is larger than the limit of ${max} bytes; it was not read.${hint}`, line);
 }
 
 /**
- * Turns tokenizer records into items: the header (the first record at or after headerRow, or
- * synthesized "1","2",… when headerRow is 0), rows, and per-row errors for ragged rows and
- * misplaced quotes. Pushes into `out`.
+ * Turns records into items: the header (the first record at or after headerRow, or synthesized
+ * "1","2",… when headerRow is 0), rows, and E_RAGGED_ROW errors. Pushes into `out`.
  */
 function itemSink(noHeader: boolean, skipEmptyRows: boolean, out: CsvItem[]) {
   let width = -1;
-  const sink = (values: string[], line: number, problem: QuoteProblem | undefined): void => {
+  const sink = (values: string[], line: number): void => {
     if (skipEmptyRows && allBlank(values)) return;
     if (width < 0) {
-      if (problem !== undefined) {
-        throw new FileError('E_CSV_QUOTE', `Header row: ${quoteProblemMessage(problem)}`, problem.line, problem.column);
-      }
       width = values.length;
       if (!noHeader) {
         out.push({ kind: 'header', line, values });
@@ -96,9 +209,7 @@ function itemSink(noHeader: boolean, skipEmptyRows: boolean, out: CsvItem[]) {
       for (let k = 0; k < width; k++) names[k] = String(k + 1);
       out.push({ kind: 'header', line: 0, values: names });
     }
-    if (problem !== undefined) {
-      out.push({ kind: 'error', line: problem.line, column: problem.column, code: 'E_CSV_QUOTE', message: quoteProblemMessage(problem) });
-    } else if (values.length !== width) {
+    if (values.length !== width) {
       out.push({
         kind: 'error',
         line,
@@ -112,47 +223,126 @@ function itemSink(noHeader: boolean, skipEmptyRows: boolean, out: CsvItem[]) {
   return { sink, hasHeader: () => width >= 0 };
 }
 
+/** A csv-parse error as a FileError located at the record it happened in. */
+function fromCsvError(e: CsvError, lines: LineCounter, info: Parser['info'], max: number, inHeader: boolean): FileError {
+  const line = lines.currentRecordLine(info);
+  // csv-parse's column is the 0-based index of the value being read.
+  const column = typeof (e as { column?: unknown }).column === 'number' ? (e as unknown as { column: number }).column + 1 : undefined;
+  const where = `column ${column ?? '?'} of the ${inHeader ? 'header row' : 'record'} starting at line ${line}`;
+  switch (e.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return new FileError(
+        'E_CSV_QUOTE',
+        `Unclosed quote: the quoted value in ${where} is never closed, so the rest of the file would be one value. ` +
+          'Close the quote or double any quote inside the value ("").',
+        line,
+        column,
+      );
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'INVALID_OPENING_QUOTE':
+      return new FileError(
+        'E_CSV_QUOTE',
+        `Unexpected text after a closing quote in ${where}: a quoted value must be followed by the delimiter or the end of the line. ` +
+          'Quote the whole value and double any quote inside it ("").',
+        line,
+        column,
+      );
+    case 'CSV_MAX_RECORD_SIZE':
+      return tooLarge(line, max, lines.currentRecordSpansLines(info), column);
+    default:
+      return new FileError('E_CSV_PARSE', `The CSV could not be parsed in the record starting at line ${line}: ${e.message}`, line, column);
+  }
+}
+
+function write(parser: Parser, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    parser.write(text, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+function end(parser: Parser): Promise<void> {
+  return new Promise((resolve, reject) => {
+    parser.end((err?: Error | null) => (err ? reject(err) : resolve()));
+  });
+}
+
 /**
  * Reads a CSV file as a stream of items: first `header`, then `row`s and `error`s in file
  * order. Throws FileError for problems that make the whole file unusable: E_EMPTY_FILE,
- * E_BINARY, E_ENCODING (from decoding), E_CSV_QUOTE (unclosed quote, with line and column),
- * E_RECORD_TOO_LARGE, E_DIALECT.
+ * E_BINARY, E_ENCODING (from decoding), E_CSV_QUOTE (unclosed quote or text after a closing
+ * quote, with line and column), E_CSV_PARSE, E_RECORD_TOO_LARGE, E_DIALECT.
  */
 export async function* readCsv(
   input: NodeJS.ReadableStream | Readable | ByteSource,
   dialect: CsvDialect = {},
   opts: CsvReadOptions = {},
 ): AsyncGenerator<CsvItem> {
-  let syntax: CsvSyntax;
+  const headerRow = dialect.headerRow ?? 1;
+  const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const items: CsvItem[] = [];
+  const { sink, hasHeader } = itemSink(headerRow === 0, dialect.skipEmptyRows ?? true, items);
+  const skipLines = headerRow > 1 ? headerRow - 1 : 0;
+  const lines = new LineCounter(skipLines);
+  const skipPreamble = lineSkipper(skipLines);
+  let fatal: FileError | undefined;
+
+  let parser: RecordSinkParser;
   try {
-    syntax = csvSyntaxOf(dialect, opts);
+    const options = csvParseOptionsOf(dialect, opts);
+    parser = new RecordSinkParser(options, (values, info) => {
+      if (fatal !== undefined) return;
+      const line = lines.recordLine(values, info);
+      // csv-parse limits the bytes of the values, not how many there are: a line of millions
+      // of delimiters would build a huge array.
+      if (values.length > max) fatal = tooLarge(line, max, false, undefined);
+      else sink(values, line);
+    });
   } catch (e) {
     await releaseInput(input as ByteSource);
-    throw e;
+    throw e instanceof CsvError ? dialectError(e.message) : e;
   }
-  const tokenizer = new CsvTokenizer(syntax);
-  const items: CsvItem[] = [];
-  const { sink, hasHeader } = itemSink((dialect.headerRow ?? 1) === 0, dialect.skipEmptyRows ?? true, items);
+  // Errors arrive through the write and end callbacks; without a listener the 'error' event
+  // that follows would crash the process.
+  parser.on('error', () => {});
 
+  const failure = (e: unknown): unknown => {
+    if (fatal !== undefined) return fatal;
+    return e instanceof CsvError ? fromCsvError(e, lines, parser.info, max, !hasHeader()) : e;
+  };
   try {
-    for await (const text of decodeText(input as ByteSource, dialect.encoding)) {
-      tokenizer.feed(text, sink);
-      if (items.length !== 0) {
-        for (let k = 0; k < items.length; k++) yield items[k];
-        items.length = 0;
+    try {
+      for await (const text of decodeText(input as ByteSource, dialect.encoding)) {
+        const body = skipPreamble(text);
+        if (body.length !== 0) {
+          await write(parser, body);
+          if (fatal !== undefined) throw fatal;
+          // Bytes of the record being read that csv-parse has already split into values: the
+          // same limit, for records with many small values arriving over several chunks.
+          if (parser.info.bytes - lines.lastEndByte > max) {
+            throw tooLarge(lines.currentRecordLine(parser.info), max, lines.currentRecordSpansLines(parser.info), undefined);
+          }
+        }
+        if (items.length !== 0) {
+          for (let k = 0; k < items.length; k++) yield items[k];
+          items.length = 0;
+        }
       }
+      await end(parser);
+      if (fatal !== undefined) throw fatal;
+    } catch (e) {
+      // Rows completed before a fatal error are still delivered, whatever the chunking was.
+      const done = items.splice(0);
+      for (const item of done) yield item;
+      throw failure(e);
     }
-    tokenizer.end(sink);
-  } catch (e) {
-    // Rows completed before a fatal error are still delivered, whatever the chunking was.
-    const done = items.splice(0);
-    for (const item of done) yield item;
-    throw e;
+    for (let k = 0; k < items.length; k++) yield items[k];
+    items.length = 0;
+  } finally {
+    parser.destroy();
   }
-  for (let k = 0; k < items.length; k++) yield items[k];
-  items.length = 0;
   if (!hasHeader()) {
-    const where = (dialect.headerRow ?? 1) > 1 ? ` at or after line ${dialect.headerRow}` : '';
+    const where = headerRow > 1 ? ` at or after line ${headerRow}` : '';
     throw new FileError('E_EMPTY_FILE', `The file has no header row${where}: it contains only blank, comment or preamble lines.`);
   }
 }

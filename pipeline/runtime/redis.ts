@@ -2,6 +2,7 @@
 // answers; else a private redis-server under the data dir (shared by every lotgate process of
 // that data dir); else a clear message what to install or set.
 
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
@@ -31,9 +32,37 @@ export class RedisUnavailableError extends Error {
 
 export type PingResult = { ok: true; version: string; latencyMs: number } | { ok: false; error: string };
 
+/**
+ * Plain TCP first: a refused port is the common case (nothing running), and ioredis keeps the
+ * process alive for seconds after a failed connect, which would make `lotgate status` slow.
+ */
+function tcpProbe(url: string, timeoutMs: number): Promise<string | null> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return Promise.resolve(null);
+  }
+  if (u.protocol !== 'redis:') return Promise.resolve(null);
+  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+  const port = Number(u.port || 6379);
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (err: string | null) => {
+      sock.destroy();
+      resolve(err);
+    };
+    sock.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    sock.once('connect', () => done(null));
+    sock.once('error', (err) => done(err.message));
+  });
+}
+
 /** One connection attempt, INFO server, disconnect — within timeoutMs, never retrying. */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<PingResult> {
   const started = Date.now();
+  const refused = await tcpProbe(url, timeoutMs);
+  if (refused) return { ok: false, error: refused };
   let client: Redis | null = null;
   let timer: NodeJS.Timeout | undefined;
   let lastError: Error | null = null;

@@ -17,6 +17,7 @@ import { createAuthenticator, type AuditFn } from './auth.js';
 import { loadOrCreateHostKey } from './host-key.js';
 import { attachSftpSession, QUARANTINE_DIR, type SftpSession, type UploadedFile, type PartialFile } from './sftp-session.js';
 import { isValidPartnerId } from './jail.js';
+import { createHashPool, type HashPool } from './hash-pool.js';
 
 export type { UploadedFile, PartialFile } from './sftp-session.js';
 
@@ -58,6 +59,9 @@ export interface DropZone {
   /** Open TCP connections, authenticated or not. */
   connections(): number;
 }
+
+const FLOW_PAUSE_BYTES = 64 * 1024 * 1024;
+const FLOW_RESUME_BYTES = 16 * 1024 * 1024;
 
 export const DEFAULT_STAGED_SUFFIXES: readonly string[] = ['.filepart', '.part', '.tmp'];
 
@@ -108,6 +112,8 @@ interface Conn {
   sessions: SftpSession[];
   openedAt: number;
   grace: NodeJS.Timeout;
+  /** Upload bytes received on this connection and not yet written to disk. */
+  inFlight: number;
 }
 
 function normalizeIp(ip: string | undefined): string {
@@ -139,6 +145,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
   let tcp: NetServer | null = null;
   let ssh: InstanceType<typeof ssh2.Server> | null = null;
   let closing = false;
+  let hashPool: HashPool | null = null;
 
   function audit(e: Parameters<AuditFn>[0]): void {
     try {
@@ -179,6 +186,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
       client: null,
       partner: null,
       sessions: [],
+      inFlight: 0,
       openedAt: Date.now(),
       grace: setTimeout(() => {
         if (conn.partner) return;
@@ -264,6 +272,19 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
         session.on('sftp', (acceptSftp) => {
           if (!conn.partner || !partnerRoot || closing) return;
           const sftp = acceptSftp();
+          // ssh2 re-opens the SSH window as soon as data is parsed, whatever the disk does, so a
+          // client that never waits for replies could queue unbounded writes. Stop reading its
+          // socket while too much is in flight; TCP pushes back to the client.
+          const flow = {
+            add(n: number) {
+              conn.inFlight += n;
+              if (conn.inFlight > FLOW_PAUSE_BYTES && !conn.socket.isPaused()) conn.socket.pause();
+            },
+            done(n: number) {
+              conn.inFlight -= n;
+              if (conn.inFlight < FLOW_RESUME_BYTES && conn.socket.isPaused()) conn.socket.resume();
+            },
+          };
           conn.sessions.push(
             attachSftpSession(sftp, {
               partner: conn.partner,
@@ -278,6 +299,8 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
               limits,
               stagedSuffixes,
               maxHandles: 64,
+              hashSink: () => (hashPool ??= createHashPool()).sink(),
+              flow,
             }),
           );
         });
@@ -332,6 +355,8 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
       // Sessions ended by the socket closes above.
       while (sessionEnds.size) await Promise.allSettled([...sessionEnds]);
       await closed;
+      await hashPool?.close();
+      hashPool = null;
       tcp = null;
       ssh = null;
     },

@@ -4,7 +4,7 @@
 // reorder window; anything the window cannot explain (overlaps, rewrites, holes, a window
 // overflow) switches the upload to "hash the file on CLOSE", which is always correct.
 
-import { createHash, type Hash } from 'node:crypto';
+import { localSha256, type HashSink } from './hash-pool.js';
 
 export interface OrderedHashStats {
   writes: number;
@@ -17,13 +17,18 @@ export interface OrderedHashStats {
 }
 
 export class OrderedHasher {
-  private hash: Hash | null = createHash('sha256');
+  private hash: HashSink | null;
   private next = 0;
   private readonly pending = new Map<number, Buffer>();
   private pendingBytes = 0;
   readonly stats: OrderedHashStats = { writes: 0, outOfOrder: 0, maxWindowBytes: 0, fallbackReason: null };
 
-  constructor(private readonly windowLimit: number) {}
+  constructor(
+    private readonly windowLimit: number,
+    sink: HashSink = localSha256(),
+  ) {
+    this.hash = sink;
+  }
 
   /** Feed the bytes of one WRITE request (the same buffer that is written to disk). */
   push(offset: number, data: Buffer): void {
@@ -57,6 +62,7 @@ export class OrderedHasher {
   }
 
   private giveUp(reason: string): void {
+    this.hash?.abort();
     this.hash = null;
     this.pending.clear();
     this.pendingBytes = 0;
@@ -67,14 +73,19 @@ export class OrderedHasher {
    * The hex digest if the streamed bytes are exactly the file's `size` bytes, in order, with
    * nothing left over; otherwise null (the caller hashes the file instead). Call once.
    */
-  digestFor(size: number): string | null {
+  async digestFor(size: number): Promise<string | null> {
     if (!this.hash) return null;
     if (this.pending.size > 0 || this.next !== size) {
       this.giveUp(this.pending.size > 0 ? 'gaps in the written ranges' : 'file size differs from the bytes streamed');
       return null;
     }
-    const d = this.hash.digest('hex');
+    const h = this.hash;
     this.hash = null;
-    return d;
+    try {
+      return await h.digest();
+    } catch (err) {
+      this.stats.fallbackReason = (err as Error).message;
+      return null;
+    }
   }
 }

@@ -23,6 +23,7 @@ import { Upload, hashFile, type UploadLimits, type UploadResult } from './upload
 import { placeNoClobber, stampForFileName } from './place.js';
 import { toAttrs, longname, type EntryInfo } from './listing.js';
 import type { AuditFn } from './auth.js';
+import type { HashSink } from './hash-pool.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 
@@ -53,6 +54,10 @@ export interface SessionContext {
   limits: UploadLimits;
   stagedSuffixes: readonly string[];
   maxHandles: number;
+  /** Where streamed bytes are hashed (a worker thread; see hash-pool.ts). */
+  hashSink: () => HashSink;
+  /** Bytes received but not yet on disk, reported so the connection can apply backpressure. */
+  flow?: { add(n: number): void; done(n: number): void };
 }
 
 export interface SftpSession {
@@ -75,7 +80,7 @@ interface Staged {
 
 type HandleState =
   | { kind: 'upload'; upload: Upload; virtual: string }
-  | { kind: 'download'; fd: number; name: string; size: number; bytesSent: number; virtual: string }
+  | { kind: 'download'; fd: number; name: string; size: number; bytesSent: number; virtual: string; reading: number; closed: boolean }
   | { kind: 'dir'; entries: FileEntry[]; pos: number };
 
 function errnoToStatus(err: unknown): number {
@@ -302,6 +307,14 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       await quarantine(u.name, u.tempPath, result, `write failed: ${u.error.code ?? u.error.message}`, u.openedAt);
       return;
     }
+    if (result.gap) {
+      // Holes would reach intake as zeros posing as data. Typical cause: a client resuming
+      // ("reput") onto what is, for us, always a fresh file.
+      const [a, b] = result.gap;
+      reply(reqid, STATUS_CODE.FAILURE, `Failure: bytes ${a}-${b} were never written; resuming uploads is not supported, upload the whole file again`);
+      await quarantine(u.name, u.tempPath, result, `incomplete: bytes ${a}-${b} never written`, u.openedAt);
+      return;
+    }
     if (isStagedName(u.name)) {
       staged.set(u.name, { name: u.name, result, tempPath: u.tempPath, openedAt: u.openedAt, closedAt: ctx.now() });
       audit('sftp.upload.staged', `${ctx.partner}/inbound/${u.name}`, { name: u.name, bytes: result.size, sha256: result.sha256 });
@@ -337,7 +350,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       if (handles.size >= ctx.maxHandles) return reply(reqid, STATUS_CODE.FAILURE, 'too many open files');
       let upload: Upload;
       try {
-        upload = await Upload.create(dirs.inbound, t.name, ctx.limits, ctx.now());
+        upload = await Upload.create(dirs.inbound, t.name, ctx.limits, ctx.now(), ctx.hashSink);
       } catch (err) {
         ctx.log.error({ err }, 'sftp: cannot create upload temp file');
         return reply(reqid, errnoToStatus(err), 'cannot create file');
@@ -368,7 +381,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       fsClose(fd, () => undefined);
       return reply(reqid, STATUS_CODE.NO_SUCH_FILE, 'No such file');
     }
-    const h = newHandle({ kind: 'download', fd, name: t.name, size: st.size, bytesSent: 0, virtual: r.virtual });
+    const h = newHandle({ kind: 'download', fd, name: t.name, size: st.size, bytesSent: 0, virtual: r.virtual, reading: 0, closed: false });
     if (!h) {
       fsClose(fd, () => undefined);
       return reply(reqid, STATUS_CODE.FAILURE, 'too many open files');
@@ -376,11 +389,19 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     sftp.handle(reqid, h);
   }
 
+  function closeDownload(st: Extract<HandleState, { kind: 'download' }>): void {
+    st.closed = true;
+    if (st.reading === 0) fsClose(st.fd, () => undefined);
+  }
+
   function onWrite(reqid: number, handle: Buffer, offset: number, data: Buffer): void {
     const st = handles.get(handleId(handle));
     if (!st) return reply(reqid, STATUS_CODE.FAILURE, 'invalid handle');
     if (st.kind !== 'upload') return reply(reqid, STATUS_CODE.PERMISSION_DENIED, 'handle not open for writing');
+    const n = data.length;
+    ctx.flow?.add(n);
     st.upload.write(offset, data, (err) => {
+      ctx.flow?.done(n);
       if (err) reply(reqid, err.code === 'EFBIG' ? STATUS_CODE.FAILURE : errnoToStatus(err), `write failed: ${err.message}`);
       else reply(reqid, STATUS_CODE.OK);
     });
@@ -393,7 +414,15 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     const n = Math.min(len, MAX_READ);
     if (n <= 0 || !Number.isSafeInteger(offset) || offset < 0) return reply(reqid, STATUS_CODE.FAILURE, 'bad read');
     const buf = Buffer.allocUnsafe(n);
+    st.reading += 1;
     fsRead(st.fd, buf, 0, n, offset, (err, bytes) => {
+      st.reading -= 1;
+      // The handle was closed while this read ran: close the fd now, never before (a reused
+      // fd number would otherwise serve another file's bytes).
+      if (st.closed) {
+        if (st.reading === 0) fsClose(st.fd, () => undefined);
+        return;
+      }
       if (err) return reply(reqid, errnoToStatus(err), 'read failed');
       if (bytes === 0) return reply(reqid, STATUS_CODE.EOF);
       st.bytesSent += bytes;
@@ -412,7 +441,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     handles.delete(id);
     if (st.kind === 'upload') return closeUpload(reqid, st);
     if (st.kind === 'download') {
-      fsClose(st.fd, () => undefined);
+      closeDownload(st);
       audit('sftp.download', `${ctx.partner}/outbound/${st.name}`, { name: st.name, bytes: st.bytesSent, size: st.size, complete: st.bytesSent >= st.size });
     }
     reply(reqid, STATUS_CODE.OK);
@@ -594,7 +623,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
         handles.delete(id);
         if (st.kind === 'upload') work.push(abandonUpload(st.upload, reason));
         else if (st.kind === 'download') {
-          fsClose(st.fd, () => undefined);
+          closeDownload(st);
           audit('sftp.download', `${ctx.partner}/outbound/${st.name}`, { name: st.name, bytes: st.bytesSent, size: st.size, complete: st.bytesSent >= st.size, interrupted: reason });
         }
       }

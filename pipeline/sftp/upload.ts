@@ -5,6 +5,8 @@ import { close, fdatasync, fstat, fsync, open, write, constants as C, createRead
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { OrderedHasher, type OrderedHashStats } from './ordered-hash.js';
+import type { HashSink } from './hash-pool.js';
+import { RangeSet } from './ranges.js';
 
 export interface UploadResult {
   size: number;
@@ -12,7 +14,12 @@ export interface UploadResult {
   /** 'streaming' when hashed as it arrived, 'reread' when the file had to be read back. */
   hashMode: 'streaming' | 'reread';
   stats: OrderedHashStats;
+  /** Null when the client wrote every byte of [0, size); else the first range it never wrote. */
+  gap: [number, number] | null;
 }
+
+// A client scattering more disjoint ranges than this is not uploading a file.
+const MAX_RANGES = 100_000;
 
 // Dirty bytes after which a background fdatasync starts. Without it, a large upload leaves
 // hundreds of MB in the page cache and the fsync on CLOSE stalls the client for that long;
@@ -52,6 +59,7 @@ export class Upload {
   private drained: (() => void)[] = [];
   private firstError: NodeJS.ErrnoException | null = null;
   private readonly hasher: OrderedHasher;
+  private readonly written = new RangeSet();
   private fdClosed = false;
   private unflushed = 0;
   private flushing: Promise<void> | null = null;
@@ -63,17 +71,18 @@ export class Upload {
     private readonly fd: number,
     private readonly limits: UploadLimits,
     readonly openedAt: number,
+    sink: HashSink,
   ) {
-    this.hasher = new OrderedHasher(limits.reorderWindowBytes);
+    this.hasher = new OrderedHasher(limits.reorderWindowBytes, sink);
   }
 
   /** Create the temp file next to where the upload will land; O_EXCL so nothing is reused. */
-  static async create(dir: string, name: string, limits: UploadLimits, now: number): Promise<Upload> {
+  static async create(dir: string, name: string, limits: UploadLimits, now: number, sink: () => HashSink): Promise<Upload> {
     for (let attempt = 0; ; attempt++) {
       const tempPath = join(dir, tempNameFor(name));
       try {
         const fd = await p<number>((cb) => open(tempPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o640, cb));
-        return new Upload(name, tempPath, fd, limits, now);
+        return new Upload(name, tempPath, fd, limits, now, sink());
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw err;
       }
@@ -90,6 +99,12 @@ export class Upload {
     if (this.fdClosed) return cb(Object.assign(new Error('upload already closed'), { code: 'EBADF' }));
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > this.limits.maxFileBytes) {
       const err: NodeJS.ErrnoException = Object.assign(new Error(`write beyond the ${this.limits.maxFileBytes}-byte upload limit`), { code: 'EFBIG' });
+      this.firstError ??= err;
+      return cb(err);
+    }
+    this.written.add(offset, offset + data.length);
+    if (this.written.count > MAX_RANGES) {
+      const err: NodeJS.ErrnoException = Object.assign(new Error('too many disjoint writes'), { code: 'EFRAGMENTED' });
       this.firstError ??= err;
       return cb(err);
     }
@@ -139,9 +154,9 @@ export class Upload {
     } finally {
       await p<void>((cb) => close(this.fd, (e) => cb(e, undefined))).catch(() => undefined);
     }
-    const streamed = this.hasher.digestFor(size);
+    const streamed = await this.hasher.digestFor(size);
     const sha256 = streamed ?? (await hashFile(this.tempPath));
-    return { size, sha256, hashMode: streamed ? 'streaming' : 'reread', stats: this.hasher.stats };
+    return { size, sha256, hashMode: streamed ? 'streaming' : 'reread', stats: this.hasher.stats, gap: this.written.covers(size) ? null : this.written.firstGap(size) ?? [0, size] };
   }
 
   /** Current size on disk of the temp file (for FSTAT on an open upload handle). */

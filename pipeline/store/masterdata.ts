@@ -158,9 +158,15 @@ export function getLotRow(sql: Sql, lotId: number) {
 }
 
 export function lotsByNumber(sql: Sql, lotNumber: string, materialId?: string): LotDbRow[] {
-  return sql
-    .q('SELECT * FROM lots WHERE lot_number = ? AND (? IS NULL OR material_id = ?) ORDER BY material_id')
-    .all(lotNumber, materialId ?? null, materialId ?? null) as LotDbRow[];
+  // Two statements rather than "(? IS NULL OR …)": this is on the per-row path, and each one
+  // is a plain index search.
+  if (materialId !== undefined) {
+    const lot = sql.q('SELECT * FROM lots WHERE material_id = ? AND lot_number = ?').get(materialId, lotNumber) as LotDbRow | undefined;
+    return lot ? [lot] : [];
+  }
+  // Sorted here, not by ORDER BY: the index is on lot_number alone and the result is tiny.
+  const lots = sql.q('SELECT * FROM lots WHERE lot_number = ?').all(lotNumber) as LotDbRow[];
+  return lots.length > 1 ? lots.sort((a, b) => (a.material_id < b.material_id ? -1 : a.material_id > b.material_id ? 1 : 0)) : lots;
 }
 
 /** Lots an identifier of this issuer points at (usually one; more is a conflict). */

@@ -282,6 +282,69 @@ CREATE TABLE job_leases (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'scheduled jobs: per-connector deliveries, notifications sent, job cursors, pulled files',
+    sql: `
+-- One row per (message, connector) once the push job has tried that connector: a message
+-- routed to several receivers is delivered to each once, whatever happens to the others.
+CREATE TABLE outbox_deliveries (
+  outbox_id TEXT NOT NULL REFERENCES outbox(id),
+  connector TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  last_error TEXT,
+  sent_at TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (outbox_id, connector)
+) WITHOUT ROWID;
+CREATE INDEX outbox_deliveries_connector ON outbox_deliveries(connector, state);
+-- Ordering per key: the push job looks for older undelivered messages of the same topic and key.
+CREATE INDEX outbox_topic_key ON outbox(topic, "key", created_at);
+
+-- Notifications that went out (or were given up on), one key per (event, channel): one event
+-- sends one message per channel, however often a sweep finds it again.
+CREATE TABLE notifications_sent (
+  "key" TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  event_at TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('sent','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  updated_at TEXT NOT NULL
+);
+
+-- Where a job left off (e.g. the last audit seq the notify job has looked at).
+CREATE TABLE job_cursors (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+-- Files fetched from partners' own SFTP servers: a remote file (path, size, mtime) is fetched
+-- once; 'fetching' survives a crash so the next run fetches it again without registering twice.
+CREATE TABLE pulled_files (
+  partner TEXT NOT NULL,
+  remote_path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('seen','fetching','fetched')),
+  first_seen_at TEXT NOT NULL,
+  fetch_started_at TEXT,
+  ledger_mark INTEGER,
+  sha256 TEXT,
+  submission_id INTEGER REFERENCES submissions(id),
+  fetched_at TEXT,
+  after_done INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (partner, remote_path, size, mtime)
+);
+CREATE INDEX pulled_files_state ON pulled_files(partner, state);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

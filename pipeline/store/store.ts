@@ -47,6 +47,22 @@ import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOut
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
 import { Sql } from './sql.js';
+import { listDeliveries, listDeliveriesOf, markDeliverySent, olderUndelivered, recordDeliveryFailure, retryDeadDeliveries, type DeliveryRow } from './deliveries.js';
+import { auditSeqAt, clearRejectedRows, findOutboxIdsByPrefix, getDeviationWithLots, lastReceivedByPartner, listAuditAfter, listOpenBoard, type BoardLot } from './job-reads.js';
+import { finishJobRun, getJobCursor, setJobCursor, startJobRun } from './job-state.js';
+import { countNotificationsSent, getNotificationSent, recordNotification, type NotificationSentRow } from './notifications-sent.js';
+import {
+  findPulledSubmission,
+  finishPullFetch,
+  getPulledFile,
+  listPulledFiles,
+  markPullAfterDone,
+  notePulledSeen,
+  startPullFetch,
+  type PulledFileRow,
+  type PulledState,
+  type RemoteFileKey,
+} from './pulled-files.js';
 import type {
   AuditInput,
   AuditRow,
@@ -80,6 +96,11 @@ export type * from './types.js';
 export type { ApplyResult } from './apply.js';
 export type { ResolveResult } from './resolve.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+export type { DeliveryRow, DeliveryState } from './deliveries.js';
+export type { BoardLot } from './job-reads.js';
+export type { NotificationSentRow } from './notifications-sent.js';
+export type { PulledFileRow, PulledState, RemoteFileKey } from './pulled-files.js';
+export { UNFINISHED_RUN_ERROR } from './job-state.js';
 
 export interface StoreOpenOptions {
   readonly?: boolean;
@@ -432,6 +453,126 @@ export class Store {
 
   listJobRuns(opts?: { name?: string; limit?: number }): JobRunRow[] {
     return listJobRuns(this.sql, opts);
+  }
+
+  // ---------------------------------------------------------------- scheduled jobs (migration 2)
+
+  /** Per-connector delivery state of one outbox message. */
+  listDeliveries(outboxId: string): DeliveryRow[] {
+    return listDeliveries(this.sql, outboxId);
+  }
+
+  listDeliveriesOf(outboxIds: string[]): Map<string, DeliveryRow[]> {
+    return listDeliveriesOf(this.sql, outboxIds);
+  }
+
+  markDeliverySent(outboxId: string, connector: string, at: Instant): void {
+    markDeliverySent(this.sql, outboxId, connector, at);
+  }
+
+  /** nextAttemptAt null → dead for this connector. Returns the connector's attempts so far. */
+  recordDeliveryFailure(outboxId: string, connector: string, error: string, nextAttemptAt: Instant | null, at: Instant): number {
+    return recordDeliveryFailure(this.sql, outboxId, connector, error, nextAttemptAt, at);
+  }
+
+  /** An older message of the same topic and key the connector still has to get (ordering per key). */
+  olderUndelivered(msg: { id: string; topic: string; key: string }, connector: string): { id: string; nextAttemptAt: string | null } | undefined {
+    return olderUndelivered(this.sql, msg, connector);
+  }
+
+  /** Outbox ids starting with this (hex) prefix, at most `limit`. */
+  findOutboxIdsByPrefix(prefix: string, limit?: number): string[] {
+    return findOutboxIdsByPrefix(this.sql, prefix, limit);
+  }
+
+  /** Operator retry of a dead message: the message and its dead deliveries start over, in one transaction. */
+  retryDeadOutbox(id: string, at: Instant): { retried: boolean; deliveries: number } {
+    return this.sql.atomic(() => {
+      const retried = retryOutbox(this.sql, id);
+      return { retried, deliveries: retried ? retryDeadDeliveries(this.sql, id, at) : 0 };
+    });
+  }
+
+  startJobRun(name: string, holder: string, startedAt: Instant, details?: unknown): number {
+    return startJobRun(this.sql, name, holder, startedAt, details);
+  }
+
+  finishJobRun(id: number, r: { finishedAt: Instant; status: JobRunInput['status']; details?: unknown; error?: string | null }): void {
+    finishJobRun(this.sql, id, r);
+  }
+
+  getJobCursor(name: string): string | undefined {
+    return getJobCursor(this.sql, name);
+  }
+
+  setJobCursor(name: string, value: string): void {
+    setJobCursor(this.sql, name, value);
+  }
+
+  getNotificationSent(key: string): NotificationSentRow | undefined {
+    return getNotificationSent(this.sql, key);
+  }
+
+  recordNotification(n: { key: string; channel: string; eventType: string; subject: string; eventAt: string; ok: boolean; error?: string | null }, at: Instant): number {
+    return recordNotification(this.sql, n, at);
+  }
+
+  countNotificationsSent(): { sent: number; failed: number } {
+    return countNotificationsSent(this.sql);
+  }
+
+  getPulledFile(k: RemoteFileKey): PulledFileRow | undefined {
+    return getPulledFile(this.sql, k);
+  }
+
+  notePulledSeen(k: RemoteFileKey, at: Instant): PulledFileRow {
+    return notePulledSeen(this.sql, k, at);
+  }
+
+  startPullFetch(k: RemoteFileKey, at: Instant): PulledFileRow {
+    return startPullFetch(this.sql, k, at);
+  }
+
+  finishPullFetch(k: RemoteFileKey, r: { sha256: string; submissionId: number }, at: Instant): void {
+    finishPullFetch(this.sql, k, r, at);
+  }
+
+  markPullAfterDone(k: RemoteFileKey, at: Instant): void {
+    markPullAfterDone(this.sql, k, at);
+  }
+
+  listPulledFiles(opts?: { partner?: string; state?: PulledState; limit?: number }): PulledFileRow[] {
+    return listPulledFiles(this.sql, opts);
+  }
+
+  findPulledSubmission(partner: string, originalName: string, sha256: string, afterId: number): number | undefined {
+    return findPulledSubmission(this.sql, partner, originalName, sha256, afterId);
+  }
+
+  /** Audit events after a seq, oldest first. */
+  listAuditAfter(afterSeq: number, opts?: { actions?: string[]; limit?: number }): AuditRow[] {
+    return listAuditAfter(this.sql, afterSeq, opts);
+  }
+
+  /** The newest audit seq at or before an instant. */
+  auditSeqAt(at: Instant): number {
+    return auditSeqAt(this.sql, at);
+  }
+
+  getDeviationWithLots(issuer: string, partnerRef: string) {
+    return getDeviationWithLots(this.sql, issuer, partnerRef);
+  }
+
+  listOpenBoard(): BoardLot[] {
+    return listOpenBoard(this.sql);
+  }
+
+  lastReceivedByPartner(): Map<string, string> {
+    return lastReceivedByPartner(this.sql);
+  }
+
+  clearRejectedRows(submissionId: number): number {
+    return clearRejectedRows(this.sql, submissionId);
   }
 
   // ---------------------------------------------------------------- health

@@ -49,8 +49,8 @@ describe('CSV row mapping: a German CMO batch status row', () => {
     expect(typeof (r.records[1].fields as Record<string, unknown>).materialId).toBe('string');
   });
 
-  it('uses the summer offset in July and binds headers case-insensitively', () => {
-    const m = bind(CMO, CMO_HEADER.map((h) => ` ${h.toUpperCase()} `), 3);
+  it('uses the summer offset in July and binds headers ignoring case and whitespace runs', () => {
+    const m = bind(CMO, CMO_HEADER.map((h) => ` ${h.toUpperCase()} `).map((h) => (h === ' CHARGE ' ? 'BATCH\u00a0 NO' : h)), 3);
     const [r] = mapRows(m, ['AC-1;1;MIX;Started;01.07.2026 12:00;X;;'], ';');
     expect(r.records[0].fields.eventTime).toBe('2026-07-01T10:00:00.000Z');
     expect(r.records).toHaveLength(1); // the lot record's `when` does not hold
@@ -115,9 +115,20 @@ describe('CSV row mapping: a German CMO batch status row', () => {
     expect(bound.error.message).toContain('"Batch", "Step", "Status", "Date"');
   });
 
-  it('returns the bound columns', () => {
+  it('returns the bound columns, and no warnings when every header is there once', () => {
     expect(mapper.columns.batch).toEqual({ header: 'Charge', index: 0 });
     expect(mapper.columns.eventTime).toEqual({ header: 'Date', index: 4 });
+    expect(mapper.warnings).toEqual([]);
+  });
+
+  it('warns about optional columns that are absent and headers that appear twice', () => {
+    const m = bind(CMO, ['Charge', 'Material', 'Step', 'Status', 'Date', 'Qty', 'Expiry', 'status'], 3);
+    expect(m.warnings).toEqual([
+      expect.objectContaining({ line: 3, column: 8, field: 'status', code: 'W_DUPLICATE_HEADER' }),
+      expect.objectContaining({ line: 3, field: 'site', code: 'W_COLUMN_NOT_FOUND', message: expect.stringContaining('takes its default') }),
+    ]);
+    const [r] = mapRows(m, ['AC-1;1;MIX;Started;15.01.2026 08:30;;;Done'], ';');
+    expect(r.records[0].fields).toMatchObject({ status: 'started', site: 'Plant 1' });
   });
 });
 

@@ -78,6 +78,7 @@ describe('dry run over a real CSV file (Windows-1252, ";" and a preamble)', () =
       expect.objectContaining({ line: 7, column: 4, field: 'status', code: 'E_UNMAPPED_CODE', value: 'Nacharbeit' }),
       expect.objectContaining({ line: 8, code: 'E_RAGGED_ROW' }),
     ]);
+    expect(r.warnings).toBeUndefined();
   });
 
   it('limit keeps the first records but counts them all', async () => {
@@ -89,6 +90,10 @@ describe('dry run over a real CSV file (Windows-1252, ";" and a preamble)', () =
   });
 
   it('a header without a required column becomes one file-level error', async () => {
+    const partial = file('Chargenstatus_nosite.csv', cp1252('a\nb\nCharge;Prozessschritt;Status;Zeitpunkt;Menge\nAC-1;Granulierung;gestartet;05.10.2026 06:15;\n'));
+    const ok = await dryRun(compile(CMO), specOf(CMO), partial);
+    expect(ok.counts.records).toBe(1);
+    expect(ok.warnings).toEqual([expect.objectContaining({ line: 3, code: 'W_COLUMN_NOT_FOUND', field: 'site' })]);
     const path = file('Chargenstatus_nocol.csv', cp1252('a\nb\nBatch;Prozessschritt;Status;Zeitpunkt\nAC-1;Granulierung;gestartet;05.10.2026 06:15\n'));
     const r = await dryRun(compile(CMO), specOf(CMO), path);
     expect(r.records).toEqual([]);

@@ -243,6 +243,20 @@ describe('loadMapping / parseMappingText', () => {
     expect(r.spec?.records[0].fields.stage.unmapped).toBe('null');
   });
 
+  it('YAML anchors can share a value map; alias bombs are refused', () => {
+    const shared = load(
+      GOOD.replace('stage: { from: Step, map: { MIX: compounding } }', 'stage: { from: Step, map: &steps { MIX: compounding } }') +
+        '  - emit: stage_event\n    fields:\n      batch: { from: Charge, xref: cmo_batch }\n      stage: { from: Schritt, map: *steps }\n      status: { const: started }\n      eventTime: { from: Date }\n',
+    );
+    expect(shared.diagnostics).toEqual([]);
+    expect(shared.spec?.records[1].fields.stage.map).toEqual({ MIX: 'compounding' });
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const bomb = load(`${lines.join('\n')}\npartner: p\n`);
+    expect(bomb.spec).toBeUndefined();
+    expect(bomb.diagnostics.some((d) => d.message.includes('too many alias expansions'))).toBe(true);
+  });
+
   it('formats diagnostics as file:line:col: severity CODE: message', () => {
     expect(formatDiagnostic({ file: 'm/a/f.yaml', line: 3, col: 7, severity: 'error', code: 'E_X', message: 'boom' })).toBe('m/a/f.yaml:3:7: error E_X: boom');
   });

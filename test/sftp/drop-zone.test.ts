@@ -11,6 +11,12 @@ import { startZone, sshKeygen, partner, tempDir, cleanup, runSftp, spawnSftp, wa
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+interface ssh2Sftp {
+  open(p: string, flags: string, cb: (err: Error | undefined, h: Buffer) => void): void;
+  write(h: Buffer, b: Buffer, off: number, len: number, pos: number, cb: (err?: Error) => void): void;
+  close(h: Buffer, cb: (err?: Error) => void): void;
+}
+
 function hiddenIn(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('.')) : [];
 }
@@ -285,6 +291,33 @@ describe('drop zone: transfers and jail', () => {
     expect(h.uploaded.find((x) => x.name.startsWith('cancelled'))).toBeUndefined();
     expect(h.partials.find((x) => x.name.startsWith('cancelled'))).toBeUndefined();
     expect(hiddenIn(inbound()).filter((n) => n !== '.someone-elses-temp.part')).toEqual([]);
+  });
+
+  it('a resumed upload (reput) or any upload with holes is refused at CLOSE, never delivered', async () => {
+    const full = randomBytes(300_000);
+    const c = await client();
+    await c.put(full.subarray(0, 100_000), '/inbound/resume.csv');
+    await waitFor(() => h.uploaded.find((u) => u.name === 'resume.csv'));
+    writeFileSync(join(dir, 'resume.csv'), full);
+    // OpenSSH's reput opens the existing file for appending: refused up front.
+    const r = await runSftp(h.port, key.privatePath, 'acme', ['reput resume.csv /inbound/resume.csv'], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(readFileSync(join(inbound(), 'resume.csv')).equals(full.subarray(0, 100_000))).toBe(true);
+    expect(h.uploaded.filter((u) => u.name.startsWith('resume'))).toHaveLength(1);
+    expect(h.audit.some((a) => a.action === 'sftp.denied' && /^open-(append|existing)$/.test(String(a.details.op)))).toBe(true);
+    // The same with a raw write past a hole.
+    const raw = (c as unknown as { sftp: ssh2Sftp }).sftp;
+    const handle = await new Promise<Buffer>((res, rej) => raw.open('/inbound/holey.csv', 'w', (e, hd) => (e ? rej(e) : res(hd))));
+    await new Promise<void>((res, rej) => raw.write(handle, Buffer.from('tail'), 0, 4, 1000, (e) => (e ? rej(e) : res())));
+    const closeErr = await new Promise<Error | undefined>((res) => raw.close(handle, (e) => res(e ?? undefined)));
+    expect(closeErr?.message).toMatch(/never written/);
+    await c.end();
+    expect(h.uploaded.find((u) => u.name === 'holey.csv')).toBeUndefined();
+    const p = await waitFor(() => h.partials.find((x) => x.name === 'holey.csv'));
+    expect(p.size).toBe(1004);
+    expect(p.reason).toMatch(/bytes 0-1000 never written/);
+    expect(readFileSync(p.path).subarray(1000).toString()).toBe('tail');
   });
 
   it('a staged upload never renamed is a partial when the session ends', async () => {

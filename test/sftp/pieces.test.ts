@@ -7,7 +7,9 @@ import { writeFileSync, readFileSync, readdirSync, symlinkSync, statSync, exists
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { OrderedHasher } from '../../pipeline/sftp/ordered-hash.js';
+import { createHashPool, localSha256 } from '../../pipeline/sftp/hash-pool.js';
 import { numberedName, placeNoClobber } from '../../pipeline/sftp/place.js';
+import { RangeSet } from '../../pipeline/sftp/ranges.js';
 import { longname, lsDate, toAttrs } from '../../pipeline/sftp/listing.js';
 import { loadOrCreateHostKey } from '../../pipeline/sftp/host-key.js';
 import { tempDir, cleanup } from './helpers.js';
@@ -20,17 +22,17 @@ function chunks(data: Buffer, size: number): [number, Buffer][] {
   return out;
 }
 
-describe('OrderedHasher', () => {
+describe('OrderedHasher', async () => {
   const data = randomBytes(100_000);
 
-  it('streams in-order writes', () => {
+  it('streams in-order writes', async () => {
     const h = new OrderedHasher(1 << 20);
     for (const [o, c] of chunks(data, 7_000)) h.push(o, c);
-    expect(h.digestFor(data.length)).toBe(sha(data));
+    expect(await h.digestFor(data.length)).toBe(sha(data));
     expect(h.stats.outOfOrder).toBe(0);
   });
 
-  it('reorders within the window', () => {
+  it('reorders within the window', async () => {
     const cs = chunks(data, 10_000);
     // swap neighbours and move one chunk far back
     [cs[1], cs[2]] = [cs[2], cs[1]];
@@ -40,33 +42,107 @@ describe('OrderedHasher', () => {
     for (const [o, c] of cs) h.push(o, c);
     expect(h.stats.outOfOrder).toBeGreaterThan(0);
     expect(h.stats.fallbackReason).toBeNull();
-    expect(h.digestFor(data.length)).toBe(sha(data));
+    expect(await h.digestFor(data.length)).toBe(sha(data));
   });
 
-  it('falls back (returns null) when the window overflows, on overlaps, holes or size mismatch', () => {
+  it('falls back (returns null) when the window overflows, on overlaps, holes or size mismatch', async () => {
     const cs = chunks(data, 10_000);
     const h1 = new OrderedHasher(15_000);
     for (const [o, c] of [...cs].reverse()) h1.push(o, c);
-    expect(h1.digestFor(data.length)).toBeNull();
+    expect(await h1.digestFor(data.length)).toBeNull();
     expect(h1.stats.fallbackReason).toMatch(/out of order/);
 
     const h2 = new OrderedHasher(1 << 20);
     h2.push(0, data.subarray(0, 100));
     h2.push(50, data.subarray(50, 150)); // overlap
-    expect(h2.digestFor(150)).toBeNull();
+    expect(await h2.digestFor(150)).toBeNull();
 
     const h3 = new OrderedHasher(1 << 20);
     h3.push(0, data.subarray(0, 100));
     h3.push(200, data.subarray(200, 300)); // hole 100..200
-    expect(h3.digestFor(300)).toBeNull();
+    expect(await h3.digestFor(300)).toBeNull();
 
     const h4 = new OrderedHasher(1 << 20);
     h4.push(0, data.subarray(0, 100));
-    expect(h4.digestFor(120)).toBeNull(); // file grew by other means
+    expect(await h4.digestFor(120)).toBeNull(); // file grew by other means
   });
 
-  it('hashes the empty file', () => {
-    expect(new OrderedHasher(10).digestFor(0)).toBe(sha(Buffer.alloc(0)));
+  it('hashes the empty file', async () => {
+    expect(await new OrderedHasher(10).digestFor(0)).toBe(sha(Buffer.alloc(0)));
+  });
+});
+
+describe('hash pool (worker thread)', () => {
+  it('gives the same digest as in-process hashing, across batch boundaries and many streams', async () => {
+    const pool = createHashPool();
+    const inputs = [Buffer.alloc(0), randomBytes(1), randomBytes(1024 * 1024), randomBytes(3 * 1024 * 1024 + 12345)];
+    const sinks = inputs.map(() => pool.sink());
+    // Interleave updates of all streams in odd chunk sizes.
+    for (let off = 0; off < 4 * 1024 * 1024; off += 77_777) {
+      inputs.forEach((b, i) => {
+        if (off < b.length) sinks[i].update(b.subarray(off, off + 77_777));
+      });
+    }
+    expect(await Promise.all(sinks.map((s) => s.digest()))).toEqual(inputs.map(sha));
+    const aborted = pool.sink();
+    aborted.update(randomBytes(10));
+    aborted.abort();
+    await expect(aborted.digest()).rejects.toThrow();
+    await pool.close();
+    // After close, sinks still work (in-process) and pending ones fail loudly, never wrongly.
+    const after = pool.sink();
+    after.update(Buffer.from('abc'));
+    expect(await after.digest()).toBe(sha(Buffer.from('abc')));
+  });
+
+  it('an OrderedHasher on a worker sink reorders like the local one', async () => {
+    const pool = createHashPool();
+    const data = randomBytes(2_500_000);
+    const cs = chunks(data, 32_768);
+    for (let i = 0; i + 1 < cs.length; i += 2) [cs[i], cs[i + 1]] = [cs[i + 1], cs[i]];
+    const h = new OrderedHasher(1 << 20, pool.sink());
+    for (const [o, c] of cs) h.push(o, c);
+    expect(await h.digestFor(data.length)).toBe(sha(data));
+    const local = new OrderedHasher(1 << 20, localSha256());
+    for (const [o, c] of cs) local.push(o, c);
+    expect(await local.digestFor(data.length)).toBe(sha(data));
+    await pool.close();
+  });
+});
+
+describe('RangeSet', () => {
+  it('merges in-order, out-of-order, overlapping and adjacent writes', () => {
+    const r = new RangeSet();
+    r.add(0, 10);
+    r.add(10, 20);
+    expect(r.covers(20)).toBe(true);
+    r.add(40, 50);
+    r.add(25, 30);
+    expect(r.count).toBe(3);
+    expect(r.covers(50)).toBe(false);
+    expect(r.firstGap(50)).toEqual([20, 25]);
+    r.add(18, 26);
+    expect(r.firstGap(50)).toEqual([30, 40]);
+    r.add(29, 41);
+    expect(r.count).toBe(1);
+    expect(r.covers(50)).toBe(true);
+    expect(r.covers(51)).toBe(false);
+    expect(r.firstGap(51)).toEqual([50, 51]);
+  });
+  it('a file that does not start at 0 has a gap at the start; empty is complete', () => {
+    const r = new RangeSet();
+    expect(r.covers(0)).toBe(true);
+    r.add(100, 200);
+    expect(r.covers(200)).toBe(false);
+    expect(r.firstGap(200)).toEqual([0, 100]);
+    r.add(5, 5); // empty write changes nothing
+    expect(r.count).toBe(1);
+  });
+  it('random order of 1000 chunks ends as one range', () => {
+    const r = new RangeSet();
+    const order = Array.from({ length: 1000 }, (_, i) => i).sort(() => Math.random() - 0.5);
+    for (const i of order) r.add(i * 7, i * 7 + 7);
+    expect(r.covers(7000)).toBe(true);
   });
 });
 

@@ -13,6 +13,8 @@ export interface WorldOptions {
   intake?: { reconcileSeconds?: number; stableMs?: number };
   /** Lab partner ids (default lab-a, lab-b). */
   labs?: string[];
+  /** OpenSSH public key line per partner, for SFTP logins. */
+  sftpKeys?: Record<string, string>;
 }
 
 export interface World {
@@ -70,7 +72,11 @@ export function makeWorld(opts: WorldOptions = {}): World {
     ].join('\n'),
   );
   for (const lab of labs) {
-    writeFileSync(path.join(dir, 'partners', `${lab}.yaml`), [`id: ${lab}`, `name: Test lab ${lab}`, 'role: lab', 'feeds: [results]', ''].join('\n'));
+    const key = opts.sftpKeys?.[lab];
+    writeFileSync(
+      path.join(dir, 'partners', `${lab}.yaml`),
+      [`id: ${lab}`, `name: Test lab ${lab}`, 'role: lab', 'feeds: [results]', ...(key ? ['sftp:', '  publicKeys:', `    - ${JSON.stringify(key.trim())}`] : []), ''].join('\n'),
+    );
     mkdirSync(path.join(dir, 'mappings', lab), { recursive: true });
     writeFileSync(
       path.join(dir, 'mappings', lab, 'results.yaml'),

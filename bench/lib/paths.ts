@@ -1,0 +1,9 @@
+// Where things are, from the compiled file's location (dist/bench/lib/paths.js).
+
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+export const LOTGATE_BIN = path.join(REPO_ROOT, 'bin', 'lotgate.js');
+export const BENCH_DIST = path.resolve(fileURLToPath(new URL('../', import.meta.url)));
+export const BENCH_SRC = path.join(REPO_ROOT, 'bench');

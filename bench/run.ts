@@ -1,0 +1,136 @@
+// `npm run bench` — lotgate's performance against reference tools, in one run (DESIGN.md §10).
+//   --quick        small sizes, finishes in under two minutes
+//   --only 1,3     run only these scenarios
+//   --runs N       timed repetitions per measurement (default 3)
+//   --seed N       data generator seed (default 20261120)
+//   --keep         keep the scratch folder (printed at the end)
+//   --out FILE     where to write the JSON results (default bench/results.json)
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BenchContext, ScenarioResult } from './lib/context.js';
+import { BENCH_SRC } from './lib/paths.js';
+import { machine, table, verdict } from './lib/report.js';
+import { ensureTools, TOOLS, type Tool } from './lib/tools.js';
+import { bulkIngest } from './scenarios/bulk-ingest.js';
+import { memory } from './scenarios/memory.js';
+import { readinessSweep } from './scenarios/readiness-sweep.js';
+
+interface ScenarioDef {
+  id: number;
+  name: string;
+  tools: Tool[];
+  run: (ctx: BenchContext) => Promise<ScenarioResult>;
+}
+
+const SCENARIOS: ScenarioDef[] = [
+  { id: 1, name: 'bulk ingest', tools: [TOOLS.sqlite3, TOOLS.time], run: bulkIngest },
+  { id: 2, name: 'memory', tools: [TOOLS.time], run: memory },
+  { id: 6, name: 'readiness sweep', tools: [TOOLS.time], run: readinessSweep },
+];
+
+interface Args {
+  quick: boolean;
+  only: number[] | null;
+  runs: number;
+  seed: number;
+  keep: boolean;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, only: null, runs: 3, seed: 20261120, keep: false, out: path.join(BENCH_SRC, 'results.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      return v;
+    };
+    if (k === '--quick') a.quick = true;
+    else if (k === '--keep') a.keep = true;
+    else if (k === '--only') a.only = val().split(',').map((x) => Number.parseInt(x, 10));
+    else if (k === '--runs') a.runs = Math.max(1, Number.parseInt(val(), 10));
+    else if (k === '--seed') a.seed = Number.parseInt(val(), 10);
+    else if (k === '--out') a.out = path.resolve(val());
+    else if (k === '--help' || k === '-h') {
+      process.stdout.write('usage: npm run bench [-- --quick] [--only 1,2,6] [--runs N] [--seed N] [--keep] [--out FILE]\n');
+      process.exit(0);
+    } else throw new Error(`unknown option ${k} (see --help)`);
+  }
+  return a;
+}
+
+function failed(def: ScenarioDef, err: unknown): ScenarioResult {
+  return {
+    id: def.id,
+    name: def.name,
+    workload: '—',
+    lotgate: null,
+    reference: null,
+    ratio: null,
+    target: '—',
+    met: false,
+    outcome: `FAILED: ${String((err as Error)?.message ?? err).split('\n')[0]}`,
+    notes: [String((err as Error)?.stack ?? err)],
+    details: {},
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const selected = SCENARIOS.filter((s) => !args.only || args.only.includes(s.id));
+  const log = (line: string) => process.stdout.write(line + '\n');
+  const installed = ensureTools([...new Set(selected.flatMap((s) => s.tools))], log);
+  for (const n of installed) log(n);
+
+  const workDir = mkdtempSync(path.join(tmpdir(), 'lotgate-bench-'));
+  const ctx: BenchContext = { quick: args.quick, runs: args.runs, seed: args.seed, workDir, log, shared: new Map() };
+  const m = machine();
+  log(`lotgate bench (${args.quick ? 'quick' : 'full'}), ${args.runs} runs each, seed ${args.seed}`);
+  log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}, sqlite3 ${m.sqlite3}, ${m.openssh}`);
+  log(`scratch: ${workDir}`);
+
+  const results: ScenarioResult[] = [];
+  const started = Date.now();
+  try {
+    for (const def of selected) {
+      log(`\n[${def.id}] ${def.name}`);
+      const t0 = performance.now();
+      let r: ScenarioResult;
+      try {
+        r = await def.run(ctx);
+      } catch (err) {
+        r = failed(def, err);
+        log(`  ${r.notes[0]}`);
+      }
+      log(`  → ${r.outcome} — target ${r.target}: ${verdict(r)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      results.push(r);
+    }
+  } finally {
+    if (!args.keep) rmSync(workDir, { recursive: true, force: true });
+  }
+
+  log('\n' + table(results));
+  const met = results.filter((r) => r.met === true).length;
+  const notMet = results.filter((r) => r.met === false);
+  log(`\ntargets met: ${met}/${results.length}` + (notMet.length ? `; not met: ${notMet.map((r) => `${r.id} ${r.name}`).join(', ')}` : ''));
+  const doc = {
+    generatedAt: new Date().toISOString(),
+    mode: args.quick ? 'quick' : 'full',
+    runs: args.runs,
+    seed: args.seed,
+    totalSeconds: (Date.now() - started) / 1000,
+    machine: m,
+    installed,
+    scenarios: results,
+  };
+  writeFileSync(args.out, JSON.stringify(doc, null, 2) + '\n');
+  log(`results: ${args.out}${args.keep ? `\nscratch kept: ${workDir}` : ''}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

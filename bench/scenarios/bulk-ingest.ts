@@ -1,0 +1,68 @@
+// Scenario 1 — bulk ingest. `lotgate ingest` of a LIMS export (1M rows, ~100 MB; 100k in quick
+// mode) into a store that knows 25k lots, against the sqlite3 CLI `.import` of the same file
+// into one plain table. Both run as child processes, alternately, on a warm page cache.
+
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchContext, ScenarioResult } from '../lib/context.js';
+import { side } from '../lib/context.js';
+import { describeFailure, runChecked, runMeasured } from '../lib/proc.js';
+import { checkApplied, freshDataDir, ingestFixture, lotgateIngest, limsFile, removeDir } from './ingest-fixture.js';
+
+export const TARGET_RATIO = 2.0;
+
+export function ingestRows(ctx: BenchContext): number {
+  return ctx.quick ? 100_000 : 1_000_000;
+}
+
+export async function sqliteImport(file: string, db: string) {
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  return runMeasured('sqlite3', [db], {
+    input: `PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n.import --csv ${file} results\n`,
+  });
+}
+
+export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
+  const rows = ingestRows(ctx);
+  const fx = await ingestFixture(ctx);
+  const { file, bytes } = await limsFile(ctx, fx, rows);
+  const mb = bytes / 1e6;
+  const refDb = path.join(fx.dir, 'reference.sqlite');
+  const lg: { s: number; rss: number | null }[] = [];
+  const ref: { s: number; rss: number | null }[] = [];
+
+  for (let i = 0; i < ctx.runs; i++) {
+    const dataDir = freshDataDir(fx, 'run-data');
+    const r = await lotgateIngest(fx.ws, dataDir, 'bravo-lab', [file]);
+    checkApplied(`lotgate ingest of ${rows} rows`, r, rows);
+    lg.push({ s: r.seconds, rss: r.peakRssMb });
+    removeDir(dataDir);
+
+    const q = await sqliteImport(file, refDb);
+    if (q.code !== 0) throw describeFailure('sqlite3 .import', q);
+    const count = Number((await runChecked('sqlite3', [refDb, 'SELECT count(*) FROM results;'])).trim());
+    if (count !== rows) throw new Error(`sqlite3 .import loaded ${count} rows, expected ${rows}`);
+    ref.push({ s: q.seconds, rss: q.peakRssMb });
+    ctx.log(`  run ${i + 1}/${ctx.runs}: lotgate ${r.seconds.toFixed(2)} s (peak RSS ${r.peakRssMb?.toFixed(0)} MB), sqlite3 .import ${q.seconds.toFixed(2)} s`);
+  }
+  rmSync(refDb, { force: true });
+
+  const perSec = (m: number) => ({ value: rows / m, unit: 'rows/s' });
+  const l = side(lg.map((x) => x.s), lg.map((x) => x.rss), perSec);
+  const rf = side(ref.map((x) => x.s), ref.map((x) => x.rss), perSec);
+  const ratio = l.medianSeconds / rf.medianSeconds;
+  ctx.shared.set('bulk-ingest-peaks', lg.map((x) => x.rss));
+  return {
+    id: 1,
+    name: 'bulk ingest',
+    workload: `${rows.toLocaleString('en-US')} rows, ${mb.toFixed(1)} MB LIMS CSV, 25k known lots`,
+    lotgate: l,
+    reference: { ...rf, name: 'sqlite3 .import (WAL, synchronous=NORMAL)' },
+    ratio,
+    target: `lotgate ≤ ${TARGET_RATIO.toFixed(1)}× sqlite3 .import`,
+    met: ratio <= TARGET_RATIO,
+    outcome: `${ratio.toFixed(2)}× (${l.medianSeconds.toFixed(2)} s vs ${rf.medianSeconds.toFixed(2)} s; ${(mb / l.medianSeconds).toFixed(1)} vs ${(mb / rf.medianSeconds).toFixed(1)} MB/s)`,
+    notes: [],
+    details: { rows, bytes, lotgateMBps: mb / l.medianSeconds, referenceMBps: mb / rf.medianSeconds },
+  };
+}

@@ -1,0 +1,69 @@
+// Scenario 6 — readiness sweep. Recomputes readiness for every lot of a store holding 100k lots
+// (10k in quick mode) with realistic facts, as the nightly job does. The store is seeded by
+// ingesting generated ERP, CMO and lab files through `lotgate ingest` (untimed); each timed
+// sweep runs in a child process on a fresh copy of it, one day after the data's anchor date.
+
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchContext, ScenarioResult } from '../lib/context.js';
+import { side } from '../lib/context.js';
+import { generateMasterData, writeErpFiles } from '../gen/erp.js';
+import { cmoMappings, writeFactFiles } from '../gen/facts.js';
+import { ANCHOR } from '../gen/dates.js';
+import { BENCH_DIST, REPO_ROOT } from '../lib/paths.js';
+import { describeFailure, runMeasured } from '../lib/proc.js';
+import { createWorkspace, repoMapping } from '../lib/workspace.js';
+import { checkApplied, ERP_MAPPINGS, lotgateIngest, STANDARD_PARTNERS } from './ingest-fixture.js';
+
+export const SWEEP_TARGET_SECONDS = 5;
+
+export async function readinessSweep(ctx: BenchContext): Promise<ScenarioResult> {
+  const lotCount = ctx.quick ? 10_000 : 100_000;
+  const dir = path.join(ctx.workDir, 'sweep');
+  const partners = STANDARD_PARTNERS.map((p) => (p.role === 'cmo' ? { ...p, feeds: ['stages', 'documents', 'deviations'] } : p));
+  const ws = createWorkspace(path.join(dir, 'ws'), {
+    partners,
+    mappings: [...ERP_MAPPINGS, repoMapping('bravo-lab', 'lims-results'), ...cmoMappings('acme-cmo'), ...cmoMappings('delta-cmo')],
+  });
+  const input = path.join(dir, 'input');
+  mkdirSync(input, { recursive: true });
+  const md = generateMasterData(ctx.seed + 6, lotCount);
+  const erpFiles = await writeErpFiles(input, md);
+  const facts = await writeFactFiles(input, md, ctx.seed + 66);
+  const seeded = path.join(dir, 'seeded-data');
+  ctx.log(`  seeding ${lotCount.toLocaleString('en-US')} lots and ${facts.rows.toLocaleString('en-US')} fact rows through lotgate ingest`);
+  const seedStart = performance.now();
+  checkApplied('seeding ERP master data', await lotgateIngest(ws, seeded, 'erp', erpFiles));
+  for (const [partner, files] of facts.byPartner) checkApplied(`seeding ${partner} files`, await lotgateIngest(ws, seeded, partner, files));
+  ctx.log(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+
+  const now = new Date(ANCHOR + 86_400_000 + 2 * 3_600_000).toISOString();
+  const sweeps: { seconds: number; wall: number; rss: number | null; changed: number; lots: number }[] = [];
+  for (let i = 0; i < ctx.runs; i++) {
+    const dataDir = path.join(dir, 'run-data');
+    rmSync(dataDir, { recursive: true, force: true });
+    cpSync(seeded, dataDir, { recursive: true });
+    const r = await runMeasured(process.execPath, [path.join(BENCH_DIST, 'children', 'sweep.js'), ws.configPath, dataDir, now], { cwd: REPO_ROOT });
+    if (r.code !== 0) throw describeFailure('readiness sweep', r);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { lots: number; changed: number; seconds: number };
+    if (out.lots !== lotCount) throw new Error(`the sweep saw ${out.lots} lots, expected ${lotCount}`);
+    sweeps.push({ seconds: out.seconds, wall: r.seconds, rss: r.peakRssMb, changed: out.changed, lots: out.lots });
+    ctx.log(`  run ${i + 1}/${ctx.runs}: ${out.seconds.toFixed(2)} s for ${out.lots} lots (${out.changed} changed), process ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMb?.toFixed(0)} MB`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const l = side(sweeps.map((s) => s.seconds), sweeps.map((s) => s.rss), (m) => ({ value: lotCount / m, unit: 'lots/s' }));
+  const extrapolated = (l.medianSeconds * 100_000) / lotCount;
+  return {
+    id: 6,
+    name: 'readiness sweep',
+    workload: `${lotCount.toLocaleString('en-US')} lots, ${facts.rows.toLocaleString('en-US')} fact rows`,
+    lotgate: l,
+    reference: null,
+    ratio: null,
+    target: `full sweep of 100k lots < ${SWEEP_TARGET_SECONDS} s`,
+    met: ctx.quick ? extrapolated < SWEEP_TARGET_SECONDS : l.medianSeconds < SWEEP_TARGET_SECONDS,
+    outcome: `${l.medianSeconds.toFixed(2)} s, ${Math.round(lotCount / l.medianSeconds).toLocaleString('en-US')} lots/s` + (ctx.quick ? ` (100k extrapolated: ${extrapolated.toFixed(1)} s)` : ''),
+    notes: ctx.quick ? ['quick mode: 10k lots; the target is judged on the linear extrapolation to 100k'] : [],
+    details: { lots: lotCount, factRows: facts.rows, now, sweeps, batchSize: 1000 },
+  };
+}

@@ -1,0 +1,87 @@
+// `lotgate submission approve|reject <id> --reason "…"`: the decision on a file from a partner in
+// `review` mode. Approval applies the held file exactly once (a second approval changes nothing),
+// with who, when and why in the audit trail; the partner then gets the final acknowledgment.
+
+import type { Command } from 'commander';
+import { processSubmission, rejectReview, type ProcessResult } from '../ingest/process-submission.js';
+import type { Lotgate } from '../lotgate.js';
+import { printJson, UserError, withLotgate } from './context.js';
+import { printResult } from './ingest-commands.js';
+
+export interface ReviewDecision {
+  submissionId: number;
+  /** False when the submission had already been decided: nothing changed. */
+  changed: boolean;
+  state: string;
+  by: string;
+  reason: string;
+  result: ProcessResult;
+}
+
+function checkReviewable(lg: Lotgate, id: number): void {
+  const sub = lg.store.getSubmission(id);
+  if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
+  if (sub.state === 'received' || sub.state === 'processing') {
+    throw new UserError(`submission ${id} is still ${sub.state}; it can be reviewed once it is parsed (state pending_review)`, 2);
+  }
+}
+
+export async function approveSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
+  checkReviewable(lg, id);
+  const before = lg.store.getSubmission(id)!.state;
+  const result = await processSubmission(lg, id, before === 'pending_review' ? { approval: { by, reason } } : {});
+  const changed = before === 'pending_review' && lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.approved', limit: 2 }).some((e) => (e.details as { by?: string; reason?: string }).by === by && (e.details as { reason?: string }).reason === reason);
+  return { submissionId: id, changed, state: result.state, by, reason, result };
+}
+
+export async function rejectSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
+  checkReviewable(lg, id);
+  const { changed, result } = await rejectReview(lg, id, by, reason);
+  return { submissionId: id, changed, state: result.state, by, reason, result };
+}
+
+function whoAmI(by: string | undefined): string {
+  const who = (by ?? process.env.USER ?? process.env.USERNAME ?? '').trim();
+  if (!who) throw new UserError('say who decides: --by <name> (or set $USER)', 2);
+  return who;
+}
+
+function requireReason(reason: string | undefined): string {
+  const r = (reason ?? '').trim();
+  if (!r) throw new UserError('--reason "…" is required: the audit trail records why', 2);
+  return r;
+}
+
+export function registerSubmissionCommands(program: Command): void {
+  // `lotgate submission <id>` (show) is defined by the read commands; the decisions are its subcommands.
+  const submission =
+    program.commands.find((c) => c.name() === 'submission') ?? program.command('submission').description('One submission and decisions on it.');
+
+  const decide = (verb: 'approve' | 'reject') =>
+    submission
+      .command(verb)
+      .description(
+        verb === 'approve'
+          ? 'Apply a file held for review (partner in review mode), once; recorded with who, when and why.'
+          : 'Turn down a file held for review: nothing from it is applied; recorded with who, when and why.',
+      )
+      .argument('<id>', 'submission id', (v) => Number.parseInt(v, 10))
+      .requiredOption('-r, --reason <text>', 'why (goes to the audit trail and the acknowledgment)')
+      .option('--by <who>', 'who decides (default $USER)')
+      .option('--json', 'print JSON')
+      .action(async (id: number, opts: { reason: string; by?: string; json?: boolean }, cmd: Command) => {
+        if (!Number.isInteger(id)) throw new UserError('the submission id must be a number', 2);
+        const by = whoAmI(opts.by);
+        const reason = requireReason(opts.reason);
+        const d = await withLotgate(cmd, (lg) => (verb === 'approve' ? approveSubmission(lg, id, by, reason) : rejectSubmission(lg, id, by, reason)));
+        if (opts.json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack });
+        if (!d.changed) {
+          process.stdout.write(`submission ${id} was already decided (${d.state}); nothing changed\n`);
+          return;
+        }
+        printResult(d.result, `submission ${id} ${verb === 'approve' ? 'approved' : 'rejected'} by ${by}`);
+      });
+
+  decide('approve');
+  decide('reject');
+}

@@ -1,0 +1,328 @@
+// The row loop: one row (CSV values, an XML record, or a document's name) through the bound
+// plans of every record spec → typed, validated MappedRecords and located RowErrors. No regex
+// compilation and no closures per row; one context object is reused for the whole file.
+
+import type { RecordValidator } from '../model/schemas.js';
+import type { MappedRecord, RowError } from '../model/types.js';
+import type { RowMapResult, XmlRecordLike } from './compile.js';
+import { RESULT_FIELD } from './field-types.js';
+import {
+  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, FAILED, OK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_FILE, S_LINE, S_NONE, S_XML, SKIPPED, T_ID, T_RESULT,
+  show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
+} from './plan.js';
+import { ConvError, type ParsedResult } from './values.js';
+
+// Bound plans: per file (CSV header resolved to column indexes) or per XML/document mapping.
+
+export interface BoundSource {
+  kind: number;
+  col: number; // 0-based CSV column, -1 otherwise
+  aliases: string[]; // XML paths
+}
+
+export interface BoundField extends BoundSource {
+  plan: FieldPlan;
+}
+
+export interface BoundCondition extends BoundSource {
+  plan: ConditionPlan;
+}
+
+export interface BoundEach extends BoundSource {
+  plan: EachPlan;
+  header: string;
+}
+
+export interface BoundRecord {
+  plan: RecordPlan;
+  fields: BoundField[];
+  rowWhen: BoundCondition[];
+  eachWhen: BoundCondition[];
+  postWhen: BoundCondition[];
+  each: BoundEach[] | null;
+}
+
+export interface Ctx {
+  values: string[] | null;
+  xml: XmlRecordLike | null;
+  file: string;
+  line: number;
+  errLine: number | undefined;
+  eachValue: string | undefined;
+  eachColumn: string | undefined;
+  eachCol: number;
+}
+
+export class Engine {
+  private readonly scratch: RowError[] = [];
+  readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1 };
+
+  constructor(
+    private readonly records: BoundRecord[],
+    private readonly filter: BoundCondition[],
+    private readonly fileMissing: Set<string>,
+    private readonly validate: RecordValidator,
+  ) {}
+
+  run(): RowMapResult {
+    const out: RowMapResult = { records: [], errors: [], filtered: 0 };
+    if (!this.conditionsHold(this.filter, null)) {
+      out.filtered = 1;
+      return out;
+    }
+    let skipped = 0;
+    for (let r = 0; r < this.records.length; r++) {
+      const br = this.records[r];
+      if (!this.conditionsHold(br.rowWhen, null)) continue;
+      if (br.each === null) {
+        this.ctx.eachValue = undefined;
+        this.ctx.eachColumn = undefined;
+        this.ctx.eachCol = -1;
+        if (this.mapRecord(br, null, out) === SKIPPED) skipped++;
+        continue;
+      }
+      for (let e = 0; e < br.each.length; e++) {
+        const be = br.each[e];
+        const v = this.read(be);
+        if (v === undefined) continue;
+        const t = v.trim();
+        if (t === '' || br.plan.eachMissing.has(t.toLowerCase())) continue;
+        this.ctx.eachValue = v;
+        this.ctx.eachColumn = be.header;
+        this.ctx.eachCol = be.col;
+        if (!this.conditionsHold(br.eachWhen, null)) continue;
+        if (this.mapRecord(br, be, out) === SKIPPED) skipped++;
+      }
+    }
+    if (out.records.length === 0 && out.errors.length === 0) out.filtered = skipped > 0 ? skipped : 1;
+    else out.filtered = skipped;
+    return out;
+  }
+
+  private read(src: BoundSource): string | undefined {
+    const ctx = this.ctx;
+    switch (src.kind) {
+      case S_COLUMN:
+        return ctx.values![src.col];
+      case S_XML: {
+        for (let i = 0; i < src.aliases.length; i++) {
+          const a = src.aliases[i];
+          const special = specialKind(a);
+          const v = special !== S_NONE ? this.readSpecial(special) : ctx.xml!.get(a);
+          if (v !== undefined) return v;
+        }
+        return undefined;
+      }
+      default:
+        return this.readSpecial(src.kind);
+    }
+  }
+
+  private readSpecial(kind: number): string | undefined {
+    switch (kind) {
+      case S_FILE:
+        return this.ctx.file;
+      case S_LINE:
+        return String(this.ctx.line);
+      case S_EACH:
+        return this.ctx.eachValue;
+      case S_EACH_COLUMN:
+        return this.ctx.eachColumn;
+      default:
+        return undefined;
+    }
+  }
+
+  private readXmlList(bf: BoundField): string | undefined {
+    for (let i = 0; i < bf.aliases.length; i++) {
+      const all = this.ctx.xml!.getAll(bf.aliases[i]);
+      if (all.length > 1) return all.join(bf.plan.listSeparator);
+      if (all.length === 1) return all[0];
+    }
+    return undefined;
+  }
+
+  private conditionsHold(conds: BoundCondition[], rec: MappedRecord | null): boolean {
+    for (let i = 0; i < conds.length; i++) {
+      const c = conds[i];
+      const p = c.plan;
+      let v: string | undefined;
+      if (p.canonical !== null) {
+        const f = rec === null ? undefined : canonicalValue(rec, p.canonical, this.records);
+        v = f === undefined || f === null ? undefined : String(f);
+      } else {
+        v = this.read(c);
+      }
+      if (v !== undefined) {
+        v = v.trim();
+        if (v === '' || this.fileMissing.has(v.toLowerCase())) v = undefined;
+      }
+      let ok: boolean;
+      switch (p.test) {
+        case C_EQUALS: ok = v !== undefined && v === p.equals; break;
+        case C_IN: ok = v !== undefined && p.set!.has(v); break;
+        case C_NOT_IN: ok = v === undefined || !p.set!.has(v); break;
+        case C_MATCHES: ok = v !== undefined && p.re!.test(v); break;
+        default: ok = (v !== undefined) === p.present;
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  private mapRecord(br: BoundRecord, be: BoundEach | null, out: RowMapResult): number {
+    const ctx = this.ctx;
+    const rec: MappedRecord = { kind: br.plan.kind, line: ctx.line, ids: [], fields: {} };
+    // Field errors collect in a scratch array reused across records: most records have none.
+    let errors = this.scratch;
+    errors.length = 0;
+    const skipNames = be === null ? null : be.plan.setNames;
+    for (let i = 0; i < br.fields.length; i++) {
+      const bf = br.fields[i];
+      const f = bf.plan;
+      if (skipNames !== null && skipNames.has(f.name)) continue;
+      if (f.hasConst) {
+        assign(f, rec, f.constValue, undefined);
+        continue;
+      }
+      const raw = f.type === 'list' && bf.kind === S_XML ? this.readXmlList(bf) : this.read(bf);
+      const status = this.mapField(f, raw, bf, rec, errors);
+      if (status === SKIPPED) return SKIPPED;
+    }
+    if (be !== null) for (const [k, v] of be.plan.set) rec.fields[k] = v;
+    if (br.postWhen.length > 0 && !this.conditionsHold(br.postWhen, rec)) return OK;
+    if (errors.length === 0) {
+      const invalid = this.validate(rec);
+      if (invalid.length === 0) {
+        out.records.push(rec);
+        return OK;
+      }
+      errors = invalid.map((e) => locateRecordError(e, br, ctx));
+    }
+    for (const e of errors) {
+      // A row-level field (the lot, the date) fails the same way for every wide column: say it once.
+      if (be !== null && out.errors.some((x) => x.field === e.field && x.code === e.code && x.column === e.column && x.value === e.value)) continue;
+      out.errors.push(e);
+    }
+    return FAILED;
+  }
+
+  private mapField(f: FieldPlan, raw: string | undefined, column: BoundSource, rec: MappedRecord, errors: RowError[]): number {
+    let s = raw;
+    if (s !== undefined) {
+      const t = s.trim();
+      if (t === '' || (t.length <= f.missingMaxLen && f.missing.has(t.toLowerCase()))) s = undefined;
+      else if (f.trim) s = t;
+    }
+    if (s !== undefined && f.extract !== null) {
+      const m = f.extract.exec(s);
+      if (m === null) {
+        errors.push(this.error(f, column, 'E_EXTRACT', `${f.name}: ${show(s)} does not match /${f.extractSource}/`, s));
+        return FAILED;
+      }
+      const g = m.groups?.value ?? m[1] ?? m[0];
+      s = g === undefined || g.trim() === '' ? undefined : g.trim();
+    }
+    let value: unknown = s;
+    if (s !== undefined && f.map !== null) {
+      const code = f.trim ? s : s.trim();
+      const key = f.mapCI ? code.toLowerCase() : code;
+      if (f.map.has(key)) {
+        value = f.map.get(key);
+        if (value === null) value = undefined;
+      } else {
+        switch (f.unmapped) {
+          case 'error':
+            errors.push(this.error(f, column, 'E_UNMAPPED_CODE', `${f.name}: code ${show(s)} is not in the map; known codes: ${f.knownCodes}`, s));
+            return FAILED;
+          case 'skip':
+            return SKIPPED;
+          case 'null':
+            value = undefined;
+            break;
+          default:
+            value = s;
+        }
+      }
+    }
+    if (value === undefined) {
+      if (f.hasDefault) {
+        assign(f, rec, f.defaultValue, undefined);
+        return OK;
+      }
+      if (f.required) {
+        const why = raw === undefined ? 'has no value (column or element absent)' : raw.trim() === '' ? 'is empty' : `is ${show(raw.trim())}, a missing-value marker`;
+        errors.push(this.error(f, column, 'E_REQUIRED', `${f.name} is required but ${why}`, raw));
+        return FAILED;
+      }
+      return OK;
+    }
+    if (typeof value === 'string') {
+      const typed = f.convert(value);
+      if (typed instanceof ConvError) {
+        errors.push(this.error(f, column, typed.code, `${f.name}: ${typed.message}`, value));
+        return FAILED;
+      }
+      assign(f, rec, typed, undefined);
+    } else {
+      assign(f, rec, value, s);
+    }
+    return OK;
+  }
+
+  private error(f: FieldPlan, src: BoundSource, code: string, message: string, value: string | undefined): RowError {
+    const e: RowError = { code, message, field: f.name };
+    if (this.ctx.errLine !== undefined) e.line = this.ctx.errLine;
+    const column = columnOf(src, this.ctx);
+    if (column !== undefined) e.column = column;
+    if (value !== undefined) e.value = value;
+    return e;
+  }
+}
+
+function assign(f: FieldPlan, rec: MappedRecord, value: unknown, rawText: string | undefined): void {
+  if (f.target === T_ID) {
+    rec.ids.push({ scheme: f.scheme!, value: String(value) });
+  } else if (f.target === T_RESULT) {
+    if (typeof value === 'object' && value !== null) {
+      const r = value as ParsedResult;
+      rec.fields.resultRaw = r.resultRaw;
+      if (r.resultValue !== undefined) rec.fields.resultValue = r.resultValue;
+      if (r.qualifier !== undefined) rec.fields.qualifier = r.qualifier;
+    } else {
+      // A value map sent the code straight to a number (e.g. "Positive": 1).
+      rec.fields.resultRaw = rawText ?? String(value);
+      if (typeof value === 'number') rec.fields.resultValue = value;
+    }
+  } else {
+    rec.fields[f.name] = value;
+  }
+}
+
+/** The mapped value of "=name" in a `when`: a field, or an identifier field's value. */
+function canonicalValue(rec: MappedRecord, name: string, records: BoundRecord[]): unknown {
+  if (Object.prototype.hasOwnProperty.call(rec.fields, name)) return rec.fields[name];
+  for (const br of records) {
+    if (br.plan.kind !== rec.kind) continue;
+    const f = br.plan.fields.find((x) => x.name === name && x.target === T_ID);
+    if (f) return rec.ids.find((id) => id.scheme === f.scheme)?.value;
+  }
+  return undefined;
+}
+
+/** 1-based CSV column a value came from, when it came from one. */
+export function columnOf(src: BoundSource, ctx: Ctx): number | undefined {
+  if (src.kind === S_COLUMN) return src.col + 1;
+  if ((src.kind === S_EACH || src.kind === S_EACH_COLUMN) && ctx.eachCol >= 0) return ctx.eachCol + 1;
+  return undefined;
+}
+
+function locateRecordError(e: RowError, br: BoundRecord, ctx: Ctx): RowError {
+  const out: RowError = { ...e };
+  if (ctx.errLine === undefined) delete out.line;
+  const name = e.field === 'resultRaw' || e.field === 'resultValue' || e.field === 'qualifier' ? RESULT_FIELD : e.field;
+  const bf = name === undefined ? undefined : br.fields.find((f) => f.plan.name === name);
+  const column = bf === undefined ? undefined : columnOf(bf, ctx);
+  if (column !== undefined) out.column = column;
+  return out;
+}

@@ -1,0 +1,32 @@
+// Links in notifications point at lotgate's pages under `publicUrl` (config.yaml). One place
+// builds them, so the paths stay consistent across notifications, digests and messages.
+
+export interface Links {
+  lot(materialId: string, lotNumber: string): string;
+  submission(id: number): string;
+  partner(id: string): string;
+  board(): string;
+}
+
+export function links(publicUrl: string): Links {
+  const base = publicUrl.replace(/\/+$/, '');
+  const e = encodeURIComponent;
+  return {
+    lot: (materialId, lotNumber) => `${base}/lots/${e(materialId)}/${e(lotNumber)}`,
+    submission: (id) => `${base}/submissions/${id}`,
+    partner: (id) => `${base}/partners/${e(id)}`,
+    board: () => `${base}/lots`,
+  };
+}
+
+/** `lot:<materialId>/<lotNumber>` (the audit subject of a lot) → its parts. */
+export function parseLotSubject(subject: string | null): { materialId: string; lotNumber: string } | null {
+  const m = subject ? /^lot:([^/]+)\/(.+)$/.exec(subject) : null;
+  return m ? { materialId: m[1], lotNumber: m[2] } : null;
+}
+
+/** `submission:<id>` (an audit actor or subject) → the id. */
+export function parseSubmissionRef(s: string | null): number | null {
+  const m = s ? /^submission:(\d+)$/.exec(s) : null;
+  return m ? Number(m[1]) : null;
+}

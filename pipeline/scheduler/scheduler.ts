@@ -1,0 +1,128 @@
+// The scheduler role of `lotgate start`: every enabled job on its cron schedule (node-cron, in
+// the job's time zone). Each tick tries the job's lease; when another process holds it, this one
+// skips the tick — several `lotgate start` processes sharing a store run each job once.
+
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { LotgateConfig } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import type { Lotgate } from '../lotgate.js';
+import { parseJobsConfig, type JobsConfig } from './config.js';
+import type { AnyJob, JobServices } from './job.js';
+import { JOBS } from './registry.js';
+import { defaultHolder, runJob, type RunOutcome } from './runner.js';
+
+export interface SchedulerDeps {
+  config: LotgateConfig;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  /** A fresh Lotgate per job run (own store connection); default createLotgate(config). */
+  openLotgate?: () => Lotgate;
+  /** Puts pulled files on the partner queues (the server's queues); absent → processed in the job. */
+  enqueue?: (partner: string, submissionId: number) => Promise<void>;
+  services?: JobServices;
+}
+
+export interface SchedulerOptions {
+  /** Run only these jobs (default: every enabled job). */
+  only?: string[];
+  /** This process's identity in leases and run records. */
+  holder?: string;
+  /** Job definitions (default: the registry). */
+  jobs?: readonly AnyJob[];
+  /** Lease renewal interval override (tests). */
+  renewMs?: number;
+  /** Called after every run that was not skipped. */
+  onRun?: (outcome: RunOutcome) => void;
+}
+
+export interface RunningScheduler {
+  jobs: { name: string; schedule: string; timezone: string; nextRun: string | null }[];
+  banner: string[];
+  /** Runs a job now through the same lease (as a tick would). */
+  runNow(name: string): Promise<RunOutcome>;
+  stop(): Promise<void>;
+}
+
+export function loadJobsConfig(config: LotgateConfig, jobs: readonly AnyJob[] = JOBS): JobsConfig {
+  const { config: parsed, problems } = parseJobsConfig(config.jobs, jobs);
+  if (problems.length) {
+    throw new ConfigError(`${config.configPath ?? 'config'}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  }
+  return parsed;
+}
+
+export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions = {}): RunningScheduler {
+  const defs = opts.jobs ?? JOBS;
+  const jobsConfig = loadJobsConfig(deps.config, defs);
+  const holder = opts.holder ?? defaultHolder();
+  const log = deps.log.child({ part: 'scheduler' });
+  const unknown = (opts.only ?? []).filter((n) => !defs.some((d) => d.name === n));
+  if (unknown.length) throw new ConfigError(`unknown job(s): ${unknown.join(', ')}; known: ${defs.map((d) => d.name).join(', ')}`);
+  const stopping = new AbortController();
+  const running = new Set<Promise<unknown>>();
+  const tasks: ScheduledTask[] = [];
+
+  const run = (def: AnyJob, trigger: 'schedule' | 'manual'): Promise<RunOutcome> => {
+    const settings = jobsConfig.jobs.get(def.name)!;
+    const p = runJob(def, settings, deps, { holder, trigger, signal: stopping.signal, renewMs: opts.renewMs }).then((outcome) => {
+      if (outcome.status !== 'busy') opts.onRun?.(outcome);
+      return outcome;
+    });
+    running.add(p);
+    void p.catch(() => undefined).finally(() => running.delete(p));
+    return p;
+  };
+
+  const listed: RunningScheduler['jobs'] = [];
+  for (const def of defs) {
+    const s = jobsConfig.jobs.get(def.name)!;
+    if (!s.enabled || (opts.only && !opts.only.includes(def.name))) continue;
+    const task = cron.schedule(
+      s.schedule,
+      async () => {
+        if (stopping.signal.aborted) return;
+        try {
+          await run(def, 'schedule');
+        } catch (err) {
+          log.error({ err, job: def.name }, 'scheduled job could not run');
+        }
+      },
+      // noOverlap: a tick while the previous run of this job is still going is skipped here;
+      // the lease does the same across processes.
+      { name: `lotgate:${def.name}:${holder}`, timezone: s.timezone, noOverlap: true, logger: cronLogger(log) },
+    );
+    tasks.push(task);
+    listed.push({ name: def.name, schedule: s.schedule, timezone: s.timezone, nextRun: task.getNextRun()?.toISOString() ?? null });
+  }
+  log.info({ jobs: listed.map((j) => j.name), holder }, 'scheduler started');
+
+  return {
+    jobs: listed,
+    banner: [
+      `  scheduler  ${listed.length ? listed.map((j) => `${j.name} (${j.schedule})`).join(', ') : '(no jobs enabled)'}${listed[0] ? `, time zone ${listed[0].timezone}` : ''}`,
+    ],
+    runNow(name) {
+      const def = defs.find((d) => d.name === name);
+      if (!def) return Promise.reject(new Error(`unknown job ${name}`));
+      return run(def, 'manual');
+    },
+    async stop() {
+      for (const t of tasks) await t.destroy();
+      // Running jobs stop at their next safe point; their leases are released as they finish.
+      stopping.abort(new Error('the scheduler is stopping'));
+      await Promise.allSettled([...running]);
+      log.info('scheduler stopped');
+    },
+  };
+}
+
+function cronLogger(log: Logger) {
+  return {
+    info: (m: string) => log.debug(m),
+    warn: (m: string) => log.warn(m),
+    error: (m: string | Error, err?: Error) => log.error({ err: err ?? m }, typeof m === 'string' ? m : m.message),
+    debug: (m: string | Error) => log.debug(typeof m === 'string' ? m : m.message),
+  };
+}
