@@ -1,10 +1,12 @@
 // `npm run bench` — lotgate's performance against reference tools, in one run (DESIGN.md §10).
 //   --quick        small sizes, finishes in under two minutes
 //   --only 1,3     run only these scenarios
-//   --runs N       timed repetitions per measurement (default 3)
+//   --runs N       timed repetitions per measurement (default 3; 2 with --quick)
 //   --seed N       data generator seed (default 20261120)
 //   --keep         keep the scratch folder (printed at the end)
 //   --out FILE     where to write the JSON results (default bench/results.json)
+//   --profile      run lotgate under `node --cpu-prof`; profiles and summaries in bench/profiles/
+//                  (timings of a profiled run are inflated: use it to find where time goes)
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,9 @@ import { ensureTools, TOOLS, type Tool } from './lib/tools.js';
 import { bulkIngest } from './scenarios/bulk-ingest.js';
 import { memory } from './scenarios/memory.js';
 import { readinessSweep } from './scenarios/readiness-sweep.js';
+import { upload } from './scenarios/upload.js';
+import { latency } from './scenarios/latency.js';
+import { manyPartners } from './scenarios/many-partners.js';
 
 interface ScenarioDef {
   id: number;
@@ -27,20 +32,24 @@ interface ScenarioDef {
 const SCENARIOS: ScenarioDef[] = [
   { id: 1, name: 'bulk ingest', tools: [TOOLS.sqlite3, TOOLS.time], run: bulkIngest },
   { id: 2, name: 'memory', tools: [TOOLS.time], run: memory },
+  { id: 3, name: 'upload', tools: [TOOLS.sftp, TOOLS.sshKeygen, TOOLS.sshd, TOOLS.redis], run: upload },
+  { id: 4, name: 'latency', tools: [TOOLS.sshKeygen, TOOLS.redis, TOOLS.time], run: latency },
+  { id: 5, name: 'many partners', tools: [TOOLS.sshKeygen, TOOLS.redis, TOOLS.time], run: manyPartners },
   { id: 6, name: 'readiness sweep', tools: [TOOLS.time], run: readinessSweep },
 ];
 
 interface Args {
   quick: boolean;
   only: number[] | null;
-  runs: number;
+  runs: number | null;
   seed: number;
   keep: boolean;
+  profile: boolean;
   out: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: null, runs: 3, seed: 20261120, keep: false, out: path.join(BENCH_SRC, 'results.json') };
+  const a: Args = { quick: false, only: null, runs: null, seed: 20261120, keep: false, profile: false, out: path.join(BENCH_SRC, 'results.json') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => {
@@ -50,12 +59,13 @@ function parseArgs(argv: string[]): Args {
     };
     if (k === '--quick') a.quick = true;
     else if (k === '--keep') a.keep = true;
+    else if (k === '--profile') a.profile = true;
     else if (k === '--only') a.only = val().split(',').map((x) => Number.parseInt(x, 10));
     else if (k === '--runs') a.runs = Math.max(1, Number.parseInt(val(), 10));
     else if (k === '--seed') a.seed = Number.parseInt(val(), 10);
     else if (k === '--out') a.out = path.resolve(val());
     else if (k === '--help' || k === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [--only 1,2,6] [--runs N] [--seed N] [--keep] [--out FILE]\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [--only 1,2,6] [--runs N] [--seed N] [--keep] [--profile] [--out FILE]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${k} (see --help)`);
   }
@@ -86,11 +96,14 @@ async function main(): Promise<void> {
   for (const n of installed) log(n);
 
   const workDir = mkdtempSync(path.join(tmpdir(), 'lotgate-bench-'));
-  const ctx: BenchContext = { quick: args.quick, runs: args.runs, seed: args.seed, workDir, log, shared: new Map() };
+  const runs = args.runs ?? (args.quick ? 2 : 3);
+  const profileDir = args.profile ? path.join(BENCH_SRC, 'profiles', new Date().toISOString().replace(/[:.]/g, '-')) : null;
+  const ctx: BenchContext = { quick: args.quick, runs, seed: args.seed, workDir, log, profileDir, shared: new Map() };
   const m = machine();
-  log(`lotgate bench (${args.quick ? 'quick' : 'full'}), ${args.runs} runs each, seed ${args.seed}`);
+  log(`lotgate bench (${args.quick ? 'quick' : 'full'}), ${runs} runs each, seed ${args.seed}`);
   log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}, sqlite3 ${m.sqlite3}, ${m.openssh}`);
   log(`scratch: ${workDir}`);
+  if (profileDir) log(`profiling: CPU profiles in ${profileDir} (timings are inflated by the profiler)`);
 
   const results: ScenarioResult[] = [];
   const started = Date.now();
@@ -119,7 +132,8 @@ async function main(): Promise<void> {
   const doc = {
     generatedAt: new Date().toISOString(),
     mode: args.quick ? 'quick' : 'full',
-    runs: args.runs,
+    profiled: args.profile,
+    runs,
     seed: args.seed,
     totalSeconds: (Date.now() - started) / 1000,
     machine: m,

@@ -6,7 +6,7 @@
 // store/pulled-files.ts). One partner's unreachable server does not stop the others.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { processSubmission } from '../pipeline/ingest/process-submission.js';
 import { hashFile } from '../pipeline/intake/archive.js';
@@ -14,7 +14,7 @@ import { ignoredReason } from '../pipeline/intake/names.js';
 import { registerFile } from '../pipeline/intake/register-file.js';
 import { checkAborted, defineJob, type JobContext } from '../pipeline/scheduler/job.js';
 import { pullSources, type PullSource } from '../pipeline/scheduler/pull-config.js';
-import { connectPull, defaultPullClient, type PullClient, type RemoteEntry } from '../pipeline/scheduler/pull-remote.js';
+import { connectPull, defaultPullClient, download, type PullClient, type RemoteEntry } from '../pipeline/scheduler/pull-remote.js';
 import type { RemoteFileKey } from '../pipeline/store/store.js';
 
 type Counts = { partners: number; listed: number; fetched: number; alreadyFetched: number; waiting: number; recovered: number };
@@ -46,6 +46,7 @@ export const pullJob = defineJob<Record<string, never>>({
 });
 
 async function pullPartner(ctx: JobContext, src: PullSource, counts: Counts): Promise<void> {
+  await removeLeftovers(path.join(ctx.lg.config.dataDir, 'pull', src.partner));
   const client = (ctx.services.pullClient ?? defaultPullClient)();
   await connectPull(client, src);
   try {
@@ -99,7 +100,7 @@ async function fetchOne(ctx: JobContext, client: PullClient, src: PullSource, en
   const tmp = path.join(dir, `.${randomBytes(6).toString('hex')}.part`);
   let submissionId: number;
   try {
-    await client.get(key.remotePath, tmp);
+    await download(client, key.remotePath, tmp);
     await ctx.services.crashPoint?.('pull:after-download', { partner: src.partner, remotePath: key.remotePath, tmp });
     const got = (await stat(tmp)).size;
     if (got !== entry.size) throw new Error(`${key.remotePath} changed while it was fetched (listed ${entry.size} bytes, got ${got}); it is fetched again next time`);
@@ -157,4 +158,10 @@ async function moveRemote(client: PullClient, from: string, to: string): Promise
     await client.delete(to, true).catch(() => undefined);
     await client.rename(from, to);
   }
+}
+
+/** Temp files of a run that died mid-download. Only one pull runs at a time (the lease), so none is in use. */
+async function removeLeftovers(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) if (n.startsWith('.') && n.endsWith('.part')) await rm(path.join(dir, n), { force: true });
 }

@@ -53,9 +53,11 @@ export function limsRow(r: Rng, sampleId: string, lotNumber: string, t: TestDef,
 
 /**
  * Writes a LIMS export of exactly `rows` data rows: samples of ten tests each, every sample
- * logged against a random known lot. Returns the file size in bytes.
+ * logged against a random known lot. Sample ids are `<samplePrefix><n>`: give every file of a
+ * run its own prefix, so no two files claim the same sample for different lots.
+ * Returns the file size in bytes.
  */
-export async function writeLimsFile(file: string, rows: number, lots: readonly GenLot[], seed: number): Promise<number> {
+export async function writeLimsFile(file: string, rows: number, lots: readonly GenLot[], seed: number, samplePrefix = 'S26-'): Promise<number> {
   const r = new Rng(seed);
   const w = new LineWriter(file);
   w.line(LIMS_HEADER);
@@ -64,7 +66,7 @@ export async function writeLimsFile(file: string, rows: number, lots: readonly G
   while (written < rows) {
     sample++;
     const lot = lots[r.int(0, lots.length - 1)];
-    const sampleId = `S26-${String(sample).padStart(7, '0')}`;
+    const sampleId = `${samplePrefix}${String(sample).padStart(7, '0')}`;
     const day = r.int(-60, -1);
     for (const t of PANEL) {
       if (written >= rows) break;

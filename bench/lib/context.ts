@@ -8,6 +8,8 @@ export interface BenchContext {
   /** Scratch folder of this bench run; removed at the end unless --keep. */
   workDir: string;
   log: (line: string) => void;
+  /** --profile: where lotgate children write their CPU profiles; null = not profiling. */
+  profileDir: string | null;
   /** Filled by earlier scenarios for later ones (e.g. the seeded store of scenario 1). */
   shared: Map<string, unknown>;
 }

@@ -35,6 +35,8 @@ export interface Workspace {
   dir: string;
   configPath: string;
   dataDir: string;
+  /** <dataDir>/drop: partners' inbound/ and outbound/ folders. */
+  dropDir: string;
 }
 
 /** The text of a mapping shipped in mappings/, without its `tests:` (they name repo fixtures). */
@@ -72,5 +74,5 @@ export function createWorkspace(dir: string, opts: WorkspaceOptions): Workspace 
   };
   const configPath = path.join(dir, 'config.yaml');
   writeFileSync(configPath, YAML.stringify(config));
-  return { dir, configPath, dataDir: path.join(dir, 'data') };
+  return { dir, configPath, dataDir: path.join(dir, 'data'), dropDir: path.join(dir, 'data', 'drop') };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { BenchContext, ScenarioResult } from '../lib/context.js';
 import { side } from '../lib/context.js';
 import { describeFailure, runChecked, runMeasured } from '../lib/proc.js';
+import { nodeFlags, reportProfiles } from '../lib/profiling.js';
 import { checkApplied, freshDataDir, ingestFixture, lotgateIngest, limsFile, removeDir } from './ingest-fixture.js';
 
 export const TARGET_RATIO = 2.0;
@@ -33,7 +34,7 @@ export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
 
   for (let i = 0; i < ctx.runs; i++) {
     const dataDir = freshDataDir(fx, 'run-data');
-    const r = await lotgateIngest(fx.ws, dataDir, 'bravo-lab', [file]);
+    const r = await lotgateIngest(fx.ws, dataDir, 'bravo-lab', [file], nodeFlags(ctx, 'scenario-1'));
     checkApplied(`lotgate ingest of ${rows} rows`, r, rows);
     lg.push({ s: r.seconds, rss: r.peakRssMb });
     removeDir(dataDir);
@@ -46,6 +47,7 @@ export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
     ctx.log(`  run ${i + 1}/${ctx.runs}: lotgate ${r.seconds.toFixed(2)} s (peak RSS ${r.peakRssMb?.toFixed(0)} MB), sqlite3 .import ${q.seconds.toFixed(2)} s`);
   }
   rmSync(refDb, { force: true });
+  const profiles = reportProfiles(ctx, 'scenario-1');
 
   const perSec = (m: number) => ({ value: rows / m, unit: 'rows/s' });
   const l = side(lg.map((x) => x.s), lg.map((x) => x.rss), perSec);
@@ -63,6 +65,6 @@ export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
     met: ratio <= TARGET_RATIO,
     outcome: `${ratio.toFixed(2)}× (${l.medianSeconds.toFixed(2)} s vs ${rf.medianSeconds.toFixed(2)} s; ${(mb / l.medianSeconds).toFixed(1)} vs ${(mb / rf.medianSeconds).toFixed(1)} MB/s)`,
     notes: [],
-    details: { rows, bytes, lotgateMBps: mb / l.medianSeconds, referenceMBps: mb / rf.medianSeconds },
+    details: { rows, bytes, lotgateMBps: mb / l.medianSeconds, referenceMBps: mb / rf.medianSeconds, profiles },
   };
 }

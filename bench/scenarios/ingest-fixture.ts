@@ -32,8 +32,8 @@ export const STANDARD_PARTNERS = [
 export const ERP_MAPPINGS = [repoMapping('erp', 'materials'), repoMapping('erp', 'purchase-orders'), repoMapping('erp', 'lots')];
 
 /** `node bin/lotgate.js --config … --data-dir … ingest --partner … --json files…`, measured. */
-export function lotgateIngest(ws: Workspace, dataDir: string, partner: string, files: string[]): Promise<RunResult> {
-  return runMeasured(process.execPath, [LOTGATE_BIN, '--config', ws.configPath, '--data-dir', dataDir, 'ingest', '--partner', partner, '--json', ...files], {
+export function lotgateIngest(ws: Workspace, dataDir: string, partner: string, files: string[], nodeFlags: string[] = []): Promise<RunResult> {
+  return runMeasured(process.execPath, [...nodeFlags, LOTGATE_BIN, '--config', ws.configPath, '--data-dir', dataDir, 'ingest', '--partner', partner, '--json', ...files], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOTGATE_LOG_LEVEL: process.env.LOTGATE_LOG_LEVEL ?? 'warn' },
   });

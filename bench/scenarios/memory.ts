@@ -3,6 +3,7 @@
 
 import type { BenchContext, ScenarioResult } from '../lib/context.js';
 import { side } from '../lib/context.js';
+import { nodeFlags, reportProfiles } from '../lib/profiling.js';
 import { checkApplied, freshDataDir, ingestFixture, lotgateIngest, limsFile, removeDir } from './ingest-fixture.js';
 import { ingestRows } from './bulk-ingest.js';
 
@@ -25,13 +26,14 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult> {
       continue;
     }
     const dataDir = freshDataDir(fx, 'run-data');
-    const r = await lotgateIngest(fx.ws, dataDir, 'bravo-lab', [file]);
+    const r = await lotgateIngest(fx.ws, dataDir, 'bravo-lab', [file], nodeFlags(ctx, 'scenario-2'));
     checkApplied(`lotgate ingest of ${rows} rows`, r, rows);
     removeDir(dataDir);
     ctx.log(`  ${rows.toLocaleString('en-US')} rows: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMb?.toFixed(0)} MB`);
     measured.push({ rows, bytes, seconds: r.seconds, peakRssMb: r.peakRssMb, source: 'one run' });
   }
 
+  const profiles = reportProfiles(ctx, 'scenario-2');
   const peaks = measured.map((m) => m.peakRssMb);
   const worst = Math.max(...peaks.map((p) => p ?? Infinity));
   const underBudget = worst <= RSS_BUDGET_MB;
@@ -52,6 +54,6 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult> {
     met: ctx.quick ? (underBudget ? null : false) : met,
     outcome: measured.map(fmt).join(', ') + (flat === null ? ' (4M not run in quick mode)' : flat ? ', flat' : ', GROWS with the file'),
     notes: ctx.quick ? ['quick mode: only the small size is measured, so "flat" is not evaluated'] : [],
-    details: { sizes: measured, budgetMb: RSS_BUDGET_MB, flatTolerance: FLAT_TOLERANCE },
+    details: { sizes: measured, budgetMb: RSS_BUDGET_MB, flatTolerance: FLAT_TOLERANCE, profiles },
   };
 }

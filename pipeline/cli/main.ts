@@ -3,8 +3,11 @@
 import { Command, CommanderError } from 'commander';
 import { reportError } from './context.js';
 import { registerIngestCommands } from './ingest-commands.js';
+import { registerJobCommands } from './job-commands.js';
 import { registerMappingCommands } from './mapping-commands.js';
+import { registerOutboxCommands } from './outbox-commands.js';
 import { registerReadCommands } from './read-commands.js';
+import { registerSubmissionCommands } from './submission-commands.js';
 
 const program = new Command('lotgate')
   .description('lotgate — lot release readiness from your CMOs\' and labs\' files')
@@ -16,6 +19,10 @@ const program = new Command('lotgate')
 registerIngestCommands(program);
 registerMappingCommands(program);
 registerReadCommands(program);
+// After the read commands: `submission approve|reject` are subcommands of their `submission`.
+registerSubmissionCommands(program);
+registerJobCommands(program);
+registerOutboxCommands(program);
 
 try {
   await program.parseAsync(process.argv);

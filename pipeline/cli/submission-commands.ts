@@ -30,8 +30,7 @@ export async function approveSubmission(lg: Lotgate, id: number, by: string, rea
   checkReviewable(lg, id);
   const before = lg.store.getSubmission(id)!.state;
   const result = await processSubmission(lg, id, before === 'pending_review' ? { approval: { by, reason } } : {});
-  const changed = before === 'pending_review' && lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.approved', limit: 2 }).some((e) => (e.details as { by?: string; reason?: string }).by === by && (e.details as { reason?: string }).reason === reason);
-  return { submissionId: id, changed, state: result.state, by, reason, result };
+  return { submissionId: id, changed: result.approved === true, state: result.state, by, reason, result };
 }
 
 export async function rejectSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
@@ -74,7 +73,9 @@ export function registerSubmissionCommands(program: Command): void {
         const by = whoAmI(opts.by);
         const reason = requireReason(opts.reason);
         const d = await withLotgate(cmd, (lg) => (verb === 'approve' ? approveSubmission(lg, id, by, reason) : rejectSubmission(lg, id, by, reason)));
-        if (opts.json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack });
+        // `submission` itself has --json too; commander gives it to whichever command it meets first.
+        const json = opts.json ?? (cmd.optsWithGlobals() as { json?: boolean }).json;
+        if (json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack });
         if (!d.changed) {
           process.stdout.write(`submission ${id} was already decided (${d.state}); nothing changed\n`);
           return;

@@ -16,6 +16,8 @@ export interface ProcessResult {
   ack: Acknowledgment;
   ackPath: string;
   touchedLots: number;
+  /** True when this call applied a submission held for review (opts.approval). */
+  approved?: boolean;
 }
 
 interface Tally {
@@ -192,7 +194,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     throw err;
   }
   const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
-  return { ...res, touchedLots: touched.size };
+  return { ...res, touchedLots: touched.size, ...(approval ? { approved: true } : {}) };
 }
 
 /** Unwinds the file's transaction without applying it (review preview, or an approval that lost the race). */

@@ -95,7 +95,8 @@ export async function takeFile(deps: IntakeDeps, req: TakeRequest): Promise<Take
     return { status: 'ignored', reason: st.isSymbolicLink() ? 'symbolic link' : 'not a regular file' };
   }
 
-  const receivedAtMs = req.receivedAt ? Date.parse(req.receivedAt) : deps.now().getTime();
+  const announced = req.receivedAt ? Date.parse(req.receivedAt) : Number.NaN;
+  const receivedAtMs = Number.isFinite(announced) ? announced : deps.now().getTime();
   await mkdir(dirs.intake, { recursive: true });
   const staged = path.join(dirs.intake, stagedName(name, receivedAtMs, randomBytes(6).toString('hex')));
   try {

@@ -18,8 +18,9 @@ export type CsvItem =
 export interface CsvReadOptions {
   /**
    * Largest record accepted, default 16 MiB, in bytes of UTF-8 text: a record whose values hold
-   * more, or that has more values than this, is refused. One huge value is refused after
-   * reading about this much of it, so a 100 MB single line never sits in memory.
+   * more is refused (csv-parse's max_record_size, checked as it reads, so a 100 MB single line
+   * never sits in memory), and so is one with more values than this, or whose text read so far
+   * (delimiters included) is longer than this at the end of a chunk.
    */
   maxRecordBytes?: number;
 }
@@ -74,8 +75,8 @@ export function csvParseOptionsOf(dialect: CsvDialect, opts: CsvReadOptions = {}
 /**
  * A csv-parse Parser that hands each record straight to `onRecord` together with its own
  * counters at that moment, instead of queueing it on the readable side. `info: true` and
- * `on_record` would give the same counters but copy the whole info object per record, which
- * made reading 1M rows about 40% slower; this reads the live `info` once per record.
+ * `on_record` give the same counters but copy the whole info object per record: on a 1M-row,
+ * 93 MB file that took 7.6 s of CPU against 5.0 s for this, which reads the live `info`.
  */
 class RecordSinkParser extends Parser {
   constructor(
@@ -227,7 +228,7 @@ function itemSink(noHeader: boolean, skipEmptyRows: boolean, out: CsvItem[]) {
 function fromCsvError(e: CsvError, lines: LineCounter, info: Parser['info'], max: number, inHeader: boolean): FileError {
   const line = lines.currentRecordLine(info);
   // csv-parse's column is the 0-based index of the value being read.
-  const column = typeof (e as { column?: unknown }).column === 'number' ? (e as unknown as { column: number }).column + 1 : undefined;
+  const column = typeof e.column === 'number' ? e.column + 1 : undefined;
   const where = `column ${column ?? '?'} of the ${inHeader ? 'header row' : 'record'} starting at line ${line}`;
   switch (e.code) {
     case 'CSV_QUOTE_NOT_CLOSED':

@@ -66,9 +66,9 @@ export class IngestWorkers {
     return [...this.workers.keys()].sort();
   }
 
-  ensure(partner: string): Worker<IngestJobData, JobOutcome> {
+  ensure(partner: string): Worker<IngestJobData, JobOutcome> | undefined {
     let w = this.workers.get(partner);
-    if (w || this.closing) return w!;
+    if (w || this.closing) return w;
     const s = this.opts.settings;
     w = new Worker<IngestJobData, JobOutcome>(queueName(partner), (job, token) => this.process(partner, job, token), {
       connection: this.opts.connection,

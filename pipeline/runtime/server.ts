@@ -66,6 +66,8 @@ export interface RunningServer {
   settings: QueueSettings;
   sftp?: { host: string; port: number; hostKeyFingerprint: string };
   partners: string[];
+  /** Partners that can log in to the drop zone (have keys or a password). */
+  sftpPartners: string[];
   queues: IngestQueues;
   workers?: IngestWorkers;
   reconciler?: Reconciler;
@@ -126,7 +128,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const lg = createLotgate(config, { log });
     closers.push({ name: 'store', close: async () => lg.close() });
     // Fail fast on broken partner files, with their file:line messages.
-    const partnerIds = [...lg.partners().keys()].sort();
+    const partnerMap = lg.partners();
+    const partnerIds = [...partnerMap.keys()].sort();
+    const sftpPartners = partnerIds.filter((p) => partnerMap.get(p)?.sftp?.publicKeys?.length || partnerMap.get(p)?.sftp?.passwordHash);
 
     const redis = await resolveRedis(config, log, { env });
     closers.push({ name: 'redis-server', close: () => redis.stop() });
@@ -164,7 +168,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       staging: new Set(),
     };
     const ctx: ServerContext = { config, lg, log, redis, queues, ledger, settings };
-    const server: RunningServer = { roles: [...roles, ...(opts.modules ?? []).map((m) => m.name)], config, redis, settings, partners: partnerIds, queues, banner: [], stop };
+    const server: RunningServer = { roles: [...roles, ...(opts.modules ?? []).map((m) => m.name)], config, redis, settings, partners: partnerIds, sftpPartners, queues, banner: [], stop };
 
     if (has('worker')) {
       const conn = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(5000, 200 * n) });
@@ -290,7 +294,7 @@ function bannerLines(s: RunningServer): string[] {
   lines.push(`  partners   ${s.partners.length ? s.partners.join(', ') : `(none: add partners/<id>.yaml in ${s.config.partnersDir})`}`);
   if (s.sftp) {
     lines.push(`  sftp       ${s.sftp.host}:${s.sftp.port}  host key ${s.sftp.hostKeyFingerprint}`);
-    const example = s.partners[0] ?? '<partner>';
+    const example = s.sftpPartners[0] ?? s.partners[0] ?? '<partner>';
     lines.push(`  upload     sftp -P ${s.sftp.port} -i fixtures/keys/${example} ${example}@${s.sftp.host === '0.0.0.0' ? 'localhost' : s.sftp.host}   then: put file.csv inbound/`);
   }
   if (s.workers) lines.push(`  workers    ${s.settings.workers} thread(s), ${s.settings.perPartnerConcurrency} job(s) at a time per partner, queues "${s.settings.prefix}:ingest.<partner>"`);

@@ -120,12 +120,16 @@ export function pullSources(
 }
 
 export function pullSource(partner: string, raw: unknown, env: NodeJS.ProcessEnv, baseDir: string, where: string): { source: PullSource } | { problems: ConfigProblem[] } {
-  if (!validate(raw)) return { problems: (validate.errors ?? []).map((e) => schemaProblem(e, where)) };
-  const c = raw as PullConfig;
   const problems: ConfigProblem[] = [];
-  for (const k of ['password', 'passphrase', 'privateKey'] as const) {
-    if (k in (raw as object)) problems.push({ code: 'E_CONFIG_SECRET_INLINE', path: `${where}.${k}`, message: 'secrets are never written in partner files; use passwordEnv / passphraseEnv / keyPath' });
+  const inline = raw !== null && typeof raw === 'object' ? ['password', 'passphrase', 'privateKey'].filter((k) => k in raw) : [];
+  for (const k of inline) {
+    problems.push({ code: 'E_CONFIG_SECRET_INLINE', path: `${where}.${k}`, message: 'secrets are never written in partner files; name an environment variable with passwordEnv / passphraseEnv, or a key file with keyPath' });
   }
+  if (!validate(raw)) {
+    const schema = (validate.errors ?? []).filter((e) => !(e.keyword === 'additionalProperties' && inline.includes(String((e.params as { additionalProperty?: string }).additionalProperty))));
+    return { problems: [...problems, ...schema.map((e) => schemaProblem(e, where))] };
+  }
+  const c = raw as PullConfig;
   let privateKey: Buffer | undefined;
   if (c.keyPath) {
     const file = path.resolve(baseDir, c.keyPath);

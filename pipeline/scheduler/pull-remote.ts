@@ -2,6 +2,8 @@
 // the host key checked against the partner's configured fingerprints.
 
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { PullSource } from './pull-config.js';
 
@@ -18,8 +20,8 @@ export interface RemoteEntry {
 export interface PullClient {
   connect(options: SftpClient.ConnectOptions): Promise<unknown>;
   list(dir: string): Promise<RemoteEntry[]>;
-  /** Downloads to a local file path. */
-  get(remotePath: string, localPath: string): Promise<unknown>;
+  /** Streams a remote file into `dst` (resolves when the remote side is read, not when dst is flushed). */
+  get(remotePath: string, dst: NodeJS.WritableStream): Promise<unknown>;
   exists(remotePath: string): Promise<false | string>;
   mkdir(remotePath: string, recursive?: boolean): Promise<unknown>;
   posixRename(from: string, to: string): Promise<unknown>;
@@ -62,4 +64,20 @@ export async function connectPull(client: PullClient, src: PullSource): Promise<
     await client.end().catch(() => undefined);
     throw new Error(`sftp://${src.user}@${src.host}:${src.port}: ${hostKeyProblem ?? `cannot connect: ${(err as Error).message}`}`);
   }
+}
+
+/**
+ * Downloads a remote file to a local path and resolves once the local file is complete and
+ * closed. (ssh2-sftp-client's get() resolves when the remote read ends, possibly before the
+ * local file has been written.)
+ */
+export async function download(client: PullClient, remotePath: string, localPath: string): Promise<void> {
+  const ws = createWriteStream(localPath, { flags: 'w' });
+  try {
+    await client.get(remotePath, ws);
+  } catch (err) {
+    ws.destroy();
+    throw err;
+  }
+  await finished(ws);
 }

@@ -128,7 +128,8 @@ export async function runJob(job: AnyJob, settings: JobSettings, deps: RunDeps, 
       });
     });
     control.releaseLease(lease, holder);
-    log.info({ status, counts, ...(error ? { error } : {}) }, 'job run finished');
+    // A manual run reports to its terminal itself; scheduled runs are only seen in the log.
+    log[trigger === 'schedule' || status === 'error' ? 'info' : 'debug']({ status, counts, ...(error ? { error } : {}) }, 'job run finished');
     return { status, job: job.name, runId, holder, startedAt, finishedAt, counts, error };
   } finally {
     control.close();

@@ -38,6 +38,8 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
   const maxAttempts = deps.maxAttempts ?? 6;
   const conn = deps.connection;
   let failures = 0;
+  let requests = 0;
+  const maxRequests = maxAttempts * 4;
   let closed = false;
   // Two-step progress: steps passed for this user on this connection.
   let stepUser: string | null = null;
@@ -163,6 +165,13 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
     const user = ctx.username;
     if (closed) return ctx.reject();
     if (ctx.method === 'none') return ctx.reject(methodsLeft());
+    // Key probes are not counted by the defender (agents offer keys in turn) but they are not
+    // free either: a connection gets a bounded number of requests of any kind.
+    requests += 1;
+    if (requests > maxRequests) {
+      ctx.reject();
+      return close('too many authentication requests');
+    }
     const ban = deps.defender.check(conn.ip, user);
     if (ban) {
       auditAuth('failure', user, ctx.method, { reason: 'banned', ban: { kind: ban.kind, until: new Date(ban.until).toISOString() } });

@@ -230,7 +230,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     const receivedAt = new Date(ctx.now()).toISOString();
     const path = join(dirs.inbound, finalName);
     remember(finalName, result.size, ctx.now());
-    audit('sftp.upload.close', `${ctx.partner}/inbound/${finalName}`, {
+    audit('sftp.upload.close', `${ctx.partner}:/inbound/${finalName}`, {
       name: finalName,
       requestedName: name,
       bytes: result.size,
@@ -274,7 +274,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       ctx.log.error({ err, tempPath }, 'sftp: could not move partial upload to quarantine');
     }
     const receivedAt = new Date(ctx.now()).toISOString();
-    audit('sftp.upload.partial', `${ctx.partner}/inbound/${name}`, { name, bytes: size, sha256, reason, quarantinedAs: path, durationMs: ctx.now() - openedAt });
+    audit('sftp.upload.partial', `${ctx.partner}:/inbound/${name}`, { name, bytes: size, sha256, reason, quarantinedAs: path, durationMs: ctx.now() - openedAt });
     try {
       ctx.onPartial({ partner: ctx.partner, name, path, size, sha256, receivedAt, session: ctx.session, reason });
     } catch (err) {
@@ -298,12 +298,12 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     try {
       result = await u.finish(true);
     } catch (err) {
-      reply(reqid, STATUS_CODE.FAILURE, `upload failed: ${(err as Error).message}`);
+      reply(reqid, STATUS_CODE.FAILURE, `Failure: upload failed: ${(err as Error).message}`);
       await quarantine(u.name, u.tempPath, null, `close failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, u.openedAt);
       return;
     }
     if (u.error) {
-      reply(reqid, STATUS_CODE.FAILURE, `upload failed: ${u.error.message}`);
+      reply(reqid, STATUS_CODE.FAILURE, `Failure: upload failed: ${u.error.message}`);
       await quarantine(u.name, u.tempPath, result, `write failed: ${u.error.code ?? u.error.message}`, u.openedAt);
       return;
     }
@@ -316,8 +316,12 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       return;
     }
     if (isStagedName(u.name)) {
+      // A retry under the same staging name (WinSCP after an error) supersedes the earlier
+      // staged bytes, which were never delivered: they become a partial, not an orphan.
+      const older = staged.get(u.name);
+      if (older) await quarantine(older.name, older.tempPath, older.result, 'superseded by a newer staged upload of the same name', older.openedAt);
       staged.set(u.name, { name: u.name, result, tempPath: u.tempPath, openedAt: u.openedAt, closedAt: ctx.now() });
-      audit('sftp.upload.staged', `${ctx.partner}/inbound/${u.name}`, { name: u.name, bytes: result.size, sha256: result.sha256 });
+      audit('sftp.upload.staged', `${ctx.partner}:/inbound/${u.name}`, { name: u.name, bytes: result.size, sha256: result.sha256 });
       reply(reqid, STATUS_CODE.OK);
       return;
     }
@@ -325,7 +329,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       await deliver(u.name, u.tempPath, result, u.openedAt, {});
       reply(reqid, STATUS_CODE.OK);
     } catch (err) {
-      reply(reqid, STATUS_CODE.FAILURE, `could not store upload: ${(err as Error).message}`);
+      reply(reqid, STATUS_CODE.FAILURE, `Failure: could not store upload: ${(err as Error).message}`);
       await quarantine(u.name, u.tempPath, result, `store failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, u.openedAt);
     }
   }
@@ -337,7 +341,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     const r = resolvePath(filename);
     if (!r.ok) return jailFail(reqid, 'open', r.error);
     const t = r.target;
-    if (t.kind !== 'file') return reply(reqid, STATUS_CODE.FAILURE, 'is a directory');
+    if (t.kind !== 'file') return reply(reqid, STATUS_CODE.FAILURE, 'Failure: is a directory');
     const wantsWrite = (flags & OPEN_MODE.WRITE) !== 0;
     if (wantsWrite) {
       if (t.area !== 'inbound') return deny(reqid, 'open-write', r.virtual, '/outbound is read-only');
@@ -355,18 +359,14 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
         ctx.log.error({ err }, 'sftp: cannot create upload temp file');
         return reply(reqid, errnoToStatus(err), 'cannot create file');
       }
-      if (ending) {
-        // The session died while we were opening: nothing was written, nothing to keep.
-        await fsp.unlink(upload.tempPath).catch(() => undefined);
-        return;
-      }
-      const h = newHandle({ kind: 'upload', upload, virtual: r.virtual });
+      const h = ending ? null : newHandle({ kind: 'upload', upload, virtual: r.virtual });
       if (!h) {
+        // Session ending while we opened, or out of handles: nothing was written, nothing to keep.
         await upload.finish(false).catch(() => undefined);
         await fsp.unlink(upload.tempPath).catch(() => undefined);
         return reply(reqid, STATUS_CODE.FAILURE, 'too many open files');
       }
-      audit('sftp.upload.open', `${ctx.partner}/inbound/${t.name}`, { name: t.name, flags: ssh2.utils.sftp.flagsToString(flags) ?? flags });
+      audit('sftp.upload.open', `${ctx.partner}:/inbound/${t.name}`, { name: t.name, flags: ssh2.utils.sftp.flagsToString(flags) ?? flags });
       return sftp.handle(reqid, h);
     }
     if (t.area !== 'outbound') return deny(reqid, 'open-read', r.virtual, 'files in /inbound cannot be read back');
@@ -442,7 +442,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     if (st.kind === 'upload') return closeUpload(reqid, st);
     if (st.kind === 'download') {
       closeDownload(st);
-      audit('sftp.download', `${ctx.partner}/outbound/${st.name}`, { name: st.name, bytes: st.bytesSent, size: st.size, complete: st.bytesSent >= st.size });
+      audit('sftp.download', `${ctx.partner}:/outbound/${st.name}`, { name: st.name, bytes: st.bytesSent, size: st.size, complete: st.bytesSent >= st.size });
     }
     reply(reqid, STATUS_CODE.OK);
   }
@@ -537,7 +537,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       await deliver(to, s.tempPath, s.result, s.openedAt, { via: 'rename', stagedAs: s.name });
       reply(reqid, STATUS_CODE.OK);
     } catch (err) {
-      reply(reqid, STATUS_CODE.FAILURE, `could not store upload: ${(err as Error).message}`);
+      reply(reqid, STATUS_CODE.FAILURE, `Failure: could not store upload: ${(err as Error).message}`);
       await quarantine(to, s.tempPath, s.result, `store failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, s.openedAt);
     }
   }
@@ -551,7 +551,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
         // A cancelled staged transfer: the partner withdraws bytes it never delivered.
         staged.delete(s.name);
         await fsp.unlink(s.tempPath).catch(() => undefined);
-        audit('sftp.upload.discarded', `${ctx.partner}/inbound/${s.name}`, { name: s.name, bytes: s.result.size, sha256: s.result.sha256 });
+        audit('sftp.upload.discarded', `${ctx.partner}:/inbound/${s.name}`, { name: s.name, bytes: s.result.size, sha256: s.result.sha256 });
         return reply(reqid, STATUS_CODE.OK);
       }
     }
@@ -624,7 +624,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
         if (st.kind === 'upload') work.push(abandonUpload(st.upload, reason));
         else if (st.kind === 'download') {
           closeDownload(st);
-          audit('sftp.download', `${ctx.partner}/outbound/${st.name}`, { name: st.name, bytes: st.bytesSent, size: st.size, complete: st.bytesSent >= st.size, interrupted: reason });
+          audit('sftp.download', `${ctx.partner}:/outbound/${st.name}`, { name: st.name, bytes: st.bytesSent, size: st.size, complete: st.bytesSent >= st.size, interrupted: reason });
         }
       }
       for (const s of staged.values()) {

@@ -55,12 +55,20 @@ describe('readCsv: structure and line numbers', () => {
     expect(out[1]).toEqual({ kind: 'row', line: 4, values: ['1', '2'] });
   });
 
-  it('skips comment lines, but a comment character inside a value is data', async () => {
-    const text = '# exported by LIMS\nlot,note\n#A1,ignored\nA2,Lot #5 ok\n  # not a comment: it does not start the line\n';
-    expect(await itemsAnyChunking(text, { comment: '#' })).toEqual([
+  it('skips comment lines (quotes in them are harmless), but a comment character inside a value is data', async () => {
+    const text = '# exported by "LIMS\nlot,note\n#A1,ignored\nA2,Lot #5 ok\n  # indented\nA3,"x\n# not a comment: inside quotes"\nA4,y\n';
+    const expected = [
       { kind: 'header', line: 2, values: ['lot', 'note'] },
       { kind: 'row', line: 4, values: ['A2', 'Lot #5 ok'] },
+      { kind: 'row', line: 6, values: ['A3', 'x\n# not a comment: inside quotes'] },
+      { kind: 'row', line: 8, values: ['A4', 'y'] },
+    ];
+    // csv-parse trims leading blanks before it looks for the comment prefix, so with trim on an indented "#" line is a comment too.
+    expect(await itemsAnyChunking(text, { comment: '#' })).toEqual(expected);
+    expect(await itemsAnyChunking(text, { comment: '#', trim: false })).toEqual([
+      ...expected.slice(0, 2),
       { kind: 'error', line: 5, code: 'E_RAGGED_ROW', message: expect.stringContaining('Expected 2 columns') },
+      ...expected.slice(2),
     ]);
   });
 
@@ -143,16 +151,35 @@ describe('readCsv: bad rows are reported and reading goes on', () => {
     expect(out[4]).toEqual({ kind: 'row', line: 5, values: ['10', '11', '12'] });
   });
 
-  it('text after a closing quote is an E_CSV_QUOTE row error with line and column, the next rows still come', async () => {
-    const out = await itemsAnyChunking('a,b,c\n1,"x"y,3\n4,5,6\n');
-    expect(out[1]).toMatchObject({ kind: 'error', line: 2, column: 2, code: 'E_CSV_QUOTE' });
-    expect(out[2]).toEqual({ kind: 'row', line: 3, values: ['4', '5', '6'] });
+  // csv-parse stops at text after a closing quote (with trim on) and has no option to drop just that record, so this is fatal now.
+  it('text after a closing quote is a fatal E_CSV_QUOTE with line and column; rows before it are delivered', async () => {
+    for (const size of [0, 1, 3]) {
+      const seen: CsvItem[] = [];
+      const err = await fileErrorOf(
+        (async function* () {
+          for await (const x of readCsv(chunked('a,b,c\n1,2,3\n"4\n4",5,6\n7,"x"y,9\n10,11,12\n', size))) {
+            seen.push(x);
+            yield x;
+          }
+        })(),
+        'E_CSV_QUOTE',
+      );
+      expect(err.line).toBe(5);
+      expect(err.column).toBe(2);
+      expect(err.message).toMatch(/after a closing quote in column 2 of the record starting at line 5/);
+      expect(seen.map((x) => x.line)).toEqual([1, 2, 3]);
+    }
   });
 
-  it('the same problem in the header row makes the file unusable', async () => {
+  it('with trim off, text after a closing quote is kept as data (csv-parse relax_quotes)', async () => {
+    expect(rowsOf(await itemsAnyChunking('a,b,c\n1,"x"y,3\n', { trim: false }))).toEqual([['1', '"x"y', '3']]);
+  });
+
+  it('the same problem in the header row names the header row', async () => {
     const err = await fileErrorOf(readCsv(chunked('"lot"x,qty\n1,2\n')), 'E_CSV_QUOTE');
     expect(err.line).toBe(1);
     expect(err.column).toBe(1);
+    expect(err.message).toMatch(/header row starting at line 1/);
   });
 });
 
@@ -163,8 +190,15 @@ describe('readCsv: fatal problems', () => {
       const err = await fileErrorOf(readCsv(chunked(text, size)), 'E_CSV_QUOTE');
       expect(err.line).toBe(3);
       expect(err.column).toBe(3);
-      expect(err.message).toMatch(/column 3 starting at line 3 is never closed/);
+      // csv-parse tells which value is open but not where its quote was, so the message names the record's first line.
+      expect(err.message).toMatch(/column 3 of the record starting at line 3 is never closed/);
     }
+  });
+
+  it('an unclosed quote after a multi-line value is located at the record start', async () => {
+    const err = await fileErrorOf(readCsv(chunked('a,b,c\r\n1,"x\r\ny",3\r\n4,"p\r\nq","open\r\n7,8,9\r\n')), 'E_CSV_QUOTE');
+    expect(err.line).toBe(4);
+    expect(err.column).toBe(3);
   });
 
   it('rows before the unclosed quote were already yielded', async () => {
@@ -362,18 +396,39 @@ describe('readCsv: bounded memory', () => {
     );
     const err = await fileErrorOf(readCsv(source, {}, { maxRecordBytes: 256 * 1024 }), 'E_RECORD_TOO_LARGE');
     expect(err.line).toBe(2);
-    expect(err.message).toMatch(/quoted value opened at line 2, column 2/);
+    // csv-parse does not say whether it is inside quotes; a record running over lines can only be.
+    expect(err.message).toMatch(/record starting at line 2 is larger .* more than one line, .* quoted value: .* column 2/);
   });
 
-  it('a record just under the limit is read', async () => {
+  it('a single-line record over the limit points at the delimiter and line ends instead', async () => {
+    const err = await fileErrorOf(readCsv(chunked(`a\n1\n${'z'.repeat(3000)}\n`), {}, { maxRecordBytes: 1000 }), 'E_RECORD_TOO_LARGE');
+    expect(err.line).toBe(3);
+    expect(err.message).toMatch(/delimiter and line endings/);
+  });
+
+  // csv-parse's max_record_size counts the bytes of the values, without separators.
+  it('a record of exactly the limit is read, one byte more is refused', async () => {
     const value = 'v'.repeat(1000);
-    const out = await items(`a\n${value}\n`, {}, 0, { maxRecordBytes: 1001 });
+    const out = await items(`a\n${value}\n`, {}, 0, { maxRecordBytes: 1000 });
     expect(rowsOf(out)).toEqual([[value]]);
-    await fileErrorOf(readCsv(chunked(`a\n${value}x\n`), {}, { maxRecordBytes: 1001 }), 'E_RECORD_TOO_LARGE');
+    const two = `${'v'.repeat(600)},${'w'.repeat(400)}`;
+    for (const size of [0, 7]) expect(rowsOf(await items(`a,b\n${two}\n`, {}, size, { maxRecordBytes: 1000 }))).toEqual([two.split(',')]);
+    await fileErrorOf(readCsv(chunked(`a\n${value}x\n`), {}, { maxRecordBytes: 1000 }), 'E_RECORD_TOO_LARGE');
+    await fileErrorOf(readCsv(chunked(`a\nä${value}\n`), {}, { maxRecordBytes: 1000 }), 'E_RECORD_TOO_LARGE'); // ä is 2 bytes
+    await fileErrorOf(readCsv(chunked('a\n1\n'), {}, { maxRecordBytes: 1 }), 'E_DIALECT');
   });
 
   it('a line of 3 million delimiters cannot build an unbounded values array', async () => {
     await fileErrorOf(readCsv(chunked(`a\n${','.repeat(3_000_000)}\n`), {}, { maxRecordBytes: 1024 * 1024 }), 'E_RECORD_TOO_LARGE');
+  });
+
+  it('a streamed 20 MB line of delimiters is refused after reading about the limit', async () => {
+    const { source, pulled } = countingSource(20 * 1024 * 1024, 64 * 1024, (off, size) =>
+      off === 0 ? Buffer.concat([Buffer.from('a,b\n1,2\n'), Buffer.alloc(size - 8, 0x2c)]) : Buffer.alloc(size, 0x2c),
+    );
+    const err = await fileErrorOf(readCsv(source, {}, { maxRecordBytes: 1024 * 1024 }), 'E_RECORD_TOO_LARGE');
+    expect(err.line).toBe(3);
+    expect(pulled()).toBeLessThan(2 * 1024 * 1024);
   });
 
   it('streams 300k generated rows with flat live memory', async () => {

@@ -70,10 +70,12 @@ const testsOf = (lot: string) => {
   const d = reader.store.getLotDetail(lot);
   return d && !Array.isArray(d) ? d.tests : [];
 };
-const ackOf = (partner: string, name: string) => {
-  const p = path.join(w.outbound(partner), `${name}.ack.json`);
-  return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null;
-};
+/** The acknowledgment is written right after the ledger commit, so it may trail the state by a moment. */
+const ackOf = (partner: string, name: string) =>
+  until(() => {
+    const p = path.join(w.outbound(partner), `${name}.ack.json`);
+    return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null;
+  }, `the acknowledgment of ${name}`);
 
 async function seedLots(lots: string[]): Promise<void> {
   drop('erp', 'LOTS_seed.csv', lotsCsv(lots));
@@ -99,7 +101,7 @@ describe('intake → queue → worker threads', () => {
     expect(subsOf('lab-a')).toHaveLength(1);
     expect(sub).toMatchObject({ originalName: 'RESULTS_slow.csv', source: 'watch', rows, applied: rows, rejected: 0, size: Buffer.byteLength(content) });
     expect(testsOf('L1')).toHaveLength(rows);
-    expect(ackOf('lab-a', 'RESULTS_slow.csv')).toMatchObject({ state: 'applied', submissionId: sub.id, counts: { rows, applied: rows, rejected: 0 } });
+    expect(await ackOf('lab-a', 'RESULTS_slow.csv')).toMatchObject({ state: 'applied', submissionId: sub.id, counts: { rows, applied: rows, rejected: 0 } });
     expect(existsSync(file)).toBe(false);
   });
 
@@ -134,6 +136,22 @@ describe('intake → queue → worker threads', () => {
     expect(reader.store.listAudit({ action: 'submission.applied', limit: 100 }).filter((e) => e.subject !== `submission:${subsOf('erp')[0].id}`)).toHaveLength(files.length);
   });
 
+  it('a partner added while running is served without a restart', async () => {
+    world({ intake: { reconcileSeconds: 1 } });
+    const server = await start(['intake', 'worker']);
+    await seedLots(['L1']);
+    expect(server.workers!.partners()).toEqual(['erp', 'lab-a', 'lab-b']);
+    // What `lotgate partner add` would write: a partner file and its mapping.
+    mkdirSync(path.join(w.dir, 'mappings', 'lab-c'), { recursive: true });
+    writeFileSync(path.join(w.dir, 'mappings', 'lab-c', 'results.yaml'), readFileSync(path.join(w.dir, 'mappings', 'lab-a', 'results.yaml'), 'utf8').replace('partner: lab-a', 'partner: lab-c'));
+    writeFileSync(path.join(w.dir, 'partners', 'lab-c.yaml'), 'id: lab-c\nname: New lab\nrole: lab\nfeeds: [results]\n');
+    drop('lab-c', 'RESULTS_c1.csv', resultsCsv('L1', 12));
+    const sub = await until(() => subsOf('lab-c').find((s) => s.state === 'applied'), "the new partner's file to be applied");
+    expect(sub).toMatchObject({ originalName: 'RESULTS_c1.csv', applied: 12 });
+    expect(server.workers!.partners()).toContain('lab-c');
+    expect(await ackOf('lab-c', 'RESULTS_c1.csv')).toMatchObject({ state: 'applied' });
+  });
+
   it("a poison file of partner A is quarantined after its last attempt with an acknowledgment, while partner B's files flow", async () => {
     world({ queue: { attempts: 3, backoffMs: 300, workers: 1 } });
     const server = await start(['intake', 'worker']);
@@ -150,7 +168,7 @@ describe('intake → queue → worker threads', () => {
     const q = await until(() => subsOf('lab-a').find((s) => s.state === 'quarantined'), 'the poison file to be quarantined');
     expect(q).toMatchObject({ id: poisonId, errorCode: 'E_PROCESSING_FAILED', attempts: 3, applied: 0 });
     expect(q.errorMessage).toMatch(/Processing failed 3 times; nothing was applied\. Last error: .*ENOENT/);
-    const ack = ackOf('lab-a', 'RESULTS_poison.csv');
+    const ack = await ackOf('lab-a', 'RESULTS_poison.csv');
     expect(ack).toMatchObject({ state: 'quarantined', submissionId: poisonId });
     expect(ack.errors[0].code).toBe('E_PROCESSING_FAILED');
     expect(testsOf('L2')).toHaveLength(60);

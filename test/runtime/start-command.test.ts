@@ -74,7 +74,7 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     expect(banner).toMatch(/^lotgate sftp \+ intake \+ worker — data /m);
     expect(banner).toContain(`partners   erp, lab-a, lab-b`);
     expect(banner).toContain(`redis      ${redis.url} (REDIS_URL`);
-    const port = Number(/sftp -P (\d+) -i fixtures\/keys\/erp erp@127\.0\.0\.1/.exec(banner)?.[1]);
+    const port = Number(/sftp -P (\d+) -i fixtures\/keys\/lab-a lab-a@127\.0\.0\.1/.exec(banner)?.[1]);
     expect(port).toBeGreaterThan(0);
 
     mkdirSync(w.inbound('erp'), { recursive: true });

@@ -150,13 +150,13 @@ describe('authentication', () => {
           host: '127.0.0.1',
           port: h.port,
           username,
-          authHandler: (left: string[] | null, _partial: boolean, next: (m: unknown) => void) => {
+          authHandler: (left: string[] | null, _partial: boolean, next: (m: never) => void) => {
             if (left) {
               resolve(left);
               c.end();
-              return next(false);
+              return next(false as never);
             }
-            next({ type: 'password', username, password: 'x' });
+            next({ type: 'password', username, password: 'x' } as never);
           },
         });
       });
@@ -167,6 +167,41 @@ describe('authentication', () => {
     // Path-like and oversized user names are just unknown users.
     expect(await tryLogin(h.port, { username: '../acme', password })).toMatch(/authentication methods failed/i);
     expect(await tryLogin(h.port, { username: 'a'.repeat(300), password })).toMatch(/authentication methods failed/i);
+  });
+
+  it('one connection gets at most 6 failed attempts, and a bounded number of key probes', async () => {
+    const before = authEvents(h, 'pwlab').length;
+    let tries = 0;
+    const res = await tryLogin(h.port, {
+      username: 'pwlab',
+      authHandler: (_left: unknown, _partial: unknown, next: (m: unknown) => void) => {
+        tries++;
+        next(tries <= 20 ? { type: 'password', username: 'pwlab', password: `guess-${tries}` } : false);
+      },
+    });
+    expect(res).not.toBe('ok');
+    expect(authEvents(h, 'pwlab').slice(before).filter((e) => e.details.result === 'failure')).toHaveLength(6);
+    // 40 unknown keys offered one after another: the server hangs up long before the end.
+    const junkKeys = Array.from({ length: 40 }, () => utils.parseKey(utils.generateKeyPairSync('ed25519').public) as ParsedKey);
+    let offered = 0;
+    class ManyKeys extends BaseAgent {
+      getIdentities(cb: (err: Error | null, keys?: ParsedKey[]) => void) {
+        cb(null, junkKeys);
+      }
+      sign(_k: ParsedKey, _d: Buffer, _o: unknown, cb: (err: Error | null, sig?: Buffer) => void) {
+        cb(new Error('never asked'));
+      }
+    }
+    const probe = await tryLogin(h.port, {
+      username: 'acme',
+      agent: new ManyKeys(),
+      debug: (m: string) => {
+        if (/Agent key #\d+ failed/.test(m)) offered++;
+      },
+    });
+    expect(probe).not.toBe('ok');
+    expect(offered).toBeGreaterThan(10); // the probes did happen…
+    expect(offered).toBeLessThan(30); // …but not all 40
   });
 
   it('two-step requires the key AND the password', async () => {

@@ -86,6 +86,21 @@ async function startSshd(dir: string, key: KeyPair): Promise<{ port: number; tar
   return { port, target, stop: () => proc.kill('SIGTERM') };
 }
 
+async function sshdCpuForOneUpload(dir: string, key: KeyPair, file: string): Promise<number> {
+  const sdir = join(dir, 'sshd');
+  const port = await freePort();
+  const proc = spawn('/usr/bin/time', ['-f', 'CPU %U %S', '/usr/sbin/sshd', '-d', '-e', '-f', join(sdir, 'sshd_config'), '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<void>((r) => proc.on('close', () => r()));
+  await new Promise((r) => setTimeout(r, 300));
+  await timedPut(port, key.privatePath, process.env.USER ?? 'root', file, join(sdir, 'target', 'cpu.bin'), []);
+  await exited;
+  rmSync(join(sdir, 'target', 'cpu.bin'), { force: true });
+  const m = /CPU ([\d.]+) ([\d.]+)/.exec(err);
+  return m ? Number(m[1]) + Number(m[2]) : NaN;
+}
+
 async function main(): Promise<void> {
   const dir = tempDir('lg-bench-');
   const key = sshKeygen(dir, 'id_bench');
@@ -125,17 +140,26 @@ async function main(): Promise<void> {
   const sshd = await startSshd(dir, key);
 
   const results: Record<string, { lotgate: number[]; sshd: number[] }> = {};
+  const cpu: { lotgate: number[]; sshd: number[] } = { lotgate: [], sshd: [] };
   try {
     for (const [label, extra] of cipherSets) {
       results[label] = { lotgate: [], sshd: [] };
       // Interleaved, so background load on a shared machine hits both alike.
       for (let i = 0; i < runs; i++) {
+        const c0 = process.cpuUsage();
         results[label].lotgate.push(await timedPut(port, key.privatePath, 'bench', file, `/inbound/big-${i}.bin`, extra));
+        const c1 = process.cpuUsage(c0);
+        if (label === cipherSets[0][0]) cpu.lotgate.push((c1.user + c1.system) / 1e6);
         if (sshd) {
           results[label].sshd.push(await timedPut(sshd.port, key.privatePath, process.env.USER ?? 'root', file, join(sshd.target, `big-${i}.bin`), extra));
           for (const f of readdirSync(sshd.target)) rmSync(join(sshd.target, f));
         }
       }
+    }
+    // Server CPU per upload, which a busy shared machine distorts far less than wall time.
+    // sshd -d serves one connection in the foreground; /usr/bin/time adds up it and its children.
+    if (sshd && existsSync('/usr/bin/time')) {
+      for (let i = 0; i < runs; i++) cpu.sshd.push(await sshdCpuForOneUpload(dir, key, file));
     }
     // How often do clients write out of order? ssh2's fastPut issues writes as reads complete.
     client = 'ssh2-sftp-client fastPut';
@@ -155,6 +179,11 @@ async function main(): Promise<void> {
     let line = `  ${label.padEnd(24)} lotgate ${fmt(r.lotgate)}`;
     if (r.sshd.length) line += `   sshd ${fmt(r.sshd)}   time ratio lotgate/sshd: median ${(median(r.lotgate) / median(r.sshd)).toFixed(2)}, best ${(Math.min(...r.lotgate) / Math.min(...r.sshd)).toFixed(2)}`;
     console.log(line);
+  }
+  if (cpu.sshd.length) {
+    console.log(
+      `  server CPU (user+sys) per upload, default cipher: lotgate median ${median(cpu.lotgate).toFixed(2)} s, sshd+internal-sftp median ${median(cpu.sshd).toFixed(2)} s, ratio ${(median(cpu.lotgate) / median(cpu.sshd)).toFixed(2)}`,
+    );
   }
   for (const name of ['openssh', 'ssh2-sftp-client fastPut']) {
     const us = uploads.filter((u) => u.client === name);

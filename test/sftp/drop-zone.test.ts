@@ -96,6 +96,18 @@ describe('drop zone: transfers and jail', () => {
     expect(hiddenIn(inbound())).toEqual([]);
   });
 
+  it('many sessions and uploads at once all land intact', async () => {
+    const files = Array.from({ length: 8 }, (_, i) => ({ name: `par-${i}.bin`, data: randomBytes(1_000_000 + i * 4099) }));
+    const clients = await Promise.all([0, 1, 2, 3].map(() => client()));
+    await Promise.all(files.map((f, i) => clients[i % 4].put(f.data, `/inbound/${f.name}`)));
+    await Promise.all(clients.map((c) => c.end()));
+    for (const f of files) {
+      const u = await waitFor(() => h.uploaded.find((x) => x.name === f.name));
+      expect(u.sha256).toBe(sha(f.data));
+      expect(readFileSync(u.path).equals(f.data)).toBe(true);
+    }
+  });
+
   it('ls -l looks like ls -l and READDIR terminates; hidden and odd entries are not listed', async () => {
     writeFileSync(join(inbound(), '.someone-elses-temp.part'), 'x');
     mkdirSync(join(inbound(), 'a-subfolder'), { recursive: true });
@@ -318,6 +330,20 @@ describe('drop zone: transfers and jail', () => {
     expect(p.size).toBe(1004);
     expect(p.reason).toMatch(/bytes 0-1000 never written/);
     expect(readFileSync(p.path).subarray(1000).toString()).toBe('tail');
+  });
+
+  it('a second staged upload under the same name supersedes the first, which is kept as a partial', async () => {
+    const c = await client();
+    await c.put(Buffer.from('attempt 1\n'), '/inbound/retry.csv.filepart');
+    await c.put(Buffer.from('attempt 2\n'), '/inbound/retry.csv.filepart');
+    await c.rename('/inbound/retry.csv.filepart', '/inbound/retry.csv');
+    await c.end();
+    const u = await waitFor(() => h.uploaded.find((x) => x.name === 'retry.csv'));
+    expect(readFileSync(u.path, 'utf8')).toBe('attempt 2\n');
+    const p = await waitFor(() => h.partials.find((x) => x.name === 'retry.csv.filepart'));
+    expect(p.reason).toMatch(/superseded/);
+    expect(readFileSync(p.path, 'utf8')).toBe('attempt 1\n');
+    expect(hiddenIn(inbound()).filter((n) => n !== '.someone-elses-temp.part')).toEqual([]);
   });
 
   it('a staged upload never renamed is a partial when the session ends', async () => {

@@ -50,7 +50,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startZone(over: Partial<DropZoneOptions> & { partners: Map<string, PartnerConfig>; dir?: string } ): Promise<Harness> {
+export async function startZone(over: Omit<Partial<DropZoneOptions>, 'partners'> & { partners: Map<string, PartnerConfig>; dir?: string }): Promise<Harness> {
   const dir = over.dir ?? tempDir();
   const dropDir = join(dir, 'drop');
   const uploaded: UploadedFile[] = [];
@@ -66,7 +66,7 @@ export async function startZone(over: Partial<DropZoneOptions> & { partners: Map
     audit: (e) => audit.push(e),
     onUploaded: (u) => uploaded.push(u),
     onPartial: (u) => partials.push(u),
-    ...over,
+    ...(({ partners: _p, dir: _d, ...rest }) => rest)(over),
     partners: () => partners,
   });
   const { port } = await zone.listen();

@@ -88,11 +88,23 @@ describe('hash pool (worker thread)', () => {
     aborted.update(randomBytes(10));
     aborted.abort();
     await expect(aborted.digest()).rejects.toThrow();
+    const orphan = pool.sink();
+    orphan.update(randomBytes(10));
     await pool.close();
+    // The worker is gone: a digest it can no longer give is refused, never made up.
+    await expect(orphan.digest()).rejects.toThrow();
     // After close, sinks still work (in-process) and pending ones fail loudly, never wrongly.
     const after = pool.sink();
     after.update(Buffer.from('abc'));
     expect(await after.digest()).toBe(sha(Buffer.from('abc')));
+  });
+
+  it('an OrderedHasher whose sink fails reports null (the upload then re-reads its file)', async () => {
+    const failing = { update() {}, digest: () => Promise.reject(new Error('hash worker exited (1)')), abort() {} };
+    const h = new OrderedHasher(1024, failing);
+    h.push(0, Buffer.from('abc'));
+    expect(await h.digestFor(3)).toBeNull();
+    expect(h.stats.fallbackReason).toMatch(/worker exited/);
   });
 
   it('an OrderedHasher on a worker sink reorders like the local one', async () => {

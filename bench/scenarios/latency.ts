@@ -1,0 +1,81 @@
+// Scenario 4 — latency. 200 files of 1k rows (50 from 10 partners in quick mode) uploaded over
+// SFTP at a steady 5 files/s, round-robin over 20 lab partners, each on its own SSH session.
+// Latency of a file = its acknowledgment's mtime − the moment the client sent CLOSE.
+
+import { readFileSync } from 'node:fs';
+import type { BenchContext, ScenarioResult } from '../lib/context.js';
+import { waitForAcks } from '../lib/acks.js';
+import { startLotgate } from '../lib/lotgate-server.js';
+import { sleep } from '../lib/net.js';
+import { nodeFlags, reportProfiles } from '../lib/profiling.js';
+import { startRedis } from '../lib/redis.js';
+import { connectSftp, type SftpSession } from '../lib/sftp-client.js';
+import { median, percentile } from '../lib/stats.js';
+import { labServerFixture, writeLabFile, type LabFile } from './lab-server.js';
+
+export const LATENCY_P95_TARGET_S = 1;
+export const FILES_PER_SECOND = 5;
+const ROWS = 1_000;
+
+export async function latency(ctx: BenchContext): Promise<ScenarioResult> {
+  const partnerCount = ctx.quick ? 10 : 20;
+  const fileCount = ctx.quick ? 50 : 200;
+  const fx = await labServerFixture(ctx, 'latency', partnerCount, ctx.seed + 4);
+  const files: LabFile[] = [];
+  for (let j = 0; j < fileCount; j++) files.push(await writeLabFile(fx, fx.labs[j % partnerCount].id, j + 1, ROWS, ctx.seed + 4000 + j));
+  const contents = files.map((f) => readFileSync(f.path));
+
+  const redis = await startRedis();
+  const notes: string[] = [];
+  try {
+    const lg = await startLotgate(fx.ws, { redisUrl: redis.url, sftpPort: fx.sftpPort, nodeFlags: nodeFlags(ctx, 'scenario-4') });
+    const sessions = new Map<string, SftpSession>();
+    try {
+      for (const l of fx.labs) sessions.set(l.id, await connectSftp(fx.sftpPort, l.id, l.key.privateKey));
+      const interval = 1000 / FILES_PER_SECOND;
+      const t0 = Date.now() + 200;
+      ctx.log(`  uploading ${fileCount} files of ${ROWS} rows from ${partnerCount} partners at ${FILES_PER_SECOND} files/s`);
+      const closeAt = await Promise.all(
+        files.map(async (f, j) => {
+          await sleep(Math.max(0, t0 + j * interval - Date.now()));
+          return sessions.get(f.partner)!.put(`inbound/${f.name}`, contents[j]);
+        }),
+      );
+      const uploadSpan = (Date.now() - t0) / 1000;
+      const acks = await waitForAcks(fx.ws.dropDir, files.map((f) => ({ partner: f.partner, file: f.name })), 180_000);
+      const missing = files.filter((f) => !acks.has(`${f.partner}/${f.name}`));
+      if (missing.length) throw new Error(`${missing.length} files got no acknowledgment within 180 s (first: ${missing[0].partner}/${missing[0].name})\n${lg.output().slice(-2000)}`);
+      const latencies: number[] = [];
+      for (const [j, f] of files.entries()) {
+        const a = acks.get(`${f.partner}/${f.name}`)!;
+        if (a.state !== 'applied' || a.rows !== ROWS) throw new Error(`${f.partner}/${f.name} was ${a.state} (rows ${a.rows}, rejected ${a.rejected}; ${a.errorCodes.slice(0, 3).join(', ')})`);
+        latencies.push((a.writtenAt - closeAt[j]) / 1000);
+      }
+      const p50 = median(latencies);
+      const p95 = percentile(latencies, 95);
+      const max = Math.max(...latencies);
+      notes.push(`lotgate server peak RSS ${lg.peakRssMb()?.toFixed(0) ?? '?'} MB`);
+      notes.push(`uploads spanned ${uploadSpan.toFixed(1)} s; latency = ack mtime − client CLOSE sent (both on this machine's clock)`);
+      ctx.log(`  p50 ${p50.toFixed(3)} s, p95 ${p95.toFixed(3)} s, max ${max.toFixed(3)} s`);
+      return {
+        id: 4,
+        name: 'latency',
+        workload: `${fileCount} files × ${ROWS.toLocaleString('en-US')} rows, ${partnerCount} partners, ${FILES_PER_SECOND} files/s`,
+        lotgate: { medianSeconds: p50, runsSeconds: [], peakRssMb: lg.peakRssMb(), throughput: { value: fileCount / uploadSpan, unit: 'files/s' } },
+        reference: null,
+        ratio: null,
+        target: `CLOSE → ack p95 < ${LATENCY_P95_TARGET_S} s`,
+        met: p95 < LATENCY_P95_TARGET_S,
+        outcome: `p50 ${p50.toFixed(3)} s, p95 ${p95.toFixed(3)} s (max ${max.toFixed(3)} s)`,
+        notes,
+        details: { p50, p95, max, latencies, partners: partnerCount, files: fileCount, rowsPerFile: ROWS, filesPerSecond: FILES_PER_SECOND },
+      };
+    } finally {
+      for (const s of sessions.values()) s.end();
+      await lg.stop();
+    }
+  } finally {
+    await redis.stop();
+    reportProfiles(ctx, 'scenario-4');
+  }
+}
