@@ -27,7 +27,9 @@ export interface ProfileLine {
 }
 
 export interface ProfileSummary {
+  /** Time the thread was busy (samples not in "(idle)"); percentages are of this. */
   totalMs: number;
+  idleMs: number;
   selfByFunction: ProfileLine[];
   selfByFile: ProfileLine[];
   totalByFunction: ProfileLine[];
@@ -51,6 +53,14 @@ export function summarizeProfile(file: string, root: string, top = 25): ProfileS
     const hits = prof.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0) || 1;
     const per = (prof.endTime - prof.startTime) / hits;
     for (const n of prof.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * per);
+  }
+  // An idle thread (waiting on the event loop) is not a cost: leave "(idle)" out of the shares.
+  let idleUs = 0;
+  for (const n of prof.nodes) {
+    if (n.callFrame.functionName === '(idle)') {
+      idleUs += selfUs.get(n.id) ?? 0;
+      selfUs.set(n.id, 0);
+    }
   }
   const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0) || 1;
   const key = (n: Node) => `${n.callFrame.functionName || '(anonymous)'}\u0000${shortUrl(n.callFrame.url, root)}:${n.callFrame.lineNumber + 1}`;
@@ -83,19 +93,20 @@ export function summarizeProfile(file: string, root: string, top = 25): ProfileS
 
   const lines = (m: Map<string, number>): ProfileLine[] =>
     [...m.entries()]
+      .filter(([, us]) => us > 0)
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([k, us]) => {
         const [name, where] = k.includes('\u0000') ? k.split('\u0000') : [k, ''];
         return { name, where, ms: us / 1000, pct: (100 * us) / totalUs };
       });
-  return { totalMs: totalUs / 1000, selfByFunction: lines(fnSelf), selfByFile: lines(fileSelf), totalByFunction: lines(fnTotal) };
+  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, selfByFunction: lines(fnSelf), selfByFile: lines(fileSelf), totalByFunction: lines(fnTotal) };
 }
 
 export function formatSummary(s: ProfileSummary, top = 20): string {
   const fmt = (l: ProfileLine) => `  ${l.pct.toFixed(1).padStart(5)}%  ${l.ms.toFixed(0).padStart(7)} ms  ${l.name}${l.where ? `  ${l.where}` : ''}`;
   return [
-    `total sampled ${s.totalMs.toFixed(0)} ms`,
+    `busy ${s.totalMs.toFixed(0)} ms (idle ${s.idleMs.toFixed(0)} ms not counted)`,
     'self time by function:',
     ...s.selfByFunction.slice(0, top).map(fmt),
     'self time by file:',

@@ -3,7 +3,7 @@
 // or, when it is absent, from polling /proc/<pid>/status VmHWM (the same high-water mark).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -97,11 +97,20 @@ export interface Background {
   stop(): Promise<void>;
 }
 
-export function startBackground(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Background {
+export function startBackground(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string } = {}): Background {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out = tail(out, c)));
-  child.stderr!.on('data', (c: Buffer) => (out = tail(out, c)));
+  // The whole output goes to logFile (for post-mortems); the last 256 KB stay in memory.
+  const file = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : null;
+  child.stdout!.on('data', (c: Buffer) => {
+    out = tail(out, c);
+    file?.write(c);
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    out = tail(out, c);
+    file?.write(c);
+  });
+  child.on('close', () => file?.end());
   child.on('error', (e) => (out += `\n[spawn error] ${e.message}`));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {

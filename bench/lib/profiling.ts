@@ -14,7 +14,7 @@ export function nodeFlags(ctx: BenchContext, label: string): string[] {
 }
 
 /**
- * Summarizes every profile of `label` that sampled at least `minMs` (idle worker threads and
+ * Summarizes every profile of `label` that was busy at least `minMs` (idle worker threads and
  * short helper commands are skipped), writes <profile>.txt next to each, and logs the top lines.
  */
 export function reportProfiles(ctx: BenchContext, label: string, minMs = 1000): string[] {
@@ -29,7 +29,7 @@ export function reportProfiles(ctx: BenchContext, label: string, minMs = 1000): 
     const text = formatSummary(s, 40);
     writeFileSync(`${file}.txt`, text + '\n');
     written.push(`${file}.txt`);
-    ctx.log(`  profile ${path.relative(REPO_ROOT, file)} (${(s.totalMs / 1000).toFixed(1)} s sampled), top self time:`);
+    ctx.log(`  profile ${path.relative(REPO_ROOT, file)} (${(s.totalMs / 1000).toFixed(1)} s busy), top self time:`);
     for (const l of s.selfByFunction.slice(0, 12)) ctx.log(`    ${l.pct.toFixed(1).padStart(5)}%  ${l.name}  ${l.where}`);
   }
   return written;

@@ -81,6 +81,7 @@ export async function ingestFixture(ctx: BenchContext): Promise<IngestFixture> {
   const seeded = path.join(dir, 'seeded-data');
   const r = await lotgateIngest(ws, seeded, 'erp', erpFiles);
   checkApplied('seeding the ERP master data', r);
+  ctx.log(`  seeded in ${r.seconds.toFixed(1)} s`);
   const fx = { ws, md, seededDataDir: seeded, dir };
   ctx.shared.set('ingest-fixture', fx);
   return fx;

@@ -2,9 +2,9 @@
 // SFTP at a steady 5 files/s, round-robin over 20 lab partners, each on its own SSH session.
 // Latency of a file = its acknowledgment's mtime − the moment the client sent CLOSE.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { BenchContext, ScenarioResult } from '../lib/context.js';
-import { waitForAcks } from '../lib/acks.js';
+import { waitForAcks, type AckSeen } from '../lib/acks.js';
 import { startLotgate } from '../lib/lotgate-server.js';
 import { sleep } from '../lib/net.js';
 import { nodeFlags, reportProfiles } from '../lib/profiling.js';
@@ -51,10 +51,15 @@ export async function latency(ctx: BenchContext): Promise<ScenarioResult> {
         if (a.state !== 'applied' || a.rows !== ROWS) throw new Error(`${f.partner}/${f.name} was ${a.state} (rows ${a.rows}, rejected ${a.rejected}; ${a.errorCodes.slice(0, 3).join(', ')})`);
         latencies.push((a.writtenAt - closeAt[j]) / 1000);
       }
+      const phases = phaseBreakdown(lg.logFile, files, closeAt, acks);
       const p50 = median(latencies);
       const p95 = percentile(latencies, 95);
       const max = Math.max(...latencies);
       notes.push(`lotgate server peak RSS ${lg.peakRssMb()?.toFixed(0) ?? '?'} MB`);
+      if (phases) {
+        const f = (xs: number[]) => `p50 ${median(xs).toFixed(3)} s / p95 ${percentile(xs, 95).toFixed(3)} s`;
+        notes.push(`where the latency goes (from lotgate's log): CLOSE → "file received" (drop zone + intake: link, archive, ledger row, enqueue) ${f(phases.intake)}; "file received" → ack written (queue wait, mapping, apply, readiness, ack) ${f(phases.queueAndProcess)}`);
+      }
       notes.push(`uploads spanned ${uploadSpan.toFixed(1)} s; latency = ack mtime − client CLOSE sent (both on this machine's clock)`);
       ctx.log(`  p50 ${p50.toFixed(3)} s, p95 ${p95.toFixed(3)} s, max ${max.toFixed(3)} s`);
       return {
@@ -68,7 +73,7 @@ export async function latency(ctx: BenchContext): Promise<ScenarioResult> {
         met: p95 < LATENCY_P95_TARGET_S,
         outcome: `p50 ${p50.toFixed(3)} s, p95 ${p95.toFixed(3)} s (max ${max.toFixed(3)} s)`,
         notes,
-        details: { p50, p95, max, latencies, partners: partnerCount, files: fileCount, rowsPerFile: ROWS, filesPerSecond: FILES_PER_SECOND },
+        details: { p50, p95, max, latencies, phases, partners: partnerCount, files: fileCount, rowsPerFile: ROWS, filesPerSecond: FILES_PER_SECOND },
       };
     } finally {
       for (const s of sessions.values()) s.end();
@@ -78,4 +83,34 @@ export async function latency(ctx: BenchContext): Promise<ScenarioResult> {
     await redis.stop();
     reportProfiles(ctx, 'scenario-4');
   }
+}
+
+/**
+ * Splits each file's latency in two at the server's JSON log line "file received" (partner,
+ * file, submissionId, time): before it the drop zone and intake, after it the queue and the
+ * worker. Null when the log lacks it (log level above info).
+ */
+function phaseBreakdown(logFile: string, files: LabFile[], closeAt: number[], acks: Map<string, AckSeen>): { intake: number[]; queueAndProcess: number[] } | null {
+  if (!existsSync(logFile)) return null;
+  const received = new Map<string, { t: number }>();
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let e: { msg?: string; time?: number; partner?: string; file?: string; submissionId?: number };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (e.msg === 'file received' && e.partner && e.file && e.submissionId !== undefined && e.time) received.set(`${e.partner}/${e.file}`, { t: e.time });
+  }
+  const out = { intake: [] as number[], queueAndProcess: [] as number[] };
+  for (const [j, f] of files.entries()) {
+    const k = `${f.partner}/${f.name}`;
+    const r = received.get(k);
+    const a = acks.get(k);
+    if (!r || !a) return null;
+    out.intake.push((r.t - closeAt[j]) / 1000);
+    out.queueAndProcess.push((a.writtenAt - r.t) / 1000);
+  }
+  return out;
 }

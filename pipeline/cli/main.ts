@@ -7,6 +7,7 @@ import { registerJobCommands } from './job-commands.js';
 import { registerMappingCommands } from './mapping-commands.js';
 import { registerOutboxCommands } from './outbox-commands.js';
 import { registerReadCommands } from './read-commands.js';
+import { registerServerCommands } from './server-commands.js';
 import { registerSubmissionCommands } from './submission-commands.js';
 
 const program = new Command('lotgate')
@@ -23,6 +24,7 @@ registerReadCommands(program);
 registerSubmissionCommands(program);
 registerJobCommands(program);
 registerOutboxCommands(program);
+registerServerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,8 +13,8 @@ import { renderTable } from './render.js';
  */
 export const EXTRA_ROLES: Record<string, RoleModule> = {};
 
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 export function parseRoles(requested: string[], extra: Record<string, RoleModule> = EXTRA_ROLES): { roles: Role[]; modules: RoleModule[] } {
@@ -87,15 +87,15 @@ export function registerServerCommands(program: Command): void {
   program
     .command('start')
     .description('Run the servers: SFTP drop zone, intake (watcher + reconciler) and queue workers, until Ctrl-C.')
-    .option('-r, --role <role>', `run only this role; repeat for several (${[...BUILTIN_ROLES, ...Object.keys(EXTRA_ROLES)].join(', ')}; default: all)`, collect, [] as string[])
+    .option('-r, --role <role>', `run only this role; repeat for several (${[...BUILTIN_ROLES, ...Object.keys(EXTRA_ROLES)].join(', ')}; default: all)`, collect)
     .addHelpText(
       'after',
       '\nEnvironment: REDIS_URL (else config redis.url, else a private redis-server), LOTGATE_SFTP_PORT, LOTGATE_DATA_DIR, LOTGATE_LOG_LEVEL.\n' +
         'Several processes may share one data dir and Redis, e.g. `lotgate start --role sftp --role intake` and `lotgate start --role worker`.',
     )
-    .action(async (opts: { role: string[] }, cmd: Command) => {
+    .action(async (opts: { role?: string[] }, cmd: Command) => {
       const config = configFrom(cmd);
-      const { roles, modules } = parseRoles(opts.role);
+      const { roles, modules } = parseRoles(opts.role ?? []);
       let server;
       try {
         server = await startServer({ config, roles, modules });

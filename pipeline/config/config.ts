@@ -23,7 +23,17 @@ export interface LotgateConfig {
   };
   redis: { url: string; fromEnv: boolean };
   intake: { reconcileSeconds: number; stableMs: number; ackCsv: boolean };
-  queue: { attempts: number; backoffMs: number; perPartnerConcurrency: number; workers: number };
+  queue: {
+    attempts: number;
+    backoffMs: number;
+    perPartnerConcurrency: number;
+    workers: number;
+    /** Redis key prefix of the queues (several installations can share one Redis). */
+    prefix?: string;
+    lockMs?: number;
+    stalledIntervalMs?: number;
+    shutdownGraceMs?: number;
+  };
   readiness: ReadinessConfig;
   /** Sections owned by later parts (jobs, connectors, notifications), kept as parsed. */
   jobs: Record<string, unknown>;
@@ -120,6 +130,10 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       backoffMs: num(queue.backoffMs, 2000, 'queue.backoffMs'),
       perPartnerConcurrency: num(queue.perPartnerConcurrency, 1, 'queue.perPartnerConcurrency'),
       workers: num(queue.workers, 2, 'queue.workers'),
+      prefix: typeof queue.prefix === 'string' ? queue.prefix : undefined,
+      lockMs: queue.lockMs === undefined ? undefined : num(queue.lockMs, 30_000, 'queue.lockMs'),
+      stalledIntervalMs: queue.stalledIntervalMs === undefined ? undefined : num(queue.stalledIntervalMs, 30_000, 'queue.stalledIntervalMs'),
+      shutdownGraceMs: queue.shutdownGraceMs === undefined ? undefined : num(queue.shutdownGraceMs, 10_000, 'queue.shutdownGraceMs'),
     },
     readiness,
     jobs: raw.jobs ?? {},

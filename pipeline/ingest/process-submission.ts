@@ -109,8 +109,14 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   let outcome: 'committed' | 'already_decided' | { review: SubmissionState } = 'committed';
   store.begin();
   try {
+    // Under the write lock: another process may have applied this submission while we waited
+    // (a job re-queued after Redis lost it); then there is nothing left to do.
+    const current = store.getSubmission(submissionId);
+    if (!approval && current && TERMINAL_STATES.includes(current.state as SubmissionState)) {
+      outcome = 'already_decided';
+      throw new AlreadyDecided();
+    }
     if (approval) {
-      const current = store.getSubmission(submissionId);
       if (current?.state !== 'pending_review') {
         outcome = 'already_decided';
         throw new AlreadyDecided();

@@ -78,8 +78,12 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
       if (ignoredReason(name)) continue;
       const file = path.join(dir, name);
       const st = await lstat(file).catch(() => null);
-      if (!st || !st.isFile()) continue;
+      if (!st) continue;
       alive.add(file);
+      if (!st.isFile()) {
+        await takeFile(deps, { partner, path: file, source: 'watch' }).catch(() => {}); // reports it once
+        continue;
+      }
       const prev = seen.get(file);
       seen.set(file, { size: st.size, mtimeMs: st.mtimeMs });
       const unchanged = prev !== undefined && prev.size === st.size && prev.mtimeMs === st.mtimeMs;
@@ -110,7 +114,7 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
       if (!st || !st.isFile()) continue;
       // Someone (this or another intake process) may be registering it right now: they keep its
       // ctime fresh while they do.
-      if (deps.now().getTime() - st.ctimeMs < stagedGraceMs) continue;
+      if (stagedGraceMs > 0 && deps.now().getTime() - st.ctimeMs < stagedGraceMs) continue;
       const info = parseStagedName(stagedFile) ?? { originalName: stagedFile, receivedAtMs: st.mtimeMs };
       try {
         const digest = await hashFile(file);
@@ -193,6 +197,8 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
       await scanInbound(partner, report, alive);
     }
     for (const k of seen.keys()) if (!alive.has(k)) seen.delete(k);
+    // Forget warnings about files that are gone, so the set does not grow forever.
+    for (const k of deps.noticed ?? []) if (!alive.has(k)) deps.noticed!.delete(k);
     await requeueUnfinished(report);
     const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined;
     if (did || report.errors.length) deps.log.info({ ...report, errors: report.errors.slice(0, 5) }, 'reconcile pass');

@@ -104,9 +104,12 @@ export class IngestWorkers {
   private async process(partner: string, job: Job<IngestJobData, JobOutcome>, token?: string): Promise<JobOutcome> {
     const id = job.data.submissionId;
     const log = this.opts.log.child({ partner, submissionId: id, attempt: job.attemptsMade + 1 });
+    // Chained synchronously, so a third job for the same id waits for the second, not only the first.
     const earlier = this.inFlight.get(id);
-    if (earlier) await earlier.catch(() => {});
-    const run = this.opts.pool.run({ kind: 'process', submissionId: id });
+    const run = (async () => {
+      if (earlier) await earlier.catch(() => {});
+      return this.opts.pool.run({ kind: 'process', submissionId: id });
+    })();
     this.inFlight.set(id, run);
     try {
       const r = (await run) as { state: string };

@@ -38,6 +38,8 @@ export interface WorldOptions {
   notifications?: unknown;
   jobs?: Record<string, unknown>;
   publicUrl?: string;
+  /** The environment jobs see (secrets named by *Env keys). */
+  env?: Record<string, string>;
   /** Changes to partner files: mode, pull section, expectedCadenceHours, … */
   partners?: Record<string, { mode?: OnboardingMode } & Record<string, unknown>>;
 }
@@ -52,6 +54,8 @@ export interface World {
   open(): Lotgate;
   run(job: string, services?: JobServices, opts?: RunOptions & { enqueue?: (p: string, id: number) => Promise<void> }): Promise<RunOutcome>;
   ingest(partner: string, names?: string[]): Promise<ProcessResult[]>;
+  /** Ingests one file from anywhere (e.g. fixtures/bad/) as the partner's. */
+  ingestFile(partner: string, file: string): Promise<ProcessResult>;
   /** Rewrites one partner file (the running instances re-read partner files). */
   setPartner(id: string, change: Record<string, unknown>): void;
   close(): void;
@@ -102,7 +106,7 @@ export function makeWorld(opts: WorldOptions = {}): World {
       const def = findJob(job);
       if (!def) throw new Error(`no job ${job}`);
       const settings = loadJobsConfig(config).jobs.get(job)!;
-      return runJob(def, settings, { config, log: silent, now: clock.now, openLotgate: open, services, env: {}, enqueue: runOpts.enqueue }, { trigger: 'manual', ...runOpts });
+      return runJob(def, settings, { config, log: silent, now: clock.now, openLotgate: open, services, env: opts.env ?? {}, enqueue: runOpts.enqueue }, { trigger: 'manual', ...runOpts });
     },
     ingest: async (partner, names) => {
       const from = path.join(FIXTURES, partner);
@@ -116,6 +120,12 @@ export function makeWorld(opts: WorldOptions = {}): World {
         return path.join(up, n);
       });
       return ingestFiles(lg, partner, files);
+    },
+    ingestFile: async (partner, file) => {
+      const up = path.join(dir, 'uploads', partner);
+      mkdirSync(up, { recursive: true });
+      copyFileSync(file, path.join(up, path.basename(file)));
+      return (await ingestFiles(lg, partner, [path.join(up, path.basename(file))]))[0];
     },
     setPartner: (id, change) => {
       const file = path.join(partnersDir, `${id}.yaml`);
