@@ -9,7 +9,7 @@ import { buildNotifier } from '../pipeline/outbound/notify/channels.js';
 import { digestNotification, digestsByGroup } from '../pipeline/outbound/notify/digest.js';
 import { changesByLot, digestLots, type DigestGroup } from '../pipeline/scheduler/digest-lots.js';
 import { checkAborted, defineJob } from '../pipeline/scheduler/job.js';
-import { links as linksFor } from '../pipeline/scheduler/links.js';
+import { links as linksFor, publicUrlProblem } from '../pipeline/scheduler/links.js';
 
 export interface DigestOptions {
   /** Absent: one group "all" following every lot, sent to every channel. */
@@ -52,6 +52,8 @@ export const digestJob = defineJob<DigestOptions>({
       for (const ch of g.to) if (!notifier.channels.some((c) => c.name === ch)) problems.push(`jobs.digest.groups ${g.name}: no notification channel named "${ch}"`);
     }
     if (problems.length) return { counts: { groups: groups.length, sent: 0 }, problems };
+    const urlProblem = publicUrlProblem(lg.config.publicUrl);
+    if (urlProblem) problems.push(urlProblem);
     const counts = { groups: groups.length, lots: 0, digests: 0, empty: 0, sent: 0, alreadySent: 0, failed: 0 };
     try {
       const now = ctx.now();

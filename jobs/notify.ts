@@ -8,7 +8,7 @@
 import { buildNotifier, dispatch, type Notifier } from '../pipeline/outbound/notify/channels.js';
 import type { NotifyEvent } from '../pipeline/outbound/notify/rules.js';
 import { checkAborted, defineJob, type JobContext } from '../pipeline/scheduler/job.js';
-import { links as linksFor } from '../pipeline/scheduler/links.js';
+import { links as linksFor, publicUrlProblem } from '../pipeline/scheduler/links.js';
 import { eventsFromAudit, NOTIFY_AUDIT_ACTIONS, silentPartners } from '../pipeline/scheduler/notify-events.js';
 
 export interface NotifyOptions {
@@ -39,6 +39,8 @@ export const notifyJob = defineJob<NotifyOptions>({
     const notifier = buildNotifier(lg.config.notifications, ctx.env, { fetch: ctx.services.fetch, mailTransport: ctx.services.mailTransport });
     const counts = { auditEvents: 0, events: 0, sent: 0, alreadySent: 0, failed: 0, gaveUp: 0 };
     const problems: string[] = [];
+    const urlProblem = publicUrlProblem(lg.config.publicUrl);
+    if (urlProblem) problems.push(urlProblem);
     try {
       const cursor = store.getJobCursor(NOTIFY_CURSOR);
       const from = cursor !== undefined ? Number(cursor) : store.auditSeqAt(new Date(ctx.now().getTime() - ctx.options.firstRunLookbackHours * 3_600_000));

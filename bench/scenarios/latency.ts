@@ -55,7 +55,6 @@ export async function latency(ctx: BenchContext): Promise<ScenarioResult> {
       const p50 = median(latencies);
       const p95 = percentile(latencies, 95);
       const max = Math.max(...latencies);
-      notes.push(`lotgate server peak RSS ${lg.peakRssMb()?.toFixed(0) ?? '?'} MB`);
       if (phases) {
         const f = (xs: number[]) => `p50 ${median(xs).toFixed(3)} s / p95 ${percentile(xs, 95).toFixed(3)} s`;
         notes.push(`where the latency goes (from lotgate's log): CLOSE → "file received" (drop zone + intake: link, archive, ledger row, enqueue) ${f(phases.intake)}; "file received" → ack written (queue wait, mapping, apply, readiness, ack) ${f(phases.queueAndProcess)}`);

@@ -51,7 +51,6 @@ export async function manyPartners(ctx: BenchContext): Promise<ScenarioResult> {
       const total = Math.max(...finishes);
       const med = median(finishes);
       const fairness = total / med;
-      notes.push(`lotgate server peak RSS ${lg.peakRssMb()?.toFixed(0) ?? '?'} MB`);
       notes.push(`copying the files into inbound/ took ${copySeconds.toFixed(2)} s (inside the measured time); intake waits intake.stableMs (default 1 s) for a file to stop growing`);
       ctx.log(`  all ${files.length} applied in ${total.toFixed(1)} s; partner finish median ${med.toFixed(1)} s, slowest ${total.toFixed(1)} s`);
       return {

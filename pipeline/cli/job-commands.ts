@@ -9,11 +9,10 @@ import { nextRuns } from '../scheduler/config.js';
 import { JOBS, findJob } from '../scheduler/registry.js';
 import { leaseName, runJob, type RunOutcome } from '../scheduler/runner.js';
 import { loadJobsConfig } from '../scheduler/scheduler.js';
-import { Store, UNFINISHED_RUN_ERROR } from '../store/store.js';
+import { UNFINISHED_RUN_ERROR, type Store } from '../store/store.js';
 import type { JobRunRow } from '../store/types.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
-import path from 'node:path';
 
 export interface JobListing {
   name: string;
@@ -130,8 +129,6 @@ export function registerJobCommands(program: Command): void {
       const config = configFrom(cmd);
       const settings = loadJobsConfig(config).jobs.get(def.name)!;
       const log = createLogger();
-      // Opening (and migrating) the store once up front gives a clear error before anything runs.
-      Store.open(path.join(config.dataDir, 'lotgate.db')).close();
       const bar = opts.json ? { stop: () => {} } : progressBar();
       let outcome: RunOutcome;
       try {

@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { reportError } from './context.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerIngestCommands } from './ingest-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerMappingCommands } from './mapping-commands.js';
@@ -25,6 +26,7 @@ registerSubmissionCommands(program);
 registerJobCommands(program);
 registerOutboxCommands(program);
 registerServerCommands(program);
+registerDemoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

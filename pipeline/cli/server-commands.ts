@@ -28,7 +28,7 @@ export function parseRoles(requested: string[], extra: Record<string, RoleModule
   };
 }
 
-function waitForSignal(stop: (reason: string) => Promise<void>): Promise<void> {
+export function waitForSignal(stop: (reason: string) => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     let signals = 0;
     const on = (sig: NodeJS.Signals) => {

@@ -19,6 +19,17 @@ export function links(publicUrl: string): Links {
   };
 }
 
+/** Why `publicUrl` cannot make links (notifications then go out without them), or null. */
+export function publicUrlProblem(publicUrl: string): string | null {
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return null;
+  } catch {
+    // reported below
+  }
+  return `publicUrl ${JSON.stringify(publicUrl)} is not an http(s) URL; notifications go out without links until it is fixed in config.yaml`;
+}
+
 /** `lot:<materialId>/<lotNumber>` (the audit subject of a lot) → its parts. */
 export function parseLotSubject(subject: string | null): { materialId: string; lotNumber: string } | null {
   const m = subject ? /^lot:([^/]+)\/(.+)$/.exec(subject) : null;

@@ -4,7 +4,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync, linkSync, unlinkSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { keyFingerprint } from './keys.js';
 
@@ -30,6 +30,36 @@ function describe(privateKey: string, path: string, created: boolean): HostKey {
   return { privateKey, publicKey: `${key.type} ${blob.toString('base64')} lotgate drop zone`, fingerprint: keyFingerprint(blob), created };
 }
 
+function sshString(b: Buffer | string): Buffer {
+  const body = typeof b === 'string' ? Buffer.from(b) : b;
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+/**
+ * A new ed25519 key in OpenSSH's `openssh-key-v1` container (unencrypted), built from
+ * crypto.generateKeyPairSync. ssh2's parser does not take PKCS#8 PEM for ed25519, and ssh2's
+ * own generator drops a leading zero byte of the public key (about 1 key in 250 comes out
+ * malformed), so the container is written here, byte for byte as ssh-keygen does.
+ */
+export function generateEd25519OpenSSH(comment: string): string {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url');
+  if (pub.length !== 32 || seed.length !== 32) throw new Error('E_HOST_KEY: unexpected ed25519 key length');
+  const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
+  const check = randomBytes(4);
+  let priv = Buffer.concat([check, check, sshString('ssh-ed25519'), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString(comment)]);
+  const pad = (8 - (priv.length % 8)) % 8;
+  priv = Buffer.concat([priv, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(1);
+  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), sshString('none'), sshString('none'), sshString(''), count, sshString(pubBlob), sshString(priv)]);
+  const b64 = body.toString('base64').replace(/.{1,70}/g, '$&\n');
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
 /** Synchronous on purpose: it runs once at start-up, before the port opens. */
 export function loadOrCreateHostKey(path: string): HostKey {
   try {
@@ -38,13 +68,11 @@ export function loadOrCreateHostKey(path: string): HostKey {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // ssh2's generator wraps crypto.generateKeyPairSync('ed25519') and writes the OpenSSH
-  // container format, which ssh2's parser (unlike PKCS#8 PEM for ed25519) accepts.
-  const pair = utils.generateKeyPairSync('ed25519', { comment: 'lotgate drop zone' });
+  const privateKey = generateEd25519OpenSSH('lotgate drop zone');
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(tmp, 'wx', 0o600);
   try {
-    writeFileSync(fd, pair.private);
+    writeFileSync(fd, privateKey);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -58,7 +86,7 @@ export function loadOrCreateHostKey(path: string): HostKey {
   } finally {
     unlinkSync(tmp);
   }
-  const hk = describe(pair.private, path, true);
+  const hk = describe(privateKey, path, true);
   try {
     writeFileSync(`${path}.pub`, hk.publicKey + '\n', { mode: 0o644 });
   } catch {

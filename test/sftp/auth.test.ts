@@ -12,6 +12,7 @@ import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { hashPassword } from '../../pipeline/sftp/passwords.js';
+import { generateEd25519OpenSSH } from '../../pipeline/sftp/host-key.js';
 import { startZone, sshKeygen, partner, tempDir, cleanup, runSftp, waitFor, type Harness, type KeyPair } from './helpers.js';
 
 const { Client, BaseAgent, utils } = ssh2 as unknown as {
@@ -182,7 +183,8 @@ describe('authentication', () => {
     expect(res).not.toBe('ok');
     expect(authEvents(h, 'pwlab').slice(before).filter((e) => e.details.result === 'failure')).toHaveLength(6);
     // 40 unknown keys offered one after another: the server hangs up long before the end.
-    const junkKeys = Array.from({ length: 40 }, () => utils.parseKey(utils.generateKeyPairSync('ed25519').public) as ParsedKey);
+    // (ssh2's own ed25519 generator emits a malformed key about 1 time in 250; ours does not.)
+    const junkKeys = Array.from({ length: 40 }, () => utils.parseKey(generateEd25519OpenSSH('junk')) as ParsedKey);
     let offered = 0;
     class ManyKeys extends BaseAgent {
       getIdentities(cb: (err: Error | null, keys?: ParsedKey[]) => void) {

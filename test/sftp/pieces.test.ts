@@ -11,7 +11,8 @@ import { createHashPool, localSha256 } from '../../pipeline/sftp/hash-pool.js';
 import { numberedName, placeNoClobber } from '../../pipeline/sftp/place.js';
 import { RangeSet } from '../../pipeline/sftp/ranges.js';
 import { longname, lsDate, toAttrs } from '../../pipeline/sftp/listing.js';
-import { loadOrCreateHostKey } from '../../pipeline/sftp/host-key.js';
+import { loadOrCreateHostKey, generateEd25519OpenSSH } from '../../pipeline/sftp/host-key.js';
+import ssh2 from 'ssh2';
 import { tempDir, cleanup } from './helpers.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -230,6 +231,24 @@ describe('host key', () => {
     expect(b.created).toBe(false);
     expect(b.fingerprint).toBe(a.fingerprint);
     expect(readdirSync(join(dir, 'keys')).sort()).toEqual(['host_ed25519', 'host_ed25519.pub']);
+  });
+
+  it('writes valid keys even when the public key starts with a zero byte (ssh2\'s own generator does not)', () => {
+    let found = 0;
+    for (let i = 0; i < 20_000 && found < 3; i++) {
+      const pem = generateEd25519OpenSSH('t');
+      const k = ssh2.utils.parseKey(pem);
+      if (k instanceof Error || Array.isArray(k)) throw new Error(`unparseable key: ${String(k)}\n${pem}`);
+      if (k.getPublicSSH()[19] !== 0) continue; // 4+11+4 bytes of header, then the 32-byte key
+      found++;
+      const path = join(dir, `zero-${found}`);
+      writeFileSync(path, pem, { mode: 0o600 });
+      const r = spawnSync('ssh-keygen', ['-y', '-f', path], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout.split(' ')[1]).toBe(k.getPublicSSH().toString('base64'));
+      expect(k.verify(Buffer.from('data'), k.sign(Buffer.from('data')))).toBe(true);
+    }
+    expect(found).toBe(3);
   });
 
   it('refuses a file that is not a private key instead of replacing it', () => {
