@@ -7,6 +7,7 @@ import { registerIngestCommands } from './ingest-commands.js';
 import { registerJobCommands } from './job-commands.js';
 import { registerMappingCommands } from './mapping-commands.js';
 import { registerOutboxCommands } from './outbox-commands.js';
+import { registerPartnerCommands } from './partner-commands.js';
 import { registerReadCommands } from './read-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSubmissionCommands } from './submission-commands.js';
@@ -26,6 +27,7 @@ registerSubmissionCommands(program);
 registerJobCommands(program);
 registerOutboxCommands(program);
 registerServerCommands(program);
+registerPartnerCommands(program);
 registerDemoCommand(program);
 
 try {

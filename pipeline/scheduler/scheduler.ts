@@ -121,7 +121,8 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions = {})
 function cronLogger(log: Logger) {
   return {
     info: (m: string) => log.debug(m),
-    warn: (m: string) => log.warn(m),
+    // A tick while the job still runs is routine for a slow job (the tick is skipped): not a warning.
+    warn: (m: string) => (m.includes('overlap') ? log.debug(m) : log.warn(m)),
     error: (m: string | Error, err?: Error) => log.error({ err: err ?? m }, typeof m === 'string' ? m : m.message),
     debug: (m: string | Error) => log.debug(typeof m === 'string' ? m : m.message),
   };

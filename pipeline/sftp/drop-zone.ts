@@ -49,6 +49,8 @@ export interface DropZoneOptions {
   maxFileBytes?: number;
   /** Bytes an upload may buffer out of order while hashing in stream. Default 16 MiB. */
   reorderWindowBytes?: number;
+  /** Hash uploads in a worker thread. Default: when the machine has 4 or more cores. */
+  hashInWorker?: boolean;
 }
 
 export interface DropZone {
@@ -299,7 +301,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
               limits,
               stagedSuffixes,
               maxHandles: 64,
-              hashSink: () => (hashPool ??= createHashPool()).sink(),
+              hashSink: () => (hashPool ??= createHashPool({ useWorker: opts.hashInWorker })).sink(),
               flow,
             }),
           );

@@ -1,11 +1,14 @@
-// sha256 off the event loop. The main thread decrypts SSH packets and serves every session;
-// hashing 1 GB there costs ~1.5 s of it (measured: 15–25 % of an upload's wall time on a
-// 2-core box). Uploads copy their in-order bytes into 1 MiB batches whose memory is
-// transferred (not copied again) to one worker thread that keeps a hash per upload.
+// Where upload bytes get hashed. The main thread decrypts SSH packets and serves every
+// session; sha256 is the largest single piece of its per-byte work (~0.2 s per 256 MiB here).
+// With cores to spare, uploads copy their in-order bytes into 1 MiB batches whose memory is
+// transferred (not copied again) to one worker thread that keeps a hash per upload. Measured
+// on a 2-core box the copy and messaging cost more than they save (the OpenSSH client needs
+// the other core), so there the hash runs in-process; see `workerByDefault`.
 // If the worker is unavailable or dies, sinks fall back to hashing in-process, and a digest
 // the worker can no longer deliver rejects, so the upload re-reads its file instead.
 
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 
 export interface HashSink {
@@ -65,9 +68,14 @@ parentPort.on('message', (m) => {
 });
 `;
 
-export function createHashPool(): HashPool {
+/** A hashing worker pays off only when a core is free for it besides the event loop's. */
+export function workerByDefault(): boolean {
+  return availableParallelism() >= 4;
+}
+
+export function createHashPool(opts: { useWorker?: boolean } = {}): HashPool {
   let worker: Worker | null = null;
-  let broken = false;
+  let broken = !(opts.useWorker ?? workerByDefault());
   let nextId = 1;
   let queued = 0;
   const waiting = new Map<number, { resolve: (hex: string) => void; reject: (e: Error) => void }>();

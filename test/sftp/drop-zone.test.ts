@@ -367,7 +367,8 @@ describe('drop zone: partial uploads', () => {
   beforeAll(async () => {
     dir = tempDir();
     key = sshKeygen(dir, 'acme_key');
-    h = await startZone({ dir, partners: new Map([['acme', partner('acme', { publicKeys: [key.publicLine] })]]) });
+    // This suite hashes in the worker thread (the other one in-process, on small machines).
+    h = await startZone({ dir, hashInWorker: true, partners: new Map([['acme', partner('acme', { publicKeys: [key.publicLine] })]]) });
   });
   afterAll(async () => {
     await h.close();

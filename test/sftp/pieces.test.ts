@@ -75,7 +75,7 @@ describe('OrderedHasher', async () => {
 
 describe('hash pool (worker thread)', () => {
   it('gives the same digest as in-process hashing, across batch boundaries and many streams', async () => {
-    const pool = createHashPool();
+    const pool = createHashPool({ useWorker: true });
     const inputs = [Buffer.alloc(0), randomBytes(1), randomBytes(1024 * 1024), randomBytes(3 * 1024 * 1024 + 12345)];
     const sinks = inputs.map(() => pool.sink());
     // Interleave updates of all streams in odd chunk sizes.
@@ -109,7 +109,7 @@ describe('hash pool (worker thread)', () => {
   });
 
   it('an OrderedHasher on a worker sink reorders like the local one', async () => {
-    const pool = createHashPool();
+    const pool = createHashPool({ useWorker: true });
     const data = randomBytes(2_500_000);
     const cs = chunks(data, 32_768);
     for (let i = 0; i + 1 < cs.length; i += 2) [cs[i], cs[i + 1]] = [cs[i + 1], cs[i]];
