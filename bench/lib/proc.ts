@@ -47,6 +47,8 @@ export async function runMeasured(cmd: string, args: string[], opts: RunOptions 
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout = tail(stdout, c)));
   child.stderr!.on('data', (c: Buffer) => (stderr = tail(stderr, c)));
+  // A child that exits without reading its stdin must not crash the bench with EPIPE.
+  child.stdin!.on('error', () => {});
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   else child.stdin!.end();
 
@@ -133,6 +135,7 @@ export async function runChecked(cmd: string, args: string[], opts: RunOptions =
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout = tail(stdout, c)));
   child.stderr!.on('data', (c: Buffer) => (stderr = tail(stderr, c)));
+  child.stdin!.on('error', () => {});
   child.stdin!.end(opts.input ?? '');
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);

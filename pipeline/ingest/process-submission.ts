@@ -90,8 +90,18 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     startedAt,
     attempts: (sub.attempts ?? 0) + 1,
   };
-  // An approval keeps `pending_review` until its commit, so a racing approval can tell.
-  if (!approval) store.updateSubmission(submissionId, { state: 'processing', ...started });
+  // An approval keeps `pending_review` until its commit, so a racing approval can tell. The mark
+  // is only set on a submission nobody has finished meanwhile: overwriting another process's
+  // `applied` (or `pending_review`) with `processing` would defeat the check under the lock below.
+  if (!approval) {
+    const mine = store.transaction(() => {
+      const cur = store.getSubmission(submissionId);
+      if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
+      store.updateSubmission(submissionId, { state: 'processing', ...started });
+      return true;
+    });
+    if (!mine) return finish(deps, submissionId, null);
+  }
 
   const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
@@ -112,7 +122,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     // Under the write lock: another process may have applied this submission while we waited
     // (a job re-queued after Redis lost it); then there is nothing left to do.
     const current = store.getSubmission(submissionId);
-    if (!approval && current && TERMINAL_STATES.includes(current.state as SubmissionState)) {
+    if (!approval && current && (TERMINAL_STATES.includes(current.state as SubmissionState) || current.state === 'pending_review')) {
       outcome = 'already_decided';
       throw new AlreadyDecided();
     }
