@@ -597,7 +597,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
   sftp.on('REMOVE', guard('remove', (reqid, path: string) => onRemove(reqid, path)));
   sftp.on('MKDIR', guard('mkdir', (reqid, path: string) => deny(reqid, 'mkdir', path, 'folders cannot be created')));
   sftp.on('RMDIR', guard('rmdir', (reqid, path: string) => deny(reqid, 'rmdir', path, 'folders cannot be removed')));
-  sftp.on('SYMLINK', guard('symlink', (reqid, target: string, link: string) => deny(reqid, 'symlink', link, 'links cannot be created')));
+  sftp.on('SYMLINK', guard('symlink', (reqid, _target: string, link: string) => deny(reqid, 'symlink', link, 'links cannot be created')));
   sftp.on('READLINK', (reqid: number) => reply(reqid, STATUS_CODE.OP_UNSUPPORTED));
   sftp.on('EXTENDED', (reqid: number) => reply(reqid, STATUS_CODE.OP_UNSUPPORTED));
 

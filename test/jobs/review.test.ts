@@ -2,11 +2,14 @@
 // count until `lotgate submission approve` applies them — once, with who/when/why in the audit
 // trail — or `lotgate submission reject` turns them down.
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { registerFile } from '../../pipeline/intake/register-file.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnLotgate } from './helpers/child.js';
 import { cli } from './helpers/cli.js';
-import { closeWorlds, makeWorld, type World } from './helpers/world.js';
+import { closeWorlds, FIXTURES, makeWorld, ROOT, type World } from './helpers/world.js';
 
 afterEach(() => closeWorlds());
 
@@ -110,5 +113,40 @@ describe('onboarding mode review', () => {
     expect(w.lg.store.listAudit({ action: 'submission.approved' })).toHaveLength(1);
     expect(testCount(w)).toBeGreaterThan(testsBefore);
     expect(w.lg.store.listRejectedRows(held.submissionId)).toHaveLength(1);
+  });
+});
+
+describe('two processes on one submission', () => {
+  const processIn = (w: World, id: number) =>
+    new Promise<string>((resolve) => {
+      const c = spawn(process.execPath, ['--import', path.join(ROOT, 'test/scheduler/helpers/ts-register.mjs'), path.join(ROOT, 'test/jobs/helpers/process-child.ts'), w.configPath, String(id)], { cwd: ROOT });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      c.once('exit', () => resolve(out));
+    });
+  async function registered(w: World, partner: string, name: string): Promise<number> {
+    const dir = path.join(w.dir, 'incoming');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(FIXTURES, partner, name), path.join(dir, name));
+    return registerFile(w.lg, { partner, path: path.join(dir, name), name, source: 'cli', removeSource: false });
+  }
+
+  it('applies a submission once when two workers take it at the same time', async () => {
+    const w = makeWorld();
+    await w.ingest('erp');
+    const id = await registered(w, 'acme-cmo', 'Abweichungen_20261119.csv');
+    const outs = await Promise.all([processIn(w, id), processIn(w, id)]);
+    expect(outs.map((o) => JSON.parse(o).state)).toEqual(['applied', 'applied']);
+    expect(w.lg.store.listAudit({ subject: `submission:${id}` }).map((e) => e.action)).toEqual(['submission.applied', 'submission.received']);
+  });
+
+  it('previews a review-mode file once when two workers take it at the same time', async () => {
+    const w = await reviewWorld();
+    const id = await registered(w, 'bravo-lab', 'LIMS_EXPORT_20261118_0200.csv');
+    const outs = await Promise.all([processIn(w, id), processIn(w, id)]);
+    expect(outs.map((o) => JSON.parse(o).state)).toEqual(['pending_review', 'pending_review']);
+    expect(w.lg.store.listAudit({ subject: `submission:${id}` }).map((e) => e.action)).toEqual(['submission.pending_review', 'submission.received']);
+    expect(w.lg.store.listRejectedRows(id)).toHaveLength(1);
   });
 });

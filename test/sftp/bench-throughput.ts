@@ -32,7 +32,8 @@ function freePort(): Promise<number> {
 }
 
 function timedPut(port: number, key: string, user: string, local: string, remote: string, extra: string[]): Promise<number> {
-  const batch = join(tempDir('lg-bench-batch-'), 'b');
+  const batchDir = tempDir('lg-bench-batch-');
+  const batch = join(batchDir, 'b');
   writeFileSync(batch, `put ${local} ${remote}\n`);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
@@ -41,6 +42,7 @@ function timedPut(port: number, key: string, user: string, local: string, remote
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      rmSync(batchDir, { recursive: true, force: true });
       if (code !== 0) reject(new Error(`sftp exited ${code}: ${err}`));
       else resolve(s);
     });

@@ -116,23 +116,33 @@ export function sftpArgs(port: number, key: string | null, user: string, batchFi
 }
 
 /** Run OpenSSH `sftp -b` with the given batch commands. */
+function batchFile(commands: string[]): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'lotgate-batch-'));
+  const path = join(dir, 'batch');
+  writeFileSync(path, commands.join('\n') + '\n');
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export function runSftp(port: number, key: string | null, user: string, commands: string[], opts: { cwd?: string; extra?: string[] } = {}): Promise<SftpRun> {
-  const batch = join(mkdtempSync(join(tmpdir(), 'lotgate-batch-')), 'batch');
-  writeFileSync(batch, commands.join('\n') + '\n');
+  const batch = batchFile(commands);
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/sftp', sftpArgs(port, key, user, batch, opts.extra), { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/sftp', sftpArgs(port, key, user, batch.path, opts.extra), { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      batch.remove();
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
 export function spawnSftp(port: number, key: string, user: string, commands: string[], cwd?: string, extra: string[] = []): ChildProcess {
-  const batch = join(mkdtempSync(join(tmpdir(), 'lotgate-batch-')), 'batch');
-  writeFileSync(batch, commands.join('\n') + '\n');
-  return spawn('/usr/bin/sftp', sftpArgs(port, key, user, batch, extra), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const batch = batchFile(commands);
+  const child = spawn('/usr/bin/sftp', sftpArgs(port, key, user, batch.path, extra), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('close', () => batch.remove());
+  return child;
 }
 
 /** Resolve when `pred` holds, polling; rejects after `ms` (a safety net, not a timing assertion). */
