@@ -41,7 +41,9 @@ export const pushJob = defineJob<PushOptions>({
   defaults: { batchSize: 100, maxBatches: 50, visibilitySeconds: 300, unroutedRetryMinutes: 60 },
   async run(ctx) {
     const { config } = ctx.lg;
-    const connectors = buildConnectors(config.connectors as ConnectorConfig[], ctx.env, config.baseDir, {
+    // Relative folders and key paths of connectors are relative to the data dir, so an
+    // installation (or a test) with its own --data-dir keeps its outbound files to itself.
+    const connectors = buildConnectors(config.connectors as ConnectorConfig[], ctx.env, config.dataDir, {
       fetch: ctx.services.fetch,
       sftpClientFactory: ctx.services.sftpClientFactory,
     });

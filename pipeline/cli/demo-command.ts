@@ -11,7 +11,11 @@ import SftpClient from 'ssh2-sftp-client';
 import type { Acknowledgment, PartnerConfig } from '../model/types.js';
 import { TERMINAL_STATES } from '../model/types.js';
 import { ackPaths } from '../ingest/ack.js';
+import { createLogger, createLotgate } from '../lotgate.js';
 import { startServer, type RunningServer } from '../runtime/server.js';
+import { findJob } from '../scheduler/registry.js';
+import { runJob } from '../scheduler/runner.js';
+import { loadJobsConfig } from '../scheduler/scheduler.js';
 import { configFrom, UserError } from './context.js';
 import { renderTable } from './render.js';
 import { EXTRA_ROLES, parseRoles, waitForSignal } from './server-commands.js';
@@ -69,6 +73,12 @@ async function waitForAck(dropDir: string, u: Upload, since: number, timeoutMs: 
   throw new UserError(`no acknowledgment for ${u.partner}/${path.basename(u.file)} after ${timeoutMs / 1000} s: see \`lotgate status\` and the log above`, 1);
 }
 
+function countBy(values: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -91,7 +101,6 @@ export function registerDemoCommand(program: Command): void {
       try {
         process.stderr.write(server.banner.join('\n') + '\n\n');
         const out = (s: string) => process.stdout.write(s);
-        const { createLotgate } = await import('../lotgate.js');
         const lg = createLotgate(config);
         try {
           const port = server.sftp!.port;
@@ -113,6 +122,12 @@ export function registerDemoCommand(program: Command): void {
           const lots = lg.store.listLots({ limit: 1000 });
           out('\nReadiness board (lotgate lots):\n\n');
           out(renderTable(['LOT', 'MATERIAL', 'VENDOR', 'READINESS', 'LATE', 'REASONS'], lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.readiness ?? '-', l.late ? 'late' : '', l.reasonCodes.join(' ')])));
+          // The way out: the scheduler pushes every minute; the demo does not make you wait.
+          const push = findJob('push')!;
+          const outcome = await runJob(push, loadJobsConfig(config).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });
+          const sent = lg.store.listOutbox({ state: 'sent', limit: 1000 });
+          out(`\nOutbox pushed to ERP/QMS (lotgate outbox list): ${sent.length} message(s) sent${outcome.status === 'busy' ? ' (push was already running in the scheduler)' : ''} — files in ${path.join(config.dataDir, 'outbound')}\n`);
+          for (const [topic, n] of countBy(sent.map((m) => m.topic))) out(`  ${topic.padEnd(28)} ${n}\n`);
         } finally {
           lg.close();
         }
@@ -125,6 +140,7 @@ export function registerDemoCommand(program: Command): void {
             '  npx lotgate lot NW26-0415          one lot with reasons and evidence',
             '  npx lotgate submissions            the ledger',
             '  npx lotgate status                 queues, Redis, store',
+            '  npx lotgate outbox list            what went to ERP/QMS',
             '',
           ].join('\n'),
         );

@@ -1,6 +1,7 @@
 // `lotgate start` (the servers) and `lotgate status` (what they are doing, from the outside).
 
 import type { Command } from 'commander';
+import { schedulerRole } from '../scheduler/role.js';
 import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
 import { collectStatus, type StatusReport } from '../runtime/status.js';
@@ -11,7 +12,7 @@ import { renderTable } from './render.js';
  * Roles beyond the built-in ones, by name. The jobs part registers its scheduler here
  * (`scheduler: schedulerRole`); `lotgate start` without --role then runs it too.
  */
-export const EXTRA_ROLES: Record<string, RoleModule> = {};
+export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole };
 
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];

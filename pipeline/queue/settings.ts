@@ -1,6 +1,9 @@
 // Queue naming and tuning. Names are pure functions; tuning comes from config.queue with
 // environment overrides, so tests and several installations can share one Redis.
 
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LotgateConfig } from '../config/config.js';
 
 export const QUEUE_PREFIX_DEFAULT = 'lotgate';
@@ -53,13 +56,35 @@ function envNumber(env: NodeJS.ProcessEnv, key: string): number | undefined {
 }
 
 /**
+ * A random id kept in the data dir. Job ids are `sub-<submission id>`, and submission ids start
+ * at 1 in every store: two installations (or a fresh data dir) sharing one Redis must not see
+ * each other's jobs, so the default queue prefix carries this id. Processes sharing a data dir
+ * share the id, hence the queues.
+ */
+export function installationId(dataDir: string): string {
+  const file = path.join(dataDir, 'installation-id');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const id = randomBytes(4).toString('hex');
+    try {
+      writeFileSync(file, id + '\n', { flag: 'wx' });
+      return id;
+    } catch {
+      return readFileSync(file, 'utf8').trim(); // another process won the race
+    }
+  }
+}
+
+/**
  * config.queue may carry optional keys beyond the typed ones (prefix, lockMs, stalledIntervalMs,
  * shutdownGraceMs); LOTGATE_QUEUE_PREFIX, LOTGATE_QUEUE_LOCK_MS, LOTGATE_QUEUE_STALLED_MS and
  * LOTGATE_SHUTDOWN_GRACE_MS override them.
  */
 export function queueSettings(config: LotgateConfig, env: NodeJS.ProcessEnv = process.env): QueueSettings {
-  const q = config.queue as LotgateConfig['queue'] & { prefix?: string; lockMs?: number; stalledIntervalMs?: number; shutdownGraceMs?: number };
-  const prefix = env.LOTGATE_QUEUE_PREFIX || q.prefix || QUEUE_PREFIX_DEFAULT;
+  const q = config.queue;
+  const prefix = env.LOTGATE_QUEUE_PREFIX || q.prefix || `${QUEUE_PREFIX_DEFAULT}:${installationId(config.dataDir)}`;
   if (prefix.includes(' ')) throw new Error(`queue prefix must not contain spaces: ${JSON.stringify(prefix)}`);
   const lockMs = envNumber(env, 'LOTGATE_QUEUE_LOCK_MS') ?? q.lockMs ?? 30_000;
   return {

@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../pipeline/config/config.js';
 import { jobIdFor, partnerOfQueue, queueName, queueSettings, submissionOfJob } from '../../pipeline/queue/settings.js';
 
-const config = loadConfig({ configPath: undefined, env: {} });
+const config = loadConfig({ configPath: undefined, env: {}, dataDir: mkdtempSync(path.join(os.tmpdir(), 'lg-settings-')) });
 
 describe('queue names', () => {
   it('one queue per partner, without the key separator BullMQ forbids', () => {
@@ -22,7 +25,18 @@ describe('queue names', () => {
 describe('queueSettings', () => {
   it('takes attempts, backoff and concurrency from config.queue', () => {
     const s = queueSettings(config, {});
-    expect(s).toMatchObject({ prefix: 'lotgate', attempts: config.queue.attempts, backoffMs: config.queue.backoffMs, workers: config.queue.workers, lockMs: 30_000 });
+    expect(s.prefix).toMatch(/^lotgate:[0-9a-f]{8}$/);
+    expect(s).toMatchObject({ attempts: config.queue.attempts, backoffMs: config.queue.backoffMs, workers: config.queue.workers, lockMs: 30_000 });
+  });
+
+  it('gives every data dir its own default prefix, stable across processes', () => {
+    const a = mkdtempSync(path.join(os.tmpdir(), 'lg-inst-'));
+    const b = mkdtempSync(path.join(os.tmpdir(), 'lg-inst-'));
+    const pa = queueSettings({ ...config, dataDir: a }, {}).prefix;
+    expect(queueSettings({ ...config, dataDir: a }, {}).prefix).toBe(pa);
+    expect(queueSettings({ ...config, dataDir: b }, {}).prefix).not.toBe(pa);
+    rmSync(a, { recursive: true });
+    rmSync(b, { recursive: true });
   });
 
   it('lets the environment isolate and tune an installation', () => {
