@@ -3,7 +3,7 @@
 // waits for each acknowledgment, prints the readiness board — and keeps serving so a newcomer
 // can upload a file of their own.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -73,6 +73,13 @@ async function waitForAck(dropDir: string, u: Upload, since: number, timeoutMs: 
   throw new UserError(`no acknowledgment for ${u.partner}/${path.basename(u.file)} after ${timeoutMs / 1000} s: see \`lotgate status\` and the log above`, 1);
 }
 
+/** git keeps no file modes but the executable bit: OpenSSH refuses private keys others can read. */
+function protectDemoKeys(): void {
+  const dir = path.join(ROOT, 'fixtures', 'keys');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (!name.includes('.')) chmodSync(path.join(dir, name), 0o600);
+}
+
 function countBy(values: string[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
@@ -86,6 +93,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--no-serve', 'stop after printing the board (for scripts)')
     .action(async (opts: { serve: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
+      protectDemoKeys();
       const { roles, modules } = parseRoles([], EXTRA_ROLES);
       const server = await startServer({ config, roles, modules }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE') throw new UserError(`port ${config.sftp.port} is in use: stop the other lotgate, or run LOTGATE_SFTP_PORT=2223 npm run demo`, 69);

@@ -156,6 +156,7 @@ export class Store {
         db.pragma('synchronous = NORMAL');
       }
       db.pragma('foreign_keys = ON');
+      db.pragma(`cache_size = ${process.env.LG_CACHE ?? -16000}`);
       if (readonly) {
         const v = schemaVersion(db);
         if (v !== latest) {
