@@ -1,16 +1,51 @@
-// The `lotgate` command line. Each command group lives in its own file.
+// The `lotgate` command line. Each command group lives in its own file and is loaded only when
+// its command is used (the server and job groups pull in BullMQ, ssh2 and mail libraries that a
+// `lotgate lots` should not pay for); `--help` and unknown commands load them all.
 
 import { Command, CommanderError } from 'commander';
 import { reportError } from './context.js';
-import { registerDemoCommand } from './demo-command.js';
-import { registerIngestCommands } from './ingest-commands.js';
-import { registerJobCommands } from './job-commands.js';
-import { registerMappingCommands } from './mapping-commands.js';
-import { registerOutboxCommands } from './outbox-commands.js';
-import { registerPartnerCommands } from './partner-commands.js';
-import { registerReadCommands } from './read-commands.js';
-import { registerServerCommands } from './server-commands.js';
-import { registerSubmissionCommands } from './submission-commands.js';
+
+type Register = (program: Command) => void;
+type Group = () => Promise<Register>;
+
+const ingest: Group = async () => (await import('./ingest-commands.js')).registerIngestCommands;
+const mapping: Group = async () => (await import('./mapping-commands.js')).registerMappingCommands;
+const read: Group = async () => (await import('./read-commands.js')).registerReadCommands;
+// After the read commands: `submission approve|reject` are subcommands of their `submission`.
+const submission: Group = async () => (await import('./submission-commands.js')).registerSubmissionCommands;
+const job: Group = async () => (await import('./job-commands.js')).registerJobCommands;
+const outbox: Group = async () => (await import('./outbox-commands.js')).registerOutboxCommands;
+const server: Group = async () => (await import('./server-commands.js')).registerServerCommands;
+const partner: Group = async () => (await import('./partner-commands.js')).registerPartnerCommands;
+const demo: Group = async () => (await import('./demo-command.js')).registerDemoCommand;
+
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo];
+const BY_COMMAND: Record<string, Group[]> = {
+  ingest: [ingest],
+  replay: [ingest],
+  mapping: [mapping],
+  lots: [read],
+  lot: [read],
+  submissions: [read],
+  submission: [read, submission],
+  audit: [read],
+  job: [job],
+  outbox: [outbox],
+  start: [server],
+  status: [server],
+  partner: [partner],
+  demo: [demo],
+};
+
+/** The first word that is not an option (or an option's value) names the command. */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-c' || a === '--config' || a === '-d' || a === '--data-dir') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
 
 const program = new Command('lotgate')
   .description('lotgate — lot release readiness from your CMOs\' and labs\' files')
@@ -19,18 +54,9 @@ const program = new Command('lotgate')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerIngestCommands(program);
-registerMappingCommands(program);
-registerReadCommands(program);
-// After the read commands: `submission approve|reject` are subcommands of their `submission`.
-registerSubmissionCommands(program);
-registerJobCommands(program);
-registerOutboxCommands(program);
-registerServerCommands(program);
-registerPartnerCommands(program);
-registerDemoCommand(program);
-
 try {
+  const word = commandWord(process.argv.slice(2));
+  for (const group of (word && BY_COMMAND[word]) || ALL) (await group())(program);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

@@ -1,11 +1,15 @@
 // The one handle every store module gets: the connection, a per-Store cache of prepared
-// statements (keyed by SQL text, prepared on first use), and the clock.
+// statements (keyed by SQL text, prepared on first use), the per-transaction lookup cache,
+// and the clock.
 
 import type Database from 'better-sqlite3';
+import { TxCache } from './tx-cache.js';
 import type { Instant } from './types.js';
 
 export class Sql {
   private readonly cache = new Map<string, Database.Statement>();
+  /** Lookups remembered for the open Store.begin() transaction (tx-cache.ts). */
+  readonly tx = new TxCache();
 
   constructor(
     readonly db: Database.Database,

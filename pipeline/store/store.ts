@@ -156,7 +156,6 @@ export class Store {
         db.pragma('synchronous = NORMAL');
       }
       db.pragma('foreign_keys = ON');
-      db.pragma(`cache_size = ${process.env.LG_CACHE ?? -16000}`);
       if (readonly) {
         const v = schemaVersion(db);
         if (v !== latest) {
@@ -188,7 +187,13 @@ export class Store {
 
   /** Runs fn in one IMMEDIATE transaction (a savepoint when one is already open). fn must be synchronous. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      // Rolled back (the whole transaction, or its savepoint): cached lookups may name undone rows.
+      this.sql.tx.clear();
+      throw e;
+    }
   }
 
   /**
@@ -198,14 +203,17 @@ export class Store {
   begin(): void {
     if (this.db.inTransaction) throw new Error('Store.begin: a transaction is already open on this connection');
     this.sql.q('BEGIN IMMEDIATE').run();
+    this.sql.tx.start();
   }
 
   commit(): void {
     this.sql.q('COMMIT').run();
+    this.sql.tx.end();
   }
 
   /** Safe to call from error handlers: does nothing when no transaction is open. */
   rollback(): void {
+    this.sql.tx.end();
     if (this.db.inTransaction) this.sql.q('ROLLBACK').run();
   }
 
@@ -287,6 +295,8 @@ export class Store {
     try {
       return this.resolveTx(partner, ref, prov ?? { submissionId: null, partner: partner.id });
     } catch (e) {
+      // The savepoint was rolled back: cached lookups may name rows it undid.
+      this.sql.tx.clear();
       if (e instanceof Rejected) return e.result;
       throw e;
     }
@@ -324,6 +334,8 @@ export class Store {
     try {
       return this.applyTx(partner, rec, prov);
     } catch (e) {
+      // The savepoint was rolled back: cached lookups may name rows it undid.
+      this.sql.tx.clear();
       if (e instanceof Rejected) return e.result;
       // A value the checks above let through but the schema refuses is still the row's fault.
       const code = (e as { code?: unknown })?.code;
