@@ -141,6 +141,8 @@ async function main(): Promise<void> {
     scenarios: results,
   };
   writeFileSync(args.out, JSON.stringify(doc, null, 2) + '\n');
+  // Unmet targets are results; a scenario that could not run is a failure of the bench.
+  if (results.some((r) => r.outcome.startsWith('FAILED'))) process.exitCode = 1;
   log(`results: ${args.out}${args.keep ? `\nscratch kept: ${workDir}` : ''}`);
 }
 

@@ -7,7 +7,7 @@ import { ID_SCHEMES } from '../model/types.js';
 import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
 import {
   addIdentifier,
-  getLot,
+  getLotKey,
   getPurchaseOrder,
   lotIdsForMaterial,
   lotIdsForPoLine,
@@ -183,7 +183,7 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
         }
         // The vendor's batch number is the vendor's identifier: recorded as issued by it, so the
         // CMO's own files resolve through it.
-        const issuer = vendor ?? getLot(sql, lotId)?.vendor;
+        const issuer = vendor ?? getLotKey(sql, lotId)?.vendor;
         if (vendorBatch && issuer) addIdentifier(sql, lotId, { scheme: 'vendor_batch', value: vendorBatch }, issuer, prov);
         return { lotIds: [lotId] };
       }
@@ -206,7 +206,7 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
       const r = resolve();
       if ('error' in r) return r;
       if (scheme === 'erp_lot') {
-        const lot = getLot(sql, r.lotId)!;
+        const lot = getLotKey(sql, r.lotId)!;
         if (lot.lot_number !== value) {
           return { error: { line: prov.line, field: 'value', code: 'E_ID_CONFLICT', message: `erp_lot ${value} is not the lot number of lot ${lot.lot_number}.`, value } };
         }

@@ -28,7 +28,8 @@ export function auditHash(prevHash: string, e: { seq: number; at: string; actor:
 export function appendAudit(sql: Sql, input: AuditInput): { seq: number; hash: string } {
   // Read-then-insert must not interleave with another writer: atomic() holds the write lock.
   return sql.atomic(() => {
-    const last = sql.q('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    // In an ingest transaction nobody else appends, so the head this function last wrote is still the head.
+    const last = (sql.tx.active && sql.tx.auditHead) || (sql.q('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined);
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS_HASH;
     const at = input.at ? isoInstant(input.at) : sql.now();
@@ -40,6 +41,7 @@ export function appendAudit(sql: Sql, input: AuditInput): { seq: number; hash: s
     sql
       .q('INSERT INTO audit_events (seq, at, actor, "action", subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(seq, at, input.actor, input.action, subject, detailsText, prevHash, hash);
+    if (sql.tx.active) sql.tx.auditHead = { seq, hash };
     return { seq, hash };
   });
 }

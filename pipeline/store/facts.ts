@@ -33,21 +33,21 @@ const orNull = (v: string | null | undefined): string | null => (v == null || v 
 export function insertStageEvent(sql: Sql, lotId: number, e: StageEventInput, prov: Prov): WriteResult {
   const eventTime = normTime(e.eventTime);
   if (!eventTime) throw new Error('insertStageEvent: eventTime is required');
-  const existing = sql
-    .q('SELECT id, site FROM stage_events WHERE lot_id = ? AND stage = ? AND status = ? AND event_time = ?')
-    .get(lotId, e.stage, e.status, eventTime) as { id: number; site: string | null } | undefined;
-  if (existing) {
-    if (existing.site === null && orNull(e.site)) sql.q('UPDATE stage_events SET site = ? WHERE id = ?').run(e.site, existing.id);
-    creditEarliest(sql, 'stage_events', existing.id, prov);
-    return { id: existing.id, created: false };
-  }
+  // Insert first: in a partner's file the event is usually new, and then one statement does.
   const info = sql
     .q(
       `INSERT INTO stage_events (lot_id, stage, status, event_time, site, recorded_at, submission_id, line, mapping_hash, partner)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
     )
     .run(lotId, e.stage, e.status, eventTime, orNull(e.site), sql.now(), ...provArgs(prov));
-  return { id: Number(info.lastInsertRowid), created: true };
+  if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
+  const existing = sql
+    .q('SELECT id, site FROM stage_events WHERE lot_id = ? AND stage = ? AND status = ? AND event_time = ?')
+    .get(lotId, e.stage, e.status, eventTime) as { id: number; site: string | null };
+  if (existing.site === null && orNull(e.site)) sql.q('UPDATE stage_events SET site = ? WHERE id = ?').run(e.site, existing.id);
+  creditEarliest(sql, 'stage_events', existing.id, prov);
+  return { id: existing.id, created: false };
 }
 
 // A lab result moves preliminary → final → retracted; a late-arriving earlier state never undoes a later one.
@@ -67,6 +67,14 @@ const TEST_VALUE_COLUMNS = [
   'analyst',
 ] as const;
 
+const INSERT_TEST_RESULT = `INSERT INTO test_results (lot_id, sample_id, test_code, tested_at, ${TEST_VALUE_COLUMNS.join(', ')},
+                             recorded_at, submission_id, line, mapping_hash, partner)
+   VALUES (?, ?, ?, ?, ${TEST_VALUE_COLUMNS.map(() => '?').join(', ')}, ?, ?, ?, ?, ?)
+   ON CONFLICT DO NOTHING`;
+const UPDATE_TEST_RESULT = `UPDATE test_results SET ${TEST_VALUE_COLUMNS.map((c) => `${c} = ?`).join(', ')},
+     recorded_at = ?, submission_id = ?, line = ?, mapping_hash = ?, partner = ?
+   WHERE id = ?`;
+
 export function upsertTestResult(sql: Sql, lotId: number, r: TestResultInput, prov: Prov): WriteResult {
   const sampleId = orNull(r.sampleId);
   const testedAt = normTime(r.testedAt);
@@ -84,35 +92,22 @@ export function upsertTestResult(sql: Sql, lotId: number, r: TestResultInput, pr
     result_status: status,
     analyst: orNull(r.analyst),
   };
+  // Insert first: in a lab's file the result is usually new, and then one statement does.
+  const info = sql.q(INSERT_TEST_RESULT).run(lotId, sampleId, r.testCode, testedAt, ...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov));
+  if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
   const existing = sql
     .q(
       `SELECT * FROM test_results
        WHERE lot_id = ? AND test_code = ? AND coalesce(sample_id, '') = ? AND coalesce(tested_at, '') = ?`,
     )
-    .get(lotId, r.testCode, sampleId ?? '', testedAt ?? '') as (Record<string, unknown> & { id: number; result_status: ResultStatus }) | undefined;
-  if (existing) {
-    if (RESULT_RANK[status] < RESULT_RANK[existing.result_status]) return { id: existing.id, created: false };
-    if (TEST_VALUE_COLUMNS.every((c) => existing[c] === values[c])) {
-      creditEarliest(sql, 'test_results', existing.id, prov);
-      return { id: existing.id, created: false };
-    }
-    sql
-      .q(
-        `UPDATE test_results SET ${TEST_VALUE_COLUMNS.map((c) => `${c} = ?`).join(', ')},
-           recorded_at = ?, submission_id = ?, line = ?, mapping_hash = ?, partner = ?
-         WHERE id = ?`,
-      )
-      .run(...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov), existing.id);
+    .get(lotId, r.testCode, sampleId ?? '', testedAt ?? '') as Record<string, unknown> & { id: number; result_status: ResultStatus };
+  if (RESULT_RANK[status] < RESULT_RANK[existing.result_status]) return { id: existing.id, created: false };
+  if (TEST_VALUE_COLUMNS.every((c) => existing[c] === values[c])) {
+    creditEarliest(sql, 'test_results', existing.id, prov);
     return { id: existing.id, created: false };
   }
-  const info = sql
-    .q(
-      `INSERT INTO test_results (lot_id, sample_id, test_code, tested_at, ${TEST_VALUE_COLUMNS.join(', ')},
-                                 recorded_at, submission_id, line, mapping_hash, partner)
-       VALUES (?, ?, ?, ?, ${TEST_VALUE_COLUMNS.map(() => '?').join(', ')}, ?, ?, ?, ?, ?)`,
-    )
-    .run(lotId, sampleId, r.testCode, testedAt, ...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov));
-  return { id: Number(info.lastInsertRowid), created: true };
+  sql.q(UPDATE_TEST_RESULT).run(...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov), existing.id);
+  return { id: existing.id, created: false };
 }
 
 export function upsertDocument(sql: Sql, lotId: number, d: DocumentInput, prov: Prov): WriteResult {

@@ -27,7 +27,17 @@ import type { StoredReadiness } from './types.js';
 export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
   const lotDb = getLot(sql, lotId);
   if (!lotDb) throw new Error(`loadLotFacts: no lot ${lotId}`);
-  const identifiers = listIdentifiers(sql, lotId).map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
+  // One statement for the identifiers and whether each also names another lot; the lot numbers
+  // of a conflict (rare) only when there is one.
+  const idRows = sql
+    .q(
+      `SELECT scheme, value, issuer,
+         EXISTS (SELECT 1 FROM lot_identifiers o WHERE o.scheme = i.scheme AND o.value = i.value AND o.issuer = i.issuer AND o.lot_id <> i.lot_id) AS shared
+       FROM lot_identifiers i WHERE lot_id = ? ORDER BY scheme, value, issuer`,
+    )
+    .all(lotId) as { scheme: IdentifierRow['scheme']; value: string; issuer: string; shared: number }[];
+  const identifiers: IdentifierRow[] = idRows.map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
+  const conflicting = idRows.some((r) => r.shared) ? conflictingIdentifiers(sql, lotId) : [];
   const stageEvents = (
     sql.q('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status').all(lotId) as StageDbRow[]
   ).map(toStageEvent);
@@ -43,11 +53,11 @@ export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
     sql.q('SELECT * FROM dispositions WHERE lot_id = ? ORDER BY decided_at').all(lotId) as DispositionDbRow[]
   ).map(toDisposition);
   const po = plannedReceiptOf(sql, lotDb);
-  const material = sql.q('SELECT * FROM materials WHERE material_id = ?').get(lotDb.material_id) as MaterialDbRow | undefined;
+  const material = materialRow(sql, lotDb.material_id);
   return {
     lot: toLot(lotDb),
     identifiers,
-    conflictingIdentifiers: conflictingIdentifiers(sql, lotId),
+    conflictingIdentifiers: conflicting,
     stageEvents,
     testResults,
     documents,
@@ -56,6 +66,16 @@ export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
     plannedReceipt: po ? toPlannedReceipt(po) : null,
     material: material ? toMaterial(material) : null,
   };
+}
+
+/** A material's row; remembered for the open ingest transaction (a file's lots share a few materials). */
+function materialRow(sql: Sql, materialId: string): MaterialDbRow | undefined {
+  const cache = sql.tx.active ? sql.tx.materials : undefined;
+  const hit = cache?.get(materialId);
+  if (hit !== undefined) return hit ?? undefined;
+  const row = sql.q('SELECT * FROM materials WHERE material_id = ?').get(materialId) as MaterialDbRow | undefined;
+  cache?.set(materialId, row ?? null);
+  return row;
 }
 
 export function listIdentifiers(sql: Sql, lotId: number): IdentifierDbRow[] {

@@ -6,11 +6,13 @@
 import type { IdRef } from '../model/types.js';
 import { toLot, type LotDbRow, type PurchaseOrderDbRow } from './rows.js';
 import type { Sql } from './sql.js';
+import { identifierKey, lotNumberKey, type LotKeyDbRow } from './tx-cache.js';
 import type { LotFields, MaterialFields, Prov, PurchaseOrderFields } from './types.js';
 
 const provArgs = (p: Prov) => [p.submissionId, p.line ?? null, p.mappingHash ?? null, p.partner] as const;
 
 export function upsertMaterial(sql: Sql, f: MaterialFields, prov: Prov): void {
+  sql.tx.materials.delete(f.materialId);
   sql
     .q(
       `INSERT INTO materials (material_id, description, gtin, ndc, product_family, uom, updated_at, submission_id, line, mapping_hash, partner)
@@ -79,6 +81,7 @@ export function openPoLines(sql: Sql, vendor: string, poNumber: string, poItem?:
 }
 
 export function upsertLot(sql: Sql, materialId: string, lotNumber: string, f: LotFields, prov: Prov): { lotId: number; created: boolean } {
+  sql.tx.lotsChanged();
   const existing = sql.q('SELECT id FROM lots WHERE material_id = ? AND lot_number = ?').get(materialId, lotNumber) as { id: number } | undefined;
   const now = sql.now();
   const values = [
@@ -118,6 +121,7 @@ export function upsertLot(sql: Sql, materialId: string, lotNumber: string, f: Lo
 
 /** Attributes a partner reports about a lot it does not own the key of (no vendor change). */
 export function updateLotAttributes(sql: Sql, lotId: number, f: LotFields, prov: Prov): void {
+  sql.tx.lotsChanged();
   sql
     .q(
       `UPDATE lots SET
@@ -145,11 +149,22 @@ export function updateLotAttributes(sql: Sql, lotId: number, f: LotFields, prov:
 
 /** Links a lot to the PO line it fulfils, unless it is linked already. */
 export function linkLotToPo(sql: Sql, lotId: number, poNumber: string, poItem: string): void {
+  sql.tx.lotsChanged();
   sql.q('UPDATE lots SET po_number = ?, po_item = ? WHERE id = ? AND po_number IS NULL').run(poNumber, poItem, lotId);
 }
 
 export function getLot(sql: Sql, lotId: number): LotDbRow | undefined {
   return sql.q('SELECT * FROM lots WHERE id = ?').get(lotId) as LotDbRow | undefined;
+}
+
+/** The key columns of a lot (lotKeysByNumber's shape), remembered for the open ingest transaction. */
+export function getLotKey(sql: Sql, lotId: number): LotKeyDbRow | undefined {
+  const cache = sql.tx.active ? sql.tx.lotsById : undefined;
+  const hit = cache?.get(lotId);
+  if (hit !== undefined) return hit;
+  const lot = sql.q('SELECT id, material_id, lot_number, vendor, po_number, po_item FROM lots WHERE id = ?').get(lotId) as LotKeyDbRow | undefined;
+  if (lot && cache) cache.set(lotId, lot);
+  return lot;
 }
 
 export function getLotRow(sql: Sql, lotId: number) {
@@ -169,11 +184,43 @@ export function lotsByNumber(sql: Sql, lotNumber: string, materialId?: string): 
   return lots.length > 1 ? lots.sort((a, b) => (a.material_id < b.material_id ? -1 : a.material_id > b.material_id ? 1 : 0)) : lots;
 }
 
-/** Lots an identifier of this issuer points at (usually one; more is a conflict). */
+/**
+ * The lot key columns of the lots with this number (of this material when given), sorted by
+ * material: what resolution needs, remembered for the open ingest transaction.
+ */
+export function lotKeysByNumber(sql: Sql, lotNumber: string, materialId?: string): LotKeyDbRow[] {
+  const cache = sql.tx.active ? sql.tx.lotsByNumber : undefined;
+  const key = cache && lotNumberKey(lotNumber, materialId);
+  const hit = key === undefined ? undefined : cache!.get(key);
+  if (hit !== undefined) return hit;
+  let lots: LotKeyDbRow[];
+  if (materialId !== undefined) {
+    const lot = sql
+      .q('SELECT id, material_id, lot_number, vendor, po_number, po_item FROM lots WHERE material_id = ? AND lot_number = ?')
+      .get(materialId, lotNumber) as LotKeyDbRow | undefined;
+    lots = lot ? [lot] : [];
+  } else {
+    lots = sql.q('SELECT id, material_id, lot_number, vendor, po_number, po_item FROM lots WHERE lot_number = ?').all(lotNumber) as LotKeyDbRow[];
+    if (lots.length > 1) lots.sort((a, b) => (a.material_id < b.material_id ? -1 : a.material_id > b.material_id ? 1 : 0));
+  }
+  if (key !== undefined) cache!.set(key, lots);
+  return lots;
+}
+
+/** Lots an identifier of this issuer points at (usually one; more is a conflict). Ascending ids. */
 export function lotIdsByIdentifier(sql: Sql, ref: IdRef, issuer: string): number[] {
-  return (sql.q('SELECT lot_id FROM lot_identifiers WHERE scheme = ? AND value = ? AND issuer = ? ORDER BY lot_id').all(ref.scheme, ref.value, issuer) as { lot_id: number }[]).map(
-    (r) => r.lot_id,
-  );
+  const cache = sql.tx.active ? sql.tx.lotIdsByIdentifier : undefined;
+  const key = cache && identifierKey(ref, issuer);
+  const hit = key === undefined ? undefined : cache!.get(key);
+  // A copy: callers own what they get.
+  if (hit !== undefined) return hit.slice();
+  const ids = (
+    sql.q('SELECT lot_id FROM lot_identifiers WHERE scheme = ? AND value = ? AND issuer = ? ORDER BY lot_id').all(ref.scheme, ref.value, issuer) as { lot_id: number }[]
+  ).map((r) => r.lot_id);
+  // Only hits are kept: a file's row-unique ids (sample numbers) miss once and would only push
+  // the ids that do repeat (batch numbers) out of the cache. addIdentifier adds to kept entries.
+  if (key !== undefined && ids.length > 0) cache!.set(key, ids.slice());
+  return ids;
 }
 
 /**
@@ -181,17 +228,27 @@ export function lotIdsByIdentifier(sql: Sql, ref: IdRef, issuer: string): number
  * recorded (then it is only credited to the earliest submission that sent it).
  */
 export function addIdentifier(sql: Sql, lotId: number, ref: IdRef, issuer: string, prov: Prov): boolean {
-  const known = sql.q('SELECT 1 FROM lot_identifiers WHERE scheme = ? AND value = ? AND issuer = ? AND lot_id = ?').get(ref.scheme, ref.value, issuer, lotId);
-  sql
+  // Insert first: on the ingest path the identifier is usually new, and then one statement does.
+  const info = sql
     .q(
       `INSERT INTO lot_identifiers (lot_id, scheme, value, issuer, created_at, submission_id, line, mapping_hash, partner)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (scheme, value, issuer, lot_id) DO UPDATE SET
-         submission_id = excluded.submission_id, line = excluded.line, mapping_hash = excluded.mapping_hash, partner = excluded.partner
-       WHERE excluded.submission_id IS NOT NULL AND (lot_identifiers.submission_id IS NULL OR lot_identifiers.submission_id > excluded.submission_id)`,
+       ON CONFLICT (scheme, value, issuer, lot_id) DO NOTHING`,
     )
     .run(lotId, ref.scheme, ref.value, issuer, sql.now(), ...provArgs(prov));
-  return !known;
+  if (info.changes === 1) {
+    if (sql.tx.active) sql.tx.identifierAdded(identifierKey(ref, issuer), lotId);
+    return true;
+  }
+  if (prov.submissionId != null) {
+    sql
+      .q(
+        `UPDATE lot_identifiers SET submission_id = ?, line = ?, mapping_hash = ?, partner = ?
+         WHERE scheme = ? AND value = ? AND issuer = ? AND lot_id = ? AND (submission_id IS NULL OR submission_id > ?)`,
+      )
+      .run(...provArgs(prov), ref.scheme, ref.value, issuer, lotId, prov.submissionId);
+  }
+  return false;
 }
 
 /** Lots whose key or PO link matches this PO line: their planned receipt just changed. */
@@ -214,14 +271,14 @@ export function lotIdsForMaterial(sql: Sql, materialId: string): number[] {
 }
 
 /** The vendor of a lot: its own, else that of the PO line it fulfils. */
-export function effectiveVendor(sql: Sql, lot: LotDbRow): string | null {
+export function effectiveVendor(sql: Sql, lot: LotKeyDbRow): string | null {
   if (lot.vendor) return lot.vendor;
   const po = plannedReceiptOf(sql, lot);
   return po?.vendor ?? null;
 }
 
 /** The PO line a lot fulfils: its explicit link first, else a line naming its lot number. */
-export function plannedReceiptOf(sql: Sql, lot: LotDbRow): PurchaseOrderDbRow | undefined {
+export function plannedReceiptOf(sql: Sql, lot: LotKeyDbRow): PurchaseOrderDbRow | undefined {
   if (lot.po_number && lot.po_item) {
     const linked = getPurchaseOrder(sql, lot.po_number, lot.po_item);
     if (linked) return linked;

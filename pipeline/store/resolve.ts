@@ -13,18 +13,9 @@
 // materials; ERP and QMS touch any lot.
 
 import type { IdRef, PartnerConfig, RowError } from '../model/types.js';
-import {
-  addIdentifier,
-  effectiveVendor,
-  getLot,
-  linkLotToPo,
-  lotIdsByIdentifier,
-  lotsByNumber,
-  openPoLines,
-  upsertLot,
-} from './masterdata.js';
-import type { LotDbRow } from './rows.js';
+import { addIdentifier, effectiveVendor, getLotKey, linkLotToPo, lotIdsByIdentifier, lotKeysByNumber, openPoLines, upsertLot } from './masterdata.js';
 import type { Sql } from './sql.js';
+import type { LotKeyDbRow } from './tx-cache.js';
 import type { LotRef, Prov } from './types.js';
 
 export type ResolveResult = { lotId: number; learned: IdRef[]; created?: boolean } | { error: RowError };
@@ -54,12 +45,12 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
   const hits = partnerIds.map((id) => ({ id, lotIds: lotIdsByIdentifier(sql, id, partner.id) }));
   const hitLots = unique(hits.flatMap((h) => h.lotIds));
 
-  let lot: LotDbRow | undefined;
+  let lot: LotKeyDbRow | undefined;
   let created = false;
 
   // 1. The sponsor's lot number.
   if (sponsorNumber) {
-    const found = lotsByNumber(sql, sponsorNumber, material);
+    const found = lotKeysByNumber(sql, sponsorNumber, material);
     if (found.length > 0) {
       let inScope = found.filter((l) => mayTouch(sql, partner, l));
       if (inScope.length === 0) return scopeError(fail, partner, found[0], sql);
@@ -88,7 +79,7 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
         .join('; ');
       return fail('E_ID_CONFLICT', `The identifiers point at different lots: ${detail}.`, partnerIds[0]?.value);
     }
-    const candidate = getLot(sql, hitLots[0])!;
+    const candidate = getLotKey(sql, hitLots[0])!;
     if (sponsorNumber && candidate.lot_number !== sponsorNumber) {
       return fail(
         'E_ID_CONFLICT',
@@ -122,7 +113,7 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
       if (!lotNumber) {
         return fail('E_UNKNOWN_LOT', `PO ${po.po_number}/${po.po_item} names no lot number and the record sent no identifier to number the lot by.`, poNumber);
       }
-      const existing = lotsByNumber(sql, lotNumber, po.material_id)[0];
+      const existing = lotKeysByNumber(sql, lotNumber, po.material_id)[0];
       if (existing) {
         if (!mayTouch(sql, partner, existing)) return scopeError(fail, partner, existing, sql);
         linkLotToPo(sql, existing.id, po.po_number, po.po_item);
@@ -132,7 +123,7 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
           return fail('E_PARTNER_SCOPE', `Partner ${partner.id} may not report on material ${po.material_id} (PO ${po.po_number}/${po.po_item}).`, po.material_id);
         }
         const made = upsertLot(sql, po.material_id, lotNumber, { vendor: po.vendor, poNumber: po.po_number, poItem: po.po_item }, prov);
-        lot = getLot(sql, made.lotId)!;
+        lot = getLotKey(sql, made.lotId)!;
         created = true;
       }
     }
@@ -149,14 +140,14 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
 }
 
 /** May this partner report on this lot? */
-export function mayTouch(sql: Sql, partner: PartnerConfig, lot: LotDbRow): boolean {
+export function mayTouch(sql: Sql, partner: PartnerConfig, lot: LotKeyDbRow): boolean {
   if (partner.role === 'erp' || partner.role === 'qms') return true;
   if (partner.products.length > 0 && !partner.products.includes(lot.material_id)) return false;
   if (partner.role === 'cmo') return effectiveVendor(sql, lot) === partner.id;
   return true;
 }
 
-function scopeError(fail: (code: string, message: string, value?: string) => { error: RowError }, partner: PartnerConfig, lot: LotDbRow, sql: Sql) {
+function scopeError(fail: (code: string, message: string, value?: string) => { error: RowError }, partner: PartnerConfig, lot: LotKeyDbRow, sql: Sql) {
   const vendor = effectiveVendor(sql, lot);
   const why =
     partner.products.length > 0 && !partner.products.includes(lot.material_id)
@@ -166,7 +157,7 @@ function scopeError(fail: (code: string, message: string, value?: string) => { e
 }
 
 function lotLabel(sql: Sql, lotId: number): string {
-  const l = getLot(sql, lotId);
+  const l = getLotKey(sql, lotId);
   return l ? `${l.lot_number} (${l.material_id})` : `#${lotId}`;
 }
 

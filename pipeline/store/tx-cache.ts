@@ -71,6 +71,8 @@ export class TxCache {
   active = false;
   /** lotNumberKey → lots with that number (of that material), as lotsByNumber returns them. */
   readonly lotsByNumber: Lru<string, LotKeyDbRow[]>;
+  /** lot id → its key columns. */
+  readonly lotsById: Lru<number, LotKeyDbRow>;
   /** identifierKey → ids of the lots it names, ascending. */
   readonly lotIdsByIdentifier: Lru<string, number[]>;
   /** material id → its row, or null when there is none. */
@@ -80,6 +82,7 @@ export class TxCache {
 
   constructor(capacity = TX_CACHE_CAPACITY) {
     this.lotsByNumber = new Lru(capacity);
+    this.lotsById = new Lru(capacity);
     this.lotIdsByIdentifier = new Lru(capacity);
     this.materials = new Lru(Math.min(capacity, 4096));
   }
@@ -97,6 +100,7 @@ export class TxCache {
   /** Forgets everything (a write this cache cannot follow, or a rollback). */
   clear(): void {
     this.lotsByNumber.clear();
+    this.lotsById.clear();
     this.lotIdsByIdentifier.clear();
     this.materials.clear();
     this.auditHead = undefined;
@@ -105,6 +109,7 @@ export class TxCache {
   /** A lot row changed or appeared: lookups by number may now be wrong. */
   lotsChanged(): void {
     if (this.lotsByNumber.size > 0) this.lotsByNumber.clear();
+    if (this.lotsById.size > 0) this.lotsById.clear();
   }
 
   /** scheme:value (issuer) now also names lotId. */

@@ -71,7 +71,7 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `start-${randomBytes(4).toString('hex')}`, LOTGATE_SFTP_PORT: '0' });
     const server = cli(['start'], env);
     const banner = await server.waitForStderr(/upload {5}sftp -P \d+/);
-    expect(banner).toMatch(/^lotgate sftp \+ intake \+ worker — data /m);
+    expect(banner).toMatch(/^lotgate sftp \+ intake \+ worker \+ scheduler — data /m);
     expect(banner).toContain(`partners   erp, lab-a, lab-b`);
     expect(banner).toContain(`redis      ${redis.url} (REDIS_URL`);
     const port = Number(/sftp -P (\d+) -i fixtures\/keys\/lab-a lab-a@127\.0\.0\.1/.exec(banner)?.[1]);
