@@ -41,11 +41,7 @@ export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
   const stageEvents = (
     sql.q('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status').all(lotId) as StageDbRow[]
   ).map(toStageEvent);
-  const testResults = (
-    sql
-      .q(`SELECT * FROM test_results WHERE lot_id = ? ORDER BY test_code, coalesce(tested_at, ''), coalesce(sample_id, '')`)
-      .all(lotId) as TestDbRow[]
-  ).map((r) => toTestResult(r, false));
+  const testResults = testResultsOf(sql, lotId);
   const documents = (
     sql.q('SELECT * FROM documents WHERE lot_id = ? ORDER BY type, doc_id, version').all(lotId) as DocumentDbRow[]
   ).map(toDocument);
@@ -66,6 +62,36 @@ export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
     plannedReceipt: po ? toPlannedReceipt(po) : null,
     material: material ? toMaterial(material) : null,
   };
+}
+
+// A lot's results are the widest rows readiness reads: only the columns the model carries, as
+// arrays (raw) rather than objects, which is most of what reading them costs.
+const TEST_FACT_COLUMNS = [
+  'sample_id',
+  'test_code',
+  'test_name',
+  'method',
+  'result_raw',
+  'result_value',
+  'qualifier',
+  'unit',
+  'spec_low',
+  'spec_high',
+  'spec_text',
+  'result_status',
+  'tested_at',
+  'submission_id',
+  'line',
+] as const satisfies readonly (keyof TestDbRow)[];
+const SELECT_TEST_FACTS = `SELECT ${TEST_FACT_COLUMNS.join(', ')} FROM test_results WHERE lot_id = ? ORDER BY test_code, coalesce(tested_at, ''), coalesce(sample_id, '')`;
+
+function testResultsOf(sql: Sql, lotId: number) {
+  const rows = sql.raw(SELECT_TEST_FACTS).all(lotId) as unknown[][];
+  return rows.map((v) => {
+    const r = {} as Record<(typeof TEST_FACT_COLUMNS)[number], unknown>;
+    for (let i = 0; i < TEST_FACT_COLUMNS.length; i++) r[TEST_FACT_COLUMNS[i]] = v[i];
+    return toTestResult(r as unknown as TestDbRow, false);
+  });
 }
 
 /** A material's row; remembered for the open ingest transaction (a file's lots share a few materials). */

@@ -8,6 +8,7 @@ import type { Instant } from './types.js';
 
 export class Sql {
   private readonly cache = new Map<string, Database.Statement>();
+  private readonly rawCache = new Map<string, Database.Statement>();
   /** Lookups remembered for the open Store.begin() transaction (tx-cache.ts). */
   readonly tx = new TxCache();
 
@@ -22,6 +23,16 @@ export class Sql {
     if (!stmt) {
       stmt = this.db.prepare(sql);
       this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Like q(), but the statement returns rows as arrays of column values (cheaper for wide rows). */
+  raw(sql: string): Database.Statement {
+    let stmt = this.rawCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql).raw(true);
+      this.rawCache.set(sql, stmt);
     }
     return stmt;
   }
