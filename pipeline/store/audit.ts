@@ -25,6 +25,15 @@ export function auditHash(prevHash: string, e: { seq: number; at: string; actor:
   return createHash('sha256').update(prevHash + body).digest('hex');
 }
 
+/**
+ * auditHash for details given as canonical JSON text, without parsing it back: the body is
+ * spelled out with its keys in canonical (sorted) order. Same result as auditHash (tested).
+ */
+export function auditHashOfText(prevHash: string, e: { seq: number; at: string; actor: string; action: string; subject: string | null; detailsText: string }): string {
+  const body = `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(e.at)},"details":${e.detailsText},"seq":${canonicalJson(e.seq)},"subject":${e.subject === null ? 'null' : JSON.stringify(e.subject)}}`;
+  return createHash('sha256').update(prevHash + body).digest('hex');
+}
+
 export function appendAudit(sql: Sql, input: AuditInput): { seq: number; hash: string } {
   // Read-then-insert must not interleave with another writer: atomic() holds the write lock.
   return sql.atomic(() => {
@@ -33,11 +42,11 @@ export function appendAudit(sql: Sql, input: AuditInput): { seq: number; hash: s
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS_HASH;
     const at = input.at ? isoInstant(input.at) : sql.now();
+    // Hash what will be read back, not the caller's object (which may hold Dates, undefined, …):
+    // the canonical text is its own canonical form, so it goes into the hashed body as it is.
     const detailsText = canonicalJson(input.details ?? null);
-    // Hash what will be read back, not the caller's object (which may hold Dates, undefined, …).
-    const details = JSON.parse(detailsText) as unknown;
     const subject = input.subject ?? null;
-    const hash = auditHash(prevHash, { seq, at, actor: input.actor, action: input.action, subject, details });
+    const hash = auditHashOfText(prevHash, { seq, at, actor: input.actor, action: input.action, subject, detailsText });
     sql
       .q('INSERT INTO audit_events (seq, at, actor, "action", subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(seq, at, input.actor, input.action, subject, detailsText, prevHash, hash);

@@ -1,11 +1,12 @@
-// Hostile files over real SFTP against a running `lotgate start`: XML bombs and external
-// entities, binary junk, an empty file, a 100 MB single line. Each must come back as a coded
-// rejection in the partner's outbound/, the server and its workers must stay up (a good file
-// afterwards is applied), and the server's peak memory must stay bounded.
+// Real SFTP clients against a running `lotgate start`. The happy path with OpenSSH's `sftp -b`
+// (files through to facts and readiness), then hostile files: XML bombs and external entities,
+// binary junk, an empty file, a 100 MB single line. Each must come back as a coded rejection in
+// the partner's outbound/, the server and its workers must stay up (a good file afterwards is
+// applied), and the server's peak memory must stay bounded.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, writeFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -37,8 +38,7 @@ async function upload(partner: string, name: string, body: Buffer | Readable): P
   } finally {
     await sftp.end();
   }
-  const ackFile = path.join(work, 'data/drop', partner, 'outbound', `${name}.ack.json`);
-  return until(() => (existsSync(ackFile) ? JSON.parse(readFileSync(ackFile, 'utf8')) : null), `the acknowledgment of ${name}`, 120_000, 100);
+  return ackOf(partner, name);
 }
 
 /** Peak resident memory of the server process (VmHWM), in MB. */
@@ -52,6 +52,8 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'lotgate-hostile-'));
   for (const d of ['partners', 'mappings', 'fixtures']) cpSync(path.join(root, d), path.join(work, d), { recursive: true });
   copyFileSync(path.join(root, 'config.yaml'), path.join(work, 'config.yaml'));
+  // git keeps no file modes; OpenSSH refuses private keys that others can read.
+  for (const f of readdirSync(path.join(work, 'fixtures/keys'))) if (!f.includes('.')) chmodSync(path.join(work, 'fixtures/keys', f), 0o600);
   server = spawn(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(work, 'config.yaml'), 'start', '--role', 'sftp', '--role', 'intake', '--role', 'worker'], {
     cwd: work,
     env: { ...process.env, REDIS_URL: redis.url, LOTGATE_SFTP_PORT: '0', LOTGATE_DATA_DIR: path.join(work, 'data'), LOTGATE_QUEUE_PREFIX: `hostile-${randomBytes(4).toString('hex')}` },
@@ -69,6 +71,39 @@ afterAll(async () => {
   }
   await redis?.stop();
   rmSync(work, { recursive: true, force: true });
+});
+
+/** OpenSSH's own client in batch mode, as a partner's nightly job would run it. */
+function opensshPut(partner: string, files: string[]): void {
+  const batch = path.join(work, `batch-${partner}.txt`);
+  writeFileSync(batch, files.map((f) => `put ${f} inbound/`).join('\n') + '\n');
+  const r = spawnSync('sftp', ['-b', batch, '-P', String(port), '-i', path.join(work, 'fixtures/keys', partner), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', `${partner}@127.0.0.1`], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+}
+
+function ackOf(partner: string, name: string): Promise<any> {
+  const file = path.join(work, 'data/drop', partner, 'outbound', `${name}.ack.json`);
+  return until(() => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null), `the acknowledgment of ${name}`, 120_000, 100);
+}
+
+describe('OpenSSH sftp through to readiness', () => {
+  it('ERP master data, then a CMO batch status and a CoA: applied, and the lot\'s readiness moves', async () => {
+    const erp = ['ZMM_MATERIALS_20261120.csv', 'ZMM_PO_20261120.csv', 'ZMM_BATCHES_20261120.csv'];
+    opensshPut('erp', erp.map((f) => path.join(work, 'fixtures/erp', f)));
+    for (const f of erp) expect((await ackOf('erp', f)).state).toBe('applied');
+    const lot = () => JSON.parse(spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(work, 'config.yaml'), '-d', path.join(work, 'data'), 'lot', 'NW26-0411', '--json'], { encoding: 'utf8' }).stdout);
+    const before = lot();
+    expect(before.stages).toEqual([]);
+    expect(before.readiness.reasons.map((r: any) => r.code)).toContain('R_COA_MISSING');
+
+    opensshPut('acme-cmo', ['Chargenstatus_20261119.csv', 'COA_AC-24117_v2.pdf'].map((f) => path.join(work, 'fixtures/acme-cmo', f)));
+    expect((await ackOf('acme-cmo', 'Chargenstatus_20261119.csv')).state).toBe('applied_with_errors');
+    expect((await ackOf('acme-cmo', 'COA_AC-24117_v2.pdf')).state).toBe('applied');
+    const after = lot();
+    expect(after.stages.map((s: any) => s.stage)).toEqual(expect.arrayContaining(['compounding', 'filling', 'packaging', 'testing', 'qa_review']));
+    expect(after.readiness.reasons.map((r: any) => r.code)).not.toContain('R_COA_MISSING');
+    expect(after.readiness.reasons.map((r: any) => r.code)).not.toContain('R_STAGE_INCOMPLETE');
+  });
 });
 
 describe.skipIf(attacks.length === 0)('XML attacks over SFTP (../shared/corpus)', () => {
@@ -109,7 +144,7 @@ describe('hostile files over SFTP', () => {
   }, 180_000);
 
   it('the server and its workers are still up: a good file is applied; peak memory stayed bounded', async () => {
-    const ack = await upload('erp', 'ZMM_MATERIALS_20261120.csv', readFileSync(path.join(work, 'fixtures/erp/ZMM_MATERIALS_20261120.csv')));
+    const ack = await upload('erp', 'ZMM_MATERIALS_20261121.csv', Buffer.from(readFileSync(path.join(work, 'fixtures/erp/ZMM_MATERIALS_20261120.csv'), 'utf8') + '\n'));
     expect(ack.state).toBe('applied');
     expect(server.exitCode).toBeNull();
     // Node + BullMQ + ssh2 + two worker threads idle at ~150–200 MB; a buffered 100 MB line or
