@@ -129,7 +129,7 @@ export function registerDemoCommand(program: Command): void {
           }
           const lots = lg.store.listLots({ limit: 1000 });
           out('\nReadiness board (lotgate lots):\n\n');
-          out(renderTable(['LOT', 'MATERIAL', 'VENDOR', 'READINESS', 'LATE', 'REASONS'], lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.readiness ?? '-', l.late ? 'late' : '', l.reasonCodes.join(' ')])));
+          out(renderTable(['LOT', 'MATERIAL', 'VENDOR', 'READINESS', 'LATE', 'REASONS'], lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.readiness ?? '-', l.late ? 'late' : '', [...new Set(l.reasonCodes)].join(' ')])));
           // The way out: the scheduler pushes every minute; the demo does not make you wait.
           const push = findJob('push')!;
           const outcome = await runJob(push, loadJobsConfig(config).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });

@@ -28,7 +28,7 @@ export function registerReadCommands(program: Command): void {
       process.stdout.write(
         renderTable(
           ['LOT', 'MATERIAL', 'VENDOR', 'EXPIRY', 'READINESS', 'LATE', 'REASONS'],
-          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness ?? '-', l.late ? 'late' : '', l.reasonCodes.join(' ')]),
+          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness ?? '-', l.late ? 'late' : '', [...new Set(l.reasonCodes)].join(' ')]),
         ),
       );
     });
