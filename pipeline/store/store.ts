@@ -156,7 +156,6 @@ export class Store {
         db.pragma('synchronous = NORMAL');
       }
       db.pragma('foreign_keys = ON');
-      if (process.env.LG_CACHE) db.pragma(`cache_size = ${process.env.LG_CACHE}`);
       if (readonly) {
         const v = schemaVersion(db);
         if (v !== latest) {
