@@ -4,6 +4,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { processSubmission, quarantine } from '../ingest/process-submission.js';
 import { registerFile } from '../intake/register-file.js';
+import { retryBusy } from '../intake/retry-busy.js';
 import { createLogger, createLotgate, type Lotgate } from '../lotgate.js';
 import type { LotgateTask, TaskResult, TaskThreadData } from './tasks.js';
 import { serializeError, type FromThread, type ToThread } from './thread-pool.js';
@@ -20,14 +21,16 @@ async function run(task: LotgateTask): Promise<TaskResult> {
       const r = await processSubmission(lg, task.submissionId);
       return { state: r.state };
     }
+    // Ledger writes of the server's writer thread: short, and retried while a worker thread's
+    // file transaction holds the write lock, so no upload or audit event is lost to SQLITE_BUSY.
     case 'quarantine': {
-      const r = await quarantine(lg, task.submissionId, task.code, task.message);
+      const r = await retryBusy(() => quarantine(lg, task.submissionId, task.code, task.message));
       return { state: r.state };
     }
     case 'register':
-      return { submissionId: await registerFile(lg, task.file) };
+      return { submissionId: await retryBusy(() => registerFile(lg, task.file)) };
     case 'audit':
-      lg.store.appendAudit(task.event);
+      await retryBusy(() => lg.store.appendAudit(task.event));
       return { ok: true };
   }
 }
