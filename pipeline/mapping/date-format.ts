@@ -272,14 +272,28 @@ class CompiledDateParser implements DateParser {
 
   /** Local wall time (as if UTC) → the instant, or undefined inside a DST gap. */
   private localToUtc(local: number): number | undefined {
-    const z = this.zone;
-    let utc = local - z.offset(local) * 60_000;
-    const o2 = z.offset(utc);
+    let utc = local - this.offset(local) * 60_000;
+    const o2 = this.offset(utc);
     if (utc + o2 * 60_000 !== local) {
       utc = local - o2 * 60_000;
-      if (utc + z.offset(utc) * 60_000 !== local) return undefined;
+      if (utc + this.offset(utc) * 60_000 !== local) return undefined;
     }
     return utc;
+  }
+
+  // A zone's offset only changes at transitions, which fall on quarter hours; asking Intl for
+  // every row was most of the mapping time of a large file (luxon's IANAZone.offset).
+  private readonly offsets = new Map<number, number>();
+
+  private offset(ts: number): number {
+    const bucket = Math.floor(ts / 900_000);
+    let o = this.offsets.get(bucket);
+    if (o === undefined) {
+      if (this.offsets.size > 50_000) this.offsets.clear();
+      o = this.zone.offset(ts);
+      this.offsets.set(bucket, o);
+    }
+    return o;
   }
 }
 
