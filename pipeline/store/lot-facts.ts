@@ -160,8 +160,15 @@ export function getReadiness(sql: Sql, lotId: number): StoredReadiness | null {
   return { ...stored, computedAt: r.computed_at };
 }
 
-/** Stores the readiness; `changed` when state, late or the set of reason codes differ from before. */
+/**
+ * Stores the readiness; `changed` when state, late or the set of reason codes differ from before.
+ * An identical readiness is not written again (a sweep over 100k unchanged lots writes nothing),
+ * so `computed_at` is when the stored readiness was last computed differently.
+ */
 export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
+  const text = JSON.stringify(r);
+  const same = sql.q('SELECT readiness FROM lot_readiness WHERE lot_id = ?').pluck().get(lotId) as string | undefined;
+  if (same === text) return { changed: false, previous: r };
   return sql.atomic(() => {
     const prevStored = getReadiness(sql, lotId);
     let previous: Readiness | null = null;
@@ -175,7 +182,7 @@ export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string)
         `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at`,
       )
-      .run(lotId, r.state, r.late ? 1 : 0, JSON.stringify(r), at);
+      .run(lotId, r.state, r.late ? 1 : 0, text, at);
     return { changed, previous };
   });
 }
