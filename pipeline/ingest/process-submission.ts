@@ -159,11 +159,11 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       if (opts.onProgress && tally.rows % 50_000 === 0) opts.onProgress(tally.rows);
     }
 
-    const state: SubmissionState = tally.rejected === 0 && tally.applied > 0 ? 'applied' : tally.applied > 0 ? 'applied_with_errors' : 'rejected';
-    if (tally.rows === tally.filtered) {
+    const nothingToApply = tally.rows === tally.filtered;
+    if (nothingToApply) {
       recordError({ code: 'E_NO_ROWS', message: tally.rows === 0 ? 'The file has no data rows.' : `All ${tally.rows} rows were filtered out by the mapping; nothing to apply.` });
     }
-    const finalState: SubmissionState = tally.rows === tally.filtered ? 'rejected' : state;
+    const finalState: SubmissionState = nothingToApply || tally.applied === 0 ? 'rejected' : tally.rejected === 0 ? 'applied' : 'applied_with_errors';
     if (review) {
       outcome = { review: finalState };
       throw new AlreadyDecided();

@@ -9,7 +9,7 @@ import type { AuditInput, AuditRow, AuditVerification } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-interface AuditDbRow {
+export interface AuditDbRow {
   seq: number;
   at: string;
   actor: string;
@@ -102,7 +102,11 @@ export function listAudit(sql: Sql, opts: { subject?: string; action?: string; l
   }
   const text = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
   const rows = sql.q(text).all(...args, opts.limit ?? 100) as AuditDbRow[];
-  return rows.map((r) => ({
+  return rows.map(toAuditRow);
+}
+
+export function toAuditRow(r: AuditDbRow): AuditRow {
+  return {
     seq: r.seq,
     at: r.at,
     actor: r.actor,
@@ -111,5 +115,5 @@ export function listAudit(sql: Sql, opts: { subject?: string; action?: string; l
     details: JSON.parse(r.details) as unknown,
     prevHash: r.prev_hash,
     hash: r.hash,
-  }));
+  };
 }

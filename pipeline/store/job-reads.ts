@@ -4,6 +4,7 @@
 // rejected rows before the real apply records them).
 
 import type { DeviationRow, Readiness, ReadinessState } from '../model/types.js';
+import { toAuditRow, type AuditDbRow } from './audit.js';
 import { toDeviation, type DeviationDbRow } from './rows.js';
 import { bool, isoInstant, parseJson, type Sql } from './sql.js';
 import type { AuditRow, Instant } from './types.js';
@@ -14,26 +15,8 @@ export function listAuditAfter(sql: Sql, afterSeq: number, opts: { actions?: str
     .q(
       `SELECT * FROM audit_events WHERE seq > ? AND (? IS NULL OR "action" IN (SELECT value FROM json_each(?))) ORDER BY seq LIMIT ?`,
     )
-    .all(afterSeq, opts.actions ? 1 : null, JSON.stringify(opts.actions ?? []), opts.limit ?? 1000) as {
-    seq: number;
-    at: string;
-    actor: string;
-    action: string;
-    subject: string | null;
-    details: string;
-    prev_hash: string;
-    hash: string;
-  }[];
-  return rows.map((r) => ({
-    seq: r.seq,
-    at: r.at,
-    actor: r.actor,
-    action: r.action,
-    subject: r.subject,
-    details: JSON.parse(r.details) as unknown,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  }));
+    .all(afterSeq, opts.actions ? 1 : null, JSON.stringify(opts.actions ?? []), opts.limit ?? 1000) as AuditDbRow[];
+  return rows.map(toAuditRow);
 }
 
 /** The latest version of a deviation and every lot any of its versions names, or undefined. */

@@ -20,7 +20,7 @@ export interface SftpConnectorConfig extends RetryConfig {
   host: string;
   port?: number;
   user: string;
-  /** Private key file (OpenSSH or PEM), relative to the config folder. */
+  /** Private key file (OpenSSH or PEM); a relative path is relative to the data dir. */
   keyPath?: string;
   /** Environment variable holding the key's passphrase, when it has one. */
   passphraseEnv?: string;
