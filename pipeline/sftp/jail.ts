@@ -5,7 +5,7 @@
 //   /inbound     (upload here; may be listed, files may not be read back)
 //   /outbound    (acknowledgments; read only)
 // and plain files directly inside the two folders. Nothing else exists for a partner.
-// Every path is decided here before any file system call is made, so `..`, symlinks,
+// Every path is decided here before any file system call is made, so `..` above `/`, symlinks,
 // another partner's folder or our own hidden temp files can never be named by a client.
 
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ export type JailTarget =
 
 export type JailErrorCode =
   | 'E_PATH_INVALID' // bytes no file name may contain (NUL, control, backslash, bidi overrides), too long
-  | 'E_PATH_DENIED' // syntactically a path, but one we refuse (`..`, `//`, hidden names)
+  | 'E_PATH_DENIED' // syntactically a path, but one we refuse (`..` above `/`, `//`, hidden names)
   | 'E_PATH_NOT_FOUND'; // outside the partner's tree: simply does not exist for them
 
 export interface JailError {
@@ -74,54 +74,59 @@ function checkRaw(input: string): JailError | null {
   return null;
 }
 
-function fromSegments(segs: string[], input: string, trailingSlash: boolean): JailResult {
+function fromSegments(segs: string[], input: string): JailResult {
   if (segs.length === 0) return { ok: true, target: { kind: 'root' }, virtual: '/' };
   const [first, second] = segs;
-  if (!isArea(first)) return fail('E_PATH_NOT_FOUND', 'no such file or directory', input);
-  if (segs.length === 1) return { ok: true, target: { kind: 'area', area: first }, virtual: `/${first}` };
-  if (segs.length > 2) return fail('E_PATH_NOT_FOUND', 'no such file or directory (there are no sub-folders)', input);
-  const bad = checkFileName(second);
+  if (segs.length === 1 && isArea(first)) return { ok: true, target: { kind: 'area', area: first }, virtual: `/${first}` };
+  const [area, name] = segs.length === 1 ? ([first, ''] as const) : [first, second];
+  if (!isArea(area)) return fail('E_PATH_NOT_FOUND', 'no such file or directory', input);
+  const bad = checkFileName(name);
   if (bad) return { ok: false, error: { ...bad, path: input } };
-  if (trailingSlash) return fail('E_PATH_NOT_FOUND', 'not a directory', input);
-  return { ok: true, target: { kind: 'file', area: first, name: second }, virtual: `/${first}/${second}` };
+  return { ok: true, target: { kind: 'file', area, name }, virtual: `/${area}/${name}` };
+}
+
+function walk(input: string, mode: 'request' | 'realpath'): JailResult {
+  const bad = checkRaw(input);
+  if (bad) return { ok: false, error: bad };
+  const parts = input.split('/');
+  // A leading `/` and one trailing `/` are fine; an empty segment anywhere else is `//`.
+  const last = parts.length - 1;
+  if (mode === 'request' && parts.some((s, i) => s === '' && i > 0 && i < last)) return fail('E_PATH_DENIED', 'empty path segment ("//")', input);
+  const segs: string[] = [];
+  let afterFile = false;
+  for (const s of parts) {
+    if (afterFile) return fail('E_PATH_NOT_FOUND', 'not a directory (there are no sub-folders)', input);
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (segs.length === 0 && mode === 'request') return fail('E_PATH_DENIED', 'the path goes above "/", outside your folders', input);
+      segs.pop();
+      continue;
+    }
+    segs.push(s);
+    afterFile = segs.length === 2 || !isArea(segs[0]);
+  }
+  return fromSegments(segs, input);
 }
 
 /**
- * Strict resolution, used for every request that touches a file or folder.
- * Relative paths are taken from `/` (the session's only working directory). `.`/`..`
- * segments and empty segments (`//`) are refused outright rather than interpreted.
+ * Resolution for every request that touches a file or folder, as a POSIX server would resolve
+ * it (OpenSSH's sftp-server), without touching the disk: relative paths start at `/` (the home),
+ * `.` segments vanish and `..` goes up one level (lftp's `cd inbound` stats `/inbound/.`).
+ * Only root and the two folders are directories, so anything after a file name (`x.csv/`,
+ * `x.csv/..`) is "not a directory". A `..` above `/` tries to leave the tree and is refused, as
+ * are empty segments (`//`).
  */
 export function resolvePath(input: string): JailResult {
-  const bad = checkRaw(input);
-  if (bad) return { ok: false, error: bad };
-  if (input === '' || input === '.' || input === '/') return { ok: true, target: { kind: 'root' }, virtual: '/' };
-  let p = input.startsWith('/') ? input.slice(1) : input;
-  const trailingSlash = p.endsWith('/');
-  if (trailingSlash) p = p.slice(0, -1);
-  const segs = p.split('/');
-  for (const s of segs) {
-    if (s === '') return fail('E_PATH_DENIED', 'empty path segment ("//")', input);
-    if (s === '.' || s === '..') return fail('E_PATH_DENIED', 'relative segments ("." and "..") are not allowed', input);
-  }
-  return fromSegments(segs, input, trailingSlash);
+  return walk(input, 'request');
 }
 
 /**
- * Lexical canonicalization for REALPATH only: `.` and empty segments vanish, `..` pops and
- * stops at `/` (as in a chroot), so `cd ..` from /inbound lands on `/`. Canonicalizing grants
- * nothing: the result is an ordinary virtual path that every other request still resolves
- * strictly, and a path that leaves the partner's tree comes back E_PATH_NOT_FOUND.
+ * REALPATH: the same resolution, except that `..` stops at `/` as in a chroot (so `cd ..` at the
+ * top stays at `/`) and empty segments vanish. Canonicalizing grants nothing: the result is an ordinary virtual path that
+ * every other request still resolves with resolvePath.
  */
 export function canonicalize(input: string): JailResult {
-  const bad = checkRaw(input);
-  if (bad) return { ok: false, error: bad };
-  const out: string[] = [];
-  for (const s of input.split('/')) {
-    if (s === '' || s === '.') continue;
-    if (s === '..') out.pop();
-    else out.push(s);
-  }
-  return fromSegments(out, input, false);
+  return walk(input, 'realpath');
 }
 
 /** The real location of a target, given the partner's folder `<dropDir>/<partner>`. */

@@ -29,9 +29,27 @@ describe('resolvePath (strict, for every file operation)', () => {
     }
   });
 
-  it('refuses relative segments and empty segments instead of interpreting them', () => {
-    for (const p of ['/inbound/../outbound/x', '/../other/inbound', '..', '/inbound/./x', './inbound', '/inbound/..', '/inbound//x', '//inbound']) {
+  it('resolves "." and ".." inside the tree as OpenSSH sftp-server does', () => {
+    const v = (p: string) => ok(p).virtual;
+    expect(v('/inbound/.')).toBe('/inbound'); // lftp's `cd inbound`
+    expect(v('/inbound/./')).toBe('/inbound');
+    expect(v('./inbound')).toBe('/inbound');
+    expect(v('/inbound/./x.csv')).toBe('/inbound/x.csv');
+    expect(v('/inbound/../outbound/x.ack.json')).toBe('/outbound/x.ack.json');
+    expect(v('/inbound/..')).toBe('/');
+    expect(v('/outbound/../inbound/../inbound/x.csv')).toBe('/inbound/x.csv');
+    expect(ok('/inbound/.').target).toEqual({ kind: 'area', area: 'inbound' });
+  });
+
+  it('refuses a ".." that would leave the tree, and empty segments', () => {
+    for (const p of ['..', '/..', '/../other/inbound', '/inbound/../..', '/inbound/../../acme-2/inbound', '../../etc/passwd', '/inbound//x', '//inbound']) {
       expect(code(p), p).toBe('E_PATH_DENIED');
+    }
+  });
+
+  it('nothing follows a file name: "x.csv/." and "x.csv/.." are not directories', () => {
+    for (const p of ['/inbound/x.csv/.', '/inbound/x.csv/..', '/inbound/x.csv/../y.csv', '/inbound/sub/../x.csv', '/nope/../inbound']) {
+      expect(code(p), p).toBe('E_PATH_NOT_FOUND');
     }
   });
 
@@ -69,7 +87,8 @@ describe('canonicalize (REALPATH only)', () => {
     expect(v('.')).toBe('/');
     expect(v('')).toBe('/');
     expect(v('/inbound/..')).toBe('/');
-    expect(v('/inbound/../../..')).toBe('/');
+    expect(v('/inbound/.')).toBe('/inbound');
+    expect(v('/inbound/../../..')).toBe('/'); // stops at the root, like a chroot
     expect(v('/../../inbound')).toBe('/inbound');
     expect(v('inbound/./x.csv')).toBe('/inbound/x.csv');
     expect(v('//outbound//')).toBe('/outbound');
