@@ -4,12 +4,31 @@
 
 import path from 'node:path';
 
-const TEMP_SUFFIXES = ['.part', '.filepart', '.tmp', '.crdownload', '.partial'];
+/** Names tools give a file while it is still being written (WinSCP, rclone, browsers, curl, …). */
+export const TEMP_SUFFIXES: readonly string[] = ['.part', '.filepart', '.tmp', '.crdownload', '.partial'];
+
+/**
+ * The longest file name (UTF-8 bytes) that is taken. Every name lotgate derives from it must
+ * still fit in the file system's 255-byte NAME_MAX: the claimed copy in .intake/ adds 22 bytes
+ * (stagedName), a partial upload's quarantine name 25, the acknowledgments `.ack.json` /
+ * `.ack.csv` 9, and a collision ` (n)` a few more; 55 bytes of room cover all of them with
+ * margin. A longer name used to be accepted and then fail in intake (ENAMETOOLONG) forever.
+ */
+export const MAX_TAKEN_NAME_BYTES = 200;
+
+/**
+ * The longest name an upload may carry while staged (`<name>.filepart`): its final name is
+ * checked again when it is renamed, and if it never is, its bytes are kept as a partial under
+ * `<timestamp>-<name>` (25 bytes more), which must fit in NAME_MAX.
+ */
+export const MAX_STAGED_NAME_BYTES = 230;
 
 /** Why a name in inbound/ is not a file to take, or null when it is. */
 export function ignoredReason(name: string): string | null {
   if (name === '' || name.includes('/') || name.includes('\\')) return 'not a plain file name';
   if (name.startsWith('.')) return 'hidden file (temporary upload or system file)';
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_TAKEN_NAME_BYTES) return `name too long (${bytes} bytes; at most ${MAX_TAKEN_NAME_BYTES} bytes in UTF-8)`;
   if (name.startsWith('~$')) return 'office lock file';
   const lower = name.toLowerCase();
   if (TEMP_SUFFIXES.some((s) => lower.endsWith(s))) return 'temporary upload name';
@@ -19,6 +38,40 @@ export function ignoredReason(name: string): string | null {
 
 export function isIgnoredName(name: string): boolean {
   return ignoredReason(name) !== null;
+}
+
+/** What an upload named `name` becomes: a file to take, a staged upload (held back until it is
+ * renamed to its final name), or refused — never accepted and then left alone by intake. */
+export type UploadVerdict =
+  | { kind: 'take' }
+  | { kind: 'staged' }
+  | { kind: 'refused'; code: 'E_NAME_TOO_LONG' | 'E_NAME_NOT_TAKEN'; message: string };
+
+function tooLong(bytes: number): UploadVerdict {
+  return { kind: 'refused', code: 'E_NAME_TOO_LONG', message: `file name too long (${bytes} bytes; at most ${MAX_TAKEN_NAME_BYTES} bytes in UTF-8); shorten the name and upload again` };
+}
+
+function isTempName(lower: string, suffixes: readonly string[]): boolean {
+  return suffixes.some((s) => lower.endsWith(s) && lower.length > s.length);
+}
+
+/**
+ * The drop zone's rule for an upload's name, built on ignoredReason so that whatever the drop
+ * zone accepts as a file intake takes, and whatever intake would ignore the drop zone either
+ * stages (temporary names in `stagedSuffixes`, delivered on rename) or refuses at OPEN.
+ * `stagedSuffixes` are lower case.
+ */
+export function uploadVerdict(name: string, stagedSuffixes: readonly string[] = TEMP_SUFFIXES): UploadVerdict {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  const lower = name.toLowerCase();
+  if (isTempName(lower, stagedSuffixes) && !name.startsWith('.')) {
+    if (bytes <= MAX_STAGED_NAME_BYTES) return { kind: 'staged' };
+    return tooLong(bytes);
+  }
+  if (bytes > MAX_TAKEN_NAME_BYTES) return tooLong(bytes);
+  const why = ignoredReason(name);
+  if (why) return { kind: 'refused', code: 'E_NAME_NOT_TAKEN', message: `files named like this are not processed (${why}); rename the file and upload it again` };
+  return { kind: 'take' };
 }
 
 /** The folders of one partner in the drop zone. */

@@ -18,6 +18,7 @@ import { loadOrCreateHostKey } from './host-key.js';
 import { attachSftpSession, QUARANTINE_DIR, type SftpSession, type UploadedFile, type PartialFile } from './sftp-session.js';
 import { isValidPartnerId } from './jail.js';
 import { createHashPool, type HashPool } from './hash-pool.js';
+import { TEMP_SUFFIXES } from '../intake/names.js';
 
 export type { UploadedFile, PartialFile } from './sftp-session.js';
 
@@ -65,7 +66,9 @@ export interface DropZone {
 const FLOW_PAUSE_BYTES = 64 * 1024 * 1024;
 const FLOW_RESUME_BYTES = 16 * 1024 * 1024;
 
-export const DEFAULT_STAGED_SUFFIXES: readonly string[] = ['.filepart', '.part', '.tmp'];
+/** Temporary names held back until renamed: the ones intake never takes (WinSCP `.filepart`,
+ * rclone `.partial`, `.part`, `.tmp`, `.crdownload`), so none is delivered and then ignored. */
+export const DEFAULT_STAGED_SUFFIXES: readonly string[] = TEMP_SUFFIXES;
 
 const WANTED = {
   kex: [

@@ -11,16 +11,16 @@ import { MAX_NAME_BYTES } from './jail.js';
 
 const MAX_COPIES = 10_000;
 
-/** `name` with ` (n)` before its extension; n = 1 is the name itself. Pure. */
-export function numberedName(name: string, n: number): string {
+/** `name` with ` (n)` before its extension, within `maxBytes`; n = 1 is the name itself. Pure. */
+export function numberedName(name: string, n: number, maxBytes = MAX_NAME_BYTES): string {
   if (n <= 1) return name;
   const dot = name.lastIndexOf('.');
   const hasExt = dot > 0 && dot < name.length - 1;
   let stem = hasExt ? name.slice(0, dot) : name;
   const ext = hasExt ? name.slice(dot) : '';
   const suffix = ` (${n})`;
-  // Keep within NAME_MAX by shortening the stem (by code points, so UTF-8 stays valid).
-  while (Buffer.byteLength(stem + suffix + ext, 'utf8') > MAX_NAME_BYTES && stem.length > 1) {
+  // Keep within the limit by shortening the stem (by code points, so UTF-8 stays valid).
+  while (Buffer.byteLength(stem + suffix + ext, 'utf8') > maxBytes && stem.length > 1) {
     stem = Array.from(stem).slice(0, -1).join('');
   }
   return stem + suffix + ext;
@@ -46,10 +46,16 @@ const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EM
  * moment cannot overwrite each other. Where hard links are unsupported (some network shares)
  * it falls back to check-then-rename.
  */
-export async function placeNoClobber(tempPath: string, dir: string, name: string, isTaken: (candidate: string) => boolean = () => false): Promise<string> {
+export async function placeNoClobber(
+  tempPath: string,
+  dir: string,
+  name: string,
+  isTaken: (candidate: string) => boolean = () => false,
+  maxBytes = MAX_NAME_BYTES,
+): Promise<string> {
   let useLink = true;
   for (let n = 1; n <= MAX_COPIES; n++) {
-    const candidate = numberedName(name, n);
+    const candidate = numberedName(name, n, maxBytes);
     if (isTaken(candidate)) continue;
     const target = join(dir, candidate);
     if (useLink) {

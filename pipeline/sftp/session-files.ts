@@ -9,6 +9,7 @@ import { Upload } from './upload.js';
 import { toAttrs } from './listing.js';
 import { errnoToStatus } from './session-reply.js';
 import { finishUpload } from './session-uploads.js';
+import { uploadVerdict } from '../intake/names.js';
 import type { DownloadHandle, SessionParts } from './session-types.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
@@ -30,6 +31,9 @@ async function openUpload(s: SessionParts, reqid: number, virtual: string, area:
   if (flags & OPEN_MODE.READ) return out.deny(reqid, 'open-readwrite', virtual, 'files in /inbound cannot be read back');
   if (flags & OPEN_MODE.APPEND) return out.deny(reqid, 'open-append', virtual, 'appending or resuming uploads is not supported');
   if (!(flags & OPEN_MODE.CREAT)) return out.deny(reqid, 'open-existing', virtual, 'existing files cannot be modified; upload a new file');
+  // A name intake would not take is refused now, never accepted and then left unanswered.
+  const verdict = uploadVerdict(name, ctx.stagedSuffixes);
+  if (verdict.kind === 'refused') return out.deny(reqid, 'open-write', virtual, verdict.message, verdict.code);
   if (flags & OPEN_MODE.EXCL && (await view.exists('inbound', name))) return out.status(reqid, STATUS_CODE.FAILURE, 'file exists');
   if (state.full) return out.status(reqid, STATUS_CODE.FAILURE, 'too many open files');
   let upload: Upload;

@@ -6,7 +6,8 @@ import ssh2 from 'ssh2';
 import type { Attributes } from 'ssh2';
 import { resolvePath, canonicalize } from './jail.js';
 import { toAttrs, longname } from './listing.js';
-import { deliverOrQuarantine, isStagedName } from './session-uploads.js';
+import { deliverOrQuarantine } from './session-uploads.js';
+import { uploadVerdict } from '../intake/names.js';
 import type { SessionParts } from './session-types.js';
 
 const { STATUS_CODE } = ssh2.utils.sftp;
@@ -77,7 +78,10 @@ export async function onRename(s: SessionParts, reqid: number, oldPath: string, 
   }
   const to = b.target.name;
   if (to === staged.name) return out.status(reqid, STATUS_CODE.OK);
-  if (isStagedName(s, to)) {
+  const verdict = uploadVerdict(to, s.ctx.stagedSuffixes);
+  // The upload stays staged: the client may rename it again, remove it, or leave it a partial.
+  if (verdict.kind === 'refused') return out.deny(reqid, 'rename', `${a.virtual} -> ${b.virtual}`, verdict.message, verdict.code);
+  if (verdict.kind === 'staged') {
     // Still a staging name: just re-label it; SFTP v3 RENAME never replaces a file.
     if (state.isStaged(to) || (await view.exists('inbound', to))) return out.status(reqid, STATUS_CODE.FAILURE, 'file exists');
     state.unstage(staged.name);

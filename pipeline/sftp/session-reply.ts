@@ -46,8 +46,8 @@ export class Responder {
   }
 
   /** A refused request: audited, and answered with our reason after the generic words. */
-  deny(reqid: number, op: string, path: string, message: string): void {
-    this.audit('sftp.denied', `${this.ctx.partner}:${path}`, { op, path, reason: message });
+  deny(reqid: number, op: string, path: string, message: string, code?: string): void {
+    this.audit('sftp.denied', `${this.ctx.partner}:${path}`, { op, path, ...(code ? { code } : {}), reason: message });
     // Clients show the server's message instead of the generic text; keep the generic words first.
     this.status(reqid, STATUS_CODE.PERMISSION_DENIED, `Permission denied: ${message}`);
   }

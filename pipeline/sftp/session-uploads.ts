@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { hashFile, type Upload, type UploadResult } from './upload.js';
 import { placeNoClobber, stampForFileName } from './place.js';
+import { MAX_TAKEN_NAME_BYTES, uploadVerdict } from '../intake/names.js';
 import { QUARANTINE_DIR, type SessionParts, type UploadHandle } from './session-types.js';
 
 const { STATUS_CODE } = ssh2.utils.sftp;
 
 export function isStagedName(s: SessionParts, name: string): boolean {
-  const lower = name.toLowerCase();
-  return s.ctx.stagedSuffixes.some((x) => lower.endsWith(x) && lower.length > x.length);
+  return uploadVerdict(name, s.ctx.stagedSuffixes).kind === 'staged';
 }
 
 function errCode(err: unknown): string {
@@ -22,7 +22,8 @@ function errCode(err: unknown): string {
 /** Move a finished upload into inbound/ (never over another file) and report it. */
 export async function deliver(s: SessionParts, name: string, tempPath: string, result: UploadResult, openedAt: number, extra: Record<string, unknown>): Promise<string> {
   const { ctx, state, out, view } = s;
-  const finalName = await placeNoClobber(tempPath, view.dirs.inbound, name, (c) => state.isStaged(c));
+  // A numbered collision name stays within what intake takes.
+  const finalName = await placeNoClobber(tempPath, view.dirs.inbound, name, (c) => state.isStaged(c), MAX_TAKEN_NAME_BYTES);
   const receivedAt = new Date(ctx.now()).toISOString();
   const path = join(view.dirs.inbound, finalName);
   state.remember(finalName, result.size, ctx.now());

@@ -6,10 +6,12 @@
 // Policies (also in pipeline/sftp/README.md):
 // - /inbound: create new files, list, stat. No read-back, no overwrite, no remove, no rename of
 //   delivered files. A same-name upload gets ` (2)`, ` (3)`, … (see place.ts).
-// - Staged uploads: a file uploaded as `<name>.filepart` (WinSCP), `.part` or `.tmp` is held
-//   back when closed and delivered only when the client renames it to its final name in the
-//   same session. The client may also remove it (a cancelled transfer). If the session ends
-//   first, it is a partial upload.
+// - Names: whatever intake would not take (too long, `~$…`, `….ack.json`; see
+//   intake/names.ts uploadVerdict) is refused at OPEN, never accepted and left unanswered.
+// - Staged uploads: a file uploaded under a temporary name (`.filepart` WinSCP, `.partial`
+//   rclone, `.part`, `.tmp`, `.crdownload`) is held back when closed and delivered only when the
+//   client renames it to its final name in the same session. The client may also remove it (a
+//   cancelled transfer). If the session ends first, it is a partial upload.
 // - /outbound: list, stat, read. Nothing else.
 // - MKDIR, RMDIR, REMOVE (except own staged files), SYMLINK: permission denied. READLINK and
 //   extensions: unsupported. SETSTAT/FSETSTAT: accepted and ignored (clients send times/modes).
