@@ -4,7 +4,10 @@
 //   /            (root, list only)
 //   /inbound     (upload here; may be listed, files may not be read back)
 //   /outbound    (acknowledgments; read only)
-// and plain files directly inside the two folders. Nothing else exists for a partner.
+// and plain files directly inside the two folders. Nothing else exists for a partner. The home
+// (REALPATH of `.`) is `/`; a plain name directly under `/` stands for that name in /inbound, so
+// `put file.csv` from the home uploads into /inbound while `cd inbound`, `ls outbound` and
+// `get outbound/x.ack.json` work as they always did.
 // Every path is decided here before any file system call is made, so `..` above `/`, symlinks,
 // another partner's folder or our own hidden temp files can never be named by a client.
 
@@ -78,7 +81,8 @@ function fromSegments(segs: string[], input: string): JailResult {
   if (segs.length === 0) return { ok: true, target: { kind: 'root' }, virtual: '/' };
   const [first, second] = segs;
   if (segs.length === 1 && isArea(first)) return { ok: true, target: { kind: 'area', area: first }, virtual: `/${first}` };
-  const [area, name] = segs.length === 1 ? ([first, ''] as const) : [first, second];
+  // A plain name at the top (`put file.csv` from the home folder) is that name in /inbound.
+  const [area, name] = segs.length === 1 ? (['inbound', first] as const) : [first, second];
   if (!isArea(area)) return fail('E_PATH_NOT_FOUND', 'no such file or directory', input);
   const bad = checkFileName(name);
   if (bad) return { ok: false, error: { ...bad, path: input } };

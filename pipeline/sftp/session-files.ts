@@ -21,7 +21,7 @@ export async function onOpen(s: SessionParts, reqid: number, filename: string, f
   const t = r.target;
   if (t.kind !== 'file') return s.out.status(reqid, STATUS_CODE.FAILURE, 'Failure: is a directory');
   if ((flags & OPEN_MODE.WRITE) !== 0) return openUpload(s, reqid, r.virtual, t.area, t.name, flags);
-  if (t.area !== 'outbound') return s.out.deny(reqid, 'open-read', r.virtual, 'files in /inbound cannot be read back');
+  if (t.area !== 'outbound') return s.out.deny(reqid, 'open-read', r.virtual, 'files in /inbound cannot be read back; acknowledgments are in /outbound');
   return openDownload(s, reqid, r.virtual, realPathOf(s.ctx.partnerRoot, t), t.name);
 }
 

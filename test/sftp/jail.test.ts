@@ -53,10 +53,20 @@ describe('resolvePath (strict, for every file operation)', () => {
     }
   });
 
+  it('a plain name at the top is that name in /inbound (put file.csv from the home)', () => {
+    expect(ok('/file.csv')).toEqual({ ok: true, target: { kind: 'file', area: 'inbound', name: 'file.csv' }, virtual: '/inbound/file.csv' });
+    expect(ok('file.csv').virtual).toBe('/inbound/file.csv');
+    expect(ok('./file.csv').virtual).toBe('/inbound/file.csv');
+    expect(ok('/outbound/../file.csv').virtual).toBe('/inbound/file.csv');
+    expect(canonicalize('file.csv')).toMatchObject({ ok: true, virtual: '/inbound/file.csv' });
+    expect(ok('outbound').target).toEqual({ kind: 'area', area: 'outbound' });
+    expect(code('/.hidden.csv')).toBe('E_PATH_DENIED');
+  });
+
   it('refuses hidden names (our temp files live there)', () => {
     expect(code('/inbound/.lots.csv.a1b2c3.part')).toBe('E_PATH_DENIED');
     expect(code('/inbound/.hidden')).toBe('E_PATH_DENIED');
-    expect(code('/.quarantine')).toBe('E_PATH_NOT_FOUND');
+    expect(code('/.quarantine')).toBe('E_PATH_DENIED');
   });
 
   it('refuses bytes no file name should carry', () => {
@@ -72,7 +82,7 @@ describe('resolvePath (strict, for every file operation)', () => {
   });
 
   it('anything outside the partner tree simply does not exist', () => {
-    for (const p of ['/etc/passwd', '/other/inbound', '/inbound/sub/file', '/outbound/a/b', '/inbound/x/', 'drop']) {
+    for (const p of ['/etc/passwd', '/other/inbound', '/inbound/sub/file', '/outbound/a/b', '/inbound/x/', 'drop/x.csv', '/x.csv/']) {
       expect(code(p), p).toBe('E_PATH_NOT_FOUND');
     }
   });
