@@ -52,3 +52,43 @@ export async function runLftp(port: number, key: string, user: string, commands:
     rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** OpenSSH sftp in batch mode (`sftp -b`), as a nightly job runs it. */
+export async function runOpenssh(port: number, key: string, user: string, commands: string[], cwd: string): Promise<ClientRun> {
+  const tmp = mkdtempSync(join(tmpdir(), 'lotgate-sftpb-'));
+  writeFileSync(join(tmp, 'batch'), commands.join('\n') + '\n');
+  try {
+    const args = ['-b', join(tmp, 'batch'), '-P', String(port), '-i', key, ...SSH_OPTS.split(' '), `${user}@127.0.0.1`];
+    return await run('/usr/bin/sftp', args, { cwd });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** curl's sftp:// (libssh2). `-k`: no known_hosts; the key pair from files. */
+export function runCurl(port: number, key: string, user: string, args: string[], cwd: string): Promise<ClientRun> {
+  return run('/usr/bin/curl', ['--silent', '--show-error', '--fail', '-k', '--key', key, '--pubkey', `${key}.pub`, '-u', `${user}:`, ...args], { cwd });
+}
+export const curlUrl = (port: number, path: string) => `sftp://127.0.0.1:${port}${path}`;
+
+/** rclone with an sftp remote named `lg` configured from the environment only (no config file). */
+export function runRclone(port: number, key: string, user: string, args: string[], cwd: string): Promise<ClientRun> {
+  const env = {
+    ...process.env,
+    RCLONE_CONFIG: '/dev/null',
+    RCLONE_CONFIG_LG_TYPE: 'sftp',
+    RCLONE_CONFIG_LG_HOST: '127.0.0.1',
+    RCLONE_CONFIG_LG_PORT: String(port),
+    RCLONE_CONFIG_LG_USER: user,
+    RCLONE_CONFIG_LG_KEY_FILE: key,
+    // A drop zone offers SFTP only: no shell for md5sum/sha1sum.
+    RCLONE_CONFIG_LG_SHELL_TYPE: 'none',
+    RCLONE_CONFIG_LG_DISABLE_HASHCHECK: 'true',
+  };
+  return run('/usr/bin/rclone', ['--retries', '1', '--low-level-retries', '1', ...args], { cwd, env });
+}
+
+/** A Python script run by Debian's python3 with python3-paramiko; argv after the script. */
+export function runPython(script: string, args: string[], cwd: string): Promise<ClientRun> {
+  return run('/usr/bin/python3', ['-c', script, ...args], { cwd });
+}
