@@ -69,6 +69,8 @@ s.close(); t.close()
 
 function clients(): MatrixClient[] {
   const k = () => key.privatePath;
+  // The host key pinned by its SHA256 fingerprint, as docs/partners.md tells partners to do.
+  const curl = (args: string[]) => runCurl(port, k(), PARTNER, args, local, server.sftp!.hostKeyFingerprint);
   return [
     {
       name: 'OpenSSH sftp',
@@ -88,9 +90,9 @@ function clients(): MatrixClient[] {
       name: 'curl (libssh2)',
       missing: curlMissing(),
       // curl has no cd: `~/` is the home (REALPATH of "."), then one listing per directory URL.
-      upload: async (src, remote) => joined([await runCurl(port, k(), PARTNER, ['-T', src, curlUrl(port, `/~/inbound/${remote}`)], local), await runCurl(port, k(), PARTNER, [curlUrl(port, '/~/inbound/')], local)]),
-      uploadHome: (src, remote) => runCurl(port, k(), PARTNER, ['-T', src, curlUrl(port, `/~/${remote}`)], local),
-      fetchAck: async (ack, dest) => joined([await runCurl(port, k(), PARTNER, [curlUrl(port, '/outbound/')], local), await runCurl(port, k(), PARTNER, ['-o', dest, curlUrl(port, `/outbound/${ack}`)], local)]),
+      upload: async (src, remote) => joined([await curl(['-T', src, curlUrl(port, `/~/inbound/${remote}`)]), await curl([curlUrl(port, '/~/inbound/')])]),
+      uploadHome: (src, remote) => curl(['-T', src, curlUrl(port, `/~/${remote}`)]),
+      fetchAck: async (ack, dest) => joined([await curl([curlUrl(port, '/outbound/')]), await curl(['-o', dest, curlUrl(port, `/outbound/${ack}`)])]),
     },
     {
       name: 'rclone (sftp backend)',
@@ -185,5 +187,13 @@ describe('SFTP client matrix against a running lotgate', () => {
       expect(parsed).toMatchObject({ file: name, state: 'applied' });
       expect(parsed.counts).toMatchObject({ rows: 3, applied: 3 });
     }, 90_000);
+  });
+
+  const noCurl = curlMissing();
+  it.skipIf(noCurl)(`curl: a wrong pinned host key is refused before anything is sent${noCurl ? ` — skipped: ${noCurl}` : ''}`, async () => {
+    const wrong = `SHA256:${Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '')}`;
+    const r = await runCurl(port, key.privatePath, PARTNER, [curlUrl(port, '/outbound/')], local, wrong);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/fingerprint|host key|hostkey/i);
   });
 });

@@ -65,9 +65,13 @@ export async function runOpenssh(port: number, key: string, user: string, comman
   }
 }
 
-/** curl's sftp:// (libssh2). `-k`: no known_hosts; the key pair from files. */
-export function runCurl(port: number, key: string, user: string, args: string[], cwd: string): Promise<ClientRun> {
-  return run('/usr/bin/curl', ['--silent', '--show-error', '--fail', '-k', '--key', key, '--pubkey', `${key}.pub`, '-u', `${user}:`, ...args], { cwd });
+/**
+ * curl's sftp:// (libssh2), the key pair from files. With `hostKey` (`SHA256:…`, as lotgate
+ * prints it) the server's host key is pinned with --hostpubsha256; without it, -k.
+ */
+export function runCurl(port: number, key: string, user: string, args: string[], cwd: string, hostKey?: string): Promise<ClientRun> {
+  const trust = hostKey ? ['--hostpubsha256', hostKey.replace(/^SHA256:/, '')] : ['-k'];
+  return run('/usr/bin/curl', ['--silent', '--show-error', '--fail', ...trust, '--key', key, '--pubkey', `${key}.pub`, '-u', `${user}:`, ...args], { cwd });
 }
 export const curlUrl = (port: number, path: string) => `sftp://127.0.0.1:${port}${path}`;
 
