@@ -147,6 +147,17 @@ describe('drop zone: names intake would not take are never accepted silently', (
     expect(h.uploaded.some((u) => u.name.includes('d.xlsx'))).toBe(false);
   });
 
+  it('a second upload of a 200-byte name gets a numbered name that is still within 200 bytes', async () => {
+    const name = `${'m'.repeat(196)}.csv`;
+    const c = await client();
+    await c.put(Buffer.from('one\n'), `/inbound/${name}`);
+    await c.put(Buffer.from('two\n'), `/inbound/${name}`);
+    await c.end();
+    const second = await waitFor(() => h.uploaded.find((u) => u.name !== name && u.name.endsWith(' (2).csv')));
+    expect(Buffer.byteLength(second.name, 'utf8')).toBeLessThanOrEqual(MAX_TAKEN_NAME_BYTES);
+    expect(ignoredReason(second.name)).toBeNull();
+  });
+
   it('every file the drop zone delivered is one intake takes', () => {
     expect(h.uploaded.length).toBeGreaterThan(0);
     for (const u of h.uploaded) expect(ignoredReason(u.name), u.name).toBeNull();
