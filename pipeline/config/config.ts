@@ -20,6 +20,8 @@ export interface LotgateConfig {
     port: number;
     loginGraceSeconds: number;
     defender: { maxFailures: number; windowSeconds: number; banSeconds: number };
+    /** Before login: connections at once per IP, and audit rows per IP and window (then one summary). */
+    preauth: { maxConnectionsPerIp: number; auditEventsPerIp: number; auditWindowSeconds: number };
   };
   redis: { url: string; fromEnv: boolean };
   intake: { reconcileSeconds: number; stableMs: number; ackCsv: boolean };
@@ -117,6 +119,11 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
         maxFailures: num(def.maxFailures, 5, 'sftp.defender.maxFailures'),
         windowSeconds: num(def.windowSeconds, 300, 'sftp.defender.windowSeconds'),
         banSeconds: num(def.banSeconds, 900, 'sftp.defender.banSeconds'),
+      },
+      preauth: {
+        maxConnectionsPerIp: num(sftp.preauth?.maxConnectionsPerIp, 10, 'sftp.preauth.maxConnectionsPerIp'),
+        auditEventsPerIp: num(sftp.preauth?.auditEventsPerIp, 20, 'sftp.preauth.auditEventsPerIp'),
+        auditWindowSeconds: num(sftp.preauth?.auditWindowSeconds, 60, 'sftp.preauth.auditWindowSeconds'),
       },
     },
     redis: env.REDIS_URL ? { url: env.REDIS_URL, fromEnv: true } : { url: raw.redis?.url ?? 'redis://127.0.0.1:6379', fromEnv: false },

@@ -90,6 +90,9 @@ function poolLedger(pool: ThreadPool<LotgateTask, TaskResult>): LedgerWriter {
     audit: async (event) => {
       await pool.run({ kind: 'audit', event });
     },
+    ban: async (ban) => {
+      await pool.run({ kind: 'ban', ban });
+    },
   };
 }
 
@@ -260,6 +263,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           );
         },
         log,
+        // Bans are read from the store (WAL: reads never wait for a writer) and written on the
+        // writer thread, so a long file transaction never stalls a login.
+        banStore: {
+          get: (kind, key) => lg.store.getBan(kind, key),
+          save: (b) => {
+            void track(ledger.ban({ kind: b.kind, key: b.key, until: b.until, strike: b.strike, bannedAt: b.bannedAt })).catch((err) => log.error({ err, ban: b }, 'sftp: a ban could not be stored; it holds in this process only'));
+          },
+        },
+        preauth: { maxConnectionsPerIp: config.sftp.preauth.maxConnectionsPerIp, auditEventsPerIp: config.sftp.preauth.auditEventsPerIp, auditWindowMs: config.sftp.preauth.auditWindowSeconds * 1000 },
         loginGraceMs: config.sftp.loginGraceSeconds * 1000,
         defender: { maxFailures: config.sftp.defender.maxFailures, windowMs: config.sftp.defender.windowSeconds * 1000, banMs: config.sftp.defender.banSeconds * 1000 },
       });
