@@ -42,6 +42,13 @@ export interface LotgateConfig {
   connectors: unknown[];
   notifications: Record<string, unknown>;
   publicUrl: string;
+  /** Where the head of the audit chain is anchored outside the database (pipeline/audit/anchors.ts). */
+  audit: { anchorFile: string };
+  /**
+   * Demo mode: the drop zone may serve partner files carrying the published demo keys or
+   * password (`lotgate demo`, `demo: true`, LOTGATE_DEMO=1). Never in production.
+   */
+  demo: boolean;
 }
 
 export class ConfigError extends Error {
@@ -147,5 +154,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     connectors: Array.isArray(raw.connectors) ? raw.connectors : [],
     notifications: raw.notifications ?? {},
     publicUrl: typeof raw.publicUrl === 'string' ? raw.publicUrl : 'http://localhost:8080',
+    audit: { anchorFile: typeof raw.audit?.anchorFile === 'string' && raw.audit.anchorFile ? rel(raw.audit.anchorFile, '') : path.join(dataDir, 'audit-anchors.log') },
+    demo: raw.demo === true || env.LOTGATE_DEMO === '1' || env.LOTGATE_DEMO === 'true',
   };
 }

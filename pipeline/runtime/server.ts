@@ -20,6 +20,7 @@ import { queueSettings, type QueueSettings } from '../queue/settings.js';
 import type { LotgateTask, TaskResult, TaskThreadData } from '../queue/tasks.js';
 import { resolveThreadEntry, ThreadPool } from '../queue/thread-pool.js';
 import { createDropZone, type DropZone } from '../sftp/drop-zone.js';
+import { anchorAuditHead } from '../audit/anchors.js';
 import { redactUrl, resolveRedis, type RedisHandle } from './redis.js';
 
 export type Role = 'sftp' | 'intake' | 'worker';
@@ -130,6 +131,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     const lg = createLotgate(config, { log });
     closers.push({ name: 'store', close: async () => lg.close() });
+    // Stopped after every role that writes: the last head this process leaves is anchored.
+    closers.push({ name: 'audit anchor', close: async () => {
+      const r = anchorAuditHead(lg, 'shutdown');
+      log.info({ seq: r.head.seq, hash: r.head.hash, file: r.file, written: r.written }, 'audit head anchored');
+    } });
     // Fail fast on broken partner files, with their file:line messages.
     const partnerMap = lg.partners();
     const partnerIds = [...partnerMap.keys()].sort();

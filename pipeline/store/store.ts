@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IdRef, LotFacts, MappedRecord, PartnerConfig, Readiness, RowError, SubmissionState } from '../model/types.js';
 import { applyRecord, type ApplyResult } from './apply.js';
-import { appendAudit, auditHead, listAudit, verifyAudit } from './audit.js';
+import { appendAudit, auditHashAt, auditHead, listAudit, verifyAudit } from './audit.js';
 import { getBan, liftBan, listActiveBans, pruneBans, recordBan, type BanKind, type BanRecord } from './bans.js';
 import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
 import { listJobRuns, recordJobRun, releaseLease, tryAcquireLease, getLease } from './jobs.js';
@@ -402,6 +402,11 @@ export class Store {
   /** The newest seq and hash: keep a copy elsewhere to detect removal of the newest events. */
   auditHead(): { seq: number; hash: string } {
     return auditHead(this.sql);
+  }
+
+  /** The hash of the event with this seq (anchor checks, `audit verify --expect`). */
+  auditHashAt(seq: number): string | undefined {
+    return auditHashAt(this.sql, seq);
   }
 
   listAudit(opts?: { subject?: string; action?: string; limit?: number }): AuditRow[] {

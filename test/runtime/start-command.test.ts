@@ -113,6 +113,9 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
 
     server.proc.kill('SIGINT');
     expect((await server.exited).code).toBe(0);
+    // Stopping anchors the last head of the audit chain outside the database.
+    const anchors = readFileSync(path.join(w.dataDir, 'audit-anchors.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(anchors.at(-1)).toMatchObject({ source: 'shutdown', ...reader.store.auditHead() });
   });
 });
 
