@@ -21,6 +21,8 @@ import type { LotgateTask, TaskResult, TaskThreadData } from '../queue/tasks.js'
 import { resolveThreadEntry, ThreadPool } from '../queue/thread-pool.js';
 import { createDropZone, type DropZone } from '../sftp/drop-zone.js';
 import { anchorAuditHead } from '../audit/anchors.js';
+import { demoCredentials, demoCredentialsMessage, findDemoCredentials } from '../sftp/demo-credentials.js';
+import { ConfigError } from '../config/config.js';
 import { redactUrl, resolveRedis, type RedisHandle } from './redis.js';
 
 export type Role = 'sftp' | 'intake' | 'worker';
@@ -140,6 +142,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const partnerMap = lg.partners();
     const partnerIds = [...partnerMap.keys()].sort();
     const sftpPartners = partnerIds.filter((p) => partnerMap.get(p)?.sftp?.publicKeys?.length || partnerMap.get(p)?.sftp?.passwordHash);
+    // Published demo keys or password: only on purpose (demo mode), never by accident.
+    const demoUses = has('sftp') ? await findDemoCredentials(partnerMap, demoCredentials(), config.partnersDir) : [];
+    if (demoUses.length && !config.demo) throw new ConfigError(demoCredentialsMessage(demoUses, config.configPath));
 
     const redis = await resolveRedis(config, log, { env });
     closers.push({ name: 'redis-server', close: () => redis.stop() });
@@ -297,6 +302,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
 
     server.banner.unshift(...bannerLines(server));
+    if (demoUses.length) {
+      const who = [...new Set(demoUses.map((u) => u.partner))].join(', ');
+      server.banner.push(`  DEMO MODE  ${who} log in with the published demo credentials (fixtures/keys): never expose this drop zone`);
+    }
     return server;
   } catch (err) {
     await stop('start-up failed');
