@@ -39,6 +39,8 @@ export interface Ban {
 interface Entry {
   failures: number[];
   bannedUntil: number;
+  /** When this process imposed or adopted the current ban. */
+  bannedAt: number;
   strikes: number;
 }
 
@@ -100,8 +102,15 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
   }
 
   function banOf(kind: BanKind, key: string, e: Entry | undefined, t: number): Ban | null {
-    if (e && e.bannedUntil > t) return { kind, key, until: e.bannedUntil, durationMs: durationFor(e.strikes), strike: e.strikes };
     const s = stored(kind, key);
+    if (e && e.bannedUntil > t) {
+      // Lifted in the store (`lotgate bans lift`) since this ban was imposed: it ends here too.
+      if (s && s.bannedAt >= e.bannedAt && s.until <= t) {
+        e.bannedUntil = t;
+        return null;
+      }
+      return { kind, key, until: e.bannedUntil, durationMs: durationFor(e.strikes), strike: e.strikes };
+    }
     if (s && s.until > t) return { kind, key, until: s.until, durationMs: durationFor(s.strike), strike: s.strike };
     return null;
   }
@@ -129,7 +138,7 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
     const id = k(kind, key);
     let e = entries.get(id);
     if (!e) {
-      e = { failures: [], bannedUntil: 0, strikes: 0 };
+      e = { failures: [], bannedUntil: 0, bannedAt: 0, strikes: 0 };
       entries.set(id, e);
     }
     if (e.bannedUntil > t) return null; // already banned: attempts are refused before they count
@@ -138,6 +147,7 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
     if (s && s.strike > e.strikes) {
       e.strikes = s.strike;
       e.bannedUntil = s.until;
+      e.bannedAt = s.bannedAt;
       if (s.until > t) return null;
     }
     // A full max-ban period without a ban forgives earlier strikes.
@@ -150,6 +160,7 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
     e.failures = [];
     const durationMs = durationFor(e.strikes);
     e.bannedUntil = t + durationMs;
+    e.bannedAt = t;
     const ban: Ban = { kind, key, until: e.bannedUntil, durationMs, strike: e.strikes };
     try {
       store?.save({ ...ban, bannedAt: t });

@@ -4,7 +4,9 @@
 // addresses (127.0.0.x) than the partner (127.0.0.1).
 
 import { describe, it, expect, afterEach } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { connect as netConnect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
@@ -14,6 +16,7 @@ import { Store } from '../../pipeline/store/store.js';
 import { startZone, sshKeygen, partner, tempDir, cleanup, waitFor, type Harness } from './helpers.js';
 
 const { Client } = ssh2;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function tryLogin(port: number, opts: Record<string, unknown>): Promise<string> {
   return new Promise((resolve) => {
@@ -120,6 +123,35 @@ describe('who a ban locks out', () => {
     expect(await tryLogin(c.port, { username: 'acme-cmo', password: 'pw', localAddress: '127.0.0.4' })).not.toBe('ok');
     expect(c.audit.some((e) => e.action === 'sftp.refused' && e.details.ip === '127.0.0.4')).toBe(true);
     expect(storeC.listActiveBans(Date.now()).map((x) => `${x.kind}:${x.key}:${x.strike}`).sort()).toEqual(['ip:127.0.0.4:1', 'user:acme-cmo:1']);
+  });
+});
+
+describe('lotgate bans', () => {
+  it('lists the bans of the data dir and lifts one, which the running drop zone honours at once', async () => {
+    const dir = tempDir();
+    cleanups.push(() => cleanup(dir));
+    writeFileSync(join(dir, 'config.yaml'), 'dataDir: .\n');
+    const store = Store.open(join(dir, 'lotgate.db'));
+    cleanups.push(() => store.close());
+    const key = sshKeygen(dir, 'acme');
+    const h = await zone({
+      dir: join(dir, 'zone'),
+      partners: new Map([['acme-cmo', partner('acme-cmo', { publicKeys: [key.publicLine] })]]),
+      defender: { maxFailures: 2, windowMs: 60_000, banMs: 600_000 },
+      banStore: storeBans(store),
+    });
+    for (let i = 0; i < 2; i++) await tryLogin(h.port, { username: 'acme-cmo', password: 'x', localAddress: '127.0.0.10' });
+    const login = () => tryLogin(h.port, { username: 'acme-cmo', privateKey: readFileSync(key.privatePath), localAddress: '127.0.0.10' });
+    expect(await login()).not.toBe('ok');
+    const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/lotgate.js'), '--config', join(dir, 'config.yaml'), ...args], { encoding: 'utf8', env: { ...process.env, LOTGATE_LOG_LEVEL: 'warn', LOTGATE_DATA_DIR: '' } });
+    const listed = cli(['bans', '--json']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ kind: 'ip', key: '127.0.0.10', strike: 1 })]);
+    expect(cli(['bans', 'lift', 'ip', '127.0.0.99', '--reason', 'x', '--by', 'ops']).status).toBe(4);
+    const lift = cli(['bans', 'lift', 'ip', '127.0.0.10', '--reason', 'partner behind this NAT', '--by', 'ops.olga']);
+    expect(lift.status, lift.stderr).toBe(0);
+    expect(await login()).toBe('ok');
+    expect(store.listAudit({ action: 'sftp.ban_lifted' })[0]).toMatchObject({ actor: 'operator:ops.olga', subject: 'ip:127.0.0.10', details: { reason: 'partner behind this NAT' } });
   });
 });
 
