@@ -21,7 +21,7 @@ import type { LotgateTask, TaskResult, TaskThreadData } from '../queue/tasks.js'
 import { resolveThreadEntry, ThreadPool } from '../queue/thread-pool.js';
 import { createDropZone, type DropZone } from '../sftp/drop-zone.js';
 import { anchorAuditHead } from '../audit/anchors.js';
-import { demoCredentials, demoCredentialsMessage, findDemoCredentials } from '../sftp/demo-credentials.js';
+import { demoCredentials, demoCredentialsMessage, findDemoCredentials, PUBLISHED_DEMO_PASSWORDS } from '../sftp/demo-credentials.js';
 import { ConfigError } from '../config/config.js';
 import { redactUrl, resolveRedis, type RedisHandle } from './redis.js';
 
@@ -282,6 +282,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             void track(ledger.ban({ kind: b.kind, key: b.key, until: b.until, strike: b.strike, bannedAt: b.bannedAt })).catch((err) => log.error({ err, ban: b }, 'sftp: a ban could not be stored; it holds in this process only'));
           },
         },
+        // Partner files are re-read at every login: one added later with a demo key is refused too.
+        refuseCredentials: config.demo ? undefined : { fingerprints: new Set(demoCredentials().keys.keys()), passwords: PUBLISHED_DEMO_PASSWORDS },
         preauth: { maxConnectionsPerIp: config.sftp.preauth.maxConnectionsPerIp, auditEventsPerIp: config.sftp.preauth.auditEventsPerIp, auditWindowMs: config.sftp.preauth.auditWindowSeconds * 1000 },
         loginGraceMs: config.sftp.loginGraceSeconds * 1000,
         defender: { maxFailures: config.sftp.defender.maxFailures, windowMs: config.sftp.defender.windowSeconds * 1000, banMs: config.sftp.defender.banSeconds * 1000 },

@@ -31,6 +31,11 @@ export interface AuthDeps {
   disconnect: (reason: string) => void;
   /** Called for every ban the defender imposes. */
   onBan?: (ban: Ban) => void;
+  /**
+   * Credentials that are public (the demo keys and password, demo-credentials.ts): refused even
+   * when a partner file lists them, e.g. one added while the server runs. Absent in demo mode.
+   */
+  refuse?: { fingerprints: ReadonlySet<string>; passwords: readonly string[] };
 }
 
 const ALL_METHODS: AuthenticationType[] = ['publickey', 'password'];
@@ -140,6 +145,14 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
   function onPublicKey(ctx: PublicKeyAuthContext, user: string, partner: PartnerConfig | undefined): void {
     const fingerprint = keyFingerprint(ctx.key.data);
     const key = partner ? findAuthorizedKey(keysOf(partner), ctx.key.algo, ctx.key.data) : null;
+    if (key && deps.refuse?.fingerprints.has(key.fingerprint)) {
+      if (!ctx.signature || !ctx.blob) {
+        deps.log.warn({ partner: user, fingerprint }, `sftp: ${partner?.source ?? `partners/${user}.yaml`} lists a published demo key; refused (remove it, or run in demo mode)`);
+        auditAuth('failure', user, 'publickey', { reason: 'demo-credential', fingerprint, keyType: ctx.key.algo, phase: 'query' });
+        return ctx.reject(methodsLeft());
+      }
+      return fail(ctx, user, 'publickey', 'demo-credential', { fingerprint, keyType: ctx.key.algo });
+    }
     if (!ctx.signature || !ctx.blob) {
       // The client asks "would this key do?" before signing. Say yes only for a listed key; a
       // "no" costs nothing and is not counted (agents offer several keys in turn).
@@ -166,6 +179,10 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
     // without holding the partner's key first (two-step).
     const countUser = !partner.sftp?.twoStep || (stepUser === partner.id && passed.has('publickey'));
     if (!ok) return fail(ctx, user, 'password', 'wrong-password', {}, countUser);
+    if (deps.refuse?.passwords.includes(ctx.password)) {
+      deps.log.warn({ partner: user }, `sftp: ${partner.source ?? `partners/${user}.yaml`} accepts a published demo password; refused (set a real one, or run in demo mode)`);
+      return fail(ctx, user, 'password', 'demo-credential');
+    }
     step(ctx, partner, 'password', {});
   }
 

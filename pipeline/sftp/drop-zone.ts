@@ -44,6 +44,8 @@ export interface DropZoneOptions {
   defender?: { maxFailures: number; windowMs: number; banMs: number };
   /** Where bans are shared with the other processes of the data dir (default: this process only). */
   banStore?: BanStore;
+  /** Public credentials refused even when a partner file lists them (outside demo mode). */
+  refuseCredentials?: { fingerprints: ReadonlySet<string>; passwords: readonly string[] };
   /** Unauthenticated connections per IP and audit rows per IP and window (preauth.ts). */
   preauth?: Partial<PreauthLimits>;
   /** Clock for the defender (tests). */
@@ -261,6 +263,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
       audit,
       log,
       connection: { id: conn.id, ip: conn.ip, port: conn.port, software: conn.software },
+      refuse: opts.refuseCredentials,
       onAuthenticated: (partnerId) => {
         if (!isValidPartnerId(partnerId)) throw new Error('invalid partner id');
         partnerRoot = ensurePartnerLayout(opts.dropDir, partnerId);

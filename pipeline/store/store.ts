@@ -601,8 +601,12 @@ export class Store {
     return getBan(this.sql, kind, key);
   }
 
+  /** Records a ban and forgets bans that ended more than 30 days before it (strikes are long forgiven). */
   recordBan(b: BanRecord): void {
-    this.sql.atomic(() => recordBan(this.sql, b));
+    this.sql.atomic(() => {
+      recordBan(this.sql, b);
+      pruneBans(this.sql, b.bannedAt - 30 * 86_400_000);
+    });
   }
 
   listActiveBans(at: number): BanRecord[] {

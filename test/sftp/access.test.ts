@@ -12,6 +12,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import { hashPassword } from '../../pipeline/sftp/passwords.js';
 import type { BanStore } from '../../pipeline/sftp/defender.js';
+import { demoCredentials, PUBLISHED_DEMO_PASSWORDS } from '../../pipeline/sftp/demo-credentials.js';
 import { Store } from '../../pipeline/store/store.js';
 import { startZone, sshKeygen, partner, tempDir, cleanup, waitFor, type Harness } from './helpers.js';
 
@@ -123,6 +124,24 @@ describe('who a ban locks out', () => {
     expect(await tryLogin(c.port, { username: 'acme-cmo', password: 'pw', localAddress: '127.0.0.4' })).not.toBe('ok');
     expect(c.audit.some((e) => e.action === 'sftp.refused' && e.details.ip === '127.0.0.4')).toBe(true);
     expect(storeC.listActiveBans(Date.now()).map((x) => `${x.kind}:${x.key}:${x.strike}`).sort()).toEqual(['ip:127.0.0.4:1', 'user:acme-cmo:1']);
+  });
+});
+
+describe('published demo credentials', () => {
+  it('are refused at login outside demo mode, even when a partner file lists them', async () => {
+    const dir = tempDir();
+    cleanups.push(() => cleanup(dir));
+    const demoKey = join(ROOT, 'fixtures', 'keys', 'bravo-lab');
+    const partners = new Map([['lab', partner('lab', { publicKeys: [readFileSync(`${demoKey}.pub`, 'utf8').trim()], passwordHash: hashPassword('demo-acme') })]]);
+    const refuse = { fingerprints: new Set(demoCredentials().keys.keys()), passwords: PUBLISHED_DEMO_PASSWORDS };
+    const prod = await zone({ dir: join(dir, 'prod'), partners, refuseCredentials: refuse, preauth: { auditEventsPerIp: 1000 } });
+    expect(await tryLogin(prod.port, { username: 'lab', privateKey: readFileSync(demoKey) })).not.toBe('ok');
+    expect(await tryLogin(prod.port, { username: 'lab', password: 'demo-acme' })).not.toBe('ok');
+    expect(prod.audit.filter((a) => a.action === 'sftp.auth' && a.details.reason === 'demo-credential').map((a) => a.details.method).sort()).toEqual(['password', 'publickey']);
+    // Demo mode (no refusal list): the same partner file logs in.
+    const demo = await zone({ dir: join(dir, 'demo'), partners });
+    expect(await tryLogin(demo.port, { username: 'lab', privateKey: readFileSync(demoKey) })).toBe('ok');
+    expect(await tryLogin(demo.port, { username: 'lab', password: 'demo-acme' })).toBe('ok');
   });
 });
 
