@@ -149,9 +149,9 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
   const log = opts.log;
   const loginGraceMs = opts.loginGraceMs ?? 30_000;
   const defender = createDefender((opts.defender ?? {}) as Partial<DefenderConfig>, now, opts.banStore);
-  const limits0 = preauthLimits(opts.preauth);
-  const slots = createPreauthSlots(limits0.maxConnectionsPerIp);
-  const preauth = createPreauthAudit((e) => opts.audit(e), limits0, { onError: (err) => log.error({ err }, 'sftp: audit write failed') });
+  const doorLimits = preauthLimits(opts.preauth);
+  const slots = createPreauthSlots(doorLimits.maxConnectionsPerIp);
+  const preauth = createPreauthAudit((e) => opts.audit(e), doorLimits, { onError: (err) => log.error({ err }, 'sftp: audit write failed') });
   const limits = { reorderWindowBytes: opts.reorderWindowBytes ?? 16 * 1024 * 1024, maxFileBytes: opts.maxFileBytes ?? 64 * 1024 ** 3 };
   const stagedSuffixes = (opts.stagedSuffixes ?? DEFAULT_STAGED_SUFFIXES).map((s) => s.toLowerCase());
   const conns = new Map<Socket, Conn>();
@@ -194,7 +194,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
     }
     const releaseSlot = slots.take(ip);
     if (!releaseSlot) {
-      audit({ actor: 'sftp', action: 'sftp.refused', subject: `ip:${ip}`, details: { ip, reason: 'too-many-unauthenticated-connections', limit: limits0.maxConnectionsPerIp } });
+      audit({ actor: 'sftp', action: 'sftp.refused', subject: `ip:${ip}`, details: { ip, reason: 'too-many-unauthenticated-connections', limit: doorLimits.maxConnectionsPerIp } });
       socket.destroy();
       return;
     }
