@@ -92,7 +92,8 @@ export function registerDemoCommand(program: Command): void {
     .description('Start lotgate, upload the demo partners\' files over SFTP, print the readiness board, keep serving.')
     .option('--no-serve', 'stop after printing the board (for scripts)')
     .action(async (opts: { serve: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
+      // The demo serves the published demo keys on purpose (see `demo` in config.ts).
+      const config = { ...configFrom(cmd), demo: true };
       protectDemoKeys();
       const { roles, modules } = parseRoles([], EXTRA_ROLES);
       const server = await startServer({ config, roles, modules }).catch((err: NodeJS.ErrnoException) => {

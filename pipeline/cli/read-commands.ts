@@ -5,6 +5,7 @@ import type { ReadinessState, RuleSet, SubmissionState } from '../model/types.js
 import { evaluateResult } from '../readiness/evaluate-result.js';
 import { resolveRuleSet } from '../readiness/rule-set.js';
 import type { LotDetail, LotSummary } from '../store/types.js';
+import { registerAuditAnchorCommands } from './audit-commands.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { renderLot, renderTable } from './render.js';
 
@@ -90,17 +91,7 @@ export function registerReadCommands(program: Command): void {
     });
 
   const audit = program.command('audit').description('The append-only, hash-chained audit trail.');
-  audit
-    .command('verify')
-    .description('Walk the hash chain; exits 1 with the first broken link if anything was altered.')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const res = await withLotgate(cmd, (lg) => lg.store.verifyAudit());
-      if (opts.json) printJson(res);
-      else if (res.ok) process.stdout.write(`audit trail intact: ${res.count} events, hash chain verified\n`);
-      else process.stdout.write(`AUDIT TRAIL BROKEN at event ${res.brokenAt}: ${res.reason} (${res.count} events checked)\n`);
-      if (!res.ok) process.exitCode = 1;
-    });
+  registerAuditAnchorCommands(audit);
   audit
     .command('list')
     .description('Recent audit events.')

@@ -7,6 +7,7 @@ import { processSubmission, rejectReview, type ProcessResult } from '../ingest/p
 import type { Lotgate } from '../lotgate.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { printResult } from './ingest-commands.js';
+import { ReviewStaleError } from '../ingest/review-pin.js';
 
 export interface ReviewDecision {
   submissionId: number;
@@ -16,6 +17,8 @@ export interface ReviewDecision {
   by: string;
   reason: string;
   result: ProcessResult;
+  /** A newer preview of the same content replaced this one: decide on that submission. */
+  supersededBy?: number;
 }
 
 function checkReviewable(lg: Lotgate, id: number): void {
@@ -28,9 +31,16 @@ function checkReviewable(lg: Lotgate, id: number): void {
 
 export async function approveSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
   checkReviewable(lg, id);
-  const before = lg.store.getSubmission(id)!.state;
-  const result = await processSubmission(lg, id, before === 'pending_review' ? { approval: { by, reason } } : {});
-  return { submissionId: id, changed: result.approved === true, state: result.state, by, reason, result };
+  const sub = lg.store.getSubmission(id)!;
+  let result: ProcessResult;
+  try {
+    result = await processSubmission(lg, id, sub.state === 'pending_review' ? { approval: { by, reason } } : {});
+  } catch (err) {
+    if (err instanceof ReviewStaleError) throw new UserError(err.message, 3);
+    throw err;
+  }
+  const supersededBy = sub.errorCode === 'W_REVIEW_SUPERSEDED' && sub.duplicateOf !== null ? sub.duplicateOf : undefined;
+  return { submissionId: id, changed: result.approved === true, state: result.state, by, reason, result, ...(supersededBy !== undefined ? { supersededBy } : {}) };
 }
 
 export async function rejectSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
@@ -75,7 +85,11 @@ export function registerSubmissionCommands(program: Command): void {
         const d = await withLotgate(cmd, (lg) => (verb === 'approve' ? approveSubmission(lg, id, by, reason) : rejectSubmission(lg, id, by, reason)));
         // `submission` itself has --json too; commander gives it to whichever command it meets first.
         const json = opts.json ?? (cmd.optsWithGlobals() as { json?: boolean }).json;
-        if (json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack });
+        if (json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack, ...(d.supersededBy !== undefined ? { supersededBy: d.supersededBy } : {}) });
+        if (d.supersededBy !== undefined) {
+          process.stdout.write(`submission ${id} was superseded by the newer preview of the same file, submission ${d.supersededBy}; nothing changed: decide on ${d.supersededBy}\n`);
+          return;
+        }
         if (!d.changed) {
           process.stdout.write(`submission ${id} was already decided (${d.state}); nothing changed\n`);
           return;

@@ -20,6 +20,8 @@ export interface LotgateConfig {
     port: number;
     loginGraceSeconds: number;
     defender: { maxFailures: number; windowSeconds: number; banSeconds: number };
+    /** Before login: connections at once per IP, and audit rows per IP and window (then one summary). */
+    preauth: { maxConnectionsPerIp: number; auditEventsPerIp: number; auditWindowSeconds: number };
   };
   redis: { url: string; fromEnv: boolean };
   intake: { reconcileSeconds: number; stableMs: number; ackCsv: boolean };
@@ -40,6 +42,13 @@ export interface LotgateConfig {
   connectors: unknown[];
   notifications: Record<string, unknown>;
   publicUrl: string;
+  /** Where the head of the audit chain is anchored outside the database (pipeline/audit/anchors.ts). */
+  audit: { anchorFile: string };
+  /**
+   * Demo mode: the drop zone may serve partner files carrying the published demo keys or
+   * password (`lotgate demo`, `demo: true`, LOTGATE_DEMO=1). Never in production.
+   */
+  demo: boolean;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +127,11 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
         windowSeconds: num(def.windowSeconds, 300, 'sftp.defender.windowSeconds'),
         banSeconds: num(def.banSeconds, 900, 'sftp.defender.banSeconds'),
       },
+      preauth: {
+        maxConnectionsPerIp: num(sftp.preauth?.maxConnectionsPerIp, 10, 'sftp.preauth.maxConnectionsPerIp'),
+        auditEventsPerIp: num(sftp.preauth?.auditEventsPerIp, 20, 'sftp.preauth.auditEventsPerIp'),
+        auditWindowSeconds: num(sftp.preauth?.auditWindowSeconds, 60, 'sftp.preauth.auditWindowSeconds'),
+      },
     },
     redis: env.REDIS_URL ? { url: env.REDIS_URL, fromEnv: true } : { url: raw.redis?.url ?? 'redis://127.0.0.1:6379', fromEnv: false },
     intake: {
@@ -140,5 +154,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     connectors: Array.isArray(raw.connectors) ? raw.connectors : [],
     notifications: raw.notifications ?? {},
     publicUrl: typeof raw.publicUrl === 'string' ? raw.publicUrl : 'http://localhost:8080',
+    audit: { anchorFile: typeof raw.audit?.anchorFile === 'string' && raw.audit.anchorFile ? rel(raw.audit.anchorFile, '') : path.join(dataDir, 'audit-anchors.log') },
+    demo: raw.demo === true || env.LOTGATE_DEMO === '1' || env.LOTGATE_DEMO === 'true',
   };
 }

@@ -9,6 +9,7 @@ import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { buildAck, writeAck } from './ack.js';
 import type { IngestDeps } from './deps.js';
+import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 
 export interface ProcessResult {
   submissionId: number;
@@ -78,6 +79,8 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   if ('diagnostics' in feed) {
     return reject(deps, submissionId, 'E_MAPPING_INVALID', `Mapping ${feed.name} has errors and cannot be used: ${feed.diagnostics.slice(0, 3).join('; ')}`);
   }
+  // An approval applies what was reviewed, or nothing (review-pin.ts).
+  if (approval) assertReviewedMapping(sub, feed);
 
   // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
   // until `lotgate submission approve` applies the file.
@@ -168,6 +171,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       outcome = { review: finalState };
       throw new AlreadyDecided();
     }
+    if (approval) assertReviewedOutcome(sub, tally);
     const now = deps.now();
     const cause = { submissionId, partner: partner.id };
     recomputeReadiness(deps, [...touched], now, `submission:${submissionId}`, cause);
@@ -241,6 +245,7 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       subject: `submission:${submissionId}`,
       details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, mode: 'review' },
     });
+    if (!rejected) supersedeOlderPreviews(store, store.getSubmission(submissionId)!, now);
   });
   const note = rejected
     ? null

@@ -6,6 +6,7 @@
 import type { IngestDeps } from '../ingest/deps.js';
 import { quarantine } from '../ingest/process-submission.js';
 import type { AuditInput } from '../store/types.js';
+import type { BanRecord } from '../store/bans.js';
 import { registerFile, type IncomingFile } from './register-file.js';
 import { retryBusy } from './retry-busy.js';
 
@@ -15,6 +16,8 @@ export interface LedgerWriter {
   /** Terminal `quarantined` state with one coded error and an acknowledgment. */
   quarantine(submissionId: number, code: string, message: string): Promise<void>;
   audit(e: AuditInput): Promise<void>;
+  /** A drop-zone ban, for every process of the data dir (store/bans.ts). */
+  ban(b: BanRecord): Promise<void>;
 }
 
 export function directLedger(deps: IngestDeps): LedgerWriter {
@@ -25,6 +28,9 @@ export function directLedger(deps: IngestDeps): LedgerWriter {
     },
     audit: async (e) => {
       await retryBusy(() => deps.store.appendAudit(e));
+    },
+    ban: async (b) => {
+      await retryBusy(() => deps.store.recordBan(b));
     },
   };
 }

@@ -32,6 +32,9 @@ async function run(task: LotgateTask): Promise<TaskResult> {
     case 'audit':
       await retryBusy(() => lg.store.appendAudit(task.event));
       return { ok: true };
+    case 'ban':
+      await retryBusy(() => lg.store.recordBan(task.ban));
+      return { ok: true };
   }
 }
 

@@ -1,6 +1,7 @@
 // The work a lotgate thread can do. Plain data both ways (structured clone).
 
 import type { AuditInput } from '../store/types.js';
+import type { BanRecord } from '../store/bans.js';
 import type { IncomingFile } from '../intake/register-file.js';
 import type { SubmissionState } from '../model/types.js';
 import type { LotgateConfig } from '../config/config.js';
@@ -12,7 +13,9 @@ export type LotgateTask =
   | { kind: 'quarantine'; submissionId: number; code: string; message: string }
   /** Archive + ledger row for a claimed file (registerFile). */
   | { kind: 'register'; file: IncomingFile }
-  | { kind: 'audit'; event: AuditInput };
+  | { kind: 'audit'; event: AuditInput }
+  /** A drop-zone ban, shared with the other processes of the data dir (store/bans.ts). */
+  | { kind: 'ban'; ban: BanRecord };
 
 export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true };
 

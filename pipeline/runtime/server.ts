@@ -20,6 +20,9 @@ import { queueSettings, type QueueSettings } from '../queue/settings.js';
 import type { LotgateTask, TaskResult, TaskThreadData } from '../queue/tasks.js';
 import { resolveThreadEntry, ThreadPool } from '../queue/thread-pool.js';
 import { createDropZone, type DropZone } from '../sftp/drop-zone.js';
+import { anchorAuditHead } from '../audit/anchors.js';
+import { demoCredentials, demoCredentialsMessage, findDemoCredentials, PUBLISHED_DEMO_PASSWORDS } from '../sftp/demo-credentials.js';
+import { ConfigError } from '../config/config.js';
 import { redactUrl, resolveRedis, type RedisHandle } from './redis.js';
 
 export type Role = 'sftp' | 'intake' | 'worker';
@@ -90,6 +93,9 @@ function poolLedger(pool: ThreadPool<LotgateTask, TaskResult>): LedgerWriter {
     audit: async (event) => {
       await pool.run({ kind: 'audit', event });
     },
+    ban: async (ban) => {
+      await pool.run({ kind: 'ban', ban });
+    },
   };
 }
 
@@ -127,10 +133,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     const lg = createLotgate(config, { log });
     closers.push({ name: 'store', close: async () => lg.close() });
+    // Stopped after every role that writes: the last head this process leaves is anchored.
+    closers.push({ name: 'audit anchor', close: async () => {
+      const r = anchorAuditHead(lg, 'shutdown');
+      log.info({ seq: r.head.seq, hash: r.head.hash, file: r.file, written: r.written }, 'audit head anchored');
+    } });
     // Fail fast on broken partner files, with their file:line messages.
     const partnerMap = lg.partners();
     const partnerIds = [...partnerMap.keys()].sort();
     const sftpPartners = partnerIds.filter((p) => partnerMap.get(p)?.sftp?.publicKeys?.length || partnerMap.get(p)?.sftp?.passwordHash);
+    // Published demo keys or password: only on purpose (demo mode), never by accident.
+    const demoUses = has('sftp') ? await findDemoCredentials(partnerMap, demoCredentials(), config.partnersDir) : [];
+    if (demoUses.length && !config.demo) throw new ConfigError(demoCredentialsMessage(demoUses, config.configPath));
 
     const redis = await resolveRedis(config, log, { env });
     closers.push({ name: 'redis-server', close: () => redis.stop() });
@@ -260,6 +274,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           );
         },
         log,
+        // Bans are read from the store (WAL: reads never wait for a writer) and written on the
+        // writer thread, so a long file transaction never stalls a login.
+        banStore: {
+          get: (kind, key) => lg.store.getBan(kind, key),
+          save: (b) => {
+            void track(ledger.ban({ kind: b.kind, key: b.key, until: b.until, strike: b.strike, bannedAt: b.bannedAt })).catch((err) => log.error({ err, ban: b }, 'sftp: a ban could not be stored; it holds in this process only'));
+          },
+        },
+        // Partner files are re-read at every login: one added later with a demo key is refused too.
+        refuseCredentials: config.demo ? undefined : { fingerprints: new Set(demoCredentials().keys.keys()), passwords: PUBLISHED_DEMO_PASSWORDS },
+        preauth: { maxConnectionsPerIp: config.sftp.preauth.maxConnectionsPerIp, auditEventsPerIp: config.sftp.preauth.auditEventsPerIp, auditWindowMs: config.sftp.preauth.auditWindowSeconds * 1000 },
         loginGraceMs: config.sftp.loginGraceSeconds * 1000,
         defender: { maxFailures: config.sftp.defender.maxFailures, windowMs: config.sftp.defender.windowSeconds * 1000, banMs: config.sftp.defender.banSeconds * 1000 },
       });
@@ -279,6 +304,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
 
     server.banner.unshift(...bannerLines(server));
+    if (demoUses.length) {
+      const who = [...new Set(demoUses.map((u) => u.partner))].join(', ');
+      server.banner.push(`  DEMO MODE  ${who} log in with the published demo credentials (fixtures/keys): never expose this drop zone`);
+    }
     return server;
   } catch (err) {
     await stop('start-up failed');

@@ -2,6 +2,11 @@
 // (`twoStep`). One authenticator per connection; it keeps the two-step progress and talks to
 // the defender. Every attempt with a credential is audited; unknown users and wrong
 // credentials look the same to the client (same reply, same scrypt cost).
+//
+// What the defender counts against a user name (defender.ts explains why): a wrong password of a
+// partner that has a password — for a two-step partner only once its key step has passed on this
+// connection. Failed keys, unknown users and passwords tried on key-only partners count against
+// the IP only, and a user ban refuses password attempts only: a key login is never blocked by it.
 
 import type { AuthContext, PublicKeyAuthContext, PasswordAuthContext, AuthenticationType } from 'ssh2';
 import type { PartnerConfig } from '../model/types.js';
@@ -26,6 +31,11 @@ export interface AuthDeps {
   disconnect: (reason: string) => void;
   /** Called for every ban the defender imposes. */
   onBan?: (ban: Ban) => void;
+  /**
+   * Credentials that are public (the demo keys and password, demo-credentials.ts): refused even
+   * when a partner file lists them, e.g. one added while the server runs. Absent in demo mode.
+   */
+  refuse?: { fingerprints: ReadonlySet<string>; passwords: readonly string[] };
 }
 
 const ALL_METHODS: AuthenticationType[] = ['publickey', 'password'];
@@ -83,11 +93,11 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
     return keys;
   }
 
-  function fail(ctx: AuthContext, user: string, method: string, reason: string, details: Record<string, unknown> = {}): void {
+  function fail(ctx: AuthContext, user: string, method: string, reason: string, details: Record<string, unknown> = {}, countUser = false): void {
     auditAuth('failure', user, method, { reason, ...details });
     ctx.reject(methodsLeft());
     failures += 1;
-    const bans = deps.defender.recordFailure(conn.ip, user);
+    const bans = deps.defender.recordFailure(conn.ip, countUser ? user : undefined);
     for (const b of bans) {
       deps.audit({
         actor: 'sftp',
@@ -135,6 +145,14 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
   function onPublicKey(ctx: PublicKeyAuthContext, user: string, partner: PartnerConfig | undefined): void {
     const fingerprint = keyFingerprint(ctx.key.data);
     const key = partner ? findAuthorizedKey(keysOf(partner), ctx.key.algo, ctx.key.data) : null;
+    if (key && deps.refuse?.fingerprints.has(key.fingerprint)) {
+      if (!ctx.signature || !ctx.blob) {
+        deps.log.warn({ partner: user, fingerprint }, `sftp: ${partner?.source ?? `partners/${user}.yaml`} lists a published demo key; refused (remove it, or run in demo mode)`);
+        auditAuth('failure', user, 'publickey', { reason: 'demo-credential', fingerprint, keyType: ctx.key.algo, phase: 'query' });
+        return ctx.reject(methodsLeft());
+      }
+      return fail(ctx, user, 'publickey', 'demo-credential', { fingerprint, keyType: ctx.key.algo });
+    }
     if (!ctx.signature || !ctx.blob) {
       // The client asks "would this key do?" before signing. Say yes only for a listed key; a
       // "no" costs nothing and is not counted (agents offer several keys in turn).
@@ -157,7 +175,14 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
     if (closed) return;
     if (!partner) return fail(ctx, user, 'password', 'unknown-user');
     if (!stored) return fail(ctx, user, 'password', 'no-password-configured');
-    if (!ok) return fail(ctx, user, 'password', 'wrong-password');
+    // Counted against the user only when a stranger could not have made it fail on purpose
+    // without holding the partner's key first (two-step).
+    const countUser = !partner.sftp?.twoStep || (stepUser === partner.id && passed.has('publickey'));
+    if (!ok) return fail(ctx, user, 'password', 'wrong-password', {}, countUser);
+    if (deps.refuse?.passwords.includes(ctx.password)) {
+      deps.log.warn({ partner: user }, `sftp: ${partner.source ?? `partners/${user}.yaml`} accepts a published demo password; refused (set a real one, or run in demo mode)`);
+      return fail(ctx, user, 'password', 'demo-credential');
+    }
     step(ctx, partner, 'password', {});
   }
 
@@ -172,7 +197,8 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
       ctx.reject();
       return close('too many authentication requests');
     }
-    const ban = deps.defender.check(conn.ip, user);
+    // A user ban closes the password door only; the key door stays open for the partner.
+    const ban = deps.defender.check(conn.ip, ctx.method === 'password' ? user : undefined);
     if (ban) {
       auditAuth('failure', user, ctx.method, { reason: 'banned', ban: { kind: ban.kind, until: new Date(ban.until).toISOString() } });
       ctx.reject(methodsLeft());

@@ -1,10 +1,16 @@
 // Brute-force defender: failure counters per remote IP and per user name inside a sliding
 // window; reaching the limit bans that IP or user. Each further ban of the same key doubles
 // in length (capped), and the count of earlier bans is forgiven after a quiet period.
-// Pure apart from the injected clock; state lives in the returned object.
+// Counters live in this object (per process); bans go through a BanStore, so every process of
+// a data dir refuses the same addresses and a restart does not lift a ban (server.ts stores
+// them in SQLite). Pure apart from the injected clock and store.
 //
-// Trade-off, stated plainly: a per-user ban lets someone who knows a partner's user name lock
-// that partner out for a while by failing on purpose. The per-IP ban alone cannot stop a
+// What counts against a user name is decided by the caller (auth.ts): only wrong passwords of a
+// partner that has a password, never a failed key, and a user ban only closes the password door
+// (`check(ip)` without a user for key logins). So nobody can lock a key-only partner out, and a
+// stranger cannot stop a partner's key login by failing passwords on purpose. What remains, and
+// is stated plainly: someone who knows the user name of a partner that logs in with a password
+// only can keep that partner's password login banned; the per-IP ban alone cannot stop a
 // distributed guesser, so both are kept; operators see every ban in the audit trail.
 
 export interface DefenderConfig {
@@ -33,15 +39,37 @@ export interface Ban {
 interface Entry {
   failures: number[];
   bannedUntil: number;
+  /** When this process imposed or adopted the current ban. */
+  bannedAt: number;
   strikes: number;
+}
+
+/** A ban as kept outside this process. */
+export interface StoredBan {
+  until: number;
+  strike: number;
+  bannedAt: number;
+}
+
+/** Where bans are shared (all processes of a data dir) and survive a restart. */
+export interface BanStore {
+  get(kind: BanKind, key: string): StoredBan | undefined;
+  save(ban: Ban & { bannedAt: number }): void;
 }
 
 export interface Defender {
   /** The ban currently in force for this IP or user, if any. */
   banned(kind: BanKind, key: string): Ban | null;
-  /** The first ban in force for this IP or (when given) this user. */
+  /**
+   * The first ban in force for this IP or (when given) this user. Give the user only for a
+   * password attempt: a user ban closes the password door, never the key door.
+   */
   check(ip: string, user?: string): Ban | null;
-  /** Count one failed login; returns the bans this failure imposed (0, 1 or 2). */
+  /**
+   * Count one failed login against the IP and (when given) the user name; returns the bans this
+   * failure imposed (0, 1 or 2). Give the user only when the failure is a wrong password of a
+   * user who has one (auth.ts decides).
+   */
   recordFailure(ip: string, user?: string): Ban[];
   /** A successful login clears the user's counter (not the IP's: one valid account must not
    *  let an address keep guessing others). */
@@ -50,7 +78,7 @@ export interface Defender {
   size(): number;
 }
 
-export function createDefender(config: Partial<DefenderConfig> = {}, now: () => number = Date.now): Defender {
+export function createDefender(config: Partial<DefenderConfig> = {}, now: () => number = Date.now, store?: BanStore): Defender {
   const banMs = config.banMs ?? DEFENDER_DEFAULTS.banMs;
   const cfg: Required<DefenderConfig> = {
     maxFailures: config.maxFailures ?? DEFENDER_DEFAULTS.maxFailures,
@@ -64,9 +92,27 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
   const entries = new Map<string, Entry>();
   const k = (kind: BanKind, key: string) => `${kind}\u0000${key}`;
 
+  function stored(kind: BanKind, key: string): StoredBan | undefined {
+    if (!store) return undefined;
+    try {
+      return store.get(kind, key);
+    } catch {
+      return undefined; // the store is unreachable: this process's own bans still hold
+    }
+  }
+
   function banOf(kind: BanKind, key: string, e: Entry | undefined, t: number): Ban | null {
-    if (!e || e.bannedUntil <= t) return null;
-    return { kind, key, until: e.bannedUntil, durationMs: durationFor(e.strikes), strike: e.strikes };
+    const s = stored(kind, key);
+    if (e && e.bannedUntil > t) {
+      // Lifted in the store (`lotgate bans lift`) since this ban was imposed: it ends here too.
+      if (s && s.bannedAt >= e.bannedAt && s.until <= t) {
+        e.bannedUntil = t;
+        return null;
+      }
+      return { kind, key, until: e.bannedUntil, durationMs: durationFor(e.strikes), strike: e.strikes };
+    }
+    if (s && s.until > t) return { kind, key, until: s.until, durationMs: durationFor(s.strike), strike: s.strike };
+    return null;
   }
 
   function durationFor(strike: number): number {
@@ -92,10 +138,18 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
     const id = k(kind, key);
     let e = entries.get(id);
     if (!e) {
-      e = { failures: [], bannedUntil: 0, strikes: 0 };
+      e = { failures: [], bannedUntil: 0, bannedAt: 0, strikes: 0 };
       entries.set(id, e);
     }
     if (e.bannedUntil > t) return null; // already banned: attempts are refused before they count
+    // Another process (or this one before a restart) may have banned this key: adopt its ban.
+    const s = stored(kind, key);
+    if (s && s.strike > e.strikes) {
+      e.strikes = s.strike;
+      e.bannedUntil = s.until;
+      e.bannedAt = s.bannedAt;
+      if (s.until > t) return null;
+    }
     // A full max-ban period without a ban forgives earlier strikes.
     if (e.strikes > 0 && e.bannedUntil > 0 && t - e.bannedUntil > cfg.maxBanMs) e.strikes = 0;
     const from = t - cfg.windowMs;
@@ -106,7 +160,14 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
     e.failures = [];
     const durationMs = durationFor(e.strikes);
     e.bannedUntil = t + durationMs;
-    return { kind, key, until: e.bannedUntil, durationMs, strike: e.strikes };
+    e.bannedAt = t;
+    const ban: Ban = { kind, key, until: e.bannedUntil, durationMs, strike: e.strikes };
+    try {
+      store?.save({ ...ban, bannedAt: t });
+    } catch {
+      // not shared this time; it still holds in this process
+    }
+    return ban;
   }
 
   return {

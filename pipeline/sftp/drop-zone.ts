@@ -12,7 +12,8 @@ import ssh2 from 'ssh2';
 import type { Connection, ClientInfo, Session, AuthContext, Algorithms } from 'ssh2';
 import type { Logger } from 'pino';
 import type { PartnerConfig } from '../model/types.js';
-import { createDefender, type DefenderConfig } from './defender.js';
+import { createDefender, type BanStore, type DefenderConfig } from './defender.js';
+import { createPreauthAudit, createPreauthSlots, preauthLimits, type PreauthLimits } from './preauth.js';
 import { createAuthenticator, type AuditFn } from './auth.js';
 import { loadOrCreateHostKey } from './host-key.js';
 import { attachSftpSession, QUARANTINE_DIR, type SftpSession, type UploadedFile, type PartialFile } from './sftp-session.js';
@@ -42,6 +43,12 @@ export interface DropZoneOptions {
   loginGraceMs?: number;
   /** Default 5 failures / 5 min → 15 min ban, doubling per repeat. */
   defender?: { maxFailures: number; windowMs: number; banMs: number };
+  /** Where bans are shared with the other processes of the data dir (default: this process only). */
+  banStore?: BanStore;
+  /** Public credentials refused even when a partner file lists them (outside demo mode). */
+  refuseCredentials?: { fingerprints: ReadonlySet<string>; passwords: readonly string[] };
+  /** Unauthenticated connections per IP and audit rows per IP and window (preauth.ts). */
+  preauth?: Partial<PreauthLimits>;
   /** Clock for the defender (tests). */
   now?: () => number;
   /** Suffixes of uploads delivered only after a rename (default .filepart, .part, .tmp). */
@@ -119,6 +126,8 @@ interface Conn {
   grace: NodeJS.Timeout;
   /** Upload bytes received on this connection and not yet written to disk. */
   inFlight: number;
+  /** Frees this connection's unauthenticated slot (on login or close). */
+  releaseSlot: () => void;
 }
 
 function normalizeIp(ip: string | undefined): string {
@@ -142,7 +151,10 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const loginGraceMs = opts.loginGraceMs ?? 30_000;
-  const defender = createDefender((opts.defender ?? {}) as Partial<DefenderConfig>, now);
+  const defender = createDefender((opts.defender ?? {}) as Partial<DefenderConfig>, now, opts.banStore);
+  const doorLimits = preauthLimits(opts.preauth);
+  const slots = createPreauthSlots(doorLimits.maxConnectionsPerIp);
+  const preauth = createPreauthAudit((e) => opts.audit(e), doorLimits, { onError: (err) => log.error({ err }, 'sftp: audit write failed') });
   const limits = { reorderWindowBytes: opts.reorderWindowBytes ?? 16 * 1024 * 1024, maxFileBytes: opts.maxFileBytes ?? 64 * 1024 ** 3 };
   const stagedSuffixes = (opts.stagedSuffixes ?? DEFAULT_STAGED_SUFFIXES).map((s) => s.toLowerCase());
   const conns = new Map<Socket, Conn>();
@@ -154,7 +166,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
 
   function audit(e: Parameters<AuditFn>[0]): void {
     try {
-      opts.audit(e);
+      preauth.audit(e);
     } catch (err) {
       log.error({ err, action: e.action }, 'sftp: audit write failed');
     }
@@ -183,7 +195,14 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
       socket.destroy();
       return;
     }
+    const releaseSlot = slots.take(ip);
+    if (!releaseSlot) {
+      audit({ actor: 'sftp', action: 'sftp.refused', subject: `ip:${ip}`, details: { ip, reason: 'too-many-unauthenticated-connections', limit: doorLimits.maxConnectionsPerIp } });
+      socket.destroy();
+      return;
+    }
     const conn: Conn = {
+      releaseSlot,
       id: randomBytes(8).toString('hex'),
       ip,
       port: socket.remotePort ?? 0,
@@ -202,6 +221,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
     conns.set(socket, conn);
     socket.once('close', () => {
       clearTimeout(conn.grace);
+      conn.releaseSlot();
       conns.delete(socket);
       for (const s of conn.sessions) void trackEnd(s.end('connection closed'));
       if (conn.client) {
@@ -246,10 +266,12 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
       audit,
       log,
       connection: { id: conn.id, ip: conn.ip, port: conn.port, software: conn.software },
+      refuse: opts.refuseCredentials,
       onAuthenticated: (partnerId) => {
         if (!isValidPartnerId(partnerId)) throw new Error('invalid partner id');
         partnerRoot = ensurePartnerLayout(opts.dropDir, partnerId);
         conn.partner = partnerId;
+        conn.releaseSlot();
         clearTimeout(conn.grace);
       },
       disconnect: (reason) => {
@@ -362,6 +384,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
       await closed;
       await hashPool?.close();
       hashPool = null;
+      preauth.close();
       tcp = null;
       ssh = null;
     },

@@ -83,6 +83,12 @@ export function verifyAudit(sql: Sql): AuditVerification {
   return { ok: true, count };
 }
 
+/** The hash of the event with this seq, if the chain has one. */
+export function auditHashAt(sql: Sql, seq: number): string | undefined {
+  const r = sql.q('SELECT hash FROM audit_events WHERE seq = ?').get(seq) as { hash: string } | undefined;
+  return r?.hash;
+}
+
 export function auditHead(sql: Sql): { seq: number; hash: string } {
   const last = sql.q('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
   return last ?? { seq: 0, hash: GENESIS_HASH };

@@ -345,6 +345,25 @@ CREATE TABLE pulled_files (
 CREATE INDEX pulled_files_state ON pulled_files(partner, state);
 `,
   },
+  {
+    version: 6,
+    name: 'sftp bans shared by the processes of a data dir',
+    sql: `
+-- The drop zone's brute-force bans (pipeline/sftp/defender.ts): the latest ban per IP or user
+-- name and its strike count, so every process of the data dir refuses the same addresses and a
+-- restart does not lift a ban. Times in epoch milliseconds.
+CREATE TABLE sftp_bans (
+  kind TEXT NOT NULL CHECK (kind IN ('ip','user')),
+  "key" TEXT NOT NULL,
+  until_ms INTEGER NOT NULL,
+  strikes INTEGER NOT NULL,
+  banned_at_ms INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (kind, "key")
+) WITHOUT ROWID;
+CREATE INDEX sftp_bans_until ON sftp_bans(until_ms);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

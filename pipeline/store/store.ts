@@ -24,7 +24,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IdRef, LotFacts, MappedRecord, PartnerConfig, Readiness, RowError, SubmissionState } from '../model/types.js';
 import { applyRecord, type ApplyResult } from './apply.js';
-import { appendAudit, auditHead, listAudit, verifyAudit } from './audit.js';
+import { appendAudit, auditHashAt, auditHead, listAudit, verifyAudit } from './audit.js';
+import { getBan, liftBan, listActiveBans, pruneBans, recordBan, type BanKind, type BanRecord } from './bans.js';
 import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
 import { listJobRuns, recordJobRun, releaseLease, tryAcquireLease, getLease } from './jobs.js';
 import {
@@ -100,6 +101,7 @@ export type { DeliveryRow, DeliveryState } from './deliveries.js';
 export type { BoardLot } from './job-reads.js';
 export type { NotificationSentRow } from './notifications-sent.js';
 export type { PulledFileRow, PulledState, RemoteFileKey } from './pulled-files.js';
+export type { BanKind, BanRecord } from './bans.js';
 export { UNFINISHED_RUN_ERROR } from './job-state.js';
 
 export interface StoreOpenOptions {
@@ -402,6 +404,11 @@ export class Store {
     return auditHead(this.sql);
   }
 
+  /** The hash of the event with this seq (anchor checks, `audit verify --expect`). */
+  auditHashAt(seq: number): string | undefined {
+    return auditHashAt(this.sql, seq);
+  }
+
   listAudit(opts?: { subject?: string; action?: string; limit?: number }): AuditRow[] {
     return listAudit(this.sql, opts);
   }
@@ -586,6 +593,32 @@ export class Store {
 
   clearRejectedRows(submissionId: number): number {
     return clearRejectedRows(this.sql, submissionId);
+  }
+
+  // ---------------------------------------------------------------- sftp bans (bans.ts)
+
+  getBan(kind: BanKind, key: string): BanRecord | undefined {
+    return getBan(this.sql, kind, key);
+  }
+
+  /** Records a ban and forgets bans that ended more than 30 days before it (strikes are long forgiven). */
+  recordBan(b: BanRecord): void {
+    this.sql.atomic(() => {
+      recordBan(this.sql, b);
+      pruneBans(this.sql, b.bannedAt - 30 * 86_400_000);
+    });
+  }
+
+  listActiveBans(at: number): BanRecord[] {
+    return listActiveBans(this.sql, at);
+  }
+
+  liftBan(kind: BanKind, key: string, at: number): boolean {
+    return this.sql.atomic(() => liftBan(this.sql, kind, key, at));
+  }
+
+  pruneBans(before: number): number {
+    return this.sql.atomic(() => pruneBans(this.sql, before));
   }
 
   // ---------------------------------------------------------------- health

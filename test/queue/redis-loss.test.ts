@@ -31,7 +31,8 @@ describe.skipIf(!existsSync(path.join(keys, 'bravo-lab')))('losing Redis while r
     const w = makeWorld({ sftpKeys: { 'lab-a': readFileSync(path.join(keys, 'bravo-lab.pub'), 'utf8') } });
     const reader = createLotgate(w.config, { log: testLog() });
     const server = await startServer({
-      config: w.config,
+      // lab-a logs in with the published demo key: demo mode, explicitly.
+      config: { ...w.config, demo: true },
       roles: ['sftp', 'intake', 'worker'],
       sftpPort: 0,
       log: testLog(),

@@ -56,7 +56,8 @@ beforeAll(async () => {
   for (const f of readdirSync(path.join(work, 'fixtures/keys'))) if (!f.includes('.')) chmodSync(path.join(work, 'fixtures/keys', f), 0o600);
   server = spawn(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(work, 'config.yaml'), 'start', '--role', 'sftp', '--role', 'intake', '--role', 'worker'], {
     cwd: work,
-    env: { ...process.env, REDIS_URL: redis.url, LOTGATE_SFTP_PORT: '0', LOTGATE_DATA_DIR: path.join(work, 'data'), LOTGATE_QUEUE_PREFIX: `hostile-${randomBytes(4).toString('hex')}` },
+    // The demo partners log in with the published demo keys: demo mode, explicitly.
+    env: { ...process.env, LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_SFTP_PORT: '0', LOTGATE_DATA_DIR: path.join(work, 'data'), LOTGATE_QUEUE_PREFIX: `hostile-${randomBytes(4).toString('hex')}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   server.stderr!.on('data', (d) => (stderr += d));

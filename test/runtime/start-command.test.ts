@@ -68,7 +68,8 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
   it('takes an SFTP upload through to an acknowledgment, and status sees it from another process', async () => {
     w = makeWorld({ sftpKeys: { 'lab-a': readFileSync(path.join(keys, 'bravo-lab.pub'), 'utf8') } });
     reader = createLotgate(w.config, { log: testLog() });
-    const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `start-${randomBytes(4).toString('hex')}`, LOTGATE_SFTP_PORT: '0' });
+    // lab-a logs in with the published demo key: demo mode, explicitly.
+    const env = w.env({ LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `start-${randomBytes(4).toString('hex')}`, LOTGATE_SFTP_PORT: '0' });
     const server = cli(['start'], env);
     const banner = await server.waitForStderr(/upload {5}sftp -P \d+/);
     expect(banner).toMatch(/^lotgate sftp \+ intake \+ worker \+ scheduler — data /m);
@@ -113,6 +114,9 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
 
     server.proc.kill('SIGINT');
     expect((await server.exited).code).toBe(0);
+    // Stopping anchors the last head of the audit chain outside the database.
+    const anchors = readFileSync(path.join(w.dataDir, 'audit-anchors.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(anchors.at(-1)).toMatchObject({ source: 'shutdown', ...reader.store.auditHead() });
   });
 });
 

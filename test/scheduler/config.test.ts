@@ -14,7 +14,7 @@ describe('jobs config', () => {
   it('gives every job its default schedule, the default time zone and its default options', () => {
     const { config, problems } = parseJobsConfig(undefined, JOBS, 'jobs', 'Europe/Berlin');
     expect(problems).toEqual([]);
-    expect([...config.jobs.keys()]).toEqual(['readiness-sweep', 'push', 'pull', 'notify', 'digest']);
+    expect([...config.jobs.keys()]).toEqual(['readiness-sweep', 'push', 'pull', 'notify', 'digest', 'audit-anchor']);
     expect(config.jobs.get('push')).toEqual({
       name: 'push',
       enabled: true,

@@ -18,7 +18,7 @@ describe('lotgate job', () => {
     const list = await cli(w.configPath, ['job', 'list', '--json']);
     expect(list.exitCode).toBe(0);
     const jobs = JSON.parse(list.stdout) as { name: string; schedule: string; timezone: string; enabled: boolean; nextRun: string | null; lastRun: { outcome: string; counts: Record<string, number> } | null }[];
-    expect(jobs.map((j) => j.name)).toEqual(['readiness-sweep', 'push', 'pull', 'notify', 'digest']);
+    expect(jobs.map((j) => j.name)).toEqual(['readiness-sweep', 'push', 'pull', 'notify', 'digest', 'audit-anchor']);
     const sweep = jobs[0];
     expect(sweep).toMatchObject({ schedule: '5 * * * *', timezone: 'UTC', lastRun: { outcome: 'ok', counts: { lots: 6 } } });
     expect(Date.parse(sweep.nextRun!)).toBeGreaterThan(Date.now());

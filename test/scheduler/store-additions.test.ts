@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, Store, UNFINISHED_RUN_ERROR } from '../../pipeline/store/store.js';
+import { LATEST_VERSION, MIGRATIONS, Store, UNFINISHED_RUN_ERROR } from '../../pipeline/store/store.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -37,7 +37,7 @@ describe('migration 2', () => {
     v1.close();
 
     const v2 = open(p);
-    expect(v2.schemaVersion).toBe(2);
+    expect(v2.schemaVersion).toBe(LATEST_VERSION);
     expect(v2.getOutbox('old-1')).toMatchObject({ state: 'pending', payload: { id: 'old-1' } });
     expect(v2.listJobRuns({ name: 'push' })).toEqual([expect.objectContaining({ status: 'ok', details: { n: 1 } })]);
     expect(v2.getLease('job:push')?.holder).toBe('h1');

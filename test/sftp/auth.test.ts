@@ -70,6 +70,8 @@ describe('authentication', () => {
       ]),
       // Generous: this suite makes many failed logins from 127.0.0.1 on purpose.
       defender: { maxFailures: 1000, windowMs: 60_000, banMs: 60_000 },
+      // …and reads every audit row of them (unauthenticated rows are otherwise capped per IP).
+      preauth: { auditEventsPerIp: 100_000 },
     });
   });
   afterAll(async () => {

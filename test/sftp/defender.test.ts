@@ -97,3 +97,29 @@ describe('defender', () => {
     expect(() => createDefender({ banMs: 0 })).toThrow();
   });
 });
+
+describe('defender with a shared ban store', () => {
+  function memoryStore() {
+    const rows = new Map<string, { until: number; strike: number; bannedAt: number }>();
+    return {
+      get: (kind: string, key: string) => rows.get(`${kind}:${key}`),
+      save: (b: { kind: string; key: string; until: number; strike: number; bannedAt: number }) => void rows.set(`${b.kind}:${b.key}`, { until: b.until, strike: b.strike, bannedAt: b.bannedAt }),
+    };
+  }
+
+  it('a ban imposed by one process holds in another, and the next ban doubles there', () => {
+    const c = clock();
+    const store = memoryStore();
+    const one = createDefender({ maxFailures: 2, windowMs: 10_000, banMs: 1_000 }, c.now, store);
+    const two = createDefender({ maxFailures: 2, windowMs: 10_000, banMs: 1_000 }, c.now, store);
+    one.recordFailure('ip');
+    expect(one.recordFailure('ip')[0]).toMatchObject({ strike: 1, durationMs: 1_000 });
+    expect(two.check('ip')).toMatchObject({ kind: 'ip', strike: 1 });
+    expect(two.recordFailure('ip')).toEqual([]); // banned: not counted
+    c.advance(1_000);
+    expect(two.check('ip')).toBeNull();
+    two.recordFailure('ip');
+    expect(two.recordFailure('ip')[0]).toMatchObject({ strike: 2, durationMs: 2_000 });
+    expect(one.check('ip')).toMatchObject({ strike: 2 });
+  });
+});
