@@ -78,11 +78,22 @@ export function registerReadCommands(program: Command): void {
       const out = await withLotgate(cmd, (lg) => {
         const sub = lg.store.getSubmission(id);
         if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
-        return { ...sub, errors: lg.store.listRejectedRows(id, 1000), errorCount: lg.store.countRejectedRows(id) };
+        const stateOf = (other: number | null) => (other === null ? undefined : lg.store.getSubmission(other)?.state);
+        const links = { resendOf: stateOf(sub.resendOf), duplicateOf: stateOf(sub.duplicateOf), replayOf: stateOf(sub.replayOf) };
+        const resentAs = lg.store.listResendsOf(id).map((r) => r.id);
+        return { ...sub, resentAs, errors: lg.store.listRejectedRows(id, 1000), errorCount: lg.store.countRejectedRows(id), links };
       });
-      if (opts.json) return printJson(out);
-      const { errors, errorCount, ...sub } = out;
-      for (const [k, v] of Object.entries(sub)) if (v !== null && v !== undefined) process.stdout.write(`${k.padEnd(14)} ${v}\n`);
+      if (opts.json) {
+        const { links: _links, ...json } = out;
+        return printJson(json);
+      }
+      const { errors, errorCount, links, resentAs, ...sub } = out;
+      for (const [k, v] of Object.entries(sub)) {
+        if (v === null || v === undefined) continue;
+        const state = links[k as keyof typeof links];
+        process.stdout.write(`${k.padEnd(14)} ${v}${state ? ` (${state})` : ''}\n`);
+      }
+      if (resentAs.length) process.stdout.write(`${'resentAs'.padEnd(14)} ${resentAs.join(', ')}\n`);
       if (errorCount) {
         process.stdout.write(`\n${errorCount} rejected row(s):\n`);
         process.stdout.write(renderTable(['LINE', 'COL', 'FIELD', 'CODE', 'MESSAGE'], errors.map((e) => [String(e.line ?? ''), String(e.column ?? ''), e.field ?? '', e.code, e.message])));

@@ -4,7 +4,7 @@
 
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Acknowledgment, AckError, SubmissionState } from '../model/types.js';
+import type { Acknowledgment, AckError, SubmissionRef, SubmissionState } from '../model/types.js';
 
 /** How many errors an acknowledgment lists; the rest stay in the ledger (`lotgate submission show`). */
 export const ACK_ERROR_LIMIT = 500;
@@ -32,8 +32,16 @@ export interface AckInput {
   counts: { rows: number; applied: number; rejected: number };
   errors: AckError[];
   totalErrors?: number;
-  duplicateOf?: number;
+  /** For a `duplicate`: the earlier submission whose content counts. */
+  duplicateOf?: SubmissionRef;
+  /** For a resend of rejected or quarantined content: the earlier submission. */
+  resendOf?: SubmissionRef;
   note?: string;
+}
+
+function refNote(kind: 'duplicate' | 'resend', r: SubmissionRef): string {
+  const what = `"${r.file}" (submission ${r.submissionId}, ${r.state}, received ${r.receivedAt})`;
+  return kind === 'duplicate' ? `Same content as ${what}.` : `This resends ${what}; it was processed again.`;
 }
 
 export function buildAck(a: AckInput): Acknowledgment {
@@ -50,10 +58,17 @@ export function buildAck(a: AckInput): Acknowledgment {
     mapping: a.mapping ?? null,
     counts: a.counts,
     errors: listed.map((e) => stripUndefined(e)),
-    message: a.note ? `${ADVICE[a.state]} ${a.note}` : ADVICE[a.state],
+    message: [ADVICE[a.state], a.duplicateOf && refNote('duplicate', a.duplicateOf), a.resendOf && refNote('resend', a.resendOf), a.note].filter(Boolean).join(' '),
   };
   if (total > listed.length) ack.errorsTruncated = total - listed.length;
-  if (a.duplicateOf !== undefined) ack.duplicateOf = a.duplicateOf;
+  if (a.duplicateOf !== undefined) {
+    ack.duplicateOf = a.duplicateOf.submissionId;
+    ack.original = a.duplicateOf;
+  }
+  if (a.resendOf !== undefined) {
+    ack.resendOf = a.resendOf.submissionId;
+    ack.previous = a.resendOf;
+  }
   return ack;
 }
 

@@ -3,11 +3,12 @@
 // outbox and the submission's terminal state are written in ONE transaction; a submission
 // already in a terminal state is not applied again (its acknowledgment is rewritten).
 
-import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState } from '../model/types.js';
+import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionRef, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { buildAck, writeAck } from './ack.js';
+import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 
 export interface ProcessResult {
@@ -59,15 +60,14 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   const partner = deps.partners().get(sub.partner);
   if (!partner) return reject(deps, submissionId, 'E_UNKNOWN_PARTNER', `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).`);
 
-  if (sub.source !== 'replay' && !approval) {
-    const first = store.findAppliedBySha(sub.partner, sub.sha256);
-    if (first && first.id < submissionId) {
-      store.transaction(() => {
-        store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString() });
-        store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
-      });
-      return finish(deps, submissionId, `Same content as "${first.originalName}" (submission ${first.id}, ${first.state}).`);
-    }
+  // Only content that counts (applied, or held for review) makes a duplicate; a resend of a
+  // rejected or quarantined file is processed again and linked to the submission it resends.
+  const dedupe = sub.source !== 'replay' && !approval;
+  if (dedupe) {
+    const first = store.findAppliedBySha(sub.partner, sub.sha256, submissionId);
+    if (first) return markDuplicate(deps, submissionId, first);
+    const origin = store.findResendOrigin(sub.partner, sub.sha256, submissionId);
+    if (origin && sub.resendOf !== origin.id) store.updateSubmission(submissionId, { resendOf: origin.id });
   }
 
   const feed = deps.mappings.select(partner, sub.originalName);
@@ -116,7 +116,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     }
   };
 
-  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } = 'committed';
+  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } | { duplicate: SubmissionRow } = 'committed';
   store.begin();
   try {
     // Under the write lock: another process may have applied this submission while we waited
@@ -124,6 +124,12 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     const current = store.getSubmission(submissionId);
     if (!approval && current && (TERMINAL_STATES.includes(current.state as SubmissionState) || current.state === 'pending_review')) {
       outcome = 'already_decided';
+      throw new AlreadyDecided();
+    }
+    // The same bytes may have been applied by another worker while this one waited for the lock.
+    const counted = dedupe ? store.findAppliedBySha(sub.partner, sub.sha256, submissionId) : undefined;
+    if (counted) {
+      outcome = { duplicate: counted };
       throw new AlreadyDecided();
     }
     if (approval) {
@@ -200,6 +206,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     store.rollback();
     if (err instanceof AlreadyDecided) {
       if (outcome === 'already_decided') return finish(deps, submissionId, null);
+      if (typeof outcome === 'object' && 'duplicate' in outcome) return markDuplicate(deps, submissionId, outcome.duplicate);
       if (typeof outcome === 'object') return holdForReview(deps, submissionId, partner.id, outcome.review, tally);
     }
     if (err instanceof FileError) {
@@ -211,6 +218,17 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   }
   const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
   return { ...res, touchedLots: touched.size, ...(approval ? { approved: true } : {}) };
+}
+
+/** Answers a submission whose bytes were already applied (or are held for review) as `duplicate`. */
+async function markDuplicate(deps: IngestDeps, submissionId: number, first: SubmissionRow): Promise<ProcessResult> {
+  const { store } = deps;
+  const sub = store.getSubmission(submissionId)!;
+  store.transaction(() => {
+    store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString() });
+    store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
+  });
+  return finish(deps, submissionId, null);
 }
 
 /** Unwinds the file's transaction without applying it (review preview, or an approval that lost the race). */
@@ -315,6 +333,11 @@ export async function quarantine(deps: IngestDeps, submissionId: number, code: s
   return finish(deps, submissionId, null);
 }
 
+function refTo(deps: IngestDeps, id: number | null): SubmissionRef | undefined {
+  const r = id === null ? undefined : deps.store.getSubmission(id);
+  return r && { submissionId: r.id, file: r.originalName, state: r.state, receivedAt: r.receivedAt };
+}
+
 /** Builds the acknowledgment from the ledger (the source of truth) and writes it. */
 async function finish(deps: IngestDeps, submissionId: number, note: string | null, tally?: Tally): Promise<ProcessResult> {
   const sub = deps.store.getSubmission(submissionId)!;
@@ -332,7 +355,8 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
     errors,
     totalErrors,
-    duplicateOf: sub.duplicateOf ?? undefined,
+    duplicateOf: refTo(deps, sub.duplicateOf),
+    resendOf: refTo(deps, sub.resendOf),
     note: note ?? undefined,
   });
   const ackPath = await writeAck(deps.config.dropDir, ack, deps.config.intake.ackCsv);

@@ -283,5 +283,18 @@ export interface Acknowledgment {
   errorsTruncated?: number;
   /** Human summary: what happened and what to do. */
   message?: string;
+  /** `duplicate`: the submission whose content this repeats (applied, or pending review). */
   duplicateOf?: number;
+  original?: SubmissionRef;
+  /** A resend of content that was rejected or quarantined before: that earlier submission. */
+  resendOf?: number;
+  previous?: SubmissionRef;
+}
+
+/** Another submission an acknowledgment refers to, with what a partner needs to find its answer. */
+export interface SubmissionRef {
+  submissionId: number;
+  file: string;
+  state: SubmissionState;
+  receivedAt: string;
 }
