@@ -2,6 +2,7 @@
 // Building the object is pure; writing is atomic (temp name + rename) so a partner polling
 // outbound/ never reads half an acknowledgment.
 
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Acknowledgment, AckError, SubmissionRef, SubmissionState } from '../model/types.js';
@@ -40,7 +41,7 @@ export interface AckInput {
 }
 
 function refNote(kind: 'duplicate' | 'resend', r: SubmissionRef): string {
-  const what = `"${r.file}" (submission ${r.submissionId}, ${r.state}, received ${r.receivedAt})`;
+  const what = `"${r.file}" (submission ${r.submissionId}, ${r.state}, received ${r.receivedAt}; its acknowledgment is ${r.ackFile})`;
   return kind === 'duplicate' ? `Same content as ${what}.` : `This resends ${what}; it was processed again.`;
 }
 
@@ -53,6 +54,7 @@ export function buildAck(a: AckInput): Acknowledgment {
     receivedAt: a.receivedAt,
     state: a.state,
     submissionId: a.submissionId,
+    ackFile: ackFileName(a.file, a.submissionId, 'json'),
     partner: a.partner,
     feed: a.feed ?? null,
     mapping: a.mapping ?? null,
@@ -93,21 +95,77 @@ export function ackToCsv(ack: Acknowledgment): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-export function ackPaths(dropDir: string, partner: string, file: string): { json: string; csv: string } {
+/** Longest file name most file systems (and OpenSSH's sftp) accept, in UTF-8 bytes. */
+const NAME_MAX_BYTES = 255;
+
+/**
+ * The file name of an acknowledgment in outbound/: `<name>.<submissionId>.ack.json` for the one
+ * that belongs to a submission (never overwritten by another upload), `<name>.ack.json` for the
+ * stable "latest" copy. A name too long for the file system is shortened (whole UTF-8
+ * characters, marked with "~") so that the suffix always fits.
+ */
+export function ackFileName(file: string, submissionId: number | null, ext: 'json' | 'csv'): string {
+  const suffix = submissionId === null ? `.ack.${ext}` : `.${submissionId}.ack.${ext}`;
+  const room = NAME_MAX_BYTES - Buffer.byteLength(suffix, 'utf8');
+  if (Buffer.byteLength(file, 'utf8') <= room) return file + suffix;
+  let cut = '';
+  for (const ch of file) {
+    if (Buffer.byteLength(cut + ch, 'utf8') > room - 1) break;
+    cut += ch;
+  }
+  return `${cut}~${suffix}`;
+}
+
+export interface AckPaths {
+  /** This submission's own acknowledgment. */
+  json: string;
+  csv: string;
+  /** The stable copy of the newest answered submission of this file name. */
+  latestJson: string;
+  latestCsv: string;
+}
+
+export function ackPaths(dropDir: string, partner: string, file: string, submissionId: number): AckPaths {
   const dir = path.join(dropDir, partner, 'outbound');
-  return { json: path.join(dir, `${file}.ack.json`), csv: path.join(dir, `${file}.ack.csv`) };
+  return {
+    json: path.join(dir, ackFileName(file, submissionId, 'json')),
+    csv: path.join(dir, ackFileName(file, submissionId, 'csv')),
+    latestJson: path.join(dir, ackFileName(file, null, 'json')),
+    latestCsv: path.join(dir, ackFileName(file, null, 'csv')),
+  };
+}
+
+/** The stable copy `<name>.ack.json`: the answer to the newest upload of that name that has one. */
+export function latestAckPath(dropDir: string, partner: string, file: string): string {
+  return path.join(dropDir, partner, 'outbound', ackFileName(file, null, 'json'));
 }
 
 async function writeAtomic(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  // A short hidden temp name: the final name may already be as long as the file system allows.
+  const tmp = path.join(path.dirname(file), `.ack-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   await writeFile(tmp, content);
   await rename(tmp, file);
 }
 
-export async function writeAck(dropDir: string, ack: Acknowledgment, withCsv: boolean): Promise<string> {
-  const p = ackPaths(dropDir, ack.partner ?? 'unknown', ack.file);
-  await writeAtomic(p.json, JSON.stringify(ack, null, 2) + '\n');
-  if (withCsv) await writeAtomic(p.csv, ackToCsv(ack));
+export interface WriteAckOptions {
+  /** Also write the `.ack.csv` twin. */
+  csv: boolean;
+  /** Also refresh the stable `<name>.ack.json` (false when a newer upload of the name was answered). */
+  latest: boolean;
+}
+
+/** Writes the submission's own acknowledgment (and the latest copy); returns the own JSON path. */
+export async function writeAck(dropDir: string, ack: Acknowledgment, opts: WriteAckOptions): Promise<string> {
+  if (ack.submissionId === undefined) throw new Error('writeAck: the acknowledgment has no submission id');
+  const p = ackPaths(dropDir, ack.partner ?? 'unknown', ack.file, ack.submissionId);
+  const json = JSON.stringify(ack, null, 2) + '\n';
+  const csv = opts.csv ? ackToCsv(ack) : null;
+  await writeAtomic(p.json, json);
+  if (csv !== null) await writeAtomic(p.csv, csv);
+  if (opts.latest) {
+    await writeAtomic(p.latestJson, json);
+    if (csv !== null) await writeAtomic(p.latestCsv, csv);
+  }
   return p.json;
 }

@@ -3,11 +3,12 @@
 // outbox and the submission's terminal state are written in ONE transaction; a submission
 // already in a terminal state is not applied again (its acknowledgment is rewritten).
 
+import path from 'node:path';
 import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionRef, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
-import { buildAck, writeAck } from './ack.js';
+import { ackFileName, buildAck, writeAck } from './ack.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 
@@ -335,7 +336,8 @@ export async function quarantine(deps: IngestDeps, submissionId: number, code: s
 
 function refTo(deps: IngestDeps, id: number | null): SubmissionRef | undefined {
   const r = id === null ? undefined : deps.store.getSubmission(id);
-  return r && { submissionId: r.id, file: r.originalName, state: r.state, receivedAt: r.receivedAt };
+  // Submissions answered before per-submission names keep the name they were answered under.
+  return r && { submissionId: r.id, file: r.originalName, state: r.state, receivedAt: r.receivedAt, ackFile: r.ackPath ? path.basename(r.ackPath) : ackFileName(r.originalName, r.id, 'json') };
 }
 
 /** Builds the acknowledgment from the ledger (the source of truth) and writes it. */
@@ -359,7 +361,8 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     resendOf: refTo(deps, sub.resendOf),
     note: note ?? undefined,
   });
-  const ackPath = await writeAck(deps.config.dropDir, ack, deps.config.intake.ackCsv);
+  const latest = !deps.store.hasNewerAnsweredByName(sub.partner, sub.originalName, submissionId);
+  const ackPath = await writeAck(deps.config.dropDir, ack, { csv: deps.config.intake.ackCsv, latest });
   if (sub.ackPath !== ackPath) deps.store.updateSubmission(submissionId, { ackPath });
   return { submissionId, state: ack.state, ack, ackPath, touchedLots: 0 };
 }

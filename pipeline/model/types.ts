@@ -267,13 +267,18 @@ export interface AckError {
   message: string;
 }
 
-/** The acknowledgment written for every file to <drop>/<partner>/outbound/<name>.ack.json. */
+/**
+ * The acknowledgment written for every file to <drop>/<partner>/outbound/<name>.<submissionId>.ack.json
+ * (and copied to <name>.ack.json while it is the newest answer for that name).
+ */
 export interface Acknowledgment {
   file: string;
   sha256: string;
   receivedAt: string;
   state: SubmissionState;
   submissionId?: number;
+  /** This acknowledgment's own file name in outbound/ (`<file>.<submissionId>.ack.json`). */
+  ackFile?: string;
   partner?: string;
   feed?: string | null;
   mapping?: { name: string; hash: string } | null;
@@ -297,4 +302,6 @@ export interface SubmissionRef {
   file: string;
   state: SubmissionState;
   receivedAt: string;
+  /** Its acknowledgment's file name in outbound/. */
+  ackFile: string;
 }
