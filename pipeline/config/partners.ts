@@ -32,6 +32,15 @@ const partnerSchema = {
       },
     },
     pull: { type: 'object' },
+    ack: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        csvDelimiter: { enum: [',', ';', '\t', '|'] },
+        bom: { type: 'boolean' },
+      },
+    },
+    timezone: { type: 'string', minLength: 1 },
   },
 } as const;
 

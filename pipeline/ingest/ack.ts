@@ -78,21 +78,46 @@ function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
 }
 
-function csvCell(v: unknown): string {
-  const s = v === undefined || v === null ? '' : String(v);
-  return /[",;\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/** How the `.ack.csv` is written for the partner's spreadsheet program. */
+export interface CsvDialect {
+  delimiter: ',' | ';' | '\t' | '|';
+  /** UTF-8 byte order mark first, so Excel reads umlauts right. */
+  bom: boolean;
+}
+
+export const ACK_CSV_DELIMITERS: readonly CsvDialect['delimiter'][] = [',', ';', '\t', '|'];
+
+/**
+ * The `.ack.csv` dialect: the partner's `ack: { csvDelimiter, bom }` first, else the delimiter
+ * of the feed the file was read with (a partner whose Excel writes ";" reads ";"), else ",".
+ */
+export function ackCsvDialect(partnerAck: { csvDelimiter?: string; bom?: boolean } | undefined, feedDelimiter: string | undefined): CsvDialect {
+  const pick = (d: string | undefined) => ACK_CSV_DELIMITERS.find((x) => x === d);
+  return { delimiter: pick(partnerAck?.csvDelimiter) ?? pick(feedDelimiter) ?? ',', bom: partnerAck?.bom ?? false };
+}
+
+// A cell a spreadsheet would run as a formula (= + - @, also their full-width forms, and a
+// leading tab or CR, OWASP "CSV injection") is shown as text: a leading apostrophe.
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+export function csvCell(v: unknown, delimiter: string): string {
+  let s = v === undefined || v === null ? '' : String(v);
+  if (typeof v !== 'number' && FORMULA_START.test(s)) s = `'${s}`;
+  const needsQuotes = s.includes(delimiter) || /["\r\n]/.test(s) || /^\s|\s$/.test(s);
+  return needsQuotes ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** A spreadsheet-friendly twin: a summary line, then one line per error. */
-export function ackToCsv(ack: Acknowledgment): string {
+export function ackToCsv(ack: Acknowledgment, dialect: CsvDialect = { delimiter: ',', bom: false }): string {
+  const row = (cells: unknown[]) => cells.map((c) => csvCell(c, dialect.delimiter)).join(dialect.delimiter);
   const lines = [
-    ['file', 'state', 'rows', 'applied', 'rejected', 'sha256', 'receivedAt', 'message'].join(','),
-    [ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.sha256, ack.receivedAt, ack.message].map(csvCell).join(','),
+    row(['file', 'state', 'rows', 'applied', 'rejected', 'sha256', 'receivedAt', 'message']),
+    row([ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.sha256, ack.receivedAt, ack.message]),
     '',
-    ['line', 'column', 'field', 'code', 'message'].join(','),
-    ...ack.errors.map((e) => [e.line, e.column, e.field, e.code, e.message].map(csvCell).join(',')),
+    row(['line', 'column', 'field', 'code', 'message']),
+    ...ack.errors.map((e) => row([e.line, e.column, e.field, e.code, e.message])),
   ];
-  return lines.join('\r\n') + '\r\n';
+  return (dialect.bom ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n';
 }
 
 /** Longest file name most file systems (and OpenSSH's sftp) accept, in UTF-8 bytes. */
@@ -149,8 +174,8 @@ async function writeAtomic(file: string, content: string): Promise<void> {
 }
 
 export interface WriteAckOptions {
-  /** Also write the `.ack.csv` twin. */
-  csv: boolean;
+  /** Also write the `.ack.csv` twin, in this dialect (null: no CSV). */
+  csv: CsvDialect | null;
   /** Also refresh the stable `<name>.ack.json` (false when a newer upload of the name was answered). */
   latest: boolean;
 }
@@ -160,7 +185,7 @@ export async function writeAck(dropDir: string, ack: Acknowledgment, opts: Write
   if (ack.submissionId === undefined) throw new Error('writeAck: the acknowledgment has no submission id');
   const p = ackPaths(dropDir, ack.partner ?? 'unknown', ack.file, ack.submissionId);
   const json = JSON.stringify(ack, null, 2) + '\n';
-  const csv = opts.csv ? ackToCsv(ack) : null;
+  const csv = opts.csv ? ackToCsv(ack, opts.csv) : null;
   await writeAtomic(p.json, json);
   if (csv !== null) await writeAtomic(p.csv, csv);
   if (opts.latest) {

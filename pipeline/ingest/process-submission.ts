@@ -8,7 +8,7 @@ import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionRef, S
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
-import { ackFileName, buildAck, writeAck } from './ack.js';
+import { ackCsvDialect, ackFileName, buildAck, writeAck } from './ack.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 
@@ -334,6 +334,17 @@ export async function quarantine(deps: IngestDeps, submissionId: number, code: s
   return finish(deps, submissionId, null);
 }
 
+/**
+ * The CSV delimiter the partner's files use: that of the feed the submission was read with when
+ * it is a CSV feed, else the one all the partner's CSV feeds share (a CoA PDF, a file no feed took).
+ */
+function feedDelimiter(deps: IngestDeps, partner: string, mappingName: string | null): string | undefined {
+  const csvFeeds = deps.mappings.entries(partner).filter((e) => e.spec?.format === 'csv');
+  const own = csvFeeds.find((e) => e.name === mappingName);
+  const delimiters = new Set((own ? [own] : csvFeeds).map((e) => e.spec?.dialect?.delimiter ?? ','));
+  return delimiters.size === 1 ? [...delimiters][0] : undefined;
+}
+
 function refTo(deps: IngestDeps, id: number | null): SubmissionRef | undefined {
   const r = id === null ? undefined : deps.store.getSubmission(id);
   // Submissions answered before per-submission names keep the name they were answered under.
@@ -362,7 +373,8 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     note: note ?? undefined,
   });
   const latest = !deps.store.hasNewerAnsweredByName(sub.partner, sub.originalName, submissionId);
-  const ackPath = await writeAck(deps.config.dropDir, ack, { csv: deps.config.intake.ackCsv, latest });
+  const csv = deps.config.intake.ackCsv ? ackCsvDialect(deps.partners().get(sub.partner)?.ack, feedDelimiter(deps, sub.partner, sub.mappingName)) : null;
+  const ackPath = await writeAck(deps.config.dropDir, ack, { csv, latest });
   if (sub.ackPath !== ackPath) deps.store.updateSubmission(submissionId, { ackPath });
   return { submissionId, state: ack.state, ack, ackPath, touchedLots: 0 };
 }

@@ -255,6 +255,10 @@ export interface PartnerConfig {
     passwordHash?: string; // scrypt$N$r$p$salt$hash (see pipeline/sftp/passwords.ts)
     twoStep?: boolean; // key AND password required
   };
+  /** How its acknowledgments are written: the `.ack.csv` dialect for its spreadsheet program. */
+  ack?: { csvDelimiter?: ',' | ';' | '\t' | '|'; bom?: boolean };
+  /** IANA time zone for times in its acknowledgments (default: config `timezone`, else the machine's). */
+  timezone?: string;
   /** Path of the YAML file it was loaded from. */
   source?: string;
 }
