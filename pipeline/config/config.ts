@@ -6,6 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { ReadinessConfig } from '../readiness/rule-set.js';
 import { parseReadinessConfig } from '../readiness/rule-set.js';
+import { isValidZone, machineZone } from '../model/local-time.js';
 
 export interface LotgateConfig {
   /** Folder of the config file; relative paths in it are resolved against this. */
@@ -40,6 +41,8 @@ export interface LotgateConfig {
   connectors: unknown[];
   notifications: Record<string, unknown>;
   publicUrl: string;
+  /** The sponsor's IANA time zone: CLI output, and acknowledgments of partners without their own. */
+  timezone: string;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +65,14 @@ function num(v: unknown, fallback: number, where: string): number {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new ConfigError(`${where} must be a number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function zone(v: unknown, configPath: string | null): string {
+  if (v === undefined || v === null) return machineZone();
+  if (typeof v !== 'string' || !isValidZone(v)) {
+    throw new ConfigError(`${configPath ?? 'config'}: timezone: ${JSON.stringify(v)} is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC)`);
+  }
+  return v;
 }
 
 /**
@@ -140,5 +151,6 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     connectors: Array.isArray(raw.connectors) ? raw.connectors : [],
     notifications: raw.notifications ?? {},
     publicUrl: typeof raw.publicUrl === 'string' ? raw.publicUrl : 'http://localhost:8080',
+    timezone: zone(raw.timezone, configPath),
   };
 }

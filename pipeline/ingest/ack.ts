@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { toLocalIso } from '../model/local-time.js';
 import type { Acknowledgment, AckError, SubmissionRef, SubmissionState } from '../model/types.js';
 
 /** How many errors an acknowledgment lists; the rest stay in the ledger (`lotgate submission show`). */
@@ -38,20 +39,26 @@ export interface AckInput {
   /** For a resend of rejected or quarantined content: the earlier submission. */
   resendOf?: SubmissionRef;
   note?: string;
+  /** IANA zone for the *Local times and the message (the partner's, else the sponsor's). */
+  timeZone?: string;
 }
 
 function refNote(kind: 'duplicate' | 'resend', r: SubmissionRef): string {
-  const what = `"${r.file}" (submission ${r.submissionId}, ${r.state}, received ${r.receivedAt}; its acknowledgment is ${r.ackFile})`;
+  const what = `"${r.file}" (submission ${r.submissionId}, ${r.state}, received ${r.receivedAtLocal ?? r.receivedAt}; its acknowledgment is ${r.ackFile})`;
   return kind === 'duplicate' ? `Same content as ${what}.` : `This resends ${what}; it was processed again.`;
 }
 
 export function buildAck(a: AckInput): Acknowledgment {
+  const zone = a.timeZone;
+  const localRef = (r: SubmissionRef | undefined): SubmissionRef | undefined => r && (zone ? { ...r, receivedAtLocal: toLocalIso(r.receivedAt, zone) } : r);
+  a = { ...a, duplicateOf: localRef(a.duplicateOf), resendOf: localRef(a.resendOf) };
   const listed = a.errors.slice(0, ACK_ERROR_LIMIT);
   const total = Math.max(a.totalErrors ?? a.errors.length, a.errors.length);
   const ack: Acknowledgment = {
     file: a.file,
     sha256: a.sha256,
     receivedAt: a.receivedAt,
+    ...(zone ? { receivedAtLocal: toLocalIso(a.receivedAt, zone), timeZone: zone } : {}),
     state: a.state,
     submissionId: a.submissionId,
     ackFile: ackFileName(a.file, a.submissionId, 'json'),
@@ -112,7 +119,7 @@ export function ackToCsv(ack: Acknowledgment, dialect: CsvDialect = { delimiter:
   const row = (cells: unknown[]) => cells.map((c) => csvCell(c, dialect.delimiter)).join(dialect.delimiter);
   const lines = [
     row(['file', 'state', 'rows', 'applied', 'rejected', 'sha256', 'receivedAt', 'message']),
-    row([ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.sha256, ack.receivedAt, ack.message]),
+    row([ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.sha256, ack.receivedAtLocal ?? ack.receivedAt, ack.message]),
     '',
     row(['line', 'column', 'field', 'code', 'message']),
     ...ack.errors.map((e) => row([e.line, e.column, e.field, e.code, e.message])),

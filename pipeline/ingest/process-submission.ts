@@ -371,6 +371,7 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     duplicateOf: refTo(deps, sub.duplicateOf),
     resendOf: refTo(deps, sub.resendOf),
     note: note ?? undefined,
+    timeZone: deps.partners().get(sub.partner)?.timezone ?? deps.config.timezone,
   });
   const latest = !deps.store.hasNewerAnsweredByName(sub.partner, sub.originalName, submissionId);
   const csv = deps.config.intake.ackCsv ? ackCsvDialect(deps.partners().get(sub.partner)?.ack, feedDelimiter(deps, sub.partner, sub.mappingName)) : null;

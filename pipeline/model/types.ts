@@ -278,7 +278,12 @@ export interface AckError {
 export interface Acknowledgment {
   file: string;
   sha256: string;
+  /** When lotgate received the file: UTC, to the millisecond. */
   receivedAt: string;
+  /** The same instant in `timeZone`, ISO 8601 with offset, to the second. */
+  receivedAtLocal?: string;
+  /** The partner's IANA time zone (partner file `timezone:`, else config.yaml `timezone:`, else the server's). */
+  timeZone?: string;
   state: SubmissionState;
   submissionId?: number;
   /** This acknowledgment's own file name in outbound/ (`<file>.<submissionId>.ack.json`). */
@@ -306,6 +311,7 @@ export interface SubmissionRef {
   file: string;
   state: SubmissionState;
   receivedAt: string;
+  receivedAtLocal?: string;
   /** Its acknowledgment's file name in outbound/. */
   ackFile: string;
 }
