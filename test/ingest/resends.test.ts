@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
-import { quarantine } from '../../pipeline/ingest/process-submission.js';
+import { processSubmission, quarantine } from '../../pipeline/ingest/process-submission.js';
 import { registerFile } from '../../pipeline/intake/register-file.js';
 import { cli } from '../jobs/helpers/cli.js';
 import { closeWorlds, FIXTURES, makeWorld, type World } from '../jobs/helpers/world.js';
@@ -84,5 +84,23 @@ describe('resending a file', () => {
     expect(copy.ack).toMatchObject({ duplicateOf: held.submissionId, original: { state: 'pending_review', file: 'LIMS_EXPORT_20261118_0200.csv' } });
     expect(copy.ack.counts.applied).toBe(0);
     expect(JSON.parse(readFileSync(copy.ackPath, 'utf8')).duplicateOf).toBe(held.submissionId);
+  });
+
+  it('applies the same bytes once whichever of two queued copies runs first', async () => {
+    const w = makeWorld();
+    await w.ingest('erp');
+    const dir = path.join(w.dir, 'twice');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(FIXTURES, 'acme-cmo/Chargenstatus_20261119.csv'), path.join(dir, 'Chargenstatus_20261119.csv'));
+    const reg = () => registerFile(w.lg, { partner: 'acme-cmo', path: path.join(dir, 'Chargenstatus_20261119.csv'), name: 'Chargenstatus_20261119.csv', source: 'watch', removeSource: false });
+    const older = await reg();
+    const newer = await reg();
+    // The queue ran the newer copy first (a retry, another worker): the older one must not apply again.
+    const first = await processSubmission(w.lg, newer);
+    expect(first.ack.counts.applied).toBeGreaterThan(0);
+    const second = await processSubmission(w.lg, older);
+    expect(second.state).toBe('duplicate');
+    expect(second.ack).toMatchObject({ duplicateOf: newer, counts: { applied: 0 } });
+    expect(w.lg.store.listAudit({ subject: `submission:${older}`, limit: 10 }).map((e: { action: string }) => e.action)).not.toContain('submission.applied');
   });
 });
