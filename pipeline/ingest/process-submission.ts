@@ -3,12 +3,12 @@
 // outbox and the submission's terminal state are written in ONE transaction; a submission
 // already in a terminal state is not applied again (its acknowledgment is rewritten).
 
-import path from 'node:path';
-import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionRef, SubmissionState } from '../model/types.js';
+import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
-import { ackCsvDialect, ackFileName, buildAck, writeAck } from './ack.js';
+import { buildAck, writeAck } from './ack.js';
+import { ackLinks, ackTimeZone, ackWriteOptions } from './ack-context.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 
@@ -334,23 +334,6 @@ export async function quarantine(deps: IngestDeps, submissionId: number, code: s
   return finish(deps, submissionId, null);
 }
 
-/**
- * The CSV delimiter the partner's files use: that of the feed the submission was read with when
- * it is a CSV feed, else the one all the partner's CSV feeds share (a CoA PDF, a file no feed took).
- */
-function feedDelimiter(deps: IngestDeps, partner: string, mappingName: string | null): string | undefined {
-  const csvFeeds = deps.mappings.entries(partner).filter((e) => e.spec?.format === 'csv');
-  const own = csvFeeds.find((e) => e.name === mappingName);
-  const delimiters = new Set((own ? [own] : csvFeeds).map((e) => e.spec?.dialect?.delimiter ?? ','));
-  return delimiters.size === 1 ? [...delimiters][0] : undefined;
-}
-
-function refTo(deps: IngestDeps, id: number | null): SubmissionRef | undefined {
-  const r = id === null ? undefined : deps.store.getSubmission(id);
-  // Submissions answered before per-submission names keep the name they were answered under.
-  return r && { submissionId: r.id, file: r.originalName, state: r.state, receivedAt: r.receivedAt, ackFile: r.ackPath ? path.basename(r.ackPath) : ackFileName(r.originalName, r.id, 'json') };
-}
-
 /** Builds the acknowledgment from the ledger (the source of truth) and writes it. */
 async function finish(deps: IngestDeps, submissionId: number, note: string | null, tally?: Tally): Promise<ProcessResult> {
   const sub = deps.store.getSubmission(submissionId)!;
@@ -368,14 +351,11 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
     errors,
     totalErrors,
-    duplicateOf: refTo(deps, sub.duplicateOf),
-    resendOf: refTo(deps, sub.resendOf),
+    ...ackLinks(deps, sub),
     note: note ?? undefined,
-    timeZone: deps.partners().get(sub.partner)?.timezone ?? deps.config.timezone,
+    timeZone: ackTimeZone(deps, sub),
   });
-  const latest = !deps.store.hasNewerAnsweredByName(sub.partner, sub.originalName, submissionId);
-  const csv = deps.config.intake.ackCsv ? ackCsvDialect(deps.partners().get(sub.partner)?.ack, feedDelimiter(deps, sub.partner, sub.mappingName)) : null;
-  const ackPath = await writeAck(deps.config.dropDir, ack, { csv, latest });
+  const ackPath = await writeAck(deps.config.dropDir, ack, ackWriteOptions(deps, sub));
   if (sub.ackPath !== ackPath) deps.store.updateSubmission(submissionId, { ackPath });
   return { submissionId, state: ack.state, ack, ackPath, touchedLots: 0 };
 }
