@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../pipeline/config/config.js';
 import { parsePartnerText } from '../../pipeline/config/partners.js';
+import { renderLot, renderTable } from '../../pipeline/cli/render.js';
 import { toLocalIso } from '../../pipeline/model/local-time.js';
 import { cli } from '../jobs/helpers/cli.js';
 import { closeWorlds, makeWorld, type World } from '../jobs/helpers/world.js';
@@ -69,6 +70,19 @@ describe('local times', () => {
     expect(audit.stdout).toMatch(/\+09:00/);
     const asJson = await cli(w.configPath, ['submission', String(sub.submissionId), '--json']);
     expect(JSON.parse(asJson.stdout).receivedAt).toBe(receivedAt);
+  });
+
+  it('renders instants in tables and lots in the zone, and leaves dates and other values alone', () => {
+    const table = renderTable(['AT', 'DATE', 'LOT'], [['2026-11-19T07:15:02.923Z', '2027-05-31', 'NW26-0411']], { timeZone: 'Europe/Berlin' });
+    expect(table).toContain('2026-11-19T08:15:02+01:00');
+    expect(table).toContain('2027-05-31');
+    const lot = renderLot(
+      { lotNumber: 'NW26-0411', materialId: 'M', expiryDate: '2027-05-31', readiness: { state: 'READY', reasons: [] }, stages: [{ stage: 'filling', status: 'completed', eventTime: '2026-11-18T22:05:00Z' }] },
+      { timeZone: 'America/New_York' },
+    );
+    expect(lot).toContain('2026-11-18T17:05:00-05:00');
+    expect(lot).toContain('expires 2027-05-31');
+    expect(renderTable(['AT'], [['2026-11-19T07:15:02.923Z']])).toContain('2026-11-19T07:15:02.923Z');
   });
 
   it('refuses an unknown time zone in a partner file or config.yaml, saying where', () => {
