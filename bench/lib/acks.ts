@@ -1,6 +1,7 @@
-// Waiting for acknowledgments: <dropDir>/<partner>/outbound/<name>.ack.json, written atomically
-// (temp + rename) by lotgate when it has finished with a file. Its mtime is the moment it was
-// written.
+// Waiting for acknowledgments: <dropDir>/<partner>/outbound/<name>.ack.json, the stable copy of
+// the newest answer for that name (each submission also keeps <name>.<id>.ack.json), written
+// atomically (temp + rename) by lotgate when it has finished with a file. Its mtime is the
+// moment it was written. The bench's file names are unique, so the copy is that file's answer.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';

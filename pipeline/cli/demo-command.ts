@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import SftpClient from 'ssh2-sftp-client';
 import type { Acknowledgment, PartnerConfig } from '../model/types.js';
 import { TERMINAL_STATES } from '../model/types.js';
-import { ackPaths } from '../ingest/ack.js';
+import { latestAckPath } from '../ingest/ack.js';
 import { createLogger, createLotgate } from '../lotgate.js';
 import { startServer, type RunningServer } from '../runtime/server.js';
 import { findJob } from '../scheduler/registry.js';
@@ -57,7 +57,7 @@ async function upload(port: number, u: Upload): Promise<void> {
 }
 
 async function waitForAck(dropDir: string, u: Upload, since: number, timeoutMs: number): Promise<Acknowledgment> {
-  const file = ackPaths(dropDir, u.partner, path.basename(u.file)).json;
+  const file = latestAckPath(dropDir, u.partner, path.basename(u.file));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (existsSync(file)) {
@@ -125,7 +125,7 @@ export function registerDemoCommand(program: Command): void {
             for (const u of batch) {
               const ack = await waitForAck(config.dropDir, u, since, 60_000);
               const errs = ack.errors.length ? `  (${ack.errors.map((e) => `${e.code} line ${e.line ?? '-'}`).join(', ')})` : '';
-              out(`  ack     ${u.partner}/outbound/${ack.file}.ack.json: ${ack.state}, rows ${ack.counts.rows}, applied ${ack.counts.applied}, rejected ${ack.counts.rejected}${errs}\n`);
+              out(`  ack     ${u.partner}/outbound/${ack.ackFile ?? `${ack.file}.ack.json`}: ${ack.state}, rows ${ack.counts.rows}, applied ${ack.counts.applied}, rejected ${ack.counts.rejected}${errs}\n`);
             }
           }
           const lots = lg.store.listLots({ limit: 1000 });
@@ -146,6 +146,7 @@ export function registerDemoCommand(program: Command): void {
             'Try it yourself (another terminal, in this folder):',
             `  sftp -P ${server.sftp!.port} -i fixtures/keys/acme-cmo acme-cmo@127.0.0.1     then: put fixtures/acme-cmo/Chargenstatus_20261119.csv inbound/`,
             '                                                                   and: get outbound/Chargenstatus_20261119.csv.ack.json',
+            '                                                                   (every upload also keeps its own outbound/<name>.<submission>.ack.json)',
             '  npx lotgate lot NW26-0415          one lot with reasons and evidence',
             '  npx lotgate submissions            the ledger',
             '  npx lotgate status                 queues, Redis, store',

@@ -114,6 +114,7 @@ export function registerJobCommands(program: Command): void {
             r.running ? `running in ${r.running.holder}` : r.lastRun?.outcome ?? '',
             r.lastRun ? (r.lastRun.error ? r.lastRun.error.split('\n')[0] : countsText(r.lastRun.counts)) : r.description,
           ]),
+          { timeZone: config.timezone },
         ),
       );
     });

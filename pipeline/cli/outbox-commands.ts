@@ -4,8 +4,8 @@
 import type { Command } from 'commander';
 import type { Lotgate } from '../lotgate.js';
 import type { DeliveryRow, OutboxRow, OutboxState } from '../store/store.js';
-import { printJson, UserError, withLotgate } from './context.js';
-import { renderTable } from './render.js';
+import { configFrom, printJson, UserError, withLotgate } from './context.js';
+import { humanTime, renderTable } from './render.js';
 
 const STATES: OutboxState[] = ['pending', 'sent', 'dead', 'held'];
 
@@ -77,6 +77,7 @@ export function registerOutboxCommands(program: Command): void {
         renderTable(
           ['ID', 'TOPIC', 'KEY', 'STATE', 'TRIES', 'CREATED', 'DELIVERIES', 'LAST ERROR'],
           rows.map((r) => [shortId(r.id), r.topic, r.key, r.state, String(r.attempts), r.createdAt, deliveriesText(r.deliveries), r.state === 'sent' ? '' : r.lastError ?? '']),
+          { timeZone: configFrom(cmd).timezone },
         ),
       );
       process.stdout.write(`\noutbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held\n`);
@@ -93,11 +94,12 @@ export function registerOutboxCommands(program: Command): void {
         return { ...lg.store.getOutbox(id)!, deliveries: lg.store.listDeliveries(id) };
       });
       if (opts.json) return printJson(msg);
+      const zone = { timeZone: configFrom(cmd).timezone };
       process.stdout.write(
-        `${msg.id}\n  topic ${msg.topic}  key ${msg.key}\n  state ${msg.state}  attempts ${msg.attempts}  created ${msg.createdAt}${msg.sentAt ? `  sent ${msg.sentAt}` : ''}\n` +
+        `${msg.id}\n  topic ${msg.topic}  key ${msg.key}\n  state ${msg.state}  attempts ${msg.attempts}  created ${humanTime(msg.createdAt, zone)}${msg.sentAt ? `  sent ${humanTime(msg.sentAt, zone)}` : ''}\n` +
           (msg.lastError && msg.state !== 'sent' ? `  last error: ${msg.lastError}\n` : '') +
           (msg.deliveries.length
-            ? `\n${renderTable(['CONNECTOR', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'SENT', 'LAST ERROR'], msg.deliveries.map((d) => [d.connector, d.state, String(d.attempts), d.nextAttemptAt ?? '', d.sentAt ?? '', d.lastError ?? '']))}`
+            ? `\n${renderTable(['CONNECTOR', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'SENT', 'LAST ERROR'], msg.deliveries.map((d) => [d.connector, d.state, String(d.attempts), d.nextAttemptAt ?? '', d.sentAt ?? '', d.lastError ?? '']), zone)}`
             : '') +
           `\n${JSON.stringify(msg.payload, null, 2)}\n`,
       );

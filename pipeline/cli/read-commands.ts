@@ -7,7 +7,7 @@ import { resolveRuleSet } from '../readiness/rule-set.js';
 import type { LotDetail, LotSummary } from '../store/types.js';
 import { registerAuditAnchorCommands } from './audit-commands.js';
 import { printJson, UserError, withLotgate } from './context.js';
-import { renderLot, renderTable } from './render.js';
+import { humanTime, renderLot, renderTable } from './render.js';
 
 const STATES: ReadinessState[] = ['READY', 'CONDITIONAL', 'NOT_READY', 'BLOCKED'];
 
@@ -46,10 +46,10 @@ export function registerReadCommands(program: Command): void {
         const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
         if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
         if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.lot.materialId).join(', ')}): add --material`, 2);
-        return lotDetailJson(list[0], resolveRuleSet(lg.config.readiness, list[0].material ?? { materialId: list[0].lot.materialId }));
+        return { lot: lotDetailJson(list[0], resolveRuleSet(lg.config.readiness, list[0].material ?? { materialId: list[0].lot.materialId })), timeZone: lg.config.timezone };
       });
-      if (opts.json) return printJson(lot);
-      process.stdout.write(renderLot(lot));
+      if (opts.json) return printJson(lot.lot);
+      process.stdout.write(renderLot(lot.lot, { timeZone: lot.timeZone }));
     });
 
   program
@@ -60,12 +60,16 @@ export function registerReadCommands(program: Command): void {
     .option('-n, --limit <n>', 'at most n (newest first)', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print JSON')
     .action(async (opts: { partner?: string; state?: string; limit: number; json?: boolean }, cmd: Command) => {
-      const subs = await withLotgate(cmd, (lg) => lg.store.listSubmissions({ partner: opts.partner, state: opts.state as SubmissionState | undefined, limit: opts.limit }));
+      const { subs, timeZone } = await withLotgate(cmd, (lg) => ({
+        subs: lg.store.listSubmissions({ partner: opts.partner, state: opts.state as SubmissionState | undefined, limit: opts.limit }),
+        timeZone: lg.config.timezone,
+      }));
       if (opts.json) return printJson(subs);
       process.stdout.write(
         renderTable(
           ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'RECEIVED'],
           subs.map((s) => [String(s.id), s.partner, s.originalName, s.state, String(s.rows ?? ''), String(s.applied ?? ''), String(s.rejected ?? ''), s.receivedAt]),
+          { timeZone },
         ),
       );
     });
@@ -79,11 +83,22 @@ export function registerReadCommands(program: Command): void {
       const out = await withLotgate(cmd, (lg) => {
         const sub = lg.store.getSubmission(id);
         if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
-        return { ...sub, errors: lg.store.listRejectedRows(id, 1000), errorCount: lg.store.countRejectedRows(id) };
+        const stateOf = (other: number | null) => (other === null ? undefined : lg.store.getSubmission(other)?.state);
+        const links = { resendOf: stateOf(sub.resendOf), duplicateOf: stateOf(sub.duplicateOf), replayOf: stateOf(sub.replayOf) };
+        const resentAs = lg.store.listResendsOf(id).map((r) => r.id);
+        return { ...sub, resentAs, errors: lg.store.listRejectedRows(id, 1000), errorCount: lg.store.countRejectedRows(id), links, timeZone: lg.config.timezone };
       });
-      if (opts.json) return printJson(out);
-      const { errors, errorCount, ...sub } = out;
-      for (const [k, v] of Object.entries(sub)) if (v !== null && v !== undefined) process.stdout.write(`${k.padEnd(14)} ${v}\n`);
+      if (opts.json) {
+        const { links: _links, timeZone: _zone, ...json } = out;
+        return printJson(json);
+      }
+      const { errors, errorCount, links, resentAs, timeZone, ...sub } = out;
+      for (const [k, v] of Object.entries(sub)) {
+        if (v === null || v === undefined) continue;
+        const state = links[k as keyof typeof links];
+        process.stdout.write(`${k.padEnd(14)} ${typeof v === 'string' ? humanTime(v, { timeZone }) : v}${state ? ` (${state})` : ''}\n`);
+      }
+      if (resentAs.length) process.stdout.write(`${'resentAs'.padEnd(14)} ${resentAs.join(', ')}\n`);
       if (errorCount) {
         process.stdout.write(`\n${errorCount} rejected row(s):\n`);
         process.stdout.write(renderTable(['LINE', 'COL', 'FIELD', 'CODE', 'MESSAGE'], errors.map((e) => [String(e.line ?? ''), String(e.column ?? ''), e.field ?? '', e.code, e.message])));
@@ -99,9 +114,9 @@ export function registerReadCommands(program: Command): void {
     .option('-n, --limit <n>', 'at most n', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print JSON')
     .action(async (opts: { subject?: string; limit: number; json?: boolean }, cmd: Command) => {
-      const events = await withLotgate(cmd, (lg) => lg.store.listAudit({ subject: opts.subject, limit: opts.limit }));
+      const { events, timeZone } = await withLotgate(cmd, (lg) => ({ events: lg.store.listAudit({ subject: opts.subject, limit: opts.limit }), timeZone: lg.config.timezone }));
       if (opts.json) return printJson(events);
-      process.stdout.write(renderTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e: any) => [String(e.seq), e.at, e.actor, e.action, e.subject])));
+      process.stdout.write(renderTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e: any) => [String(e.seq), e.at, e.actor, e.action, e.subject]), { timeZone }));
     });
 }
 

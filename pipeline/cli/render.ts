@@ -1,6 +1,25 @@
-// Plain-text rendering for people; --json output never goes through here.
+// Plain-text rendering for people; --json output never goes through here. Instants (UTC in the
+// store and in --json) are shown in the sponsor's time zone (config.yaml `timezone:`), ISO 8601
+// with offset, to the second.
 
-export function renderTable(headers: string[], rows: string[][]): string {
+import { toLocalIso } from '../model/local-time.js';
+
+export interface RenderOptions {
+  /** IANA zone for instants; without it they are shown as stored. */
+  timeZone?: string;
+}
+
+/** `v` for people: an instant in the zone, anything else unchanged. */
+export function humanTime(v: string, opts: RenderOptions = {}): string {
+  return opts.timeZone ? toLocalIso(v, opts.timeZone) : v;
+}
+
+export function renderTable(headers: string[], rawRows: string[][], opts: RenderOptions = {}): string {
+  return renderTableIn(headers, rawRows, opts);
+}
+
+function renderTableIn(headers: string[], rawRows: string[][], opts: RenderOptions): string {
+  const rows = opts.timeZone ? rawRows.map((r) => r.map((c) => humanTime(c ?? '', opts))) : rawRows;
   const widths = headers.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
   const line = (cells: string[]) =>
     cells
@@ -21,7 +40,8 @@ function section(title: string, body: string): string {
 }
 
 /** One lot for people: header, readiness with reasons and evidence, then the facts. */
-export function renderLot(lot: Any): string {
+export function renderLot(lot: Any, opts: RenderOptions = {}): string {
+  const renderTable = (headers: string[], rows: string[][]) => renderTableIn(headers, rows, opts);
   const r = lot.readiness as Any | null | undefined;
   let out = `Lot ${lot.lotNumber}  material ${lot.materialId}${lot.vendor ? `  vendor ${lot.vendor}` : ''}\n`;
   if (lot.expiryDate || lot.manufactureDate) out += `  manufactured ${lot.manufactureDate ?? '?'}  expires ${lot.expiryDate ?? '?'}\n`;
@@ -31,7 +51,7 @@ export function renderLot(lot: Any): string {
     out += `  - [${reason.severity ?? ''}] ${reason.code}: ${reason.message}\n`;
     for (const ev of reason.evidence ?? []) out += `      ${ev.kind} ${ev.ref}${ev.detail ? ` — ${ev.detail}` : ''}\n`;
   }
-  for (const ls of r?.lateStages ?? []) out += `  late: ${ls.stage} was due ${ls.dueDate}\n`;
+  for (const ls of r?.lateStages ?? []) out += `  late: ${ls.stage} was due ${humanTime(String(ls.dueDate), opts)}\n`;
   const ids = (lot.identifiers ?? []) as Any[];
   if (ids.length) out += section('IDENTIFIERS', renderTable(['SCHEME', 'VALUE', 'ISSUER'], ids.map((i) => [i.scheme, i.value, i.issuer])));
   const stages = (lot.stages ?? []) as Any[];

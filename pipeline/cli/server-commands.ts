@@ -6,7 +6,7 @@ import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
 import { collectStatus, type StatusReport } from '../runtime/status.js';
 import { configFrom, printJson, UserError } from './context.js';
-import { renderTable } from './render.js';
+import { renderTable, type RenderOptions } from './render.js';
 
 /**
  * Roles beyond the built-in ones, by name. The jobs part registers its scheduler here
@@ -54,7 +54,7 @@ function fmtBytes(n: number | undefined): string {
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
-export function renderStatus(s: StatusReport): string {
+export function renderStatus(s: StatusReport, opts: RenderOptions = {}): string {
   const r = s.redis;
   let out = r.reachable
     ? `Redis     reachable  ${r.url} (${r.source === 'env' ? 'REDIS_URL' : r.source === 'config' ? 'config' : 'private redis-server'}), v${r.version}, ${r.latencyMs} ms\n`
@@ -77,6 +77,7 @@ export function renderStatus(s: StatusReport): string {
     out += renderTable(
       ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'RECEIVED'],
       s.recent.map((x) => [String(x.id), x.partner, x.originalName, x.errorCode ? `${x.state} ${x.errorCode}` : x.state, String(x.rows), String(x.applied), String(x.rejected), x.receivedAt]),
+      opts,
     );
   } else {
     out += '\nNo submissions yet.\n';
@@ -117,9 +118,10 @@ export function registerServerCommands(program: Command): void {
     .description('Queues per partner, the last submissions, Redis and store health (works while the servers run elsewhere).')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const report = await collectStatus(configFrom(cmd));
+      const config = configFrom(cmd);
+      const report = await collectStatus(config);
       if (opts.json) printJson(report);
-      else process.stdout.write(renderStatus(report));
+      else process.stdout.write(renderStatus(report, { timeZone: config.timezone }));
       if (!report.redis.reachable || !report.store.ok) process.exitCode = 1;
     });
 }

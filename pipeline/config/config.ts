@@ -6,6 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { ReadinessConfig } from '../readiness/rule-set.js';
 import { parseReadinessConfig } from '../readiness/rule-set.js';
+import { isValidZone, machineZone } from '../model/local-time.js';
 
 export interface LotgateConfig {
   /** Folder of the config file; relative paths in it are resolved against this. */
@@ -49,6 +50,8 @@ export interface LotgateConfig {
    * password (`lotgate demo`, `demo: true`, LOTGATE_DEMO=1). Never in production.
    */
   demo: boolean;
+  /** The sponsor's IANA time zone: CLI output, and acknowledgments of partners without their own. */
+  timezone: string;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +74,14 @@ function num(v: unknown, fallback: number, where: string): number {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new ConfigError(`${where} must be a number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function zone(v: unknown, configPath: string | null): string {
+  if (v === undefined || v === null) return machineZone();
+  if (typeof v !== 'string' || !isValidZone(v)) {
+    throw new ConfigError(`${configPath ?? 'config'}: timezone: ${JSON.stringify(v)} is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC)`);
+  }
+  return v;
 }
 
 /**
@@ -156,5 +167,6 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     publicUrl: typeof raw.publicUrl === 'string' ? raw.publicUrl : 'http://localhost:8080',
     audit: { anchorFile: typeof raw.audit?.anchorFile === 'string' && raw.audit.anchorFile ? rel(raw.audit.anchorFile, '') : path.join(dataDir, 'audit-anchors.log') },
     demo: raw.demo === true || env.LOTGATE_DEMO === '1' || env.LOTGATE_DEMO === 'true',
+    timezone: zone(raw.timezone, configPath),
   };
 }

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { Ajv } from 'ajv';
+import { isValidZone } from '../model/local-time.js';
 import type { PartnerConfig } from '../model/types.js';
 
 export const PARTNER_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -32,6 +33,15 @@ const partnerSchema = {
       },
     },
     pull: { type: 'object' },
+    ack: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        csvDelimiter: { enum: [',', ';', '\t', '|'] },
+        bom: { type: 'boolean' },
+      },
+    },
+    timezone: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -77,6 +87,10 @@ export function parsePartnerText(text: string, file: string): PartnerConfig {
   }
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   const p = data as unknown as PartnerConfig;
+  if (p.timezone !== undefined && !isValidZone(p.timezone)) {
+    const node = nodeAt(doc.contents, '/timezone');
+    throw new PartnerFileError([`${where(node?.range?.[0])}: /timezone "${p.timezone}" is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC)`]);
+  }
   if (p.id !== expectedId) {
     const node = nodeAt(doc.contents, '/id');
     throw new PartnerFileError([`${where(node?.range?.[0])}: id "${p.id}" must match the file name "${expectedId}.yaml"`]);

@@ -8,6 +8,8 @@ import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { buildAck, writeAck } from './ack.js';
+import { ackLinks, ackTimeZone, ackWriteOptions } from './ack-context.js';
+import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 
@@ -60,15 +62,14 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   const partner = deps.partners().get(sub.partner);
   if (!partner) return reject(deps, submissionId, 'E_UNKNOWN_PARTNER', `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).`);
 
-  if (sub.source !== 'replay' && !approval) {
-    const first = store.findAppliedBySha(sub.partner, sub.sha256);
-    if (first && first.id < submissionId) {
-      store.transaction(() => {
-        store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString() });
-        store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
-      });
-      return finish(deps, submissionId, `Same content as "${first.originalName}" (submission ${first.id}, ${first.state}).`);
-    }
+  // Only content that counts (applied, or held for review) makes a duplicate; a resend of a
+  // rejected or quarantined file is processed again and linked to the submission it resends.
+  const dedupe = sub.source !== 'replay' && !approval;
+  if (dedupe) {
+    const first = store.findAppliedBySha(sub.partner, sub.sha256, submissionId);
+    if (first) return markDuplicate(deps, submissionId, first);
+    const origin = store.findResendOrigin(sub.partner, sub.sha256, submissionId);
+    if (origin && sub.resendOf !== origin.id) store.updateSubmission(submissionId, { resendOf: origin.id });
   }
 
   const feed = deps.mappings.select(partner, sub.originalName);
@@ -119,7 +120,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     }
   };
 
-  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } = 'committed';
+  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } | { duplicate: SubmissionRow } = 'committed';
   store.begin();
   try {
     // Under the write lock: another process may have applied this submission while we waited
@@ -127,6 +128,12 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     const current = store.getSubmission(submissionId);
     if (!approval && current && (TERMINAL_STATES.includes(current.state as SubmissionState) || current.state === 'pending_review')) {
       outcome = 'already_decided';
+      throw new AlreadyDecided();
+    }
+    // The same bytes may have been applied by another worker while this one waited for the lock.
+    const counted = dedupe ? store.findAppliedBySha(sub.partner, sub.sha256, submissionId) : undefined;
+    if (counted) {
+      outcome = { duplicate: counted };
       throw new AlreadyDecided();
     }
     if (approval) {
@@ -204,6 +211,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     store.rollback();
     if (err instanceof AlreadyDecided) {
       if (outcome === 'already_decided') return finish(deps, submissionId, null);
+      if (typeof outcome === 'object' && 'duplicate' in outcome) return markDuplicate(deps, submissionId, outcome.duplicate);
       if (typeof outcome === 'object') return holdForReview(deps, submissionId, partner.id, outcome.review, tally);
     }
     if (err instanceof FileError) {
@@ -215,6 +223,17 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   }
   const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
   return { ...res, touchedLots: touched.size, ...(approval ? { approved: true } : {}) };
+}
+
+/** Answers a submission whose bytes were already applied (or are held for review) as `duplicate`. */
+async function markDuplicate(deps: IngestDeps, submissionId: number, first: SubmissionRow): Promise<ProcessResult> {
+  const { store } = deps;
+  const sub = store.getSubmission(submissionId)!;
+  store.transaction(() => {
+    store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString() });
+    store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
+  });
+  return finish(deps, submissionId, null);
 }
 
 /** Unwinds the file's transaction without applying it (review preview, or an approval that lost the race). */
@@ -337,10 +356,11 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
     errors,
     totalErrors,
-    duplicateOf: sub.duplicateOf ?? undefined,
+    ...ackLinks(deps, sub),
     note: note ?? undefined,
+    timeZone: ackTimeZone(deps, sub),
   });
-  const ackPath = await writeAck(deps.config.dropDir, ack, deps.config.intake.ackCsv);
+  const ackPath = await writeAck(deps.config.dropDir, ack, ackWriteOptions(deps, sub));
   if (sub.ackPath !== ackPath) deps.store.updateSubmission(submissionId, { ackPath });
   return { submissionId, state: ack.state, ack, ackPath, touchedLots: 0 };
 }

@@ -255,6 +255,10 @@ export interface PartnerConfig {
     passwordHash?: string; // scrypt$N$r$p$salt$hash (see pipeline/sftp/passwords.ts)
     twoStep?: boolean; // key AND password required
   };
+  /** How its acknowledgments are written: the `.ack.csv` dialect for its spreadsheet program. */
+  ack?: { csvDelimiter?: ',' | ';' | '\t' | '|'; bom?: boolean };
+  /** IANA time zone for times in its acknowledgments (default: config `timezone`, else the machine's). */
+  timezone?: string;
   /** Path of the YAML file it was loaded from. */
   source?: string;
 }
@@ -267,13 +271,23 @@ export interface AckError {
   message: string;
 }
 
-/** The acknowledgment written for every file to <drop>/<partner>/outbound/<name>.ack.json. */
+/**
+ * The acknowledgment written for every file to <drop>/<partner>/outbound/<name>.<submissionId>.ack.json
+ * (and copied to <name>.ack.json while it is the newest answer for that name).
+ */
 export interface Acknowledgment {
   file: string;
   sha256: string;
+  /** When lotgate received the file: UTC, to the millisecond. */
   receivedAt: string;
+  /** The same instant in `timeZone`, ISO 8601 with offset, to the second. */
+  receivedAtLocal?: string;
+  /** The partner's IANA time zone (partner file `timezone:`, else config.yaml `timezone:`, else the server's). */
+  timeZone?: string;
   state: SubmissionState;
   submissionId?: number;
+  /** This acknowledgment's own file name in outbound/ (`<file>.<submissionId>.ack.json`). */
+  ackFile?: string;
   partner?: string;
   feed?: string | null;
   mapping?: { name: string; hash: string } | null;
@@ -283,5 +297,21 @@ export interface Acknowledgment {
   errorsTruncated?: number;
   /** Human summary: what happened and what to do. */
   message?: string;
+  /** `duplicate`: the submission whose content this repeats (applied, or pending review). */
   duplicateOf?: number;
+  original?: SubmissionRef;
+  /** A resend of content that was rejected or quarantined before: that earlier submission. */
+  resendOf?: number;
+  previous?: SubmissionRef;
+}
+
+/** Another submission an acknowledgment refers to, with what a partner needs to find its answer. */
+export interface SubmissionRef {
+  submissionId: number;
+  file: string;
+  state: SubmissionState;
+  receivedAt: string;
+  receivedAtLocal?: string;
+  /** Its acknowledgment's file name in outbound/. */
+  ackFile: string;
 }

@@ -27,6 +27,7 @@ const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   finishedAt: 'finished_at',
   replayOf: 'replay_of',
   duplicateOf: 'duplicate_of',
+  resendOf: 'resend_of',
   ackPath: 'ack_path',
 };
 
@@ -53,6 +54,7 @@ interface SubmissionDbRow {
   finished_at: string | null;
   replay_of: number | null;
   duplicate_of: number | null;
+  resend_of: number | null;
   ack_path: string | null;
 }
 
@@ -80,6 +82,7 @@ function toSubmission(r: SubmissionDbRow): SubmissionRow {
     finishedAt: r.finished_at,
     replayOf: r.replay_of,
     duplicateOf: r.duplicate_of,
+    resendOf: r.resend_of,
     ackPath: r.ack_path,
   };
 }
@@ -101,6 +104,7 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
     finishedAt: null,
     replayOf: null,
     duplicateOf: null,
+    resendOf: null,
     ackPath: null,
     ...stripUndefined(s),
     partner: s.partner,
@@ -122,18 +126,54 @@ export function getSubmission(sql: Sql, id: number): SubmissionRow | undefined {
 }
 
 /**
- * The earliest submission of these bytes from this partner that counts as the original:
- * duplicates point at it, and a quarantined file never got applied, so neither qualifies.
- * `excludeId` leaves out the submission being checked.
+ * States whose content counts as received for good: applied (with or without row errors), or
+ * held for review. Only these make a later submission of the same bytes a `duplicate`; a file
+ * that was rejected or quarantined is processed again when it is resent.
+ */
+export const COUNTING_STATES = ['applied', 'applied_with_errors', 'pending_review'] as const;
+
+/**
+ * The earliest submission of these bytes from this partner that counts as the original
+ * (COUNTING_STATES): duplicates point at it. `excludeId` leaves out the submission being checked.
  */
 export function findAppliedBySha(sql: Sql, partner: string, sha256: string, excludeId?: number): SubmissionRow | undefined {
   const r = sql
     .q(
-      `SELECT * FROM submissions WHERE partner = ? AND sha256 = ? AND state NOT IN ('duplicate', 'quarantined') AND id != ?
+      `SELECT * FROM submissions WHERE partner = ? AND sha256 = ? AND state IN ('applied', 'applied_with_errors', 'pending_review') AND id != ?
        ORDER BY id LIMIT 1`,
     )
     .get(partner, sha256, excludeId ?? -1) as SubmissionDbRow | undefined;
   return r && toSubmission(r);
+}
+
+/**
+ * The submission a new one resends: the latest earlier submission of the same bytes from this
+ * partner that was rejected or quarantined (under any name).
+ */
+export function findResendOrigin(sql: Sql, partner: string, sha256: string, beforeId: number): SubmissionRow | undefined {
+  const r = sql
+    .q(
+      `SELECT * FROM submissions WHERE partner = ? AND sha256 = ? AND state IN ('rejected', 'quarantined') AND id < ?
+       ORDER BY id DESC LIMIT 1`,
+    )
+    .get(partner, sha256, beforeId) as SubmissionDbRow | undefined;
+  return r && toSubmission(r);
+}
+
+/** Later submissions that name this one as what they resend, oldest first. */
+export function listResendsOf(sql: Sql, id: number): SubmissionRow[] {
+  return (sql.q('SELECT * FROM submissions WHERE resend_of = ? ORDER BY id').all(id) as SubmissionDbRow[]).map(toSubmission);
+}
+
+/**
+ * True when a submission newer than `id` with the same partner and file name already has an
+ * acknowledgment: then `id`'s acknowledgment must not replace the stable "latest" copy.
+ */
+export function hasNewerAnsweredByName(sql: Sql, partner: string, originalName: string, id: number): boolean {
+  return (
+    sql.q('SELECT 1 AS x FROM submissions WHERE partner = ? AND original_name = ? AND id > ? AND ack_path IS NOT NULL LIMIT 1').get(partner, originalName, id) !==
+    undefined
+  );
 }
 
 export function findSubmissionByName(sql: Sql, partner: string, originalName: string, sha256: string): SubmissionRow | undefined {

@@ -346,6 +346,14 @@ CREATE INDEX pulled_files_state ON pulled_files(partner, state);
 `,
   },
   {
+    version: 4,
+    name: 'resends: a submission names the rejected or quarantined submission of the same bytes it resends',
+    sql: `
+ALTER TABLE submissions ADD COLUMN resend_of INTEGER REFERENCES submissions(id);
+CREATE INDEX submissions_resend_of ON submissions(resend_of) WHERE resend_of IS NOT NULL;
+`,
+  },
+  {
     version: 6,
     name: 'sftp bans shared by the processes of a data dir',
     sql: `

@@ -31,6 +31,9 @@ import { listJobRuns, recordJobRun, releaseLease, tryAcquireLease, getLease } fr
 import {
   countRejectedRows,
   findAppliedBySha,
+  findResendOrigin,
+  hasNewerAnsweredByName,
+  listResendsOf,
   findSubmissionByArchive,
   findSubmissionByName,
   getSubmission,
@@ -233,9 +236,22 @@ export class Store {
     return getSubmission(this.sql, id);
   }
 
-  /** Earliest submission of these bytes from this partner that is not a duplicate or quarantined. */
+  /** Earliest submission of these bytes from this partner that was applied or is pending review. */
   findAppliedBySha(partner: string, sha256: string, excludeId?: number): SubmissionRow | undefined {
     return findAppliedBySha(this.sql, partner, sha256, excludeId);
+  }
+
+  /** Latest earlier rejected or quarantined submission of these bytes from this partner. */
+  findResendOrigin(partner: string, sha256: string, beforeId: number): SubmissionRow | undefined {
+    return findResendOrigin(this.sql, partner, sha256, beforeId);
+  }
+
+  listResendsOf(id: number): SubmissionRow[] {
+    return listResendsOf(this.sql, id);
+  }
+
+  hasNewerAnsweredByName(partner: string, originalName: string, id: number): boolean {
+    return hasNewerAnsweredByName(this.sql, partner, originalName, id);
   }
 
   findSubmissionByName(partner: string, originalName: string, sha256: string): SubmissionRow | undefined {

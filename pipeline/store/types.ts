@@ -44,6 +44,8 @@ export interface SubmissionRow {
   finishedAt: string | null;
   replayOf: number | null;
   duplicateOf: number | null;
+  /** The earlier rejected or quarantined submission of the same bytes that this one resends. */
+  resendOf: number | null;
   ackPath: string | null;
 }
 

@@ -41,6 +41,7 @@ describe('submission ledger', () => {
       finishedAt: null,
       replayOf: null,
       duplicateOf: null,
+      resendOf: null,
       ackPath: null,
     });
     expect(store.getSubmission(9999)).toBeUndefined();
@@ -70,6 +71,20 @@ describe('submission ledger', () => {
     expect(store.findSubmissionByName('acme', 'a-copy.csv', sha('a'))?.id).toBe(dup);
     expect(store.findSubmissionByName('acme', 'a-copy.csv', sha('b'))).toBeUndefined();
     expect(store.findSubmissionByArchive('/archive/aaaa').map((s) => s.id)).toEqual([q1, first, dup, first + 2]);
+  });
+
+  it('counts only applied or pending content as the original; a rejected one is what a resend resends', () => {
+    const rej = add('acme', 'a.csv', sha('a'), '2026-01-01T00:00:00.000Z', { state: 'rejected' });
+    const q = add('acme', 'b.csv', sha('a'), '2026-01-02T00:00:00.000Z', { state: 'quarantined' });
+    const now = add('acme', 'c.csv', sha('a'), '2026-01-03T00:00:00.000Z');
+    expect(store.findAppliedBySha('acme', sha('a'), now)).toBeUndefined();
+    expect(store.findResendOrigin('acme', sha('a'), now)?.id).toBe(q);
+    expect(store.findResendOrigin('acme', sha('a'), q)?.id).toBe(rej);
+    expect(store.findResendOrigin('beta', sha('a'), now)).toBeUndefined();
+    store.updateSubmission(now, { state: 'applied', resendOf: q });
+    expect(store.listResendsOf(q).map((s) => s.id)).toEqual([now]);
+    const pending = add('acme', 'd.csv', sha('d'), '2026-01-04T00:00:00.000Z', { state: 'pending_review' });
+    expect(store.findAppliedBySha('acme', sha('d'))?.id).toBe(pending);
   });
 
   it('lists newest first with filters, and the unfinished ones oldest first', () => {
