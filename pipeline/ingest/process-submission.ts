@@ -9,6 +9,7 @@ import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { buildAck, writeAck } from './ack.js';
 import type { IngestDeps } from './deps.js';
+import type { ErrorCode } from '../codes.js';
 
 export interface ProcessResult {
   submissionId: number;
@@ -289,7 +290,7 @@ function toAckError(e: RowError): AckError {
 export async function reject(
   deps: IngestDeps,
   submissionId: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   line?: number,
   column?: number,
@@ -305,7 +306,7 @@ export async function reject(
 }
 
 /** Marks a submission quarantined (partial upload, or failed after its last attempt). */
-export async function quarantine(deps: IngestDeps, submissionId: number, code: string, message: string): Promise<ProcessResult> {
+export async function quarantine(deps: IngestDeps, submissionId: number, code: ErrorCode, message: string): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
     store.insertRejectedRow(submissionId, { code, message });

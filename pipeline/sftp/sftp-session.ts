@@ -24,6 +24,7 @@ import { placeNoClobber, stampForFileName } from './place.js';
 import { toAttrs, longname, type EntryInfo } from './listing.js';
 import type { AuditFn } from './auth.js';
 import type { HashSink } from './hash-pool.js';
+import type { AuditAction } from '../codes.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 
@@ -112,7 +113,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
     return pr;
   }
 
-  function audit(action: string, subject: string, details: Record<string, unknown>): void {
+  function audit(action: AuditAction, subject: string, details: Record<string, unknown>): void {
     try {
       ctx.audit({ actor: ctx.partner, action, subject, details: { session: ctx.session, ip: ctx.ip, ...details } });
     } catch (err) {
