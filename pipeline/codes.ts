@@ -126,6 +126,8 @@ export const ERROR_CODES = {
   E_PATH_INVALID: entry(O, 'An SFTP path contains bytes no file name may contain, or is too long.', 'Seen in the audit trail; the partner gets a refusal and must use a plain file name.'),
   E_PATH_DENIED: entry(O, 'An SFTP path leaves the jail or names a hidden file.', 'Seen in the audit trail; the partner gets "Permission denied".'),
   E_PATH_NOT_FOUND: entry(O, 'An SFTP path names nothing.', 'Seen in the audit trail; the partner gets "No such file".'),
+  E_HOST_KEY: entry(O, 'The SFTP host key file {path} is not an unencrypted OpenSSH ed25519 private key.', 'Restore the host key from the backup (partners pinned it), or move the file away to generate a new one and tell the partners its fingerprint.'),
+  E_DROP_LAYOUT: entry(O, 'A drop-zone folder ({path}) is not a plain folder (a file or a symlink).', 'Move it away; lotgate creates <dropDir>/<partner>/inbound and outbound itself.'),
   E_NAME_EXHAUSTED: entry(O, 'Too many files with the same name in inbound.', 'Check why intake is not taking files (`npx lotgate status`).'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 

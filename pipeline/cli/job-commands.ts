@@ -11,6 +11,7 @@ import { leaseName, runJob, type RunOutcome } from '../scheduler/runner.js';
 import { loadJobsConfig } from '../scheduler/scheduler.js';
 import { UNFINISHED_RUN_ERROR, type Store } from '../store/store.js';
 import type { JobRunRow } from '../store/types.js';
+import { FULL_CONFIG_CHECK } from './config-parts.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
 
@@ -94,7 +95,7 @@ export function registerJobCommands(program: Command): void {
     .description('Every job with its schedule, last run and outcome, and next run.')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
       const lg = createLotgate(config);
       let rows: JobListing[];
       try {
@@ -126,7 +127,7 @@ export function registerJobCommands(program: Command): void {
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const def = findJob(name);
       if (!def) throw new UserError(`unknown job "${name}"; jobs: ${JOBS.map((j) => j.name).join(', ')} (see \`lotgate job list\`)`, 2);
-      const config = configFrom(cmd);
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
       const settings = loadJobsConfig(config).jobs.get(def.name)!;
       const log = createLogger();
       const bar = opts.json ? { stop: () => {} } : progressBar();

@@ -18,8 +18,9 @@ const outbox: Group = async () => (await import('./outbox-commands.js')).registe
 const server: Group = async () => (await import('./server-commands.js')).registerServerCommands;
 const partner: Group = async () => (await import('./partner-commands.js')).registerPartnerCommands;
 const demo: Group = async () => (await import('./demo-command.js')).registerDemoCommand;
+const config: Group = async () => (await import('./config-commands.js')).registerConfigCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo];
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, config];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
@@ -35,6 +36,7 @@ const BY_COMMAND: Record<string, Group[]> = {
   status: [server],
   partner: [partner],
   demo: [demo],
+  config: [config],
 };
 
 /** The first word that is not an option (or an option's value) names the command. */

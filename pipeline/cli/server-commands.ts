@@ -5,6 +5,7 @@ import { schedulerRole } from '../scheduler/role.js';
 import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
 import { collectStatus, type StatusReport } from '../runtime/status.js';
+import { FULL_CONFIG_CHECK } from './config-parts.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
 
@@ -95,7 +96,8 @@ export function registerServerCommands(program: Command): void {
         'Several processes may share one data dir and Redis, e.g. `lotgate start --role sftp --role intake` and `lotgate start --role worker`.',
     )
     .action(async (opts: { role?: string[] }, cmd: Command) => {
-      const config = configFrom(cmd);
+      // The whole configuration (jobs, connectors, notifications included) is checked before any port opens.
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
       const { roles, modules } = parseRoles(opts.role ?? []);
       let server;
       try {

@@ -9,7 +9,8 @@ import { ALL_CODES, AUDIT_ACTIONS, ERROR_CODES, formatMessage, isCode, lookupCod
 import { codesDocSection } from '../../pipeline/codes-doc.js';
 
 const root = process.cwd();
-const CODE_LITERAL = /['"`]((?:E|W|R)_[A-Z0-9_]+)['"`]/g;
+// A code as a whole string literal ('E_NO_FEED') or at the start of a message ('E_HOST_KEY: …').
+const CODE_LITERAL = /['"`]((?:E|W|R)_[A-Z0-9_]+)(?:['"`]|: )/g;
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
