@@ -3,11 +3,11 @@
 // the notifications, and the checks a schema cannot make. `lotgate start`, `lotgate job …` and
 // `lotgate config check|schema` use it; lighter commands check the core sections only.
 
+import { JOBS } from '../../jobs/index.js';
 import type { CheckOptions } from '../config/check.js';
 import { CONNECTOR_CONFIG_SCHEMA, validateConnectorConfig } from '../outbound/connectors/connectors.js';
 import { NOTIFICATIONS_CONFIG_SCHEMA } from '../outbound/notify/channels.js';
 import { jobScheduleProblems } from '../scheduler/config.js';
-import { JOBS } from '../scheduler/registry.js';
 
 export const FULL_CONFIG_CHECK: CheckOptions = {
   jobs: JOBS,

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import SftpClient from 'ssh2-sftp-client';
+import { findJob, JOBS } from '../../jobs/index.js';
 import type { Acknowledgment, PartnerConfig } from '../model/types.js';
 import { TERMINAL_STATES } from '../model/types.js';
 import { ackPaths } from '../ingest/ack.js';
 import { createLogger, createLotgate } from '../lotgate.js';
 import { startServer, type RunningServer } from '../runtime/server.js';
-import { findJob } from '../scheduler/registry.js';
 import { runJob } from '../scheduler/runner.js';
 import { loadJobsConfig } from '../scheduler/scheduler.js';
 import { configFrom, UserError } from './context.js';
@@ -132,7 +132,7 @@ export function registerDemoCommand(program: Command): void {
           out(renderTable(['LOT', 'MATERIAL', 'VENDOR', 'READINESS', 'LATE', 'REASONS'], lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.readiness ?? '-', l.late ? 'late' : '', [...new Set(l.reasonCodes)].join(' ')])));
           // The way out: the scheduler pushes every minute; the demo does not make you wait.
           const push = findJob('push')!;
-          const outcome = await runJob(push, loadJobsConfig(config).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });
+          const outcome = await runJob(push, loadJobsConfig(config, JOBS).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });
           const sent = lg.store.listOutbox({ state: 'sent', limit: 1000 });
           out(`\nOutbox pushed to ERP/QMS (lotgate outbox list): ${sent.length} message(s) sent${outcome.status === 'busy' ? ' (push was already running in the scheduler)' : ''} — files in ${path.join(config.dataDir, 'outbound')}\n`);
           for (const [topic, n] of countBy(sent.map((m) => m.topic))) out(`  ${topic.padEnd(28)} ${n}\n`);

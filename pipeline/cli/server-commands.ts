@@ -1,6 +1,7 @@
 // `lotgate start` (the servers) and `lotgate status` (what they are doing, from the outside).
 
 import type { Command } from 'commander';
+import { JOBS } from '../../jobs/index.js';
 import { schedulerRole } from '../scheduler/role.js';
 import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
@@ -10,10 +11,10 @@ import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
 
 /**
- * Roles beyond the built-in ones, by name. The jobs part registers its scheduler here
- * (`scheduler: schedulerRole`); `lotgate start` without --role then runs it too.
+ * Roles beyond the built-in ones, by name: the scheduler with the jobs of jobs/index.ts;
+ * `lotgate start` without --role runs it too.
  */
-export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole };
+export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole(JOBS) };
 
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
