@@ -174,7 +174,7 @@ export const REASON_CODES = {
   R_QTY_OUT_OF_TOLERANCE: entry(A, 'The lot quantity is outside the PO line\'s tolerance.', 'QA decides; the tolerance is set under readiness: in config.yaml.'),
 } as const satisfies Record<`R_${string}`, CodeInfo>;
 
-/** Audit-trail actions (`npx lotgate audit list --action …`). */
+/** Audit-trail actions (the ACTION column of `npx lotgate audit list`). */
 export const AUDIT_ACTIONS = {
   'submission.received': entry(O, 'A file was taken into the ledger and archived.', 'None.'),
   'submission.applied': entry(O, 'Every row of a file was applied.', 'None.'),
