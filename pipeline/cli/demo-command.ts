@@ -16,6 +16,7 @@ import { createLogger, createLotgate } from '../lotgate.js';
 import { startServer, type RunningServer } from '../runtime/server.js';
 import { runJob } from '../scheduler/runner.js';
 import { loadJobsConfig } from '../scheduler/scheduler.js';
+import { FULL_CONFIG_CHECK } from './config-parts.js';
 import { configFrom, UserError } from './context.js';
 import { renderTable } from './render.js';
 import { EXTRA_ROLES, parseRoles, waitForSignal } from './server-commands.js';
@@ -92,7 +93,7 @@ export function registerDemoCommand(program: Command): void {
     .description('Start lotgate, upload the demo partners\' files over SFTP, print the readiness board, keep serving.')
     .option('--no-serve', 'stop after printing the board (for scripts)')
     .action(async (opts: { serve: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
       protectDemoKeys();
       const { roles, modules } = parseRoles([], EXTRA_ROLES);
       const server = await startServer({ config, roles, modules }).catch((err: NodeJS.ErrnoException) => {

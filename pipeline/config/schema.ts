@@ -22,7 +22,7 @@ export function section(properties: Record<string, JsonSchema>, description?: st
 export const SFTP = section(
   {
     host: { type: 'string', minLength: 1, description: 'Address the drop zone listens on (0.0.0.0 for other machines).' },
-    port: { type: 'integer', minimum: 1, maximum: 65535, description: 'SFTP port (LOTGATE_SFTP_PORT overrides).' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, description: 'SFTP port (LOTGATE_SFTP_PORT overrides; 0: any free port).' },
     loginGraceSeconds: seconds(1),
     defender: section({ maxFailures: seconds(1), windowSeconds: seconds(1), banSeconds: seconds(1) }, 'Brute-force defender: bans per IP and per user name.'),
   },
@@ -43,8 +43,8 @@ export const QUEUE = section({
   perPartnerConcurrency: seconds(1),
   workers: seconds(1),
   prefix: { type: 'string', minLength: 1 },
-  lockMs: ms(1000),
-  stalledIntervalMs: ms(1000),
+  lockMs: ms(1),
+  stalledIntervalMs: ms(1),
   shutdownGraceMs: ms(0),
 });
 
