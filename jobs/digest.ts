@@ -7,9 +7,9 @@
 import { DateTime } from 'luxon';
 import { buildNotifier } from '../pipeline/outbound/notify/channels.js';
 import { digestNotification, digestsByGroup } from '../pipeline/outbound/notify/digest.js';
-import { changesByLot, digestLots, type DigestGroup } from '../pipeline/scheduler/digest-lots.js';
+import { changesByLot, digestLots, type DigestGroup } from './digest-lots.js';
 import { checkAborted, defineJob } from '../pipeline/scheduler/job.js';
-import { links as linksFor, publicUrlProblem } from '../pipeline/scheduler/links.js';
+import { links as linksFor, publicUrlProblem } from '../pipeline/outbound/notify/links.js';
 
 export interface DigestOptions {
   /** Absent: one group "all" following every lot, sent to every channel. */

@@ -8,8 +8,8 @@
 import { buildNotifier, dispatch, type Notifier } from '../pipeline/outbound/notify/channels.js';
 import type { NotifyEvent } from '../pipeline/outbound/notify/rules.js';
 import { checkAborted, defineJob, type JobContext } from '../pipeline/scheduler/job.js';
-import { links as linksFor, publicUrlProblem } from '../pipeline/scheduler/links.js';
-import { eventsFromAudit, NOTIFY_AUDIT_ACTIONS, silentPartners } from '../pipeline/scheduler/notify-events.js';
+import { links as linksFor, publicUrlProblem } from '../pipeline/outbound/notify/links.js';
+import { eventsFromAudit, NOTIFY_AUDIT_ACTIONS, silentPartners } from './notify-events.js';
 
 export interface NotifyOptions {
   /** Sends to a channel that keep failing are given up after this many attempts. */

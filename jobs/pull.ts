@@ -13,9 +13,16 @@ import { hashFile } from '../pipeline/intake/archive.js';
 import { ignoredReason } from '../pipeline/intake/names.js';
 import { registerFile } from '../pipeline/intake/register-file.js';
 import { checkAborted, defineJob, type JobContext } from '../pipeline/scheduler/job.js';
-import { pullSources, type PullSource } from '../pipeline/scheduler/pull-config.js';
-import { connectPull, defaultPullClient, download, type PullClient, type RemoteEntry } from '../pipeline/scheduler/pull-remote.js';
+import { pullSources, type PullSource } from './pull-config.js';
+import { connectPull, defaultPullClient, download, type PullClient, type RemoteEntry } from './pull-remote.js';
 import type { RemoteFileKey } from '../pipeline/store/store.js';
+
+declare module '../pipeline/scheduler/job.js' {
+  interface JobServices {
+    /** The SFTP client the pull job uses (tests hand in fakes). */
+    pullClient?: () => PullClient;
+  }
+}
 
 type Counts = { partners: number; listed: number; fetched: number; alreadyFetched: number; waiting: number; recovered: number };
 

@@ -1,6 +1,7 @@
 // Shared plumbing for CLI commands: global options → config → a Lotgate instance.
 
 import type { Command } from 'commander';
+import type { CheckOptions } from '../config/check.js';
 import { ConfigError, loadConfig, type LotgateConfig } from '../config/config.js';
 import { PartnerFileError } from '../config/partners.js';
 import { createLotgate, type Lotgate } from '../lotgate.js';
@@ -14,9 +15,13 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-export function configFrom(cmd: Command): LotgateConfig {
+/**
+ * The configuration of the command's --config / --data-dir. `check` adds the sections other parts
+ * own (see config-parts.ts); commands that start servers or jobs pass it.
+ */
+export function configFrom(cmd: Command, check?: CheckOptions): LotgateConfig {
   const g = globalOptions(cmd);
-  return loadConfig({ configPath: g.config, dataDir: g.dataDir });
+  return loadConfig({ configPath: g.config, dataDir: g.dataDir, check });
 }
 
 /** Runs `fn` with a Lotgate instance and closes it afterwards, whatever happens. */

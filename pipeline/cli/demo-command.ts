@@ -8,14 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import SftpClient from 'ssh2-sftp-client';
+import { findJob, JOBS } from '../../jobs/index.js';
 import type { Acknowledgment, PartnerConfig } from '../model/types.js';
 import { TERMINAL_STATES } from '../model/types.js';
 import { latestAckPath } from '../ingest/ack.js';
 import { createLogger, createLotgate } from '../lotgate.js';
 import { startServer, type RunningServer } from '../runtime/server.js';
-import { findJob } from '../scheduler/registry.js';
 import { runJob } from '../scheduler/runner.js';
 import { loadJobsConfig } from '../scheduler/scheduler.js';
+import { FULL_CONFIG_CHECK } from './config-parts.js';
 import { configFrom, UserError } from './context.js';
 import { renderTable } from './render.js';
 import { EXTRA_ROLES, parseRoles, waitForSignal } from './server-commands.js';
@@ -93,7 +94,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--no-serve', 'stop after printing the board (for scripts)')
     .action(async (opts: { serve: boolean }, cmd: Command) => {
       // The demo serves the published demo keys on purpose (see `demo` in config.ts).
-      const config = { ...configFrom(cmd), demo: true };
+      const config = { ...configFrom(cmd, FULL_CONFIG_CHECK), demo: true };
       protectDemoKeys();
       const { roles, modules } = parseRoles([], EXTRA_ROLES);
       const server = await startServer({ config, roles, modules }).catch((err: NodeJS.ErrnoException) => {
@@ -133,7 +134,7 @@ export function registerDemoCommand(program: Command): void {
           out(renderTable(['LOT', 'MATERIAL', 'VENDOR', 'READINESS', 'LATE', 'REASONS'], lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.readiness ?? '-', l.late ? 'late' : '', [...new Set(l.reasonCodes)].join(' ')])));
           // The way out: the scheduler pushes every minute; the demo does not make you wait.
           const push = findJob('push')!;
-          const outcome = await runJob(push, loadJobsConfig(config).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });
+          const outcome = await runJob(push, loadJobsConfig(config, JOBS).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });
           const sent = lg.store.listOutbox({ state: 'sent', limit: 1000 });
           out(`\nOutbox pushed to ERP/QMS (lotgate outbox list): ${sent.length} message(s) sent${outcome.status === 'busy' ? ' (push was already running in the scheduler)' : ''} — files in ${path.join(config.dataDir, 'outbound')}\n`);
           for (const [topic, n] of countBy(sent.map((m) => m.topic))) out(`  ${topic.padEnd(28)} ${n}\n`);

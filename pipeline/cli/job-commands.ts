@@ -3,14 +3,15 @@
 
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { findJob, JOBS } from '../../jobs/index.js';
 import type { LotgateConfig } from '../config/config.js';
 import { createLogger, createLotgate } from '../lotgate.js';
 import { nextRuns } from '../scheduler/config.js';
-import { JOBS, findJob } from '../scheduler/registry.js';
 import { leaseName, runJob, type RunOutcome } from '../scheduler/runner.js';
 import { loadJobsConfig } from '../scheduler/scheduler.js';
 import { UNFINISHED_RUN_ERROR, type Store } from '../store/store.js';
 import type { JobRunRow } from '../store/types.js';
+import { FULL_CONFIG_CHECK } from './config-parts.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
 
@@ -36,7 +37,7 @@ export interface JobListing {
 export const EXIT_BUSY = 5;
 
 export function listJobs(config: LotgateConfig, store: Store, now: Date): JobListing[] {
-  const jobsConfig = loadJobsConfig(config);
+  const jobsConfig = loadJobsConfig(config, JOBS);
   return JOBS.map((def) => {
     const s = jobsConfig.jobs.get(def.name)!;
     const lease = store.getLease(leaseName(def.name));
@@ -94,7 +95,7 @@ export function registerJobCommands(program: Command): void {
     .description('Every job with its schedule, last run and outcome, and next run.')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
       const lg = createLotgate(config);
       let rows: JobListing[];
       try {
@@ -127,8 +128,8 @@ export function registerJobCommands(program: Command): void {
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const def = findJob(name);
       if (!def) throw new UserError(`unknown job "${name}"; jobs: ${JOBS.map((j) => j.name).join(', ')} (see \`lotgate job list\`)`, 2);
-      const config = configFrom(cmd);
-      const settings = loadJobsConfig(config).jobs.get(def.name)!;
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
+      const settings = loadJobsConfig(config, JOBS).jobs.get(def.name)!;
       const log = createLogger();
       const bar = opts.json ? { stop: () => {} } : progressBar();
       let outcome: RunOutcome;

@@ -20,7 +20,9 @@ const partner: Group = async () => (await import('./partner-commands.js')).regis
 const demo: Group = async () => (await import('./demo-command.js')).registerDemoCommand;
 const bans: Group = async () => (await import('./ban-commands.js')).registerBanCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans];
+const config: Group = async () => (await import('./config-commands.js')).registerConfigCommands;
+
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
@@ -37,6 +39,7 @@ const BY_COMMAND: Record<string, Group[]> = {
   partner: [partner],
   demo: [demo],
   bans: [bans],
+  config: [config],
 };
 
 /** The first word that is not an option (or an option's value) names the command. */

@@ -99,7 +99,7 @@ export function registerPartnerCommands(program: Command): void {
         feeds: opts.feeds ?? [],
         sftp,
       });
-      doc.commentBefore = ` Partner ${opts.name}, added with \`lotgate partner add\`. Fields: see README "Partner onboarding".`;
+      doc.commentBefore = ` Partner ${opts.name}, added with \`lotgate partner add\`. Fields: see docs/onboarding.md.`;
       const p = writePartnerFile(file, doc.toString({ lineWidth: 0 }));
       const dirs = partnerDirs(config.dropDir, id);
       mkdirSync(dirs.inbound, { recursive: true });

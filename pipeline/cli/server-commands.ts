@@ -1,18 +1,20 @@
 // `lotgate start` (the servers) and `lotgate status` (what they are doing, from the outside).
 
 import type { Command } from 'commander';
+import { JOBS } from '../../jobs/index.js';
 import { schedulerRole } from '../scheduler/role.js';
 import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
 import { collectStatus, type StatusReport } from '../runtime/status.js';
+import { FULL_CONFIG_CHECK } from './config-parts.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable, type RenderOptions } from './render.js';
 
 /**
- * Roles beyond the built-in ones, by name. The jobs part registers its scheduler here
- * (`scheduler: schedulerRole`); `lotgate start` without --role then runs it too.
+ * Roles beyond the built-in ones, by name: the scheduler with the jobs of jobs/index.ts;
+ * `lotgate start` without --role runs it too.
  */
-export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole };
+export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole(JOBS) };
 
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -96,7 +98,8 @@ export function registerServerCommands(program: Command): void {
         'Several processes may share one data dir and Redis, e.g. `lotgate start --role sftp --role intake` and `lotgate start --role worker`.',
     )
     .action(async (opts: { role?: string[] }, cmd: Command) => {
-      const config = configFrom(cmd);
+      // The whole configuration (jobs, connectors, notifications included) is checked before any port opens.
+      const config = configFrom(cmd, FULL_CONFIG_CHECK);
       const { roles, modules } = parseRoles(opts.role ?? []);
       let server;
       try {

@@ -1,12 +1,13 @@
-// Loads config.yaml, applies defaults and environment overrides, resolves paths.
+// Loads config.yaml, validates it as a whole against the schema (schema.ts, check.ts) before
+// anything starts, applies defaults and environment overrides, resolves paths.
 // The result is plain data handed to createLotgate(); nothing here is global.
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { ReadinessConfig } from '../readiness/rule-set.js';
 import { parseReadinessConfig } from '../readiness/rule-set.js';
 import { isValidZone, machineZone } from '../model/local-time.js';
+import { checkConfig, formatIssue, parseConfigText, type CheckOptions, type ConfigIssue } from './check.js';
 
 export interface LotgateConfig {
   /** Folder of the config file; relative paths in it are resolved against this. */
@@ -55,9 +56,17 @@ export interface LotgateConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(message: string) {
+  /** Every problem found, located (empty for errors raised outside the file check). */
+  readonly issues: ConfigIssue[];
+  constructor(message: string, issues: ConfigIssue[] = []) {
     super(message);
     this.name = 'ConfigError';
+    this.issues = issues;
+  }
+
+  static of(issues: ConfigIssue[]): ConfigError {
+    const head = issues.length === 1 ? '' : `${issues.length} problems in the configuration (npx lotgate config check lists them):\n`;
+    return new ConfigError(head + issues.map(formatIssue).join('\n'), issues);
   }
 }
 
@@ -65,6 +74,12 @@ export interface ConfigOverrides {
   configPath?: string;
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The sections other parts own (jobs, connectors, notifications) and extra checks (cron
+   * expressions, time zones), from the composition root. Without them those sections are only
+   * checked for their shape; every other key is always checked.
+   */
+  check?: CheckOptions;
 }
 
 type Raw = Record<string, any>;
@@ -84,27 +99,31 @@ function zone(v: unknown, configPath: string | null): string {
   return v;
 }
 
+/** A path as an operator would type it: relative to the working directory when inside it. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 /**
  * Reads the configuration. Without an explicit path, ./config.yaml is used when it exists,
  * else embedded defaults (so `lotgate` works from any folder).
  */
 export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
   const env = over.env ?? process.env;
-  const explicit = over.configPath ?? env.LOTGATE_CONFIG;
+  const explicit = over.configPath || env.LOTGATE_CONFIG || undefined;
   const candidate = path.resolve(explicit ?? 'config.yaml');
   let raw: Raw = {};
   let configPath: string | null = null;
   if (existsSync(candidate)) {
     configPath = candidate;
-    const doc = YAML.parseDocument(readFileSync(candidate, 'utf8'), { prettyErrors: true });
-    if (doc.errors.length) {
-      const e = doc.errors[0];
-      const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [0, 0];
-      throw new ConfigError(`${candidate}:${line}:${col}: ${e.message.split('\n')[0]}`);
-    }
-    raw = (doc.toJS() ?? {}) as Raw;
+    const src = parseConfigText(readFileSync(candidate, 'utf8'), shownPath(candidate));
+    if (!('doc' in src)) throw ConfigError.of([src]);
+    raw = (src.doc.toJS() ?? {}) as Raw;
+    const issues = checkConfig(raw, src, over.check);
+    if (issues.length) throw ConfigError.of(issues);
   } else if (explicit) {
-    throw new ConfigError(`configuration file not found: ${candidate} (check --config / LOTGATE_CONFIG)`);
+    throw ConfigError.of([{ code: 'E_CONFIG_NOT_FOUND', path: '', file: shownPath(candidate), line: 0, col: 0, message: `configuration file not found: ${candidate} (check --config / LOTGATE_CONFIG)` }]);
   }
   const baseDir = configPath ? path.dirname(configPath) : process.cwd();
   const rel = (p: unknown, fallback: string) => path.resolve(baseDir, typeof p === 'string' && p ? p : fallback);

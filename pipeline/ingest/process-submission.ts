@@ -12,6 +12,7 @@ import { ackLinks, ackTimeZone, ackWriteOptions } from './ack-context.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
+import type { ErrorCode } from '../codes.js';
 
 export interface ProcessResult {
   submissionId: number;
@@ -313,7 +314,7 @@ function toAckError(e: RowError): AckError {
 export async function reject(
   deps: IngestDeps,
   submissionId: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   line?: number,
   column?: number,
@@ -329,7 +330,7 @@ export async function reject(
 }
 
 /** Marks a submission quarantined (partial upload, or failed after its last attempt). */
-export async function quarantine(deps: IngestDeps, submissionId: number, code: string, message: string): Promise<ProcessResult> {
+export async function quarantine(deps: IngestDeps, submissionId: number, code: ErrorCode, message: string): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
     store.insertRejectedRow(submissionId, { code, message });

@@ -3,6 +3,7 @@
 // serves SFTP and renews queue locks; `directLedger` runs them in the calling thread (tests,
 // one-shot commands).
 
+import type { ErrorCode } from '../codes.js';
 import type { IngestDeps } from '../ingest/deps.js';
 import { quarantine } from '../ingest/process-submission.js';
 import type { AuditInput } from '../store/types.js';
@@ -14,7 +15,7 @@ export interface LedgerWriter {
   /** Archive + ledger row (+ removal of the source when asked); resolves to the submission id. */
   register(f: IncomingFile): Promise<number>;
   /** Terminal `quarantined` state with one coded error and an acknowledgment. */
-  quarantine(submissionId: number, code: string, message: string): Promise<void>;
+  quarantine(submissionId: number, code: ErrorCode, message: string): Promise<void>;
   audit(e: AuditInput): Promise<void>;
   /** A drop-zone ban, for every process of the data dir (store/bans.ts). */
   ban(b: BanRecord): Promise<void>;

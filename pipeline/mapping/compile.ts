@@ -12,6 +12,7 @@ import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_COLUMN, S_NONE,
 import { Engine, type BoundCondition, type BoundSource } from './row-engine.js';
 import type { MappingFormat, MappingSpec } from './spec.js';
 import { listOf } from './suggest.js';
+import type { ErrorCode } from '../codes.js';
 
 /** What the XML reader hands over per record element (structurally, so this module needs no parser). */
 export interface XmlRecordLike {
@@ -45,7 +46,7 @@ export interface CompiledMapping {
   readonly spec: MappingSpec;
   readonly hash: string;
   readonly format: MappingFormat;
-  bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError };
+  bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError & { code: ErrorCode } };
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
 }
@@ -90,7 +91,7 @@ class Compiled implements CompiledMapping {
     this.filter = (spec.filter ?? []).map(compileCondition);
   }
 
-  bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError } {
+  bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError & { code: ErrorCode } } {
     const index = headerIndex(header);
     const missing: Missing[] = [];
     const bindSource = (aliases: string[]): BoundSource => bindCsvSource(aliases, index);
@@ -107,7 +108,7 @@ class Compiled implements CompiledMapping {
         .map((m) => `no column for ${m.what} (tried ${m.aliases.map((a) => `"${a}"`).join(', ')})`)
         .filter((t) => !seen.has(t) && (seen.add(t), true));
       const found = listOf(header.map((h) => `"${h.trim()}"`), 40);
-      const error: RowError = {
+      const error: RowError & { code: ErrorCode } = {
         line: headerLine,
         code: 'E_MISSING_COLUMN',
         message: `${parts.join('; ')}; the header (line ${headerLine}) has: ${found || '(nothing)'}`,

@@ -1,6 +1,8 @@
 // Problems found in a mapping file, located at the YAML key or value that causes them,
 // so an editor or a terminal can jump straight there.
 
+import type { ProblemCode } from '../codes.js';
+
 export type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
@@ -11,7 +13,7 @@ export interface Diagnostic {
   col: number;
   severity: Severity;
   /** Stable code: E_UNKNOWN_KEY, E_UNKNOWN_FIELD, E_BAD_REGEX, W_NO_TZ, ... */
-  code: string;
+  code: ProblemCode;
   message: string;
 }
 

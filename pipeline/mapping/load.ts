@@ -14,6 +14,7 @@ import { checkMappingSemantics, type CheckReport } from './semantic-check.js';
 import type { FieldSpec, FieldValueType, MappingSpec } from './spec.js';
 import { didYouMean } from './suggest.js';
 import { escapePointer, readYaml, type YamlSource } from './yaml-source.js';
+import type { ProblemCode } from '../codes.js';
 
 export { formatDiagnostic, hasErrors, type Diagnostic } from './diagnostics.js';
 
@@ -67,7 +68,7 @@ function parseMappingBytes(bytes: Buffer, path: string, opts: LoadOptions): Load
   const hash = createHash('sha256').update(bytes).digest('hex');
   const name = mappingName(path);
   const diagnostics: Diagnostic[] = [];
-  const at = (line: number, col: number, severity: Severity, code: string, message: string): void => {
+  const at = (line: number, col: number, severity: Severity, code: ProblemCode, message: string): void => {
     diagnostics.push({ file: path, line, col, severity, code, message });
   };
 

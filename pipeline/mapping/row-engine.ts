@@ -11,6 +11,7 @@ import {
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
 } from './plan.js';
 import { ConvError, type ParsedResult } from './values.js';
+import type { ErrorCode } from '../codes.js';
 
 // Bound plans: per file (CSV header resolved to column indexes) or per XML/document mapping.
 
@@ -270,7 +271,7 @@ export class Engine {
     return OK;
   }
 
-  private error(f: FieldPlan, src: BoundSource, code: string, message: string, value: string | undefined): RowError {
+  private error(f: FieldPlan, src: BoundSource, code: ErrorCode, message: string, value: string | undefined): RowError {
     const e: RowError = { code, message, field: f.name };
     if (this.ctx.errLine !== undefined) e.line = this.ctx.errLine;
     const column = columnOf(src, this.ctx);

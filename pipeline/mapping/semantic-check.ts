@@ -16,9 +16,10 @@ import { normalizeHeader } from './headers.js';
 import { closest, didYouMean, listOf } from './suggest.js';
 import { ConvError } from './values.js';
 import { escapePointer } from './yaml-source.js';
+import type { ProblemCode } from '../codes.js';
 
 export interface CheckReport {
-  (ptr: string, part: 'key' | 'value', severity: Severity, code: string, message: string): void;
+  (ptr: string, part: 'key' | 'value', severity: Severity, code: ProblemCode, message: string): void;
 }
 
 export interface CheckContext {

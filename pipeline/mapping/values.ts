@@ -3,10 +3,11 @@
 // so the row loop stays free of try/catch and closures.
 
 import type { Qualifier } from '../model/types.js';
+import type { ErrorCode } from '../codes.js';
 
 export class ConvError {
   constructor(
-    public readonly code: string,
+    public readonly code: ErrorCode,
     public readonly message: string,
   ) {}
 }

@@ -4,6 +4,7 @@
 // `1.10` as 1.1, but a header named 2024 or a code 01 must stay exactly as written.
 
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { ErrorCode, ProblemCode } from '../codes.js';
 
 export interface NodeLoc {
   key?: [number, number];
@@ -12,7 +13,7 @@ export interface NodeLoc {
 
 export interface YamlProblem {
   offset: number;
-  code: string;
+  code: ProblemCode;
   message: string;
   severity: 'error' | 'warning';
 }
@@ -149,7 +150,7 @@ export function readYaml(text: string): YamlSource {
   };
 }
 
-function yamlCode(code: string): string {
+function yamlCode(code: string): ErrorCode {
   if (code === 'DUPLICATE_KEY') return 'E_DUPLICATE_KEY';
   return 'E_YAML_SYNTAX';
 }

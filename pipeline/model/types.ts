@@ -2,6 +2,8 @@
 // Everything here is plain data: no I/O, no classes. The store, the mapping engine,
 // the readiness rules and the CLI all speak these types.
 
+import type { ErrorCode, ProblemCode, ReasonCode } from '../codes.js';
+
 export type PartnerRole = 'cmo' | 'lab' | 'erp' | 'qms';
 export type OnboardingMode = 'live' | 'shadow' | 'review';
 
@@ -66,7 +68,7 @@ export interface RowError {
   line?: number;
   column?: number;
   field?: string;
-  code: string; // E_UNKNOWN_LOT, E_BAD_DATE, E_UNMAPPED_CODE, E_RAGGED_ROW, ...
+  code: ProblemCode; // E_UNKNOWN_LOT, E_BAD_DATE, E_UNMAPPED_CODE, E_RAGGED_ROW, ... (pipeline/codes.ts)
   message: string;
   value?: string;
 }
@@ -79,7 +81,7 @@ export interface MapResult {
 /** Thrown by parsers and the ingest path for problems that make a whole file unusable. */
 export class FileError extends Error {
   constructor(
-    public readonly code: string,
+    public readonly code: ErrorCode,
     message: string,
     public readonly line?: number,
     public readonly column?: number,
@@ -204,7 +206,7 @@ export interface LotFacts {
 }
 
 export interface ReadinessReason {
-  code: string; // R_STAGE_MISSING, R_DEVIATION_MAJOR_OPEN, R_TEST_OOS, R_COA_MISSING, ...
+  code: ReasonCode; // R_STAGE_INCOMPLETE, R_DEVIATION_OPEN_MAJOR, R_TEST_OOS, R_COA_MISSING, ... (pipeline/codes.ts)
   message: string;
   /** The state this reason forces at least (BLOCKED > NOT_READY > CONDITIONAL). */
   severity: Exclude<ReadinessState, 'READY'>;
@@ -267,7 +269,7 @@ export interface AckError {
   line?: number;
   column?: number;
   field?: string;
-  code: string;
+  code: ProblemCode;
   message: string;
 }
 

@@ -1,9 +1,11 @@
 // Coded errors of the outbound side. Configuration problems are collected, not thrown one at a
 // time, so an operator fixing config.yaml sees every mistake in one run.
 
+import type { ErrorCode } from '../codes.js';
+
 export interface ConfigProblem {
   /** Stable code: E_CONFIG_INVALID, E_CONFIG_ENV_MISSING, E_CONFIG_SECRET_INLINE, ... */
-  code: string;
+  code: ErrorCode;
   /** Where in the configuration, e.g. `connectors[0].auth.tokenEnv`. */
   path: string;
   message: string;

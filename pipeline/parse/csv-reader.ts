@@ -9,11 +9,12 @@ import { CsvError, Parser, type Options as CsvParseOptions } from 'csv-parse';
 import type { CsvDialect } from '../mapping/spec.js';
 import { FileError } from '../model/types.js';
 import { decodeText, releaseInput, type ByteSource } from './decode.js';
+import type { ErrorCode } from '../codes.js';
 
 export type CsvItem =
   | { kind: 'header'; line: number; values: string[] }
   | { kind: 'row'; line: number; values: string[] }
-  | { kind: 'error'; line: number; column?: number; code: string; message: string };
+  | { kind: 'error'; line: number; column?: number; code: ErrorCode; message: string };
 
 export interface CsvReadOptions {
   /**

@@ -5,12 +5,13 @@ import type { BanRecord } from '../store/bans.js';
 import type { IncomingFile } from '../intake/register-file.js';
 import type { SubmissionState } from '../model/types.js';
 import type { LotgateConfig } from '../config/config.js';
+import type { ErrorCode } from '../codes.js';
 
 export type LotgateTask =
   /** Parse, map and apply one submission (processSubmission). */
   | { kind: 'process'; submissionId: number }
   /** Set a submission aside after its last failed attempt, with an acknowledgment. */
-  | { kind: 'quarantine'; submissionId: number; code: string; message: string }
+  | { kind: 'quarantine'; submissionId: number; code: ErrorCode; message: string }
   /** Archive + ledger row for a claimed file (registerFile). */
   | { kind: 'register'; file: IncomingFile }
   | { kind: 'audit'; event: AuditInput }

@@ -50,6 +50,26 @@ export function checkZone(zone: string, where: string): ConfigProblem[] {
   return IANAZone.isValidZone(zone) ? [] : [{ code: 'E_CONFIG_INVALID', path: where, message: `unknown time zone ${JSON.stringify(zone)}; use an IANA name such as Europe/Berlin, America/New_York or UTC` }];
 }
 
+/**
+ * The checks of the `jobs:` section a JSON Schema cannot make (cron expressions, time zones), for
+ * the whole-configuration check that runs before anything starts.
+ */
+export function jobScheduleProblems(raw: Record<string, unknown>, defs: readonly AnyJob[], where = 'jobs'): ConfigProblem[] {
+  const sec = raw.jobs;
+  if (sec === null || typeof sec !== 'object' || Array.isArray(sec)) return [];
+  const s = sec as Record<string, unknown>;
+  const problems: ConfigProblem[] = [];
+  if (typeof s.timezone === 'string') problems.push(...checkZone(s.timezone, `${where}.timezone`));
+  for (const def of defs) {
+    const e = s[def.name];
+    if (e === null || typeof e !== 'object') continue;
+    const { schedule, timezone } = e as Record<string, unknown>;
+    if (typeof schedule === 'string') problems.push(...checkCron(schedule, `${where}.${def.name}.schedule`));
+    if (typeof timezone === 'string') problems.push(...checkZone(timezone, `${where}.${def.name}.timezone`));
+  }
+  return problems;
+}
+
 export function parseJobsConfig(raw: unknown, defs: readonly AnyJob[], where = 'jobs', fallbackZone = systemTimeZone()): { config: JobsConfig; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const section = raw === undefined || raw === null ? {} : raw;

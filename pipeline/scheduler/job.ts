@@ -1,11 +1,11 @@
-// What a scheduled job is, and what it gets to work with. Jobs live in jobs/ (one file each);
-// the runner (runner.ts) wraps every run in a lease, a run record and an audit event.
+// What a scheduled job is, and what it gets to work with. Jobs live in jobs/ (one file each,
+// listed in jobs/index.ts); the runner (runner.ts) wraps every run in a lease, a run record and an
+// audit event. Nothing in pipeline/scheduler/ imports a job.
 
 import type { Logger } from 'pino';
 import type { Lotgate } from '../lotgate.js';
 import type { BuildOptions } from '../outbound/connectors/connectors.js';
 import type { NotifyBuildOptions } from '../outbound/notify/channels.js';
-import type { PullClient } from './pull-remote.js';
 
 /** Numbers (and a few words) a run reports: recorded with the run, shown by `lotgate job list`. */
 export type JobCounts = Record<string, number | string | boolean | null>;
@@ -19,12 +19,14 @@ export interface JobResult {
   problems?: string[];
 }
 
-/** The edges a job talks to, replaceable in tests (defaults: the real ones). */
+/**
+ * The edges a job talks to, replaceable in tests (defaults: the real ones). A job that needs an
+ * edge of its own adds it by declaration merging in its file (jobs/pull.ts: `pullClient`).
+ */
 export interface JobServices {
   fetch?: typeof fetch;
   mailTransport?: NotifyBuildOptions['mailTransport'];
   sftpClientFactory?: BuildOptions['sftpClientFactory'];
-  pullClient?: () => PullClient;
   random?: () => number;
   /**
    * Named points inside a job where a test may stop the process (crash simulation), e.g.

@@ -9,7 +9,6 @@ import { ConfigError } from '../config/config.js';
 import type { Lotgate } from '../lotgate.js';
 import { parseJobsConfig, type JobsConfig } from './config.js';
 import type { AnyJob, JobServices } from './job.js';
-import { JOBS } from './registry.js';
 import { defaultHolder, runJob, type RunOutcome } from './runner.js';
 
 export interface SchedulerDeps {
@@ -29,8 +28,8 @@ export interface SchedulerOptions {
   only?: string[];
   /** This process's identity in leases and run records. */
   holder?: string;
-  /** Job definitions (default: the registry). */
-  jobs?: readonly AnyJob[];
+  /** The jobs to run: the composition root passes jobs/index.ts's JOBS; the scheduler knows none itself. */
+  jobs: readonly AnyJob[];
   /** Lease renewal interval override (tests). */
   renewMs?: number;
   /** Called after every run that was not skipped. */
@@ -45,7 +44,7 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-export function loadJobsConfig(config: LotgateConfig, jobs: readonly AnyJob[] = JOBS): JobsConfig {
+export function loadJobsConfig(config: LotgateConfig, jobs: readonly AnyJob[]): JobsConfig {
   const { config: parsed, problems } = parseJobsConfig(config.jobs, jobs);
   if (problems.length) {
     throw new ConfigError(`${config.configPath ?? 'config'}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
@@ -53,8 +52,8 @@ export function loadJobsConfig(config: LotgateConfig, jobs: readonly AnyJob[] = 
   return parsed;
 }
 
-export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions = {}): RunningScheduler {
-  const defs = opts.jobs ?? JOBS;
+export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): RunningScheduler {
+  const defs = opts.jobs;
   const jobsConfig = loadJobsConfig(deps.config, defs);
   const holder = opts.holder ?? defaultHolder();
   const log = deps.log.child({ part: 'scheduler' });

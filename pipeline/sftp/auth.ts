@@ -14,8 +14,9 @@ import type { Defender, Ban } from './defender.js';
 import { findAuthorizedKey, keyFingerprint, parseAuthorizedKeys, verifyKeySignature, type AuthorizedKey } from './keys.js';
 import { verifyPassword } from './passwords.js';
 import { isValidPartnerId } from './jail.js';
+import type { AuditAction } from '../codes.js';
 
-export type AuditFn = (e: { actor: string; action: string; subject: string; details: Record<string, unknown> }) => void;
+export type AuditFn = (e: { actor: string; action: AuditAction; subject: string; details: Record<string, unknown> }) => void;
 
 export interface AuthDeps {
   partners: () => Map<string, PartnerConfig>;

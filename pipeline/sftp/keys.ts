@@ -4,6 +4,7 @@
 import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
+import type { ErrorCode } from '../codes.js';
 
 const { utils } = ssh2;
 
@@ -74,9 +75,9 @@ export function verifyKeySignature(key: AuthorizedKey, signedData: Buffer, signa
 }
 
 /** Parse a partner's key list, skipping (and reporting) lines that cannot be used. */
-export function parseAuthorizedKeys(lines: readonly string[] | undefined): { keys: AuthorizedKey[]; errors: { line: number; code: string; message: string }[] } {
+export function parseAuthorizedKeys(lines: readonly string[] | undefined): { keys: AuthorizedKey[]; errors: { line: number; code: ErrorCode; message: string }[] } {
   const keys: AuthorizedKey[] = [];
-  const errors: { line: number; code: string; message: string }[] = [];
+  const errors: { line: number; code: ErrorCode; message: string }[] = [];
   (lines ?? []).forEach((l, i) => {
     if (!l.trim() || l.trim().startsWith('#')) return;
     const r = parseAuthorizedKey(l);

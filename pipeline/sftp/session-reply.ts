@@ -1,6 +1,7 @@
 // How a session answers: SFTP status replies that never throw, refusals that are audited, and
 // the audit record itself with the session's id and address added.
 
+import type { AuditAction } from '../codes.js';
 import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
 import type { JailError } from './jail.js';
@@ -29,7 +30,7 @@ export class Responder {
     private readonly ctx: SessionContext,
   ) {}
 
-  audit(action: string, subject: string, details: Record<string, unknown>): void {
+  audit(action: AuditAction, subject: string, details: Record<string, unknown>): void {
     try {
       this.ctx.audit({ actor: this.ctx.partner, action, subject, details: { session: this.ctx.session, ip: this.ctx.ip, ...details } });
     } catch (err) {

@@ -19,6 +19,7 @@ import {
 import { resolveLot, type ResolveResult } from './resolve.js';
 import type { Sql } from './sql.js';
 import type { LotRef, Prov } from './types.js';
+import type { ErrorCode } from '../codes.js';
 
 export type ApplyResult = { lotIds: number[] } | { error: RowError };
 
@@ -42,7 +43,7 @@ class FieldReader {
     private readonly line: number,
   ) {}
 
-  private problem(field: string, code: string, message: string, value?: unknown): never {
+  private problem(field: string, code: ErrorCode, message: string, value?: unknown): never {
     const error: RowError = { line: this.line, field, code, message };
     if (value !== undefined && value !== null) error.value = String(value);
     throw new FieldProblem(error);

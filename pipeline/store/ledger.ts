@@ -3,6 +3,7 @@
 import type { RowError, SubmissionState } from '../model/types.js';
 import { isoInstant, type Sql } from './sql.js';
 import type { Instant, NewSubmission, RejectedRowRow, SubmissionRow } from './types.js';
+import type { ProblemCode } from '../codes.js';
 
 // camelCase field → column. Also the whitelist of what updateSubmission may change.
 const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
@@ -253,7 +254,7 @@ export function listRejectedRows(sql: Sql, submissionId: number, limit = 1000): 
     .q('SELECT * FROM rejected_rows WHERE submission_id = ? ORDER BY line IS NOT NULL, line, id LIMIT ?')
     .all(submissionId, limit) as RejectedDbRow[];
   return rows.map((r) => {
-    const out: RejectedRowRow = { id: r.id, submissionId: r.submission_id, code: r.code, message: r.message };
+    const out: RejectedRowRow = { id: r.id, submissionId: r.submission_id, code: r.code as ProblemCode, message: r.message };
     if (r.line !== null) out.line = r.line;
     if (r.column !== null) out.column = r.column;
     if (r.field !== null) out.field = r.field;

@@ -17,11 +17,12 @@ import { addIdentifier, effectiveVendor, getLotKey, linkLotToPo, lotIdsByIdentif
 import type { Sql } from './sql.js';
 import type { LotKeyDbRow } from './tx-cache.js';
 import type { LotRef, Prov } from './types.js';
+import type { ErrorCode } from '../codes.js';
 
 export type ResolveResult = { lotId: number; learned: IdRef[]; created?: boolean } | { error: RowError };
 
 export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: Prov): ResolveResult {
-  const fail = (code: string, message: string, value?: string): { error: RowError } => {
+  const fail = (code: ErrorCode, message: string, value?: string): { error: RowError } => {
     const error: RowError = { code, message };
     if (prov.line !== undefined) error.line = prov.line;
     if (value !== undefined) error.value = value;
@@ -147,7 +148,7 @@ export function mayTouch(sql: Sql, partner: PartnerConfig, lot: LotKeyDbRow): bo
   return true;
 }
 
-function scopeError(fail: (code: string, message: string, value?: string) => { error: RowError }, partner: PartnerConfig, lot: LotKeyDbRow, sql: Sql) {
+function scopeError(fail: (code: ErrorCode, message: string, value?: string) => { error: RowError }, partner: PartnerConfig, lot: LotKeyDbRow, sql: Sql) {
   const vendor = effectiveVendor(sql, lot);
   const why =
     partner.products.length > 0 && !partner.products.includes(lot.material_id)

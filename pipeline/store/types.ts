@@ -1,6 +1,7 @@
 // Row shapes the store hands out and takes in, beyond the canonical model in ../model/types.ts.
 // camelCase here; snake_case only inside SQL.
 
+import type { AuditAction, ProblemCode } from '../codes.js';
 import type {
   DeviationRow,
   DispositionRow,
@@ -59,7 +60,7 @@ export interface RejectedRowRow {
   line?: number;
   column?: number;
   field?: string;
-  code: string;
+  code: ProblemCode;
   message: string;
   value?: string;
 }
@@ -152,7 +153,7 @@ export interface LotDetail {
 
 export interface AuditInput {
   actor: string;
-  action: string;
+  action: AuditAction;
   subject?: string | null;
   details?: unknown;
   at?: string;

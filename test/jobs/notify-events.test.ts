@@ -2,9 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 import type { PartnerConfig } from '../../pipeline/model/types.js';
-import { changesByLot, digestLots, follows } from '../../pipeline/scheduler/digest-lots.js';
-import { links, publicUrlProblem } from '../../pipeline/scheduler/links.js';
-import { eventsFromAudit, silentPartners } from '../../pipeline/scheduler/notify-events.js';
+import { changesByLot, digestLots, follows } from '../../jobs/digest-lots.js';
+import { links, publicUrlProblem } from '../../pipeline/outbound/notify/links.js';
+import { eventsFromAudit, silentPartners } from '../../jobs/notify-events.js';
 import type { AuditRow, BoardLot, SubmissionRow } from '../../pipeline/store/store.js';
 
 const l = links('https://lotgate.example/');

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { nextRuns, parseJobsConfig } from '../../pipeline/scheduler/config.js';
-import { pullSource } from '../../pipeline/scheduler/pull-config.js';
-import { JOBS } from '../../pipeline/scheduler/registry.js';
+import { pullSource } from '../../jobs/pull-config.js';
+import { JOBS } from '../../jobs/index.js';
 
 describe('jobs config', () => {
   it('gives every job its default schedule, the default time zone and its default options', () => {

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { JOBS } from '../../jobs/index.js';
 import { defineJob } from '../../pipeline/scheduler/job.js';
 import type { RunOutcome } from '../../pipeline/scheduler/runner.js';
 import { startScheduler } from '../../pipeline/scheduler/scheduler.js';
@@ -24,7 +25,7 @@ describe('scheduler', () => {
     const pending = w.lg.store.countOutbox().pending;
     expect(pending).toBeGreaterThan(0);
     const outcomes: RunOutcome[] = [];
-    const s = startScheduler({ config: w.config, log: silent, env: {} }, { only: ['push'], onRun: (o) => outcomes.push(o) });
+    const s = startScheduler({ config: w.config, log: silent, env: {} }, { jobs: JOBS, only: ['push'], onRun: (o) => outcomes.push(o) });
     expect(s.jobs.map((j) => j.name)).toEqual(['push']);
     expect(s.banner.join('\n')).toContain('push (* * * * * *)');
     try {
@@ -63,8 +64,8 @@ describe('scheduler', () => {
 
   it('refuses to start with a broken jobs section or an unknown job', () => {
     const w = makeWorld({ jobs: { push: { schedule: '* * *' } } });
-    expect(() => startScheduler({ config: w.config, log: silent })).toThrow(/jobs\.push\.schedule: not a valid cron expression/);
+    expect(() => startScheduler({ config: w.config, log: silent }, { jobs: JOBS })).toThrow(/jobs\.push\.schedule: not a valid cron expression/);
     const ok = makeWorld();
-    expect(() => startScheduler({ config: ok.config, log: silent }, { only: ['nope'] })).toThrow(/unknown job\(s\): nope/);
+    expect(() => startScheduler({ config: ok.config, log: silent }, { jobs: JOBS, only: ['nope'] })).toThrow(/unknown job\(s\): nope/);
   });
 });

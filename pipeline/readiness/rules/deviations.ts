@@ -3,6 +3,7 @@ import { lotLabel } from '../describe.js';
 import type { Rule } from '../rule.js';
 import { cmp } from '../severity.js';
 import { instantOf } from '../time.js';
+import type { ReasonCode } from '../../codes.js';
 
 const OPEN: ReadonlySet<DeviationStatus> = new Set(['open', 'investigation']);
 const CLASS_RANK = { minor: 0, major: 1, critical: 2 } as const;
@@ -31,7 +32,7 @@ function newer(a: DeviationRow, b: DeviationRow): boolean {
   return cmp(`${a.status}|${a.qmsRef ?? ''}|${a.title ?? ''}`, `${b.status}|${b.qmsRef ?? ''}|${b.title ?? ''}`) > 0;
 }
 
-const CODES: Record<DeviationRow['classification'], { code: string; severity: Exclude<ReadinessState, 'READY'>; clears: string }> = {
+const CODES: Record<DeviationRow['classification'], { code: ReasonCode; severity: Exclude<ReadinessState, 'READY'>; clears: string }> = {
   critical: { code: 'R_DEVIATION_OPEN_CRITICAL', severity: 'BLOCKED', clears: 'Release is blocked until QA closes the deviation' },
   major: { code: 'R_DEVIATION_OPEN_MAJOR', severity: 'BLOCKED', clears: 'Release is blocked until QA closes the deviation (or reclassifies it as minor)' },
   minor: { code: 'R_DEVIATION_OPEN_MINOR', severity: 'CONDITIONAL', clears: 'The lot may be released with QA sign-off on the open deviation; closing it clears this' },

@@ -6,14 +6,14 @@
 import { truncateSync, statSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../../../pipeline/config/config.js';
-import { findJob } from '../../../pipeline/scheduler/registry.js';
+import { findJob, JOBS } from '../../../jobs/index.js';
 import { runJob } from '../../../pipeline/scheduler/runner.js';
 import { loadJobsConfig } from '../../../pipeline/scheduler/scheduler.js';
 
 const [configPath, point] = process.argv.slice(2);
 const config = loadConfig({ configPath, env: {} });
 const job = findJob('pull')!;
-await runJob(job, loadJobsConfig(config).jobs.get('pull')!, {
+await runJob(job, loadJobsConfig(config, JOBS).jobs.get('pull')!, {
   config,
   env: {},
   log: pino({ level: 'silent' }),

@@ -13,7 +13,7 @@ import type { ProcessResult } from '../../../pipeline/ingest/process-submission.
 import { createLotgate, type Lotgate } from '../../../pipeline/lotgate.js';
 import type { OnboardingMode } from '../../../pipeline/model/types.js';
 import type { JobServices } from '../../../pipeline/scheduler/job.js';
-import { findJob } from '../../../pipeline/scheduler/registry.js';
+import { findJob, JOBS } from '../../../jobs/index.js';
 import { runJob, type RunOptions, type RunOutcome } from '../../../pipeline/scheduler/runner.js';
 import { loadJobsConfig } from '../../../pipeline/scheduler/scheduler.js';
 
@@ -105,7 +105,7 @@ export function makeWorld(opts: WorldOptions = {}): World {
     run: (job, services = {}, runOpts = {}) => {
       const def = findJob(job);
       if (!def) throw new Error(`no job ${job}`);
-      const settings = loadJobsConfig(config).jobs.get(job)!;
+      const settings = loadJobsConfig(config, JOBS).jobs.get(job)!;
       return runJob(def, settings, { config, log: silent, now: clock.now, openLotgate: open, services, env: opts.env ?? {}, enqueue: runOpts.enqueue }, { trigger: 'manual', ...runOpts });
     },
     ingest: async (partner, names) => {

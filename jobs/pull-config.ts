@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import picomatch from 'picomatch';
-import type { PartnerConfig } from '../model/types.js';
-import { envSecret, type ConfigProblem } from '../outbound/errors.js';
-import { schemaProblem } from '../outbound/schema-problems.js';
+import type { PartnerConfig } from '../pipeline/model/types.js';
+import { envSecret, type ConfigProblem } from '../pipeline/outbound/errors.js';
+import { schemaProblem } from '../pipeline/outbound/schema-problems.js';
 
 export type AfterPull = 'leave' | 'move' | 'delete';
 

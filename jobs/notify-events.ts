@@ -3,10 +3,10 @@
 // quarantined; the ledger says when each partner last sent a file. Every event's `at` is the
 // time the thing happened, so finding it again yields the same dedup key.
 
-import type { PartnerConfig } from '../model/types.js';
-import type { NotifyEvent } from '../outbound/notify/rules.js';
-import type { AuditRow, SubmissionRow } from '../store/types.js';
-import { parseLotSubject, parseSubmissionRef, type Links } from './links.js';
+import type { PartnerConfig } from '../pipeline/model/types.js';
+import type { NotifyEvent } from '../pipeline/outbound/notify/rules.js';
+import type { AuditRow, SubmissionRow } from '../pipeline/store/types.js';
+import { parseLotSubject, parseSubmissionRef, type Links } from '../pipeline/outbound/notify/links.js';
 
 export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined'];
 

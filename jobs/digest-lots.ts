@@ -1,10 +1,10 @@
 // The daily digest's input (pure): the open lots, which recipient groups follow each, and which
 // changed since the last digest (from the audit trail's readiness changes).
 
-import type { ReadinessState } from '../model/types.js';
-import type { LotSummary } from '../outbound/notify/digest.js';
-import type { AuditRow, BoardLot } from '../store/store.js';
-import { parseLotSubject, type Links } from './links.js';
+import type { ReadinessState } from '../pipeline/model/types.js';
+import type { LotSummary } from '../pipeline/outbound/notify/digest.js';
+import type { AuditRow, BoardLot } from '../pipeline/store/store.js';
+import { parseLotSubject, type Links } from '../pipeline/outbound/notify/links.js';
 
 /** A recipient group of the digest and the lots it follows (no filter = every lot). */
 export interface DigestGroup {

@@ -1,0 +1,266 @@
+// Every code lotgate emits, in one place: errors (E_*), warnings (W_*), readiness reasons (R_*) and
+// audit-trail actions. Each entry says who sees it, what went wrong (a message template; use sites
+// write the concrete message with the values filled in) and what to do about it.
+//
+// Adding a code is one line in the right table below. The union types derived from the tables
+// (ErrorCode, WarningCode, ReasonCode, AuditAction) type the `code` fields of RowError, FileError,
+// AckError, ReadinessReason and audit events, so tsc rejects a code that is not registered, and
+// test/codes/registry.test.ts rejects any E_/W_/R_ literal under pipeline/ or jobs/ that is not here
+// and keeps docs/codes.md in step with the partner-facing entries.
+//
+// Audiences: `partner` — can appear in a partner's acknowledgment (these are the codes of the table
+// in docs/codes.md); `analyst` — integration analysts see it from `lotgate mapping check/test` or in
+// readiness reasons; `operator` — whoever runs lotgate sees it in configuration checks, logs,
+// SFTP refusals and the audit trail.
+
+export type Audience = 'partner' | 'analyst' | 'operator';
+
+export interface CodeInfo {
+  /** Who sees the code (the first is the main audience). */
+  readonly audience: readonly Audience[];
+  /** What went wrong; `{name}` marks a value the use site fills in. */
+  readonly message: string;
+  /** What the person who sees it should do. */
+  readonly todo: string;
+}
+
+type Who = Audience | readonly Audience[];
+const entry = (who: Who, message: string, todo: string): CodeInfo => ({ audience: typeof who === 'string' ? [who] : who, message, todo });
+
+const P = 'partner';
+const A = 'analyst';
+const O = 'operator';
+const PA = [P, A] as const;
+
+/** Errors: the row, file, mapping, configuration or request is not used as it stands. */
+export const ERROR_CODES = {
+  // Rows of a partner's file (the row is rejected, the rest of the file is applied)
+  E_UNKNOWN_LOT: entry(P, 'No identifier of the row ({value}) resolves to a known lot or open PO line.', 'Check the batch id; if it is right, the ERP may not know the lot yet: resend once its master data has arrived.'),
+  E_AMBIGUOUS_LOT: entry(P, 'The identifiers of the row ({value}) resolve to more than one lot.', 'Send one identifier per row that names exactly one lot, or ask your lotgate contact to correct the cross-reference.'),
+  E_PARTNER_SCOPE: entry(P, 'The lot belongs to another vendor, or its material is outside the partner\'s scope.', 'Check the batch id and material; report only on lots you make or test for this sponsor.'),
+  E_ID_CONFLICT: entry(P, 'An identifier in the row ({value}) contradicts what is already recorded for the lot.', 'Check the identifier against the lot; if the recorded one is wrong, ask your lotgate contact to correct it.'),
+  E_BAD_DATE: entry(P, '{field} must be a date/time in the declared pattern; got {value}.', 'Fix the value in the file, or the mapping\'s `format` if the partner writes another pattern.'),
+  E_BAD_NUMBER: entry(P, '{field} must be a number in the declared format; got {value}.', 'Fix the value, or the mapping\'s `dialect.decimal` / `thousands` if the partner writes numbers another way.'),
+  E_BAD_BOOLEAN: entry(P, '{field} must be a yes/no value; got {value}.', 'Use one of the yes/no words the mapping accepts (true/false, yes/no, 1/0, …).'),
+  E_BAD_CONSTANT: entry(PA, 'The value {value} cannot be converted to the field\'s type.', 'Fix the value in the file, or the field\'s `type` / `const` in the mapping.'),
+  E_BAD_TYPE: entry(P, '{field} must be of type {type}; got {value}.', 'Fix the value in the file, or the field\'s `type` in the mapping.'),
+  E_INVALID_VALUE: entry(P, '{field} must be one of the allowed values; got {value}.', 'Send one of the allowed values, or add a `map` for the partner\'s code in the mapping.'),
+  E_UNMAPPED_CODE: entry(P, '{field}: code {value} is not in the mapping\'s map.', 'Fix the code in the file, or add it to the field\'s `map` in the mapping.'),
+  E_EXTRACT: entry(P, '{field}: {value} does not match the pattern the mapping extracts from.', 'Name the file / write the value as agreed, or fix the field\'s `extract` in the mapping.'),
+  E_REQUIRED: entry(P, 'The record needs {field}, which has no value.', 'Fill in the value in the file.'),
+  E_UNKNOWN_FIELD: entry(PA, '{field} is not a field of the record kind.', 'Fix the field name in the mapping (see the record kinds in mappings/schema.json).'),
+  E_NO_LOT_REF: entry(P, 'The record does not name its lot (no identifier, lot number or PO line).', 'Fill in the batch / lot / sample identifier in the row.'),
+  E_INVALID_RECORD: entry(PA, 'The mapped record is not valid: {reason}.', 'Fix the mapping (`lotgate mapping test` shows the record).'),
+  E_UNKNOWN_KIND: entry(PA, 'Unknown record kind {kind}.', 'Use one of the record kinds of mappings/schema.json in `emit:`.'),
+  E_RAGGED_ROW: entry(P, 'The row has more or fewer columns than the header.', 'Usually an unquoted delimiter inside a value: quote the value, or re-export the file.'),
+  E_MISSING_COLUMN: entry(PA, 'A required column ({column}) is not in the file\'s header.', 'Re-export the file with the agreed columns, or fix the column name in the mapping.'),
+  // Whole files (nothing of the file is applied)
+  E_CSV_QUOTE: entry(P, 'A quoted value starting at line {line} is never closed.', 'Re-export the file; a value probably contains an unbalanced quote.'),
+  E_CSV_PARSE: entry(P, 'The CSV could not be parsed in the record starting at line {line}.', 'Re-export the file in the agreed format.'),
+  E_ENCODING: entry([P, A], 'The bytes are not valid in the declared encoding ({encoding}).', 'Re-export in the agreed encoding, or fix the mapping\'s `dialect.encoding`.'),
+  E_BINARY: entry(P, 'The file is not text (it contains NUL or other binary bytes).', 'Send the export itself, not a spreadsheet workbook or an archive.'),
+  E_EMPTY_FILE: entry(P, 'The file has no header row: it contains only blank, comment or preamble lines.', 'Send the file with its data.'),
+  E_NO_HEADER: entry(P, 'The file has rows before its header row.', 'Re-export the file with the header where the mapping expects it (`dialect.headerRow`).'),
+  E_NO_ROWS: entry(P, 'The file has no data rows (or every row was filtered out by the mapping).', 'Send the file with its data; if the rows are there, ask your lotgate contact to check the mapping.'),
+  E_RECORD_TOO_LARGE: entry(P, 'A single record is larger than the limit ({limit} bytes); it was not read.', 'The file is not what the feed expects: check you sent the right file.'),
+  E_DIALECT: entry(PA, 'The mapping\'s CSV dialect is invalid: {reason}.', 'Nothing to fix in the file: the analyst fixes `dialect` in the mapping, then the file is replayed.'),
+  E_XML_DTD: entry(P, 'The XML has a DOCTYPE; lotgate never expands or fetches one.', 'Export the XML without a DOCTYPE declaration.'),
+  E_XML_ENTITY: entry(P, 'The XML uses an entity that is not defined.', 'Export the XML without custom entities.'),
+  E_XML_MALFORMED: entry(P, 'The XML is not well-formed at line {line}, column {column}: {reason}.', 'Re-export the file; it is broken or truncated.'),
+  E_XML_TOO_DEEP: entry(P, 'The XML is nested deeper than the limit.', 'The file is not what the feed expects: check you sent the right file.'),
+  E_XML_TOO_LARGE: entry(P, 'An XML name, text or record is larger than the limit.', 'The file is not what the feed expects: check you sent the right file.'),
+  E_XML_PATH: entry(PA, 'The mapping\'s XML path {path} is invalid: {reason}.', 'Nothing to fix in the file: the analyst fixes `xml.record` in the mapping, then the file is replayed.'),
+  E_NO_FEED: entry(P, 'No feed of partner {partner} accepts a file named {file}.', 'Rename the file to one of the accepted names listed in the message, or ask for a `match` glob for this name.'),
+  E_UNKNOWN_PARTNER: entry([P, O], 'No partner {partner} is configured.', 'Operator: add partners/<id>.yaml (`npx lotgate partner add`), then replay the submission.'),
+  E_MAPPING_INVALID: entry(PA, 'The feed\'s mapping has errors.', 'Nothing to fix in the file: the analyst runs `npx lotgate mapping check <partner>`, fixes the mapping and replays the submission.'),
+  E_PARTIAL_UPLOAD: entry(P, 'The upload was interrupted before the file was closed; it was not processed.', 'Upload the file again.'),
+  E_PROCESSING_FAILED: entry([P, O], 'Processing failed after every retry: {reason}.', 'Send the file again; operator: the logs and `npx lotgate submission <id>` say why, `npx lotgate replay <id>` re-runs it.'),
+  E_REVIEW_REJECTED: entry(P, 'The file was rejected in review by {by}: {reason}.', 'Fix what the reviewer names and send the file again.'),
+  // Mapping files (lotgate mapping check / test; E_MAPPING_INVALID at ingest)
+  E_READ: entry(A, 'The mapping file cannot be read: {reason}.', 'Check the file exists and is readable by lotgate.'),
+  E_EMPTY: entry(A, 'The mapping file is empty.', 'Write the mapping (see docs/mapping.md).'),
+  E_YAML_SYNTAX: entry(A, 'The YAML is not well-formed: {reason}.', 'Fix the YAML at the line and column given.'),
+  E_DUPLICATE_KEY: entry(A, 'The key {key} appears twice in the same map.', 'Keep one of them.'),
+  E_SCHEMA: entry(A, '{path} does not match the mapping schema: {reason}.', 'Fix the value; mappings/schema.json lists what is allowed.'),
+  E_UNKNOWN_KEY: entry([A, O], 'Unknown key {key} (a did-you-mean is given when one is close).', 'Fix the spelling or remove the key.'),
+  E_BAD_VALUE: entry(A, '{path} must be one of the allowed values; got {value}.', 'Use one of the listed values.'),
+  E_MISSING_KEY: entry(A, 'A key the mapping needs is missing: {key}.', 'Add the key.'),
+  E_PARTNER_MISMATCH: entry(A, 'The mapping\'s partner does not match the folder it is in.', 'Mappings live in mappings/<partner>/<feed>.yaml: fix `partner:` or move the file.'),
+  E_FEED_MISMATCH: entry(A, 'The mapping\'s feed does not match its file name.', 'Fix `feed:` or rename the file to <feed>.yaml.'),
+  E_FEED_WITHOUT_MAPPING: entry([A, O], 'The partner file lists feed {feed}, which has no mapping file.', 'Write mappings/<partner>/<feed>.yaml or remove the feed from the partner file.'),
+  E_DUPLICATE_FEED: entry(A, 'Two mapping files define the same feed.', 'Keep one file per feed.'),
+  E_BAD_DIALECT: entry(A, 'The CSV dialect is contradictory: {reason}.', 'Use different characters for delimiter, decimal and thousands separators.'),
+  E_BAD_CONDITION: entry(A, 'A when/filter condition needs exactly one test.', 'Give the condition one of equals, in, matches, present.'),
+  E_BAD_REGEX: entry(A, 'A regular expression in the mapping is invalid: {reason}.', 'Fix the expression (JavaScript syntax).'),
+  E_BAD_SOURCE: entry(A, 'Unknown special source {source}.', 'Use one of $file, $line, $each, $eachColumn.'),
+  E_BAD_DATE_FORMAT: entry(A, 'The date pattern {format} is invalid.', 'Use Unicode date tokens (dd.MM.yyyy, M/d/yy h:mm a) or iso.'),
+  E_BAD_TZ: entry(A, 'Unknown time zone {tz}.', 'Use an IANA name such as Europe/Berlin or America/New_York.'),
+  E_BAD_LOCALE: entry(A, '{locale} is not a locale.', 'Use a BCP 47 tag such as en-US or de-DE.'),
+  E_BAD_MAP_VALUE: entry(A, 'A map target is not an allowed value of the field.', 'Map to one of the listed values.'),
+  E_DUPLICATE_CODE: entry(A, 'Two codes of a map are the same ignoring case but map to different values.', 'Keep one, or drop mapCaseInsensitive.'),
+  E_DUPLICATE_ALIAS: entry(A, 'A wide column is listed in two each entries.', 'List each column once.'),
+  E_EACH_MISSING: entry(A, 'A field reads $each, but the record has no each list.', 'Add the each list of wide columns, or read a column with from.'),
+  E_EACH_UNUSED: entry(A, 'each lists wide columns, but no field reads them.', 'Add a field with from: $each (e.g. result: { from: $each }).'),
+  E_NO_SOURCE: entry(A, 'A field has no from, const or default.', 'Give the field a source.'),
+  E_CONFLICTING_SOURCE: entry(A, 'A field has both from and const.', 'Keep one.'),
+  E_NO_LOT_REF_FIELD: entry(A, 'The record kind must name its lot, but the mapping gives it no identifier.', 'Add a field with xref, or lotNumber, or poNumber.'),
+  E_REQUIRED_FIELD_UNMAPPED: entry(A, 'The record kind needs {field}, but the mapping gives it no source.', 'Map the field (from, const or default).'),
+  E_TYPE_MISMATCH: entry(A, 'The declared type would make every record invalid.', 'Use the type the message names.'),
+  // Configuration (config.yaml, partner files; `npx lotgate config check`)
+  E_CONFIG_INVALID: entry(O, '{path}: {reason}.', 'Fix the value at the place given (`npx lotgate config check` lists every problem).'),
+  E_CONFIG_UNKNOWN_KEY: entry(O, '{path}: unknown key {key} (a did-you-mean is given when one is close).', 'Fix the spelling or remove the key; config.schema.json lists every key.'),
+  E_CONFIG_SYNTAX: entry(O, 'config.yaml is not well-formed YAML: {reason}.', 'Fix the YAML at the line and column given.'),
+  E_CONFIG_NOT_FOUND: entry(O, 'The configuration file {path} does not exist.', 'Check --config / LOTGATE_CONFIG.'),
+  E_CONFIG_DUPLICATE: entry(O, '{path}: the name {name} is already used.', 'Give each entry its own name.'),
+  E_CONFIG_ENV_MISSING: entry(O, 'The environment variable {variable} named by {path} is not set.', 'Set it in the service\'s environment.'),
+  E_CONFIG_SECRET_INLINE: entry(O, 'A secret is written in a configuration file.', 'Name an environment variable (…Env) or a key file (keyPath) instead.'),
+  E_CONFIG_KEY_UNREADABLE: entry(O, 'The private key file {path} cannot be read.', 'Check the path and that lotgate may read it.'),
+  E_CONFIG_HOST_KEY: entry(O, 'The remote host key is not pinned or does not parse.', 'Set hostKey to the server\'s public host key (ssh-keyscan).'),
+  E_CONFIG_INSECURE: entry(O, 'An endpoint uses plain http.', 'Use https, or allow plain http explicitly for a test endpoint.'),
+  E_OUTBOUND_CONFIG: entry(O, 'The connectors / notifications configuration has problems.', 'Fix each listed path.'),
+  E_KEY_FORMAT: entry(O, 'A partner public key does not parse.', 'Paste the whole OpenSSH public key line (type, base64, comment).'),
+  E_KEY_TYPE: entry(O, 'A partner public key is of a type lotgate does not accept.', 'Use an ed25519, ECDSA or RSA (≥ 2048 bits) key.'),
+  E_KEY_WEAK: entry(O, 'A partner public key is too weak.', 'Ask the partner for an ed25519 key or an RSA key of at least 2048 bits.'),
+  // Operations
+  E_MESSAGE_INPUT: entry(O, 'An outbound message cannot be built: {reason}.', 'Fix the data named in the message; the outbox retries.'),
+  E_PATH_INVALID: entry(O, 'An SFTP path contains bytes no file name may contain, or is too long.', 'Seen in the audit trail; the partner gets a refusal and must use a plain file name.'),
+  E_PATH_DENIED: entry(O, 'An SFTP path leaves the jail or names a hidden file.', 'Seen in the audit trail; the partner gets "Permission denied".'),
+  E_PATH_NOT_FOUND: entry(O, 'An SFTP path names nothing.', 'Seen in the audit trail; the partner gets "No such file".'),
+  E_HOST_KEY: entry(O, 'The SFTP host key file {path} is not an unencrypted OpenSSH ed25519 private key.', 'Restore the host key from the backup (partners pinned it), or move the file away to generate a new one and tell the partners its fingerprint.'),
+  E_DROP_LAYOUT: entry(O, 'A drop-zone folder ({path}) is not a plain folder (a file or a symlink).', 'Move it away; lotgate creates <dropDir>/<partner>/inbound and outbound itself.'),
+  E_NAME_EXHAUSTED: entry(O, 'Too many files with the same name in inbound.', 'Check why intake is not taking files (`npx lotgate status`).'),
+  E_NAME_TOO_LONG: entry(P, 'The file name is too long ({bytes} bytes; at most 200 bytes in UTF-8).', 'Shorten the file name and upload again.'),
+  E_NAME_NOT_TAKEN: entry(P, 'Files named like this are not processed ({reason}).', 'Rename the file and upload it again.'),
+  E_AUDIT_TRUNCATED: entry(O, 'An anchored audit event ({seq}) is beyond the chain\'s end: events were removed.', 'Treat as an incident: restore the store from a backup and compare.'),
+  E_AUDIT_REWRITTEN: entry(O, 'Audit event {seq} has another hash than anchored: the chain was rewritten and rehashed.', 'Treat as an incident: restore the store from a backup and compare.'),
+  E_AUDIT_ANCHOR_FILE: entry(O, '{file}:{line} is not an anchor line.', 'The anchor file is append-only: investigate who changed it.'),
+  E_AUDIT_EXPECT_FORMAT: entry(O, '--expect is not <seq>:<hash>.', 'Copy the head line printed by `npx lotgate audit verify`.'),
+  E_REVIEW_STALE: entry([A, O], 'The mapping or the counts differ from the reviewed preview; nothing was applied.', 'Run `npx lotgate replay <id>`, review the new preview and approve that one.'),
+  E_DEMO_CREDENTIALS: entry(O, 'Refusing to serve: partner files accept the published demo keys or password.', 'Give each partner its own keys/password, or run in demo mode explicitly (`npx lotgate demo`, `demo: true`, LOTGATE_DEMO=1).'),
+} as const satisfies Record<`E_${string}`, CodeInfo>;
+
+/** Warnings: something is used, but probably not as meant. */
+export const WARNING_CODES = {
+  W_COLUMN_NOT_FOUND: entry(A, 'No column for {field}; it stays empty (or takes its default) on every row.', 'Check the header spelling in the mapping and the file.'),
+  W_DUPLICATE_HEADER: entry(A, 'The header {column} appears twice; the field reads the first.', 'Rename one of the columns, or read the one you mean by another alias.'),
+  W_DATE_FORMAT: entry(A, 'A date pattern is probably not what was meant.', 'Check the pattern against the partner\'s sample.'),
+  W_DIALECT: entry(A, 'The delimiter is also the decimal separator: decimal values must be quoted.', 'Check the partner quotes decimals, or use another delimiter.'),
+  W_DUPLICATE_ALIAS: entry(A, 'A header alias is listed twice.', 'Remove one.'),
+  W_DUPLICATE_MARKER: entry(A, 'A missing-value marker is listed twice.', 'Remove one.'),
+  W_EMPTY_MAP: entry(A, 'The map is empty: every value is unmapped.', 'Add the codes, or remove the map.'),
+  W_ND_MISSING: entry(A, 'A missing-value marker hides the ND qualifier of results.', 'Remove the marker from missing, or accept that such results become absent.'),
+  W_NO_TZ: entry(A, 'Date-times carry no UTC offset and no tz is set, so they are read as UTC.', 'Set tz (e.g. Europe/Berlin) if the partner writes local time.'),
+  W_UNUSED_OPTION: entry(A, 'An option has no effect here.', 'Remove it, or move it where it applies.'),
+  W_XREF_SHADOWS: entry(A, 'A field with xref becomes an identifier, not the record field of that name.', 'Give the identifier another name if you want both.'),
+  W_YAML: entry(A, 'A YAML warning: {reason}.', 'Fix the YAML at the line and column given.'),
+  W_AUDIT_NO_ANCHORS: entry(O, 'There are no anchors to compare the audit chain with.', 'Keep the printed head somewhere else; let the audit-anchor job run.'),
+  W_REVIEW_SUPERSEDED: entry([A, O], 'Superseded by a newer preview of the same content ({id}).', 'Decide on the newer submission.'),
+} as const satisfies Record<`W_${string}`, CodeInfo>;
+
+/** Readiness reasons: why a lot is not READY (shown to QA and analysts on the board). */
+export const REASON_CODES = {
+  R_STAGE_INCOMPLETE: entry(A, 'Required manufacturing stages are not completed: {stages}.', 'Wait for (or ask the manufacturer for) a completion event per stage.'),
+  R_STAGE_ON_HOLD: entry(A, 'A stage is on hold.', 'The manufacturer reports the stage resumed and completed.'),
+  R_STAGE_ABORTED: entry(A, 'A stage was aborted.', 'The manufacturer reports the stage repeated and completed.'),
+  R_COA_MISSING: entry(A, 'No Certificate of Analysis received for the lot.', 'Ask the lab or manufacturer for the CoA.'),
+  R_DOC_MISSING: entry(A, 'A document the product requires is missing: {type}.', 'Ask the manufacturer for the document.'),
+  R_LABEL_APPROVAL_MISSING: entry(A, 'No label approval received for the lot.', 'Send / ask for the label_approval document.'),
+  R_TEST_MISSING: entry(A, 'No final result for a required test: {test}.', 'Ask the lab for a final result.'),
+  R_TEST_PRELIMINARY: entry(A, 'A required test has only a preliminary result.', 'Wait for the lab\'s final result.'),
+  R_TEST_OOS: entry(A, 'A final result is out of specification.', 'QA investigates; a retraction or a passing retest clears it per the rules.'),
+  R_TEST_OOS_NOT_RETRACTED: entry(A, 'An out-of-specification result was superseded by a retest but never retracted.', 'QA closes the OOS investigation (the lab retracts the result).'),
+  R_TEST_UNIT_MISMATCH: entry(A, 'A result\'s unit differs from the specification\'s unit.', 'Fix the unit in the lab feed or in the specification.'),
+  R_TEST_UNEVALUABLE: entry(A, 'A result cannot be evaluated against its limits.', 'Check the result text and the limits.'),
+  R_DEVIATION_OPEN_CRITICAL: entry(A, 'An open critical deviation affects the lot.', 'Release is blocked until QA closes the deviation.'),
+  R_DEVIATION_OPEN_MAJOR: entry(A, 'An open major deviation affects the lot.', 'Release is blocked until QA closes the deviation (or reclassifies it as minor).'),
+  R_DEVIATION_OPEN_MINOR: entry(A, 'An open minor deviation affects the lot.', 'Release with QA sign-off; closing the deviation clears it.'),
+  R_DISPOSITION_REJECTED: entry(A, 'QA rejected the lot.', 'It cannot be released unless QA reverses the decision.'),
+  R_DISPOSITION_REQUARANTINED: entry(A, 'QA put the lot back into quarantine.', 'QA releases it again when the reason is resolved.'),
+  R_EXPIRY_UNKNOWN: entry(A, 'The lot\'s expiry date is unknown.', 'The manufacturer sends the expiry date.'),
+  R_EXPIRED: entry(A, 'The lot has expired.', 'It cannot be released.'),
+  R_SHELF_LIFE: entry(A, 'Remaining shelf life is below the configured minimum.', 'QA decides; the minimum is set under readiness: in config.yaml.'),
+  R_ID_CONFLICT: entry(A, 'The lot\'s identifiers contradict each other.', 'Correct the cross-reference (the evidence names the files).'),
+  R_QTY_UOM_MISMATCH: entry(A, 'The lot quantity\'s unit differs from the PO line\'s unit.', 'Fix the unit in the manufacturer\'s feed or the PO.'),
+  R_QTY_OUT_OF_TOLERANCE: entry(A, 'The lot quantity is outside the PO line\'s tolerance.', 'QA decides; the tolerance is set under readiness: in config.yaml.'),
+} as const satisfies Record<`R_${string}`, CodeInfo>;
+
+/** Audit-trail actions (the ACTION column of `npx lotgate audit list`). */
+export const AUDIT_ACTIONS = {
+  'submission.received': entry(O, 'A file was taken into the ledger and archived.', 'None.'),
+  'submission.applied': entry(O, 'Every row of a file was applied.', 'None.'),
+  'submission.applied_with_errors': entry(O, 'A file was applied except the rejected rows.', 'The partner fixes and resends the listed rows.'),
+  'submission.rejected': entry(O, 'Nothing of a file was applied.', 'See the acknowledgment for why.'),
+  'submission.quarantined': entry(O, 'A file was quarantined (interrupted upload or processing failed).', 'The partner sends it again; check the logs if processing failed.'),
+  'submission.duplicate': entry(O, 'The same bytes from the same partner were received before.', 'None.'),
+  'submission.pending_review': entry(O, 'A file of a partner in review mode awaits approval.', '`npx lotgate submission approve|reject <id>`.'),
+  'submission.approved': entry(O, 'A held file was approved and applied.', 'None.'),
+  'submission.review_rejected': entry(O, 'A held file was rejected in review.', 'None.'),
+  'lot.readiness_changed': entry(O, 'A lot\'s readiness state or reasons changed.', 'None.'),
+  'outbox.retry': entry(O, 'An operator re-queued a dead outbox message.', 'None.'),
+  'job.run': entry(O, 'A scheduled job ran.', 'If it failed, see `npx lotgate job list`.'),
+  'sftp.connect': entry(O, 'An SFTP connection was opened.', 'None.'),
+  'sftp.disconnect': entry(O, 'An SFTP connection was closed.', 'None.'),
+  'sftp.auth': entry(O, 'An SFTP login attempt (success or failure, with method and key fingerprint).', 'Repeated failures: check the partner\'s key or password.'),
+  'sftp.ban': entry(O, 'The defender banned an IP or user name after repeated failures.', 'If it is a real partner, check its credentials; the ban expires.'),
+  'sftp.refused': entry(O, 'A connection from a banned IP was refused.', 'None.'),
+  'sftp.login_timeout': entry(O, 'A connection did not log in within the grace time.', 'None.'),
+  'sftp.denied': entry(O, 'An SFTP request was refused (path outside the jail, write to outbound, …).', 'If it is a real partner, tell it where to put files.'),
+  'sftp.upload.open': entry(O, 'An upload was started.', 'None.'),
+  'sftp.upload.staged': entry(O, 'An upload\'s bytes were received and hashed.', 'None.'),
+  'sftp.upload.close': entry(O, 'An upload was completed and placed in inbound.', 'None.'),
+  'sftp.upload.partial': entry(O, 'An upload was interrupted and quarantined.', 'The partner uploads again.'),
+  'sftp.upload.discarded': entry(O, 'A staged upload was discarded (the client removed it before close).', 'None.'),
+  'sftp.download': entry(O, 'A partner downloaded a file from outbound.', 'None.'),
+  'auth.failures': entry(O, 'Unauthenticated SFTP events from one IP beyond the per-window budget, summarised with their count.', 'Many failures from one IP: check whether it is a partner with a wrong key or password, or an attacker; the defender bans it.'),
+  'sftp.ban_lifted': entry(O, 'An operator lifted an SFTP ban (lotgate bans lift).', 'None.'),
+  'submission.review_superseded': entry([A, O], 'A newer preview of the same content replaced a submission pending review.', 'Decide on the newer submission.'),
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type WarningCode = keyof typeof WARNING_CODES;
+export type ReasonCode = keyof typeof REASON_CODES;
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+/** A problem code: what a row error, file error or acknowledgment entry carries. */
+export type ProblemCode = ErrorCode | WarningCode;
+export type Code = ErrorCode | WarningCode | ReasonCode;
+
+export interface CodeEntry extends CodeInfo {
+  code: Code | AuditAction;
+  kind: 'error' | 'warning' | 'reason' | 'audit';
+}
+
+const TABLES = [
+  ['error', ERROR_CODES],
+  ['warning', WARNING_CODES],
+  ['reason', REASON_CODES],
+  ['audit', AUDIT_ACTIONS],
+] as const;
+
+/** Every registered code, in table order. */
+export const ALL_CODES: readonly CodeEntry[] = TABLES.flatMap(([kind, table]) =>
+  Object.entries(table).map(([code, info]) => ({ code: code as Code | AuditAction, kind, ...(info as CodeInfo) })),
+);
+
+const BY_CODE = new Map(ALL_CODES.map((e) => [e.code as string, e]));
+
+/** The registry entry of a code or audit action, or undefined when it is not registered. */
+export function lookupCode(code: string): CodeEntry | undefined {
+  return BY_CODE.get(code);
+}
+
+export function isCode(code: string): code is Code {
+  const e = BY_CODE.get(code);
+  return e !== undefined && e.kind !== 'audit';
+}
+
+/** The codes an acknowledgment can carry to a partner: the table of docs/codes.md. */
+export function partnerCodes(): CodeEntry[] {
+  return ALL_CODES.filter((e) => e.kind !== 'audit' && e.audience.includes('partner'));
+}
+
+/** Fills `{name}` placeholders of a code's message template (unknown names stay as written). */
+export function formatMessage(code: Code, values: Record<string, string | number> = {}): string {
+  const info = BY_CODE.get(code);
+  if (!info) return code;
+  return info.message.replace(/\{(\w+)\}/g, (all, name: string) => (name in values ? String(values[name]) : all));
+}
