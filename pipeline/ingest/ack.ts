@@ -2,7 +2,8 @@
 // Building the object is pure; writing is atomic (temp name + rename) so a partner polling
 // outbound/ never reads half an acknowledgment.
 
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Acknowledgment, AckError, SubmissionState } from '../model/types.js';
 
@@ -85,9 +86,16 @@ export function ackPaths(dropDir: string, partner: string, file: string): { json
 
 async function writeAtomic(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await writeFile(tmp, content);
-  await rename(tmp, file);
+  // Unique per write: several threads of one process may write the same ack at once.
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, file);
+  } catch (err) {
+    // A disk-full write leaves a truncated temp file: do not leave it taking space.
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
 }
 
 export async function writeAck(dropDir: string, ack: Acknowledgment, withCsv: boolean): Promise<string> {

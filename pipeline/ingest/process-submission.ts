@@ -7,7 +7,7 @@ import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState 
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
-import { buildAck, writeAck } from './ack.js';
+import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import type { IngestDeps } from './deps.js';
 
 export interface ProcessResult {
@@ -15,6 +15,8 @@ export interface ProcessResult {
   state: SubmissionState;
   ack: Acknowledgment;
   ackPath: string;
+  /** Set when the acknowledgment could not be written (the state is final; the ack is owed and re-driven). */
+  ackError?: string;
   touchedLots: number;
   /** True when this call applied a submission held for review (opts.approval). */
   approved?: boolean;
@@ -30,8 +32,6 @@ interface Tally {
   rowErrors: RowError[];
   errorCount: number;
 }
-
-const MAX_ACK_ERRORS_KEPT = 500;
 
 export interface ProcessOptions {
   onProgress?: (rows: number) => void;
@@ -63,7 +63,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     const first = store.findAppliedBySha(sub.partner, sub.sha256);
     if (first && first.id < submissionId) {
       store.transaction(() => {
-        store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString() });
+        store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
         store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
       });
       return finish(deps, submissionId, `Same content as "${first.originalName}" (submission ${first.id}, ${first.state}).`);
@@ -188,6 +188,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       finishedAt: now.toISOString(),
       errorCode: finalState === 'rejected' ? tally.errors[0]?.code ?? null : null,
       errorMessage: finalState === 'rejected' ? tally.errors[0]?.message ?? null : null,
+      ackPending: true,
     });
     store.appendAudit({
       actor: `partner:${partner.id}`,
@@ -234,6 +235,7 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       finishedAt: rejected ? now : undefined,
       errorCode: rejected ? tally.rowErrors[0]?.code ?? null : null,
       errorMessage: rejected ? tally.rowErrors[0]?.message ?? null : null,
+      ackPending: true,
     });
     store.appendAudit({
       actor: `partner:${partnerId}`,
@@ -260,7 +262,7 @@ export async function rejectReview(deps: IngestDeps, submissionId: number, by: s
     if (sub?.state !== 'pending_review') return false;
     const now = deps.now().toISOString();
     store.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
-    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now });
+    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now, ackPending: true });
     store.appendAudit({
       actor: `operator:${by}`,
       action: 'submission.review_rejected',
@@ -277,15 +279,10 @@ function attachDocumentFile(rec: MappedRecord, sha256: string, storedPath: strin
   rec.fields.storedPath = storedPath;
 }
 
-function toAckError(e: RowError): AckError {
-  const out: AckError = { code: e.code, message: e.message };
-  if (e.line !== undefined) out.line = e.line;
-  if (e.column !== undefined) out.column = e.column;
-  if (e.field !== undefined) out.field = e.field;
-  return out;
-}
-
-/** Marks the submission rejected as a whole (nothing applied) with one coded error. */
+/**
+ * Marks the submission rejected as a whole (nothing applied) with one coded error. A submission
+ * already decided (another process finished it meanwhile) keeps its state: it is only re-acknowledged.
+ */
 export async function reject(
   deps: IngestDeps,
   submissionId: number,
@@ -297,45 +294,40 @@ export async function reject(
 ): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
+    if (isDecided(store.getSubmission(submissionId)?.state)) return;
     store.insertRejectedRow(submissionId, { code, message, line, column });
-    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString() });
+    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
     store.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
   });
   return finish(deps, submissionId, null);
 }
 
-/** Marks a submission quarantined (partial upload, or failed after its last attempt). */
+/**
+ * Marks a submission quarantined (partial upload, or failed after its last attempt). Only a
+ * submission that is not decided yet: a terminal state is final (an applied file whose ack could
+ * not be written stays applied), and a file held for review keeps waiting for its reviewer.
+ */
 export async function quarantine(deps: IngestDeps, submissionId: number, code: string, message: string): Promise<ProcessResult> {
   const { store } = deps;
-  store.transaction(() => {
+  const changed = store.transaction(() => {
+    const cur = store.getSubmission(submissionId);
+    if (!cur) throw new Error(`submission ${submissionId} is not in the ledger`);
+    if (isDecided(cur.state) || cur.state === 'pending_review') return false;
     store.insertRejectedRow(submissionId, { code, message });
-    store.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString() });
+    store.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
     store.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${submissionId}`, details: { code, message } });
+    return true;
   });
+  if (!changed) deps.log.info({ submissionId, code }, 'not quarantined: the submission is already decided; its acknowledgment is written again');
   return finish(deps, submissionId, null);
 }
 
-/** Builds the acknowledgment from the ledger (the source of truth) and writes it. */
+function isDecided(state: string | undefined): boolean {
+  return state !== undefined && TERMINAL_STATES.includes(state as SubmissionState);
+}
+
+/** Builds the acknowledgment from the ledger (the source of truth) and writes it; a failed write is recorded, never thrown. */
 async function finish(deps: IngestDeps, submissionId: number, note: string | null, tally?: Tally): Promise<ProcessResult> {
-  const sub = deps.store.getSubmission(submissionId)!;
-  const errors = tally?.errors ?? deps.store.listRejectedRows(submissionId, MAX_ACK_ERRORS_KEPT).map(toAckError);
-  const totalErrors = tally?.errorCount ?? deps.store.countRejectedRows(submissionId);
-  const ack = buildAck({
-    submissionId,
-    partner: sub.partner,
-    file: sub.originalName,
-    sha256: sub.sha256,
-    receivedAt: sub.receivedAt,
-    state: sub.state as SubmissionState,
-    feed: sub.feed ?? null,
-    mapping: sub.mappingName && sub.mappingHash ? { name: sub.mappingName, hash: sub.mappingHash } : null,
-    counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
-    errors,
-    totalErrors,
-    duplicateOf: sub.duplicateOf ?? undefined,
-    note: note ?? undefined,
-  });
-  const ackPath = await writeAck(deps.config.dropDir, ack, deps.config.intake.ackCsv);
-  if (sub.ackPath !== ackPath) deps.store.updateSubmission(submissionId, { ackPath });
-  return { submissionId, state: ack.state, ack, ackPath, touchedLots: 0 };
+  const r = await acknowledge(deps, submissionId, { note: note ?? undefined, known: tally ? { errors: tally.errors, errorCount: tally.errorCount } : undefined });
+  return { submissionId, state: r.ack.state, ack: r.ack, ackPath: r.ackPath, ...(r.ackError ? { ackError: r.ackError } : {}), touchedLots: 0 };
 }

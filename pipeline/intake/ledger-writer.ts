@@ -3,6 +3,7 @@
 // serves SFTP and renews queue locks; `directLedger` runs them in the calling thread (tests,
 // one-shot commands).
 
+import { redriveAcks } from '../ingest/acknowledge.js';
 import type { IngestDeps } from '../ingest/deps.js';
 import { quarantine } from '../ingest/process-submission.js';
 import type { AuditInput } from '../store/types.js';
@@ -15,6 +16,8 @@ export interface LedgerWriter {
   /** Terminal `quarantined` state with one coded error and an acknowledgment. */
   quarantine(submissionId: number, code: string, message: string): Promise<void>;
   audit(e: AuditInput): Promise<void>;
+  /** Writes the acknowledgments the ledger still owes; idempotent. */
+  acks(): Promise<{ written: number; failed: number }>;
 }
 
 export function directLedger(deps: IngestDeps): LedgerWriter {
@@ -26,5 +29,6 @@ export function directLedger(deps: IngestDeps): LedgerWriter {
     audit: async (e) => {
       await retryBusy(() => deps.store.appendAudit(e));
     },
+    acks: () => retryBusy(() => redriveAcks(deps)),
   };
 }

@@ -4,7 +4,10 @@
 //       there before start-up),
 //   (b) registers files left in .intake/ by a crash between claim and ledger row,
 //   (c) puts every ledger row in `received`/`processing` back on its queue when it has no live
-//       job (Redis flushed or replaced, a worker killed, an enqueue that failed).
+//       job (Redis flushed or replaced, a worker killed, an enqueue that failed),
+//   (d) writes the acknowledgments the ledger still owes (`ack_pending`: the disk was full when
+//       the submission was decided, or the process died between decision and ack) — the
+//       decision itself is final and never redone.
 
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -38,6 +41,9 @@ export interface ReconcileReport {
   stagedRemoved: number;
   requeued: number;
   quarantined: number;
+  /** Owed acknowledgments written in this pass, and those that still could not be written. */
+  acksWritten: number;
+  acksFailed: number;
   waitingForStability: number;
   errors: string[];
 }
@@ -189,8 +195,19 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     }
   }
 
+  async function redriveOwedAcks(report: ReconcileReport): Promise<void> {
+    try {
+      const r = await deps.ledger.acks();
+      report.acksWritten += r.written;
+      report.acksFailed += r.failed;
+      if (r.failed) report.errors.push(`${r.failed} acknowledgment(s) still cannot be written (see the log); retried next pass`);
+    } catch (err) {
+      report.errors.push(`acknowledgments: ${(err as Error).message}`);
+    }
+  }
+
   async function pass(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, waitingForStability: 0, errors: [] };
+    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, acksWritten: 0, acksFailed: 0, waitingForStability: 0, errors: [] };
     const alive = new Set<string>();
     for (const partner of await partnerFolders()) {
       await recoverStaged(partner, report);
@@ -200,7 +217,8 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     // Forget warnings about files that are gone, so the set does not grow forever.
     for (const k of deps.noticed ?? []) if (!alive.has(k)) deps.noticed!.delete(k);
     await requeueUnfinished(report);
-    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined;
+    await redriveOwedAcks(report);
+    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined + report.acksWritten;
     if (did || report.errors.length) deps.log.info({ ...report, errors: report.errors.slice(0, 5) }, 'reconcile pass');
     return report;
   }

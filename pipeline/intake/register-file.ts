@@ -45,7 +45,7 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       archivePath,
       state: f.quarantined ? 'quarantined' : 'received',
       replayOf: f.replayOf ?? null,
-      ...(f.quarantined ? { errorCode: f.quarantined.code, errorMessage: f.quarantined.message, finishedAt: deps.now().toISOString() } : {}),
+      ...(f.quarantined ? { errorCode: f.quarantined.code, errorMessage: f.quarantined.message, finishedAt: deps.now().toISOString(), ackPending: true } : {}),
     });
     deps.store.appendAudit({
       actor: f.source === 'cli' || f.source === 'replay' ? 'operator' : `partner:${f.partner}`,
@@ -53,6 +53,13 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       subject: `submission:${sid}`,
       details: { partner: f.partner, file: f.name, size: digest.size, sha256: digest.sha256, source: f.source, replayOf: f.replayOf },
     });
+    if (f.quarantined) {
+      // Decided at birth, in the same transaction: the error row, the terminal audit event and
+      // the owed acknowledgment (written by the caller, or by the reconciler after a crash).
+      const { code, message } = f.quarantined;
+      deps.store.insertRejectedRow(sid, { code, message });
+      deps.store.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${sid}`, details: { code, message } });
+    }
     return sid;
   });
   if (f.removeSource) await rm(f.path, { force: true });

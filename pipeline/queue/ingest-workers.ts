@@ -134,8 +134,10 @@ export class IngestWorkers {
       if (job.attemptsMade + 1 >= attempts) {
         const message = `Processing failed ${attempts} time${attempts === 1 ? '' : 's'}; nothing was applied. Last error: ${(err as Error).message}`;
         try {
-          await this.opts.pool.run({ kind: 'quarantine', submissionId: id, code: 'E_PROCESSING_FAILED', message });
-          log.error({ err: (err as Error).message }, 'submission quarantined after its last attempt');
+          const q = (await this.opts.pool.run({ kind: 'quarantine', submissionId: id, code: 'E_PROCESSING_FAILED', message })) as { state?: string };
+          // A submission decided before the failure (e.g. applied, then its ack failed) keeps its state.
+          if (q?.state === undefined || q.state === 'quarantined') log.error({ err: (err as Error).message }, 'submission quarantined after its last attempt');
+          else log.warn({ err: (err as Error).message, state: q.state }, 'last attempt failed after the submission was decided; its state is kept');
         } catch (qerr) {
           // The reconciler sees the unfinished row with a failed job and quarantines it later.
           log.error({ err: (qerr as Error).message }, 'could not quarantine the submission');

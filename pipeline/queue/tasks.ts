@@ -12,9 +12,11 @@ export type LotgateTask =
   | { kind: 'quarantine'; submissionId: number; code: string; message: string }
   /** Archive + ledger row for a claimed file (registerFile). */
   | { kind: 'register'; file: IncomingFile }
+  /** Write the acknowledgments the ledger still owes (a failed write, a crash after a decision). */
+  | { kind: 'acks' }
   | { kind: 'audit'; event: AuditInput };
 
-export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true };
+export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true } | { written: number; failed: number };
 
 export interface TaskThreadData {
   /**

@@ -28,6 +28,8 @@ const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   replayOf: 'replay_of',
   duplicateOf: 'duplicate_of',
   ackPath: 'ack_path',
+  ackPending: 'ack_pending',
+  ackWrittenAt: 'ack_written_at',
 };
 
 interface SubmissionDbRow {
@@ -54,6 +56,8 @@ interface SubmissionDbRow {
   replay_of: number | null;
   duplicate_of: number | null;
   ack_path: string | null;
+  ack_pending: number;
+  ack_written_at: string | null;
 }
 
 function toSubmission(r: SubmissionDbRow): SubmissionRow {
@@ -81,6 +85,8 @@ function toSubmission(r: SubmissionDbRow): SubmissionRow {
     replayOf: r.replay_of,
     duplicateOf: r.duplicate_of,
     ackPath: r.ack_path,
+    ackPending: r.ack_pending === 1,
+    ackWrittenAt: r.ack_written_at,
   };
 }
 
@@ -102,6 +108,8 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
     replayOf: null,
     duplicateOf: null,
     ackPath: null,
+    ackPending: false,
+    ackWrittenAt: null,
     ...stripUndefined(s),
     partner: s.partner,
     originalName: s.originalName,
@@ -112,7 +120,7 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
   };
   const keys = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
   const text = `INSERT INTO submissions (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
-  const info = sql.q(text).run(...keys.map((k) => row[k] ?? null));
+  const info = sql.q(text).run(...keys.map((k) => toDb(row[k])));
   return Number(info.lastInsertRowid);
 }
 
@@ -156,7 +164,7 @@ export function updateSubmission(sql: Sql, id: number, patch: Partial<Submission
   if (keys.length === 0) return;
   keys.sort();
   const text = `UPDATE submissions SET ${keys.map((k) => `${COLUMNS[k as keyof typeof COLUMNS]} = ?`).join(', ')} WHERE id = ?`;
-  const info = sql.q(text).run(...keys.map((k) => patch[k] ?? null), id);
+  const info = sql.q(text).run(...keys.map((k) => toDb(patch[k])), id);
   if (info.changes === 0) throw new Error(`updateSubmission: no submission ${id}`);
 }
 
@@ -183,6 +191,11 @@ export function listSubmissions(
   }
   const text = `SELECT * FROM submissions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
   return (sql.q(text).all(...args, opts.limit ?? 100) as SubmissionDbRow[]).map(toSubmission);
+}
+
+/** Decided submissions whose acknowledgment is still owed (a failed write, a crash). Oldest first. */
+export function listAckPending(sql: Sql, limit = 1000): SubmissionRow[] {
+  return (sql.q('SELECT * FROM submissions WHERE ack_pending = 1 ORDER BY id LIMIT ?').all(limit) as SubmissionDbRow[]).map(toSubmission);
 }
 
 /** Submissions the reconciler must (re)queue: in the ledger but never finished. Oldest first. */
@@ -224,6 +237,11 @@ export function listRejectedRows(sql: Sql, submissionId: number, limit = 1000): 
 
 export function countRejectedRows(sql: Sql, submissionId: number): number {
   return (sql.q('SELECT count(*) AS n FROM rejected_rows WHERE submission_id = ?').get(submissionId) as { n: number }).n;
+}
+
+/** SQLite has no booleans. */
+function toDb(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -345,6 +345,17 @@ CREATE TABLE pulled_files (
 CREATE INDEX pulled_files_state ON pulled_files(partner, state);
 `,
   },
+  {
+    version: 5,
+    name: 'acknowledgments owed: a terminal state is final, the ack is re-driven on its own',
+    sql: `
+-- ack_pending = 1 from the transaction that decides a submission until its acknowledgment is on
+-- disk; a failed ack write (disk full) never touches the decision, the reconciler writes it later.
+ALTER TABLE submissions ADD COLUMN ack_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE submissions ADD COLUMN ack_written_at TEXT;
+CREATE INDEX submissions_ack_pending ON submissions(ack_pending) WHERE ack_pending = 1;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -35,6 +35,7 @@ import {
   getSubmission,
   insertRejectedRow,
   insertSubmission,
+  listAckPending,
   listRejectedRows,
   listSubmissions,
   listUnfinishedSubmissions,
@@ -254,6 +255,10 @@ export class Store {
 
   listUnfinishedSubmissions(): SubmissionRow[] {
     return listUnfinishedSubmissions(this.sql);
+  }
+
+  listAckPending(limit?: number): SubmissionRow[] {
+    return listAckPending(this.sql, limit);
   }
 
   insertRejectedRow(submissionId: number, err: RowError): void {

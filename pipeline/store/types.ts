@@ -45,6 +45,9 @@ export interface SubmissionRow {
   replayOf: number | null;
   duplicateOf: number | null;
   ackPath: string | null;
+  /** The decision is committed but its acknowledgment is not written yet (see reconciler). */
+  ackPending: boolean;
+  ackWrittenAt: string | null;
 }
 
 /** What a caller must know to create a ledger row; everything else has a default. */

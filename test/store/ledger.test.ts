@@ -42,6 +42,8 @@ describe('submission ledger', () => {
       replayOf: null,
       duplicateOf: null,
       ackPath: null,
+      ackPending: false,
+      ackWrittenAt: null,
     });
     expect(store.getSubmission(9999)).toBeUndefined();
   });
