@@ -2,12 +2,16 @@
 // workers and `lotgate replay`. Exactly once: the facts, the rejected rows, readiness, audit,
 // outbox and the submission's terminal state are written in ONE transaction; a submission
 // already in a terminal state is not applied again (its acknowledgment is rewritten).
+// Named steps return what happened (a Decision, a FeedSelection, an ApplyOutcome) — no step
+// steers the others by throwing.
 
-import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState } from '../model/types.js';
+import type { Acknowledgment, AckError, MappedRecord, PartnerConfig, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
+import type { SelectedFeed } from '../mapping/catalog.js';
+import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 
 export interface ProcessResult {
@@ -42,67 +46,148 @@ export interface ProcessOptions {
   approval?: { by: string; reason: string };
 }
 
+/**
+ * The steps, each returning what the next one needs:
+ *   decide → selectFeed → claim → applyFile (map + apply in one transaction) → settle.
+ * Only `applyFile` writes facts, and only inside its one transaction.
+ */
 export async function processSubmission(deps: IngestDeps, submissionId: number, opts: ProcessOptions = {}): Promise<ProcessResult> {
-  const { store } = deps;
-  const sub = store.getSubmission(submissionId);
+  const sub = deps.store.getSubmission(submissionId);
   if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
 
-  // Exactly once: a terminal submission is only re-acknowledged.
-  if (TERMINAL_STATES.includes(sub.state as SubmissionState)) {
-    return finish(deps, submissionId, null);
+  const decision = decide(deps, sub, opts);
+  switch (decision.kind) {
+    case 'settled':
+      return finish(deps, submissionId, null);
+    case 'reject':
+      return reject(deps, submissionId, decision.code, decision.message);
+    case 'duplicate':
+      return recordDuplicate(deps, sub, decision.first);
+    case 'process':
+      break;
   }
+  const { partner, approval, review } = decision;
+
+  const selected = selectFeed(deps, partner, sub);
+  if (selected.kind === 'reject') return reject(deps, submissionId, selected.code, selected.message);
+  const { feed } = selected;
+
+  const started = startedFields(deps, sub, feed);
+  if (!claim(deps, submissionId, started, approval)) return finish(deps, submissionId, null);
+
+  const outcome = await applyFile(deps, sub, { partner, feed, started, approval, review, onProgress: opts.onProgress });
+  return settle(deps, submissionId, partner.id, outcome, approval);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 1: decide — what this call has to do with the submission, from the ledger alone.
+
+export type Decision =
+  /** Already decided (terminal, or held for review without an approval): only re-acknowledge. */
+  | { kind: 'settled' }
+  | { kind: 'reject'; code: string; message: string }
+  | { kind: 'duplicate'; first: SubmissionRow }
+  | { kind: 'process'; partner: PartnerConfig; approval?: { by: string; reason: string }; review: boolean };
+
+export function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: SubmissionRow, opts: Pick<ProcessOptions, 'approval'> = {}): Decision {
+  // Exactly once: a terminal submission is only re-acknowledged.
+  if (TERMINAL_STATES.includes(sub.state as SubmissionState)) return { kind: 'settled' };
   // Held for review: only an approval applies it; a queue retry only re-acknowledges.
-  if (sub.state === 'pending_review' && !opts.approval) return finish(deps, submissionId, null);
-  if (opts.approval && sub.state !== 'pending_review') throw new Error(`submission ${submissionId} is ${sub.state}; only a submission pending review can be approved`);
+  if (sub.state === 'pending_review' && !opts.approval) return { kind: 'settled' };
+  if (opts.approval && sub.state !== 'pending_review') throw new Error(`submission ${sub.id} is ${sub.state}; only a submission pending review can be approved`);
   const approval = opts.approval;
 
   const partner = deps.partners().get(sub.partner);
-  if (!partner) return reject(deps, submissionId, 'E_UNKNOWN_PARTNER', `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).`);
+  if (!partner) return { kind: 'reject', code: 'E_UNKNOWN_PARTNER', message: `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).` };
 
   if (sub.source !== 'replay' && !approval) {
-    const first = store.findAppliedBySha(sub.partner, sub.sha256);
-    if (first && first.id < submissionId) {
-      store.transaction(() => {
-        store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
-        store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
-      });
-      return finish(deps, submissionId, `Same content as "${first.originalName}" (submission ${first.id}, ${first.state}).`);
-    }
+    const first = deps.store.findAppliedBySha(sub.partner, sub.sha256);
+    if (first && first.id < sub.id) return { kind: 'duplicate', first };
   }
+  // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
+  // until `lotgate submission approve` applies the file.
+  return { kind: 'process', partner, approval, review: !approval && partner.mode === 'review' };
+}
 
+async function recordDuplicate(deps: IngestDeps, sub: SubmissionRow, first: SubmissionRow): Promise<ProcessResult> {
+  const { store } = deps;
+  store.transaction(() => {
+    store.updateSubmission(sub.id, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
+    store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${sub.id}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
+  });
+  return finish(deps, sub.id, `Same content as "${first.originalName}" (submission ${first.id}, ${first.state}).`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2: selectFeed — the partner's mapping for this file name.
+
+export type FeedSelection = { kind: 'feed'; feed: SelectedFeed } | { kind: 'reject'; code: string; message: string };
+
+export function selectFeed(deps: Pick<IngestDeps, 'mappings'>, partner: PartnerConfig, sub: Pick<SubmissionRow, 'originalName'>): FeedSelection {
   const feed = deps.mappings.select(partner, sub.originalName);
   if (!feed) {
     const known = deps.mappings.describe(partner);
-    return reject(deps, submissionId, 'E_NO_FEED', `No feed of partner "${partner.id}" accepts a file named "${sub.originalName}". Accepted names: ${known || '(no feeds configured)'}.`);
+    return { kind: 'reject', code: 'E_NO_FEED', message: `No feed of partner "${partner.id}" accepts a file named "${sub.originalName}". Accepted names: ${known || '(no feeds configured)'}.` };
   }
   if ('diagnostics' in feed) {
-    return reject(deps, submissionId, 'E_MAPPING_INVALID', `Mapping ${feed.name} has errors and cannot be used: ${feed.diagnostics.slice(0, 3).join('; ')}`);
+    return { kind: 'reject', code: 'E_MAPPING_INVALID', message: `Mapping ${feed.name} has errors and cannot be used: ${feed.diagnostics.slice(0, 3).join('; ')}` };
   }
+  return { kind: 'feed', feed };
+}
 
-  // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
-  // until `lotgate submission approve` applies the file.
-  const review = !approval && partner.mode === 'review';
-  const startedAt = deps.now().toISOString();
-  const started = {
-    feed: feed.spec.feed,
-    mappingName: feed.name,
-    mappingHash: feed.hash,
-    startedAt,
-    attempts: (sub.attempts ?? 0) + 1,
-  };
-  // An approval keeps `pending_review` until its commit, so a racing approval can tell. The mark
-  // is only set on a submission nobody has finished meanwhile: overwriting another process's
-  // `applied` (or `pending_review`) with `processing` would defeat the check under the lock below.
-  if (!approval) {
-    const mine = store.transaction(() => {
-      const cur = store.getSubmission(submissionId);
-      if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
-      store.updateSubmission(submissionId, { state: 'processing', ...started });
-      return true;
-    });
-    if (!mine) return finish(deps, submissionId, null);
-  }
+// ---------------------------------------------------------------------------------------------
+// Step 3: claim — mark the submission `processing` unless somebody decided it meanwhile.
 
+type StartedFields = Pick<SubmissionRow, 'feed' | 'mappingName' | 'mappingHash' | 'startedAt' | 'attempts'>;
+
+function startedFields(deps: IngestDeps, sub: SubmissionRow, feed: SelectedFeed): StartedFields {
+  return { feed: feed.spec.feed, mappingName: feed.name, mappingHash: feed.hash, startedAt: deps.now().toISOString(), attempts: (sub.attempts ?? 0) + 1 };
+}
+
+/**
+ * An approval keeps `pending_review` until its commit, so a racing approval can tell. The mark
+ * is only set on a submission nobody has finished meanwhile: overwriting another process's
+ * `applied` (or `pending_review`) with `processing` would defeat the check under the lock.
+ * Returns false when there is nothing left to do but re-acknowledge.
+ */
+function claim(deps: IngestDeps, submissionId: number, started: StartedFields, approval: ProcessOptions['approval']): boolean {
+  if (approval) return true;
+  const { store } = deps;
+  return store.transaction(() => {
+    const cur = store.getSubmission(submissionId);
+    if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
+    store.updateSubmission(submissionId, { state: 'processing', ...started });
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 4: applyFile — map every row and apply it, in ONE write transaction that either commits
+// the decision with everything it implies, or rolls back and says why.
+
+interface ApplyContext {
+  partner: PartnerConfig;
+  feed: SelectedFeed;
+  started: StartedFields;
+  approval?: { by: string; reason: string };
+  review: boolean;
+  onProgress?: (rows: number) => void;
+}
+
+export type ApplyOutcome =
+  /** Committed: the submission is in `state` with its facts. */
+  | { kind: 'committed'; state: SubmissionState; tally: Tally; touchedLots: number }
+  /** Review preview, rolled back: what the file would give once approved. */
+  | { kind: 'preview'; wouldBe: SubmissionState; tally: Tally }
+  /** Somebody else decided it while this run waited for the write lock; rolled back. */
+  | { kind: 'already_decided' }
+  /** The file as a whole cannot be read; rolled back. */
+  | { kind: 'file_error'; error: FileError; rows: number };
+
+async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<ApplyOutcome> {
+  const { store } = deps;
+  const { partner, feed, approval } = ctx;
+  const submissionId = sub.id;
   const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const deviationRefs = new Set<string>();
@@ -116,24 +201,20 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     }
   };
 
-  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } = 'committed';
   store.begin();
   try {
     // Under the write lock: another process may have applied this submission while we waited
     // (a job re-queued after Redis lost it); then there is nothing left to do.
     const current = store.getSubmission(submissionId);
-    if (!approval && current && (TERMINAL_STATES.includes(current.state as SubmissionState) || current.state === 'pending_review')) {
-      outcome = 'already_decided';
-      throw new AlreadyDecided();
+    const stillOpen = approval ? current?.state === 'pending_review' : current !== undefined && !TERMINAL_STATES.includes(current.state as SubmissionState) && current.state !== 'pending_review';
+    if (!stillOpen) {
+      store.rollback();
+      return { kind: 'already_decided' };
     }
     if (approval) {
-      if (current?.state !== 'pending_review') {
-        outcome = 'already_decided';
-        throw new AlreadyDecided();
-      }
       // The preview's rejected rows are recorded again by the real apply below.
       store.clearRejectedRows(submissionId);
-      store.updateSubmission(submissionId, started);
+      store.updateSubmission(submissionId, ctx.started);
     }
     for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
       tally.rows++;
@@ -156,17 +237,17 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       }
       if (rowFailed) tally.rejected++;
       else tally.applied++;
-      if (opts.onProgress && tally.rows % 50_000 === 0) opts.onProgress(tally.rows);
+      if (ctx.onProgress && tally.rows % 50_000 === 0) ctx.onProgress(tally.rows);
     }
 
     const nothingToApply = tally.rows === tally.filtered;
     if (nothingToApply) {
       recordError({ code: 'E_NO_ROWS', message: tally.rows === 0 ? 'The file has no data rows.' : `All ${tally.rows} rows were filtered out by the mapping; nothing to apply.` });
     }
-    const finalState: SubmissionState = nothingToApply || tally.applied === 0 ? 'rejected' : tally.rejected === 0 ? 'applied' : 'applied_with_errors';
-    if (review) {
-      outcome = { review: finalState };
-      throw new AlreadyDecided();
+    const finalState = finalStateOf(tally, nothingToApply);
+    if (ctx.review) {
+      store.rollback();
+      return { kind: 'preview', wouldBe: finalState, tally };
     }
     const now = deps.now();
     const cause = { submissionId, partner: partner.id };
@@ -197,25 +278,38 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, lots: touched.size },
     });
     store.commit();
+    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size };
   } catch (err) {
     store.rollback();
-    if (err instanceof AlreadyDecided) {
-      if (outcome === 'already_decided') return finish(deps, submissionId, null);
-      if (typeof outcome === 'object') return holdForReview(deps, submissionId, partner.id, outcome.review, tally);
-    }
-    if (err instanceof FileError) {
-      return reject(deps, submissionId, err.code, err.message, err.line, err.column, tally.rows);
-    }
+    if (err instanceof FileError) return { kind: 'file_error', error: err, rows: tally.rows };
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
-  const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
-  return { ...res, touchedLots: touched.size, ...(approval ? { approved: true } : {}) };
 }
 
-/** Unwinds the file's transaction without applying it (review preview, or an approval that lost the race). */
-class AlreadyDecided extends Error {}
+/** Pure: the terminal state a file's counts give. */
+export function finalStateOf(t: Pick<Tally, 'applied' | 'rejected'>, nothingToApply: boolean): SubmissionState {
+  return nothingToApply || t.applied === 0 ? 'rejected' : t.rejected === 0 ? 'applied' : 'applied_with_errors';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 5: settle — turn the outcome into the recorded answer (ack) for the partner.
+
+async function settle(deps: IngestDeps, submissionId: number, partnerId: string, outcome: ApplyOutcome, approval: ProcessOptions['approval']): Promise<ProcessResult> {
+  switch (outcome.kind) {
+    case 'already_decided':
+      return finish(deps, submissionId, null);
+    case 'preview':
+      return holdForReview(deps, submissionId, partnerId, outcome.wouldBe, outcome.tally);
+    case 'file_error':
+      return reject(deps, submissionId, outcome.error.code, outcome.error.message, outcome.error.line, outcome.error.column, outcome.rows);
+    case 'committed': {
+      const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, outcome.tally);
+      return { ...res, touchedLots: outcome.touchedLots, ...(approval ? { approved: true } : {}) };
+    }
+  }
+}
 
 /**
  * Records the outcome of a review preview after its rollback: `pending_review` with the counts
