@@ -22,7 +22,13 @@ export interface LotgateConfig {
     defender: { maxFailures: number; windowSeconds: number; banSeconds: number };
   };
   redis: { url: string; fromEnv: boolean };
-  intake: { reconcileSeconds: number; stableMs: number; ackCsv: boolean };
+  intake: {
+    reconcileSeconds: number;
+    stableMs: number;
+    ackCsv: boolean;
+    /** A drop-zone upload temp file unchanged this long is a stranded upload (answered E_PARTIAL_UPLOAD). */
+    partialStaleSeconds?: number;
+  };
   queue: {
     attempts: number;
     backoffMs: number;
@@ -124,6 +130,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       reconcileSeconds: num(intake.reconcileSeconds, 60, 'intake.reconcileSeconds'),
       stableMs: num(intake.stableMs, 1000, 'intake.stableMs'),
       ackCsv: intake.ackCsv !== false,
+      partialStaleSeconds: num(intake.partialStaleSeconds, 3600, 'intake.partialStaleSeconds'),
     },
     queue: {
       attempts: num(queue.attempts, 3, 'queue.attempts'),
