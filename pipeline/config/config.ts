@@ -40,6 +40,8 @@ export interface LotgateConfig {
     stalledIntervalMs?: number;
     shutdownGraceMs?: number;
   };
+  /** Graceful stop: running files get this long to finish after SIGTERM, then they are handed back. */
+  shutdown?: { graceSeconds?: number };
   readiness: ReadinessConfig;
   /** Sections owned by later parts (jobs, connectors, notifications), kept as parsed. */
   jobs: Record<string, unknown>;
@@ -142,6 +144,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       stalledIntervalMs: queue.stalledIntervalMs === undefined ? undefined : num(queue.stalledIntervalMs, 30_000, 'queue.stalledIntervalMs'),
       shutdownGraceMs: queue.shutdownGraceMs === undefined ? undefined : num(queue.shutdownGraceMs, 10_000, 'queue.shutdownGraceMs'),
     },
+    shutdown: raw.shutdown?.graceSeconds === undefined ? {} : { graceSeconds: num(raw.shutdown.graceSeconds, 30, 'shutdown.graceSeconds') },
     readiness,
     jobs: raw.jobs ?? {},
     connectors: Array.isArray(raw.connectors) ? raw.connectors : [],

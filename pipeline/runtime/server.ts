@@ -109,10 +109,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return p;
   };
   let stopping: Promise<void> | null = null;
+  /** Set by the worker role: stops taking jobs at once and starts the grace period. */
+  let stopTakingJobs: (() => Promise<void>) | null = null;
 
   const stop = (reason = 'shutdown'): Promise<void> => {
     stopping ??= (async () => {
-      log.info({ reason }, 'lotgate is stopping');
+      log.info({ reason, graceMs: settings.shutdownGraceMs }, 'lotgate is stopping');
+      // First, before any other role is taken down (an SFTP session or an intake waiting for the
+      // write lock may take long to end): no new job, and the grace of the running ones starts
+      // now. When it is over, running files are rolled back and handed back to their queues.
+      void stopTakingJobs?.().catch((err) => log.error({ err }, 'error while stopping the queue workers'));
       for (const c of [...closers].reverse()) {
         try {
           await c.close();
@@ -189,7 +195,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         },
       });
       closers.push({ name: 'worker pool', close: () => pool.close(0) });
-      closers.push({ name: 'queue workers', close: () => workers.close(settings.shutdownGraceMs, () => pool.abortRunning()) });
+      const closeWorkers = () => workers.close(settings.shutdownGraceMs, () => pool.abortRunning());
+      stopTakingJobs = closeWorkers;
+      closers.push({ name: 'queue workers', close: closeWorkers });
       await workers.start();
       server.workers = workers;
     }
