@@ -40,6 +40,8 @@ export interface LotgateConfig {
     stalledIntervalMs?: number;
     shutdownGraceMs?: number;
   };
+  /** Per-file limits (defaults for every partner; partner files may set their own) and the spool of mapped rows. */
+  ingest?: { limits?: { maxRows?: number; maxErrors?: number }; spoolMemoryBytes?: number };
   /** Graceful stop: running files get this long to finish after SIGTERM, then they are handed back. */
   shutdown?: { graceSeconds?: number };
   readiness: ReadinessConfig;
@@ -143,6 +145,13 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       lockMs: queue.lockMs === undefined ? undefined : num(queue.lockMs, 30_000, 'queue.lockMs'),
       stalledIntervalMs: queue.stalledIntervalMs === undefined ? undefined : num(queue.stalledIntervalMs, 30_000, 'queue.stalledIntervalMs'),
       shutdownGraceMs: queue.shutdownGraceMs === undefined ? undefined : num(queue.shutdownGraceMs, 10_000, 'queue.shutdownGraceMs'),
+    },
+    ingest: {
+      limits: {
+        ...(raw.ingest?.limits?.maxRows !== undefined ? { maxRows: num(raw.ingest.limits.maxRows, 0, 'ingest.limits.maxRows') } : {}),
+        ...(raw.ingest?.limits?.maxErrors !== undefined ? { maxErrors: num(raw.ingest.limits.maxErrors, 0, 'ingest.limits.maxErrors') } : {}),
+      },
+      ...(raw.ingest?.spoolMemoryBytes !== undefined ? { spoolMemoryBytes: num(raw.ingest.spoolMemoryBytes, 0, 'ingest.spoolMemoryBytes') } : {}),
     },
     shutdown: raw.shutdown?.graceSeconds === undefined ? {} : { graceSeconds: num(raw.shutdown.graceSeconds, 30, 'shutdown.graceSeconds') },
     readiness,

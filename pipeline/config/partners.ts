@@ -32,6 +32,22 @@ const partnerSchema = {
       },
     },
     pull: { type: 'object' },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxRows: { type: 'integer', minimum: 1 },
+        maxErrors: { type: 'integer', minimum: 0 },
+        feeds: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { maxRows: { type: 'integer', minimum: 1 }, maxErrors: { type: 'integer', minimum: 0 } },
+          },
+        },
+      },
+    },
   },
 } as const;
 

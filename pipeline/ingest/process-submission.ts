@@ -7,12 +7,18 @@
 
 import type { Acknowledgment, AckError, MappedRecord, PartnerConfig, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
-import { mapFile } from '../mapping/map-file.js';
+import path from 'node:path';
+import { mapFile, type MapUnit } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import type { SelectedFeed } from '../mapping/catalog.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
+import { limitsFor, tooManyErrorsMessage, tooManyRowsMessage, type FileLimits } from './limits.js';
+import { Spool } from './spool.js';
+
+/** Mapped rows kept in memory per file before they spill to a temp file in <dataDir>/tmp. */
+const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
 
 export interface ProcessResult {
   submissionId: number;
@@ -48,8 +54,8 @@ export interface ProcessOptions {
 
 /**
  * The steps, each returning what the next one needs:
- *   decide → selectFeed → claim → applyFile (map + apply in one transaction) → settle.
- * Only `applyFile` writes facts, and only inside its one transaction.
+ *   decide → selectFeed → claim → mapToSpool (no lock) → applySpool (one transaction) → settle.
+ * Only `applySpool` writes facts, and only inside its one transaction.
  */
 export async function processSubmission(deps: IngestDeps, submissionId: number, opts: ProcessOptions = {}): Promise<ProcessResult> {
   const sub = deps.store.getSubmission(submissionId);
@@ -75,7 +81,8 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   const started = startedFields(deps, sub, feed);
   if (!claim(deps, submissionId, started, approval)) return finish(deps, submissionId, null);
 
-  const outcome = await applyFile(deps, sub, { partner, feed, started, approval, review, onProgress: opts.onProgress });
+  const limits = limitsFor(deps.config, partner, feed.spec.feed);
+  const outcome = await applyFile(deps, sub, { partner, feed, started, approval, review, limits, onProgress: opts.onProgress });
   return settle(deps, submissionId, partner.id, outcome, approval);
 }
 
@@ -162,8 +169,8 @@ function claim(deps: IngestDeps, submissionId: number, started: StartedFields, a
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 4: applyFile — map every row and apply it, in ONE write transaction that either commits
-// the decision with everything it implies, or rolls back and says why.
+// Step 4: mapToSpool — read and map the whole file WITHOUT the write lock (other partners' files
+// go on meanwhile), checking the file's limits; the mapped rows wait in a bounded spool.
 
 interface ApplyContext {
   partner: PartnerConfig;
@@ -171,8 +178,62 @@ interface ApplyContext {
   started: StartedFields;
   approval?: { by: string; reason: string };
   review: boolean;
+  limits: FileLimits;
   onProgress?: (rows: number) => void;
 }
+
+/** One mapped row (or XML record / document) that produces records or errors. */
+type SpooledUnit = Pick<MapUnit, 'records' | 'errors'>;
+
+export type MapOutcome =
+  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number }
+  /** The file as a whole cannot be read. */
+  | { kind: 'file_error'; error: FileError; rows: number }
+  /** Beyond the file's limits: rejected as a whole with these first errors. */
+  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; sample: RowError[] };
+
+async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
+  const { feed, limits, partner } = ctx;
+  const spool = new Spool<SpooledUnit>(path.join(deps.config.dataDir, 'tmp'), deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES);
+  let rows = 0;
+  let filtered = 0;
+  let rowsWithErrors = 0;
+  const sample: RowError[] = [];
+  try {
+    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
+      rows++;
+      if (rows > limits.maxRows) {
+        spool.dispose();
+        return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partner.id, feed.spec.feed), rows: rows - 1, sample: [] };
+      }
+      if (unit.records.length === 0 && unit.errors.length === 0) {
+        filtered++;
+        continue;
+      }
+      if (unit.errors.length > 0) {
+        rowsWithErrors++;
+        for (const e of unit.errors) if (sample.length < MAX_ACK_ERRORS_KEPT) sample.push(e);
+        if (rowsWithErrors > limits.maxErrors) {
+          spool.dispose();
+          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, unit.line), rows, sample };
+        }
+      }
+      for (const rec of unit.records) if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
+      spool.push({ records: unit.records, errors: unit.errors });
+      if (ctx.onProgress && rows % 50_000 === 0) ctx.onProgress(rows);
+    }
+  } catch (err) {
+    spool.dispose();
+    if (err instanceof FileError) return { kind: 'file_error', error: err, rows };
+    throw err;
+  }
+  return { kind: 'mapped', spool, rows, filtered };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 5: applySpool — apply the mapped rows in ONE write transaction that either commits the
+// decision with everything it implies, or rolls back and says why. Holds the lock only for the
+// database work, never for reading or mapping the file.
 
 export type ApplyOutcome =
   /** Committed: the submission is in `state` with its facts. */
@@ -181,14 +242,29 @@ export type ApplyOutcome =
   | { kind: 'preview'; wouldBe: SubmissionState; tally: Tally }
   /** Somebody else decided it while this run waited for the write lock; rolled back. */
   | { kind: 'already_decided' }
-  /** The file as a whole cannot be read; rolled back. */
-  | { kind: 'file_error'; error: FileError; rows: number };
+  | Exclude<MapOutcome, { kind: 'mapped' }>;
 
 async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<ApplyOutcome> {
+  let mapped: MapOutcome;
+  try {
+    mapped = await mapToSpool(deps, sub, ctx);
+  } catch (err) {
+    if (!ctx.approval) deps.store.updateSubmission(sub.id, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
+    throw err;
+  }
+  if (mapped.kind !== 'mapped') return mapped;
+  try {
+    return applySpool(deps, sub, ctx, mapped);
+  } finally {
+    mapped.spool.dispose();
+  }
+}
+
+function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: Extract<MapOutcome, { kind: 'mapped' }>): ApplyOutcome {
   const { store } = deps;
-  const { partner, feed, approval } = ctx;
+  const { partner, feed, approval, limits } = ctx;
   const submissionId = sub.id;
-  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], rowErrors: [], errorCount: 0 };
+  const tally: Tally = { rows: mapped.rows, applied: 0, rejected: 0, filtered: mapped.filtered, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
@@ -216,16 +292,10 @@ async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext
       store.clearRejectedRows(submissionId);
       store.updateSubmission(submissionId, ctx.started);
     }
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
-      tally.rows++;
-      if (unit.records.length === 0 && unit.errors.length === 0) {
-        tally.filtered++;
-        continue;
-      }
+    for (const unit of mapped.spool.items()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
       for (const rec of unit.records) {
-        if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
         const res = store.applyRecord(partner, rec, { ...prov, line: rec.line });
         if ('error' in res) {
           rowFailed = true;
@@ -235,9 +305,15 @@ async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext
           if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
         }
       }
-      if (rowFailed) tally.rejected++;
-      else tally.applied++;
-      if (ctx.onProgress && tally.rows % 50_000 === 0) ctx.onProgress(tally.rows);
+      if (rowFailed) {
+        tally.rejected++;
+        if (tally.rejected > limits.maxErrors) {
+          // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
+          store.rollback();
+          const line = unit.records[0]?.line ?? unit.errors[0]?.line;
+          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: tally.rows, sample: tally.rowErrors };
+        }
+      } else tally.applied++;
     }
 
     const nothingToApply = tally.rows === tally.filtered;
@@ -281,7 +357,6 @@ async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext
     return { kind: 'committed', state: finalState, tally, touchedLots: touched.size };
   } catch (err) {
     store.rollback();
-    if (err instanceof FileError) return { kind: 'file_error', error: err, rows: tally.rows };
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
@@ -304,6 +379,8 @@ async function settle(deps: IngestDeps, submissionId: number, partnerId: string,
       return holdForReview(deps, submissionId, partnerId, outcome.wouldBe, outcome.tally);
     case 'file_error':
       return reject(deps, submissionId, outcome.error.code, outcome.error.message, outcome.error.line, outcome.error.column, outcome.rows);
+    case 'over_limit':
+      return reject(deps, submissionId, outcome.code, outcome.message, undefined, undefined, outcome.rows, outcome.sample);
     case 'committed': {
       const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, outcome.tally);
       return { ...res, touchedLots: outcome.touchedLots, ...(approval ? { approved: true } : {}) };
@@ -385,11 +462,14 @@ export async function reject(
   line?: number,
   column?: number,
   rows = 0,
+  /** Row errors found before the file was rejected (listed after the file's error). */
+  sample: RowError[] = [],
 ): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
     if (isDecided(store.getSubmission(submissionId)?.state)) return;
     store.insertRejectedRow(submissionId, { code, message, line, column });
+    for (const e of sample.slice(0, MAX_ACK_ERRORS_KEPT)) store.insertRejectedRow(submissionId, e);
     store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
     store.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
   });

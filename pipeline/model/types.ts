@@ -255,6 +255,8 @@ export interface PartnerConfig {
     passwordHash?: string; // scrypt$N$r$p$salt$hash (see pipeline/sftp/passwords.ts)
     twoStep?: boolean; // key AND password required
   };
+  /** Per-file limits of this partner (and per feed); see pipeline/ingest/limits.ts. */
+  limits?: { maxRows?: number; maxErrors?: number; feeds?: Record<string, { maxRows?: number; maxErrors?: number }> };
   /** Path of the YAML file it was loaded from. */
   source?: string;
 }
