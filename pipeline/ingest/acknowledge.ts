@@ -131,12 +131,16 @@ export async function acknowledge(deps: IngestDeps, submissionId: number, opts: 
  * The reconciler's step: writes every acknowledgment the ledger still owes. Idempotent — an ack
  * written twice has the same content. Returns how many were written and how many still fail.
  */
-export async function redriveAcks(deps: IngestDeps, limit = 200): Promise<{ written: number; failed: number }> {
+export async function redriveAcks(deps: IngestDeps, opts: { minAgeMs?: number; limit?: number } = {}): Promise<{ written: number; failed: number }> {
   let written = 0;
   let failed = 0;
-  for (const sub of deps.store.listAckPending(limit)) {
+  const now = deps.now().getTime();
+  for (const sub of deps.store.listAckPending(opts.limit ?? 200)) {
     // A row still being processed gets its ack from its own run.
     if (sub.state === 'received' || sub.state === 'processing') continue;
+    // Decided a moment ago: its own run is writing the ack right now.
+    const decidedAt = Date.parse(sub.finishedAt ?? sub.startedAt ?? sub.receivedAt);
+    if (Number.isFinite(decidedAt) && now - decidedAt < (opts.minAgeMs ?? 0)) continue;
     const r = await acknowledge(deps, sub.id, { mode: 'redrive' });
     if (r.ackError) failed++;
     else written++;

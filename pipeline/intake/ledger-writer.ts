@@ -16,8 +16,8 @@ export interface LedgerWriter {
   /** Terminal `quarantined` state with one coded error and an acknowledgment. */
   quarantine(submissionId: number, code: string, message: string): Promise<void>;
   audit(e: AuditInput): Promise<void>;
-  /** Writes the acknowledgments the ledger still owes; idempotent. */
-  acks(): Promise<{ written: number; failed: number }>;
+  /** Writes the acknowledgments the ledger still owes (of submissions decided at least minAgeMs ago); idempotent. */
+  acks(minAgeMs?: number): Promise<{ written: number; failed: number }>;
 }
 
 export function directLedger(deps: IngestDeps): LedgerWriter {
@@ -29,6 +29,6 @@ export function directLedger(deps: IngestDeps): LedgerWriter {
     audit: async (e) => {
       await retryBusy(() => deps.store.appendAudit(e));
     },
-    acks: () => retryBusy(() => redriveAcks(deps)),
+    acks: (minAgeMs) => retryBusy(() => redriveAcks(deps, { minAgeMs })),
   };
 }

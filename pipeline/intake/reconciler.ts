@@ -44,6 +44,8 @@ export interface ReconcileOptions {
    */
   partialStaleMs?: number;
   startupQuietMs?: number;
+  /** Owed acks are written only for submissions decided at least this long ago (default 30 s): younger ones are being written by their own run. */
+  ackRedriveAfterMs?: number;
 }
 
 export interface ReconcileReport {
@@ -272,7 +274,7 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
 
   async function redriveOwedAcks(report: ReconcileReport): Promise<void> {
     try {
-      const r = await deps.ledger.acks();
+      const r = await deps.ledger.acks(opts.ackRedriveAfterMs ?? 30_000);
       report.acksWritten += r.written;
       report.acksFailed += r.failed;
       if (r.failed) report.errors.push(`${r.failed} acknowledgment(s) still cannot be written (see the log); retried next pass`);

@@ -31,7 +31,7 @@ async function run(task: LotgateTask): Promise<TaskResult> {
     case 'register':
       return { submissionId: await retryBusy(() => registerFile(lg, task.file)) };
     case 'acks':
-      return retryBusy(() => redriveAcks(lg));
+      return retryBusy(() => redriveAcks(lg, { minAgeMs: task.minAgeMs }));
     case 'audit':
       await retryBusy(() => lg.store.appendAudit(task.event));
       return { ok: true };

@@ -13,7 +13,7 @@ export type LotgateTask =
   /** Archive + ledger row for a claimed file (registerFile). */
   | { kind: 'register'; file: IncomingFile }
   /** Write the acknowledgments the ledger still owes (a failed write, a crash after a decision). */
-  | { kind: 'acks' }
+  | { kind: 'acks'; minAgeMs?: number }
   | { kind: 'audit'; event: AuditInput };
 
 export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true } | { written: number; failed: number };

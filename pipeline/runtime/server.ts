@@ -90,7 +90,7 @@ function poolLedger(pool: ThreadPool<LotgateTask, TaskResult>): LedgerWriter {
     audit: async (event) => {
       await pool.run({ kind: 'audit', event });
     },
-    acks: async () => (await pool.run({ kind: 'acks' })) as { written: number; failed: number },
+    acks: async (minAgeMs) => (await pool.run({ kind: 'acks', minAgeMs })) as { written: number; failed: number },
   };
 }
 
