@@ -86,7 +86,9 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
   const stagedGraceMs = opts.stagedGraceMs ?? 60_000;
   const partialStaleMs = opts.partialStaleMs ?? (deps.config.intake.partialStaleSeconds ?? 3600) * 1000;
   const startupQuietMs = opts.startupQuietMs ?? 10_000;
-  const startedAtMs = deps.now().getTime();
+  // File-system clocks are coarse (a file written just after this line may carry an earlier
+  // time): "before this process started" means a second before.
+  const startedAtMs = deps.now().getTime() - 1000;
   let firstPass = true;
   let running: Promise<ReconcileReport> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -223,8 +225,10 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
       const file = path.join(dirs.quarantine, name);
       const st = await lstat(file).catch(() => null);
       if (!st?.isFile()) continue;
-      // The drop zone may be registering it right now (it moved it here a moment ago).
-      if (stagedGraceMs > 0 && now - st.ctimeMs < stagedGraceMs) continue;
+      // The drop zone may be registering it right now (it moved it here a moment ago); at
+      // start-up, a partial set aside before this process started (and quiet since) is not.
+      const beforeStart = startUp && st.ctimeMs < startedAtMs && now - st.ctimeMs >= startupQuietMs;
+      if (!beforeStart && stagedGraceMs > 0 && now - st.ctimeMs < stagedGraceMs) continue;
       const info = parseQuarantinedName(name) ?? { originalName: name, quarantinedAtMs: Math.floor(st.mtimeMs) };
       try {
         await answerStranded(partner, file, info.originalName, info.quarantinedAtMs, (size) => `The upload was interrupted before the file was closed (${size} bytes received); nothing was applied. Upload the file again.`, report);

@@ -115,9 +115,15 @@ describe('stranded uploads at start-up', () => {
     expect(readdirSync(quarantineDir('lab-a'))).toEqual([]);
   });
 
-  it('leaves a partial the drop zone is registering right now (grace period)', async () => {
-    write(quarantineDir('lab-a'), `${stampForFileName(Date.now())}-RESULTS_now.csv`, 'x', 0);
-    expect(await createReconciler(deps, { stagedGraceMs: 60_000 }).scan()).toMatchObject({ strandedAnswered: 0 });
-    expect(lg.store.listSubmissions({ partner: 'lab-a' })).toHaveLength(0);
+  it('leaves a partial the drop zone is registering right now (grace period); at start-up takes those from before', async () => {
+    write(quarantineDir('lab-a'), `${stampForFileName(Date.now())}-RESULTS_before.csv`, 'x', 0);
+    await new Promise((res) => setTimeout(res, 1100));
+    const r = createReconciler(deps, { stagedGraceMs: 60_000, startupQuietMs: 0 });
+    write(quarantineDir('lab-a'), `${stampForFileName(Date.now())}-RESULTS_now.csv`, 'y', 0);
+    // Start-up pass: the partial set aside before this process started is answered.
+    expect(await r.scan()).toMatchObject({ strandedAnswered: 1 });
+    expect(await r.scan()).toMatchObject({ strandedAnswered: 0 });
+    expect(lg.store.listSubmissions({ partner: 'lab-a' }).map((s) => s.originalName)).toEqual(['RESULTS_before.csv']);
+    expect(readdirSync(quarantineDir('lab-a'))).toEqual([expect.stringMatching(/RESULTS_now\.csv$/)]);
   });
 });
