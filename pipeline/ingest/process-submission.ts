@@ -222,6 +222,7 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
       spool.push({ records: unit.records, errors: unit.errors });
       if (ctx.onProgress && rows % 50_000 === 0) ctx.onProgress(rows);
     }
+    spool.finish();
   } catch (err) {
     spool.dispose();
     if (err instanceof FileError) return { kind: 'file_error', error: err, rows };

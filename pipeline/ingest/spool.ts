@@ -66,6 +66,11 @@ export class Spool<T> {
     this.pendingBytes = 0;
   }
 
+  /** Writes what is still buffered, so that a full disk shows before the items are used. */
+  finish(): void {
+    this.flush();
+  }
+
   /** The items in the order they were pushed. */
   *items(): Generator<T> {
     if (this.fd === null) {

@@ -182,3 +182,31 @@ describe('a partial upload born quarantined', () => {
     expect(lg.store.getSubmission(id)).toMatchObject({ state: 'quarantined', ackPending: false });
   });
 });
+
+describe('disk full while a file is being read (its mapped rows spill to <dataDir>/tmp)', () => {
+  it('fails the run before anything is applied, leaves no temp file, and the submission can run again', async () => {
+    disk?.unmount();
+    disk = null;
+    inject.enospcUnder = null;
+    const tmp = path.join(w.dataDir, 'tmp');
+    const full = fullDisk(tmp, 4096);
+    if (!full) return; // needs a real full disk: writeSync is not injectable here
+    try {
+      const small = createLotgate({ ...w.config, ingest: { spoolMemoryBytes: 1000 } }, { log: testLog() });
+      try {
+        const id = await submitResults(2000);
+        await expect(processSubmission(small, id)).rejects.toThrow(/ENOSPC/);
+        expect(small.store.getSubmission(id)).toMatchObject({ state: 'received', applied: 0, ackPending: false });
+        expect(testsOfL1()).toBe(0);
+        expect(readdirSync(tmp).filter((n) => n.startsWith('spool-'))).toEqual([]);
+        full.free();
+        expect((await processSubmission(small, id)).state).toBe('applied');
+        expect(testsOfL1()).toBe(2000);
+      } finally {
+        small.close();
+      }
+    } finally {
+      full.unmount();
+    }
+  });
+});
