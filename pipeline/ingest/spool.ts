@@ -2,12 +2,40 @@
 // write lock): kept in memory up to `memoryBytes`, then spilled to a temp file in the data dir.
 // Items are structured-cloned (v8 serialization), so dates and nested values survive as they are.
 
-import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 
 const CHUNK = 1 << 20;
+const SPOOL_NAME = /^spool-(\d+)-[0-9a-f]+\.bin$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes spool files of processes that are gone (killed while reading a file). Returns how many. */
+export function removeStaleSpools(dir: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const m = SPOOL_NAME.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    rmSync(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
 
 export class Spool<T> {
   private readonly memory: Buffer[] = [];

@@ -15,6 +15,7 @@
 
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleSpools } from '../ingest/spool.js';
 import { hashFile } from './archive.js';
 import { takeFile, takePartial, type IntakeDeps } from './intake.js';
 import { ignoredReason, parseQuarantinedName, parseStagedName, parseUploadTempName, partnerDirs } from './names.js';
@@ -302,6 +303,9 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     for (const k of deps.noticed ?? []) if (!alive.has(k)) deps.noticed!.delete(k);
     await requeueUnfinished(report);
     await redriveOwedAcks(report);
+    // Mapped rows of files whose process was killed while reading them (pipeline/ingest/spool.ts).
+    const spools = removeStaleSpools(path.join(deps.config.dataDir, 'tmp'));
+    if (spools) deps.log.info({ removed: spools }, 'removed spool files of stopped processes');
     const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined + report.acksWritten + report.strandedAnswered + report.strandedRemoved;
     if (did || report.errors.length) deps.log.info({ ...report, errors: report.errors.slice(0, 5) }, 'reconcile pass');
     return report;

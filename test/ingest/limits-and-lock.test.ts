@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../pipeline/config/config.js';
 import { limitsFor } from '../../pipeline/ingest/limits.js';
 import { processSubmission } from '../../pipeline/ingest/process-submission.js';
-import { Spool } from '../../pipeline/ingest/spool.js';
+import { removeStaleSpools, Spool } from '../../pipeline/ingest/spool.js';
 import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import { testLog } from '../runtime/helpers/log.js';
@@ -160,6 +160,24 @@ describe('Spool', () => {
       s.dispose();
       expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     }
+  });
+});
+
+describe('removeStaleSpools', () => {
+  it('removes spool files of dead processes only', () => {
+    const dir = path.join(makeWorldDir(), 'tmp');
+    const live = new Spool<number>(dir, 0);
+    live.push(1);
+    const dead = path.join(dir, 'spool-999999999-abcdef.bin');
+    writeFileSync(dead, 'x');
+    writeFileSync(path.join(dir, 'other.txt'), 'x');
+    expect(removeStaleSpools(dir)).toBe(1);
+    expect(existsSync(dead)).toBe(false);
+    const left = readdirSync(dir);
+    expect(left).toHaveLength(2);
+    expect(left).toContain('other.txt');
+    expect(left.some((n) => n.startsWith(`spool-${process.pid}-`))).toBe(true);
+    live.dispose();
   });
 });
 
