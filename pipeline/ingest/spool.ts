@@ -1,10 +1,14 @@
 // A bounded buffer for a file's mapped rows between mapping (no lock) and applying (under the
-// write lock): kept in memory up to `memoryBytes`, then spilled to a temp file in the data dir.
-// Items are structured-cloned (v8 serialization), so dates and nested values survive as they are.
+// write lock): the items stay in memory as they are up to about `memoryBytes`, then everything
+// goes to a temp file in the data dir, one item per line. Reading back happens under the lock,
+// so the format is chosen for fast reading: JSON (native parse), with v8 serialization only for
+// an item holding a value JSON cannot carry (a Date, NaN, a bigint, …), so every item comes back
+// exactly as it was pushed.
 
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { deserialize, serialize } from 'node:v8';
 
 const CHUNK = 1 << 20;
@@ -37,15 +41,68 @@ export function removeStaleSpools(dir: string): number {
   return removed;
 }
 
+/**
+ * Rough heap size of a plain value, and whether JSON carries it unchanged (plain objects and
+ * arrays of strings, finite numbers, booleans and null; undefined only as an object property).
+ */
+function measure(v: unknown): { bytes: number; json: boolean } {
+  let bytes = 0;
+  let json = true;
+  const walk = (x: unknown, inArray: boolean): void => {
+    if (x === null) {
+      bytes += 8;
+      return;
+    }
+    switch (typeof x) {
+      case 'string':
+        bytes += 16 + x.length * 2;
+        return;
+      case 'number':
+        bytes += 8;
+        if (!Number.isFinite(x)) json = false;
+        return;
+      case 'boolean':
+        bytes += 8;
+        return;
+      case 'undefined':
+        if (inArray) json = false;
+        return;
+      case 'object': {
+        if (Array.isArray(x)) {
+          bytes += 32 + x.length * 8;
+          for (const e of x) walk(e, true);
+          return;
+        }
+        const proto = Object.getPrototypeOf(x);
+        if (proto !== Object.prototype && proto !== null) {
+          json = false;
+          bytes += 64;
+          return;
+        }
+        bytes += 32;
+        for (const k in x as Record<string, unknown>) {
+          bytes += 16 + k.length * 2;
+          walk((x as Record<string, unknown>)[k], false);
+        }
+        return;
+      }
+      default:
+        json = false;
+        bytes += 16;
+    }
+  };
+  walk(v, false);
+  return { bytes, json };
+}
+
 export class Spool<T> {
-  private readonly memory: Buffer[] = [];
+  private memory: T[] = [];
   private memoryUsed = 0;
   private fd: number | null = null;
   private file: string | null = null;
-  private pending: Buffer[] = [];
+  private pending: string[] = [];
   private pendingBytes = 0;
   count = 0;
-  bytes = 0;
 
   constructor(
     private readonly dir: string,
@@ -58,20 +115,27 @@ export class Spool<T> {
   }
 
   push(item: T): void {
-    const body = serialize(item);
-    const frame = Buffer.allocUnsafe(4 + body.length);
-    frame.writeUInt32LE(body.length, 0);
-    body.copy(frame, 4);
     this.count++;
-    this.bytes += frame.length;
-    if (this.fd === null && this.memoryUsed + frame.length <= this.memoryBytes) {
-      this.memory.push(frame);
-      this.memoryUsed += frame.length;
-      return;
+    if (this.fd === null) {
+      const m = measure(item);
+      if (this.memoryUsed + m.bytes <= this.memoryBytes) {
+        this.memory.push(item);
+        this.memoryUsed += m.bytes;
+        return;
+      }
+      this.spill();
     }
-    if (this.fd === null) this.spill();
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
+    this.append(item);
+  }
+
+  private line(item: T): string {
+    return measure(item).json ? `J${JSON.stringify(item)}\n` : `V${serialize(item).toString('base64')}\n`;
+  }
+
+  private append(item: T): void {
+    const line = this.line(item);
+    this.pending.push(line);
+    this.pendingBytes += line.length;
     if (this.pendingBytes >= CHUNK) this.flush();
   }
 
@@ -79,15 +143,16 @@ export class Spool<T> {
     mkdirSync(this.dir, { recursive: true });
     this.file = path.join(this.dir, `spool-${process.pid}-${randomBytes(6).toString('hex')}.bin`);
     this.fd = openSync(this.file, 'w+', 0o600);
-    this.pending = this.memory.splice(0);
-    this.pendingBytes = this.memoryUsed;
+    const held = this.memory;
+    this.memory = [];
     this.memoryUsed = 0;
+    for (const item of held) this.append(item);
     this.flush();
   }
 
   private flush(): void {
     if (this.fd === null || this.pending.length === 0) return;
-    const buf = Buffer.concat(this.pending, this.pendingBytes);
+    const buf = Buffer.from(this.pending.join(''), 'utf8');
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     this.pending = [];
@@ -102,33 +167,37 @@ export class Spool<T> {
   /** The items in the order they were pushed. */
   *items(): Generator<T> {
     if (this.fd === null) {
-      for (const frame of this.memory) yield deserialize(frame.subarray(4)) as T;
+      yield* this.memory;
       return;
     }
     this.flush();
-    let buf = Buffer.alloc(0);
-    let pos = 0;
+    const decoder = new StringDecoder('utf8');
     const chunk = Buffer.allocUnsafe(CHUNK);
+    let rest = '';
+    let pos = 0;
     for (;;) {
       const n = readSync(this.fd, chunk, 0, CHUNK, pos);
       if (n === 0) break;
       pos += n;
-      buf = buf.length ? Buffer.concat([buf, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
-      let off = 0;
-      while (buf.length - off >= 4) {
-        const len = buf.readUInt32LE(off);
-        if (buf.length - off - 4 < len) break;
-        yield deserialize(buf.subarray(off + 4, off + 4 + len)) as T;
-        off += 4 + len;
+      const text = rest + decoder.write(chunk.subarray(0, n));
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+        yield this.parse(text, start, nl);
+        start = nl + 1;
       }
-      buf = buf.subarray(off);
+      rest = text.slice(start);
     }
-    if (buf.length) throw new Error(`spool ${this.file} is truncated`);
+    if (rest + decoder.end()) throw new Error(`spool ${this.file} is truncated`);
+  }
+
+  private parse(text: string, start: number, end: number): T {
+    const body = text.slice(start + 1, end);
+    return (text.charCodeAt(start) === 74 /* J */ ? JSON.parse(body) : deserialize(Buffer.from(body, 'base64'))) as T;
   }
 
   /** Frees the memory and removes the temp file. */
   dispose(): void {
-    this.memory.length = 0;
+    this.memory = [];
     this.pending = [];
     if (this.fd !== null) {
       try {

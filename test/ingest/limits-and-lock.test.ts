@@ -146,17 +146,20 @@ describe('no write lock while a file is read and mapped', () => {
 });
 
 describe('Spool', () => {
-  it('gives back every item in order, in memory and spilled to disk, and removes its file', () => {
+  it('gives back every item in order and unchanged, in memory and spilled to disk, and removes its file', () => {
     const dir = path.join(makeWorldDir(), 'spool');
+    const at = new Date('2026-03-11T00:00:00Z');
+    // Plain JSON values, text with newlines and non-ASCII, and values JSON cannot carry.
+    const item = (i: number) => ({ i, s: `Prüfung ${'x'.repeat(i % 300)}\n"ö"`, n: i % 7 === 0 ? null : i / 3, nested: { a: [1, 'b', true] }, ...(i % 1000 === 0 ? { at, nan: NaN } : {}) });
     for (const memory of [1 << 30, 64]) {
-      const s = new Spool<{ i: number; at: Date; s: string }>(dir, memory);
-      const at = new Date('2026-03-11T00:00:00Z');
-      for (let i = 0; i < 5000; i++) s.push({ i, at, s: 'x'.repeat(i % 300) });
+      const s = new Spool<ReturnType<typeof item>>(dir, memory);
+      for (let i = 0; i < 5000; i++) s.push(item(i));
+      s.finish();
       expect(s.spilled).toBe(memory === 64);
       const back = [...s.items()];
       expect(back).toHaveLength(5000);
-      expect(back[4999]).toEqual({ i: 4999, at, s: 'x'.repeat(4999 % 300) });
-      expect(back.every((b, i) => b.i === i && b.at instanceof Date)).toBe(true);
+      expect(back).toEqual(Array.from({ length: 5000 }, (_, i) => item(i)));
+      expect((back[1000] as { at?: Date }).at).toBeInstanceOf(Date);
       s.dispose();
       expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     }
