@@ -57,6 +57,8 @@ export interface ServerOptions {
   reconcile?: ReconcileOptions;
   /** Ledger writes of this process on a writer thread (default) or inline (tests without dist/). */
   ledgerThread?: boolean;
+  /** stop() resolves after this long even if a part has not stopped (default shutdown grace + 15 s). */
+  stopDeadlineMs?: number;
 }
 
 export interface RunningServer {
@@ -119,11 +121,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // write lock may take long to end): no new job, and the grace of the running ones starts
       // now. When it is over, running files are rolled back and handed back to their queues.
       void stopTakingJobs?.().catch((err) => log.error({ err }, 'error while stopping the queue workers'));
+      // The process exits even if a part hangs (a client that never lets go, a stuck disk): a
+      // part still busy at the deadline is left behind (whatever it was running is rolled back
+      // by SQLite and runs again at the next start) and the parts after it still get a moment.
+      const deadline = Date.now() + (opts.stopDeadlineMs ?? settings.shutdownGraceMs + 15_000);
       for (const c of [...closers].reverse()) {
+        const budget = Math.max(1000, deadline - Date.now());
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), budget);
+          timer.unref();
+        });
         try {
-          await c.close();
+          const outcome = await Promise.race([c.close().then(() => 'closed' as const), late]);
+          if (outcome === 'late') log.error({ part: c.name, waitedMs: budget }, 'part did not stop in time; going on without it');
         } catch (err) {
           log.error({ err, part: c.name }, 'error while stopping');
+        } finally {
+          clearTimeout(timer);
         }
       }
       log.info('lotgate stopped');

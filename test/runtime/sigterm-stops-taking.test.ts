@@ -104,3 +104,22 @@ describe('SIGTERM with a backlog', () => {
   }, 400_000);
 
 });
+
+describe('a part that never stops', () => {
+  it('does not keep the server from stopping: stop() gives up after the deadline', async () => {
+    w = makeWorld();
+    const { startServer } = await import('../../pipeline/runtime/server.js');
+    const server = await startServer({
+      config: w.config,
+      roles: ['intake'],
+      log: testLog(),
+      env: { REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `stuck-${randomBytes(4).toString('hex')}` },
+      ledgerThread: false,
+      stopDeadlineMs: 500,
+      modules: [{ name: 'stuck', start: async () => ({ stop: () => new Promise<void>(() => {}) }) }],
+    });
+    const t0 = Date.now();
+    await server.stop('test');
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
