@@ -137,6 +137,8 @@ export const ERROR_CODES = {
   E_AUDIT_EXPECT_FORMAT: entry(O, '--expect is not <seq>:<hash>.', 'Copy the head line printed by `npx lotgate audit verify`.'),
   E_REVIEW_STALE: entry([A, O], 'The mapping or the counts differ from the reviewed preview; nothing was applied.', 'Run `npx lotgate replay <id>`, review the new preview and approve that one.'),
   E_DEMO_CREDENTIALS: entry(O, 'Refusing to serve: partner files accept the published demo keys or password.', 'Give each partner its own keys/password, or run in demo mode explicitly (`npx lotgate demo`, `demo: true`, LOTGATE_DEMO=1).'),
+  E_TOO_MANY_ROWS: entry(PA, 'The file has more data rows than the limit of its feed ({limit}); nothing was applied.', 'Send the data in several smaller files, or ask the sponsor to raise limits.maxRows in the partner file.'),
+  E_TOO_MANY_ERRORS: entry(PA, 'More rows have errors than the limit of its feed ({limit}); nothing was applied.', 'Fix the export using the first errors listed and send the file again.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */
@@ -214,6 +216,9 @@ export const AUDIT_ACTIONS = {
   'auth.failures': entry(O, 'Unauthenticated SFTP events from one IP beyond the per-window budget, summarised with their count.', 'Many failures from one IP: check whether it is a partner with a wrong key or password, or an attacker; the defender bans it.'),
   'sftp.ban_lifted': entry(O, 'An operator lifted an SFTP ban (lotgate bans lift).', 'None.'),
   'submission.review_superseded': entry([A, O], 'A newer preview of the same content replaced a submission pending review.', 'Decide on the newer submission.'),
+  'submission.ack_failed': entry(O, 'An acknowledgment could not be written after the submission was decided (the decision stands).', 'Free the disk / fix permissions of the drop folder; the reconciler writes the owed acknowledgment.'),
+  'submission.ack_written': entry(O, 'An owed acknowledgment was written later by the reconciler.', 'None.'),
+  'submission.processing': entry(O, 'A submission was claimed for processing.', 'None.'),
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -26,7 +26,13 @@ export interface LotgateConfig {
     preauth: { maxConnectionsPerIp: number; auditEventsPerIp: number; auditWindowSeconds: number };
   };
   redis: { url: string; fromEnv: boolean };
-  intake: { reconcileSeconds: number; stableMs: number; ackCsv: boolean };
+  intake: {
+    reconcileSeconds: number;
+    stableMs: number;
+    ackCsv: boolean;
+    /** A drop-zone upload temp file unchanged this long is a stranded upload (answered E_PARTIAL_UPLOAD). */
+    partialStaleSeconds?: number;
+  };
   queue: {
     attempts: number;
     backoffMs: number;
@@ -38,6 +44,10 @@ export interface LotgateConfig {
     stalledIntervalMs?: number;
     shutdownGraceMs?: number;
   };
+  /** Per-file limits (defaults for every partner; partner files may set their own) and the spool of mapped rows. */
+  ingest?: { limits?: { maxRows?: number; maxErrors?: number }; spoolMemoryBytes?: number };
+  /** Graceful stop: running files get this long to finish after SIGTERM, then they are handed back. */
+  shutdown?: { graceSeconds?: number };
   readiness: ReadinessConfig;
   /** Sections owned by later parts (jobs, connectors, notifications), kept as parsed. */
   jobs: Record<string, unknown>;
@@ -168,6 +178,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       reconcileSeconds: num(intake.reconcileSeconds, 60, 'intake.reconcileSeconds'),
       stableMs: num(intake.stableMs, 1000, 'intake.stableMs'),
       ackCsv: intake.ackCsv !== false,
+      partialStaleSeconds: num(intake.partialStaleSeconds, 3600, 'intake.partialStaleSeconds'),
     },
     queue: {
       attempts: num(queue.attempts, 3, 'queue.attempts'),
@@ -179,6 +190,14 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       stalledIntervalMs: queue.stalledIntervalMs === undefined ? undefined : num(queue.stalledIntervalMs, 30_000, 'queue.stalledIntervalMs'),
       shutdownGraceMs: queue.shutdownGraceMs === undefined ? undefined : num(queue.shutdownGraceMs, 10_000, 'queue.shutdownGraceMs'),
     },
+    ingest: {
+      limits: {
+        ...(raw.ingest?.limits?.maxRows !== undefined ? { maxRows: num(raw.ingest.limits.maxRows, 0, 'ingest.limits.maxRows') } : {}),
+        ...(raw.ingest?.limits?.maxErrors !== undefined ? { maxErrors: num(raw.ingest.limits.maxErrors, 0, 'ingest.limits.maxErrors') } : {}),
+      },
+      ...(raw.ingest?.spoolMemoryBytes !== undefined ? { spoolMemoryBytes: num(raw.ingest.spoolMemoryBytes, 0, 'ingest.spoolMemoryBytes') } : {}),
+    },
+    shutdown: raw.shutdown?.graceSeconds === undefined ? {} : { graceSeconds: num(raw.shutdown.graceSeconds, 30, 'shutdown.graceSeconds') },
     readiness,
     jobs: raw.jobs ?? {},
     connectors: Array.isArray(raw.connectors) ? raw.connectors : [],

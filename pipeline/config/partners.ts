@@ -42,6 +42,22 @@ const partnerSchema = {
       },
     },
     timezone: { type: 'string', minLength: 1 },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxRows: { type: 'integer', minimum: 1 },
+        maxErrors: { type: 'integer', minimum: 0 },
+        feeds: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { maxRows: { type: 'integer', minimum: 1 }, maxErrors: { type: 'integer', minimum: 0 } },
+          },
+        },
+      },
+    },
   },
 } as const;
 

@@ -38,6 +38,7 @@ export const REDIS = section({ url: { type: 'string', pattern: '^rediss?://', de
 export const INTAKE = section({
   reconcileSeconds: seconds(1),
   stableMs: ms(0),
+  partialStaleSeconds: { ...seconds(1), description: 'A temp file of an upload untouched this long (no process writing it) is answered as a partial upload.' },
   ackCsv: { type: 'boolean', description: 'Also write <name>.ack.csv for spreadsheet users.' },
 });
 
@@ -107,6 +108,14 @@ export function sections(parts: SchemaParts): Record<string, JsonSchema> {
     publicUrl: { type: 'string', pattern: '^https?://', description: 'Links in notifications and digests point here.' },
     timezone: { type: 'string', minLength: 1, description: "The sponsor's IANA time zone: CLI output, and acknowledgments of partners without their own." },
     audit: section({ anchorFile: { ...path, description: 'Append-only file the audit head is anchored to (default <dataDir>/audit-anchors.log).' } }, 'Audit trail.'),
+    ingest: section(
+      {
+        limits: section({ maxRows: seconds(1), maxErrors: seconds(0) }, 'Per-file limits for every partner (partner files may set their own): a file beyond them is rejected whole.'),
+        spoolMemoryBytes: { ...seconds(0), description: 'Mapped rows kept in memory per file before they spill to <dataDir>/tmp.' },
+      },
+      'Ingest.',
+    ),
+    shutdown: section({ graceSeconds: { ...seconds(0), description: 'How long running files may finish after SIGTERM/SIGINT before they are released.' } }, 'Graceful shutdown.'),
     demo: { type: 'boolean', description: 'Demo mode: serve partner files carrying the published demo keys/password. Never in production.' },
   };
 }

@@ -3,7 +3,7 @@
 // outbound/ never reads half an acknowledgment.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toLocalIso } from '../model/local-time.js';
 import type { Acknowledgment, AckError, SubmissionRef, SubmissionState } from '../model/types.js';
@@ -174,10 +174,17 @@ export function latestAckPath(dropDir: string, partner: string, file: string): s
 
 async function writeAtomic(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  // A short hidden temp name: the final name may already be as long as the file system allows.
+  // A short hidden temp name, unique per write (the final name may already be as long as the file
+  // system allows; several threads of one process may write the same ack at once).
   const tmp = path.join(path.dirname(file), `.ack-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-  await writeFile(tmp, content);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, file);
+  } catch (err) {
+    // A disk-full write leaves a truncated temp file: do not leave it taking space.
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
 }
 
 export interface WriteAckOptions {

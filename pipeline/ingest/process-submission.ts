@@ -2,23 +2,33 @@
 // workers and `lotgate replay`. Exactly once: the facts, the rejected rows, readiness, audit,
 // outbox and the submission's terminal state are written in ONE transaction; a submission
 // already in a terminal state is not applied again (its acknowledgment is rewritten).
+// Named steps return what happened (a Decision, a FeedSelection, an ApplyOutcome) — no step
+// steers the others by throwing.
 
-import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState } from '../model/types.js';
+import type { Acknowledgment, AckError, MappedRecord, PartnerConfig, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
-import { mapFile } from '../mapping/map-file.js';
+import path from 'node:path';
+import { mapFile, type MapUnit } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
-import { buildAck, writeAck } from './ack.js';
-import { ackLinks, ackTimeZone, ackWriteOptions } from './ack-context.js';
+import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
+import type { SelectedFeed } from '../mapping/catalog.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
+import { limitsFor, tooManyErrorsMessage, tooManyRowsMessage, type FileLimits } from './limits.js';
+import { Spool } from './spool.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 import type { ErrorCode } from '../codes.js';
+
+/** Mapped rows kept in memory per file before they spill to a temp file in <dataDir>/tmp. */
+const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
 
 export interface ProcessResult {
   submissionId: number;
   state: SubmissionState;
   ack: Acknowledgment;
   ackPath: string;
+  /** Set when the acknowledgment could not be written (the state is final; the ack is owed and re-driven). */
+  ackError?: string;
   touchedLots: number;
   /** True when this call applied a submission held for review (opts.approval). */
   approved?: boolean;
@@ -35,8 +45,6 @@ interface Tally {
   errorCount: number;
 }
 
-const MAX_ACK_ERRORS_KEPT = 500;
-
 export interface ProcessOptions {
   onProgress?: (rows: number) => void;
   /**
@@ -46,69 +54,233 @@ export interface ProcessOptions {
   approval?: { by: string; reason: string };
 }
 
+/**
+ * The steps, each returning what the next one needs:
+ *   decide → selectFeed → claim → mapToSpool (no lock) → applySpool (one transaction) → settle.
+ * Only `applySpool` writes facts, and only inside its one transaction.
+ */
 export async function processSubmission(deps: IngestDeps, submissionId: number, opts: ProcessOptions = {}): Promise<ProcessResult> {
-  const { store } = deps;
-  const sub = store.getSubmission(submissionId);
+  const sub = deps.store.getSubmission(submissionId);
   if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
 
-  // Exactly once: a terminal submission is only re-acknowledged.
-  if (TERMINAL_STATES.includes(sub.state as SubmissionState)) {
-    return finish(deps, submissionId, null);
+  const decision = decide(deps, sub, opts);
+  switch (decision.kind) {
+    case 'settled':
+      return finish(deps, submissionId, null);
+    case 'reject':
+      return reject(deps, submissionId, decision.code, decision.message);
+    case 'duplicate':
+      return recordDuplicate(deps, sub.id, decision.first);
+    case 'process':
+      break;
   }
+  const { partner, approval, review, dedupe } = decision;
+
+  const selected = selectFeed(deps, partner, sub);
+  if (selected.kind === 'reject') return reject(deps, submissionId, selected.code, selected.message);
+  const { feed } = selected;
+  // An approval applies what was reviewed, or nothing (review-pin.ts).
+  if (approval) assertReviewedMapping(sub, feed);
+
+  const started = startedFields(deps, sub, feed);
+  if (!claim(deps, submissionId, started, approval)) return finish(deps, submissionId, null);
+
+  const limits = limitsFor(deps.config, partner, feed.spec.feed);
+  const outcome = await applyFile(deps, sub, { partner, feed, started, approval, review, dedupe, limits, onProgress: opts.onProgress });
+  return settle(deps, submissionId, partner.id, outcome, approval);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 1: decide — what this call has to do with the submission, from the ledger alone.
+
+export type Decision =
+  /** Already decided (terminal, or held for review without an approval): only re-acknowledge. */
+  | { kind: 'settled' }
+  | { kind: 'reject'; code: ErrorCode; message: string }
+  | { kind: 'duplicate'; first: SubmissionRow }
+  | { kind: 'process'; partner: PartnerConfig; approval?: { by: string; reason: string }; review: boolean; dedupe: boolean };
+
+export function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: SubmissionRow, opts: Pick<ProcessOptions, 'approval'> = {}): Decision {
+  // Exactly once: a terminal submission is only re-acknowledged.
+  if (TERMINAL_STATES.includes(sub.state as SubmissionState)) return { kind: 'settled' };
   // Held for review: only an approval applies it; a queue retry only re-acknowledges.
-  if (sub.state === 'pending_review' && !opts.approval) return finish(deps, submissionId, null);
-  if (opts.approval && sub.state !== 'pending_review') throw new Error(`submission ${submissionId} is ${sub.state}; only a submission pending review can be approved`);
+  if (sub.state === 'pending_review' && !opts.approval) return { kind: 'settled' };
+  if (opts.approval && sub.state !== 'pending_review') throw new Error(`submission ${sub.id} is ${sub.state}; only a submission pending review can be approved`);
   const approval = opts.approval;
 
   const partner = deps.partners().get(sub.partner);
-  if (!partner) return reject(deps, submissionId, 'E_UNKNOWN_PARTNER', `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).`);
+  if (!partner) return { kind: 'reject', code: 'E_UNKNOWN_PARTNER', message: `No partner "${sub.partner}" is configured (partners/${sub.partner}.yaml).` };
 
   // Only content that counts (applied, or held for review) makes a duplicate; a resend of a
   // rejected or quarantined file is processed again and linked to the submission it resends.
   const dedupe = sub.source !== 'replay' && !approval;
   if (dedupe) {
-    const first = store.findAppliedBySha(sub.partner, sub.sha256, submissionId);
-    if (first) return markDuplicate(deps, submissionId, first);
-    const origin = store.findResendOrigin(sub.partner, sub.sha256, submissionId);
-    if (origin && sub.resendOf !== origin.id) store.updateSubmission(submissionId, { resendOf: origin.id });
+    const first = deps.store.findAppliedBySha(sub.partner, sub.sha256, sub.id);
+    if (first) return { kind: 'duplicate', first };
+    const origin = deps.store.findResendOrigin(sub.partner, sub.sha256, sub.id);
+    if (origin && sub.resendOf !== origin.id) deps.store.updateSubmission(sub.id, { resendOf: origin.id });
   }
+  // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
+  // until `lotgate submission approve` applies the file.
+  return { kind: 'process', partner, approval, review: !approval && partner.mode === 'review', dedupe };
+}
 
+/** Answers a submission whose bytes were already applied (or are held for review) as `duplicate`; the ack links the first. */
+async function recordDuplicate(deps: IngestDeps, submissionId: number, first: SubmissionRow): Promise<ProcessResult> {
+  const { store } = deps;
+  const sub = store.getSubmission(submissionId)!;
+  store.transaction(() => {
+    store.updateSubmission(sub.id, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
+    store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${sub.id}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
+  });
+  return finish(deps, sub.id, null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2: selectFeed — the partner's mapping for this file name.
+
+export type FeedSelection = { kind: 'feed'; feed: SelectedFeed } | { kind: 'reject'; code: ErrorCode; message: string };
+
+export function selectFeed(deps: Pick<IngestDeps, 'mappings'>, partner: PartnerConfig, sub: Pick<SubmissionRow, 'originalName'>): FeedSelection {
   const feed = deps.mappings.select(partner, sub.originalName);
   if (!feed) {
     const known = deps.mappings.describe(partner);
-    return reject(deps, submissionId, 'E_NO_FEED', `No feed of partner "${partner.id}" accepts a file named "${sub.originalName}". Accepted names: ${known || '(no feeds configured)'}.`);
+    return { kind: 'reject', code: 'E_NO_FEED', message: `No feed of partner "${partner.id}" accepts a file named "${sub.originalName}". Accepted names: ${known || '(no feeds configured)'}.` };
   }
   if ('diagnostics' in feed) {
-    return reject(deps, submissionId, 'E_MAPPING_INVALID', `Mapping ${feed.name} has errors and cannot be used: ${feed.diagnostics.slice(0, 3).join('; ')}`);
+    return { kind: 'reject', code: 'E_MAPPING_INVALID', message: `Mapping ${feed.name} has errors and cannot be used: ${feed.diagnostics.slice(0, 3).join('; ')}` };
   }
-  // An approval applies what was reviewed, or nothing (review-pin.ts).
-  if (approval) assertReviewedMapping(sub, feed);
+  return { kind: 'feed', feed };
+}
 
-  // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
-  // until `lotgate submission approve` applies the file.
-  const review = !approval && partner.mode === 'review';
-  const startedAt = deps.now().toISOString();
-  const started = {
-    feed: feed.spec.feed,
-    mappingName: feed.name,
-    mappingHash: feed.hash,
-    startedAt,
-    attempts: (sub.attempts ?? 0) + 1,
-  };
-  // An approval keeps `pending_review` until its commit, so a racing approval can tell. The mark
-  // is only set on a submission nobody has finished meanwhile: overwriting another process's
-  // `applied` (or `pending_review`) with `processing` would defeat the check under the lock below.
-  if (!approval) {
-    const mine = store.transaction(() => {
-      const cur = store.getSubmission(submissionId);
-      if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
-      store.updateSubmission(submissionId, { state: 'processing', ...started });
-      return true;
-    });
-    if (!mine) return finish(deps, submissionId, null);
+// ---------------------------------------------------------------------------------------------
+// Step 3: claim — mark the submission `processing` unless somebody decided it meanwhile.
+
+type StartedFields = Pick<SubmissionRow, 'feed' | 'mappingName' | 'mappingHash' | 'startedAt' | 'attempts'>;
+
+function startedFields(deps: IngestDeps, sub: SubmissionRow, feed: SelectedFeed): StartedFields {
+  return { feed: feed.spec.feed, mappingName: feed.name, mappingHash: feed.hash, startedAt: deps.now().toISOString(), attempts: (sub.attempts ?? 0) + 1 };
+}
+
+/**
+ * An approval keeps `pending_review` until its commit, so a racing approval can tell. The mark
+ * is only set on a submission nobody has finished meanwhile: overwriting another process's
+ * `applied` (or `pending_review`) with `processing` would defeat the check under the lock.
+ * Returns false when there is nothing left to do but re-acknowledge.
+ */
+function claim(deps: IngestDeps, submissionId: number, started: StartedFields, approval: ProcessOptions['approval']): boolean {
+  if (approval) return true;
+  const { store } = deps;
+  return store.transaction(() => {
+    const cur = store.getSubmission(submissionId);
+    if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
+    store.updateSubmission(submissionId, { state: 'processing', ...started });
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 4: mapToSpool — read and map the whole file WITHOUT the write lock (other partners' files
+// go on meanwhile), checking the file's limits; the mapped rows wait in a bounded spool.
+
+interface ApplyContext {
+  partner: PartnerConfig;
+  feed: SelectedFeed;
+  started: StartedFields;
+  approval?: { by: string; reason: string };
+  review: boolean;
+  /** Whether the same bytes applied meanwhile make this a duplicate (checked again under the lock). */
+  dedupe: boolean;
+  limits: FileLimits;
+  onProgress?: (rows: number) => void;
+}
+
+/** One mapped row (or XML record / document) that produces records or errors. */
+type SpooledUnit = Pick<MapUnit, 'records' | 'errors'>;
+
+export type MapOutcome =
+  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number }
+  /** The file as a whole cannot be read. */
+  | { kind: 'file_error'; error: FileError; rows: number }
+  /** Beyond the file's limits: rejected as a whole with these first errors. */
+  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; sample: RowError[] };
+
+async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
+  const { feed, limits, partner } = ctx;
+  const spool = new Spool<SpooledUnit>(path.join(deps.config.dataDir, 'tmp'), deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES);
+  let rows = 0;
+  let filtered = 0;
+  let rowsWithErrors = 0;
+  const sample: RowError[] = [];
+  try {
+    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
+      rows++;
+      if (rows > limits.maxRows) {
+        spool.dispose();
+        return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partner.id, feed.spec.feed), rows: rows - 1, sample: [] };
+      }
+      if (unit.records.length === 0 && unit.errors.length === 0) {
+        filtered++;
+        continue;
+      }
+      if (unit.errors.length > 0) {
+        rowsWithErrors++;
+        for (const e of unit.errors) if (sample.length < MAX_ACK_ERRORS_KEPT) sample.push(e);
+        if (rowsWithErrors > limits.maxErrors) {
+          spool.dispose();
+          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, unit.line), rows, sample };
+        }
+      }
+      for (const rec of unit.records) if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
+      spool.push({ records: unit.records, errors: unit.errors });
+      if (ctx.onProgress && rows % 50_000 === 0) ctx.onProgress(rows);
+    }
+    spool.finish();
+  } catch (err) {
+    spool.dispose();
+    if (err instanceof FileError) return { kind: 'file_error', error: err, rows };
+    throw err;
   }
+  return { kind: 'mapped', spool, rows, filtered };
+}
 
-  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], rowErrors: [], errorCount: 0 };
+// ---------------------------------------------------------------------------------------------
+// Step 5: applySpool — apply the mapped rows in ONE write transaction that either commits the
+// decision with everything it implies, or rolls back and says why. Holds the lock only for the
+// database work, never for reading or mapping the file.
+
+export type ApplyOutcome =
+  /** Committed: the submission is in `state` with its facts. */
+  | { kind: 'committed'; state: SubmissionState; tally: Tally; touchedLots: number }
+  /** Review preview, rolled back: what the file would give once approved. */
+  | { kind: 'preview'; wouldBe: SubmissionState; tally: Tally }
+  /** Somebody else decided it while this run waited for the write lock; rolled back. */
+  | { kind: 'already_decided' }
+  /** The same bytes were applied by another worker while this one waited for the lock; rolled back. */
+  | { kind: 'duplicate'; first: SubmissionRow }
+  | Exclude<MapOutcome, { kind: 'mapped' }>;
+
+async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<ApplyOutcome> {
+  let mapped: MapOutcome;
+  try {
+    mapped = await mapToSpool(deps, sub, ctx);
+  } catch (err) {
+    if (!ctx.approval) deps.store.updateSubmission(sub.id, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
+    throw err;
+  }
+  if (mapped.kind !== 'mapped') return mapped;
+  try {
+    return applySpool(deps, sub, ctx, mapped);
+  } finally {
+    mapped.spool.dispose();
+  }
+}
+
+function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: Extract<MapOutcome, { kind: 'mapped' }>): ApplyOutcome {
+  const { store } = deps;
+  const { partner, feed, approval, limits } = ctx;
+  const submissionId = sub.id;
+  const tally: Tally = { rows: mapped.rows, applied: 0, rejected: 0, filtered: mapped.filtered, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
@@ -121,41 +293,30 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     }
   };
 
-  let outcome: 'committed' | 'already_decided' | { review: SubmissionState } | { duplicate: SubmissionRow } = 'committed';
   store.begin();
   try {
     // Under the write lock: another process may have applied this submission while we waited
     // (a job re-queued after Redis lost it); then there is nothing left to do.
     const current = store.getSubmission(submissionId);
-    if (!approval && current && (TERMINAL_STATES.includes(current.state as SubmissionState) || current.state === 'pending_review')) {
-      outcome = 'already_decided';
-      throw new AlreadyDecided();
+    const stillOpen = approval ? current?.state === 'pending_review' : current !== undefined && !TERMINAL_STATES.includes(current.state as SubmissionState) && current.state !== 'pending_review';
+    if (!stillOpen) {
+      store.rollback();
+      return { kind: 'already_decided' };
     }
-    // The same bytes may have been applied by another worker while this one waited for the lock.
-    const counted = dedupe ? store.findAppliedBySha(sub.partner, sub.sha256, submissionId) : undefined;
+    const counted = ctx.dedupe ? store.findAppliedBySha(sub.partner, sub.sha256, submissionId) : undefined;
     if (counted) {
-      outcome = { duplicate: counted };
-      throw new AlreadyDecided();
+      store.rollback();
+      return { kind: 'duplicate', first: counted };
     }
     if (approval) {
-      if (current?.state !== 'pending_review') {
-        outcome = 'already_decided';
-        throw new AlreadyDecided();
-      }
       // The preview's rejected rows are recorded again by the real apply below.
       store.clearRejectedRows(submissionId);
-      store.updateSubmission(submissionId, started);
+      store.updateSubmission(submissionId, ctx.started);
     }
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
-      tally.rows++;
-      if (unit.records.length === 0 && unit.errors.length === 0) {
-        tally.filtered++;
-        continue;
-      }
+    for (const unit of mapped.spool.items()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
       for (const rec of unit.records) {
-        if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
         const res = store.applyRecord(partner, rec, { ...prov, line: rec.line });
         if ('error' in res) {
           rowFailed = true;
@@ -165,19 +326,25 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
           if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
         }
       }
-      if (rowFailed) tally.rejected++;
-      else tally.applied++;
-      if (opts.onProgress && tally.rows % 50_000 === 0) opts.onProgress(tally.rows);
+      if (rowFailed) {
+        tally.rejected++;
+        if (tally.rejected > limits.maxErrors) {
+          // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
+          store.rollback();
+          const line = unit.records[0]?.line ?? unit.errors[0]?.line;
+          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: tally.rows, sample: tally.rowErrors };
+        }
+      } else tally.applied++;
     }
 
     const nothingToApply = tally.rows === tally.filtered;
     if (nothingToApply) {
       recordError({ code: 'E_NO_ROWS', message: tally.rows === 0 ? 'The file has no data rows.' : `All ${tally.rows} rows were filtered out by the mapping; nothing to apply.` });
     }
-    const finalState: SubmissionState = nothingToApply || tally.applied === 0 ? 'rejected' : tally.rejected === 0 ? 'applied' : 'applied_with_errors';
-    if (review) {
-      outcome = { review: finalState };
-      throw new AlreadyDecided();
+    const finalState = finalStateOf(tally, nothingToApply);
+    if (ctx.review) {
+      store.rollback();
+      return { kind: 'preview', wouldBe: finalState, tally };
     }
     if (approval) assertReviewedOutcome(sub, tally);
     const now = deps.now();
@@ -200,6 +367,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       finishedAt: now.toISOString(),
       errorCode: finalState === 'rejected' ? tally.errors[0]?.code ?? null : null,
       errorMessage: finalState === 'rejected' ? tally.errors[0]?.message ?? null : null,
+      ackPending: true,
     });
     store.appendAudit({
       actor: `partner:${partner.id}`,
@@ -208,37 +376,41 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, lots: touched.size },
     });
     store.commit();
+    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size };
   } catch (err) {
     store.rollback();
-    if (err instanceof AlreadyDecided) {
-      if (outcome === 'already_decided') return finish(deps, submissionId, null);
-      if (typeof outcome === 'object' && 'duplicate' in outcome) return markDuplicate(deps, submissionId, outcome.duplicate);
-      if (typeof outcome === 'object') return holdForReview(deps, submissionId, partner.id, outcome.review, tally);
-    }
-    if (err instanceof FileError) {
-      return reject(deps, submissionId, err.code, err.message, err.line, err.column, tally.rows);
-    }
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
-  const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
-  return { ...res, touchedLots: touched.size, ...(approval ? { approved: true } : {}) };
 }
 
-/** Answers a submission whose bytes were already applied (or are held for review) as `duplicate`. */
-async function markDuplicate(deps: IngestDeps, submissionId: number, first: SubmissionRow): Promise<ProcessResult> {
-  const { store } = deps;
-  const sub = store.getSubmission(submissionId)!;
-  store.transaction(() => {
-    store.updateSubmission(submissionId, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString() });
-    store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${submissionId}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
-  });
-  return finish(deps, submissionId, null);
+/** Pure: the terminal state a file's counts give. */
+export function finalStateOf(t: Pick<Tally, 'applied' | 'rejected'>, nothingToApply: boolean): SubmissionState {
+  return nothingToApply || t.applied === 0 ? 'rejected' : t.rejected === 0 ? 'applied' : 'applied_with_errors';
 }
 
-/** Unwinds the file's transaction without applying it (review preview, or an approval that lost the race). */
-class AlreadyDecided extends Error {}
+// ---------------------------------------------------------------------------------------------
+// Step 5: settle — turn the outcome into the recorded answer (ack) for the partner.
+
+async function settle(deps: IngestDeps, submissionId: number, partnerId: string, outcome: ApplyOutcome, approval: ProcessOptions['approval']): Promise<ProcessResult> {
+  switch (outcome.kind) {
+    case 'already_decided':
+      return finish(deps, submissionId, null);
+    case 'duplicate':
+      return recordDuplicate(deps, submissionId, outcome.first);
+    case 'preview':
+      return holdForReview(deps, submissionId, partnerId, outcome.wouldBe, outcome.tally);
+    case 'file_error':
+      return reject(deps, submissionId, outcome.error.code, outcome.error.message, outcome.error.line, outcome.error.column, outcome.rows);
+    case 'over_limit':
+      return reject(deps, submissionId, outcome.code, outcome.message, undefined, undefined, outcome.rows, outcome.sample);
+    case 'committed': {
+      const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, outcome.tally);
+      return { ...res, touchedLots: outcome.touchedLots, ...(approval ? { approved: true } : {}) };
+    }
+  }
+}
 
 /**
  * Records the outcome of a review preview after its rollback: `pending_review` with the counts
@@ -258,6 +430,7 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       finishedAt: rejected ? now : undefined,
       errorCode: rejected ? tally.rowErrors[0]?.code ?? null : null,
       errorMessage: rejected ? tally.rowErrors[0]?.message ?? null : null,
+      ackPending: true,
     });
     store.appendAudit({
       actor: `partner:${partnerId}`,
@@ -285,7 +458,7 @@ export async function rejectReview(deps: IngestDeps, submissionId: number, by: s
     if (sub?.state !== 'pending_review') return false;
     const now = deps.now().toISOString();
     store.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
-    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now });
+    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now, ackPending: true });
     store.appendAudit({
       actor: `operator:${by}`,
       action: 'submission.review_rejected',
@@ -302,15 +475,10 @@ function attachDocumentFile(rec: MappedRecord, sha256: string, storedPath: strin
   rec.fields.storedPath = storedPath;
 }
 
-function toAckError(e: RowError): AckError {
-  const out: AckError = { code: e.code, message: e.message };
-  if (e.line !== undefined) out.line = e.line;
-  if (e.column !== undefined) out.column = e.column;
-  if (e.field !== undefined) out.field = e.field;
-  return out;
-}
-
-/** Marks the submission rejected as a whole (nothing applied) with one coded error. */
+/**
+ * Marks the submission rejected as a whole (nothing applied) with one coded error. A submission
+ * already decided (another process finished it meanwhile) keeps its state: it is only re-acknowledged.
+ */
 export async function reject(
   deps: IngestDeps,
   submissionId: number,
@@ -319,49 +487,46 @@ export async function reject(
   line?: number,
   column?: number,
   rows = 0,
+  /** Row errors found before the file was rejected (listed after the file's error). */
+  sample: RowError[] = [],
 ): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
+    if (isDecided(store.getSubmission(submissionId)?.state)) return;
     store.insertRejectedRow(submissionId, { code, message, line, column });
-    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString() });
+    for (const e of sample.slice(0, MAX_ACK_ERRORS_KEPT)) store.insertRejectedRow(submissionId, e);
+    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
     store.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
   });
   return finish(deps, submissionId, null);
 }
 
-/** Marks a submission quarantined (partial upload, or failed after its last attempt). */
+/**
+ * Marks a submission quarantined (partial upload, or failed after its last attempt). Only a
+ * submission that is not decided yet: a terminal state is final (an applied file whose ack could
+ * not be written stays applied), and a file held for review keeps waiting for its reviewer.
+ */
 export async function quarantine(deps: IngestDeps, submissionId: number, code: ErrorCode, message: string): Promise<ProcessResult> {
   const { store } = deps;
-  store.transaction(() => {
+  const changed = store.transaction(() => {
+    const cur = store.getSubmission(submissionId);
+    if (!cur) throw new Error(`submission ${submissionId} is not in the ledger`);
+    if (isDecided(cur.state) || cur.state === 'pending_review') return false;
     store.insertRejectedRow(submissionId, { code, message });
-    store.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString() });
+    store.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
     store.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${submissionId}`, details: { code, message } });
+    return true;
   });
+  if (!changed) deps.log.info({ submissionId, code }, 'not quarantined: the submission is already decided; its acknowledgment is written again');
   return finish(deps, submissionId, null);
 }
 
-/** Builds the acknowledgment from the ledger (the source of truth) and writes it. */
+function isDecided(state: string | undefined): boolean {
+  return state !== undefined && TERMINAL_STATES.includes(state as SubmissionState);
+}
+
+/** Builds the acknowledgment from the ledger (the source of truth) and writes it; a failed write is recorded, never thrown. */
 async function finish(deps: IngestDeps, submissionId: number, note: string | null, tally?: Tally): Promise<ProcessResult> {
-  const sub = deps.store.getSubmission(submissionId)!;
-  const errors = tally?.errors ?? deps.store.listRejectedRows(submissionId, MAX_ACK_ERRORS_KEPT).map(toAckError);
-  const totalErrors = tally?.errorCount ?? deps.store.countRejectedRows(submissionId);
-  const ack = buildAck({
-    submissionId,
-    partner: sub.partner,
-    file: sub.originalName,
-    sha256: sub.sha256,
-    receivedAt: sub.receivedAt,
-    state: sub.state as SubmissionState,
-    feed: sub.feed ?? null,
-    mapping: sub.mappingName && sub.mappingHash ? { name: sub.mappingName, hash: sub.mappingHash } : null,
-    counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
-    errors,
-    totalErrors,
-    ...ackLinks(deps, sub),
-    note: note ?? undefined,
-    timeZone: ackTimeZone(deps, sub),
-  });
-  const ackPath = await writeAck(deps.config.dropDir, ack, ackWriteOptions(deps, sub));
-  if (sub.ackPath !== ackPath) deps.store.updateSubmission(submissionId, { ackPath });
-  return { submissionId, state: ack.state, ack, ackPath, touchedLots: 0 };
+  const r = await acknowledge(deps, submissionId, { note: note ?? undefined, known: tally ? { errors: tally.errors, errorCount: tally.errorCount } : undefined });
+  return { submissionId, state: r.ack.state, ack: r.ack, ackPath: r.ackPath, ...(r.ackError ? { ackError: r.ackError } : {}), touchedLots: 0 };
 }

@@ -155,6 +155,8 @@ export interface PartialUpload {
   size: number;
   sha256?: string;
   receivedAt?: string;
+  /** What the partner is told (default: the upload was interrupted before the file was closed). */
+  message?: string;
 }
 
 /**
@@ -163,7 +165,7 @@ export interface PartialUpload {
  * telling the partner to upload again.
  */
 export async function takePartial(deps: IntakeDeps, p: PartialUpload): Promise<number> {
-  const message = `The upload was interrupted before the file was closed (${p.size} bytes received); nothing was applied. Upload the file again.`;
+  const message = p.message ?? `The upload was interrupted before the file was closed (${p.size} bytes received); nothing was applied. Upload the file again.`;
   // The ledger row is born quarantined, so no crash can ever leave it queueable.
   const id = await deps.ledger.register({
     partner: p.partner,

@@ -4,6 +4,7 @@
 // one-shot commands).
 
 import type { ErrorCode } from '../codes.js';
+import { redriveAcks } from '../ingest/acknowledge.js';
 import type { IngestDeps } from '../ingest/deps.js';
 import { quarantine } from '../ingest/process-submission.js';
 import type { AuditInput } from '../store/types.js';
@@ -19,6 +20,8 @@ export interface LedgerWriter {
   audit(e: AuditInput): Promise<void>;
   /** A drop-zone ban, for every process of the data dir (store/bans.ts). */
   ban(b: BanRecord): Promise<void>;
+  /** Writes the acknowledgments the ledger still owes (of submissions decided at least minAgeMs ago); idempotent. */
+  acks(minAgeMs?: number): Promise<{ written: number; failed: number }>;
 }
 
 export function directLedger(deps: IngestDeps): LedgerWriter {
@@ -33,5 +36,6 @@ export function directLedger(deps: IngestDeps): LedgerWriter {
     ban: async (b) => {
       await retryBusy(() => deps.store.recordBan(b));
     },
+    acks: (minAgeMs) => retryBusy(() => redriveAcks(deps, { minAgeMs })),
   };
 }

@@ -123,3 +123,24 @@ export function inboundFileOf(dropDir: string, file: string): { partner: string;
   if (partner.startsWith('.')) return null;
   return { partner, name };
 }
+
+/**
+ * The drop zone's temp name of an upload in progress, `.<name>.<12 hex>.part` (see
+ * pipeline/sftp/upload.ts tempNameFor; very long names are shortened there). Returns the name the
+ * partner gave, or null for any other name (other tools' temp files are not ours to answer).
+ */
+export function parseUploadTempName(name: string): { originalName: string } | null {
+  const m = /^\.(.+)\.[0-9a-f]{12}\.part$/.exec(name);
+  return m ? { originalName: m[1] } : null;
+}
+
+/**
+ * A partial upload set aside by the drop zone: `<ISO time with - for : and .>-<name>` in
+ * .quarantine/ (pipeline/sftp/sftp-session.ts). Returns the name and when it was set aside.
+ */
+export function parseQuarantinedName(name: string): { originalName: string; quarantinedAtMs: number } | null {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z-(.+)$/.exec(name);
+  if (!m) return null;
+  const ms = Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`);
+  return Number.isFinite(ms) ? { originalName: m[6], quarantinedAtMs: ms } : null;
+}

@@ -4,13 +4,21 @@
 //       there before start-up),
 //   (b) registers files left in .intake/ by a crash between claim and ledger row,
 //   (c) puts every ledger row in `received`/`processing` back on its queue when it has no live
-//       job (Redis flushed or replaced, a worker killed, an enqueue that failed).
+//       job (Redis flushed or replaced, a worker killed, an enqueue that failed),
+//   (d) writes the acknowledgments the ledger still owes (`ack_pending`: the disk was full when
+//       the submission was decided, or the process died between decision and ack) — the
+//       decision itself is final and never redone,
+//   (e) answers uploads stranded by a crash or a full disk: the drop zone's hidden temp files
+//       (`.<name>.<hex>.part`) left in inbound/ by a server that died mid-upload, and partial
+//       uploads set aside in .quarantine/ that never reached the ledger. Each becomes a ledger row,
+//       quarantined with E_PARTIAL_UPLOAD, with an acknowledgment; the bytes go to the archive.
 
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleSpools } from '../ingest/spool.js';
 import { hashFile } from './archive.js';
-import { takeFile, type IntakeDeps } from './intake.js';
-import { ignoredReason, parseStagedName, partnerDirs } from './names.js';
+import { takeFile, takePartial, type IntakeDeps } from './intake.js';
+import { ignoredReason, parseQuarantinedName, parseStagedName, parseUploadTempName, partnerDirs } from './names.js';
 import type { Store } from '../store/store.js';
 import type { SubmissionRow } from '../store/types.js';
 
@@ -30,6 +38,15 @@ export interface ReconcileOptions {
   stagedGraceMs?: number;
   /** Files in inbound/ count as complete once unchanged this long (default config.intake.stableMs). */
   stableMs?: number;
+  /**
+   * A drop-zone temp file (`.<name>.<hex>.part`) unchanged this long is a stranded upload
+   * (default config.intake.partialStaleSeconds). At start-up, temp files last written before
+   * this process started (and quiet for `startupQuietMs`, default 10 s) are stranded as well.
+   */
+  partialStaleMs?: number;
+  startupQuietMs?: number;
+  /** Owed acks are written only for submissions decided at least this long ago (default 30 s): younger ones are being written by their own run. */
+  ackRedriveAfterMs?: number;
 }
 
 export interface ReconcileReport {
@@ -38,6 +55,13 @@ export interface ReconcileReport {
   stagedRemoved: number;
   requeued: number;
   quarantined: number;
+  /** Owed acknowledgments written in this pass, and those that still could not be written. */
+  acksWritten: number;
+  acksFailed: number;
+  /** Stranded uploads (temp files, unregistered partials) answered with E_PARTIAL_UPLOAD. */
+  strandedAnswered: number;
+  /** Partials already in the ledger whose leftover copy was removed. */
+  strandedRemoved: number;
   waitingForStability: number;
   errors: string[];
 }
@@ -61,6 +85,12 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
   const seen = new Map<string, Seen>();
   const stableMs = opts.stableMs ?? deps.config.intake.stableMs;
   const stagedGraceMs = opts.stagedGraceMs ?? 60_000;
+  const partialStaleMs = opts.partialStaleMs ?? (deps.config.intake.partialStaleSeconds ?? 3600) * 1000;
+  const startupQuietMs = opts.startupQuietMs ?? 10_000;
+  // File-system clocks are coarse (a file written just after this line may carry an earlier
+  // time): "before this process started" means a second before.
+  const startedAtMs = deps.now().getTime() - 1000;
+  let firstPass = true;
   let running: Promise<ReconcileReport> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -151,6 +181,64 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     }
   }
 
+  /** The ledger row of this very partial, when a crash came between its row and the removal. */
+  function alreadyAnswered(partner: string, originalName: string, sha256: string, atMs: number): boolean {
+    const windowMs = 60_000;
+    return deps.store
+      .listSubmissions({ partner, since: new Date(atMs - windowMs).toISOString(), limit: 10_000 })
+      .some((s) => s.originalName === originalName && s.sha256 === sha256 && s.state === 'quarantined' && Math.abs(Date.parse(s.receivedAt) - atMs) < windowMs);
+  }
+
+  async function answerStranded(partner: string, file: string, originalName: string, atMs: number, message: (size: number) => string, report: ReconcileReport): Promise<void> {
+    const digest = await hashFile(file);
+    if (alreadyAnswered(partner, originalName, digest.sha256, atMs)) {
+      await rm(file, { force: true });
+      report.strandedRemoved++;
+      return;
+    }
+    const id = await takePartial(deps, { partner, name: originalName, path: file, size: digest.size, sha256: digest.sha256, receivedAt: new Date(atMs).toISOString(), message: message(digest.size) });
+    report.strandedAnswered++;
+    deps.log.warn({ partner, file: originalName, submissionId: id, bytes: digest.size }, 'stranded upload answered: quarantined with E_PARTIAL_UPLOAD');
+  }
+
+  async function recoverStranded(partner: string, report: ReconcileReport, startUp: boolean): Promise<void> {
+    if (!knownPartner(deps, partner)) return;
+    const dirs = partnerDirs(deps.config.dropDir, partner);
+    const now = deps.now().getTime();
+    for (const name of (await readdir(dirs.inbound).catch(() => [] as string[])).sort()) {
+      const temp = parseUploadTempName(name);
+      if (!temp) continue;
+      const file = path.join(dirs.inbound, name);
+      const st = await lstat(file).catch(() => null);
+      if (!st?.isFile()) continue;
+      const quiet = now - st.mtimeMs;
+      // Uploads of this process (and live ones of other drop-zone processes) keep writing their
+      // temp file; only files nobody wrote for long, or not since before this start, are taken.
+      const stranded = quiet >= partialStaleMs || (startUp && st.mtimeMs < startedAtMs && quiet >= startupQuietMs);
+      if (!stranded) continue;
+      try {
+        await answerStranded(partner, file, temp.originalName, Math.floor(st.mtimeMs), (size) => `The upload of "${temp.originalName}" was cut off when the drop zone stopped (${size} bytes received); nothing was applied. Upload the file again.`, report);
+      } catch (err) {
+        report.errors.push(`${file}: ${(err as Error).message}`);
+      }
+    }
+    for (const name of (await readdir(dirs.quarantine).catch(() => [] as string[])).sort()) {
+      const file = path.join(dirs.quarantine, name);
+      const st = await lstat(file).catch(() => null);
+      if (!st?.isFile()) continue;
+      // The drop zone may be registering it right now (it moved it here a moment ago); at
+      // start-up, a partial set aside before this process started (and quiet since) is not.
+      const beforeStart = startUp && st.ctimeMs < startedAtMs && now - st.ctimeMs >= startupQuietMs;
+      if (!beforeStart && stagedGraceMs > 0 && now - st.ctimeMs < stagedGraceMs) continue;
+      const info = parseQuarantinedName(name) ?? { originalName: name, quarantinedAtMs: Math.floor(st.mtimeMs) };
+      try {
+        await answerStranded(partner, file, info.originalName, info.quarantinedAtMs, (size) => `The upload was interrupted before the file was closed (${size} bytes received); nothing was applied. Upload the file again.`, report);
+      } catch (err) {
+        report.errors.push(`${file}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   async function requeueUnfinished(report: ReconcileReport): Promise<void> {
     let rows: SubmissionRow[];
     try {
@@ -189,18 +277,36 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     }
   }
 
+  async function redriveOwedAcks(report: ReconcileReport): Promise<void> {
+    try {
+      const r = await deps.ledger.acks(opts.ackRedriveAfterMs ?? 30_000);
+      report.acksWritten += r.written;
+      report.acksFailed += r.failed;
+      if (r.failed) report.errors.push(`${r.failed} acknowledgment(s) still cannot be written (see the log); retried next pass`);
+    } catch (err) {
+      report.errors.push(`acknowledgments: ${(err as Error).message}`);
+    }
+  }
+
   async function pass(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, waitingForStability: 0, errors: [] };
+    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, acksWritten: 0, acksFailed: 0, strandedAnswered: 0, strandedRemoved: 0, waitingForStability: 0, errors: [] };
     const alive = new Set<string>();
+    const startUp = firstPass;
+    firstPass = false;
     for (const partner of await partnerFolders()) {
       await recoverStaged(partner, report);
       await scanInbound(partner, report, alive);
+      await recoverStranded(partner, report, startUp);
     }
     for (const k of seen.keys()) if (!alive.has(k)) seen.delete(k);
     // Forget warnings about files that are gone, so the set does not grow forever.
     for (const k of deps.noticed ?? []) if (!alive.has(k)) deps.noticed!.delete(k);
     await requeueUnfinished(report);
-    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined;
+    await redriveOwedAcks(report);
+    // Mapped rows of files whose process was killed while reading them (pipeline/ingest/spool.ts).
+    const spools = removeStaleSpools(path.join(deps.config.dataDir, 'tmp'));
+    if (spools) deps.log.info({ removed: spools }, 'removed spool files of stopped processes');
+    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined + report.acksWritten + report.strandedAnswered + report.strandedRemoved;
     if (did || report.errors.length) deps.log.info({ ...report, errors: report.errors.slice(0, 5) }, 'reconcile pass');
     return report;
   }

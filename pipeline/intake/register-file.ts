@@ -3,6 +3,7 @@
 // A crash before the ledger row leaves the file in inbound/ for the reconciler; a crash after
 // it leaves a ledger row in `received`, which the reconciler re-queues.
 
+import type { ErrorCode } from '../codes.js';
 import { rm } from 'node:fs/promises';
 import type { IngestDeps } from '../ingest/deps.js';
 import { archiveFile, hashFile } from './archive.js';
@@ -27,7 +28,7 @@ export interface IncomingFile {
    * Insert the ledger row already quarantined (partial uploads): a crash before the caller's
    * quarantine() then leaves a terminal row, never one the reconciler would queue for processing.
    */
-  quarantined?: { code: string; message: string };
+  quarantined?: { code: ErrorCode; message: string };
 }
 
 export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | 'now'>, f: IncomingFile): Promise<number> {
@@ -45,7 +46,7 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       archivePath,
       state: f.quarantined ? 'quarantined' : 'received',
       replayOf: f.replayOf ?? null,
-      ...(f.quarantined ? { errorCode: f.quarantined.code, errorMessage: f.quarantined.message, finishedAt: deps.now().toISOString() } : {}),
+      ...(f.quarantined ? { errorCode: f.quarantined.code, errorMessage: f.quarantined.message, finishedAt: deps.now().toISOString(), ackPending: true } : {}),
     });
     deps.store.appendAudit({
       actor: f.source === 'cli' || f.source === 'replay' ? 'operator' : `partner:${f.partner}`,
@@ -53,6 +54,13 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       subject: `submission:${sid}`,
       details: { partner: f.partner, file: f.name, size: digest.size, sha256: digest.sha256, source: f.source, replayOf: f.replayOf },
     });
+    if (f.quarantined) {
+      // Decided at birth, in the same transaction: the error row, the terminal audit event and
+      // the owed acknowledgment (written by the caller, or by the reconciler after a crash).
+      const { code, message } = f.quarantined;
+      deps.store.insertRejectedRow(sid, { code, message });
+      deps.store.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${sid}`, details: { code, message } });
+    }
     return sid;
   });
   if (f.removeSource) await rm(f.path, { force: true });

@@ -261,6 +261,8 @@ export interface PartnerConfig {
   ack?: { csvDelimiter?: ',' | ';' | '\t' | '|'; bom?: boolean };
   /** IANA time zone for times in its acknowledgments (default: config `timezone`, else the machine's). */
   timezone?: string;
+  /** Per-file limits of this partner (and per feed); see pipeline/ingest/limits.ts. */
+  limits?: { maxRows?: number; maxErrors?: number; feeds?: Record<string, { maxRows?: number; maxErrors?: number }> };
   /** Path of the YAML file it was loaded from. */
   source?: string;
 }

@@ -13,6 +13,8 @@ import { PoolClosedError, TaskAbortedError } from './thread-pool.js';
 
 export interface TaskRunner {
   run(task: LotgateTask): Promise<TaskResult>;
+  /** Fails tasks that wait for a thread and have not started (with PoolClosedError): used on shutdown. */
+  releaseQueued?(): number;
 }
 
 export interface IngestWorkersOptions {
@@ -104,6 +106,11 @@ export class IngestWorkers {
   private async process(partner: string, job: Job<IngestJobData, JobOutcome>, token?: string): Promise<JobOutcome> {
     const id = job.data.submissionId;
     const log = this.opts.log.child({ partner, submissionId: id, attempt: job.attemptsMade + 1 });
+    if (this.closing) {
+      // Fetched in the instant the shutdown began: never started, handed back untouched.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     // Chained synchronously, so a third job for the same id waits for the second, not only the first.
     const earlier = this.inFlight.get(id);
     const run = (async () => {
@@ -134,8 +141,10 @@ export class IngestWorkers {
       if (job.attemptsMade + 1 >= attempts) {
         const message = `Processing failed ${attempts} time${attempts === 1 ? '' : 's'}; nothing was applied. Last error: ${(err as Error).message}`;
         try {
-          await this.opts.pool.run({ kind: 'quarantine', submissionId: id, code: 'E_PROCESSING_FAILED', message });
-          log.error({ err: (err as Error).message }, 'submission quarantined after its last attempt');
+          const q = (await this.opts.pool.run({ kind: 'quarantine', submissionId: id, code: 'E_PROCESSING_FAILED', message })) as { state?: string };
+          // A submission decided before the failure (e.g. applied, then its ack failed) keeps its state.
+          if (q?.state === undefined || q.state === 'quarantined') log.error({ err: (err as Error).message }, 'submission quarantined after its last attempt');
+          else log.warn({ err: (err as Error).message, state: q.state }, 'last attempt failed after the submission was decided; its state is kept');
         } catch (qerr) {
           // The reconciler sees the unfinished row with a failed job and quarantines it later.
           log.error({ err: (qerr as Error).message }, 'could not quarantine the submission');
@@ -153,13 +162,24 @@ export class IngestWorkers {
   }
 
   /**
-   * Stops fetching jobs and waits for running ones; `onGraceOver` is called if they have not
-   * finished after `graceMs` (the server aborts them in the pool, which releases their jobs).
+   * Stops fetching jobs at once and waits for running ones; `onGraceOver` is called if they have
+   * not finished after `graceMs` (the server aborts them in the pool, which releases their jobs).
+   * Jobs waiting for a pool thread are released at once: they have not started.
    */
-  async close(graceMs: number, onGraceOver: () => Promise<unknown>): Promise<void> {
+  close(graceMs: number, onGraceOver: () => Promise<unknown>): Promise<void> {
+    this.closingDone ??= this.closeNow(graceMs, onGraceOver);
+    return this.closingDone;
+  }
+
+  private closingDone: Promise<void> | null = null;
+
+  private async closeNow(graceMs: number, onGraceOver: () => Promise<unknown>): Promise<void> {
     this.closing = true;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    // BullMQ stops its fetch loop as soon as close() is called; it then waits for active jobs.
     const closing = Promise.all([...this.workers.values()].map((w) => w.close()));
+    const released = this.opts.pool.releaseQueued?.() ?? 0;
+    if (released) this.opts.log.info({ released }, 'jobs waiting for a worker thread handed back to their queues');
     let timer: NodeJS.Timeout | undefined;
     const over = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), graceMs);

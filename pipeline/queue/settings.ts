@@ -79,7 +79,7 @@ export function installationId(dataDir: string): string {
 
 /**
  * config.queue may carry optional keys beyond the typed ones (prefix, lockMs, stalledIntervalMs,
- * shutdownGraceMs); LOTGATE_QUEUE_PREFIX, LOTGATE_QUEUE_LOCK_MS, LOTGATE_QUEUE_STALLED_MS and
+ * shutdownGraceMs, superseded by shutdown.graceSeconds); LOTGATE_QUEUE_PREFIX, LOTGATE_QUEUE_LOCK_MS, LOTGATE_QUEUE_STALLED_MS and
  * LOTGATE_SHUTDOWN_GRACE_MS override them.
  */
 export function queueSettings(config: LotgateConfig, env: NodeJS.ProcessEnv = process.env): QueueSettings {
@@ -95,7 +95,11 @@ export function queueSettings(config: LotgateConfig, env: NodeJS.ProcessEnv = pr
     workers: Math.max(1, Math.floor(q.workers)),
     lockMs,
     stalledIntervalMs: envNumber(env, 'LOTGATE_QUEUE_STALLED_MS') ?? q.stalledIntervalMs ?? Math.min(30_000, lockMs),
-    shutdownGraceMs: envNumber(env, 'LOTGATE_SHUTDOWN_GRACE_MS') ?? q.shutdownGraceMs ?? 30_000,
+    shutdownGraceMs:
+      envNumber(env, 'LOTGATE_SHUTDOWN_GRACE_MS') ??
+      (config.shutdown?.graceSeconds !== undefined ? Math.max(0, config.shutdown.graceSeconds) * 1000 : undefined) ??
+      q.shutdownGraceMs ??
+      30_000,
     keepCompleted: { age: 7 * 24 * 3600, count: 1000 },
     keepFailed: { age: 30 * 24 * 3600, count: 5000 },
   };

@@ -2,6 +2,7 @@
 // catalog) from the parent's configuration and runs one task at a time for the pool.
 
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { redriveAcks } from '../ingest/acknowledge.js';
 import { processSubmission, quarantine } from '../ingest/process-submission.js';
 import { registerFile } from '../intake/register-file.js';
 import { retryBusy } from '../intake/retry-busy.js';
@@ -29,6 +30,8 @@ async function run(task: LotgateTask): Promise<TaskResult> {
     }
     case 'register':
       return { submissionId: await retryBusy(() => registerFile(lg, task.file)) };
+    case 'acks':
+      return retryBusy(() => redriveAcks(lg, { minAgeMs: task.minAgeMs }));
     case 'audit':
       await retryBusy(() => lg.store.appendAudit(task.event));
       return { ok: true };

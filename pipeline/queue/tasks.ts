@@ -16,9 +16,11 @@ export type LotgateTask =
   | { kind: 'register'; file: IncomingFile }
   | { kind: 'audit'; event: AuditInput }
   /** A drop-zone ban, shared with the other processes of the data dir (store/bans.ts). */
-  | { kind: 'ban'; ban: BanRecord };
+  | { kind: 'ban'; ban: BanRecord }
+  /** Write the acknowledgments the ledger still owes (a failed write, a crash after a decision). */
+  | { kind: 'acks'; minAgeMs?: number };
 
-export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true };
+export type TaskResult = { state: SubmissionState } | { submissionId: number } | { ok: true } | { written: number; failed: number };
 
 export interface TaskThreadData {
   /**

@@ -238,6 +238,13 @@ export class ThreadPool<T, R> {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /** Fails every task that waits for a thread (PoolClosedError); running tasks go on. */
+  releaseQueued(): number {
+    const queued = this.fifo.splice(0);
+    for (const q of queued) q.reject(new PoolClosedError());
+    return queued.length;
+  }
+
   /**
    * Terminates the threads running a task, failing those tasks with TaskAbortedError (callers
    * release their jobs for a later run). SQLite rolls back their open transactions.

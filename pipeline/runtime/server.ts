@@ -60,6 +60,8 @@ export interface ServerOptions {
   reconcile?: ReconcileOptions;
   /** Ledger writes of this process on a writer thread (default) or inline (tests without dist/). */
   ledgerThread?: boolean;
+  /** stop() resolves after this long even if a part has not stopped (default shutdown grace + 15 s). */
+  stopDeadlineMs?: number;
 }
 
 export interface RunningServer {
@@ -96,6 +98,7 @@ function poolLedger(pool: ThreadPool<LotgateTask, TaskResult>): LedgerWriter {
     ban: async (ban) => {
       await pool.run({ kind: 'ban', ban });
     },
+    acks: async (minAgeMs) => (await pool.run({ kind: 'acks', minAgeMs })) as { written: number; failed: number },
   };
 }
 
@@ -114,15 +117,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return p;
   };
   let stopping: Promise<void> | null = null;
+  /** Set by the worker role: stops taking jobs at once and starts the grace period. */
+  let stopTakingJobs: (() => Promise<void>) | null = null;
 
   const stop = (reason = 'shutdown'): Promise<void> => {
     stopping ??= (async () => {
-      log.info({ reason }, 'lotgate is stopping');
+      log.info({ reason, graceMs: settings.shutdownGraceMs }, 'lotgate is stopping');
+      // First, before any other role is taken down (an SFTP session or an intake waiting for the
+      // write lock may take long to end): no new job, and the grace of the running ones starts
+      // now. When it is over, running files are rolled back and handed back to their queues.
+      void stopTakingJobs?.().catch((err) => log.error({ err }, 'error while stopping the queue workers'));
+      // The process exits even if a part hangs (a client that never lets go, a stuck disk): a
+      // part still busy at the deadline is left behind (whatever it was running is rolled back
+      // by SQLite and runs again at the next start) and the parts after it still get a moment.
+      const deadline = Date.now() + (opts.stopDeadlineMs ?? settings.shutdownGraceMs + 15_000);
       for (const c of [...closers].reverse()) {
+        const budget = Math.max(1000, deadline - Date.now());
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), budget);
+          timer.unref();
+        });
         try {
-          await c.close();
+          const outcome = await Promise.race([c.close().then(() => 'closed' as const), late]);
+          if (outcome === 'late') log.error({ part: c.name, waitedMs: budget }, 'part did not stop in time; going on without it');
         } catch (err) {
           log.error({ err, part: c.name }, 'error while stopping');
+        } finally {
+          clearTimeout(timer);
         }
       }
       log.info('lotgate stopped');
@@ -202,7 +224,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         },
       });
       closers.push({ name: 'worker pool', close: () => pool.close(0) });
-      closers.push({ name: 'queue workers', close: () => workers.close(settings.shutdownGraceMs, () => pool.abortRunning()) });
+      const closeWorkers = () => workers.close(settings.shutdownGraceMs, () => pool.abortRunning());
+      stopTakingJobs = closeWorkers;
+      closers.push({ name: 'queue workers', close: closeWorkers });
       await workers.start();
       server.workers = workers;
     }

@@ -30,6 +30,8 @@ const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   duplicateOf: 'duplicate_of',
   resendOf: 'resend_of',
   ackPath: 'ack_path',
+  ackPending: 'ack_pending',
+  ackWrittenAt: 'ack_written_at',
 };
 
 interface SubmissionDbRow {
@@ -57,6 +59,8 @@ interface SubmissionDbRow {
   duplicate_of: number | null;
   resend_of: number | null;
   ack_path: string | null;
+  ack_pending: number;
+  ack_written_at: string | null;
 }
 
 function toSubmission(r: SubmissionDbRow): SubmissionRow {
@@ -85,6 +89,8 @@ function toSubmission(r: SubmissionDbRow): SubmissionRow {
     duplicateOf: r.duplicate_of,
     resendOf: r.resend_of,
     ackPath: r.ack_path,
+    ackPending: r.ack_pending === 1,
+    ackWrittenAt: r.ack_written_at,
   };
 }
 
@@ -107,6 +113,8 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
     duplicateOf: null,
     resendOf: null,
     ackPath: null,
+    ackPending: false,
+    ackWrittenAt: null,
     ...stripUndefined(s),
     partner: s.partner,
     originalName: s.originalName,
@@ -117,7 +125,7 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
   };
   const keys = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
   const text = `INSERT INTO submissions (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
-  const info = sql.q(text).run(...keys.map((k) => row[k] ?? null));
+  const info = sql.q(text).run(...keys.map((k) => toDb(row[k])));
   return Number(info.lastInsertRowid);
 }
 
@@ -197,7 +205,7 @@ export function updateSubmission(sql: Sql, id: number, patch: Partial<Submission
   if (keys.length === 0) return;
   keys.sort();
   const text = `UPDATE submissions SET ${keys.map((k) => `${COLUMNS[k as keyof typeof COLUMNS]} = ?`).join(', ')} WHERE id = ?`;
-  const info = sql.q(text).run(...keys.map((k) => patch[k] ?? null), id);
+  const info = sql.q(text).run(...keys.map((k) => toDb(patch[k])), id);
   if (info.changes === 0) throw new Error(`updateSubmission: no submission ${id}`);
 }
 
@@ -224,6 +232,11 @@ export function listSubmissions(
   }
   const text = `SELECT * FROM submissions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
   return (sql.q(text).all(...args, opts.limit ?? 100) as SubmissionDbRow[]).map(toSubmission);
+}
+
+/** Decided submissions whose acknowledgment is still owed (a failed write, a crash). Oldest first. */
+export function listAckPending(sql: Sql, limit = 1000): SubmissionRow[] {
+  return (sql.q('SELECT * FROM submissions WHERE ack_pending = 1 ORDER BY id LIMIT ?').all(limit) as SubmissionDbRow[]).map(toSubmission);
 }
 
 /** Submissions the reconciler must (re)queue: in the ledger but never finished. Oldest first. */
@@ -265,6 +278,11 @@ export function listRejectedRows(sql: Sql, submissionId: number, limit = 1000): 
 
 export function countRejectedRows(sql: Sql, submissionId: number): number {
   return (sql.q('SELECT count(*) AS n FROM rejected_rows WHERE submission_id = ?').get(submissionId) as { n: number }).n;
+}
+
+/** SQLite has no booleans. */
+function toDb(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

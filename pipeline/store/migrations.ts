@@ -354,6 +354,17 @@ CREATE INDEX submissions_resend_of ON submissions(resend_of) WHERE resend_of IS 
 `,
   },
   {
+    version: 5,
+    name: 'acknowledgments owed: a terminal state is final, the ack is re-driven on its own',
+    sql: `
+-- ack_pending = 1 from the transaction that decides a submission until its acknowledgment is on
+-- disk; a failed ack write (disk full) never touches the decision, the reconciler writes it later.
+ALTER TABLE submissions ADD COLUMN ack_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE submissions ADD COLUMN ack_written_at TEXT;
+CREATE INDEX submissions_ack_pending ON submissions(ack_pending) WHERE ack_pending = 1;
+`,
+  },
+  {
     version: 6,
     name: 'sftp bans shared by the processes of a data dir',
     sql: `

@@ -39,6 +39,7 @@ import {
   getSubmission,
   insertRejectedRow,
   insertSubmission,
+  listAckPending,
   listRejectedRows,
   listSubmissions,
   listUnfinishedSubmissions,
@@ -272,6 +273,10 @@ export class Store {
 
   listUnfinishedSubmissions(): SubmissionRow[] {
     return listUnfinishedSubmissions(this.sql);
+  }
+
+  listAckPending(limit?: number): SubmissionRow[] {
+    return listAckPending(this.sql, limit);
   }
 
   insertRejectedRow(submissionId: number, err: RowError): void {

@@ -48,6 +48,9 @@ export interface SubmissionRow {
   /** The earlier rejected or quarantined submission of the same bytes that this one resends. */
   resendOf: number | null;
   ackPath: string | null;
+  /** The decision is committed but its acknowledgment is not written yet (see reconciler). */
+  ackPending: boolean;
+  ackWrittenAt: string | null;
 }
 
 /** What a caller must know to create a ledger row; everything else has a default. */

@@ -43,6 +43,8 @@ describe('submission ledger', () => {
       duplicateOf: null,
       resendOf: null,
       ackPath: null,
+      ackPending: false,
+      ackWrittenAt: null,
     });
     expect(store.getSubmission(9999)).toBeUndefined();
   });
