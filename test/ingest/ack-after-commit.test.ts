@@ -125,7 +125,7 @@ describe('disk full when the acknowledgment is written', () => {
     expect(report).toMatchObject({ acksWritten: 1, acksFailed: 0 });
     const ackFile = path.join(w.outbound('lab-a'), 'RESULTS_20.csv.ack.json');
     expect(JSON.parse(readFileSync(ackFile, 'utf8'))).toMatchObject({ submissionId: id, state: 'applied', counts: { rows: 20, applied: 20, rejected: 0 } });
-    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'applied', ackPending: false, ackPath: ackFile });
+    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'applied', ackPending: false, ackPath: path.join(w.outbound('lab-a'), `RESULTS_20.csv.${id}.ack.json`) });
     expect(lg.store.getSubmission(id)!.ackWrittenAt).not.toBeNull();
     expect(lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.ack_written' })).toHaveLength(1);
     // Idempotent: nothing more is owed.
