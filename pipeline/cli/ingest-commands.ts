@@ -28,7 +28,8 @@ function progressFor(file: string): { onProgress?: (rows: number) => void; stop:
 export function printResult(r: ProcessResult, file: string): void {
   const a = r.ack;
   process.stdout.write(
-    `${file}: ${STATE_MARK[a.state] ?? a.state} — rows ${a.counts.rows}, applied ${a.counts.applied}, rejected ${a.counts.rejected}` +
+    `${file}: ${STATE_MARK[a.state] ?? a.state} — rows ${a.counts.rows}, applied ${a.counts.applied}, rejected ${a.counts.rejected}, filtered ${a.counts.filtered}` +
+      (a.counts.superseded ? `, superseded ${a.counts.superseded}` : '') +
       ` (submission ${r.submissionId})\n`,
   );
   for (const e of a.errors.slice(0, 10)) {

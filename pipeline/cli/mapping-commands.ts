@@ -64,7 +64,10 @@ export function registerMappingCommands(program: Command): void {
         printJson({ mapping: { name: feed.name, path: feed.path, hash: feed.hash }, ...res });
       } else {
         process.stdout.write(`${path.basename(file)} with ${feed.path} (hash ${feed.hash.slice(0, 12)})\n`);
-        process.stdout.write(`rows ${res.counts.rows}, records ${res.counts.records}, errors ${res.counts.errors}, filtered ${res.counts.filtered}\n\n`);
+        const c = res.counts;
+        process.stdout.write(`rows ${c.rows}: applied ${c.applied}, rejected ${c.rejected}, filtered ${c.filtered} (records ${c.records}, errors ${c.errors})\n`);
+        for (const f of res.filteredBy) process.stdout.write(`  filtered ${f.rows} row(s): ${f.reason}\n`);
+        process.stdout.write('\n');
         for (const r of res.records.slice(0, opts.limit)) {
           const ids = r.ids.map((i) => `${i.scheme}=${i.value}`).join(' ');
           process.stdout.write(`line ${r.line}  ${r.kind}  ${ids}  ${JSON.stringify(r.fields)}\n`);

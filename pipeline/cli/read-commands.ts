@@ -63,8 +63,8 @@ export function registerReadCommands(program: Command): void {
       if (opts.json) return printJson(subs);
       process.stdout.write(
         renderTable(
-          ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'RECEIVED'],
-          subs.map((s) => [String(s.id), s.partner, s.originalName, s.state, String(s.rows ?? ''), String(s.applied ?? ''), String(s.rejected ?? ''), s.receivedAt]),
+          ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'FILTERED', 'SUPERSEDED', 'RECEIVED'],
+          subs.map((s) => [String(s.id), s.partner, s.originalName, s.state, String(s.rows ?? ''), String(s.applied ?? ''), String(s.rejected ?? ''), String(s.filtered ?? ''), String(s.superseded ?? ''), s.receivedAt]),
         ),
       );
     });

@@ -4,7 +4,7 @@
 
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Acknowledgment, AckError, SubmissionState } from '../model/types.js';
+import type { AckCounts, Acknowledgment, AckError, SubmissionState } from '../model/types.js';
 
 /** How many errors an acknowledgment lists; the rest stay in the ledger (`lotgate submission show`). */
 export const ACK_ERROR_LIMIT = 500;
@@ -20,6 +20,26 @@ const ADVICE: Record<SubmissionState, string> = {
   pending_review: 'Received and parsed; it waits for review by the sponsor before it counts.',
 };
 
+/**
+ * The advice for a state, never "All rows were applied" while rows were filtered out or
+ * overwritten: those are named with their counts.
+ */
+export function advice(state: SubmissionState, c: AckCounts): string {
+  const skipped = c.filtered + c.superseded > 0 && (state === 'applied' || state === 'applied_with_errors' || state === 'pending_review');
+  if (!skipped) return ADVICE[state];
+  const parts = [
+    c.filtered > 0 ? `${c.filtered} row(s) were filtered out by the mapping (filter / when / unmapped: skip) and not applied` : null,
+    c.superseded > 0 ? `${c.superseded} row(s) were superseded by a later row of this file with the same key and not stored (see the W_SUPERSEDED_IN_FILE lines)` : null,
+  ].filter(Boolean).join('; ');
+  const head =
+    state === 'applied'
+      ? `${c.applied} of ${c.rows} row(s) were applied; ${parts}.`
+      : state === 'applied_with_errors'
+        ? `${c.applied} of ${c.rows} row(s) were applied and ${c.rejected} rejected: correct the rejected rows and send those rows again in a new file. Also, ${parts}.`
+        : `${ADVICE[state]} ${parts}.`;
+  return head;
+}
+
 export interface AckInput {
   submissionId: number;
   partner: string;
@@ -29,7 +49,7 @@ export interface AckInput {
   state: SubmissionState;
   feed?: string | null;
   mapping?: { name: string; hash: string } | null;
-  counts: { rows: number; applied: number; rejected: number };
+  counts: AckCounts;
   errors: AckError[];
   totalErrors?: number;
   duplicateOf?: number;
@@ -50,7 +70,7 @@ export function buildAck(a: AckInput): Acknowledgment {
     mapping: a.mapping ?? null,
     counts: a.counts,
     errors: listed.map((e) => stripUndefined(e)),
-    message: a.note ? `${ADVICE[a.state]} ${a.note}` : ADVICE[a.state],
+    message: [advice(a.state, a.counts), a.note].filter(Boolean).join(' '),
   };
   if (total > listed.length) ack.errorsTruncated = total - listed.length;
   if (a.duplicateOf !== undefined) ack.duplicateOf = a.duplicateOf;
@@ -69,8 +89,8 @@ function csvCell(v: unknown): string {
 /** A spreadsheet-friendly twin: a summary line, then one line per error. */
 export function ackToCsv(ack: Acknowledgment): string {
   const lines = [
-    ['file', 'state', 'rows', 'applied', 'rejected', 'sha256', 'receivedAt', 'message'].join(','),
-    [ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.sha256, ack.receivedAt, ack.message].map(csvCell).join(','),
+    ['file', 'state', 'rows', 'applied', 'rejected', 'filtered', 'superseded', 'sha256', 'receivedAt', 'message'].join(','),
+    [ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.counts.filtered, ack.counts.superseded, ack.sha256, ack.receivedAt, ack.message].map(csvCell).join(','),
     '',
     ['line', 'column', 'field', 'code', 'message'].join(','),
     ...ack.errors.map((e) => [e.line, e.column, e.field, e.code, e.message].map(csvCell).join(',')),

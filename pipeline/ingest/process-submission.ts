@@ -25,6 +25,7 @@ interface Tally {
   applied: number;
   rejected: number;
   filtered: number;
+  superseded: number;
   errors: AckError[];
   /** The first row errors as recorded (a review preview records them again after its rollback). */
   rowErrors: RowError[];
@@ -103,7 +104,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     if (!mine) return finish(deps, submissionId, null);
   }
 
-  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, errors: [], rowErrors: [], errorCount: 0 };
+  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
@@ -185,6 +186,8 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       rows: tally.rows,
       applied: tally.applied,
       rejected: tally.rejected,
+      filtered: tally.filtered,
+      superseded: tally.superseded,
       finishedAt: now.toISOString(),
       errorCode: finalState === 'rejected' ? tally.errors[0]?.code ?? null : null,
       errorMessage: finalState === 'rejected' ? tally.errors[0]?.message ?? null : null,
@@ -193,7 +196,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       actor: `partner:${partner.id}`,
       action: `submission.${finalState}`,
       subject: `submission:${submissionId}`,
-      details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, lots: touched.size },
+      details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
     });
     store.commit();
   } catch (err) {
@@ -203,7 +206,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       if (typeof outcome === 'object') return holdForReview(deps, submissionId, partner.id, outcome.review, tally);
     }
     if (err instanceof FileError) {
-      return reject(deps, submissionId, err.code, err.message, err.line, err.column, tally.rows);
+      return reject(deps, submissionId, err.code, err.message, err.line, err.column, tally.rows, tally.filtered);
     }
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
@@ -231,6 +234,8 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       rows: tally.rows,
       applied: rejected ? 0 : tally.applied,
       rejected: tally.rejected,
+      filtered: tally.filtered,
+      superseded: tally.superseded,
       finishedAt: rejected ? now : undefined,
       errorCode: rejected ? tally.rowErrors[0]?.code ?? null : null,
       errorMessage: rejected ? tally.rowErrors[0]?.message ?? null : null,
@@ -239,7 +244,7 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       actor: `partner:${partnerId}`,
       action: rejected ? 'submission.rejected' : 'submission.pending_review',
       subject: `submission:${submissionId}`,
-      details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, mode: 'review' },
+      details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, mode: 'review' },
     });
   });
   const note = rejected
@@ -260,7 +265,8 @@ export async function rejectReview(deps: IngestDeps, submissionId: number, by: s
     if (sub?.state !== 'pending_review') return false;
     const now = deps.now().toISOString();
     store.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
-    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now });
+    // Nothing applied: every row the mapping selected counts as rejected (counts still add up).
+    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, rejected: sub.rows - sub.filtered, superseded: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now });
     store.appendAudit({
       actor: `operator:${by}`,
       action: 'submission.review_rejected',
@@ -294,11 +300,13 @@ export async function reject(
   line?: number,
   column?: number,
   rows = 0,
+  filtered = 0,
 ): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
     store.insertRejectedRow(submissionId, { code, message, line, column });
-    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString() });
+    // The file as a whole is refused: every row read that the mapping selected counts as rejected.
+    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: rows - filtered, filtered, superseded: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString() });
     store.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
   });
   return finish(deps, submissionId, null);
@@ -329,7 +337,7 @@ async function finish(deps: IngestDeps, submissionId: number, note: string | nul
     state: sub.state as SubmissionState,
     feed: sub.feed ?? null,
     mapping: sub.mappingName && sub.mappingHash ? { name: sub.mappingName, hash: sub.mappingHash } : null,
-    counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
+    counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0, filtered: sub.filtered ?? 0, superseded: sub.superseded ?? 0 },
     errors,
     totalErrors,
     duplicateOf: sub.duplicateOf ?? undefined,

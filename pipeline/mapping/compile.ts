@@ -27,6 +27,11 @@ export interface XmlRecordLike {
  */
 export interface RowMapResult extends MapResult {
   filtered: number;
+  /**
+   * Why a row produced nothing (only set then): the condition that did not hold, per record
+   * spec, e.g. `filter: Status in ["released"]` or `records[1] stage_event when: lot present`.
+   */
+  why?: string[];
 }
 
 export interface CsvRowMapper {

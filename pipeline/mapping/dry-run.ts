@@ -22,20 +22,33 @@ export interface DryRunResult {
   errors: RowError[];
   /** Header findings that do not reject anything (W_COLUMN_NOT_FOUND, W_DUPLICATE_HEADER); only present when there are some. */
   warnings?: RowError[];
+  /**
+   * Row counts as an acknowledgment has them (rows = applied + rejected + filtered), before the
+   * store's own checks (lot resolution, partner scope) that only ingest can make.
+   */
   counts: {
     /** Data rows (CSV rows incl. malformed ones, XML record elements, 1 for a document). */
     rows: number;
+    /** Rows that mapped to at least one record and no error. */
+    applied: number;
+    /** Rows with at least one error. */
+    rejected: number;
+    /** Rows that produced nothing: a filter or when did not hold, `unmapped: skip`, no wide column had a value. */
+    filtered: number;
     records: number;
     errors: number;
-    /** Rows that produced nothing (filter/when/empty wide columns) plus records dropped by `unmapped: skip`. */
-    filtered: number;
   };
+  /** How many rows each reason filtered out, most first (reasons as in RowMapResult.why). */
+  filteredBy: { reason: string; rows: number }[];
 }
+
+const MAX_REASONS = 50;
 
 export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, filePath: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
   const limit = opts.limit ?? Infinity;
   const errorLimit = opts.errorLimit ?? Infinity;
-  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, records: 0, errors: 0, filtered: 0 } };
+  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, applied: 0, rejected: 0, filtered: 0, records: 0, errors: 0 }, filteredBy: [] };
+  const reasons = new Map<string, number>();
   const hooks = {
     onHeader: (mapper: CsvRowMapper) => {
       if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
@@ -44,7 +57,14 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
   try {
     for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath), hooks)) {
       out.counts.rows++;
-      out.counts.filtered += unit.filtered;
+      if (unit.errors.length > 0) out.counts.rejected++;
+      else if (unit.records.length > 0) out.counts.applied++;
+      else {
+        out.counts.filtered++;
+        const reason = (unit.why ?? ['no record spec produced a record']).join('; ');
+        if (reasons.has(reason) || reasons.size < MAX_REASONS) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        else reasons.set('(other reasons)', (reasons.get('(other reasons)') ?? 0) + 1);
+      }
       out.counts.records += unit.records.length;
       out.counts.errors += unit.errors.length;
       for (const r of unit.records) if (out.records.length < limit) out.records.push(r);
@@ -58,5 +78,6 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     out.errors.push(e);
     out.counts.errors++;
   }
+  out.filteredBy = [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows);
   return out;
 }

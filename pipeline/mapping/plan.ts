@@ -13,7 +13,7 @@ import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, par
 // S_*: where a value comes from; T_*: where it goes; OK/FAILED/SKIPPED: a field's outcome.
 export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6;
 export const T_FIELD = 0, T_ID = 1, T_RESULT = 2;
-export const OK = 0, FAILED = 1, SKIPPED = 2;
+export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
 export type Converter = (s: string) => unknown;
 
@@ -45,6 +45,8 @@ export const C_EQUALS = 0, C_IN = 1, C_NOT_IN = 2, C_MATCHES = 3, C_PRESENT = 4;
 
 export interface ConditionPlan {
   source: string;
+  /** The condition as an analyst wrote it, for "filtered because …" (e.g. `bizStep in ["shipping"]`). */
+  label: string;
   /** Canonical field name for "=name" conditions, else null. */
   canonical: string | null;
   test: number;
@@ -183,12 +185,21 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
 
 export function compileCondition(c: Condition): ConditionPlan {
   const canonical = c.field.startsWith('=') ? c.field.slice(1) : null;
-  const base = { source: c.field, canonical, equals: '', set: null, re: null, present: false };
+  const base = { source: c.field, label: conditionLabel(c), canonical, equals: '', set: null, re: null, present: false };
   if (c.equals !== undefined) return { ...base, test: C_EQUALS, equals: c.equals.trim() };
   if (c.in !== undefined) return { ...base, test: C_IN, set: new Set(c.in.map((v) => v.trim())) };
   if (c.notIn !== undefined) return { ...base, test: C_NOT_IN, set: new Set(c.notIn.map((v) => v.trim())) };
   if (c.matches !== undefined) return { ...base, test: C_MATCHES, re: new RegExp(c.matches) };
   return { ...base, test: C_PRESENT, present: c.present !== false };
+}
+
+function conditionLabel(c: Condition): string {
+  const values = (vs: string[]): string => `[${vs.map((v) => JSON.stringify(v)).join(', ')}]`;
+  if (c.equals !== undefined) return `${c.field} equals ${JSON.stringify(c.equals)}`;
+  if (c.in !== undefined) return `${c.field} in ${values(c.in)}`;
+  if (c.notIn !== undefined) return `${c.field} not in ${values(c.notIn)}`;
+  if (c.matches !== undefined) return `${c.field} matches /${c.matches}/`;
+  return `${c.field} ${c.present === false ? 'absent' : 'present'}`;
 }
 
 export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: string[]): RecordPlan {

@@ -267,6 +267,19 @@ export interface AckError {
   message: string;
 }
 
+/**
+ * What became of a file's rows: rows = applied + rejected + filtered + superseded, always.
+ * filtered: the mapping produced nothing from the row (filter / when / unmapped: skip);
+ * superseded: every fact of the row was overwritten by a later row of the same file.
+ */
+export interface AckCounts {
+  rows: number;
+  applied: number;
+  rejected: number;
+  filtered: number;
+  superseded: number;
+}
+
 /** The acknowledgment written for every file to <drop>/<partner>/outbound/<name>.ack.json. */
 export interface Acknowledgment {
   file: string;
@@ -277,7 +290,7 @@ export interface Acknowledgment {
   partner?: string;
   feed?: string | null;
   mapping?: { name: string; hash: string } | null;
-  counts: { rows: number; applied: number; rejected: number };
+  counts: AckCounts;
   errors: AckError[];
   /** Set when more errors were recorded than the acknowledgment lists. */
   errorsTruncated?: number;

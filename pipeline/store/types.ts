@@ -34,9 +34,14 @@ export interface SubmissionRow {
   state: SubmissionState;
   mappingName: string | null;
   mappingHash: string | null;
+  /** Data rows read; always rows = applied + rejected + filtered + superseded. */
   rows: number;
   applied: number;
   rejected: number;
+  /** Rows the mapping deliberately produced nothing from (filter, when, unmapped: skip). */
+  filtered: number;
+  /** Rows whose every fact was overwritten by a later row of the same file (same fact key). */
+  superseded: number;
   errorCode: string | null;
   errorMessage: string | null;
   attempts: number;

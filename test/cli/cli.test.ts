@@ -89,6 +89,17 @@ describe('lotgate CLI', () => {
     expect(r.code).toBe(1); // row errors → non-zero, for scripts
   });
 
+  it('mapping test: counts add up and each filtered row says which condition removed it', () => {
+    const file = path.join(work, 'fixtures/delta-cmo/DCM_MES_20261118T2305.xml');
+    const human = lotgate(['mapping', 'test', 'delta-cmo', file]);
+    expect(human.out).toContain('rows 19: applied 17, rejected 0, filtered 2');
+    expect(human.out).toMatch(/filtered 1 row\(s\): .*stage: code "DISP" is not in the map \(unmapped: skip\)/);
+    const json = JSON.parse(lotgate(['mapping', 'test', 'delta-cmo', file, '--json']).out);
+    expect(json.counts.rows).toBe(json.counts.applied + json.counts.rejected + json.counts.filtered);
+    expect(json.filteredBy).toHaveLength(2);
+    expect(json.filteredBy.reduce((n: number, f: { rows: number }) => n + f.rows, 0)).toBe(json.counts.filtered);
+  });
+
   it('mapping check: all shipped mappings are valid; a broken one gives file:line:col', () => {
     expect(lotgate(['mapping', 'check']).code).toBe(0);
     const file = path.join(work, 'mappings/acme-cmo/batch-status.yaml');
