@@ -84,7 +84,7 @@ export function registerReadCommands(program: Command): void {
       const { errors, errorCount, ...sub } = out;
       for (const [k, v] of Object.entries(sub)) if (v !== null && v !== undefined) process.stdout.write(`${k.padEnd(14)} ${v}\n`);
       if (errorCount) {
-        process.stdout.write(`\n${errorCount} rejected row(s):\n`);
+        process.stdout.write(`\n${errorCount} error(s) and warning(s) (W_*):\n`);
         process.stdout.write(renderTable(['LINE', 'COL', 'FIELD', 'CODE', 'MESSAGE'], errors.map((e) => [String(e.line ?? ''), String(e.column ?? ''), e.field ?? '', e.code, e.message])));
       }
     });

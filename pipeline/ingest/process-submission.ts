@@ -8,6 +8,7 @@ import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { buildAck, writeAck } from './ack.js';
+import { InFileFacts } from './in-file-facts.js';
 import type { IngestDeps } from './deps.js';
 
 export interface ProcessResult {
@@ -106,6 +107,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
 
   const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
+  const inFile = new InFileFacts();
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
   const recordError = (e: RowError) => {
@@ -144,6 +146,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       }
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
+      inFile.beginRow(unit.line ?? unit.records[0]?.line ?? tally.rows);
       for (const rec of unit.records) {
         if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
         const res = store.applyRecord(partner, rec, { ...prov, line: rec.line });
@@ -152,11 +155,14 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
           recordError({ line: rec.line, ...res.error });
         } else {
           for (const id of res.lotIds) touched.add(id);
+          for (const w of inFile.wrote(res.fact)) recordError(w);
           if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
         }
       }
-      if (rowFailed) tally.rejected++;
-      else tally.applied++;
+      tally[inFile.endRow(rowFailed)]++;
+      const lost = inFile.takeSuperseded();
+      tally.applied -= lost;
+      tally.superseded += lost;
       if (opts.onProgress && tally.rows % 50_000 === 0) opts.onProgress(tally.rows);
     }
 

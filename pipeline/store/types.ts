@@ -252,6 +252,8 @@ export interface StageEventInput {
 
 export type TestResultInput = Omit<TestResultRow, 'id' | 'submissionId' | 'line' | 'resultStatus'> & {
   resultStatus?: TestResultRow['resultStatus'];
+  /** Replicate / sequence of a re-measurement: part of the result's key (see docs/mapping-checks.md). */
+  replicate?: string | null;
   analyst?: string | null;
 };
 
@@ -275,4 +277,6 @@ export type DeviationInput = Omit<DeviationRow, 'issuer' | 'submissionId' | 'upd
 export interface WriteResult {
   id: number;
   created: boolean;
+  /** For a fact that was already there: the submission and line it was credited to before this write. */
+  prior?: { submissionId: number | null; line: number | null };
 }
