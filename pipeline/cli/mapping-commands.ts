@@ -8,6 +8,7 @@ import { loadPartners } from '../config/partners.js';
 import { formatDiagnostic, type Diagnostic } from '../mapping/diagnostics.js';
 import { dryRun } from '../mapping/dry-run.js';
 import { MappingCatalog } from '../mapping/catalog.js';
+import { checkSamples } from '../mapping/sample-check.js';
 import { loadMappings } from '../mapping/registry.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
@@ -20,10 +21,13 @@ export function registerMappingCommands(program: Command): void {
     .description('Validate mapping files (schema + semantic checks); errors as file:line:col. Non-zero exit on errors.')
     .argument('[partner]', 'only this partner\'s mappings')
     .option('--json', 'print diagnostics as JSON')
-    .action((partnerId: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (partnerId: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
       const set = loadMappings(config.mappingsDir, partnerId);
       const diagnostics: Diagnostic[] = [...set.diagnostics];
+      // Each valid mapping against its own sample files (tests:, relative to the project folder).
+      const root = path.dirname(path.resolve(config.mappingsDir));
+      for (const m of set.mappings) if (m.spec) diagnostics.push(...(await checkSamples(m.path, m.spec, m.hash, root)));
       // A partner that names a feed with no mapping file would reject every file it sends.
       const partners = loadPartners(config.partnersDir);
       for (const p of partners.values()) {

@@ -20,11 +20,17 @@ const ADVICE: Record<SubmissionState, string> = {
   pending_review: 'Received and parsed; it waits for review by the sponsor before it counts.',
 };
 
+/** Whole-file codes that mean the sponsor's mapping does not fit the file, not that the file is wrong. */
+export const MAPPING_FAULTS: ReadonlySet<string> = new Set(['E_RECORD_PATH_NO_MATCH', 'E_HEADER_NOT_FOUND', 'E_MAPPING_INVALID']);
+
 /**
  * The advice for a state, never "All rows were applied" while rows were filtered out or
  * overwritten: those are named with their counts.
  */
-export function advice(state: SubmissionState, c: AckCounts): string {
+export function advice(state: SubmissionState, c: AckCounts, firstCode?: string): string {
+  if (state === 'rejected' && firstCode !== undefined && MAPPING_FAULTS.has(firstCode)) {
+    return 'Nothing from this file was applied: the sponsor\'s mapping for this feed does not fit the file (see below). This is for the sponsor to correct; the file will be processed again (replayed) once the mapping is fixed, or the sponsor will ask you for a different file.';
+  }
   const skipped = c.filtered + c.superseded > 0 && (state === 'applied' || state === 'applied_with_errors' || state === 'pending_review');
   if (!skipped) return ADVICE[state];
   const parts = [
@@ -70,7 +76,7 @@ export function buildAck(a: AckInput): Acknowledgment {
     mapping: a.mapping ?? null,
     counts: a.counts,
     errors: listed.map((e) => stripUndefined(e)),
-    message: [advice(a.state, a.counts), a.note].filter(Boolean).join(' '),
+    message: [advice(a.state, a.counts, a.errors[0]?.code), a.note].filter(Boolean).join(' '),
   };
   if (total > listed.length) ack.errorsTruncated = total - listed.length;
   if (a.duplicateOf !== undefined) ack.duplicateOf = a.duplicateOf;

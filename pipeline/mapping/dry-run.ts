@@ -75,7 +75,12 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     const e: RowError = { code: err.code, message: err.message };
     if (err.line !== undefined) e.line = err.line;
     if (err.column !== undefined) e.column = err.column;
+    if (err.field !== undefined) e.field = err.field;
     out.errors.push(e);
+    out.counts.errors++;
+  }
+  if (out.counts.rows === 0 && out.counts.errors === 0) {
+    out.errors.push({ code: 'E_NO_ROWS', message: 'The sample has no data rows, so it cannot show whether the mapping fits. Try a file with data.' });
     out.counts.errors++;
   }
   out.filteredBy = [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows);

@@ -45,7 +45,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     for await (const item of readCsv(input, spec.dialect ?? {})) {
       if (item.kind === 'header') {
         const bound = compiled.bindCsvHeader(item.values, item.line);
-        if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line);
+        if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line, undefined, bound.error.field);
         mapper = bound;
         hooks.onHeader?.(bound, item.line);
       } else if (item.kind === 'row') {

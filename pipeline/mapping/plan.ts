@@ -27,6 +27,8 @@ export interface FieldPlan {
   hasDefault: boolean;
   defaultValue: unknown;
   required: boolean;
+  /** The CSV column may be absent from the header. */
+  optional: boolean;
   trim: boolean;
   missing: Set<string>;
   missingMaxLen: number;
@@ -58,6 +60,7 @@ export interface ConditionPlan {
 
 export interface EachPlan {
   aliases: string[];
+  optional: boolean;
   set: [string, unknown][];
   setNames: Set<string>;
 }
@@ -168,6 +171,7 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
     hasDefault: fs.default !== undefined,
     defaultValue: fs.default !== undefined ? mustConst(coerceConstant(fs.default, constCtx), `${kind}.${name} default`) : undefined,
     required: fs.required === true || (def?.required === true),
+    optional: fs.optional === true,
     trim: spec.format !== 'csv' || spec.dialect?.trim !== false,
     missing,
     missingMaxLen: Math.max(0, ...[...missing].map((m) => m.length)),
@@ -213,7 +217,7 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
       const type = effectiveType(kind, k, fs);
       return [k, mustConst(coerceConstant(v, { type, enumValues: canonicalField(kind, k)?.enum, tz: fs.tz, separator: fs.separator }), `${kind} each.set.${k}`)];
     });
-    return { aliases: aliasesOf(e.column), set, setNames: new Set(set.map(([k]) => k)) };
+    return { aliases: aliasesOf(e.column), optional: e.optional === true, set, setNames: new Set(set.map(([k]) => k)) };
   }) ?? null;
   const eachFieldMissing = Object.values(rec.fields).filter((f) => aliasesOf(f.from).includes('$each')).flatMap((f) => f.missing ?? []);
   const eachMissing = lowerSet([...fileMissing, ...eachFieldMissing]);

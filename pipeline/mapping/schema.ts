@@ -79,6 +79,7 @@ const fieldSchema: Schema = {
     },
     missing: { type: 'array', items: { type: 'string' }, description: 'Missing-value markers for this field, on top of the file-level `missing` (compared ignoring case).' },
     required: { type: 'boolean', description: 'Reject the record (E_REQUIRED) when the value is absent and there is no default. Canonically required fields are always required.' },
+    optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header; the field then stays empty (or takes its default). Without it, a column named in `from` that is not in the header rejects the file (E_MISSING_COLUMN).' },
     xref: { enum: [...ID_SCHEMES], description: 'This field is an identifier of the lot in this scheme; it goes to the record\'s identifiers, not its fields. Such fields may have any name.' },
     extract: { type: 'string', minLength: 1, description: 'Regular expression with one capture group applied to the value before typing, e.g. "^COA_(.+)_v\\\\d+\\\\.pdf$". No match = E_EXTRACT. A named group "value" wins over the first group.' },
     separator: { type: 'string', minLength: 1, description: 'For type list: separator (default ",").' },
@@ -94,6 +95,7 @@ const eachSchema: Schema = {
   properties: {
     column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
     set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
+    optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header (otherwise E_MISSING_COLUMN).' },
   },
 };
 

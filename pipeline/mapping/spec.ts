@@ -83,6 +83,8 @@ export interface FieldSpec {
   /** Missing-value markers for this field, on top of the file-level `missing`. */
   missing?: string[];
   required?: boolean;
+  /** The column (CSV) may be absent from a file's header: then the field stays empty (or takes its default). Otherwise a named column missing from the header rejects the file (E_MISSING_COLUMN). */
+  optional?: boolean;
   /** This field is an identifier of the lot in the given scheme (goes to MappedRecord.ids, not fields). */
   xref?: IdScheme;
   /** Regular expression with one capture group applied to the raw value before typing, e.g. "^COA_(.+)_v\\d+\\.pdf$". */
@@ -108,6 +110,8 @@ export interface EachSpec {
   column: string | string[];
   /** Constant canonical fields for the record produced from this column. */
   set?: Record<string, string | number | boolean>;
+  /** The column may be absent from a file's header (otherwise E_MISSING_COLUMN). */
+  optional?: boolean;
 }
 
 export interface RecordSpec {

@@ -83,6 +83,8 @@ export class FileError extends Error {
     message: string,
     public readonly line?: number,
     public readonly column?: number,
+    /** The mapping field the problem is about (e.g. E_MISSING_COLUMN). */
+    public readonly field?: string,
   ) {
     super(message);
     this.name = 'FileError';

@@ -100,6 +100,28 @@ describe('lotgate CLI', () => {
     expect(json.filteredBy.reduce((n: number, f: { rows: number }) => n + f.rows, 0)).toBe(json.counts.filtered);
   });
 
+  it('a named column missing from the header: mapping check (via the sample) and mapping test (human, --json) say E_MISSING_COLUMN', () => {
+    const file = path.join(work, 'mappings/bravo-lab/lims-results.yaml');
+    const orig = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, orig.replace('analyst: { from: "Analyst" }', 'analyst: { from: "Analyst X" }'));
+      const line = orig.split('\n').findIndex((l) => l.includes('analyst: { from: "Analyst" }')) + 1;
+      const check = lotgate(['mapping', 'check', 'bravo-lab']);
+      expect(check.code).toBe(1);
+      expect(check.out).toMatch(new RegExp(`lims-results\\.yaml:${line}:\\d+: error E_MISSING_COLUMN: with sample fixtures/bravo-lab/LIMS_EXPORT_20261118_0200\\.csv: no column for field 'analyst' \\(tried "Analyst X"; did you mean "Analyst"\\?\\)`));
+      const checkJson = JSON.parse(lotgate(['mapping', 'check', 'bravo-lab', '--json']).out);
+      expect(checkJson.diagnostics).toEqual([expect.objectContaining({ code: 'E_MISSING_COLUMN', line, severity: 'error' })]);
+      const sample = path.join(work, 'fixtures/bravo-lab/LIMS_EXPORT_20261118_0200.csv');
+      const t = lotgate(['mapping', 'test', 'bravo-lab', sample]);
+      expect(t.code).toBe(1);
+      expect(t.out).toContain('E_MISSING_COLUMN');
+      const tj = JSON.parse(lotgate(['mapping', 'test', 'bravo-lab', sample, '--json']).out);
+      expect(tj.errors).toEqual([expect.objectContaining({ code: 'E_MISSING_COLUMN', field: 'analyst', line: 1 })]);
+    } finally {
+      writeFileSync(file, orig);
+    }
+  });
+
   it('mapping check: all shipped mappings are valid; a broken one gives file:line:col', () => {
     expect(lotgate(['mapping', 'check']).code).toBe(0);
     const file = path.join(work, 'mappings/acme-cmo/batch-status.yaml');

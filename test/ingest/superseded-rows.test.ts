@@ -17,12 +17,12 @@ const root = path.resolve(import.meta.dirname, '../..');
 const NOW = new Date('2026-11-20T12:00:00Z');
 const ERP_FILES = ['ZMM_MATERIALS_20261120.csv', 'ZMM_PO_20261120.csv', 'ZMM_BATCHES_20261120.csv'];
 
-const HEADER = 'Sample ID,Lot Number,Mfr Batch,Test Code,Result,Units,Spec Low,Spec High,Status,Tested On,Rep';
+const HEADER = 'Sample ID,Lot Number,Mfr Batch,Test Code,Test Name,Method,Result,Units,Spec Low,Spec High,Status,Analyst,Tested On,Rep';
 const ROWS = [
-  'S-1,NW26-0411,AC-24117,ASSAY-HPLC,99.6,%,95.0,105.0,Final,10/20/26 9:42 AM,1', // line 2
-  'S-1,NW26-0411,AC-24117,KF-H2O,1.8,%,,3.0,Final,10/19/26 2:10 PM,1', // line 3
-  'S-1,NW26-0411,AC-24117,ASSAY-HPLC,98.9,%,95.0,105.0,Final,10/20/26 9:42 AM,2', // line 4: same key as line 2
-  'S-1,NW26-0411,AC-24117,KF-H2O,1.8,%,,3.0,Final,10/19/26 2:10 PM,1', // line 5: line 3 again, identical
+  'S-1,NW26-0411,AC-24117,ASSAY-HPLC,,,99.6,%,95.0,105.0,Final,,10/20/26 9:42 AM,1', // line 2
+  'S-1,NW26-0411,AC-24117,KF-H2O,,,1.8,%,,3.0,Final,,10/19/26 2:10 PM,1', // line 3
+  'S-1,NW26-0411,AC-24117,ASSAY-HPLC,,,98.9,%,95.0,105.0,Final,,10/20/26 9:42 AM,2', // line 4: same key as line 2
+  'S-1,NW26-0411,AC-24117,KF-H2O,,,1.8,%,,3.0,Final,,10/19/26 2:10 PM,1', // line 5: line 3 again, identical
 ];
 
 const dirs: string[] = [];

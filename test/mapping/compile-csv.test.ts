@@ -15,7 +15,7 @@ const CMO = yaml`
         stage:     { from: Step, map: { MIX: compounding, FILL: filling, PACK: packaging }, unmapped: error }
         status:    { from: Status, map: { Started: started, Done: completed, Hold: on_hold } }
         eventTime: { from: "Date", type: datetime, format: "dd.MM.yyyy HH:mm", tz: Europe/Berlin }
-        site:      { from: Site, default: "Plant 1" }
+        site:      { from: Site, default: "Plant 1", optional: true }
     - emit: lot
       when: [{ field: Step, equals: PACK }, { field: Status, equals: Done }]
       fields:

@@ -91,13 +91,19 @@ describe('dry run over a real CSV file (Windows-1252, ";" and a preamble)', () =
 
   it('a header without a required column becomes one file-level error', async () => {
     const partial = file('Chargenstatus_nosite.csv', cp1252('a\nb\nCharge;Prozessschritt;Status;Zeitpunkt;Menge\nAC-1;Granulierung;gestartet;05.10.2026 06:15;\n'));
-    const ok = await dryRun(compile(CMO), specOf(CMO), partial);
+    // A column the mapping names is missing: an error, unless the field is optional.
+    const strict = await dryRun(compile(CMO), specOf(CMO), partial);
+    expect(strict.counts.records).toBe(0);
+    expect(strict.errors).toEqual([{ line: 3, field: 'site', code: 'E_MISSING_COLUMN', message: expect.stringContaining(`no column for field 'site' (tried "Standort")`) }]);
+    expect(strict.errors[0].message).toContain('"Charge", "Prozessschritt", "Status", "Zeitpunkt", "Menge"');
+    const OPTIONAL = CMO.replace('site: { from: Standort }', 'site: { from: Standort, optional: true }');
+    const ok = await dryRun(compile(OPTIONAL), specOf(OPTIONAL), partial);
     expect(ok.counts.records).toBe(1);
     expect(ok.warnings).toEqual([expect.objectContaining({ line: 3, code: 'W_COLUMN_NOT_FOUND', field: 'site' })]);
     const path = file('Chargenstatus_nocol.csv', cp1252('a\nb\nBatch;Prozessschritt;Status;Zeitpunkt\nAC-1;Granulierung;gestartet;05.10.2026 06:15\n'));
     const r = await dryRun(compile(CMO), specOf(CMO), path);
     expect(r.records).toEqual([]);
-    expect(r.errors).toEqual([{ line: 3, code: 'E_MISSING_COLUMN', message: expect.stringContaining('"Charge", "Charge Nr."') }]);
+    expect(r.errors).toEqual([{ line: 3, field: 'batch', code: 'E_MISSING_COLUMN', message: expect.stringContaining('"Charge", "Charge Nr."') }]);
     expect(r.counts).toEqual({ rows: 0, applied: 0, rejected: 0, records: 0, errors: 1, filtered: 0 });
   });
 
