@@ -138,7 +138,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       store.clearRejectedRows(submissionId);
       store.updateSubmission(submissionId, started);
     }
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
+    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now() })) {
       tally.rows++;
       if (unit.records.length === 0 && unit.errors.length === 0) {
         tally.filtered++;

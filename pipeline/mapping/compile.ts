@@ -9,7 +9,7 @@ import type { MapResult, RowError } from '../model/types.js';
 import { bindCsvSource, bindRecords, bindTreeSource, headerIndex, type Missing } from './bind.js';
 import { normalizeHeader } from './headers.js';
 import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_COLUMN, S_NONE, type ConditionPlan, type RecordPlan } from './plan.js';
-import { Engine, type BoundCondition, type BoundSource } from './row-engine.js';
+import { Engine, type BoundCondition, type BoundSource, type Clock } from './row-engine.js';
 import type { MappingFormat, MappingSpec } from './spec.js';
 import { closest, listOf } from './suggest.js';
 
@@ -51,6 +51,8 @@ export interface CompiledMapping {
   readonly hash: string;
   readonly format: MappingFormat;
   bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError };
+  /** "Now" for date plausibility (E_IMPLAUSIBLE_DATE) of the files mapped from here on. */
+  setNow(now: Date): void;
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
 }
@@ -79,6 +81,7 @@ class Compiled implements CompiledMapping {
   private readonly fileMissing: Set<string>;
   private readonly validate: RecordValidator = createRecordValidator();
   private tree: Engine | undefined;
+  private readonly clock: Clock = { ms: Date.now() };
 
   constructor(
     readonly spec: MappingSpec,
@@ -159,7 +162,11 @@ class Compiled implements CompiledMapping {
         }
       }
     }
-    return new BoundCsv(new Engine(records, filter, this.fileMissing, this.validate), columns, warnings);
+    return new BoundCsv(new Engine(records, filter, this.fileMissing, this.validate, this.clock), columns, warnings);
+  }
+
+  setNow(now: Date): void {
+    this.clock.ms = now.getTime();
   }
 
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult {
@@ -190,7 +197,7 @@ class Compiled implements CompiledMapping {
       const bindSource = (aliases: string[]): BoundSource => bindTreeSource(aliases, format);
       const records = bindRecords(this.plans, bindSource, null, (_c, alias) => alias);
       const filter = this.filter.map((c): BoundCondition => ({ ...bindSource([c.source]), plan: c }));
-      this.tree = new Engine(records, filter, this.fileMissing, this.validate);
+      this.tree = new Engine(records, filter, this.fileMissing, this.validate, this.clock);
     }
     return this.tree;
   }

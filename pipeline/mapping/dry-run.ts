@@ -15,6 +15,8 @@ export interface DryRunOptions {
   errorLimit?: number;
   /** The name `$file` sees and `match` saw (default: the base name of filePath). */
   fileName?: string;
+  /** "Now" for date plausibility (default: the current time). */
+  now?: Date;
 }
 
 export interface DryRunResult {
@@ -50,6 +52,7 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
   const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, applied: 0, rejected: 0, filtered: 0, records: 0, errors: 0 }, filteredBy: [] };
   const reasons = new Map<string, number>();
   const hooks = {
+    now: opts.now,
     onHeader: (mapper: CsvRowMapper) => {
       if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
     },

@@ -18,6 +18,8 @@ export interface MapUnit extends RowMapResult {
 export interface MapFileHooks {
   /** Called once the CSV header is bound (e.g. to show header warnings in a dry run). */
   onHeader?: (mapper: CsvRowMapper, headerLine: number) => void;
+  /** "Now" for date plausibility (default: the current time). */
+  now?: Date;
 }
 
 /**
@@ -26,6 +28,7 @@ export interface MapFileHooks {
  */
 export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit> {
   const format = spec.format ?? 'csv';
+  compiled.setNow(hooks.now ?? new Date());
   if (format === 'document') {
     yield compiled.mapDocument(fileName);
     return;

@@ -5,7 +5,7 @@
 import type { IdScheme, RecordKind } from '../model/types.js';
 import { createDateParser } from './date-format.js';
 import { canonicalField, coerceConstant, effectiveType } from './field-types.js';
-import type { Condition, FieldSpec, FieldValueType, MappingSpec, RecordSpec } from './spec.js';
+import type { Condition, DatePlausibility, FieldSpec, FieldValueType, MappingSpec, RecordSpec } from './spec.js';
 import { listOf } from './suggest.js';
 import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, parseBoolean, parseResult, splitList } from './values.js';
 
@@ -41,6 +41,36 @@ export interface FieldPlan {
   type: FieldValueType;
   convert: Converter;
   listSeparator: string;
+  /** Date/datetime fields: the plausible window (null for other types). */
+  plausible: PlausiblePlan | null;
+}
+
+export interface PlausiblePlan {
+  /** null = no limit. */
+  maxFutureDays: number | null;
+  floorMs: number | null;
+  /** YYYY-MM-DD of the floor, for messages. */
+  floor: string;
+}
+
+/** Fields whose dates normally lie ahead: no future limit by default. */
+const FORWARD_LOOKING = new Set(['expiryDate', 'plannedDate', 'confirmedDate']);
+export const DEFAULT_MAX_FUTURE_DAYS = 7;
+export const DEFAULT_NOT_BEFORE = '2000-01-01';
+
+function floorText(v: string | number | undefined): string | null {
+  if (v === undefined) return null;
+  return typeof v === 'number' ? `${String(v).padStart(4, '0')}-01-01` : v;
+}
+
+export function plausibleFor(name: string, field?: DatePlausibility, mapping?: DatePlausibility): PlausiblePlan {
+  const pick = <K extends keyof DatePlausibility>(k: K): DatePlausibility[K] | undefined =>
+    field !== undefined && k in field ? field[k] : mapping !== undefined && k in mapping ? mapping[k] : undefined;
+  const future = pick('maxFutureDays');
+  const maxFutureDays = future !== undefined ? future : FORWARD_LOOKING.has(name) ? null : DEFAULT_MAX_FUTURE_DAYS;
+  const floor = floorText(pick('notBefore')) ?? DEFAULT_NOT_BEFORE;
+  const floorMs = Date.parse(`${floor}T00:00:00Z`);
+  return { maxFutureDays: maxFutureDays ?? null, floorMs: Number.isNaN(floorMs) ? null : floorMs, floor };
 }
 
 export const C_EQUALS = 0, C_IN = 1, C_NOT_IN = 2, C_MATCHES = 3, C_PRESENT = 4;
@@ -184,6 +214,7 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
     type,
     convert: buildConverter(spec, fs, type),
     listSeparator: fs.separator ?? ',',
+    plausible: type === 'date' || type === 'datetime' ? plausibleFor(name, fs.plausible, spec.plausibleDates) : null,
   };
 }
 

@@ -53,6 +53,13 @@ export interface Ctx {
   eachCol: number;
 }
 
+/** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
+export interface Clock {
+  ms: number;
+}
+
+const DAY_MS = 86_400_000;
+
 export class Engine {
   private readonly scratch: RowError[] = [];
   /** Set by mapRecord when it drops a record on purpose (unmapped: skip, a `=field` when). */
@@ -65,6 +72,7 @@ export class Engine {
     private readonly filter: BoundCondition[],
     private readonly fileMissing: Set<string>,
     private readonly validate: RecordValidator,
+    private readonly clock: Clock,
   ) {
     this.labels = records.map((br, i) => `records[${i}] ${br.plan.kind}`);
   }
@@ -306,11 +314,34 @@ export class Engine {
         errors.push(this.error(f, column, typed.code, `${f.name}: ${typed.message}`, value));
         return FAILED;
       }
+      if (f.plausible !== null && typeof typed === 'string') {
+        const why = this.implausible(f, typed);
+        if (why !== null) {
+          errors.push(this.error(f, column, 'E_IMPLAUSIBLE_DATE', `${f.name}: ${show(value.trim())} read as ${typed} ${why}`, value));
+          return FAILED;
+        }
+      }
       assign(f, rec, typed, undefined);
     } else {
       assign(f, rec, value, s);
     }
     return OK;
+  }
+
+  /** Why a mapped date is implausible, or null. */
+  private implausible(f: FieldPlan, iso: string): string | null {
+    const p = f.plausible!;
+    const ms = Date.parse(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+    if (Number.isNaN(ms)) return null;
+    if (p.floorMs !== null && ms < p.floorMs) {
+      return `is before ${p.floor}, the earliest plausible date: check the date pattern, or set plausible.notBefore for this field in the mapping.`;
+    }
+    if (p.maxFutureDays !== null && ms > this.clock.ms + p.maxFutureDays * DAY_MS) {
+      const days = Math.ceil((ms - this.clock.ms) / DAY_MS);
+      const today = new Date(this.clock.ms).toISOString().slice(0, 10);
+      return `is ${days} days after today (${today}); at most ${p.maxFutureDays} are plausible: check the date pattern (day and month swapped?), or set plausible.maxFutureDays for this field in the mapping.`;
+    }
+    return null;
   }
 
   private error(f: FieldPlan, src: BoundSource, code: string, message: string, value: string | undefined): RowError {
