@@ -324,10 +324,16 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
     report(p(ptr, 'format'), 'value', 'warning', 'W_NO_TZ', `'${name}' values carry no UTC offset and no tz is set, so they are read as UTC; set tz (e.g. Europe/Berlin) if the partner writes local time`);
   }
   if (typeof fs.locale === 'string') {
+    let wellFormed = true;
     try {
       new Intl.Locale(fs.locale);
     } catch {
-      report(p(ptr, 'locale'), 'value', 'error', 'E_BAD_LOCALE', `'${fs.locale}' is not a locale (e.g. en-US, de-DE)`);
+      wellFormed = false;
+    }
+    // Well-formed is not enough: "xx-bogus" or "klingon" would silently fall back to another
+    // language's month names and AM/PM markers.
+    if (!wellFormed || Intl.DateTimeFormat.supportedLocalesOf([fs.locale]).length === 0) {
+      report(p(ptr, 'locale'), 'value', 'error', 'E_BAD_LOCALE', `'${fs.locale}' is not a ${wellFormed ? 'locale this system knows' : 'locale'} (e.g. en-US, de-DE, fr-FR)`);
     }
   }
 

@@ -380,7 +380,7 @@ describe('filter, when, constants, extract, lists, booleans, integers', () => {
         kind: 'deviation',
         line: 2,
         ids: [],
-        fields: { lotNumber: 'NW26-1', partnerRef: 'DEV-7', classification: 'major', status: 'open', capaRefs: ['CAPA-1', 'CAPA-2'], openedAt: '2026-02-02T23:00:00.000Z' },
+        fields: { lotNumber: 'NW26-1', partnerRef: 'DEV-7', classification: 'major', status: 'open', capaRefs: ['CAPA-1', 'CAPA-2'], openedAt: '2026-02-03T00:00:00.000Z' },
       },
     ]);
   });
