@@ -75,13 +75,18 @@ export function buildAck(a: AckInput): Acknowledgment {
     feed: a.feed ?? null,
     mapping: a.mapping ?? null,
     counts: a.counts,
-    errors: listed.map((e) => stripUndefined(e)),
+    // Warnings (W_*: e.g. a row superseded by a later one) did not reject anything: listed apart.
+    errors: listed.filter((e) => !isWarning(e)).map((e) => stripUndefined(e)),
     message: [advice(a.state, a.counts, a.errors[0]?.code), a.note].filter(Boolean).join(' '),
   };
+  const warnings = listed.filter(isWarning);
+  if (warnings.length > 0) ack.warnings = warnings.map((e) => stripUndefined(e));
   if (total > listed.length) ack.errorsTruncated = total - listed.length;
   if (a.duplicateOf !== undefined) ack.duplicateOf = a.duplicateOf;
   return ack;
 }
+
+const isWarning = (e: AckError): boolean => e.code.startsWith('W_');
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
@@ -99,7 +104,7 @@ export function ackToCsv(ack: Acknowledgment): string {
     [ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.counts.filtered, ack.counts.superseded, ack.sha256, ack.receivedAt, ack.message].map(csvCell).join(','),
     '',
     ['line', 'column', 'field', 'code', 'message'].join(','),
-    ...ack.errors.map((e) => [e.line, e.column, e.field, e.code, e.message].map(csvCell).join(',')),
+    ...[...ack.errors, ...(ack.warnings ?? [])].map((e) => [e.line, e.column, e.field, e.code, e.message].map(csvCell).join(',')),
   ];
   return lines.join('\r\n') + '\r\n';
 }

@@ -294,6 +294,8 @@ export interface Acknowledgment {
   mapping?: { name: string; hash: string } | null;
   counts: AckCounts;
   errors: AckError[];
+  /** Coded warnings (W_*) about rows that were not rejected, e.g. W_SUPERSEDED_IN_FILE; only present when there are some. */
+  warnings?: AckError[];
   /** Set when more errors were recorded than the acknowledgment lists. */
   errorsTruncated?: number;
   /** Human summary: what happened and what to do. */

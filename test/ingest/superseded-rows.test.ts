@@ -71,7 +71,8 @@ describe('rows that overwrite each other inside one file', () => {
     expect(stored).toBe(r.ack.counts.applied);
     expect(r.ack.state).toBe('applied');
     expect(r.ack.message).not.toMatch(/all rows/i);
-    const warnings = r.ack.errors.filter((e) => e.code === 'W_SUPERSEDED_IN_FILE');
+    expect(r.ack.errors).toEqual([]);
+    const warnings = (r.ack.warnings ?? []).filter((e) => e.code === 'W_SUPERSEDED_IN_FILE');
     expect(warnings.map((w) => w.line)).toEqual([2, 5]);
     expect(warnings[0].message).toMatch(/Line 2 was overwritten by line 4 of the same file/);
     expect(warnings[0].message).toContain('test_result ASSAY');
