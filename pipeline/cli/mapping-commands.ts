@@ -70,7 +70,14 @@ export function registerMappingCommands(program: Command): void {
         process.stdout.write(`${path.basename(file)} with ${feed.path} (hash ${feed.hash.slice(0, 12)})\n`);
         const c = res.counts;
         process.stdout.write(`rows ${c.rows}: applied ${c.applied}, rejected ${c.rejected}, filtered ${c.filtered} (records ${c.records}, errors ${c.errors})\n`);
-        for (const f of res.filteredBy) process.stdout.write(`  filtered ${f.rows} row(s): ${f.reason}\n`);
+        if (res.filteredByCondition.length > 0) {
+          process.stdout.write(`filtered rows per condition (a row counts under every record spec that produced nothing):\n`);
+          for (const f of res.filteredByCondition) process.stdout.write(`  ${String(f.rows).padStart(6)} × ${f.condition}\n`);
+          for (const f of res.filteredBy) process.stdout.write(`  filtered ${f.rows} row(s): ${f.reason}\n`);
+        }
+        if (res.notMatchedByRecordPath) {
+          process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
+        }
         process.stdout.write('\n');
         for (const r of res.records.slice(0, opts.limit)) {
           const ids = r.ids.map((i) => `${i.scheme}=${i.value}`).join(' ');

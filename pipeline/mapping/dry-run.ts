@@ -42,6 +42,13 @@ export interface DryRunResult {
   };
   /** How many rows each reason filtered out, most first (reasons as in RowMapResult.why). */
   filteredBy: { reason: string; rows: number }[];
+  /**
+   * Per single condition (one record spec's `when`, the `filter`, an `unmapped: skip`): how many
+   * filtered rows it removed. A row is counted under each record spec that produced nothing.
+   */
+  filteredByCondition: { condition: string; rows: number }[];
+  /** XML: elements beside the records that the record path does not match; they are not rows. Only present when there are some. */
+  notMatchedByRecordPath?: { element: string; count: number }[];
 }
 
 const MAX_REASONS = 50;
@@ -49,10 +56,14 @@ const MAX_REASONS = 50;
 export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, filePath: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
   const limit = opts.limit ?? Infinity;
   const errorLimit = opts.errorLimit ?? Infinity;
-  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, applied: 0, rejected: 0, filtered: 0, records: 0, errors: 0 }, filteredBy: [] };
+  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, applied: 0, rejected: 0, filtered: 0, records: 0, errors: 0 }, filteredBy: [], filteredByCondition: [] };
   const reasons = new Map<string, number>();
+  const conditions = new Map<string, number>();
   const hooks = {
     now: opts.now,
+    onXmlUnmatched: (elements: Map<string, number>) => {
+      if (elements.size > 0) out.notMatchedByRecordPath = [...elements].map(([element, count]) => ({ element, count }));
+    },
     onHeader: (mapper: CsvRowMapper) => {
       if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
     },
@@ -64,7 +75,9 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
       else if (unit.records.length > 0) out.counts.applied++;
       else {
         out.counts.filtered++;
-        const reason = (unit.why ?? ['no record spec produced a record']).join('; ');
+        const why = unit.why ?? ['no record spec produced a record'];
+        for (const c of why) if (conditions.has(c) || conditions.size < MAX_REASONS) conditions.set(c, (conditions.get(c) ?? 0) + 1);
+        const reason = why.join('; ');
         if (reasons.has(reason) || reasons.size < MAX_REASONS) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         else reasons.set('(other reasons)', (reasons.get('(other reasons)') ?? 0) + 1);
       }
@@ -87,5 +100,6 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     out.counts.errors++;
   }
   out.filteredBy = [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows);
+  out.filteredByCondition = [...conditions].map(([condition, rows]) => ({ condition, rows })).sort((a, b) => b.rows - a.rows);
   return out;
 }

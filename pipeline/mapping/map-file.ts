@@ -20,6 +20,8 @@ export interface MapFileHooks {
   onHeader?: (mapper: CsvRowMapper, headerLine: number) => void;
   /** "Now" for date plausibility (default: the current time). */
   now?: Date;
+  /** XML: the elements beside the records that the record path does not match (they are not rows). */
+  onXmlUnmatched?: (elements: Map<string, number>) => void;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
   try {
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
-      for await (const rec of readXml(input, spec.xml)) {
+      for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
         const unit: MapUnit = compiled.mapXmlRecord(rec, fileName);
         unit.line = rec.line;
         yield unit;

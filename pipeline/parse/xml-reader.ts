@@ -245,7 +245,13 @@ function feed(parser: SaxesParser, walker: Walker, text: string | null, limits: 
  * Throws FileError: E_XML_DTD (any DOCTYPE), E_XML_ENTITY, E_XML_MALFORMED, E_XML_TOO_DEEP,
  * E_XML_TOO_LARGE, E_XML_PATH (bad record path), E_EMPTY_FILE, E_BINARY, E_ENCODING.
  */
-export async function* readXml(input: Readable | ByteSource, opts: XmlOptions, limits: XmlLimits = {}): AsyncGenerator<XmlRecord> {
+export async function* readXml(
+  input: Readable | ByteSource,
+  opts: XmlOptions,
+  limits: XmlLimits = {},
+  /** Called at the end of a document with the elements beside the records that the record path does not match (name → count). */
+  onUnmatched?: (elements: Map<string, number>) => void,
+): AsyncGenerator<XmlRecord> {
   const lim: Required<XmlLimits> = { ...DEFAULT_XML_LIMITS, ...stripUndefined(limits) };
   let steps: Step[];
   try {
@@ -294,6 +300,11 @@ export async function* readXml(input: Readable | ByteSource, opts: XmlOptions, l
     }
     yielded += walker.out.length;
     for (let k = 0; k < walker.out.length; k++) yield walker.out[k];
+    if (onUnmatched !== undefined) {
+      const beside = new Map<string, number>();
+      for (const [name, n] of walker.shape.under[steps.length - 1] ?? []) if (!stepMatches(steps[steps.length - 1], name)) beside.set(name, n);
+      onUnmatched(beside);
+    }
     if (yielded === 0 && walker.shape.root !== '') {
       const mismatch = pathMismatch(opts.record, steps, walker.shape);
       if (mismatch !== null) throw mismatch;

@@ -94,6 +94,7 @@ describe('lotgate CLI', () => {
     const human = lotgate(['mapping', 'test', 'delta-cmo', file]);
     expect(human.out).toContain('rows 19: applied 17, rejected 0, filtered 2');
     expect(human.out).toMatch(/filtered 1 row\(s\): .*stage: code "DISP" is not in the map \(unmapped: skip\)/);
+    expect(human.out).toMatch(/ 2 × records\[0\] lot: when \[ClientMaterial present\] not met/);
     const json = JSON.parse(lotgate(['mapping', 'test', 'delta-cmo', file, '--json']).out);
     expect(json.counts.rows).toBe(json.counts.applied + json.counts.rejected + json.counts.filtered);
     expect(json.filteredBy).toHaveLength(2);
