@@ -309,6 +309,7 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
   // Dates.
   const formats = strings(fs.format);
   if (has(fs, 'format') && !isDate) report(p(ptr, 'format'), 'key', 'warning', 'W_UNUSED_OPTION', `format only applies to date and datetime fields ('${name}' is ${type})`);
+  if (has(fs, 'plausible') && !isDate) report(p(ptr, 'plausible'), 'key', 'warning', 'W_UNUSED_OPTION', `plausible only applies to date and datetime fields ('${name}' is ${type})`);
   if (isDate) {
     formats.forEach((f, i) => {
       const at = itemPtr(p(ptr, 'format'), fs.format, i);

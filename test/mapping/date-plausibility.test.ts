@@ -4,7 +4,7 @@
 // no future limit by default.
 
 import { describe, expect, it } from 'vitest';
-import { compile, mapRows, yaml } from './helpers.js';
+import { compile, load, mapRows, yaml } from './helpers.js';
 
 const LAB = yaml`
   partner: bravo-lab
@@ -84,5 +84,23 @@ describe('date plausibility', () => {
     const [ok, future] = mapRows(bound, ['M1,L1,2031-03-31,2026-03-01', 'M1,L2,2031-03-31,2027-03-01']);
     expect(ok.errors).toEqual([]);
     expect(future.errors).toEqual([expect.objectContaining({ code: 'E_IMPLAUSIBLE_DATE', field: 'manufactureDate' })]);
+  });
+});
+
+describe('plausible in mapping check', () => {
+  it('is a warning on a field that is not a date', () => {
+    const d = load(yaml`
+      partner: acme
+      feed: feed
+      match: "x_*.csv"
+      records:
+        - emit: stage_event
+          fields:
+            lotNumber: { from: Lot, plausible: { maxFutureDays: 3 } }
+            stage: { const: packaging }
+            status: { const: completed }
+            eventTime: { from: When, tz: UTC, plausible: { maxFutureDays: 3, notBefore: 2015 } }
+    `).diagnostics;
+    expect(d).toEqual([expect.objectContaining({ code: 'W_UNUSED_OPTION', severity: 'warning', message: expect.stringContaining('plausible only applies') })]);
   });
 });
