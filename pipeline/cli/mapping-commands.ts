@@ -75,6 +75,7 @@ export function registerMappingCommands(program: Command): void {
           for (const f of res.filteredByCondition) process.stdout.write(`  ${String(f.rows).padStart(6)} × ${f.condition}\n`);
           for (const f of res.filteredBy) process.stdout.write(`  filtered ${f.rows} row(s): ${f.reason}\n`);
         }
+        for (const w of res.warnings ?? []) process.stdout.write(`warning ${w.code}${w.line !== undefined ? ` (line ${w.line})` : ''}: ${w.message}\n`);
         if (res.notMatchedByRecordPath) {
           process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
         }
