@@ -89,6 +89,17 @@ describe('lotgate CLI', () => {
     expect(r.code).toBe(1); // row errors → non-zero, for scripts
   });
 
+  it('submissions and submission: filtered and superseded counts, and rows always add up', () => {
+    const subs = json(['submissions', '--limit', '100']);
+    expect(subs.length).toBeGreaterThan(10);
+    for (const s of subs) expect(s.rows, s.originalName).toBe(s.applied + s.rejected + s.filtered + s.superseded);
+    const mes = subs.find((s: any) => s.originalName === 'DCM_MES_20261118T2305.xml');
+    expect(mes).toMatchObject({ state: 'applied', rows: 19, applied: 17, filtered: 2, superseded: 0 });
+    const table = lotgate(['submissions']).out;
+    expect(table.split('\n')[0]).toMatch(/ROWS +APPLIED +REJECTED +FILTERED +SUPERSEDED/);
+    expect(lotgate(['submission', String(mes.id)]).out).toMatch(/filtered +2/);
+  });
+
   it('mapping test: counts add up and each filtered row says which condition removed it', () => {
     const file = path.join(work, 'fixtures/delta-cmo/DCM_MES_20261118T2305.xml');
     const human = lotgate(['mapping', 'test', 'delta-cmo', file]);
