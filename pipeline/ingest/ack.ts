@@ -46,6 +46,13 @@ export function advice(state: SubmissionState, c: AckCounts, firstCode?: string)
   return head;
 }
 
+/** XML: elements beside the records that this feed's record path does not read (they are not rows), said in the ack. */
+export function notRowsNote(elements: Map<string, number> | undefined): string | null {
+  if (elements === undefined || elements.size === 0) return null;
+  const list = [...elements].map(([name, n]) => `${n} <${name}>`).join(', ');
+  return `Not rows for this feed, and not read: ${list} beside the records.`;
+}
+
 export interface AckInput {
   submissionId: number;
   partner: string;

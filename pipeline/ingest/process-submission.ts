@@ -7,7 +7,7 @@ import type { Acknowledgment, AckError, MappedRecord, RowError, SubmissionState 
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import { mapFile } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
-import { buildAck, writeAck } from './ack.js';
+import { buildAck, notRowsNote, writeAck } from './ack.js';
 import { InFileFacts } from './in-file-facts.js';
 import type { IngestDeps } from './deps.js';
 
@@ -108,6 +108,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
   const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const inFile = new InFileFacts();
+  let notRows: Map<string, number> | undefined;
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
   const recordError = (e: RowError) => {
@@ -138,7 +139,7 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
       store.clearRejectedRows(submissionId);
       store.updateSubmission(submissionId, started);
     }
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now() })) {
+    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now(), onXmlUnmatched: (m) => (notRows = m) })) {
       tally.rows++;
       if (unit.records.length === 0 && unit.errors.length === 0) {
         tally.filtered++;
@@ -218,7 +219,8 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
-  const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, tally);
+  const notes = [approval ? `Approved by ${approval.by}: ${approval.reason}` : null, notRowsNote(notRows)].filter((n): n is string => n !== null);
+  const res = await finish(deps, submissionId, notes.length > 0 ? notes.join(' ') : null, tally);
   return { ...res, touchedLots: touched.size, ...(approval ? { approved: true } : {}) };
 }
 
