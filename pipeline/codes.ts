@@ -139,6 +139,9 @@ export const ERROR_CODES = {
   E_DEMO_CREDENTIALS: entry(O, 'Refusing to serve: partner files accept the published demo keys or password.', 'Give each partner its own keys/password, or run in demo mode explicitly (`npx lotgate demo`, `demo: true`, LOTGATE_DEMO=1).'),
   E_TOO_MANY_ROWS: entry(PA, 'The file has more data rows than the limit of its feed ({limit}); nothing was applied.', 'Send the data in several smaller files, or ask the sponsor to raise limits.maxRows in the partner file.'),
   E_TOO_MANY_ERRORS: entry(PA, 'More rows have errors than the limit of its feed ({limit}); nothing was applied.', 'Fix the export using the first errors listed and send the file again.'),
+  E_HEADER_NOT_FOUND: entry([A, P], 'None of the columns the mapping names is in the header row (line {line}).', 'Analyst: fix `dialect.headerRow`, the delimiter or the encoding in the mapping; partner: send the file with its header row.'),
+  E_IMPLAUSIBLE_DATE: entry(PA, '{field}: {value} read as {date} is outside the plausible window.', 'Fix the date in the file; if the value is right, fix the mapping\'s date pattern (day and month swapped?) or widen `plausible` / `plausibleDates`.'),
+  E_RECORD_PATH_NO_MATCH: entry([A, P], 'The mapping\'s record path (xml.record) matches no element of the document.', 'Analyst: correct `xml.record` (the message lists the document\'s top elements); partner: check that the right document type was sent.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */
@@ -157,6 +160,7 @@ export const WARNING_CODES = {
   W_YAML: entry(A, 'A YAML warning: {reason}.', 'Fix the YAML at the line and column given.'),
   W_AUDIT_NO_ANCHORS: entry(O, 'There are no anchors to compare the audit chain with.', 'Keep the printed head somewhere else; let the audit-anchor job run.'),
   W_REVIEW_SUPERSEDED: entry([A, O], 'Superseded by a newer preview of the same content ({id}).', 'Decide on the newer submission.'),
+  W_SUPERSEDED_IN_FILE: entry(PA, 'Line {line} was overwritten by line {kept} of the same file (same fact: {key}); only the kept line\'s values are stored.', 'Send each fact once per file, or (analyst) map a `replicate` field so repeated measurements are all kept.'),
 } as const satisfies Record<`W_${string}`, CodeInfo>;
 
 /** Readiness reasons: why a lot is not READY (shown to QA and analysts on the board). */

@@ -28,16 +28,19 @@ function progressFor(file: string): { onProgress?: (rows: number) => void; stop:
 export function printResult(r: ProcessResult, file: string): void {
   const a = r.ack;
   process.stdout.write(
-    `${file}: ${STATE_MARK[a.state] ?? a.state} — rows ${a.counts.rows}, applied ${a.counts.applied}, rejected ${a.counts.rejected}` +
+    `${file}: ${STATE_MARK[a.state] ?? a.state} — rows ${a.counts.rows}, applied ${a.counts.applied}, rejected ${a.counts.rejected}, filtered ${a.counts.filtered}` +
+      (a.counts.superseded ? `, superseded ${a.counts.superseded}` : '') +
       ` (submission ${r.submissionId})\n`,
   );
   for (const e of a.errors.slice(0, 10)) {
     const where = [e.line !== undefined ? `line ${e.line}` : null, e.column !== undefined ? `col ${e.column}` : null, e.field ? `field ${e.field}` : null].filter(Boolean).join(', ');
     process.stdout.write(`    ${e.code}${where ? ` (${where})` : ''}: ${e.message}\n`);
   }
+  const w = a.warnings ?? [];
+  if (w.length > 0) process.stdout.write(`    ${w.length} warning(s), first ${w[0].code}${w[0].line !== undefined ? ` (line ${w[0].line})` : ''}: ${w[0].message}\n`);
   const more = a.errors.length - 10 + (a.errorsTruncated ?? 0);
   if (more > 0) process.stdout.write(`    … and ${more} more (see ${r.ackPath})\n`);
-  if (a.message && a.state !== 'applied') process.stdout.write(`    ${a.message}\n`);
+  if (a.message && (a.state !== 'applied' || a.counts.filtered + a.counts.superseded > 0)) process.stdout.write(`    ${a.message}\n`);
 }
 
 export async function ingestFiles(lg: Lotgate, partnerId: string, files: string[], onResult?: (r: ProcessResult, file: string) => void): Promise<ProcessResult[]> {

@@ -8,6 +8,7 @@ import { loadPartners } from '../config/partners.js';
 import { formatDiagnostic, type Diagnostic } from '../mapping/diagnostics.js';
 import { dryRun } from '../mapping/dry-run.js';
 import { MappingCatalog } from '../mapping/catalog.js';
+import { checkSamples } from '../mapping/sample-check.js';
 import { loadMappings } from '../mapping/registry.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
@@ -20,10 +21,13 @@ export function registerMappingCommands(program: Command): void {
     .description('Validate mapping files (schema + semantic checks); errors as file:line:col. Non-zero exit on errors.')
     .argument('[partner]', 'only this partner\'s mappings')
     .option('--json', 'print diagnostics as JSON')
-    .action((partnerId: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (partnerId: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd);
       const set = loadMappings(config.mappingsDir, partnerId);
       const diagnostics: Diagnostic[] = [...set.diagnostics];
+      // Each valid mapping against its own sample files (tests:, relative to the project folder).
+      const root = path.dirname(path.resolve(config.mappingsDir));
+      for (const m of set.mappings) if (m.spec) diagnostics.push(...(await checkSamples(m.path, m.spec, m.hash, root)));
       // A partner that names a feed with no mapping file would reject every file it sends.
       const partners = loadPartners(config.partnersDir);
       for (const p of partners.values()) {
@@ -64,7 +68,18 @@ export function registerMappingCommands(program: Command): void {
         printJson({ mapping: { name: feed.name, path: feed.path, hash: feed.hash }, ...res });
       } else {
         process.stdout.write(`${path.basename(file)} with ${feed.path} (hash ${feed.hash.slice(0, 12)})\n`);
-        process.stdout.write(`rows ${res.counts.rows}, records ${res.counts.records}, errors ${res.counts.errors}, filtered ${res.counts.filtered}\n\n`);
+        const c = res.counts;
+        process.stdout.write(`rows ${c.rows}: applied ${c.applied}, rejected ${c.rejected}, filtered ${c.filtered} (records ${c.records}, errors ${c.errors})\n`);
+        if (res.filteredByCondition.length > 0) {
+          process.stdout.write(`filtered rows per condition (a row counts under every record spec that produced nothing):\n`);
+          for (const f of res.filteredByCondition) process.stdout.write(`  ${String(f.rows).padStart(6)} × ${f.condition}\n`);
+          for (const f of res.filteredBy) process.stdout.write(`  filtered ${f.rows} row(s): ${f.reason}\n`);
+        }
+        for (const w of res.warnings ?? []) process.stdout.write(`warning ${w.code}${w.line !== undefined ? ` (line ${w.line})` : ''}: ${w.message}\n`);
+        if (res.notMatchedByRecordPath) {
+          process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
+        }
+        process.stdout.write('\n');
         for (const r of res.records.slice(0, opts.limit)) {
           const ids = r.ids.map((i) => `${i.scheme}=${i.value}`).join(' ');
           process.stdout.write(`line ${r.line}  ${r.kind}  ${ids}  ${JSON.stringify(r.fields)}\n`);

@@ -67,8 +67,8 @@ export function registerReadCommands(program: Command): void {
       if (opts.json) return printJson(subs);
       process.stdout.write(
         renderTable(
-          ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'RECEIVED'],
-          subs.map((s) => [String(s.id), s.partner, s.originalName, s.state, String(s.rows ?? ''), String(s.applied ?? ''), String(s.rejected ?? ''), s.receivedAt]),
+          ['ID', 'PARTNER', 'FILE', 'STATE', 'ROWS', 'APPLIED', 'REJECTED', 'FILTERED', 'SUPERSEDED', 'RECEIVED'],
+          subs.map((s) => [String(s.id), s.partner, s.originalName, s.state, String(s.rows ?? ''), String(s.applied ?? ''), String(s.rejected ?? ''), String(s.filtered ?? ''), String(s.superseded ?? ''), s.receivedAt]),
           { timeZone },
         ),
       );
@@ -100,7 +100,7 @@ export function registerReadCommands(program: Command): void {
       }
       if (resentAs.length) process.stdout.write(`${'resentAs'.padEnd(14)} ${resentAs.join(', ')}\n`);
       if (errorCount) {
-        process.stdout.write(`\n${errorCount} rejected row(s):\n`);
+        process.stdout.write(`\n${errorCount} error(s) and warning(s) (W_*):\n`);
         process.stdout.write(renderTable(['LINE', 'COL', 'FIELD', 'CODE', 'MESSAGE'], errors.map((e) => [String(e.line ?? ''), String(e.column ?? ''), e.field ?? '', e.code, e.message])));
       }
     });

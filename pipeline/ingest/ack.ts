@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toLocalIso } from '../model/local-time.js';
-import type { Acknowledgment, AckError, SubmissionRef, SubmissionState } from '../model/types.js';
+import type { AckCounts, Acknowledgment, AckError, SubmissionRef, SubmissionState } from '../model/types.js';
 
 /** How many errors an acknowledgment lists; the rest stay in the ledger (`lotgate submission show`). */
 export const ACK_ERROR_LIMIT = 500;
@@ -22,6 +22,39 @@ const ADVICE: Record<SubmissionState, string> = {
   pending_review: 'Received and parsed; it waits for review by the sponsor before it counts.',
 };
 
+/** Whole-file codes that mean the sponsor's mapping does not fit the file, not that the file is wrong. */
+export const MAPPING_FAULTS: ReadonlySet<string> = new Set(['E_RECORD_PATH_NO_MATCH', 'E_HEADER_NOT_FOUND', 'E_MAPPING_INVALID']);
+
+/**
+ * The advice for a state, never "All rows were applied" while rows were filtered out or
+ * overwritten: those are named with their counts.
+ */
+export function advice(state: SubmissionState, c: AckCounts, firstCode?: string): string {
+  if (state === 'rejected' && firstCode !== undefined && MAPPING_FAULTS.has(firstCode)) {
+    return 'Nothing from this file was applied: the sponsor\'s mapping for this feed does not fit the file (see below). This is for the sponsor to correct; the file will be processed again (replayed) once the mapping is fixed, or the sponsor will ask you for a different file.';
+  }
+  const skipped = c.filtered + c.superseded > 0 && (state === 'applied' || state === 'applied_with_errors' || state === 'pending_review');
+  if (!skipped) return ADVICE[state];
+  const parts = [
+    c.filtered > 0 ? `${c.filtered} row(s) were filtered out by the mapping (filter / when / unmapped: skip) and not applied` : null,
+    c.superseded > 0 ? `${c.superseded} row(s) were superseded by a later row of this file with the same key and not stored (see the W_SUPERSEDED_IN_FILE lines)` : null,
+  ].filter(Boolean).join('; ');
+  const head =
+    state === 'applied'
+      ? `${c.applied} of ${c.rows} row(s) were applied; ${parts}.`
+      : state === 'applied_with_errors'
+        ? `${c.applied} of ${c.rows} row(s) were applied and ${c.rejected} rejected: correct the rejected rows and send those rows again in a new file. Also, ${parts}.`
+        : `${ADVICE[state]} ${parts}.`;
+  return head;
+}
+
+/** XML: elements beside the records that this feed's record path does not read (they are not rows), said in the ack. */
+export function notRowsNote(elements: Map<string, number> | undefined): string | null {
+  if (elements === undefined || elements.size === 0) return null;
+  const list = [...elements].map(([name, n]) => `${n} <${name}>`).join(', ');
+  return `Not rows for this feed, and not read: ${list} beside the records.`;
+}
+
 export interface AckInput {
   submissionId: number;
   partner: string;
@@ -31,7 +64,7 @@ export interface AckInput {
   state: SubmissionState;
   feed?: string | null;
   mapping?: { name: string; hash: string } | null;
-  counts: { rows: number; applied: number; rejected: number };
+  counts: AckCounts;
   errors: AckError[];
   totalErrors?: number;
   /** For a `duplicate`: the earlier submission whose content counts. */
@@ -66,9 +99,12 @@ export function buildAck(a: AckInput): Acknowledgment {
     feed: a.feed ?? null,
     mapping: a.mapping ?? null,
     counts: a.counts,
-    errors: listed.map((e) => stripUndefined(e)),
-    message: [ADVICE[a.state], a.duplicateOf && refNote('duplicate', a.duplicateOf), a.resendOf && refNote('resend', a.resendOf), a.note].filter(Boolean).join(' '),
+    // Warnings (W_*: e.g. a row superseded by a later one) did not reject anything: listed apart.
+    errors: listed.filter((e) => !isWarning(e)).map((e) => stripUndefined(e)),
+    message: [advice(a.state, a.counts, a.errors[0]?.code), a.duplicateOf && refNote('duplicate', a.duplicateOf), a.resendOf && refNote('resend', a.resendOf), a.note].filter(Boolean).join(' '),
   };
+  const warnings = listed.filter(isWarning);
+  if (warnings.length > 0) ack.warnings = warnings.map((e) => stripUndefined(e));
   if (total > listed.length) ack.errorsTruncated = total - listed.length;
   if (a.duplicateOf !== undefined) {
     ack.duplicateOf = a.duplicateOf.submissionId;
@@ -80,6 +116,8 @@ export function buildAck(a: AckInput): Acknowledgment {
   }
   return ack;
 }
+
+const isWarning = (e: AckError): boolean => e.code.startsWith('W_');
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
@@ -118,11 +156,11 @@ export function csvCell(v: unknown, delimiter: string): string {
 export function ackToCsv(ack: Acknowledgment, dialect: CsvDialect = { delimiter: ',', bom: false }): string {
   const row = (cells: unknown[]) => cells.map((c) => csvCell(c, dialect.delimiter)).join(dialect.delimiter);
   const lines = [
-    row(['file', 'state', 'rows', 'applied', 'rejected', 'sha256', 'receivedAt', 'message']),
-    row([ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.sha256, ack.receivedAtLocal ?? ack.receivedAt, ack.message]),
+    row(['file', 'state', 'rows', 'applied', 'rejected', 'filtered', 'superseded', 'sha256', 'receivedAt', 'message']),
+    row([ack.file, ack.state, ack.counts.rows, ack.counts.applied, ack.counts.rejected, ack.counts.filtered, ack.counts.superseded, ack.sha256, ack.receivedAtLocal ?? ack.receivedAt, ack.message]),
     '',
     row(['line', 'column', 'field', 'code', 'message']),
-    ...ack.errors.map((e) => row([e.line, e.column, e.field, e.code, e.message])),
+    ...[...ack.errors, ...(ack.warnings ?? [])].map((e) => row([e.line, e.column, e.field, e.code, e.message])),
   ];
   return (dialect.bom ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n';
 }

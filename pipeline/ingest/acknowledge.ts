@@ -51,7 +51,7 @@ export function ackOf(sub: SubmissionRow, errors: AckError[], totalErrors: numbe
     state: sub.state as SubmissionState,
     feed: sub.feed ?? null,
     mapping: sub.mappingName && sub.mappingHash ? { name: sub.mappingName, hash: sub.mappingHash } : null,
-    counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0 },
+    counts: { rows: sub.rows ?? 0, applied: sub.applied ?? 0, rejected: sub.rejected ?? 0, filtered: sub.filtered ?? 0, superseded: sub.superseded ?? 0 },
     errors,
     totalErrors,
     ...extras.links,

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { mapFile, type MapUnit } from '../mapping/map-file.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
+import { notRowsNote } from './ack.js';
+import { InFileFacts } from './in-file-facts.js';
 import type { SelectedFeed } from '../mapping/catalog.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
@@ -39,6 +41,8 @@ interface Tally {
   applied: number;
   rejected: number;
   filtered: number;
+  /** Rows every fact of which a later row of the same file overwrote (W_SUPERSEDED_IN_FILE). */
+  superseded: number;
   errors: AckError[];
   /** The first row errors as recorded (a review preview records them again after its rollback). */
   rowErrors: RowError[];
@@ -196,14 +200,15 @@ interface ApplyContext {
 }
 
 /** One mapped row (or XML record / document) that produces records or errors. */
-type SpooledUnit = Pick<MapUnit, 'records' | 'errors'>;
+type SpooledUnit = Pick<MapUnit, 'records' | 'errors' | 'line'>;
 
 export type MapOutcome =
-  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number }
+  /** notRows: XML elements the record path did not read (a note for the ack). */
+  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number; notRows?: Map<string, number> }
   /** The file as a whole cannot be read. */
-  | { kind: 'file_error'; error: FileError; rows: number }
+  | { kind: 'file_error'; error: FileError; rows: number; filtered: number }
   /** Beyond the file's limits: rejected as a whole with these first errors. */
-  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; sample: RowError[] };
+  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; filtered: number; sample: RowError[] };
 
 async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
   const { feed, limits, partner } = ctx;
@@ -212,12 +217,13 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
   let filtered = 0;
   let rowsWithErrors = 0;
   const sample: RowError[] = [];
+  let notRows: Map<string, number> | undefined;
   try {
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName)) {
+    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now(), onXmlUnmatched: (m) => (notRows = m) })) {
       rows++;
       if (rows > limits.maxRows) {
         spool.dispose();
-        return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partner.id, feed.spec.feed), rows: rows - 1, sample: [] };
+        return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partner.id, feed.spec.feed), rows: rows - 1, filtered, sample: [] };
       }
       if (unit.records.length === 0 && unit.errors.length === 0) {
         filtered++;
@@ -228,20 +234,20 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
         for (const e of unit.errors) if (sample.length < MAX_ACK_ERRORS_KEPT) sample.push(e);
         if (rowsWithErrors > limits.maxErrors) {
           spool.dispose();
-          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, unit.line), rows, sample };
+          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, unit.line), rows, filtered, sample };
         }
       }
       for (const rec of unit.records) if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
-      spool.push({ records: unit.records, errors: unit.errors });
+      spool.push({ records: unit.records, errors: unit.errors, line: unit.line });
       if (ctx.onProgress && rows % 50_000 === 0) ctx.onProgress(rows);
     }
     spool.finish();
   } catch (err) {
     spool.dispose();
-    if (err instanceof FileError) return { kind: 'file_error', error: err, rows };
+    if (err instanceof FileError) return { kind: 'file_error', error: err, rows, filtered };
     throw err;
   }
-  return { kind: 'mapped', spool, rows, filtered };
+  return { kind: 'mapped', spool, rows, filtered, notRows };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +257,7 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
 
 export type ApplyOutcome =
   /** Committed: the submission is in `state` with its facts. */
-  | { kind: 'committed'; state: SubmissionState; tally: Tally; touchedLots: number }
+  | { kind: 'committed'; state: SubmissionState; tally: Tally; touchedLots: number; notRows?: Map<string, number> }
   /** Review preview, rolled back: what the file would give once approved. */
   | { kind: 'preview'; wouldBe: SubmissionState; tally: Tally }
   /** Somebody else decided it while this run waited for the write lock; rolled back. */
@@ -280,8 +286,9 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
   const { store } = deps;
   const { partner, feed, approval, limits } = ctx;
   const submissionId = sub.id;
-  const tally: Tally = { rows: mapped.rows, applied: 0, rejected: 0, filtered: mapped.filtered, errors: [], rowErrors: [], errorCount: 0 };
+  const tally: Tally = { rows: mapped.rows, applied: 0, rejected: 0, filtered: mapped.filtered, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
+  const inFile = new InFileFacts();
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
   const recordError = (e: RowError) => {
@@ -316,6 +323,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     for (const unit of mapped.spool.items()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
+      inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
       for (const rec of unit.records) {
         const res = store.applyRecord(partner, rec, { ...prov, line: rec.line });
         if ('error' in res) {
@@ -323,18 +331,20 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
           recordError({ line: rec.line, ...res.error });
         } else {
           for (const id of res.lotIds) touched.add(id);
+          for (const w of inFile.wrote(res.fact)) recordError(w);
           if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
         }
       }
-      if (rowFailed) {
-        tally.rejected++;
-        if (tally.rejected > limits.maxErrors) {
-          // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
-          store.rollback();
-          const line = unit.records[0]?.line ?? unit.errors[0]?.line;
-          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: tally.rows, sample: tally.rowErrors };
-        }
-      } else tally.applied++;
+      tally[inFile.endRow(rowFailed)]++;
+      const lost = inFile.takeSuperseded();
+      tally.applied -= lost;
+      tally.superseded += lost;
+      if (rowFailed && tally.rejected > limits.maxErrors) {
+        // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
+        store.rollback();
+        const line = unit.records[0]?.line ?? unit.errors[0]?.line;
+        return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: tally.rows, filtered: tally.filtered, sample: tally.rowErrors };
+      }
     }
 
     const nothingToApply = tally.rows === tally.filtered;
@@ -364,6 +374,8 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       rows: tally.rows,
       applied: tally.applied,
       rejected: tally.rejected,
+      filtered: tally.filtered,
+      superseded: tally.superseded,
       finishedAt: now.toISOString(),
       errorCode: finalState === 'rejected' ? tally.errors[0]?.code ?? null : null,
       errorMessage: finalState === 'rejected' ? tally.errors[0]?.message ?? null : null,
@@ -373,10 +385,10 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       actor: `partner:${partner.id}`,
       action: `submission.${finalState}`,
       subject: `submission:${submissionId}`,
-      details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, lots: touched.size },
+      details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
     });
     store.commit();
-    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size };
+    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: mapped.notRows };
   } catch (err) {
     store.rollback();
     // A failed approval leaves the submission pending review, to be approved again.
@@ -402,11 +414,12 @@ async function settle(deps: IngestDeps, submissionId: number, partnerId: string,
     case 'preview':
       return holdForReview(deps, submissionId, partnerId, outcome.wouldBe, outcome.tally);
     case 'file_error':
-      return reject(deps, submissionId, outcome.error.code, outcome.error.message, outcome.error.line, outcome.error.column, outcome.rows);
+      return reject(deps, submissionId, outcome.error.code, outcome.error.message, outcome.error.line, outcome.error.column, outcome.rows, [], outcome.filtered);
     case 'over_limit':
-      return reject(deps, submissionId, outcome.code, outcome.message, undefined, undefined, outcome.rows, outcome.sample);
+      return reject(deps, submissionId, outcome.code, outcome.message, undefined, undefined, outcome.rows, outcome.sample, outcome.filtered);
     case 'committed': {
-      const res = await finish(deps, submissionId, approval ? `Approved by ${approval.by}: ${approval.reason}` : null, outcome.tally);
+      const notes = [approval ? `Approved by ${approval.by}: ${approval.reason}` : null, notRowsNote(outcome.notRows)].filter((n): n is string => n !== null);
+      const res = await finish(deps, submissionId, notes.length > 0 ? notes.join(' ') : null, outcome.tally);
       return { ...res, touchedLots: outcome.touchedLots, ...(approval ? { approved: true } : {}) };
     }
   }
@@ -427,6 +440,8 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       rows: tally.rows,
       applied: rejected ? 0 : tally.applied,
       rejected: tally.rejected,
+      filtered: tally.filtered,
+      superseded: tally.superseded,
       finishedAt: rejected ? now : undefined,
       errorCode: rejected ? tally.rowErrors[0]?.code ?? null : null,
       errorMessage: rejected ? tally.rowErrors[0]?.message ?? null : null,
@@ -436,7 +451,7 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       actor: `partner:${partnerId}`,
       action: rejected ? 'submission.rejected' : 'submission.pending_review',
       subject: `submission:${submissionId}`,
-      details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, mode: 'review' },
+      details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, mode: 'review' },
     });
     if (!rejected) supersedeOlderPreviews(store, store.getSubmission(submissionId)!, now);
   });
@@ -458,7 +473,8 @@ export async function rejectReview(deps: IngestDeps, submissionId: number, by: s
     if (sub?.state !== 'pending_review') return false;
     const now = deps.now().toISOString();
     store.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
-    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now, ackPending: true });
+    // Nothing applied: every row the mapping selected counts as rejected (counts still add up).
+    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, rejected: sub.rows - sub.filtered, superseded: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now, ackPending: true });
     store.appendAudit({
       actor: `operator:${by}`,
       action: 'submission.review_rejected',
@@ -489,13 +505,15 @@ export async function reject(
   rows = 0,
   /** Row errors found before the file was rejected (listed after the file's error). */
   sample: RowError[] = [],
+  filtered = 0,
 ): Promise<ProcessResult> {
   const { store } = deps;
   store.transaction(() => {
     if (isDecided(store.getSubmission(submissionId)?.state)) return;
     store.insertRejectedRow(submissionId, { code, message, line, column });
     for (const e of sample.slice(0, MAX_ACK_ERRORS_KEPT)) store.insertRejectedRow(submissionId, e);
-    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
+    // The file as a whole is refused: every row read that the mapping selected counts as rejected.
+    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: rows - filtered, filtered, superseded: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
     store.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
   });
   return finish(deps, submissionId, null);

@@ -45,9 +45,11 @@ export function bindRecords(plans: RecordPlan[], bindSource: (aliases: string[])
   return plans.map((plan) => {
     const fields = plan.fields.map((f): BoundField => {
       const src = f.hasConst ? { kind: S_NONE, col: -1, aliases: [] } : bindSource(f.aliases);
-      if (missing !== null && src.kind === S_NONE && !f.hasConst && !f.hasDefault && f.required && f.aliases.length > 0) {
+      // A column the mapping names must be in the header unless the field says it may be absent
+      // (a typo must not silently empty a field on every row).
+      if (missing !== null && src.kind === S_NONE && !f.hasConst && !f.optional && f.aliases.length > 0) {
         const setEverywhere = plan.each !== null && plan.each.every((e) => e.setNames.has(f.name));
-        if (!setEverywhere) missing.push({ what: `required field '${f.name}'`, aliases: f.aliases, field: f.name });
+        if (!setEverywhere) missing.push({ what: `${f.required ? 'required ' : ''}field '${f.name}'`, aliases: f.aliases, field: f.name });
       }
       return { ...src, plan: f };
     });
@@ -62,9 +64,10 @@ export function bindRecords(plans: RecordPlan[], bindSource: (aliases: string[])
       for (const e of plan.each) {
         const src = bindSource(e.aliases);
         if (src.kind !== S_NONE) each.push({ ...src, plan: e, header: src.kind === S_COLUMN ? headerText(src.col, e.aliases[0]) : e.aliases[0] });
+        else if (missing !== null && !e.optional) missing.push({ what: `${plan.kind} 'each' column`, aliases: e.aliases });
       }
-      if (missing !== null && each.length === 0) {
-        missing.push({ what: `${plan.kind} 'each'`, aliases: plan.each.flatMap((e) => e.aliases) });
+      if (missing !== null && each.length === 0 && plan.each.every((e) => e.optional)) {
+        missing.push({ what: `${plan.kind} 'each' (all its columns are optional, but at least one must be there)`, aliases: plan.each.flatMap((e) => e.aliases) });
       }
     }
     const postWhen = plan.postWhen.map((c): BoundCondition => ({ kind: S_NONE, col: -1, aliases: [], plan: c }));

@@ -9,9 +9,9 @@ import type { MapResult, RowError } from '../model/types.js';
 import { bindCsvSource, bindRecords, bindTreeSource, headerIndex, type Missing } from './bind.js';
 import { normalizeHeader } from './headers.js';
 import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_COLUMN, S_NONE, type ConditionPlan, type RecordPlan } from './plan.js';
-import { Engine, type BoundCondition, type BoundSource } from './row-engine.js';
+import { Engine, type BoundCondition, type BoundSource, type Clock } from './row-engine.js';
 import type { MappingFormat, MappingSpec } from './spec.js';
-import { listOf } from './suggest.js';
+import { closest, listOf } from './suggest.js';
 import type { ErrorCode } from '../codes.js';
 
 /** What the XML reader hands over per record element (structurally, so this module needs no parser). */
@@ -28,6 +28,11 @@ export interface XmlRecordLike {
  */
 export interface RowMapResult extends MapResult {
   filtered: number;
+  /**
+   * Why a row produced nothing (only set then): the condition that did not hold, per record
+   * spec, e.g. `filter: Status in ["released"]` or `records[1] stage_event when: lot present`.
+   */
+  why?: string[];
 }
 
 export interface CsvRowMapper {
@@ -47,6 +52,8 @@ export interface CompiledMapping {
   readonly hash: string;
   readonly format: MappingFormat;
   bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError & { code: ErrorCode } };
+  /** "Now" for date plausibility (E_IMPLAUSIBLE_DATE) of the files mapped from here on. */
+  setNow(now: Date): void;
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
 }
@@ -75,6 +82,7 @@ class Compiled implements CompiledMapping {
   private readonly fileMissing: Set<string>;
   private readonly validate: RecordValidator = createRecordValidator();
   private tree: Engine | undefined;
+  private readonly clock: Clock = { ms: Date.now() };
 
   constructor(
     readonly spec: MappingSpec,
@@ -102,16 +110,28 @@ class Compiled implements CompiledMapping {
       if (src.kind === S_NONE && c.test !== C_PRESENT) missing.push({ what: `the filter on '${c.source}'`, aliases: [c.source] });
       return { ...src, plan: c };
     });
+    const anyColumn =
+      filter.some((c) => c.kind === S_COLUMN) ||
+      records.some((br) => br.fields.some((f) => f.kind === S_COLUMN) || (br.each ?? []).some((e) => e.kind === S_COLUMN) || br.rowWhen.some((c) => c.kind === S_COLUMN));
+    if (missing.length > 0 && !anyColumn) return { error: headerNotFound(header, headerLine, this.spec) };
     if (missing.length > 0) {
       const seen = new Set<string>();
+      const present = header.map((h) => h.trim()).filter((h) => h !== '');
+      const guess = (aliases: string[]): string => {
+        for (const a of aliases) {
+          const c = closest(a, present);
+          if (c !== undefined) return `; did you mean "${c}"?`;
+        }
+        return '';
+      };
       const parts = missing
-        .map((m) => `no column for ${m.what} (tried ${m.aliases.map((a) => `"${a}"`).join(', ')})`)
+        .map((m) => `no column for ${m.what} (tried ${m.aliases.map((a) => `"${a}"`).join(', ')}${guess(m.aliases)})`)
         .filter((t) => !seen.has(t) && (seen.add(t), true));
       const found = listOf(header.map((h) => `"${h.trim()}"`), 40);
       const error: RowError & { code: ErrorCode } = {
         line: headerLine,
         code: 'E_MISSING_COLUMN',
-        message: `${parts.join('; ')}; the header (line ${headerLine}) has: ${found || '(nothing)'}`,
+        message: `${parts.join('; ')}; the header (line ${headerLine}) has: ${found || '(nothing)'}. Correct the column name in the mapping, or mark the field \`optional: true\` if files may lack it.`,
       };
       if (missing[0].field !== undefined) error.field = missing[0].field;
       return { error };
@@ -143,7 +163,11 @@ class Compiled implements CompiledMapping {
         }
       }
     }
-    return new BoundCsv(new Engine(records, filter, this.fileMissing, this.validate), columns, warnings);
+    return new BoundCsv(new Engine(records, filter, this.fileMissing, this.validate, this.clock), columns, warnings);
+  }
+
+  setNow(now: Date): void {
+    this.clock.ms = now.getTime();
   }
 
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult {
@@ -174,10 +198,33 @@ class Compiled implements CompiledMapping {
       const bindSource = (aliases: string[]): BoundSource => bindTreeSource(aliases, format);
       const records = bindRecords(this.plans, bindSource, null, (_c, alias) => alias);
       const filter = this.filter.map((c): BoundCondition => ({ ...bindSource([c.source]), plan: c }));
-      this.tree = new Engine(records, filter, this.fileMissing, this.validate);
+      this.tree = new Engine(records, filter, this.fileMissing, this.validate, this.clock);
     }
     return this.tree;
   }
+}
+
+/**
+ * Not one column the mapping names is in the header row: the mapping's idea of where the header
+ * is (dialect.headerRow), its delimiter or its encoding does not fit the file, rather than a
+ * column being missing.
+ */
+function headerNotFound(header: string[], headerLine: number, spec: MappingSpec): RowError & { code: ErrorCode } {
+  const text = header.map((h) => h.trim()).join(' | ');
+  const shown = text.length > 300 ? text.slice(0, 297) + '...' : text;
+  const d = spec.dialect ?? {};
+  const hints: string[] = [`dialect.headerRow is ${d.headerRow ?? 1}: is the header on that line?`];
+  const delimiter = d.delimiter ?? ',';
+  if (header.length === 1) {
+    const other = [';', ',', '\t', '|'].find((c) => c !== delimiter && header[0].includes(c));
+    hints.push(`the line has a single column with delimiter ${JSON.stringify(delimiter)}${other ? `, but it contains ${JSON.stringify(other)}: is that the delimiter?` : ''}`);
+  }
+  if (/[\u0000\ufffd]|Ã.|â€/.test(header.join(''))) hints.push(`its text looks garbled: is dialect.encoding (${d.encoding ?? 'utf-8'}) right?`);
+  return {
+    line: headerLine,
+    code: 'E_HEADER_NOT_FOUND',
+    message: `None of the columns the mapping names is in the header row (line ${headerLine}), which reads: ${shown || '(empty)'}. The mapping does not fit this file: ${hints.join('; ')}`,
+  };
 }
 
 /** Compiles a validated mapping (from loadMapping) once; the result maps any number of files. */

@@ -170,6 +170,10 @@ function pad(n: number, width: number): string {
 }
 
 const CACHE_LIMIT = 20_000;
+// Tokens that carry a time of day (hours, minutes, seconds, fractions, AM/PM, offsets).
+const TIME_TOKEN = /^(?:H{1,2}|h{1,2}|k{2,4}|m{1,2}|s{1,2}|S{1,3}|u{1,3}|a|Z{1,3}|z)$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const UTC = Info.normalizeZone('utc');
 
 class CompiledDateParser implements DateParser {
   private readonly fast: (FastFormat | undefined)[];
@@ -180,6 +184,8 @@ class CompiledDateParser implements DateParser {
   // Files repeat the same dates over and over; remembering them keeps 1M rows cheap.
   private readonly cache = new Map<string, string | ConvError>();
   private readonly parts = new Int32Array(10);
+  /** Per format: it has no time of day (a date-only pattern). */
+  private readonly dateOnly: boolean[];
 
   constructor(private readonly opts: DateParserOptions) {
     const zone = Info.normalizeZone(opts.tz ?? 'utc');
@@ -187,7 +193,11 @@ class CompiledDateParser implements DateParser {
     this.zone = zone;
     this.zoneIsUtc = zone.isUniversal && zone.offset(0) === 0;
     const locale = opts.locale ?? 'en-US';
-    this.fast = opts.formats.map((f) => (f === ISO_FORMAT || (opts.locale !== undefined && /a/.test(f)) ? undefined : compileFast(f)));
+    // The fast path reads English AM/PM markers (AM, a.m., PM, p.m.): right for the default
+    // and for any English locale, so an explicit `locale: en-US` behaves exactly like none.
+    const english = /^en(?:-|$)/i.test(locale);
+    this.fast = opts.formats.map((f) => (f === ISO_FORMAT || (!english && /a/.test(f)) ? undefined : compileFast(f)));
+    this.dateOnly = opts.formats.map((f) => f !== ISO_FORMAT && !tokenizeFormat(f).some((t) => !t.literal && TIME_TOKEN.test(t.val)));
     this.luxon = opts.formats.map((f, i) => (f === ISO_FORMAT || this.fast[i] !== undefined ? undefined : DateTime.buildFormatParser(f, { locale })));
     const sample = DateTime.fromObject({ year: 2024, month: 12, day: 31, hour: 13, minute: 45, second: 30 }, { zone: 'utc' });
     this.expected = opts.formats
@@ -212,9 +222,13 @@ class CompiledDateParser implements DateParser {
     for (let i = 0; i < this.opts.formats.length; i++) {
       const fast = this.fast[i];
       let out: string | ConvError | undefined;
-      if (fast !== undefined) out = this.parseFast(fast, text);
-      else if (this.opts.formats[i] === ISO_FORMAT) out = this.fromLuxon(DateTime.fromISO(text, { zone: this.zone, setZone: true }));
-      else out = this.fromLuxon(DateTime.fromFormatParser(text, this.luxon[i]!, { zone: this.zone, setZone: true, locale: this.opts.locale ?? 'en-US' }));
+      // A value with no time of day is a calendar date: kept as that date (midnight UTC), never
+      // shifted by the zone to the previous day.
+      const dateOnly = this.dateOnly[i] || (this.opts.formats[i] === ISO_FORMAT && ISO_DATE.test(text));
+      const zone = dateOnly ? UTC : this.zone;
+      if (fast !== undefined) out = this.parseFast(fast, text, dateOnly);
+      else if (this.opts.formats[i] === ISO_FORMAT) out = this.fromLuxon(DateTime.fromISO(text, { zone, setZone: true }));
+      else out = this.fromLuxon(DateTime.fromFormatParser(text, this.luxon[i]!, { zone, setZone: true, locale: this.opts.locale ?? 'en-US' }));
       if (typeof out === 'string') return out;
       if (out !== undefined) calendarError ??= out;
     }
@@ -228,7 +242,7 @@ class CompiledDateParser implements DateParser {
   }
 
   /** undefined = pattern does not match; ConvError = matches but is no real date/time. */
-  private parseFast(f: FastFormat, text: string): string | ConvError | undefined {
+  private parseFast(f: FastFormat, text: string, dateOnly = false): string | ConvError | undefined {
     const m = f.re.exec(text);
     if (m === null) return undefined;
     const p = this.parts;
@@ -262,7 +276,7 @@ class CompiledDateParser implements DateParser {
     if (second > 59) return bad(`second ${second} does not exist`);
     if (this.opts.kind === 'date') return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
     const local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-    if (this.zoneIsUtc) return new Date(local).toISOString();
+    if (this.zoneIsUtc || dateOnly) return new Date(local).toISOString();
     const utc = this.localToUtc(local);
     if (utc === undefined) {
       return bad(`${pad(hour, 2)}:${pad(minute, 2)} does not exist on ${year}-${pad(month, 2)}-${pad(day, 2)} in ${this.zone.name} (clocks moved forward)`);

@@ -15,6 +15,8 @@ export interface DryRunOptions {
   errorLimit?: number;
   /** The name `$file` sees and `match` saw (default: the base name of filePath). */
   fileName?: string;
+  /** "Now" for date plausibility (default: the current time). */
+  now?: Date;
 }
 
 export interface DryRunResult {
@@ -22,21 +24,46 @@ export interface DryRunResult {
   errors: RowError[];
   /** Header findings that do not reject anything (W_COLUMN_NOT_FOUND, W_DUPLICATE_HEADER); only present when there are some. */
   warnings?: RowError[];
+  /**
+   * Row counts as an acknowledgment has them (rows = applied + rejected + filtered), before the
+   * store's own checks (lot resolution, partner scope) that only ingest can make.
+   */
   counts: {
     /** Data rows (CSV rows incl. malformed ones, XML record elements, 1 for a document). */
     rows: number;
+    /** Rows that mapped to at least one record and no error. */
+    applied: number;
+    /** Rows with at least one error. */
+    rejected: number;
+    /** Rows that produced nothing: a filter or when did not hold, `unmapped: skip`, no wide column had a value. */
+    filtered: number;
     records: number;
     errors: number;
-    /** Rows that produced nothing (filter/when/empty wide columns) plus records dropped by `unmapped: skip`. */
-    filtered: number;
   };
+  /** How many rows each reason filtered out, most first (reasons as in RowMapResult.why). */
+  filteredBy: { reason: string; rows: number }[];
+  /**
+   * Per single condition (one record spec's `when`, the `filter`, an `unmapped: skip`): how many
+   * filtered rows it removed. A row is counted under each record spec that produced nothing.
+   */
+  filteredByCondition: { condition: string; rows: number }[];
+  /** XML: elements beside the records that the record path does not match; they are not rows. Only present when there are some. */
+  notMatchedByRecordPath?: { element: string; count: number }[];
 }
+
+const MAX_REASONS = 50;
 
 export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, filePath: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
   const limit = opts.limit ?? Infinity;
   const errorLimit = opts.errorLimit ?? Infinity;
-  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, records: 0, errors: 0, filtered: 0 } };
+  const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, applied: 0, rejected: 0, filtered: 0, records: 0, errors: 0 }, filteredBy: [], filteredByCondition: [] };
+  const reasons = new Map<string, number>();
+  const conditions = new Map<string, number>();
   const hooks = {
+    now: opts.now,
+    onXmlUnmatched: (elements: Map<string, number>) => {
+      if (elements.size > 0) out.notMatchedByRecordPath = [...elements].map(([element, count]) => ({ element, count }));
+    },
     onHeader: (mapper: CsvRowMapper) => {
       if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
     },
@@ -44,7 +71,16 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
   try {
     for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath), hooks)) {
       out.counts.rows++;
-      out.counts.filtered += unit.filtered;
+      if (unit.errors.length > 0) out.counts.rejected++;
+      else if (unit.records.length > 0) out.counts.applied++;
+      else {
+        out.counts.filtered++;
+        const why = unit.why ?? ['no record spec produced a record'];
+        for (const c of why) if (conditions.has(c) || conditions.size < MAX_REASONS) conditions.set(c, (conditions.get(c) ?? 0) + 1);
+        const reason = why.join('; ');
+        if (reasons.has(reason) || reasons.size < MAX_REASONS) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        else reasons.set('(other reasons)', (reasons.get('(other reasons)') ?? 0) + 1);
+      }
       out.counts.records += unit.records.length;
       out.counts.errors += unit.errors.length;
       for (const r of unit.records) if (out.records.length < limit) out.records.push(r);
@@ -55,8 +91,15 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     const e: RowError = { code: err.code, message: err.message };
     if (err.line !== undefined) e.line = err.line;
     if (err.column !== undefined) e.column = err.column;
+    if (err.field !== undefined) e.field = err.field;
     out.errors.push(e);
     out.counts.errors++;
   }
+  if (out.counts.rows === 0 && out.counts.errors === 0) {
+    out.errors.push({ code: 'E_NO_ROWS', message: 'The sample has no data rows, so it cannot show whether the mapping fits. Try a file with data.' });
+    out.counts.errors++;
+  }
+  out.filteredBy = [...reasons].map(([reason, rows]) => ({ reason, rows })).sort((a, b) => b.rows - a.rows);
+  out.filteredByCondition = [...conditions].map(([condition, rows]) => ({ condition, rows })).sort((a, b) => b.rows - a.rows);
   return out;
 }

@@ -18,6 +18,10 @@ export interface MapUnit extends RowMapResult {
 export interface MapFileHooks {
   /** Called once the CSV header is bound (e.g. to show header warnings in a dry run). */
   onHeader?: (mapper: CsvRowMapper, headerLine: number) => void;
+  /** "Now" for date plausibility (default: the current time). */
+  now?: Date;
+  /** XML: the elements beside the records that the record path does not match (they are not rows). */
+  onXmlUnmatched?: (elements: Map<string, number>) => void;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface MapFileHooks {
  */
 export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit> {
   const format = spec.format ?? 'csv';
+  compiled.setNow(hooks.now ?? new Date());
   if (format === 'document') {
     yield compiled.mapDocument(fileName);
     return;
@@ -34,7 +39,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
   try {
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
-      for await (const rec of readXml(input, spec.xml)) {
+      for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
         const unit: MapUnit = compiled.mapXmlRecord(rec, fileName);
         unit.line = rec.line;
         yield unit;
@@ -45,7 +50,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     for await (const item of readCsv(input, spec.dialect ?? {})) {
       if (item.kind === 'header') {
         const bound = compiled.bindCsvHeader(item.values, item.line);
-        if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line);
+        if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line, undefined, bound.error.field);
         mapper = bound;
         hooks.onHeader?.(bound, item.line);
       } else if (item.kind === 'row') {

@@ -5,7 +5,7 @@
 import type { IdScheme, RecordKind } from '../model/types.js';
 import { createDateParser } from './date-format.js';
 import { canonicalField, coerceConstant, effectiveType } from './field-types.js';
-import type { Condition, FieldSpec, FieldValueType, MappingSpec, RecordSpec } from './spec.js';
+import type { Condition, DatePlausibility, FieldSpec, FieldValueType, MappingSpec, RecordSpec } from './spec.js';
 import { listOf } from './suggest.js';
 import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, parseBoolean, parseResult, splitList } from './values.js';
 
@@ -13,7 +13,7 @@ import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, par
 // S_*: where a value comes from; T_*: where it goes; OK/FAILED/SKIPPED: a field's outcome.
 export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6;
 export const T_FIELD = 0, T_ID = 1, T_RESULT = 2;
-export const OK = 0, FAILED = 1, SKIPPED = 2;
+export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
 export type Converter = (s: string) => unknown;
 
@@ -27,6 +27,8 @@ export interface FieldPlan {
   hasDefault: boolean;
   defaultValue: unknown;
   required: boolean;
+  /** The CSV column may be absent from the header. */
+  optional: boolean;
   trim: boolean;
   missing: Set<string>;
   missingMaxLen: number;
@@ -39,12 +41,44 @@ export interface FieldPlan {
   type: FieldValueType;
   convert: Converter;
   listSeparator: string;
+  /** Date/datetime fields: the plausible window (null for other types). */
+  plausible: PlausiblePlan | null;
+}
+
+export interface PlausiblePlan {
+  /** null = no limit. */
+  maxFutureDays: number | null;
+  floorMs: number | null;
+  /** YYYY-MM-DD of the floor, for messages. */
+  floor: string;
+}
+
+/** Fields whose dates normally lie ahead: no future limit by default. */
+const FORWARD_LOOKING = new Set(['expiryDate', 'plannedDate', 'confirmedDate']);
+export const DEFAULT_MAX_FUTURE_DAYS = 7;
+export const DEFAULT_NOT_BEFORE = '2000-01-01';
+
+function floorText(v: string | number | undefined): string | null {
+  if (v === undefined) return null;
+  return typeof v === 'number' ? `${String(v).padStart(4, '0')}-01-01` : v;
+}
+
+export function plausibleFor(name: string, field?: DatePlausibility, mapping?: DatePlausibility): PlausiblePlan {
+  const pick = <K extends keyof DatePlausibility>(k: K): DatePlausibility[K] | undefined =>
+    field !== undefined && k in field ? field[k] : mapping !== undefined && k in mapping ? mapping[k] : undefined;
+  const future = pick('maxFutureDays');
+  const maxFutureDays = future !== undefined ? future : FORWARD_LOOKING.has(name) ? null : DEFAULT_MAX_FUTURE_DAYS;
+  const floor = floorText(pick('notBefore')) ?? DEFAULT_NOT_BEFORE;
+  const floorMs = Date.parse(`${floor}T00:00:00Z`);
+  return { maxFutureDays: maxFutureDays ?? null, floorMs: Number.isNaN(floorMs) ? null : floorMs, floor };
 }
 
 export const C_EQUALS = 0, C_IN = 1, C_NOT_IN = 2, C_MATCHES = 3, C_PRESENT = 4;
 
 export interface ConditionPlan {
   source: string;
+  /** The condition as an analyst wrote it, for "filtered because …" (e.g. `bizStep in ["shipping"]`). */
+  label: string;
   /** Canonical field name for "=name" conditions, else null. */
   canonical: string | null;
   test: number;
@@ -56,6 +90,7 @@ export interface ConditionPlan {
 
 export interface EachPlan {
   aliases: string[];
+  optional: boolean;
   set: [string, unknown][];
   setNames: Set<string>;
 }
@@ -166,6 +201,7 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
     hasDefault: fs.default !== undefined,
     defaultValue: fs.default !== undefined ? mustConst(coerceConstant(fs.default, constCtx), `${kind}.${name} default`) : undefined,
     required: fs.required === true || (def?.required === true),
+    optional: fs.optional === true,
     trim: spec.format !== 'csv' || spec.dialect?.trim !== false,
     missing,
     missingMaxLen: Math.max(0, ...[...missing].map((m) => m.length)),
@@ -178,17 +214,27 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
     type,
     convert: buildConverter(spec, fs, type),
     listSeparator: fs.separator ?? ',',
+    plausible: type === 'date' || type === 'datetime' ? plausibleFor(name, fs.plausible, spec.plausibleDates) : null,
   };
 }
 
 export function compileCondition(c: Condition): ConditionPlan {
   const canonical = c.field.startsWith('=') ? c.field.slice(1) : null;
-  const base = { source: c.field, canonical, equals: '', set: null, re: null, present: false };
+  const base = { source: c.field, label: conditionLabel(c), canonical, equals: '', set: null, re: null, present: false };
   if (c.equals !== undefined) return { ...base, test: C_EQUALS, equals: c.equals.trim() };
   if (c.in !== undefined) return { ...base, test: C_IN, set: new Set(c.in.map((v) => v.trim())) };
   if (c.notIn !== undefined) return { ...base, test: C_NOT_IN, set: new Set(c.notIn.map((v) => v.trim())) };
   if (c.matches !== undefined) return { ...base, test: C_MATCHES, re: new RegExp(c.matches) };
   return { ...base, test: C_PRESENT, present: c.present !== false };
+}
+
+function conditionLabel(c: Condition): string {
+  const values = (vs: string[]): string => `[${vs.map((v) => JSON.stringify(v)).join(', ')}]`;
+  if (c.equals !== undefined) return `${c.field} equals ${JSON.stringify(c.equals)}`;
+  if (c.in !== undefined) return `${c.field} in ${values(c.in)}`;
+  if (c.notIn !== undefined) return `${c.field} not in ${values(c.notIn)}`;
+  if (c.matches !== undefined) return `${c.field} matches /${c.matches}/`;
+  return `${c.field} ${c.present === false ? 'absent' : 'present'}`;
 }
 
 export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: string[]): RecordPlan {
@@ -202,7 +248,7 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
       const type = effectiveType(kind, k, fs);
       return [k, mustConst(coerceConstant(v, { type, enumValues: canonicalField(kind, k)?.enum, tz: fs.tz, separator: fs.separator }), `${kind} each.set.${k}`)];
     });
-    return { aliases: aliasesOf(e.column), set, setNames: new Set(set.map(([k]) => k)) };
+    return { aliases: aliasesOf(e.column), optional: e.optional === true, set, setNames: new Set(set.map(([k]) => k)) };
   }) ?? null;
   const eachFieldMissing = Object.values(rec.fields).filter((f) => aliasesOf(f.from).includes('$each')).flatMap((f) => f.missing ?? []);
   const eachMissing = lowerSet([...fileMissing, ...eachFieldMissing]);

@@ -7,7 +7,7 @@ import type { MappedRecord, RowError } from '../model/types.js';
 import type { RowMapResult, XmlRecordLike } from './compile.js';
 import { RESULT_FIELD } from './field-types.js';
 import {
-  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, FAILED, OK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_FILE, S_LINE, S_NONE, S_XML, SKIPPED, T_ID, T_RESULT,
+  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_FILE, S_LINE, S_NONE, S_XML, SKIPPED, T_ID, T_RESULT,
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
 } from './plan.js';
 import { ConvError, type ParsedResult } from './values.js';
@@ -54,8 +54,18 @@ export interface Ctx {
   eachCol: number;
 }
 
+/** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
+export interface Clock {
+  ms: number;
+}
+
+const DAY_MS = 86_400_000;
+
 export class Engine {
   private readonly scratch: RowError[] = [];
+  /** Set by mapRecord when it drops a record on purpose (unmapped: skip, a `=field` when). */
+  private dropNote = '';
+  private readonly labels: string[];
   readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1 };
 
   constructor(
@@ -63,25 +73,40 @@ export class Engine {
     private readonly filter: BoundCondition[],
     private readonly fileMissing: Set<string>,
     private readonly validate: RecordValidator,
-  ) {}
+    private readonly clock: Clock,
+  ) {
+    this.labels = records.map((br, i) => `records[${i}] ${br.plan.kind}`);
+  }
 
   run(): RowMapResult {
     const out: RowMapResult = { records: [], errors: [], filtered: 0 };
-    if (!this.conditionsHold(this.filter, null)) {
+    const fi = this.failing(this.filter, null);
+    if (fi >= 0) {
       out.filtered = 1;
+      out.why = [`filter [${this.filter[fi].plan.label}] not met`];
       return out;
     }
     let skipped = 0;
+    // Reasons are only collected as far as a record spec produced nothing; most rows need none.
+    let why: string[] | null = null;
     for (let r = 0; r < this.records.length; r++) {
       const br = this.records[r];
-      if (!this.conditionsHold(br.rowWhen, null)) continue;
+      const wi = this.failing(br.rowWhen, null);
+      if (wi >= 0) {
+        (why ??= []).push(`${this.labels[r]}: when [${br.rowWhen[wi].plan.label}] not met`);
+        continue;
+      }
       if (br.each === null) {
         this.ctx.eachValue = undefined;
         this.ctx.eachColumn = undefined;
         this.ctx.eachCol = -1;
-        if (this.mapRecord(br, null, out) === SKIPPED) skipped++;
+        const st = this.mapRecord(br, null, out);
+        if (st === SKIPPED) skipped++;
+        if (st === SKIPPED || st === DROPPED) (why ??= []).push(`${this.labels[r]}: ${this.dropNote}`);
         continue;
       }
+      let produced = false;
+      let note: string | null = null;
       for (let e = 0; e < br.each.length; e++) {
         const be = br.each[e];
         const v = this.read(be);
@@ -91,13 +116,29 @@ export class Engine {
         this.ctx.eachValue = v;
         this.ctx.eachColumn = be.header;
         this.ctx.eachCol = be.col;
-        if (!this.conditionsHold(br.eachWhen, null)) continue;
-        if (this.mapRecord(br, be, out) === SKIPPED) skipped++;
+        const ei = this.failing(br.eachWhen, null);
+        if (ei >= 0) {
+          note ??= `when [${br.eachWhen[ei].plan.label}] not met`;
+          continue;
+        }
+        const st = this.mapRecord(br, be, out);
+        if (st === SKIPPED) skipped++;
+        if (st === SKIPPED || st === DROPPED) note ??= this.dropNote;
+        else produced = true;
       }
+      if (!produced) (why ??= []).push(`${this.labels[r]}: ${note ?? 'no wide (each) column has a value'}`);
     }
-    if (out.records.length === 0 && out.errors.length === 0) out.filtered = skipped > 0 ? skipped : 1;
-    else out.filtered = skipped;
+    if (out.records.length === 0 && out.errors.length === 0) {
+      out.filtered = skipped > 0 ? skipped : 1;
+      out.why = why ?? ['no record spec produced a record'];
+    } else out.filtered = skipped;
     return out;
+  }
+
+  /** Index of the first condition that does not hold, or -1 when all hold. */
+  private failing(conds: BoundCondition[], rec: MappedRecord | null): number {
+    for (let i = 0; i < conds.length; i++) if (!this.conditionsHold(conds, rec, i)) return i;
+    return -1;
   }
 
   private read(src: BoundSource): string | undefined {
@@ -143,8 +184,9 @@ export class Engine {
     return undefined;
   }
 
-  private conditionsHold(conds: BoundCondition[], rec: MappedRecord | null): boolean {
-    for (let i = 0; i < conds.length; i++) {
+  /** Whether every condition holds (or only condition `only`, when given). */
+  private conditionsHold(conds: BoundCondition[], rec: MappedRecord | null, only = -1): boolean {
+    for (let i = only < 0 ? 0 : only; i < (only < 0 ? conds.length : only + 1); i++) {
       const c = conds[i];
       const p = c.plan;
       let v: string | undefined;
@@ -188,10 +230,19 @@ export class Engine {
       }
       const raw = f.type === 'list' && bf.kind === S_XML ? this.readXmlList(bf) : this.read(bf);
       const status = this.mapField(f, raw, bf, rec, errors);
-      if (status === SKIPPED) return SKIPPED;
+      if (status === SKIPPED) {
+        this.dropNote = `${f.name}: code ${show(String(raw ?? '').trim())} is not in the map (unmapped: skip)`;
+        return SKIPPED;
+      }
     }
     if (be !== null) for (const [k, v] of be.plan.set) rec.fields[k] = v;
-    if (br.postWhen.length > 0 && !this.conditionsHold(br.postWhen, rec)) return OK;
+    if (br.postWhen.length > 0) {
+      const pi = this.failing(br.postWhen, rec);
+      if (pi >= 0) {
+        this.dropNote = `when [${br.postWhen[pi].plan.label}] not met`;
+        return DROPPED;
+      }
+    }
     if (errors.length === 0) {
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
@@ -264,11 +315,34 @@ export class Engine {
         errors.push(this.error(f, column, typed.code, `${f.name}: ${typed.message}`, value));
         return FAILED;
       }
+      if (f.plausible !== null && typeof typed === 'string') {
+        const why = this.implausible(f, typed);
+        if (why !== null) {
+          errors.push(this.error(f, column, 'E_IMPLAUSIBLE_DATE', `${f.name}: ${show(value.trim())} read as ${typed} ${why}`, value));
+          return FAILED;
+        }
+      }
       assign(f, rec, typed, undefined);
     } else {
       assign(f, rec, value, s);
     }
     return OK;
+  }
+
+  /** Why a mapped date is implausible, or null. */
+  private implausible(f: FieldPlan, iso: string): string | null {
+    const p = f.plausible!;
+    const ms = Date.parse(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+    if (Number.isNaN(ms)) return null;
+    if (p.floorMs !== null && ms < p.floorMs) {
+      return `is before ${p.floor}, the earliest plausible date: check the date pattern, or set plausible.notBefore for this field in the mapping.`;
+    }
+    if (p.maxFutureDays !== null && ms > this.clock.ms + p.maxFutureDays * DAY_MS) {
+      const days = Math.ceil((ms - this.clock.ms) / DAY_MS);
+      const today = new Date(this.clock.ms).toISOString().slice(0, 10);
+      return `is ${days} days after today (${today}); at most ${p.maxFutureDays} are plausible: check the date pattern (day and month swapped?), or set plausible.maxFutureDays for this field in the mapping.`;
+    }
+    return null;
   }
 
   private error(f: FieldPlan, src: BoundSource, code: ErrorCode, message: string, value: string | undefined): RowError {

@@ -79,10 +79,23 @@ const fieldSchema: Schema = {
     },
     missing: { type: 'array', items: { type: 'string' }, description: 'Missing-value markers for this field, on top of the file-level `missing` (compared ignoring case).' },
     required: { type: 'boolean', description: 'Reject the record (E_REQUIRED) when the value is absent and there is no default. Canonically required fields are always required.' },
+    plausible: { $ref: '#/definitions/plausible' },
+    optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header; the field then stays empty (or takes its default). Without it, a column named in `from` that is not in the header rejects the file (E_MISSING_COLUMN).' },
     xref: { enum: [...ID_SCHEMES], description: 'This field is an identifier of the lot in this scheme; it goes to the record\'s identifiers, not its fields. Such fields may have any name.' },
     extract: { type: 'string', minLength: 1, description: 'Regular expression with one capture group applied to the value before typing, e.g. "^COA_(.+)_v\\\\d+\\\\.pdf$". No match = E_EXTRACT. A named group "value" wins over the first group.' },
     separator: { type: 'string', minLength: 1, description: 'For type list: separator (default ",").' },
     decimal: { enum: ['.', ','], description: 'Decimal separator for this field, overriding the dialect.' },
+  },
+};
+
+const plausibleSchema: Schema = {
+  type: 'object',
+  description:
+    'Which dates are plausible; others reject the row with E_IMPLAUSIBLE_DATE (e.g. day and month swapped by a wrong pattern). Defaults: not before 2000-01-01; at most 7 days in the future, except expiryDate, plannedDate and confirmedDate (no future limit).',
+  additionalProperties: false,
+  properties: {
+    maxFutureDays: { type: ['number', 'null'], minimum: 0, description: 'Days after the time the file is mapped that a value may lie; null = no limit.' },
+    notBefore: { type: ['string', 'integer'], pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Earliest plausible date: YYYY-MM-DD or a year, e.g. 2015.' },
   },
 };
 
@@ -94,6 +107,7 @@ const eachSchema: Schema = {
   properties: {
     column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
     set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
+    optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header (otherwise E_MISSING_COLUMN).' },
   },
 };
 
@@ -216,6 +230,7 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       },
       missing: { type: 'array', items: { type: 'string' }, description: 'File-level missing-value markers, e.g. ["n.a.", "-"] (the empty string always counts as missing; compared ignoring case).' },
       filter: { type: 'array', items: { $ref: '#/definitions/condition' }, description: 'Rows not matching all conditions are skipped (counted as filtered, not errors).' },
+      plausibleDates: { $ref: '#/definitions/plausible' },
       records: { type: 'array', minItems: 1, items: { $ref: '#/definitions/record' }, description: 'The records each row produces.' },
       tests: {
         type: 'array',
@@ -231,7 +246,7 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         },
       },
     },
-    definitions: { dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record },
+    definitions: { dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record, plausible: plausibleSchema },
   };
 }
 

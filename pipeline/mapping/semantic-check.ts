@@ -310,6 +310,7 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
   // Dates.
   const formats = strings(fs.format);
   if (has(fs, 'format') && !isDate) report(p(ptr, 'format'), 'key', 'warning', 'W_UNUSED_OPTION', `format only applies to date and datetime fields ('${name}' is ${type})`);
+  if (has(fs, 'plausible') && !isDate) report(p(ptr, 'plausible'), 'key', 'warning', 'W_UNUSED_OPTION', `plausible only applies to date and datetime fields ('${name}' is ${type})`);
   if (isDate) {
     formats.forEach((f, i) => {
       const at = itemPtr(p(ptr, 'format'), fs.format, i);
@@ -325,10 +326,16 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
     report(p(ptr, 'format'), 'value', 'warning', 'W_NO_TZ', `'${name}' values carry no UTC offset and no tz is set, so they are read as UTC; set tz (e.g. Europe/Berlin) if the partner writes local time`);
   }
   if (typeof fs.locale === 'string') {
+    let wellFormed = true;
     try {
       new Intl.Locale(fs.locale);
     } catch {
-      report(p(ptr, 'locale'), 'value', 'error', 'E_BAD_LOCALE', `'${fs.locale}' is not a locale (e.g. en-US, de-DE)`);
+      wellFormed = false;
+    }
+    // Well-formed is not enough: "xx-bogus" or "klingon" would silently fall back to another
+    // language's month names and AM/PM markers.
+    if (!wellFormed || Intl.DateTimeFormat.supportedLocalesOf([fs.locale]).length === 0) {
+      report(p(ptr, 'locale'), 'value', 'error', 'E_BAD_LOCALE', `'${fs.locale}' is not a ${wellFormed ? 'locale this system knows' : 'locale'} (e.g. en-US, de-DE, fr-FR)`);
     }
   }
 

@@ -83,6 +83,10 @@ export interface FieldSpec {
   /** Missing-value markers for this field, on top of the file-level `missing`. */
   missing?: string[];
   required?: boolean;
+  /** Date plausibility for this date/datetime field, overriding the mapping's `plausibleDates` and the built-in defaults. */
+  plausible?: DatePlausibility;
+  /** The column (CSV) may be absent from a file's header: then the field stays empty (or takes its default). Otherwise a named column missing from the header rejects the file (E_MISSING_COLUMN). */
+  optional?: boolean;
   /** This field is an identifier of the lot in the given scheme (goes to MappedRecord.ids, not fields). */
   xref?: IdScheme;
   /** Regular expression with one capture group applied to the raw value before typing, e.g. "^COA_(.+)_v\\d+\\.pdf$". */
@@ -91,6 +95,18 @@ export interface FieldSpec {
   separator?: string;
   /** Decimal separator override for this field. */
   decimal?: string;
+}
+
+/**
+ * Which dates are plausible (E_IMPLAUSIBLE_DATE otherwise). Defaults: not before 2000-01-01;
+ * at most 7 days in the future, except for forward-looking fields (expiryDate, plannedDate,
+ * confirmedDate), which have no future limit.
+ */
+export interface DatePlausibility {
+  /** Days after "now" (the time the file is mapped) a value may lie; null = no limit. */
+  maxFutureDays?: number | null;
+  /** Earliest plausible date, YYYY-MM-DD, or a year. */
+  notBefore?: string | number;
 }
 
 export interface Condition {
@@ -108,6 +124,8 @@ export interface EachSpec {
   column: string | string[];
   /** Constant canonical fields for the record produced from this column. */
   set?: Record<string, string | number | boolean>;
+  /** The column may be absent from a file's header (otherwise E_MISSING_COLUMN). */
+  optional?: boolean;
 }
 
 export interface RecordSpec {
@@ -135,6 +153,8 @@ export interface MappingSpec {
   missing?: string[];
   /** Rows not matching all conditions are skipped (counted as filtered, not errors). */
   filter?: Condition[];
+  /** Date plausibility for every date/datetime field of this mapping (a field's `plausible` wins). */
+  plausibleDates?: DatePlausibility;
   records: RecordSpec[];
   tests?: { input: string; expect: string }[];
 }

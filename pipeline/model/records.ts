@@ -71,6 +71,8 @@ export const RECORD_KINDS: Record<RecordKind, KindDef> = {
       resultRaw: s(), resultValue: d(), qualifier: e(['<', '>', '<=', '>=', 'ND', '<LOQ']),
       unit: s(), specLow: d(), specHigh: d(), specText: s(),
       resultStatus: e(['preliminary', 'final', 'retracted']), testedAt: dt(), analyst: s(),
+      // A re-measurement's replicate / sequence number: part of the result's key, so both are kept.
+      replicate: s(),
     },
   },
   document: {

@@ -85,6 +85,8 @@ export class FileError extends Error {
     message: string,
     public readonly line?: number,
     public readonly column?: number,
+    /** The mapping field the problem is about (e.g. E_MISSING_COLUMN). */
+    public readonly field?: string,
   ) {
     super(message);
     this.name = 'FileError';
@@ -276,6 +278,19 @@ export interface AckError {
 }
 
 /**
+ * What became of a file's rows: rows = applied + rejected + filtered + superseded, always.
+ * filtered: the mapping produced nothing from the row (filter / when / unmapped: skip);
+ * superseded: every fact of the row was overwritten by a later row of the same file.
+ */
+export interface AckCounts {
+  rows: number;
+  applied: number;
+  rejected: number;
+  filtered: number;
+  superseded: number;
+}
+
+/**
  * The acknowledgment written for every file to <drop>/<partner>/outbound/<name>.<submissionId>.ack.json
  * (and copied to <name>.ack.json while it is the newest answer for that name).
  */
@@ -295,8 +310,10 @@ export interface Acknowledgment {
   partner?: string;
   feed?: string | null;
   mapping?: { name: string; hash: string } | null;
-  counts: { rows: number; applied: number; rejected: number };
+  counts: AckCounts;
   errors: AckError[];
+  /** Coded warnings (W_*) about rows that were not rejected, e.g. W_SUPERSEDED_IN_FILE; only present when there are some. */
+  warnings?: AckError[];
   /** Set when more errors were recorded than the acknowledgment lists. */
   errorsTruncated?: number;
   /** Human summary: what happened and what to do. */

@@ -71,6 +71,53 @@ interface Walker {
   out: XmlRecord[];
   /** Moves a just-closed record to `out` once parsing went on past its end tag without error. */
   commit(): void;
+  /** What the document looks like along the record path, to say why a path matched nothing. */
+  shape: PathShape;
+}
+
+/** Bounded: at most MAX_NAMES distinct names are counted per level. */
+interface PathShape {
+  /** Local name of the root element ('' before it is seen). */
+  root: string;
+  /** Children of the root element by local name. */
+  top: Map<string, number>;
+  /** Deepest d such that some element at depth d matched the first d steps. */
+  matched: number;
+  /** under[d] = children (by local name) of elements that matched the first d steps. */
+  under: Map<string, number>[];
+}
+
+const MAX_NAMES = 20;
+
+function countName(m: Map<string, number>, name: string): void {
+  const n = m.get(name);
+  if (n !== undefined) m.set(name, n + 1);
+  else if (m.size < MAX_NAMES) m.set(name, 1);
+}
+
+function showNames(m: Map<string, number> | undefined): string {
+  if (m === undefined || m.size === 0) return '(none)';
+  return [...m].map(([n, c]) => (c > 1 ? `<${n}> ×${c}` : `<${n}>`)).join(', ');
+}
+
+/**
+ * The record path matched no element: why, in terms of the document (the path stops matching
+ * at one step; the elements that are there instead). Null when the path's container is there
+ * but holds no elements at all: the file simply has no records.
+ */
+function pathMismatch(record: string, steps: Step[], shape: PathShape): FileError | null {
+  const names = record.trim().replace(/^\/+/, '').split('/');
+  const d = shape.matched;
+  if (d === steps.length - 1 && (shape.under[d]?.size ?? 0) === 0 && d > 0) return null;
+  const where =
+    d === 0
+      ? `the root element is <${shape.root}>, not <${names[0]}>`
+      : `"${names.slice(0, d).join('/')}" is there, but it holds no <${names[d]}>; it holds ${showNames(shape.under[d])}`;
+  return new FileError(
+    'E_RECORD_PATH_NO_MATCH',
+    `The mapping's record path (xml.record) "${record}" matches no element in this file: ${where}. ` +
+      `The document's top elements are <${shape.root}> with ${showNames(shape.top)}. The mapping does not fit this file: correct xml.record (try it with lotgate mapping test).`,
+  );
 }
 
 /** Wires saxes events to record building; returns the records found so far in `out`. */
@@ -94,6 +141,7 @@ function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Require
   let stack: XmlNode[] = []; // open elements of the current record, record element first
   let recordLine = 0;
   let recordSize = 0;
+  const shape: PathShape = { root: '', top: new Map(), matched: 0, under: [] };
 
   // Text outside records is dropped, but the handler stays on so saxes keeps collecting every
   // text node where checkBuffers can see its size: a huge text node is refused wherever it is.
@@ -126,7 +174,11 @@ function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Require
     depth++;
     const name = localName(tag.name);
     if (stack.length === 0) {
+      if (depth === 1) shape.root = name;
+      else if (depth === 2) countName(shape.top, name);
+      if (prefixOk[depth - 1] === true && depth <= depthOfRecord) countName((shape.under[depth - 1] ??= new Map()), name);
       prefixOk[depth] = depth <= depthOfRecord && prefixOk[depth - 1] === true && stepMatches(steps[depth - 1], name);
+      if (prefixOk[depth] && depth > shape.matched) shape.matched = depth;
       if (depth !== depthOfRecord || !prefixOk[depth]) return;
       recordLine = tagLine;
       recordSize = 0;
@@ -163,7 +215,7 @@ function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Require
     throw dtdError(parser.line, parser.column);
   });
 
-  return { out, commit };
+  return { out, commit, shape };
 }
 
 function checkBuffers(parser: SaxesParser, limits: Required<XmlLimits>): void {
@@ -193,7 +245,13 @@ function feed(parser: SaxesParser, walker: Walker, text: string | null, limits: 
  * Throws FileError: E_XML_DTD (any DOCTYPE), E_XML_ENTITY, E_XML_MALFORMED, E_XML_TOO_DEEP,
  * E_XML_TOO_LARGE, E_XML_PATH (bad record path), E_EMPTY_FILE, E_BINARY, E_ENCODING.
  */
-export async function* readXml(input: Readable | ByteSource, opts: XmlOptions, limits: XmlLimits = {}): AsyncGenerator<XmlRecord> {
+export async function* readXml(
+  input: Readable | ByteSource,
+  opts: XmlOptions,
+  limits: XmlLimits = {},
+  /** Called at the end of a document with the elements beside the records that the record path does not match (name → count). */
+  onUnmatched?: (elements: Map<string, number>) => void,
+): AsyncGenerator<XmlRecord> {
   const lim: Required<XmlLimits> = { ...DEFAULT_XML_LIMITS, ...stripUndefined(limits) };
   let steps: Step[];
   try {
@@ -219,6 +277,7 @@ export async function* readXml(input: Readable | ByteSource, opts: XmlOptions, l
     const parser = new SaxesParser({ position: true });
     const walker = attachRecordBuilder(parser, steps, lim);
     const prolog = new PrologScanner();
+    let yielded = 0;
 
     try {
       for await (const text of decodeText(source, encoding, { declaredBy, fixHint: FIX_HINT })) {
@@ -227,6 +286,7 @@ export async function* readXml(input: Readable | ByteSource, opts: XmlOptions, l
           feed(parser, walker, off === 0 && text.length <= PIECE ? text : text.slice(off, off + PIECE), lim);
         }
         if (walker.out.length !== 0) {
+          yielded += walker.out.length;
           for (let k = 0; k < walker.out.length; k++) yield walker.out[k];
           walker.out.length = 0;
         }
@@ -238,7 +298,17 @@ export async function* readXml(input: Readable | ByteSource, opts: XmlOptions, l
       for (const r of done) yield r;
       throw e;
     }
+    yielded += walker.out.length;
     for (let k = 0; k < walker.out.length; k++) yield walker.out[k];
+    if (onUnmatched !== undefined) {
+      const beside = new Map<string, number>();
+      for (const [name, n] of walker.shape.under[steps.length - 1] ?? []) if (!stepMatches(steps[steps.length - 1], name)) beside.set(name, n);
+      onUnmatched(beside);
+    }
+    if (yielded === 0 && walker.shape.root !== '') {
+      const mismatch = pathMismatch(opts.record, steps, walker.shape);
+      if (mismatch !== null) throw mismatch;
+    }
   } finally {
     await close();
   }

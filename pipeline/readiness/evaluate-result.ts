@@ -85,6 +85,17 @@ function evaluateText(text: string, specText: string | null | undefined): Evalua
   return 'fail';
 }
 
+/**
+ * A non-detect (ND, <LOQ, <LOD, BLOQ: the analyte was not found above what the method can see)
+ * with no numeric limits: one rule for all of them, as for any negative finding — it conforms
+ * unless the spec text asks for something else (e.g. an identity test that wants "Positive").
+ */
+function evaluateNondetect(text: string, specText: string | null | undefined): Evaluation {
+  const spec = specText ? norm(specText) : '';
+  if (!spec || norm(text) === spec || NEGATIVE_SPEC.test(spec) || LOQ_RAW.test(spec)) return 'pass';
+  return 'fail';
+}
+
 /** True when the result text itself declares a failure ("Fails", "Does not comply", "Not sterile"). */
 export function declaresFailure(result: TestResultRow): boolean {
   return FAILS.test(norm(result.resultRaw ?? ''));
@@ -109,7 +120,7 @@ export function evaluateResult(result: TestResultRow, spec?: SpecLimits): Evalua
   const hasHigh = high !== undefined;
 
   if (m.kind === 'text') return evaluateText(m.text, result.specText);
-  if (!hasLow && !hasHigh) return m.kind === 'nondetect' ? evaluateText(m.text, result.specText) : 'unknown';
+  if (!hasLow && !hasHigh) return m.kind === 'nondetect' ? evaluateNondetect(m.text, result.specText) : 'unknown';
 
   // Concentrations cannot go below 0, so a lower limit of 0 (how some LIMS write "NMT x") constrains nothing.
   const lowerBinds = hasLow && low > 0;

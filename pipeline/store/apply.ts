@@ -4,7 +4,7 @@
 
 import type { DeviationClass, DeviationStatus, DispositionDecision, DocumentType, IdRef, IdScheme, MappedRecord, PartnerConfig, Qualifier, ResultStatus, RowError, StageStatus } from '../model/types.js';
 import { ID_SCHEMES } from '../model/types.js';
-import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
+import { factCredit, insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult, type FactTable } from './facts.js';
 import {
   addIdentifier,
   getLotKey,
@@ -18,10 +18,34 @@ import {
 } from './masterdata.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
 import type { Sql } from './sql.js';
-import type { LotRef, Prov } from './types.js';
+import type { LotRef, Prov, WriteResult } from './types.js';
 import type { ErrorCode } from '../codes.js';
 
-export type ApplyResult = { lotIds: number[] } | { error: RowError };
+export type ApplyResult = { lotIds: number[]; fact?: FactWrite } | { error: RowError };
+
+/**
+ * Set when the record wrote a lot fact that an earlier row of the same submission had written
+ * (same fact key): the two rows overwrite each other, and only one of them is stored.
+ */
+export interface FactWrite {
+  /** The key in words, e.g. `test_result ASSAY, sample S-1, lot NW26-0411`. */
+  key: string;
+  /** Line of this submission the fact was credited to before this write. */
+  priorLine: number | null;
+  /** Line of this submission it is credited to now (null: an earlier submission keeps the credit). */
+  heldByLine: number | null;
+}
+
+function factWrite(sql: Sql, table: FactTable, w: WriteResult, prov: Prov, key: () => string): FactWrite | undefined {
+  if (prov.submissionId === null || w.prior === undefined || w.prior.submissionId !== prov.submissionId) return undefined;
+  const now = factCredit(sql, table, w.id);
+  return { key: key(), priorLine: w.prior.line, heldByLine: now.submissionId === prov.submissionId ? now.line : null };
+}
+
+const lotWords = (rec: MappedRecord): string => {
+  const n = rec.fields.lotNumber;
+  return typeof n === 'string' && n !== '' ? `lot ${n}` : (rec.ids ?? []).map((i) => `${i.scheme} ${i.value}`).join(', ') || 'the lot';
+};
 
 const STAGE_STATUSES: readonly StageStatus[] = ['started', 'completed', 'on_hold', 'aborted'];
 const RESULT_STATUSES: readonly ResultStatus[] = ['preliminary', 'final', 'retracted'];
@@ -226,8 +250,8 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
       };
       const r = resolve();
       if ('error' in r) return r;
-      insertStageEvent(sql, r.lotId, e, prov);
-      return { lotIds: [r.lotId] };
+      const w = insertStageEvent(sql, r.lotId, e, prov);
+      return { lotIds: [r.lotId], fact: factWrite(sql, 'stage_events', w, prov, () => `stage_event ${e.stage} ${e.status} at ${e.eventTime}, ${lotWords(rec)}`) };
     }
 
     case 'test_result': {
@@ -246,11 +270,14 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
         resultStatus: f.oneOf('resultStatus', RESULT_STATUSES) ?? 'final',
         testedAt: f.str('testedAt'),
         analyst: f.str('analyst'),
+        replicate: f.str('replicate'),
       };
       const r = resolve();
       if ('error' in r) return r;
-      upsertTestResult(sql, r.lotId, t, prov);
-      return { lotIds: [r.lotId] };
+      const w = upsertTestResult(sql, r.lotId, t, prov);
+      const key = (): string =>
+        [`test_result ${t.testCode}`, t.sampleId ? `sample ${t.sampleId}` : null, t.testedAt ? `tested ${t.testedAt}` : null, t.replicate ? `replicate ${t.replicate}` : null, lotWords(rec)].filter(Boolean).join(', ');
+      return { lotIds: [r.lotId], fact: factWrite(sql, 'test_results', w, prov, key) };
     }
 
     case 'document': {
@@ -265,8 +292,8 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
       };
       const r = resolve();
       if ('error' in r) return r;
-      upsertDocument(sql, r.lotId, d, prov);
-      return { lotIds: [r.lotId] };
+      const w = upsertDocument(sql, r.lotId, d, prov);
+      return { lotIds: [r.lotId], fact: factWrite(sql, 'documents', w, prov, () => `document ${d.type} ${d.docId} version ${d.version}, ${lotWords(rec)}`) };
     }
 
     case 'deviation': {
@@ -283,8 +310,9 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
       };
       const lots = resolveDeviationLots(sql, partner, f.lotRef(rec.ids ?? []), prov);
       if ('error' in lots) return lots;
-      upsertDeviation(sql, lots.lotIds, d, partner.id, prov);
-      return lots;
+      const w = upsertDeviation(sql, lots.lotIds, d, partner.id, prov);
+      const fact = factWrite(sql, 'deviations', w, prov, () => `deviation ${d.partnerRef} as of ${d.updatedAt ?? d.closedAt ?? d.openedAt}`);
+      return fact ? { ...lots, fact } : lots;
     }
 
     case 'disposition': {
@@ -295,8 +323,8 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
       };
       const r = resolve();
       if ('error' in r) return r;
-      insertDisposition(sql, r.lotId, d, prov);
-      return { lotIds: [r.lotId] };
+      const w = insertDisposition(sql, r.lotId, d, prov);
+      return { lotIds: [r.lotId], fact: factWrite(sql, 'dispositions', w, prov, () => `disposition at ${d.decidedAt}, ${lotWords(rec)}`) };
     }
 
     default:

@@ -30,6 +30,16 @@ function creditEarliest(sql: Sql, table: 'stage_events' | 'test_results' | 'docu
 
 const orNull = (v: string | null | undefined): string | null => (v == null || v === '' ? null : v);
 
+const priorOf = (r: { submission_id: number | null; line: number | null }): WriteResult['prior'] => ({ submissionId: r.submission_id, line: r.line });
+
+export type FactTable = 'stage_events' | 'test_results' | 'documents' | 'deviations' | 'dispositions';
+
+/** The submission and line a fact is credited to now. */
+export function factCredit(sql: Sql, table: FactTable, id: number): { submissionId: number | null; line: number | null } {
+  const r = sql.q(`SELECT submission_id, line FROM ${table} WHERE id = ?`).get(id) as { submission_id: number | null; line: number | null };
+  return { submissionId: r.submission_id, line: r.line };
+}
+
 export function insertStageEvent(sql: Sql, lotId: number, e: StageEventInput, prov: Prov): WriteResult {
   const eventTime = normTime(e.eventTime);
   if (!eventTime) throw new Error('insertStageEvent: eventTime is required');
@@ -43,11 +53,11 @@ export function insertStageEvent(sql: Sql, lotId: number, e: StageEventInput, pr
     .run(lotId, e.stage, e.status, eventTime, orNull(e.site), sql.now(), ...provArgs(prov));
   if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
   const existing = sql
-    .q('SELECT id, site FROM stage_events WHERE lot_id = ? AND stage = ? AND status = ? AND event_time = ?')
-    .get(lotId, e.stage, e.status, eventTime) as { id: number; site: string | null };
+    .q('SELECT id, site, submission_id, line FROM stage_events WHERE lot_id = ? AND stage = ? AND status = ? AND event_time = ?')
+    .get(lotId, e.stage, e.status, eventTime) as { id: number; site: string | null; submission_id: number | null; line: number | null };
   if (existing.site === null && orNull(e.site)) sql.q('UPDATE stage_events SET site = ? WHERE id = ?').run(e.site, existing.id);
   creditEarliest(sql, 'stage_events', existing.id, prov);
-  return { id: existing.id, created: false };
+  return { id: existing.id, created: false, prior: priorOf(existing) };
 }
 
 // A lab result moves preliminary → final → retracted; a late-arriving earlier state never undoes a later one.
@@ -67,9 +77,9 @@ const TEST_VALUE_COLUMNS = [
   'analyst',
 ] as const;
 
-const INSERT_TEST_RESULT = `INSERT INTO test_results (lot_id, sample_id, test_code, tested_at, ${TEST_VALUE_COLUMNS.join(', ')},
+const INSERT_TEST_RESULT = `INSERT INTO test_results (lot_id, sample_id, test_code, tested_at, replicate, ${TEST_VALUE_COLUMNS.join(', ')},
                              recorded_at, submission_id, line, mapping_hash, partner)
-   VALUES (?, ?, ?, ?, ${TEST_VALUE_COLUMNS.map(() => '?').join(', ')}, ?, ?, ?, ?, ?)
+   VALUES (?, ?, ?, ?, ?, ${TEST_VALUE_COLUMNS.map(() => '?').join(', ')}, ?, ?, ?, ?, ?)
    ON CONFLICT DO NOTHING`;
 const UPDATE_TEST_RESULT = `UPDATE test_results SET ${TEST_VALUE_COLUMNS.map((c) => `${c} = ?`).join(', ')},
      recorded_at = ?, submission_id = ?, line = ?, mapping_hash = ?, partner = ?
@@ -78,6 +88,7 @@ const UPDATE_TEST_RESULT = `UPDATE test_results SET ${TEST_VALUE_COLUMNS.map((c)
 export function upsertTestResult(sql: Sql, lotId: number, r: TestResultInput, prov: Prov): WriteResult {
   const sampleId = orNull(r.sampleId);
   const testedAt = normTime(r.testedAt);
+  const replicate = orNull(r.replicate);
   const status: ResultStatus = r.resultStatus ?? 'final';
   const values: Record<(typeof TEST_VALUE_COLUMNS)[number], unknown> = {
     test_name: orNull(r.testName),
@@ -93,28 +104,34 @@ export function upsertTestResult(sql: Sql, lotId: number, r: TestResultInput, pr
     analyst: orNull(r.analyst),
   };
   // Insert first: in a lab's file the result is usually new, and then one statement does.
-  const info = sql.q(INSERT_TEST_RESULT).run(lotId, sampleId, r.testCode, testedAt, ...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov));
+  const info = sql.q(INSERT_TEST_RESULT).run(lotId, sampleId, r.testCode, testedAt, replicate, ...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov));
   if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
   const existing = sql
     .q(
       `SELECT * FROM test_results
-       WHERE lot_id = ? AND test_code = ? AND coalesce(sample_id, '') = ? AND coalesce(tested_at, '') = ?`,
+       WHERE lot_id = ? AND test_code = ? AND coalesce(sample_id, '') = ? AND coalesce(tested_at, '') = ? AND coalesce(replicate, '') = ?`,
     )
-    .get(lotId, r.testCode, sampleId ?? '', testedAt ?? '') as Record<string, unknown> & { id: number; result_status: ResultStatus };
-  if (RESULT_RANK[status] < RESULT_RANK[existing.result_status]) return { id: existing.id, created: false };
+    .get(lotId, r.testCode, sampleId ?? '', testedAt ?? '', replicate ?? '') as Record<string, unknown> & {
+    id: number;
+    result_status: ResultStatus;
+    submission_id: number | null;
+    line: number | null;
+  };
+  const prior = priorOf(existing);
+  if (RESULT_RANK[status] < RESULT_RANK[existing.result_status]) return { id: existing.id, created: false, prior };
   if (TEST_VALUE_COLUMNS.every((c) => existing[c] === values[c])) {
     creditEarliest(sql, 'test_results', existing.id, prov);
-    return { id: existing.id, created: false };
+    return { id: existing.id, created: false, prior };
   }
   sql.q(UPDATE_TEST_RESULT).run(...TEST_VALUE_COLUMNS.map((c) => values[c]), sql.now(), ...provArgs(prov), existing.id);
-  return { id: existing.id, created: false };
+  return { id: existing.id, created: false, prior };
 }
 
 export function upsertDocument(sql: Sql, lotId: number, d: DocumentInput, prov: Prov): WriteResult {
   const version = d.version ?? 1;
   const existing = sql
-    .q('SELECT id FROM documents WHERE lot_id = ? AND type = ? AND doc_id = ? AND version = ?')
-    .get(lotId, d.type, d.docId, version) as { id: number } | undefined;
+    .q('SELECT id, submission_id, line FROM documents WHERE lot_id = ? AND type = ? AND doc_id = ? AND version = ?')
+    .get(lotId, d.type, d.docId, version) as { id: number; submission_id: number | null; line: number | null } | undefined;
   const rest = [orNull(d.sha256), orNull(d.storedPath), normTime(d.issuedAt), orNull(d.supersedes)];
   if (existing) {
     // Same document version again: only fill what was unknown; the first copy stays the evidence.
@@ -126,7 +143,7 @@ export function upsertDocument(sql: Sql, lotId: number, d: DocumentInput, prov: 
       )
       .run(...rest, existing.id);
     creditEarliest(sql, 'documents', existing.id, prov);
-    return { id: existing.id, created: false };
+    return { id: existing.id, created: false, prior: priorOf(existing) };
   }
   const info = sql
     .q(
@@ -148,6 +165,8 @@ interface DeviationVersionDb {
   capa_refs: string;
   opened_at: string;
   closed_at: string | null;
+  submission_id: number | null;
+  line: number | null;
 }
 
 /**
@@ -202,7 +221,7 @@ export function upsertDeviation(sql: Sql, lotIds: number[], d: DeviationInput, i
   }
   const link = sql.q('INSERT INTO deviation_lots (deviation_id, lot_id, submission_id, line) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
   for (const lotId of new Set(lotIds)) link.run(id, lotId, prov.submissionId, prov.line ?? null);
-  return { id, created };
+  return existing ? { id, created, prior: priorOf(existing) } : { id, created };
 }
 
 // Two decisions at the same instant: the more restrictive one stands, whatever the order.
@@ -217,8 +236,8 @@ export function insertDisposition(
   const decidedAt = normTime(d.decidedAt);
   if (!decidedAt) throw new Error('insertDisposition: decidedAt is required');
   const existing = sql
-    .q('SELECT id, decision, decided_by FROM dispositions WHERE lot_id = ? AND decided_at = ?')
-    .get(lotId, decidedAt) as { id: number; decision: DispositionDecision; decided_by: string | null } | undefined;
+    .q('SELECT id, decision, decided_by, submission_id, line FROM dispositions WHERE lot_id = ? AND decided_at = ?')
+    .get(lotId, decidedAt) as { id: number; decision: DispositionDecision; decided_by: string | null; submission_id: number | null; line: number | null } | undefined;
   if (existing) {
     if (DECISION_RANK[d.decision] > DECISION_RANK[existing.decision]) {
       sql
@@ -228,7 +247,7 @@ export function insertDisposition(
       if (existing.decided_by === null && orNull(d.decidedBy)) sql.q('UPDATE dispositions SET decided_by = ? WHERE id = ?').run(d.decidedBy, existing.id);
       creditEarliest(sql, 'dispositions', existing.id, prov);
     }
-    return { id: existing.id, created: false };
+    return { id: existing.id, created: false, prior: priorOf(existing) };
   }
   const info = sql
     .q(

@@ -21,6 +21,8 @@ const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   rows: '"rows"',
   applied: 'applied',
   rejected: 'rejected',
+  filtered: 'filtered',
+  superseded: 'superseded',
   errorCode: 'error_code',
   errorMessage: 'error_message',
   attempts: 'attempts',
@@ -50,6 +52,8 @@ interface SubmissionDbRow {
   rows: number;
   applied: number;
   rejected: number;
+  filtered: number;
+  superseded: number;
   error_code: string | null;
   error_message: string | null;
   attempts: number;
@@ -80,6 +84,8 @@ function toSubmission(r: SubmissionDbRow): SubmissionRow {
     rows: r.rows,
     applied: r.applied,
     rejected: r.rejected,
+    filtered: r.filtered,
+    superseded: r.superseded,
     errorCode: r.error_code,
     errorMessage: r.error_message,
     attempts: r.attempts,
@@ -104,6 +110,8 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
     rows: 0,
     applied: 0,
     rejected: 0,
+    filtered: 0,
+    superseded: 0,
     errorCode: null,
     errorMessage: null,
     attempts: 0,

@@ -346,6 +346,20 @@ CREATE INDEX pulled_files_state ON pulled_files(partner, state);
 `,
   },
   {
+    version: 3,
+    name: 'every row accounted for: filtered and superseded counts; test result replicates',
+    sql: `
+-- rows = applied + rejected + filtered + superseded for every submission.
+ALTER TABLE submissions ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE submissions ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+-- A mapping may declare a replicate (re-measurement) field: part of the result's key, so two
+-- measurements of the same sample and test in one file are both kept.
+ALTER TABLE test_results ADD COLUMN replicate TEXT;
+DROP INDEX test_results_key;
+CREATE UNIQUE INDEX test_results_key ON test_results(lot_id, test_code, coalesce(sample_id, ''), coalesce(tested_at, ''), coalesce(replicate, ''));
+`,
+  },
+  {
     version: 4,
     name: 'resends: a submission names the rejected or quarantined submission of the same bytes it resends',
     sql: `

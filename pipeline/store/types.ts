@@ -35,9 +35,14 @@ export interface SubmissionRow {
   state: SubmissionState;
   mappingName: string | null;
   mappingHash: string | null;
+  /** Data rows read; always rows = applied + rejected + filtered + superseded. */
   rows: number;
   applied: number;
   rejected: number;
+  /** Rows the mapping deliberately produced nothing from (filter, when, unmapped: skip). */
+  filtered: number;
+  /** Rows whose every fact was overwritten by a later row of the same file (same fact key). */
+  superseded: number;
   errorCode: string | null;
   errorMessage: string | null;
   attempts: number;
@@ -253,6 +258,8 @@ export interface StageEventInput {
 
 export type TestResultInput = Omit<TestResultRow, 'id' | 'submissionId' | 'line' | 'resultStatus'> & {
   resultStatus?: TestResultRow['resultStatus'];
+  /** Replicate / sequence of a re-measurement: part of the result's key (see docs/mapping-checks.md). */
+  replicate?: string | null;
   analyst?: string | null;
 };
 
@@ -276,4 +283,6 @@ export type DeviationInput = Omit<DeviationRow, 'issuer' | 'submissionId' | 'upd
 export interface WriteResult {
   id: number;
   created: boolean;
+  /** For a fact that was already there: the submission and line it was credited to before this write. */
+  prior?: { submissionId: number | null; line: number | null };
 }

@@ -89,6 +89,51 @@ describe('lotgate CLI', () => {
     expect(r.code).toBe(1); // row errors → non-zero, for scripts
   });
 
+  it('submissions and submission: filtered and superseded counts, and rows always add up', () => {
+    const subs = json(['submissions', '--limit', '100']);
+    expect(subs.length).toBeGreaterThan(10);
+    for (const s of subs) expect(s.rows, s.originalName).toBe(s.applied + s.rejected + s.filtered + s.superseded);
+    const mes = subs.find((s: any) => s.originalName === 'DCM_MES_20261118T2305.xml');
+    expect(mes).toMatchObject({ state: 'applied', rows: 19, applied: 17, filtered: 2, superseded: 0 });
+    const table = lotgate(['submissions']).out;
+    expect(table.split('\n')[0]).toMatch(/ROWS +APPLIED +REJECTED +FILTERED +SUPERSEDED/);
+    expect(lotgate(['submission', String(mes.id)]).out).toMatch(/filtered +2/);
+  });
+
+  it('mapping test: counts add up and each filtered row says which condition removed it', () => {
+    const file = path.join(work, 'fixtures/delta-cmo/DCM_MES_20261118T2305.xml');
+    const human = lotgate(['mapping', 'test', 'delta-cmo', file]);
+    expect(human.out).toContain('rows 19: applied 17, rejected 0, filtered 2');
+    expect(human.out).toMatch(/filtered 1 row\(s\): .*stage: code "DISP" is not in the map \(unmapped: skip\)/);
+    expect(human.out).toMatch(/ 2 × records\[0\] lot: when \[ClientMaterial present\] not met/);
+    const json = JSON.parse(lotgate(['mapping', 'test', 'delta-cmo', file, '--json']).out);
+    expect(json.counts.rows).toBe(json.counts.applied + json.counts.rejected + json.counts.filtered);
+    expect(json.filteredBy).toHaveLength(2);
+    expect(json.filteredBy.reduce((n: number, f: { rows: number }) => n + f.rows, 0)).toBe(json.counts.filtered);
+  });
+
+  it('a named column missing from the header: mapping check (via the sample) and mapping test (human, --json) say E_MISSING_COLUMN', () => {
+    const file = path.join(work, 'mappings/bravo-lab/lims-results.yaml');
+    const orig = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, orig.replace('analyst: { from: "Analyst" }', 'analyst: { from: "Analyst X" }'));
+      const line = orig.split('\n').findIndex((l) => l.includes('analyst: { from: "Analyst" }')) + 1;
+      const check = lotgate(['mapping', 'check', 'bravo-lab']);
+      expect(check.code).toBe(1);
+      expect(check.out).toMatch(new RegExp(`lims-results\\.yaml:${line}:\\d+: error E_MISSING_COLUMN: with sample fixtures/bravo-lab/LIMS_EXPORT_20261118_0200\\.csv: no column for field 'analyst' \\(tried "Analyst X"; did you mean "Analyst"\\?\\)`));
+      const checkJson = JSON.parse(lotgate(['mapping', 'check', 'bravo-lab', '--json']).out);
+      expect(checkJson.diagnostics).toEqual([expect.objectContaining({ code: 'E_MISSING_COLUMN', line, severity: 'error' })]);
+      const sample = path.join(work, 'fixtures/bravo-lab/LIMS_EXPORT_20261118_0200.csv');
+      const t = lotgate(['mapping', 'test', 'bravo-lab', sample]);
+      expect(t.code).toBe(1);
+      expect(t.out).toContain('E_MISSING_COLUMN');
+      const tj = JSON.parse(lotgate(['mapping', 'test', 'bravo-lab', sample, '--json']).out);
+      expect(tj.errors).toEqual([expect.objectContaining({ code: 'E_MISSING_COLUMN', field: 'analyst', line: 1 })]);
+    } finally {
+      writeFileSync(file, orig);
+    }
+  });
+
   it('mapping check: all shipped mappings are valid; a broken one gives file:line:col', () => {
     expect(lotgate(['mapping', 'check']).code).toBe(0);
     const file = path.join(work, 'mappings/acme-cmo/batch-status.yaml');

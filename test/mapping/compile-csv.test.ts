@@ -15,7 +15,7 @@ const CMO = yaml`
         stage:     { from: Step, map: { MIX: compounding, FILL: filling, PACK: packaging }, unmapped: error }
         status:    { from: Status, map: { Started: started, Done: completed, Hold: on_hold } }
         eventTime: { from: "Date", type: datetime, format: "dd.MM.yyyy HH:mm", tz: Europe/Berlin }
-        site:      { from: Site, default: "Plant 1" }
+        site:      { from: Site, default: "Plant 1", optional: true }
     - emit: lot
       when: [{ field: Step, equals: PACK }, { field: Status, equals: Done }]
       fields:
@@ -257,7 +257,7 @@ describe('wide LIMS rows: each', () => {
 
   it('a row with no wide values produces nothing and counts as filtered', () => {
     const [r] = mapRows(mapper, ['NW26-0411,,N/A,']);
-    expect(r).toEqual({ records: [], errors: [], filtered: 1 });
+    expect(r).toEqual({ records: [], errors: [], filtered: 1, why: ['records[0] test_result: no wide (each) column has a value'] });
   });
 
   it('binding fails when none of the wide columns exist', () => {
@@ -310,7 +310,7 @@ describe('unmapped code policies', () => {
 
   it('skip: drops the record silently and counts it as filtered', () => {
     const [r] = mapRows(bind(mapping('skip'), header), [row]);
-    expect(r).toEqual({ records: [], errors: [], filtered: 1 });
+    expect(r).toEqual({ records: [], errors: [], filtered: 1, why: ['records[0] stage_event: site: code "P9" is not in the map (unmapped: skip)'] });
   });
 
   it('mapCaseInsensitive matches codes ignoring case', () => {
@@ -365,11 +365,11 @@ describe('filter, when, constants, extract, lists, booleans, integers', () => {
 
   it('filters rows (counted as filtered, never as errors)', () => {
     const [test, noLot] = mapRows(m, ['TEST,DEV,LOT-1,D1,1,,,01.01.2026,,', 'PROD,DEV,-,D1,1,,,01.01.2026,,']);
-    expect(test).toEqual({ records: [], errors: [], filtered: 1 });
+    expect(test).toEqual({ records: [], errors: [], filtered: 1, why: ['filter [Type not in ["TEST", "DEMO"]] not met'] });
     expect(noLot.filtered).toBe(0); // "-" is not a missing marker here: the lot is "-", extract then fails
     expect(noLot.errors[0]).toMatchObject({ code: 'E_EXTRACT', field: 'lotNumber', value: '-' });
     const [empty] = mapRows(m, ['PROD,DEV,,D1,1,,,01.01.2026,,']);
-    expect(empty).toEqual({ records: [], errors: [], filtered: 1 });
+    expect(empty).toEqual({ records: [], errors: [], filtered: 1, why: expect.any(Array) });
   });
 
   it('applies when, extract, lists, defaults and a second date pattern', () => {
@@ -380,7 +380,7 @@ describe('filter, when, constants, extract, lists, booleans, integers', () => {
         kind: 'deviation',
         line: 2,
         ids: [],
-        fields: { lotNumber: 'NW26-1', partnerRef: 'DEV-7', classification: 'major', status: 'open', capaRefs: ['CAPA-1', 'CAPA-2'], openedAt: '2026-02-02T23:00:00.000Z' },
+        fields: { lotNumber: 'NW26-1', partnerRef: 'DEV-7', classification: 'major', status: 'open', capaRefs: ['CAPA-1', 'CAPA-2'], openedAt: '2026-02-03T00:00:00.000Z' },
       },
     ]);
   });
@@ -388,7 +388,7 @@ describe('filter, when, constants, extract, lists, booleans, integers', () => {
   it('evaluates "=field" conditions on mapped values and named extract groups', () => {
     const [coa, br] = mapRows(m, ['PROD,DOC,LOT-NW26-1,COA-1,,,,,CoA,3', 'PROD,DOC,LOT-NW26-1,BR-1,,,,,BR,1']);
     expect(coa.records).toEqual([{ kind: 'document', line: 2, ids: [], fields: { lotNumber: 'NW26-1', type: 'coa', docId: 'COA-1', version: 3 } }]);
-    expect(br).toEqual({ records: [], errors: [], filtered: 1 });
+    expect(br).toEqual({ records: [], errors: [], filtered: 1, why: ['records[0] deviation: when [Kind equals "DEV"] not met', 'records[1] document: when [=type in ["coa"]] not met'] });
   });
 
   it('rejects a non-integer version with E_BAD_NUMBER', () => {

@@ -64,7 +64,7 @@ describe('dry run over a real CSV file (Windows-1252, ";" and a preamble)', () =
     );
     const spec = specOf(CMO);
     const r = await dryRun(compile(CMO), spec, path);
-    expect(r.counts).toEqual({ rows: 5, records: 5, errors: 2, filtered: 0 });
+    expect(r.counts).toEqual({ rows: 5, applied: 3, rejected: 2, records: 5, errors: 2, filtered: 0 });
     expect(r.records.map((x) => [x.line, x.kind, x.fields.stage ?? x.fields.quantity])).toEqual([
       [4, 'stage_event', 'compounding'],
       [5, 'stage_event', 'testing'],
@@ -86,19 +86,25 @@ describe('dry run over a real CSV file (Windows-1252, ";" and a preamble)', () =
     const path = file('Chargenstatus_big.csv', cp1252(['t', 't', 'Charge;Material-Nr.;Prozessschritt;Status;Zeitpunkt;Standort;Menge', ...rows].join('\n')));
     const r = await dryRun(compile(CMO), specOf(CMO), path, { limit: 10 });
     expect(r.records).toHaveLength(10);
-    expect(r.counts).toEqual({ rows: 500, records: 500, errors: 0, filtered: 0 });
+    expect(r.counts).toEqual({ rows: 500, applied: 500, rejected: 0, records: 500, errors: 0, filtered: 0 });
   });
 
   it('a header without a required column becomes one file-level error', async () => {
     const partial = file('Chargenstatus_nosite.csv', cp1252('a\nb\nCharge;Prozessschritt;Status;Zeitpunkt;Menge\nAC-1;Granulierung;gestartet;05.10.2026 06:15;\n'));
-    const ok = await dryRun(compile(CMO), specOf(CMO), partial);
+    // A column the mapping names is missing: an error, unless the field is optional.
+    const strict = await dryRun(compile(CMO), specOf(CMO), partial);
+    expect(strict.counts.records).toBe(0);
+    expect(strict.errors).toEqual([{ line: 3, field: 'site', code: 'E_MISSING_COLUMN', message: expect.stringContaining(`no column for field 'site' (tried "Standort")`) }]);
+    expect(strict.errors[0].message).toContain('"Charge", "Prozessschritt", "Status", "Zeitpunkt", "Menge"');
+    const OPTIONAL = CMO.replace('site: { from: Standort }', 'site: { from: Standort, optional: true }');
+    const ok = await dryRun(compile(OPTIONAL), specOf(OPTIONAL), partial);
     expect(ok.counts.records).toBe(1);
     expect(ok.warnings).toEqual([expect.objectContaining({ line: 3, code: 'W_COLUMN_NOT_FOUND', field: 'site' })]);
     const path = file('Chargenstatus_nocol.csv', cp1252('a\nb\nBatch;Prozessschritt;Status;Zeitpunkt\nAC-1;Granulierung;gestartet;05.10.2026 06:15\n'));
     const r = await dryRun(compile(CMO), specOf(CMO), path);
     expect(r.records).toEqual([]);
-    expect(r.errors).toEqual([{ line: 3, code: 'E_MISSING_COLUMN', message: expect.stringContaining('"Charge", "Charge Nr."') }]);
-    expect(r.counts).toEqual({ rows: 0, records: 0, errors: 1, filtered: 0 });
+    expect(r.errors).toEqual([{ line: 3, field: 'batch', code: 'E_MISSING_COLUMN', message: expect.stringContaining('"Charge", "Charge Nr."') }]);
+    expect(r.counts).toEqual({ rows: 0, applied: 0, rejected: 0, records: 0, errors: 1, filtered: 0 });
   });
 
   it('a file the reader refuses becomes one file-level error; mapFile throws it as a FileError', async () => {
@@ -160,7 +166,7 @@ describe('dry run over a real XML file', () => {
       ].join('\n'),
     );
     const r = await dryRun(compile(XML), specOf(XML), path);
-    expect(r.counts).toEqual({ rows: 3, records: 1, errors: 1, filtered: 1 });
+    expect(r.counts).toEqual({ rows: 3, applied: 1, rejected: 1, records: 1, errors: 1, filtered: 1 });
     expect(r.records).toEqual([
       {
         kind: 'stage_event',
@@ -197,7 +203,7 @@ describe('dry run of a document feed', () => {
   `;
   it('reads everything from the file name (not the path) and never opens the file', async () => {
     const r = await dryRun(compile(COA), specOf(COA), join(dir, 'does-not-exist', 'COA_AC-24117_v2.pdf'));
-    expect(r.counts).toEqual({ rows: 1, records: 1, errors: 0, filtered: 0 });
+    expect(r.counts).toEqual({ rows: 1, applied: 1, rejected: 0, records: 1, errors: 0, filtered: 0 });
     expect(r.records[0]).toEqual({ kind: 'document', line: 1, ids: [{ scheme: 'cmo_batch', value: 'AC-24117' }], fields: { type: 'coa', docId: 'COA_AC-24117', version: 2 } });
     const named = await dryRun(compile(COA), specOf(COA), join(dir, 'blob.bin'), { fileName: 'COA_AC-1_v7.pdf' });
     expect(named.records[0].fields.version).toBe(7);

@@ -34,6 +34,8 @@ describe('submission ledger', () => {
       rows: 0,
       applied: 0,
       rejected: 0,
+      filtered: 0,
+      superseded: 0,
       errorCode: null,
       errorMessage: null,
       attempts: 0,

@@ -1,0 +1,55 @@
+// A whole lotgate in a temp dir with a copy of the project's mappings (optionally edited), the
+// ERP master data ingested, the clock at 2026-11-20.
+
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
+import { loadConfig } from '../../pipeline/config/config.js';
+import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
+
+export const root = path.resolve(import.meta.dirname, '../..');
+const NOW = new Date('2026-11-20T12:00:00Z');
+const ERP_FILES = ['ZMM_MATERIALS_20261120.csv', 'ZMM_PO_20261120.csv', 'ZMM_BATCHES_20261120.csv'];
+
+export interface World {
+  lg: Lotgate;
+  dir: string;
+  mappingsDir: string;
+  close(): void;
+}
+
+/** edits: mapping path under mappings/ → function of its text. */
+export async function world(edits: Record<string, (yaml: string) => string> = {}): Promise<World> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lotgate-ingest-'));
+  const mappingsDir = path.join(dir, 'mappings');
+  cpSync(path.join(root, 'mappings'), mappingsDir, { recursive: true });
+  for (const [rel, edit] of Object.entries(edits)) {
+    const file = path.join(mappingsDir, rel);
+    const before = readFileSync(file, 'utf8');
+    const after = edit(before);
+    if (after === before) throw new Error(`edit of ${rel} changed nothing`);
+    writeFileSync(file, after);
+  }
+  const config = loadConfig({ configPath: path.join(root, 'config.yaml'), dataDir: dir, env: {} });
+  const lg = createLotgate({ ...config, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
+  mkdirSync(path.join(dir, 'up'));
+  await ingestFiles(lg, 'erp', ERP_FILES.map((f) => copyUp(dir, path.join(root, 'fixtures/erp', f))));
+  return {
+    lg,
+    dir,
+    mappingsDir,
+    close() {
+      lg.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A copy of a file in the world's upload folder (the archive may hard-link what it ingests). */
+export function copyUp(dir: string, file: string, as = path.basename(file)): string {
+  const to = path.join(dir, 'up', as);
+  cpSync(file, to);
+  return to;
+}
