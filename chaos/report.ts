@@ -51,6 +51,18 @@ export interface Snapshot {
   factsBySubmission: Record<number, Record<string, number>>;
   /** Terminal audit actions per submission id, oldest first (`applied`, `quarantined`, …). */
   terminalHistory: Record<number, string[]>;
+  /**
+   * Files still lying in a partner's drop folders once the run has settled: inbound/ (incl. an
+   * upload's hidden temp file), .intake/ (claimed, not registered), .quarantine/ (partial bytes
+   * never registered). lotgate removes each of them when it records the file.
+   */
+  leftovers?: Leftover[];
+}
+
+export interface Leftover {
+  partner: string;
+  where: 'inbound' | '.intake' | '.quarantine';
+  name: string;
 }
 
 export interface FileOutcome {
@@ -68,7 +80,7 @@ export interface FileOutcome {
   facts: Record<string, number>;
 }
 
-export type DiscrepancyKind = 'missing' | 'not-terminal' | 'state' | 'counts' | 'facts' | 'ack' | 'rewritten' | 'totals' | 'fault';
+export type DiscrepancyKind = 'missing' | 'not-terminal' | 'state' | 'counts' | 'facts' | 'ack' | 'rewritten' | 'stranded' | 'totals' | 'fault';
 
 export interface Discrepancy {
   kind: DiscrepancyKind;
@@ -151,6 +163,17 @@ export function missingAcks(sent: readonly SentFile[], snap: Snapshot): { submis
   return out;
 }
 
+/** Does a leftover in the drop folders hold (a part of) this sent file? Staged and temp names embed the original name's stem. */
+export function leftoverOf(l: Leftover, f: { partner: string; name: string }): boolean {
+  if (l.partner !== f.partner) return false;
+  const stem = f.name.replace(/\.[^.]*$/, '');
+  const n = l.name.includes('~') ? l.name.slice(l.name.indexOf('~') + 1) : l.name;
+  if (n === f.name) return true;
+  // Another sent file's name may extend this one's stem (x_0001.csv / x_0001_resend.csv): the stem must end there.
+  const i = n.indexOf(stem);
+  return i >= 0 && !/[A-Za-z0-9_]/.test(n.charAt(i + stem.length));
+}
+
 function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
@@ -191,7 +214,9 @@ export function compare(sent: readonly SentFile[], run: Snapshot, clean: { sent:
     const file = `${o.partner}/${o.name}`;
     const ref = cleanOutcomes?.get(file);
     if (o.state === 'missing') {
-      d.push({ kind: 'missing', file, detail: `${file}: sent, but the ledger has no submission for it` });
+      const where = (run.leftovers ?? []).filter((l) => leftoverOf(l, o));
+      const at = where.length ? `; it lies in ${where.map((l) => `drop/${l.partner}/${l.where}/${l.name}`).join(', ')}` : '; it is nowhere in the drop folders';
+      d.push({ kind: 'missing', file, detail: `${file}: sent, but the ledger has no submission for it${at}` });
       continue;
     }
     if (!TERMINAL.has(o.state)) {
@@ -226,6 +251,17 @@ export function compare(sent: readonly SentFile[], run: Snapshot, clean: { sent:
   for (const r of rewritten) {
     const file = `${r.submission.partner}/${baseName(r.submission.name)}`;
     d.push({ kind: 'rewritten', file, detail: `${file}: submission ${r.submission.id} terminal state rewritten: audit ${r.history.join(' → ')}, ledger now ${r.submission.state}` });
+  }
+
+  const missingFiles = outcomes.filter((o) => o.state === 'missing');
+  for (const l of run.leftovers ?? []) {
+    if (missingFiles.some((o) => leftoverOf(l, o))) continue;
+    const owner = sent.find((f) => leftoverOf(l, f));
+    d.push({
+      kind: 'stranded',
+      file: owner ? `${owner.partner}/${owner.name}` : undefined,
+      detail: `drop/${l.partner}/${l.where}/${l.name}: left in the drop zone with no ledger row${owner ? ` (bytes of ${owner.name})` : ''}; nobody was answered for it`,
+    });
   }
 
   let expectedTotals: Record<string, number> = {};

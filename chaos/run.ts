@@ -89,10 +89,11 @@ async function main(): Promise<void> {
   log(`reconcile scan every ${RECONCILE_SECONDS} s; each wait for the files to settle is bounded`);
   const ctx: ChaosContext = {
     quick: args.quick,
+    keep: args.keep,
     workDir,
     fx,
     log,
-    settleMs: args.quick ? 60_000 : 150_000,
+    settleMs: args.quick ? 100_000 : 150_000,
     deadline: started + (args.quick ? 6 : 15) * 60_000,
   };
 

@@ -3,6 +3,8 @@
 // and stays full while the second half of the files is uploaded (fails at upload). Then the
 // space is freed, lotgate restarted and the failed uploads sent again.
 
+import { cpSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import { sleep } from '../../bench/lib/net.js';
 import { Run, type ChaosContext } from '../lib/harness.js';
 import { fillDisk, freeDisk, mountTmpfs, type MountResult } from '../lib/tmpfs.js';
@@ -26,7 +28,7 @@ export async function diskFull(ctx: ChaosContext, clean: FaultOutcome): Promise<
     const second = files.filter((f) => !first.includes(f));
     run.log(`uploading ${first.length} files`);
     const uploading = run.upload(first);
-    const p = await run.waitFor((x) => x.terminal >= 2 && x.terminal < x.total, 60_000, 20);
+    const p = await run.waitFor((x) => x.terminal >= 2 && x.processing > 0, 60_000, 20);
     const at = p ?? run.progress();
     const where = at ? `${at.terminal}/${at.total} files terminal, ${at.processing} processing` : 'store not readable';
     const fill = fillDisk(run.dataDir);
@@ -55,6 +57,9 @@ export async function diskFull(ctx: ChaosContext, clean: FaultOutcome): Promise<
   } finally {
     await run.stop();
     const m = mount as MountResult;
-    if (m.ok) m.unmount();
+    if (m.ok) {
+      if (ctx.keep && run.rw && existsSync(run.dataDir)) cpSync(run.dataDir, path.join(run.dir, 'data-from-tmpfs'), { recursive: true });
+      m.unmount();
+    }
   }
 }

@@ -16,6 +16,8 @@ import { uploadAll, type Upload, type UploadResult } from './upload.js';
 
 export interface ChaosContext {
   quick: boolean;
+  /** --keep: leave the scratch folder (fault 4 copies its tmpfs data dir out before unmounting). */
+  keep: boolean;
   workDir: string;
   fx: Fixture;
   log: (line: string) => void;
@@ -125,6 +127,7 @@ export class Run {
     if (this.failed.size === 0) return;
     const files = this.sent.filter((f) => this.failed.has(`${f.partner}/${f.name}`));
     this.log(`sending ${files.length} failed upload(s) again`);
+    this.notes.push(`${files.length} upload(s) failed at the client and were sent again after recovery`);
     await this.upload(files);
     for (const [k, v] of this.failed) this.faultFindings.push(`${k}: upload still fails after recovery: ${v.error}`);
   }

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { TERMINAL_STATES, type AckSeen, type Snapshot, type SubmissionSeen } from '../report.js';
+import { TERMINAL_STATES, type AckSeen, type Leftover, type Snapshot, type SubmissionSeen } from '../report.js';
 
 /** Fact tables compared between runs; those missing from the store's schema are skipped. */
 export const FACT_TABLES = ['test_results', 'stage_events', 'lot_identifiers', 'documents', 'deviations', 'dispositions'];
@@ -86,6 +86,35 @@ export function readAcks(dropDir: string): AckSeen[] {
   return out;
 }
 
+/** Files left in the partners' inbound/, .intake/ and .quarantine/ folders. */
+export function readLeftovers(dropDir: string): Leftover[] {
+  const out: Leftover[] = [];
+  let partners: string[] = [];
+  try {
+    partners = readdirSync(dropDir);
+  } catch {
+    return out;
+  }
+  for (const partner of partners) {
+    for (const where of ['inbound', '.intake', '.quarantine'] as const) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(path.join(dropDir, partner, where));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        try {
+          if (statSync(path.join(dropDir, partner, where, name)).isFile()) out.push({ partner, where, name });
+        } catch {
+          /* taken meanwhile */
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Everything the comparison needs, read in one go once the run has settled. */
 export function snapshot(dataDir: string, dropDir: string): Snapshot {
   const submissions = readLedger(dataDir).map(({ startedAt: _a, finishedAt: _b, ...s }) => s);
@@ -109,5 +138,5 @@ export function snapshot(dataDir: string, dropDir: string): Snapshot {
     for (const r of rows) (terminalHistory[Number(r.subject.slice('submission:'.length))] ??= []).push(r.action.slice('submission.'.length));
     return { factTotals, factsBySubmission, terminalHistory };
   });
-  return { submissions, acks: readAcks(dropDir), factTotals, factsBySubmission, terminalHistory };
+  return { submissions, acks: readAcks(dropDir), factTotals, factsBySubmission, terminalHistory, leftovers: readLeftovers(dropDir) };
 }
