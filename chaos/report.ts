@@ -144,8 +144,12 @@ export function rewrittenTerminals(sent: readonly SentFile[], snap: Snapshot): {
   return out;
 }
 
-/** Terminal submissions of the sent files that have no acknowledgment naming them in their state. */
-export function missingAcks(sent: readonly SentFile[], snap: Snapshot): { submission: SubmissionSeen; found: string | null }[] {
+/**
+ * Terminal submissions of the sent files that have no acknowledgment naming them in their state.
+ * `found` is the state an acknowledgment naming them gives instead; `replacedBy` the submission
+ * whose acknowledgment now has the file's name (a later upload of the same name overwrote it).
+ */
+export function missingAcks(sent: readonly SentFile[], snap: Snapshot): { submission: SubmissionSeen; found: string | null; replacedBy: number | null }[] {
   const names = new Set(sent.map((f) => `${f.partner}/${f.name}`));
   const bySub = new Map<string, AckSeen[]>();
   for (const a of snap.acks) {
@@ -154,11 +158,13 @@ export function missingAcks(sent: readonly SentFile[], snap: Snapshot): { submis
     if (!bySub.has(k)) bySub.set(k, []);
     bySub.get(k)!.push(a);
   }
-  const out: { submission: SubmissionSeen; found: string | null }[] = [];
+  const out: { submission: SubmissionSeen; found: string | null; replacedBy: number | null }[] = [];
   for (const s of snap.submissions) {
     if (!names.has(`${s.partner}/${baseName(s.name)}`) || !TERMINAL.has(s.state)) continue;
     const acks = bySub.get(`${s.partner}/${s.id}`) ?? [];
-    if (!acks.some((a) => a.state === s.state)) out.push({ submission: s, found: acks[0]?.state ?? null });
+    if (acks.some((a) => a.state === s.state)) continue;
+    const other = snap.acks.find((a) => a.partner === s.partner && a.file === s.name && a.submissionId !== null && a.submissionId !== s.id);
+    out.push({ submission: s, found: acks[0]?.state ?? null, replacedBy: other?.submissionId ?? null });
   }
   return out;
 }
@@ -242,7 +248,7 @@ export function compare(sent: readonly SentFile[], run: Snapshot, clean: { sent:
     d.push({
       kind: 'ack',
       file,
-      detail: `${file}: submission ${m.submission.id} is ${m.submission.state} but ${m.found ? `its acknowledgment says ${m.found}` : 'no acknowledgment names it'}`,
+      detail: `${file}: submission ${m.submission.id} is ${m.submission.state} but ${m.found ? `its acknowledgment says ${m.found}` : 'no acknowledgment names it'}${m.replacedBy !== null ? ` (the acknowledgment of that name now answers submission ${m.replacedBy})` : ''}`,
     });
   }
   const acksWanted = run.submissions.filter((s) => TERMINAL.has(s.state) && sent.some((f) => f.partner === s.partner && f.name === baseName(s.name))).length;

@@ -161,7 +161,7 @@ export class Run {
   }
 
   /**
-   * Waits until every sent file has a terminal state and every terminal submission its
+   * Waits until every sent file has a terminal state and the submission deciding it an
    * acknowledgment, and nothing has changed for `quietMs` (so a late rewrite is still seen).
    */
   async settle(quietMs = 2_000): Promise<boolean> {
@@ -177,7 +177,10 @@ export class Run {
         const submissions = readLedger(this.dataDir);
         const snap: Snapshot = { submissions, acks: readAcks(this.dropDir), factTotals: {}, factsBySubmission: {}, terminalHistory: {} };
         const outcomes = fileOutcomes(this.sent, snap);
-        done = outcomes.every((o) => TERMINAL.has(o.state)) && missingAcks(this.sent, snap).length === 0;
+        // The submission that decides each file's fate must be acknowledged; an older one whose
+        // acknowledgment was overwritten never will be (reported, but not waited for).
+        const decisive = new Set(outcomes.map((o) => o.submissionId));
+        done = outcomes.every((o) => TERMINAL.has(o.state)) && missingAcks(this.sent, snap).every((m) => !decisive.has(m.submission.id));
         sig = JSON.stringify([submissions.map((s) => [s.id, s.state]), snap.acks.length]);
       } catch {
         /* store busy or being created: poll again */

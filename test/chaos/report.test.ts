@@ -104,7 +104,7 @@ describe('chaos report: compare with the clean run', () => {
     snap.terminalHistory[5] = ['quarantined'];
     snap.acks[0] = { partner: 'lab-a', submissionId: 5, state: 'quarantined', file: 'A_0001.csv' };
     const c = compare(sent, snap, clean);
-    expect(c.discrepancies.filter((d) => d.kind === 'ack').map((d) => d.detail)).toEqual(['lab-a/A_0001.csv: submission 1 is applied but no acknowledgment names it']);
+    expect(c.discrepancies.filter((d) => d.kind === 'ack').map((d) => d.detail)).toEqual(['lab-a/A_0001.csv: submission 1 is applied but no acknowledgment names it (the acknowledgment of that name now answers submission 5)']);
     expect(`${c.acksPresent}/${c.acksWanted}`).toBe('4/5');
   });
 
