@@ -61,7 +61,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 const SIZES = {
-  quick: { lots: 400, goodFilesPerLab: 3, rowsPerLimsFile: 3_000, stageFilesPerCmo: 2, largeRows: 40_000 },
+  quick: { lots: 400, goodFilesPerLab: 3, rowsPerLimsFile: 2_000, stageFilesPerCmo: 2, largeRows: 30_000 },
   full: { lots: 1_000, goodFilesPerLab: 6, rowsPerLimsFile: 6_000, stageFilesPerCmo: 3, largeRows: 200_000 },
 };
 
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     fx,
     log,
     settleMs: args.quick ? 100_000 : 150_000,
-    deadline: started + (args.quick ? 6 : 15) * 60_000,
+    deadline: started + (args.quick ? 5 : 10) * 60_000,
   };
 
   const verdicts: Verdict[] = [];
@@ -111,7 +111,8 @@ async function main(): Promise<void> {
     log(`\n[${def.id}] ${def.name}`);
     if (Date.now() > ctx.deadline) {
       log('  skipped: the campaign ran out of its time bound');
-      verdicts.push({ id: def.id, name: def.name, discrepancies: 0, outcome: 'SKIPPED (time bound)' });
+      // An incomplete campaign is not a pass.
+      verdicts.push({ id: def.id, name: def.name, discrepancies: 1, outcome: 'NOT RUN: the campaign reached its time bound' });
       continue;
     }
     let res: FaultOutcome | string;

@@ -28,9 +28,7 @@ export async function diskFull(ctx: ChaosContext, clean: FaultOutcome): Promise<
     const second = files.filter((f) => !first.includes(f));
     run.log(`uploading ${first.length} files`);
     const uploading = run.upload(first);
-    const p = await run.waitFor((x) => x.terminal >= 2 && x.processing > 0, 60_000, 20);
-    const at = p ?? run.progress();
-    const where = at ? `${at.terminal}/${at.total} files terminal, ${at.processing} processing` : 'store not readable';
+    const where = await run.waitForTrigger((x) => x.terminal >= 2 && x.processing > 0, 'two files terminal, one processing');
     const fill = fillDisk(run.dataDir);
     run.log(`disk full (filler took ${(fill.bytes / 2 ** 20).toFixed(0)} MB) at ${where}`);
     run.notes.push(`data dir filled at ${where}`);

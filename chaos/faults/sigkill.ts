@@ -13,10 +13,7 @@ export async function sigkillMidRun(ctx: ChaosContext): Promise<FaultOutcome> {
     await run.startLotgate();
     run.log(`uploading ${ctx.fx.files.standard.length} files`);
     const uploading = run.upload(ctx.fx.files.standard);
-    const p = await run.waitFor((x) => x.terminal >= Math.ceil(x.total / 4) && x.processing > 0, 60_000, 20);
-    const at = p ?? run.progress();
-    const where = at ? `${at.terminal}/${at.total} files terminal, ${at.processing} processing` : 'store not readable';
-    if (!p) run.notes.push(`the trigger (a quarter terminal, one processing) was not seen; killed anyway at ${where}`);
+    const where = await run.waitForTrigger((x) => x.terminal >= Math.ceil(x.total / 4) && x.processing > 0, 'a quarter of the files terminal, one processing');
     run.log(`SIGKILL lotgate (pid ${run.lotgate!.pid}) at ${where}`);
     run.notes.push(`SIGKILL at ${where}`);
     await run.lotgate!.signal('SIGKILL', 10_000);

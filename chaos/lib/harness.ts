@@ -161,6 +161,18 @@ export class Run {
   }
 
   /**
+   * Waits for the moment to inject a fault: `cond` holds, or every file is already terminal (the
+   * fault then lands after the work, which is noted: the run proves less). Returns where it stood.
+   */
+  async waitForTrigger(cond: (p: Progress) => boolean, what: string, timeoutMs = 60_000): Promise<string> {
+    const p = await this.waitFor((x) => cond(x) || x.terminal === x.total, timeoutMs, 20);
+    const at = p ?? this.progress();
+    const where = at ? `${at.terminal}/${at.total} files terminal, ${at.processing} processing` : 'store not readable';
+    if (!p || !cond(p)) this.notes.push(`the moment sought (${what}) was not seen; the fault was injected at ${where}`);
+    return where;
+  }
+
+  /**
    * Waits until every sent file has a terminal state and the submission deciding it an
    * acknowledgment, and nothing has changed for `quietMs` (so a late rewrite is still seen).
    */
