@@ -54,7 +54,9 @@ export async function diskFull(ctx: ChaosContext, clean: FaultOutcome): Promise<
     const at = p ? `${p.terminal}/${p.total} files terminal, ${p.processing} processing` : 'store not readable';
     run.log(`data dir full too (filler took ${(dataFill.bytes / 2 ** 20).toFixed(0)} MB) at ${at}: applying fails`);
     run.notes.push(`data dir filled at ${at}`);
-    const holdMs = ctx.quick ? 6_000 : 12_000;
+    // Longer than lotgate's own retries of a failed file (queue.attempts 3, backoff 2 s doubling),
+    // as a real full disk lasts: what lotgate decides while it is full is part of the result.
+    const holdMs = 15_000;
     await sleep(holdMs);
     run.checkAlive('while the disk was full');
     for (const f of fills.splice(0)) freeDisk(f);
@@ -74,7 +76,7 @@ export async function diskFull(ctx: ChaosContext, clean: FaultOutcome): Promise<
   } finally {
     await run.stop();
     for (const f of fills) freeDisk(f);
-    if (ctx.keep && mounts.length && existsSync(run.dataDir)) cpSync(run.dataDir, path.join(run.dir, 'data-from-tmpfs'), { recursive: true });
+    if (ctx.keep && mounts.length && run.rw && existsSync(run.dataDir)) cpSync(run.dataDir, path.join(run.dir, 'data-from-tmpfs'), { recursive: true });
     // The drop zone's mount first: it lies inside the data dir's.
     for (const m of mounts.reverse()) if (m.ok) m.unmount();
   }
