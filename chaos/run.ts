@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     fx,
     log,
     settleMs: args.quick ? 100_000 : 150_000,
-    deadline: started + (args.quick ? 5 : 10) * 60_000,
+    deadline: started + (args.quick ? 6 : 10) * 60_000,
   };
 
   const verdicts: Verdict[] = [];

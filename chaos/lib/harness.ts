@@ -189,10 +189,11 @@ export class Run {
         const submissions = readLedger(this.dataDir);
         const snap: Snapshot = { submissions, acks: readAcks(this.dropDir), factTotals: {}, factsBySubmission: {}, terminalHistory: {} };
         const outcomes = fileOutcomes(this.sent, snap);
-        // The submission that decides each file's fate must be acknowledged; an older one whose
-        // acknowledgment was overwritten never will be (reported, but not waited for).
+        // The submission that decides each file's fate must be acknowledged. One whose
+        // acknowledgment a later upload of the same name overwrote never will be (reported, not
+        // waited for), nor will an older one.
         const decisive = new Set(outcomes.map((o) => o.submissionId));
-        done = outcomes.every((o) => TERMINAL.has(o.state)) && missingAcks(this.sent, snap).every((m) => !decisive.has(m.submission.id));
+        done = outcomes.every((o) => TERMINAL.has(o.state)) && missingAcks(this.sent, snap).every((m) => !decisive.has(m.submission.id) || (m.replacedBy !== null && m.replacedBy > m.submission.id));
         sig = JSON.stringify([submissions.map((s) => [s.id, s.state]), snap.acks.length]);
       } catch {
         /* store busy or being created: poll again */
