@@ -181,6 +181,7 @@ export class Run {
     const until = Math.min(t + this.ctx.settleMs, this.ctx.deadline);
     let lastSig = '';
     let since = Date.now();
+    let why = '';
     while (Date.now() < until) {
       this.checkAlive('while settling');
       let done = false;
@@ -193,7 +194,10 @@ export class Run {
         // acknowledgment a later upload of the same name overwrote never will be (reported, not
         // waited for), nor will an older one.
         const decisive = new Set(outcomes.map((o) => o.submissionId));
-        done = outcomes.every((o) => TERMINAL.has(o.state)) && missingAcks(this.sent, snap).every((m) => !decisive.has(m.submission.id) || (m.replacedBy !== null && m.replacedBy > m.submission.id));
+        const open = outcomes.filter((o) => !TERMINAL.has(o.state)).length;
+        const unacked = missingAcks(this.sent, snap).filter((m) => decisive.has(m.submission.id) && !(m.replacedBy !== null && m.replacedBy > m.submission.id)).length;
+        done = open === 0 && unacked === 0;
+        why = `${open} file(s) not terminal, ${unacked} deciding submission(s) without acknowledgment`;
         sig = JSON.stringify([submissions.map((s) => [s.id, s.state]), snap.acks.length]);
       } catch {
         /* store busy or being created: poll again */
@@ -208,7 +212,7 @@ export class Run {
       }
       await sleep(250);
     }
-    const msg = `not settled after ${((Date.now() - t) / 1000).toFixed(0)} s (the bound of the wait)`;
+    const msg = `not settled after ${((Date.now() - t) / 1000).toFixed(0)} s (the bound of the wait): ${why || 'store not readable'}`;
     this.log(msg);
     this.notes.push(msg);
     return false;
