@@ -152,3 +152,15 @@ describe('chaos report: the printed table', () => {
     expect(renderDiscrepancies([])).toBe('no discrepancy');
   });
 });
+
+describe('chaos report: fact tables in the table', () => {
+  it('leaves out fact tables that are empty in both runs and keeps one that differs', () => {
+    const snap = cleanSnap();
+    snap.factTotals = { ...snap.factTotals, documents: 0, deviations: 3 };
+    const c = compare(sent, snap, clean);
+    const table = renderTable(summarize(sent, snap, c), summarize(sent, clean.snap, compare(sent, clean.snap, null)), c.expectedTotals);
+    expect(table).not.toContain('facts: documents');
+    expect(table).toMatch(/\| facts: deviations\s+\|\s+0 \| 3  DIFF\s+\|/);
+    expect(c.discrepancies.map((d) => d.detail)).toContain('deviations: 3 rows in the store, a clean run of these files gives 0 (+3)');
+  });
+});
