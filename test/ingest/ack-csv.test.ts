@@ -18,7 +18,7 @@ const hostile = buildAck({
   sha256: 'ab'.repeat(32),
   receivedAt: '2026-11-19T07:15:02.123Z',
   state: 'applied_with_errors',
-  counts: { rows: 3, applied: 1, rejected: 2 },
+  counts: { rows: 3, applied: 1, rejected: 2, filtered: 0, superseded: 0 },
   errors: [
     { line: 2, column: 3, field: 'status', code: 'E_UNMAPPED_CODE', message: '+SUM(A1:A9) is not a status' },
     { line: 3, field: 'lot', code: 'E_UNKNOWN_LOT', message: '@cmd|"/c calc"!A1; -1+1\nnext line' },
@@ -35,7 +35,7 @@ describe('.ack.csv', () => {
     it(`neutralises formulas and quotes properly with delimiter ${JSON.stringify(delimiter)}`, () => {
       const text = ackToCsv(hostile, { delimiter, bom: false });
       const rows = cells(text, delimiter);
-      expect(rows[0]).toEqual(['file', 'state', 'rows', 'applied', 'rejected', 'sha256', 'receivedAt', 'message']);
+      expect(rows[0]).toEqual(['file', 'state', 'rows', 'applied', 'rejected', 'filtered', 'superseded', 'sha256', 'receivedAt', 'message']);
       expect(rows[1][0]).toBe(`'${hostile.file}`);
       expect(rows[1].slice(1, 5)).toEqual(['applied_with_errors', '3', '1', '2']);
       expect(rows[3].map((r) => r)).toEqual(['2', '3', 'status', 'E_UNMAPPED_CODE', "'+SUM(A1:A9) is not a status"]);
@@ -81,8 +81,8 @@ describe('.ack.csv', () => {
     // A partner without a setting gets its feed's delimiter and no BOM; a ';' feed gives ';'.
     const erpCsv = readFileSync(path.join(w.config.dropDir, 'erp', 'outbound', 'ZMM_BATCHES_20261120.csv.ack.csv'), 'utf8');
     expect(erpCsv.startsWith('\uFEFF')).toBe(false);
-    expect(erpCsv.split('\r\n')[0]).toBe('file;state;rows;applied;rejected;sha256;receivedAt;message');
+    expect(erpCsv.split('\r\n')[0]).toBe('file;state;rows;applied;rejected;filtered;superseded;sha256;receivedAt;message');
     const [lab] = await w.ingest('bravo-lab', ['LIMS_SUMMARY_20261118.csv']);
-    expect(readFileSync(lab.ackPath.replace(/\.json$/, '.csv'), 'utf8').split('\r\n')[0]).toBe('file,state,rows,applied,rejected,sha256,receivedAt,message');
+    expect(readFileSync(lab.ackPath.replace(/\.json$/, '.csv'), 'utf8').split('\r\n')[0]).toBe('file,state,rows,applied,rejected,filtered,superseded,sha256,receivedAt,message');
   });
 });

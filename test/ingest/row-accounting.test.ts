@@ -77,9 +77,11 @@ describe('row accounting over every fixture and corpus file', () => {
       expect(addsUp(c), `${name}: ${JSON.stringify(c)}`).toBe(true);
       const sub = lg.store.getSubmission(r.submissionId)!;
       expect({ rows: sub.rows, applied: sub.applied, rejected: sub.rejected, filtered: sub.filtered, superseded: sub.superseded }, name).toEqual(c);
-      const csv = readFileSync(r.ackPath.replace(/\.json$/, '.csv'), 'utf8').split('\r\n');
-      const head = csv[0].split(',');
-      const row = csv[1].split(',');
+      // The .ack.csv is in the partner's dialect (its feed's delimiter; ';' + BOM where configured).
+      const csv = readFileSync(r.ackPath.replace(/\.json$/, '.csv'), 'utf8').replace(/^\uFEFF/, '').split('\r\n');
+      const delimiter = [';', '\t', '|', ','].find((d) => csv[0].includes(d))!;
+      const head = csv[0].split(delimiter);
+      const row = csv[1].split(delimiter);
       for (const k of ['rows', 'applied', 'rejected', 'filtered', 'superseded'] as const) expect(Number(row[head.indexOf(k)]), `${name} csv ${k}`).toBe(c[k]);
     }
   });
