@@ -30,7 +30,7 @@ const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   ackPath: 'ack_path',
 };
 
-interface SubmissionDbRow {
+export interface SubmissionDbRow {
   id: number;
   partner: string;
   feed: string | null;
@@ -56,7 +56,7 @@ interface SubmissionDbRow {
   ack_path: string | null;
 }
 
-function toSubmission(r: SubmissionDbRow): SubmissionRow {
+export function toSubmission(r: SubmissionDbRow): SubmissionRow {
   return {
     id: r.id,
     partner: r.partner,

@@ -47,6 +47,19 @@ import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOut
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
 import { Sql } from './sql.js';
+import type { Access } from './scope.js';
+import {
+  countLotsScoped,
+  getSubmissionScoped,
+  listLotsScoped,
+  listSubmissionsScoped,
+  lotIdInScope,
+  lotIdsByNumberInScope,
+  submissionTouchedLot,
+  type LotFilters,
+  type ScopedLotRow,
+  type SubmissionFilters,
+} from './scoped-reads.js';
 import { listDeliveries, listDeliveriesOf, markDeliverySent, olderUndelivered, recordDeliveryFailure, retryDeadDeliveries, type DeliveryRow } from './deliveries.js';
 import { auditSeqAt, clearRejectedRows, findOutboxIdsByPrefix, getDeviationWithLots, lastReceivedByPartner, listAuditAfter, listOpenBoard, type BoardLot } from './job-reads.js';
 import { finishJobRun, getJobCursor, setJobCursor, startJobRun } from './job-state.js';
@@ -94,6 +107,8 @@ import type {
 
 export type * from './types.js';
 export type { ApplyResult } from './apply.js';
+export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
+export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
@@ -385,6 +400,36 @@ export class Store {
 
   listAllLotIds(): number[] {
     return listAllLotIds(this.sql);
+  }
+
+  // ---------------------------------------------------------------- reads within a scope (scope.ts)
+
+  listLotsScoped(access: Access, f: LotFilters, page: { limit: number; after?: { lotNumber: string; materialId: string; id: number } }): ScopedLotRow[] {
+    return listLotsScoped(this.sql, access, f, page);
+  }
+
+  countLotsScoped(access: Access, f: LotFilters): number {
+    return countLotsScoped(this.sql, access, f);
+  }
+
+  lotIdInScope(access: Access, lotId: number): number | undefined {
+    return lotIdInScope(this.sql, access, lotId);
+  }
+
+  lotIdsByNumberInScope(access: Access, lotNumber: string, materialId?: string): number[] {
+    return lotIdsByNumberInScope(this.sql, access, lotNumber, materialId);
+  }
+
+  submissionTouchedLot(lotId: number, submissionId: number, line?: number): boolean {
+    return submissionTouchedLot(this.sql, lotId, submissionId, line);
+  }
+
+  listSubmissionsScoped(access: Access, f: SubmissionFilters, page: { limit: number; before?: number }): SubmissionRow[] {
+    return listSubmissionsScoped(this.sql, access, f, page);
+  }
+
+  getSubmissionScoped(access: Access, id: number): SubmissionRow | undefined {
+    return getSubmissionScoped(this.sql, access, id);
   }
 
   // ---------------------------------------------------------------- audit
