@@ -18,8 +18,9 @@ const outbox: Group = async () => (await import('./outbox-commands.js')).registe
 const server: Group = async () => (await import('./server-commands.js')).registerServerCommands;
 const partner: Group = async () => (await import('./partner-commands.js')).registerPartnerCommands;
 const demo: Group = async () => (await import('./demo-command.js')).registerDemoCommand;
+const users: Group = async () => (await import('./user-commands.js')).registerUserCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo];
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, users];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
@@ -35,6 +36,9 @@ const BY_COMMAND: Record<string, Group[]> = {
   status: [server],
   partner: [partner],
   demo: [demo],
+  user: [users],
+  token: [users],
+  access: [users],
 };
 
 /** The first word that is not an option (or an option's value) names the command. */

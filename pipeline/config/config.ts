@@ -40,6 +40,24 @@ export interface LotgateConfig {
   connectors: unknown[];
   notifications: Record<string, unknown>;
   publicUrl: string;
+  /** The HTTP API (pipeline/api). */
+  http: {
+    host: string;
+    port: number;
+    /** Fastify trustProxy: false (default), true, a hop count, or addresses/CIDRs of the proxy. */
+    trustProxy: boolean | number | string | string[];
+    /** Cookies marked Secure: default when publicUrl is https (TLS at the reverse proxy). */
+    secureCookies: boolean;
+    /** Addresses/CIDRs allowed to read /metrics, /livez, /readyz (empty = anyone who reaches the port). */
+    opsAllow: string[];
+  };
+  auth: {
+    maxFailedLogins: number;
+    lockoutMinutes: number;
+    sessionIdleMinutes: number;
+    sessionAbsoluteHours: number;
+    tokenMaxDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -140,5 +158,27 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     connectors: Array.isArray(raw.connectors) ? raw.connectors : [],
     notifications: raw.notifications ?? {},
     publicUrl: typeof raw.publicUrl === 'string' ? raw.publicUrl : 'http://localhost:8080',
+    http: httpConfig(raw.http ?? {}, env, typeof raw.publicUrl === 'string' ? raw.publicUrl : ''),
+    auth: {
+      maxFailedLogins: num(raw.auth?.maxFailedLogins, 5, 'auth.maxFailedLogins'),
+      lockoutMinutes: num(raw.auth?.lockoutMinutes, 15, 'auth.lockoutMinutes'),
+      sessionIdleMinutes: num(raw.auth?.sessionIdleMinutes, 30, 'auth.sessionIdleMinutes'),
+      sessionAbsoluteHours: num(raw.auth?.sessionAbsoluteHours, 12, 'auth.sessionAbsoluteHours'),
+      tokenMaxDays: num(raw.auth?.tokenMaxDays, 365, 'auth.tokenMaxDays'),
+    },
+  };
+}
+
+function httpConfig(h: Raw, env: NodeJS.ProcessEnv, publicUrl: string): LotgateConfig['http'] {
+  const tp = h.trustProxy;
+  if (tp !== undefined && !['boolean', 'number', 'string'].includes(typeof tp) && !(Array.isArray(tp) && tp.every((x) => typeof x === 'string'))) {
+    throw new ConfigError(`http.trustProxy must be true/false, a hop count, or proxy addresses; got ${JSON.stringify(tp)}`);
+  }
+  return {
+    host: typeof h.host === 'string' ? h.host : '127.0.0.1',
+    port: env.LOTGATE_HTTP_PORT ? num(env.LOTGATE_HTTP_PORT, 8080, 'LOTGATE_HTTP_PORT') : num(h.port, 8080, 'http.port'),
+    trustProxy: (tp as LotgateConfig['http']['trustProxy'] | undefined) ?? false,
+    secureCookies: typeof h.secureCookies === 'boolean' ? h.secureCookies : publicUrl.startsWith('https:'),
+    opsAllow: Array.isArray(h.opsAllow) ? h.opsAllow.map(String) : [],
   };
 }

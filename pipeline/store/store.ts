@@ -47,6 +47,7 @@ import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOut
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
 import { Sql } from './sql.js';
+import { AuthStore } from './auth-store.js';
 import type { Access } from './scope.js';
 import {
   countLotsScoped,
@@ -107,6 +108,7 @@ import type {
 
 export type * from './types.js';
 export type { ApplyResult } from './apply.js';
+export type { AuthStore, PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow } from './auth-store.js';
 export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
 export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
@@ -132,6 +134,8 @@ class Rejected {
 
 export class Store {
   private readonly sql: Sql;
+  /** Principals, role bindings, sessions, service tokens (pipeline/auth uses them). */
+  readonly auth: AuthStore;
   private readonly applyTx: (partner: PartnerConfig, rec: MappedRecord, prov: Prov) => ApplyResult;
   private readonly resolveTx: (partner: PartnerConfig, ref: LotRef, prov: Prov) => ResolveResult;
 
@@ -143,6 +147,7 @@ export class Store {
     now: () => Date,
   ) {
     this.sql = new Sql(db, now);
+    this.auth = new AuthStore(this.sql);
     // Each record in its own savepoint: a record rejected half-way leaves no trace, while the
     // file's transaction goes on with the next row.
     this.applyTx = db.transaction((partner: PartnerConfig, rec: MappedRecord, prov: Prov) => {
