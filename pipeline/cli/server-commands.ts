@@ -1,6 +1,7 @@
 // `lotgate start` (the servers) and `lotgate status` (what they are doing, from the outside).
 
 import type { Command } from 'commander';
+import { apiRole } from '../api/role.js';
 import { schedulerRole } from '../scheduler/role.js';
 import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
@@ -12,7 +13,7 @@ import { renderTable } from './render.js';
  * Roles beyond the built-in ones, by name. The jobs part registers its scheduler here
  * (`scheduler: schedulerRole`); `lotgate start` without --role then runs it too.
  */
-export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole };
+export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole, api: apiRole };
 
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -91,7 +92,7 @@ export function registerServerCommands(program: Command): void {
     .option('-r, --role <role>', `run only this role; repeat for several (${[...BUILTIN_ROLES, ...Object.keys(EXTRA_ROLES)].join(', ')}; default: all)`, collect)
     .addHelpText(
       'after',
-      '\nEnvironment: REDIS_URL (else config redis.url, else a private redis-server), LOTGATE_SFTP_PORT, LOTGATE_DATA_DIR, LOTGATE_LOG_LEVEL.\n' +
+      '\nEnvironment: REDIS_URL (else config redis.url, else a private redis-server), LOTGATE_SFTP_PORT, LOTGATE_HTTP_PORT, LOTGATE_DATA_DIR, LOTGATE_LOG_LEVEL.\n' +
         'Several processes may share one data dir and Redis, e.g. `lotgate start --role sftp --role intake` and `lotgate start --role worker`.',
     )
     .action(async (opts: { role?: string[] }, cmd: Command) => {
@@ -103,7 +104,7 @@ export function registerServerCommands(program: Command): void {
       } catch (err) {
         if (err instanceof RedisUnavailableError) throw new UserError(err.message, 69);
         const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EADDRINUSE') throw new UserError(`the SFTP port is already in use (${e.message}): stop the other server or set LOTGATE_SFTP_PORT / sftp.port`, 69);
+        if (e.code === 'EADDRINUSE') throw new UserError(`a port is already in use (${e.message}): stop the other server or set LOTGATE_SFTP_PORT / sftp.port, LOTGATE_HTTP_PORT / http.port`, 69);
         throw err;
       }
       process.stderr.write(server.banner.join('\n') + '\n');

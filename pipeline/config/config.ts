@@ -50,6 +50,8 @@ export interface LotgateConfig {
     secureCookies: boolean;
     /** Addresses/CIDRs allowed to read /metrics, /livez, /readyz (empty = anyone who reaches the port). */
     opsAllow: string[];
+    /** Largest file a partner may POST to /api/v1/submissions. */
+    maxUploadBytes: number;
   };
   auth: {
     maxFailedLogins: number;
@@ -180,5 +182,6 @@ function httpConfig(h: Raw, env: NodeJS.ProcessEnv, publicUrl: string): LotgateC
     trustProxy: (tp as LotgateConfig['http']['trustProxy'] | undefined) ?? false,
     secureCookies: typeof h.secureCookies === 'boolean' ? h.secureCookies : publicUrl.startsWith('https:'),
     opsAllow: Array.isArray(h.opsAllow) ? h.opsAllow.map(String) : [],
+    maxUploadBytes: num(h.maxUploadMB, 256, 'http.maxUploadMB') * 1024 * 1024,
   };
 }

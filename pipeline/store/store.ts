@@ -46,8 +46,9 @@ import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
-import { Sql } from './sql.js';
+import { isoInstant, Sql } from './sql.js';
 import { AuthStore } from './auth-store.js';
+import { metricsSnapshot, probeWritable, type MetricsSnapshot } from './metrics-reads.js';
 import type { Access } from './scope.js';
 import {
   countLotsScoped,
@@ -108,6 +109,7 @@ import type {
 
 export type * from './types.js';
 export type { ApplyResult } from './apply.js';
+export type { MetricsSnapshot } from './metrics-reads.js';
 export type { AuthStore, PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow } from './auth-store.js';
 export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
 export type { Access, Scope, ScopeDim } from './scope.js';
@@ -405,6 +407,17 @@ export class Store {
 
   listAllLotIds(): number[] {
     return listAllLotIds(this.sql);
+  }
+
+  // ---------------------------------------------------------------- health and metrics (HTTP API)
+
+  metricsSnapshot(staleLeaseBefore: Instant): MetricsSnapshot {
+    return metricsSnapshot(this.sql, new Date(isoInstant(staleLeaseBefore)).getTime());
+  }
+
+  /** Throws when the store cannot take a write lock (read-only, disk, locked for too long). */
+  probeWritable(): void {
+    probeWritable(this.sql);
   }
 
   // ---------------------------------------------------------------- reads within a scope (scope.ts)
