@@ -34,7 +34,6 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   const app = Fastify({
     trustProxy: ctx.config.http.trustProxy as boolean,
     logger: opts.logger ?? false,
-    disableRequestLogging: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
 
