@@ -7,7 +7,7 @@ import type { AuthService } from '../auth/service.js';
 import { canonicalJson } from '../store/canonical-json.js';
 import type { Store } from '../store/store.js';
 import { sha256Hex } from './record.js';
-import { manifest, SignError, type SignatureManifest } from './service.js';
+import { assertMaySign, manifest, SignError, type SignatureManifest } from './service.js';
 
 export interface ReviewRecord {
   kind: 'submission_review';
@@ -43,7 +43,9 @@ export async function signReview(
   const { store, auth } = deps;
   const p = store.auth.getPrincipalByName(req.username);
   if (!p || p.disabledAt) throw new SignError('E_SIGN_SIGNER', `no active user "${req.username}"`, 404);
-  const access = accessFor(auth.principalOf(p), 'submissions:review');
+  const principal = auth.principalOf(p);
+  assertMaySign(principal);
+  const access = accessFor(principal, 'submissions:review');
   if (access === null || !store.getSubmissionScoped(access, req.submissionId)) {
     throw new SignError('E_SIGN_NOT_ALLOWED', `${req.username} may not sign review decisions on submission ${req.submissionId} (needs the qa role for its partner and lots)`, 403);
   }
