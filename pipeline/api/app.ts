@@ -15,6 +15,7 @@ import { authRoutes } from './routes-auth.js';
 import { lotRoutes } from './routes-lots.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes } from './routes-ops.js';
+import { outboxRoutes } from './routes-outbox.js';
 import { signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
 
@@ -84,6 +85,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   submissionRoutes(app, ctx);
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  outboxRoutes(app, ctx);
   healthRoutes(app, ctx);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -57,3 +57,18 @@ describe('admin API', () => {
     expect((await call('GET', '/api/v1/lots')).statusCode).toBe(403);
   });
 });
+
+describe('outbox API', () => {
+  it('lists messages with deliveries for an unscoped ops user; retrying an unknown id is 404; a scoped user is refused', async () => {
+    await f.user('ops1', [['ops']]);
+    const s = await f.login('ops1');
+    const hh = { cookie: s.cookie, 'x-csrf-token': s.csrf };
+    const list = await call('GET', '/api/v1/outbox?limit=5', undefined, hh);
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({ items: expect.any(Array), counts: expect.objectContaining({ pending: expect.any(Number) }) });
+    expect((await call('POST', '/api/v1/outbox/nope/retry', {}, hh)).statusCode).toBe(404);
+    await f.user('ops1000', [['ops', { sites: ['1000'] }]]);
+    const t = await f.login('ops1000');
+    expect((await call('GET', '/api/v1/outbox', undefined, { cookie: t.cookie })).statusCode).toBe(403);
+  });
+});
