@@ -16,7 +16,7 @@ import { lotRoutes } from './routes-lots.js';
 import { adminRoutes } from './routes-admin.js';
 import { opsRoutes } from './routes-ops.js';
 import { outboxRoutes } from './routes-outbox.js';
-import { signRoutes } from './routes-sign.js';
+import { reviewSignRoutes, signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
 
 const ROUTES = new WeakMap<FastifyInstance, { method: string; url: string; hidden: boolean }[]>();
@@ -82,6 +82,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   authRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   lotRoutes(app, ctx);
   signRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
+  reviewSignRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   submissionRoutes(app, ctx);
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);

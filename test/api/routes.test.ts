@@ -43,6 +43,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/audit/verify': 'recv',
   'GET /api/v1/audit/head': 'recv',
   'GET /api/v1/access-review': 'recv',
+  'POST /api/v1/submissions/:id/review/challenge': 'recv',
+  'POST /api/v1/submissions/:id/review': 'recv',
   'GET /api/v1/outbox': 'recv',
   'POST /api/v1/outbox/:id/retry': 'recv',
   'GET /api/v1/admin/users': 'recv',
