@@ -14,6 +14,7 @@ import { healthRoutes } from './health.js';
 import { authRoutes } from './routes-auth.js';
 import { lotRoutes } from './routes-lots.js';
 import { adminRoutes } from './routes-admin.js';
+import { mappingRoutes } from './routes-mappings.js';
 import { opsRoutes } from './routes-ops.js';
 import { outboxRoutes } from './routes-outbox.js';
 import { reviewSignRoutes, signRoutes } from './routes-sign.js';
@@ -87,6 +88,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
   outboxRoutes(app, ctx);
+  mappingRoutes(app, ctx);
   healthRoutes(app, ctx);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
