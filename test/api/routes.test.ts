@@ -21,7 +21,7 @@ afterAll(() => f?.close());
 // Route → a concrete request and the permission it needs (null: any authenticated principal).
 const PUBLIC = new Set(['POST /api/v1/auth/login', 'POST /api/v1/auth/password', 'GET /livez', 'GET /readyz', 'GET /metrics']);
 function requestOf(method: string, url: string) {
-  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv').replace(':partner', 'acme-cmo') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
+  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv').replace(':partner', 'acme-cmo').replace(':name', 'digest') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
 }
 // Which of our two principals lacks the permission of each route (receiving: lots only; admin: no lots).
 const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
@@ -46,6 +46,7 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'POST /api/v1/submissions/:id/review/challenge': 'recv',
   'POST /api/v1/submissions/:id/review': 'recv',
   'POST /api/v1/mappings/:partner/test': 'recv',
+  'POST /api/v1/jobs/:name/run': 'recv',
   'GET /api/v1/outbox': 'recv',
   'POST /api/v1/outbox/:id/retry': 'recv',
   'GET /api/v1/admin/users': 'recv',
