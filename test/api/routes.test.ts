@@ -60,6 +60,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'POST /api/v1/admin/tokens': 'recv',
   'DELETE /api/v1/admin/tokens/:id': 'recv',
   'GET /api/v1/auth/session': null,
+  'GET /api/v1/auth/sessions': null,
+  'POST /api/v1/auth/sessions/revoke-others': null,
   'POST /api/v1/auth/logout': null,
   'POST /api/v1/auth/totp/enrol': null,
   'POST /api/v1/auth/totp/confirm': null,
@@ -157,6 +159,18 @@ describe('login, cookies, CSRF, TOTP', () => {
     const ok = await f.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
     expect(ok.statusCode).toBe(204);
     expect((await f.app.inject({ method: 'GET', url: '/api/v1/lots', headers: { cookie: s.cookie } })).statusCode).toBe(401);
+  });
+
+  it('lists your own sessions and ends the others', async () => {
+    const a = await f.login('recv');
+    const b = await f.login('recv');
+    const list = (await f.app.inject({ method: 'GET', url: '/api/v1/auth/sessions', headers: { cookie: b.cookie } })).json().items;
+    expect(list.filter((x: any) => x.current)).toHaveLength(1);
+    expect(JSON.stringify(list)).not.toMatch(/idHash|csrfToken/);
+    const r = await f.app.inject({ method: 'POST', url: '/api/v1/auth/sessions/revoke-others', headers: { cookie: b.cookie, 'x-csrf-token': b.csrf } });
+    expect(r.json().revoked).toBeGreaterThanOrEqual(1);
+    expect((await f.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: a.cookie } })).statusCode).toBe(401);
+    expect((await f.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: b.cookie } })).statusCode).toBe(200);
   });
 
   it('a user without TOTP must enrol before anything else; then gets recovery codes', async () => {
