@@ -22,8 +22,12 @@ export function registerAuditAnchorCommands(audit: Command): void {
         if (!h) throw new UserError(`E_AUDIT_EXPECT_FORMAT: --expect ${JSON.stringify(e)} is not <seq>:<hash>; copy the head line of an earlier \`lotgate audit verify\`, e.g. --expect 1234:${'0'.repeat(64)}`, 2);
         return h;
       });
-      const res = await withLotgate(cmd, (lg) => verifyWithAnchors(lg.store, opts.anchorFile ?? anchorFileOf(lg.config), expected));
-      if (opts.json) printJson(res);
+      const { res, sigs } = await withLotgate(cmd, async (lg) => ({
+        res: verifyWithAnchors(lg.store, opts.anchorFile ?? anchorFileOf(lg.config), expected),
+        // Every Part 11 signature's record hash, recomputed from what it signed.
+        sigs: (await import('../sign/verify.js')).verifySignatures(lg.store),
+      }));
+      if (opts.json) printJson({ ...res, signatures: sigs });
       else {
         const out = (s: string) => process.stdout.write(s + '\n');
         if (res.reason === undefined) out(`hash chain intact: ${res.count} events`);
@@ -32,9 +36,11 @@ export function registerAuditAnchorCommands(audit: Command): void {
         if (res.latestAnchor) out(`anchors: ${res.anchorsChecked} checked (${res.anchorFile}; latest ${res.latestAnchor.seq} at ${res.latestAnchor.at})`);
         else out(`anchors: none in ${res.anchorFile}${expected.length ? `; ${expected.length} --expect checked` : ' (W_AUDIT_NO_ANCHORS: nothing outside the database to compare with; keep the head line above, or let the audit-anchor job run)'}`);
         for (const p of res.problems) out(`${p.code}: ${p.message}`);
-        if (res.ok) out('audit trail verified');
+        for (const b of sigs.bad) out(`SIGNATURE BROKEN at event ${b.seq}: ${b.reason}`);
+        if (!sigs.bad.length && sigs.checked) out(`signatures: ${sigs.checked} record hash(es) recomputed and matching`);
+        if (res.ok && !sigs.bad.length) out('audit trail verified');
       }
-      if (!res.ok) process.exitCode = 1;
+      if (!res.ok || sigs.bad.length) process.exitCode = 1;
     });
 
   audit

@@ -98,7 +98,7 @@ export function registerDemoCommand(program: Command): void {
       protectDemoKeys();
       const { roles, modules } = parseRoles([], EXTRA_ROLES);
       const server = await startServer({ config, roles, modules }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE') throw new UserError(`port ${config.sftp.port} is in use: stop the other lotgate, or run LOTGATE_SFTP_PORT=2223 npm run demo`, 69);
+        if (err.code === 'EADDRINUSE') throw new UserError(`port ${config.sftp.port} (SFTP) or ${config.http.port} (HTTP API) is in use: stop the other lotgate, or run LOTGATE_SFTP_PORT=2223 LOTGATE_HTTP_PORT=8081 npm run demo`, 69);
         throw err;
       });
       let stopped = false;
@@ -152,6 +152,12 @@ export function registerDemoCommand(program: Command): void {
             '  npx lotgate submissions            the ledger',
             '  npx lotgate status                 queues, Redis, store',
             '  npx lotgate outbox list            what went to ERP/QMS',
+            ...(server.http
+              ? [
+                  `  HTTP API                           ${server.http.url}/api/v1  (OpenAPI: ${server.http.url}/api/v1/openapi.json)`,
+                  '  npx lotgate user add alice --name "Alice QA" --role qa     a login for the API (docs/api.md)',
+                ]
+              : []),
             '',
           ].join('\n'),
         );

@@ -19,16 +19,18 @@ const server: Group = async () => (await import('./server-commands.js')).registe
 const partner: Group = async () => (await import('./partner-commands.js')).registerPartnerCommands;
 const demo: Group = async () => (await import('./demo-command.js')).registerDemoCommand;
 const bans: Group = async () => (await import('./ban-commands.js')).registerBanCommands;
-
 const config: Group = async () => (await import('./config-commands.js')).registerConfigCommands;
+const users: Group = async () => (await import('./user-commands.js')).registerUserCommands;
+// After the read commands: `lot dispose` is a subcommand of their `lot`.
+const sign: Group = async () => (await import('./sign-commands.js')).registerSignCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config];
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config, users, sign];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
   mapping: [mapping],
   lots: [read],
-  lot: [read],
+  lot: [read, sign],
   submissions: [read],
   submission: [read, submission],
   audit: [read],
@@ -40,6 +42,9 @@ const BY_COMMAND: Record<string, Group[]> = {
   demo: [demo],
   bans: [bans],
   config: [config],
+  user: [users],
+  token: [users],
+  access: [users],
 };
 
 /** The first word that is not an option (or an option's value) names the command. */

@@ -1,15 +1,13 @@
 // Read commands: the board, one lot, the ledger, the audit chain. All take --json.
 
 import type { Command } from 'commander';
-import type { ReadinessState, RuleSet, SubmissionState } from '../model/types.js';
-import { evaluateResult } from '../readiness/evaluate-result.js';
-import { resolveRuleSet } from '../readiness/rule-set.js';
-import type { LotDetail, LotSummary } from '../store/types.js';
+import type { ReadinessState, SubmissionState } from '../model/types.js';
+import { lotViewsByNumber } from '../read/lot.js';
+import { listAllLots, READINESS_STATES as STATES } from '../read/lots.js';
+import { submissionView } from '../read/submissions.js';
 import { registerAuditAnchorCommands } from './audit-commands.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { humanTime, renderLot, renderTable } from './render.js';
-
-const STATES: ReadinessState[] = ['READY', 'CONDITIONAL', 'NOT_READY', 'BLOCKED'];
 
 export function registerReadCommands(program: Command): void {
   program
@@ -20,8 +18,8 @@ export function registerReadCommands(program: Command): void {
     .action(async (opts: { readiness?: string; json?: boolean }, cmd: Command) => {
       const state = opts.readiness?.toUpperCase() as ReadinessState | undefined;
       if (state && !STATES.includes(state)) throw new UserError(`--readiness must be one of ${STATES.join(', ')}`, 2);
-      const lots = await withLotgate(cmd, (lg) => lg.store.listLots({ readiness: state, limit: 100_000 }));
-      if (opts.json) return printJson(lots.map(lotSummaryJson));
+      const lots = await withLotgate(cmd, (lg) => listAllLots(lg.store, 'all', { readiness: state ? [state] : undefined }));
+      if (opts.json) return printJson(lots);
       if (!lots.length) {
         process.stdout.write('No lots yet. Ingest the ERP partner\'s files first: lotgate ingest --partner erp fixtures/erp/*\n');
         return;
@@ -29,7 +27,7 @@ export function registerReadCommands(program: Command): void {
       process.stdout.write(
         renderTable(
           ['LOT', 'MATERIAL', 'VENDOR', 'EXPIRY', 'READINESS', 'LATE', 'REASONS'],
-          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness ?? '-', l.late ? 'late' : '', [...new Set(l.reasonCodes)].join(' ')]),
+          lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.expiryDate ?? '', l.readiness?.state ?? '-', l.readiness?.late ? 'late' : '', [...new Set(l.readiness?.reasons.map((r) => r.code) ?? [])].join(' ')]),
         ),
       );
     });
@@ -42,11 +40,10 @@ export function registerReadCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (lotNumber: string, opts: { material?: string; json?: boolean }, cmd: Command) => {
       const lot = await withLotgate(cmd, (lg) => {
-        const found = lg.store.getLotDetail(lotNumber, opts.material);
-        const list = found === undefined ? [] : Array.isArray(found) ? found : [found];
+        const list = lotViewsByNumber(lg.store, lg.config, 'all', lotNumber, opts.material);
         if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
-        if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.lot.materialId).join(', ')}): add --material`, 2);
-        return { lot: lotDetailJson(list[0], resolveRuleSet(lg.config.readiness, list[0].material ?? { materialId: list[0].lot.materialId })), timeZone: lg.config.timezone };
+        if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.materialId).join(', ')}): add --material`, 2);
+        return { lot: list[0], timeZone: lg.config.timezone };
       });
       if (opts.json) return printJson(lot.lot);
       process.stdout.write(renderLot(lot.lot, { timeZone: lot.timeZone }));
@@ -83,10 +80,11 @@ export function registerReadCommands(program: Command): void {
       const out = await withLotgate(cmd, (lg) => {
         const sub = lg.store.getSubmission(id);
         if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
+        // The operator on the server also sees where the original and its acknowledgment are.
         const stateOf = (other: number | null) => (other === null ? undefined : lg.store.getSubmission(other)?.state);
         const links = { resendOf: stateOf(sub.resendOf), duplicateOf: stateOf(sub.duplicateOf), replayOf: stateOf(sub.replayOf) };
         const resentAs = lg.store.listResendsOf(id).map((r) => r.id);
-        return { ...sub, resentAs, errors: lg.store.listRejectedRows(id, 1000), errorCount: lg.store.countRejectedRows(id), links, timeZone: lg.config.timezone };
+        return { ...sub, ...submissionView(lg.store, sub), resentAs, links, timeZone: lg.config.timezone };
       });
       if (opts.json) {
         const { links: _links, timeZone: _zone, ...json } = out;
@@ -118,23 +116,4 @@ export function registerReadCommands(program: Command): void {
       if (opts.json) return printJson(events);
       process.stdout.write(renderTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e: any) => [String(e.seq), e.at, e.actor, e.action, e.subject]), { timeZone }));
     });
-}
-
-/** `lotgate lots --json` rows: flat, with readiness as an object like `lotgate lot --json`. */
-function lotSummaryJson(l: LotSummary) {
-  return {
-    lotNumber: l.lotNumber,
-    materialId: l.materialId,
-    vendor: l.vendor,
-    expiryDate: l.expiryDate,
-    readiness: l.readiness ? { state: l.readiness, late: l.late, reasons: l.reasonCodes.map((code) => ({ code })), computedAt: l.computedAt } : null,
-  };
-}
-
-/** `lotgate lot --json`: the lot's own fields at the top level, then everything known about it. */
-function lotDetailJson(d: LotDetail, rules: RuleSet) {
-  const { lot, readiness, tests, ...rest } = d;
-  // Evaluation is computed, never stored: the same rule the readiness engine applies.
-  const withEval = tests.map((t) => ({ ...t, evaluation: evaluateResult(t, rules.tests.find((s) => s.code === t.testCode)) }));
-  return { ...lot, ...rest, tests: withEval, readiness };
 }

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { JOBS } from '../../jobs/index.js';
+import { apiRole } from '../api/role.js';
 import { schedulerRole } from '../scheduler/role.js';
 import { RedisUnavailableError } from '../runtime/redis.js';
 import { BUILTIN_ROLES, startServer, type Role, type RoleModule } from '../runtime/server.js';
@@ -14,7 +15,7 @@ import { renderTable, type RenderOptions } from './render.js';
  * Roles beyond the built-in ones, by name: the scheduler with the jobs of jobs/index.ts;
  * `lotgate start` without --role runs it too.
  */
-export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole(JOBS) };
+export const EXTRA_ROLES: Record<string, RoleModule> = { scheduler: schedulerRole(JOBS), api: apiRole(JOBS) };
 
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -94,7 +95,7 @@ export function registerServerCommands(program: Command): void {
     .option('-r, --role <role>', `run only this role; repeat for several (${[...BUILTIN_ROLES, ...Object.keys(EXTRA_ROLES)].join(', ')}; default: all)`, collect)
     .addHelpText(
       'after',
-      '\nEnvironment: REDIS_URL (else config redis.url, else a private redis-server), LOTGATE_SFTP_PORT, LOTGATE_DATA_DIR, LOTGATE_LOG_LEVEL.\n' +
+      '\nEnvironment: REDIS_URL (else config redis.url, else a private redis-server), LOTGATE_SFTP_PORT, LOTGATE_HTTP_PORT, LOTGATE_DATA_DIR, LOTGATE_LOG_LEVEL.\n' +
         'Several processes may share one data dir and Redis, e.g. `lotgate start --role sftp --role intake` and `lotgate start --role worker`.',
     )
     .action(async (opts: { role?: string[] }, cmd: Command) => {
@@ -107,7 +108,7 @@ export function registerServerCommands(program: Command): void {
       } catch (err) {
         if (err instanceof RedisUnavailableError) throw new UserError(err.message, 69);
         const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EADDRINUSE') throw new UserError(`the SFTP port is already in use (${e.message}): stop the other server or set LOTGATE_SFTP_PORT / sftp.port`, 69);
+        if (e.code === 'EADDRINUSE') throw new UserError(`a port is already in use (${e.message}): stop the other server or set LOTGATE_SFTP_PORT / sftp.port, LOTGATE_HTTP_PORT / http.port`, 69);
         throw err;
       }
       process.stderr.write(server.banner.join('\n') + '\n');

@@ -63,6 +63,28 @@ export interface LotgateConfig {
   demo: boolean;
   /** The sponsor's IANA time zone: CLI output, and acknowledgments of partners without their own. */
   timezone: string;
+  /** The HTTP API (pipeline/api). */
+  http: {
+    host: string;
+    port: number;
+    /** Fastify trustProxy: false (default), true, a hop count, or addresses/CIDRs of the proxy. */
+    trustProxy: boolean | number | string | string[];
+    /** Cookies marked Secure: default when publicUrl is https (TLS at the reverse proxy). */
+    secureCookies: boolean;
+    /** Addresses/CIDRs allowed to read /metrics, /livez, /readyz (empty = anyone who reaches the port). */
+    opsAllow: string[];
+    /** Largest file a partner may POST to /api/v1/submissions. */
+    maxUploadBytes: number;
+  };
+  auth: {
+    maxFailedLogins: number;
+    lockoutMinutes: number;
+    sessionIdleMinutes: number;
+    sessionAbsoluteHours: number;
+    tokenMaxDays: number;
+    /** Time zone shown next to UTC on signatures (the site's; default: this server's). */
+    timeZone: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -206,5 +228,29 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     audit: { anchorFile: typeof raw.audit?.anchorFile === 'string' && raw.audit.anchorFile ? rel(raw.audit.anchorFile, '') : path.join(dataDir, 'audit-anchors.log') },
     demo: raw.demo === true || env.LOTGATE_DEMO === '1' || env.LOTGATE_DEMO === 'true',
     timezone: zone(raw.timezone, configPath),
+    http: httpConfig(raw.http ?? {}, env, typeof raw.publicUrl === 'string' ? raw.publicUrl : ''),
+    auth: {
+      maxFailedLogins: num(raw.auth?.maxFailedLogins, 5, 'auth.maxFailedLogins'),
+      lockoutMinutes: num(raw.auth?.lockoutMinutes, 15, 'auth.lockoutMinutes'),
+      sessionIdleMinutes: num(raw.auth?.sessionIdleMinutes, 30, 'auth.sessionIdleMinutes'),
+      sessionAbsoluteHours: num(raw.auth?.sessionAbsoluteHours, 12, 'auth.sessionAbsoluteHours'),
+      tokenMaxDays: num(raw.auth?.tokenMaxDays, 365, 'auth.tokenMaxDays'),
+      timeZone: typeof raw.auth?.timeZone === 'string' ? raw.auth.timeZone : Intl.DateTimeFormat().resolvedOptions().timeZone,
+    },
+  };
+}
+
+function httpConfig(h: Raw, env: NodeJS.ProcessEnv, publicUrl: string): LotgateConfig['http'] {
+  const tp = h.trustProxy;
+  if (tp !== undefined && !['boolean', 'number', 'string'].includes(typeof tp) && !(Array.isArray(tp) && tp.every((x) => typeof x === 'string'))) {
+    throw new ConfigError(`http.trustProxy must be true/false, a hop count, or proxy addresses; got ${JSON.stringify(tp)}`);
+  }
+  return {
+    host: typeof h.host === 'string' ? h.host : '127.0.0.1',
+    port: env.LOTGATE_HTTP_PORT ? num(env.LOTGATE_HTTP_PORT, 8080, 'LOTGATE_HTTP_PORT') : num(h.port, 8080, 'http.port'),
+    trustProxy: (tp as LotgateConfig['http']['trustProxy'] | undefined) ?? false,
+    secureCookies: typeof h.secureCookies === 'boolean' ? h.secureCookies : publicUrl.startsWith('https:'),
+    opsAllow: Array.isArray(h.opsAllow) ? h.opsAllow.map(String) : [],
+    maxUploadBytes: num(h.maxUploadMB, 256, 'http.maxUploadMB') * 1024 * 1024,
   };
 }

@@ -116,6 +116,28 @@ export function sections(parts: SchemaParts): Record<string, JsonSchema> {
       'Ingest.',
     ),
     shutdown: section({ graceSeconds: { ...seconds(0), description: 'How long running files may finish after SIGTERM/SIGINT before they are released.' } }, 'Graceful shutdown.'),
+    http: section(
+      {
+        host: { type: 'string', minLength: 1, description: 'Address the HTTP API listens on (default 127.0.0.1; put a TLS reverse proxy in front).' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'HTTP port (LOTGATE_HTTP_PORT overrides; default 8080).' },
+        trustProxy: { description: 'Fastify trustProxy: false (default), true, a hop count, or proxy addresses/CIDRs.', anyOf: [{ type: 'boolean' }, { type: 'integer', minimum: 0 }, { type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+        secureCookies: { type: 'boolean', description: 'Mark cookies Secure (default: when publicUrl is https).' },
+        opsAllow: { type: 'array', items: { type: 'string' }, description: 'Addresses/CIDRs allowed to read /livez, /readyz, /metrics.' },
+        maxUploadMB: { type: 'number', exclusiveMinimum: 0, description: 'Largest partner API upload.' },
+      },
+      'The HTTP API (docs/api.md).',
+    ),
+    auth: section(
+      {
+        maxFailedLogins: seconds(1),
+        lockoutMinutes: seconds(1),
+        sessionIdleMinutes: seconds(1),
+        sessionAbsoluteHours: seconds(1),
+        tokenMaxDays: seconds(1),
+        timeZone: { type: 'string', minLength: 1, description: 'IANA zone shown next to UTC on signatures.' },
+      },
+      'Users, sessions, tokens (docs/api.md).',
+    ),
     demo: { type: 'boolean', description: 'Demo mode: serve partner files carrying the published demo keys/password. Never in production.' },
   };
 }

@@ -8,7 +8,7 @@ import type { SubmissionRow } from '../store/types.js';
 import { ackCsvDialect, ackFileName, type WriteAckOptions } from './ack.js';
 import type { IngestDeps } from './deps.js';
 
-function refTo(deps: IngestDeps, id: number | null): SubmissionRef | undefined {
+function refTo(deps: Pick<IngestDeps, 'store'>, id: number | null): SubmissionRef | undefined {
   const r = id === null ? undefined : deps.store.getSubmission(id);
   if (!r) return undefined;
   // Submissions answered before per-submission names keep the name they were answered under.
@@ -17,12 +17,12 @@ function refTo(deps: IngestDeps, id: number | null): SubmissionRef | undefined {
 }
 
 /** The submissions a `duplicate` or a resend points to. */
-export function ackLinks(deps: IngestDeps, sub: SubmissionRow): { duplicateOf?: SubmissionRef; resendOf?: SubmissionRef } {
+export function ackLinks(deps: Pick<IngestDeps, 'store'>, sub: SubmissionRow): { duplicateOf?: SubmissionRef; resendOf?: SubmissionRef } {
   return { duplicateOf: refTo(deps, sub.duplicateOf), resendOf: refTo(deps, sub.resendOf) };
 }
 
 /** The partner's `timezone:`, else config.yaml's `timezone:` (itself defaulting to the machine's). */
-export function ackTimeZone(deps: IngestDeps, sub: SubmissionRow): string {
+export function ackTimeZone(deps: Pick<IngestDeps, 'partners' | 'config'>, sub: SubmissionRow): string {
   return deps.partners().get(sub.partner)?.timezone ?? deps.config.timezone;
 }
 

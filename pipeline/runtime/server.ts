@@ -38,6 +38,8 @@ export interface ServerContext {
   queues: IngestQueues;
   ledger: LedgerWriter;
   settings: QueueSettings;
+  /** The server being assembled: its roles, and the drop zone's address once it listens. */
+  server?: RunningServer;
 }
 
 /**
@@ -70,6 +72,8 @@ export interface RunningServer {
   redis: RedisHandle;
   settings: QueueSettings;
   sftp?: { host: string; port: number; hostKeyFingerprint: string };
+  /** Set by the api role once the HTTP API listens. */
+  http?: { url: string };
   partners: string[];
   /** Partners that can log in to the drop zone (have keys or a password). */
   sftpPartners: string[];
@@ -205,6 +209,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const ctx: ServerContext = { config, lg, log, redis, queues, ledger, settings };
     const server: RunningServer = { roles: [...roles, ...(opts.modules ?? []).map((m) => m.name)], config, redis, settings, partners: partnerIds, sftpPartners, queues, banner: [], stop };
+    ctx.server = server;
 
     if (has('worker')) {
       const conn = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(5000, 200 * n) });

@@ -36,7 +36,7 @@ const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   ackWrittenAt: 'ack_written_at',
 };
 
-interface SubmissionDbRow {
+export interface SubmissionDbRow {
   id: number;
   partner: string;
   feed: string | null;
@@ -67,7 +67,7 @@ interface SubmissionDbRow {
   ack_written_at: string | null;
 }
 
-function toSubmission(r: SubmissionDbRow): SubmissionRow {
+export function toSubmission(r: SubmissionDbRow): SubmissionRow {
   return {
     id: r.id,
     partner: r.partner,

@@ -397,6 +397,146 @@ CREATE TABLE sftp_bans (
 CREATE INDEX sftp_bans_until ON sftp_bans(until_ms);
 `,
   },
+  {
+    version: 7,
+    name: 'principals, role bindings, sessions, service tokens, API submissions, electronic signatures',
+    sql: `
+-- Who may use the HTTP API: internal users, partner users (bound to one partner), service accounts.
+CREATE TABLE principals (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('user','partner_user','service')),
+  username TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  email TEXT,
+  partner TEXT,
+  password_hash TEXT,
+  password_set_at TEXT,
+  -- A reset issues a one-time code (hash kept); the user then chooses the password.
+  reset_code_hash TEXT,
+  reset_expires_at TEXT,
+  totp_secret TEXT,
+  totp_enrolled_at TEXT,
+  -- RFC 6238 time step of the last accepted code: a code is accepted once, by any process.
+  totp_last_step INTEGER,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until TEXT,
+  disabled_at TEXT,
+  last_login_at TEXT,
+  created_at TEXT NOT NULL,
+  CHECK (kind <> 'partner_user' OR partner IS NOT NULL)
+);
+
+-- A role within a scope; '*' or a JSON array of values per dimension.
+CREATE TABLE role_bindings (
+  id INTEGER PRIMARY KEY,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  role TEXT NOT NULL,
+  sites TEXT NOT NULL DEFAULT '"*"',
+  materials TEXT NOT NULL DEFAULT '"*"',
+  partners TEXT NOT NULL DEFAULT '"*"',
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  UNIQUE (principal_id, role, sites, materials, partners)
+);
+CREATE INDEX role_bindings_principal ON role_bindings(principal_id);
+
+CREATE TABLE recovery_codes (
+  id INTEGER PRIMARY KEY,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  code_hash TEXT NOT NULL,
+  used_at TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX recovery_codes_principal ON recovery_codes(principal_id);
+
+-- Server-side sessions; the cookie carries a random id of which only the sha256 is kept.
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  created_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  mfa_at TEXT,
+  -- 'full', or 'enrol' (password accepted, TOTP enrolment still owed)
+  stage TEXT NOT NULL CHECK (stage IN ('full','enrol')),
+  csrf_token TEXT NOT NULL,
+  ip TEXT,
+  user_agent TEXT,
+  revoked_at TEXT,
+  revoked_reason TEXT,
+  -- Part 11 §11.200(a)(1): TOTP with the first signature of a session, the password with every one.
+  last_signed_at TEXT
+);
+CREATE INDEX sessions_principal ON sessions(principal_id);
+
+-- Service tokens lgt_…: only the sha256 is stored; expiry is mandatory.
+CREATE TABLE service_tokens (
+  id INTEGER PRIMARY KEY,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  last_used_at TEXT,
+  last_ip TEXT,
+  revoked_at TEXT
+);
+CREATE INDEX service_tokens_principal ON service_tokens(principal_id);
+
+-- Files partners sent through POST /api/v1/submissions (the ledger row itself is the same as
+-- for any other intake path); Idempotency-Key is unique per principal.
+CREATE TABLE api_submissions (
+  submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  idempotency_key TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX api_submissions_key ON api_submissions(principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+-- Electronic signatures (21 CFR Part 11): who (id + printed name), when (UTC + site zone), what
+-- it means, and the sha256 of the canonical JSON of exactly what was signed.
+CREATE TABLE signatures (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('lot_disposition','submission_review')),
+  lot_id INTEGER REFERENCES lots(id),
+  submission_id INTEGER REFERENCES submissions(id),
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  printed_name TEXT NOT NULL,
+  signed_at TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  local_time TEXT NOT NULL,
+  meaning TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  record TEXT NOT NULL,
+  record_hash TEXT NOT NULL,
+  evidence_hash TEXT NOT NULL,
+  audit_seq INTEGER,
+  invalidated_at TEXT,
+  invalidated_by_submission INTEGER REFERENCES submissions(id),
+  invalidated_reason TEXT
+);
+CREATE INDEX signatures_lot ON signatures(lot_id);
+
+-- The board's order and keyset pagination (pipeline/store/scoped-reads.ts). No index on site on
+-- purpose: the planner would pick it for scoped boards and sort every lot of the site per page.
+CREATE INDEX lots_board ON lots(lot_number, material_id, id);
+
+-- A single-use challenge binds a signing ceremony to one record hash for a few minutes.
+CREATE TABLE signing_challenges (
+  id TEXT PRIMARY KEY,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  subject TEXT NOT NULL,
+  record_hash TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  meaning TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  used_at TEXT
+);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -51,7 +51,22 @@ import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
-import { Sql } from './sql.js';
+import { isoInstant, Sql } from './sql.js';
+import { AuthStore } from './auth-store.js';
+import { metricsSnapshot, probeWritable, type MetricsSnapshot } from './metrics-reads.js';
+import type { Access } from './scope.js';
+import {
+  countLotsScoped,
+  getSubmissionScoped,
+  listLotsScoped,
+  listSubmissionsScoped,
+  lotIdInScope,
+  lotIdsByNumberInScope,
+  submissionTouchedLot,
+  type LotFilters,
+  type ScopedLotRow,
+  type SubmissionFilters,
+} from './scoped-reads.js';
 import { listDeliveries, listDeliveriesOf, markDeliverySent, olderUndelivered, recordDeliveryFailure, retryDeadDeliveries, type DeliveryRow } from './deliveries.js';
 import { auditSeqAt, clearRejectedRows, findOutboxIdsByPrefix, getDeviationWithLots, lastReceivedByPartner, listAuditAfter, listOpenBoard, type BoardLot } from './job-reads.js';
 import { finishJobRun, getJobCursor, setJobCursor, startJobRun } from './job-state.js';
@@ -99,6 +114,10 @@ import type {
 
 export type * from './types.js';
 export type { ApplyResult } from './apply.js';
+export type { MetricsSnapshot } from './metrics-reads.js';
+export type { AuthStore, PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow, SignatureRow } from './auth-store.js';
+export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
+export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
@@ -123,6 +142,8 @@ class Rejected {
 
 export class Store {
   private readonly sql: Sql;
+  /** Principals, role bindings, sessions, service tokens (pipeline/auth uses them). */
+  readonly auth: AuthStore;
   private readonly applyTx: (partner: PartnerConfig, rec: MappedRecord, prov: Prov) => ApplyResult;
   private readonly resolveTx: (partner: PartnerConfig, ref: LotRef, prov: Prov) => ResolveResult;
 
@@ -134,6 +155,7 @@ export class Store {
     now: () => Date,
   ) {
     this.sql = new Sql(db, now);
+    this.auth = new AuthStore(this.sql);
     // Each record in its own savepoint: a record rejected half-way leaves no trace, while the
     // file's transaction goes on with the next row.
     this.applyTx = db.transaction((partner: PartnerConfig, rec: MappedRecord, prov: Prov) => {
@@ -408,6 +430,47 @@ export class Store {
 
   listAllLotIds(): number[] {
     return listAllLotIds(this.sql);
+  }
+
+  // ---------------------------------------------------------------- health and metrics (HTTP API)
+
+  metricsSnapshot(staleLeaseBefore: Instant): MetricsSnapshot {
+    return metricsSnapshot(this.sql, new Date(isoInstant(staleLeaseBefore)).getTime());
+  }
+
+  /** Throws when the store cannot take a write lock (read-only, disk, locked for too long). */
+  probeWritable(): void {
+    probeWritable(this.sql);
+  }
+
+  // ---------------------------------------------------------------- reads within a scope (scope.ts)
+
+  listLotsScoped(access: Access, f: LotFilters, page: { limit: number; after?: { lotNumber: string; materialId: string; id: number } }): ScopedLotRow[] {
+    return listLotsScoped(this.sql, access, f, page);
+  }
+
+  countLotsScoped(access: Access, f: LotFilters): number {
+    return countLotsScoped(this.sql, access, f);
+  }
+
+  lotIdInScope(access: Access, lotId: number): number | undefined {
+    return lotIdInScope(this.sql, access, lotId);
+  }
+
+  lotIdsByNumberInScope(access: Access, lotNumber: string, materialId?: string): number[] {
+    return lotIdsByNumberInScope(this.sql, access, lotNumber, materialId);
+  }
+
+  submissionTouchedLot(lotId: number, submissionId: number, line?: number): boolean {
+    return submissionTouchedLot(this.sql, lotId, submissionId, line);
+  }
+
+  listSubmissionsScoped(access: Access, f: SubmissionFilters, page: { limit: number; before?: number }): SubmissionRow[] {
+    return listSubmissionsScoped(this.sql, access, f, page);
+  }
+
+  getSubmissionScoped(access: Access, id: number): SubmissionRow | undefined {
+    return getSubmissionScoped(this.sql, access, id);
   }
 
   // ---------------------------------------------------------------- audit

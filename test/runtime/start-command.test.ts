@@ -69,10 +69,16 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     w = makeWorld({ sftpKeys: { 'lab-a': readFileSync(path.join(keys, 'bravo-lab.pub'), 'utf8') } });
     reader = createLotgate(w.config, { log: testLog() });
     // lab-a logs in with the published demo key: demo mode, explicitly.
-    const env = w.env({ LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `start-${randomBytes(4).toString('hex')}`, LOTGATE_SFTP_PORT: '0' });
+    const env = w.env({ LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `start-${randomBytes(4).toString('hex')}`, LOTGATE_SFTP_PORT: '0', LOTGATE_HTTP_PORT: '0' });
     const server = cli(['start'], env);
-    const banner = await server.waitForStderr(/upload {5}sftp -P \d+/);
-    expect(banner).toMatch(/^lotgate sftp \+ intake \+ worker \+ scheduler — data /m);
+    const banner = await server.waitForStderr(/http api {3}http:\/\/127\.0\.0\.1:\d+/);
+    expect(banner).toMatch(/^lotgate sftp \+ intake \+ worker \+ scheduler \+ api — data /m);
+    const api = /http api {3}(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
+    expect((await fetch(`${api}/livez`)).status).toBe(200);
+    const ready = (await (await fetch(`${api}/readyz`)).json()) as { ok: boolean; checks: { name: string; ok: boolean }[] };
+    expect(ready.checks.map((c) => c.name)).toEqual(['store_writable', 'scheduler_leases', 'redis', 'drop_zone']);
+    expect(ready.ok).toBe(true);
+    expect((await fetch(`${api}/api/v1/lots`)).status).toBe(401);
     expect(banner).toContain(`partners   erp, lab-a, lab-b`);
     expect(banner).toContain(`redis      ${redis.url} (REDIS_URL`);
     const port = Number(/sftp -P (\d+) -i fixtures\/keys\/lab-a lab-a@127\.0\.0\.1/.exec(banner)?.[1]);

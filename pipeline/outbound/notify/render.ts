@@ -50,6 +50,18 @@ const WORDING: Record<NotifyEventType, { title: (s: string) => string; summary: 
     link: 'Open submission',
     severity: 'critical',
   },
+  signature_invalidated: {
+    title: (s) => `Signature invalidated: ${s}`,
+    summary: (s) => `A fact of lot ${s} changed after its disposition was signed; the signature no longer holds and the lot is back in QA's queue.`,
+    link: 'Open lot',
+    severity: 'critical',
+  },
+  account_locked: {
+    title: (s) => `Account locked: ${s}`,
+    summary: (s) => `${s} was locked after repeated failed logins or signing attempts. If it was not the user, someone is guessing passwords.`,
+    link: 'Open access review',
+    severity: 'critical',
+  },
   partner_silent: {
     title: (s) => `No files from ${s}`,
     summary: (s) => `${s} has not delivered a file within its expected cadence.`,
