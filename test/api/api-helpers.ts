@@ -1,3 +1,4 @@
+import { JOBS } from '../../jobs/index.js';
 // An API instance over a fixture installation, with principals of every kind and a test clock
 // (TOTP codes are computed for it; each login moves it on by one time step).
 
@@ -30,7 +31,7 @@ export async function apiFixture(opts: { api?: ApiOptions; story?: boolean; secu
   if (opts.secureCookies) inst.lg.config.http.secureCookies = true;
   const auth = new AuthService(inst.lg.store, inst.lg.config, now);
   const app = await buildApi(
-    { config: inst.lg.config, store: inst.lg.store, auth, partners: inst.lg.partners, now, log: inst.lg.log, intake: directIntake(inst.lg), mappings: inst.lg.mappings },
+    { config: inst.lg.config, store: inst.lg.store, auth, partners: inst.lg.partners, now, log: inst.lg.log, intake: directIntake(inst.lg), mappings: inst.lg.mappings, jobs: JOBS },
     opts.api,
   );
   const secrets = new Map<string, string | null>();

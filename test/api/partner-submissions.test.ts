@@ -60,7 +60,7 @@ describe('POST /api/v1/submissions', () => {
     const viaSftp = lg.store.getSubmission((taken as { submissionId: number }).submissionId)!;
     const viaApi = f.inst.lg.store.getSubmission(submissionId)!;
     const comparable = (s: typeof viaApi) => {
-      const { id: _i, source: _s, receivedAt: _r, startedAt: _st, finishedAt: _f, archivePath, ackPath, ...rest } = s;
+      const { id: _i, source: _s, receivedAt: _r, startedAt: _st, finishedAt: _f, ackWrittenAt: _w, archivePath, ackPath, ...rest } = s;
       return { ...rest, archive: path.basename(archivePath), ack: ackPath && path.basename(ackPath) };
     };
     expect(comparable(viaApi)).toEqual(comparable(viaSftp));
@@ -68,7 +68,7 @@ describe('POST /api/v1/submissions', () => {
 
     const ackApi = (await f.app.inject({ method: 'GET', url: ackUrl, headers: { authorization: `Bearer ${token}` } })).json();
     const ackSftp = JSON.parse(readFileSync(viaSftp.ackPath!, 'utf8'));
-    const strip = ({ submissionId: _i, receivedAt: _r, ...rest }: Record<string, unknown>) => rest;
+    const strip = ({ submissionId: _i, receivedAt: _r, receivedAtLocal: _l, ackFile: _f, ...rest }: Record<string, unknown>) => rest;
     expect(strip(ackApi)).toEqual(strip(ackSftp));
     // The acknowledgment is also in the partner's outbound/ folder, as for SFTP.
     expect(JSON.parse(readFileSync(viaApi.ackPath!, 'utf8'))).toEqual(ackApi);

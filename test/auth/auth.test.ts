@@ -204,9 +204,9 @@ describe('permissions', () => {
 
 describe('lockout alert', () => {
   it('becomes a critical account_locked notification', async () => {
-    const { eventsFromAudit } = await import('../../pipeline/scheduler/notify-events.js');
+    const { eventsFromAudit } = await import('../../jobs/notify-events.js');
     const { eventNotification } = await import('../../pipeline/outbound/notify/render.js');
-    const { links } = await import('../../pipeline/scheduler/links.js');
+    const { links } = await import('../../pipeline/outbound/notify/links.js');
     await userWithPassword();
     for (let i = 0; i < 3; i++) await expect(auth.login({ username: 'qa1', password: 'nope nope nope', ip: '10.9.8.7' })).rejects.toBeInstanceOf(AuthError);
     const row = store.listAudit({ action: 'auth.locked' })[0];
