@@ -1,0 +1,161 @@
+// The board in a real Chromium against a real lotgate API server: sign-in with TOTP, role
+// default views, filters in the URL and the back button, the lot page down to the partner
+// file's raw row, a site-scoped user who sees nothing of another site, exports.
+
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { links } from '../../pipeline/scheduler/links.js';
+import { addUser, webFixture, type WebFixture } from './web-helpers.js';
+
+let w: WebFixture;
+beforeAll(async () => {
+  w = await webFixture();
+  await addUser(w, 'ops', [['ops']]);
+  await addUser(w, 'qa', [['qa']]);
+  await addUser(w, 'recv', [['receiving', { sites: ['1000'] }]]);
+  // A partner's lot number that a spreadsheet would run as a formula.
+  const st = w.f.inst.lg.store;
+  st.upsertLot('000000000010012345', '=HYPERLINK("http://x","y")', { site: '1000' }, { submissionId: null, partner: 'erp' });
+}, 120_000);
+afterAll(() => w?.close());
+
+const lotNumbers = (page: import('playwright-core').Page) => page.locator('#lot-rows tr[data-lot]').evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.lot!));
+
+describe('board', () => {
+  it('Ops signs in with password + TOTP and lands on blocked / not-ready lots; filters live in the URL and the back button restores them', async () => {
+    const page = await w.signIn('ops');
+    await page.waitForSelector('#lot-rows tr[data-lot]');
+    const url = new URL(page.url());
+    expect(url.pathname).toBe('/lots');
+    expect(url.searchParams.get('readiness')).toBe('BLOCKED,NOT_READY');
+    const states = await page.locator('#lot-rows tr[data-lot]').evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.state));
+    expect(states.length).toBe(4);
+    expect(new Set(states)).toEqual(new Set(['BLOCKED', 'NOT_READY']));
+    expect(await page.locator('#total').textContent()).toBe('4 lots');
+    expect(await page.locator('#counts a[data-state="READY"] .n').textContent()).toBe('1');
+    await w.shot(page, 'board-ops');
+
+    await page.getByRole('link', { name: 'All lots' }).click();
+    await page.waitForURL(/view=all/);
+    await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 7);
+    await page.getByLabel('Partner').selectOption('delta-cmo');
+    await page.waitForURL(/partner=delta-cmo/);
+    await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 3);
+    await page.getByLabel('Late').selectOption('true');
+    await page.waitForURL(/late=true/);
+    await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 1);
+    expect(await lotNumbers(page)).toEqual(['NW26-0427']);
+    expect(new URL(page.url()).searchParams.get('partner')).toBe('delta-cmo');
+
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 3);
+    expect(new URL(page.url()).searchParams.get('late')).toBeNull();
+    expect(await page.getByLabel('Partner').inputValue()).toBe('delta-cmo');
+    expect(await page.getByLabel('Late').inputValue()).toBe('');
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 7);
+
+    // Free text, then open the late lot.
+    await page.getByLabel('Search').fill('NW26-0427');
+    await page.getByLabel('Search').press('Enter');
+    await page.waitForURL(/q=NW26-0427/);
+    await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 1);
+    await page.getByRole('link', { name: 'NW26-0427' }).click();
+    await page.waitForSelector('#lot-number');
+    expect(await page.locator('.rules tr[data-result="fail"] th').allTextContents()).toEqual(
+      expect.arrayContaining(['Stages completed', 'Tests final and within specification', 'Required documents present']),
+    );
+    await w.shot(page, 'lot-late');
+    await page.goBack();
+    await page.waitForURL(/q=NW26-0427/);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    // The session is gone on the server too.
+    expect((await page.request.get('/api/v1/lots')).status()).toBe(401);
+    await page.context().close();
+  });
+
+  it('QA follows a BLOCKED lot\'s failing test to the partner file\'s raw row', async () => {
+    const page = await w.signIn('qa');
+    await page.waitForSelector('#lot-rows tr');
+    expect(new URL(page.url()).searchParams.get('readiness')).toBe('READY,CONDITIONAL');
+    await page.goto('/lots?readiness=BLOCKED');
+    await page.getByRole('link', { name: 'NW26-0421' }).click();
+    await page.waitForSelector('#lot-number');
+    const failing = page.locator('.rules tr[data-result="fail"]');
+    expect(await failing.locator('th').allTextContents()).toEqual(['Tests final and within specification']);
+    await failing.locator('button.source').first().click();
+    await page.waitForSelector('#raw-row');
+    const raw = (await page.locator('#raw-row').textContent())!;
+    const prov = page.locator('#provenance');
+    const file = (await prov.getByRole('link').first().textContent())!;
+    expect(file).toMatch(/\.(xml|csv)$/i);
+    // The raw row is the archived file's line exactly as the lab sent it.
+    const sub = w.f.inst.lg.store.listSubmissions({ limit: 100 }).find((s) => s.originalName === file)!;
+    const line = Number(await failing.locator('button.source').first().getAttribute('data-line'));
+    expect(readFileSync(sub.archivePath, 'utf8').split(/\r?\n/)[line - 1]).toBe(raw);
+    expect(await prov.locator('code.hash').textContent()).toBe(sub.sha256);
+    await w.shot(page, 'lot-blocked-provenance');
+    await page.emulateMedia({ media: 'print' });
+    await w.shot(page, 'lot-print');
+    await page.emulateMedia({ media: 'screen' });
+
+    // A notification's link opens the lot page.
+    const link = links(w.base).lot('000000000010012345', 'NW26-0411');
+    await page.goto(link);
+    await page.waitForSelector('#lot-number');
+    expect(await page.locator('#lot-number').textContent()).toBe('NW26-0411');
+    await page.context().close();
+  });
+
+  it('a user scoped to site 1000 sees none of site 2000\'s lots: board, search, counts, export, direct URL', async () => {
+    const page = await w.signIn('recv');
+    await page.waitForSelector('#lot-rows tr[data-lot]');
+    expect(new URL(page.url()).searchParams.get('missingDoc')).toBe('coa');
+    await page.goto('/lots?view=all');
+    await page.waitForSelector('#lot-rows tr[data-lot]');
+    const onPage = await lotNumbers(page);
+    expect(onPage).toHaveLength(6);
+    expect(onPage).not.toContain('NW26-0421');
+    expect(await page.locator('#counts a[data-state="BLOCKED"] .n').textContent()).toBe('1');
+    await w.shot(page, 'board-receiving');
+
+    // CSV export of the filtered view: the rows are the page's rows; formulas neutralised.
+    const [csvDl] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
+    const csv = readFileSync((await csvDl.path())!, 'utf8');
+    const csvLots = (parse(csv) as string[][]).slice(1).map((r) => r[0]);
+    expect(csvLots).toEqual(onPage.map((n) => (n.startsWith('=') ? `'${n}` : n)));
+    const [xlsxDl] = await Promise.all([page.waitForEvent('download'), page.locator('#export-xlsx').click()]);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile((await xlsxDl.path())!);
+    const ws = wb.getWorksheet('lots')!;
+    const xlsxLots: string[] = [];
+    ws.eachRow((row, i) => {
+      if (i > 1) xlsxLots.push(String(row.getCell(1).value));
+    });
+    expect(xlsxLots).toEqual(onPage.map((n) => (n.startsWith('=') ? `'${n}` : n)));
+    ws.eachRow((row) => row.eachCell((c) => expect(c.formula).toBeUndefined()));
+
+    // Filtered export follows the filters.
+    await page.goto('/lots?readiness=NOT_READY');
+    await page.waitForSelector('#lot-rows tr[data-lot]');
+    const [dl2] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
+    expect(readFileSync((await dl2.path())!, 'utf8').trim().split('\r\n').length - 1).toBe((await lotNumbers(page)).length);
+
+    // Search, direct URLs (by id and the notification link) answer as for a lot that does not exist.
+    await page.goto('/lots?q=NW26-0421');
+    await page.waitForSelector('#lot-rows td.muted');
+    expect(await page.locator('#total').textContent()).toBe('0 lots');
+    const other = w.f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0421')[0];
+    await page.goto(`/lots/${other}`);
+    await page.waitForSelector('p.error');
+    expect(await page.locator('p.error').textContent()).toMatch(/not found/);
+    expect(await page.content()).not.toContain('NW26-0421</');
+    await page.goto(links(w.base).lot('000000000010012347', 'NW26-0421'));
+    await page.waitForSelector('main h1');
+    expect(await page.locator('main h1').textContent()).toBe('Lot not found');
+    await page.context().close();
+  });
+});
