@@ -42,6 +42,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/audit/head': 'recv',
   'GET /api/v1/access-review': 'recv',
   'GET /api/v1/auth/session': null,
+  'GET /api/v1/me/permissions': null,
+  'GET /api/v1/lots/export.xlsx': 'admin',
   'POST /api/v1/auth/logout': null,
   'POST /api/v1/auth/totp/enrol': null,
   'POST /api/v1/auth/totp/confirm': null,
