@@ -1,0 +1,109 @@
+// The partner portal and the ledger in a real Chromium: a partner coordinator uploads a file with
+// errors in the browser and reads the acknowledgment with its row errors at once; a first
+// sign-in enrols TOTP and shows recovery codes; the submissions page shows counts and rows.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../pipeline/auth/totp.js';
+import { PW } from '../api/api-helpers.js';
+import { addUser, webFixture, type WebFixture } from './web-helpers.js';
+
+let w: WebFixture;
+beforeAll(async () => {
+  w = await webFixture();
+  await addUser(w, 'acme-anna', [['partner_uploader']], { partner: 'acme-cmo' });
+  await addUser(w, 'ops', [['ops']]);
+  await addUser(w, 'newbie', [['receiving']], { enrol: false });
+}, 120_000);
+afterAll(() => w?.close());
+
+describe('partner portal', () => {
+  it('a partner uploads a file with bad rows in the browser and sees the acknowledgment and row errors at once', async () => {
+    const page = await w.signIn('acme-anna');
+    await page.waitForSelector('#upload-form');
+    expect(new URL(page.url()).pathname).toBe('/portal');
+    // Its own submissions only.
+    const partners = await page.locator('#own-submissions tbody tr td:nth-child(2)').allTextContents();
+    expect(partners.length).toBeGreaterThan(0);
+    expect(new Set(partners)).toEqual(new Set(['acme-cmo']));
+
+    // The batch-status export of the next day, two rows with an impossible date.
+    const src = readFileSync(path.join(w.f.inst.work, 'fixtures', 'acme-cmo', 'Chargenstatus_20261119.csv'), 'latin1').split('\r\n');
+    src[3] = src[3].replace('05.10.2026 06:15', '32.13.2026 06:15');
+    src[5] = src[5].replace(/\d\d\.\d\d\.2026 \d\d:\d\d/, 'gestern');
+    const file = path.join(w.f.inst.work, 'Chargenstatus_20261120.csv');
+    writeFileSync(file, Buffer.from(src.join('\r\n'), 'latin1'));
+    await page.getByLabel('Files').setInputFiles(file);
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForSelector('#ack');
+    const ack = page.locator('#ack');
+    expect(await ack.locator('.badge').textContent()).toBe('applied with errors');
+    const lines = await ack.locator('table.errors tbody tr td:first-child').allTextContents();
+    expect(lines).toEqual(expect.arrayContaining(['4', '6']));
+    expect(await ack.locator('table.errors').textContent()).toMatch(/E_[A-Z_]+/);
+    // The same ledger row the API shows.
+    const sub = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    expect(sub.originalName).toBe('Chargenstatus_20261120.csv');
+    expect(await ack.textContent()).toContain(`submission ${sub.id}`);
+    await page.waitForSelector(`#own-submissions tr[data-submission="${sub.id}"]`);
+    await w.shot(page, 'portal-ack');
+    await page.context().close();
+  });
+
+  it('Ops reads the ledger: counts, the rejected rows of a submission, the acknowledgment; a notification link opens it', async () => {
+    const page = await w.signIn('ops');
+    await page.waitForSelector('#lot-rows tr');
+    await page.getByRole('link', { name: 'Submissions' }).click();
+    await page.waitForSelector('#submissions tbody tr[data-submission]');
+    await page.getByLabel('State').selectOption('applied_with_errors');
+    await page.waitForURL(/state=applied_with_errors/);
+    await page.waitForFunction(() => [...document.querySelectorAll('#submissions tbody tr[data-submission]')].every((r) => (r as HTMLElement).dataset.state === 'applied_with_errors'));
+    await w.shot(page, 'submissions');
+    const sub = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    await page.goto(`/submissions/${sub.id}`);
+    await page.waitForSelector('#ack');
+    expect(await page.locator('main h1').textContent()).toBe(`Submission ${sub.id}: Chargenstatus_20261120.csv`);
+    expect(await page.locator('#sec-rejected-rows + table tbody tr').count()).toBe(sub.rejected);
+    expect(await page.getByRole('button', { name: 'Replay' }).count()).toBe(1);
+    await w.shot(page, 'submission');
+    await page.context().close();
+  });
+
+  it('a first sign-in sets up TOTP and shows recovery codes; the next sign-in needs a code', async () => {
+    const ctx = await w.browser.newContext({ baseURL: w.base, viewport: { width: 1024, height: 800 } });
+    const page = await ctx.newPage();
+    await page.goto('/lots');
+    await page.waitForURL(/\/login\?next=%2Flots/);
+    await page.getByLabel('User name').fill('newbie');
+    await page.getByLabel('Password', { exact: true }).fill(PW);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('#totp-secret');
+    const secret = (await page.locator('#totp-secret').textContent())!;
+    await w.shot(page, 'enrol');
+    w.advance(30_000);
+    await page.getByLabel('Code from the app').fill(totpCode(secret, w.f.clock.now));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.waitForSelector('#recovery-codes');
+    const codes = await page.locator('#recovery-codes li').allTextContents();
+    expect(codes.length).toBeGreaterThanOrEqual(8);
+    await w.shot(page, 'recovery-codes');
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await page.waitForSelector('#lot-rows tr');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+
+    // Without a code: told to enter one; with a recovery code: in.
+    await page.getByLabel('User name').fill('newbie');
+    await page.getByLabel('Password', { exact: true }).fill(PW);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('p.error:not(:empty)');
+    expect(await page.locator('p.error').textContent()).toMatch(/6-digit code/);
+    await w.shot(page, 'login-error');
+    await page.getByLabel('I lost my phone').check();
+    await page.getByLabel('Recovery code', { exact: true }).fill(codes[0]);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('#lot-rows tr');
+    await ctx.close();
+  });
+});
