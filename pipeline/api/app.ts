@@ -15,6 +15,7 @@ import { boardRoutes } from './board-routes.js';
 import { authRoutes } from './routes-auth.js';
 import { lotRoutes } from './routes-lots.js';
 import { opsRoutes } from './routes-ops.js';
+import { signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
 
 const ROUTES = new WeakMap<FastifyInstance, { method: string; url: string; hidden: boolean }[]>();
@@ -79,6 +80,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   installAuthentication(app, ctx);
   authRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   lotRoutes(app, ctx);
+  signRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   submissionRoutes(app, ctx);
   opsRoutes(app, ctx);
   healthRoutes(app, ctx);

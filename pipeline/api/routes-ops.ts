@@ -6,6 +6,7 @@ import { READINESS_STATES } from '../read/lots.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
 import { guard } from './guard.js';
+import { verifySignatures } from '../sign/verify.js';
 
 const errs = { 401: errorSchema, 403: errorSchema };
 const anyObject = { type: 'object', additionalProperties: true } as const;
@@ -68,13 +69,31 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/api/v1/audit/verify',
     {
       onRequest: guard(ctx, 'audit:read'),
-      schema: { tags: ['audit'], summary: 'Walk the hash chain of the audit trail', response: { 200: { type: 'object', properties: { ok: { type: 'boolean' }, count: { type: 'integer' }, brokenAt: { type: ['integer', 'null'] }, reason: { type: ['string', 'null'] } } }, ...errs } },
+      schema: {
+        tags: ['audit'],
+        summary: 'Walk the hash chain of the audit trail and recompute every signature\'s record hash',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ok: { type: 'boolean' },
+              count: { type: 'integer' },
+              brokenAt: { type: ['integer', 'null'] },
+              reason: { type: ['string', 'null'] },
+              signatures: { type: 'object', properties: { checked: { type: 'integer' }, bad: { type: 'array', items: { type: 'object', properties: { seq: { type: 'integer' }, reason: { type: 'string' } } } } } },
+            },
+          },
+          ...errs,
+        },
+      },
     },
     async (req) => {
       unscoped(req.access);
       const v = ctx.store.verifyAudit() as { ok: boolean; count: number; brokenAt?: number; reason?: string };
-      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'audit.verified', subject: null, details: { ok: v.ok, count: v.count }, at: ctx.now().toISOString() });
-      return { ok: v.ok, count: v.count, brokenAt: v.brokenAt ?? null, reason: v.reason ?? null };
+      const signatures = verifySignatures(ctx.store);
+      const ok = v.ok && signatures.bad.length === 0;
+      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'audit.verified', subject: null, details: { ok, count: v.count, signatures: signatures.checked }, at: ctx.now().toISOString() });
+      return { ok, count: v.count, brokenAt: v.brokenAt ?? null, reason: v.reason ?? null, signatures };
     },
   );
 

@@ -235,6 +235,23 @@ export class AuthService {
     return { token, csrfToken, stage, expiresAt, principal: this.principalOf(p) };
   }
 
+  /**
+   * Re-authentication at the moment of signing (21 CFR 11.200(a)): the password every time, the
+   * TOTP code when `needTotp`. Failures count toward lockout like failed logins (11.300(d)).
+   */
+  async reauthenticate(principalId: number, f: { password: string; totp?: string; needTotp: boolean; ip?: string | null }): Promise<void> {
+    const p = this.a.getPrincipal(principalId);
+    if (!p) throw new AuthError('E_AUTH_FAILED', 'user name, password or code not accepted', 401);
+    if (this.locked(p)) throw new AuthError('E_AUTH_LOCKED', `too many failed attempts: the account is locked until ${p.lockedUntil}`, 423);
+    const ip = f.ip ?? null;
+    if (!(await verifyPassword(p.passwordHash, f.password))) this.fail(p, p.username, ip, 'wrong password at signing');
+    if (f.needTotp) {
+      if (!p.totpEnrolledAt) throw new AuthError('E_SIGN_TOTP_REQUIRED', 'signing needs two-factor authentication: enrol TOTP first (POST /api/v1/auth/totp/enrol)', 403);
+      if (!f.totp) throw new AuthError('E_AUTH_TOTP_REQUIRED', 'the first signature of a session needs the 6-digit code of your authenticator app', 401);
+      if (!this.secondFactor(p, { totp: f.totp })) this.fail(p, p.username, ip, 'wrong or reused TOTP code at signing');
+    }
+  }
+
   /** Starts (or restarts, before confirmation) TOTP enrolment: a new secret to scan. */
   startEnrolment(principalId: number): { secret: string; otpauthUri: string } {
     const p = this.a.getPrincipal(principalId)!;

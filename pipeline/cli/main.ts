@@ -19,14 +19,16 @@ const server: Group = async () => (await import('./server-commands.js')).registe
 const partner: Group = async () => (await import('./partner-commands.js')).registerPartnerCommands;
 const demo: Group = async () => (await import('./demo-command.js')).registerDemoCommand;
 const users: Group = async () => (await import('./user-commands.js')).registerUserCommands;
+// After the read commands: `lot dispose` is a subcommand of their `lot`.
+const sign: Group = async () => (await import('./sign-commands.js')).registerSignCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, users];
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, users, sign];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
   mapping: [mapping],
   lots: [read],
-  lot: [read],
+  lot: [read, sign],
   submissions: [read],
   submission: [read, submission],
   audit: [read],

@@ -93,11 +93,15 @@ export function registerReadCommands(program: Command): void {
     .description('Walk the hash chain; exits 1 with the first broken link if anything was altered.')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const res = await withLotgate(cmd, (lg) => lg.store.verifyAudit());
-      if (opts.json) printJson(res);
-      else if (res.ok) process.stdout.write(`audit trail intact: ${res.count} events, hash chain verified\n`);
-      else process.stdout.write(`AUDIT TRAIL BROKEN at event ${res.brokenAt}: ${res.reason} (${res.count} events checked)\n`);
-      if (!res.ok) process.exitCode = 1;
+      const { res, sigs } = await withLotgate(cmd, async (lg) => ({ res: lg.store.verifyAudit(), sigs: (await import('../sign/verify.js')).verifySignatures(lg.store) }));
+      if (opts.json) printJson({ ...res, signatures: sigs });
+      else {
+        if (res.ok) process.stdout.write(`audit trail intact: ${res.count} events, hash chain verified\n`);
+        else process.stdout.write(`AUDIT TRAIL BROKEN at event ${res.brokenAt}: ${res.reason} (${res.count} events checked)\n`);
+        if (sigs.bad.length) for (const b of sigs.bad) process.stdout.write(`SIGNATURE BROKEN at event ${b.seq}: ${b.reason}\n`);
+        else if (sigs.checked) process.stdout.write(`signatures: ${sigs.checked} record hash(es) recomputed and matching\n`);
+      }
+      if (!res.ok || sigs.bad.length) process.exitCode = 1;
     });
   audit
     .command('list')

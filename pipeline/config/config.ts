@@ -59,6 +59,8 @@ export interface LotgateConfig {
     sessionIdleMinutes: number;
     sessionAbsoluteHours: number;
     tokenMaxDays: number;
+    /** Time zone shown next to UTC on signatures (the site's; default: this server's). */
+    timeZone: string;
   };
 }
 
@@ -167,6 +169,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       sessionIdleMinutes: num(raw.auth?.sessionIdleMinutes, 30, 'auth.sessionIdleMinutes'),
       sessionAbsoluteHours: num(raw.auth?.sessionAbsoluteHours, 12, 'auth.sessionAbsoluteHours'),
       tokenMaxDays: num(raw.auth?.tokenMaxDays, 365, 'auth.tokenMaxDays'),
+      timeZone: typeof raw.auth?.timeZone === 'string' ? raw.auth.timeZone : Intl.DateTimeFormat().resolvedOptions().timeZone,
     },
   };
 }

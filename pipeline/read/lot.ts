@@ -4,6 +4,7 @@ import type { LotgateConfig } from '../config/config.js';
 import type { RuleSet } from '../model/types.js';
 import { evaluateResult } from '../readiness/evaluate-result.js';
 import { resolveRuleSet } from '../readiness/rule-set.js';
+import { manifest, type SignatureManifest } from '../sign/service.js';
 import type { Access, LotDetail, Store } from '../store/store.js';
 
 /** The lot's own fields at the top level, then everything known about it. */
@@ -14,14 +15,27 @@ export function lotDetailJson(d: LotDetail, rules: RuleSet) {
   return { ...lot, ...rest, tests: withEval, readiness };
 }
 
-export type LotView = ReturnType<typeof lotDetailJson> & { lotId: number };
+export type LotView = ReturnType<typeof lotDetailJson> & {
+  lotId: number;
+  /** Part 11 manifestation: signer's printed name, date and time, meaning — valid or invalidated. */
+  signatures: SignatureManifest[];
+  /** A signed decision was invalidated by a later fact and none has replaced it: back in QA's queue. */
+  awaitingSignature: boolean;
+};
 
 /** The lot when it exists within `access`; undefined otherwise (callers answer "not found" either way). */
 export function lotView(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, lotId: number): LotView | undefined {
   if (store.lotIdInScope(access, lotId) === undefined) return undefined;
   const d = store.getLotDetailById(lotId);
   if (!d) return undefined;
-  return { lotId, ...lotDetailJson(d, resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId })) };
+  const signatures = store.auth.listLotSignatures(lotId).map((x) => manifest(x, store.auth.getPrincipal(x.principalId)?.username ?? null));
+  const last = signatures[signatures.length - 1];
+  return {
+    lotId,
+    ...lotDetailJson(d, resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId })),
+    signatures,
+    awaitingSignature: last !== undefined && !last.valid,
+  };
 }
 
 /** Lots by the sponsor's lot number within `access` (several when the number exists for several materials). */

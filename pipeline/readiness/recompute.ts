@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
 import type { PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
+import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import type { Store } from '../store/store.js';
 import { computeReadiness } from './compute.js';
 import { resolveRuleSet } from './rule-set.js';
@@ -50,6 +51,8 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
   let changed = 0;
   for (const lotId of lotIds) {
     lots++;
+    // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign).
+    if (cause.submissionId != null) invalidateChangedSignatures(store, lotId, cause.submissionId, actor);
     const facts = store.loadLotFacts(lotId);
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);

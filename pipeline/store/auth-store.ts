@@ -2,11 +2,13 @@
 
 import * as P from './auth-principals.js';
 import * as S from './auth-sessions.js';
+import * as G from './signatures.js';
 import type { Scope } from './scope.js';
 import type { Sql } from './sql.js';
 
 export type { PrincipalKind, PrincipalRow, RoleBindingRow } from './auth-principals.js';
 export type { ServiceTokenRow, SessionRow } from './auth-sessions.js';
+export type { SignatureRow } from './signatures.js';
 
 export class AuthStore {
   constructor(private readonly sql: Sql) {}
@@ -106,5 +108,37 @@ export class AuthStore {
   }
   apiSubmissionOwner(submissionId: number): number | undefined {
     return S.apiSubmissionOwner(this.sql, submissionId);
+  }
+
+  // ---- electronic signatures (pipeline/sign)
+  insertSignature(s: Parameters<typeof G.insertSignature>[1]): number {
+    return G.insertSignature(this.sql, s);
+  }
+  listLotSignatures(lotId: number) {
+    return G.listLotSignatures(this.sql, lotId);
+  }
+  listAllSignatures() {
+    return G.listAllSignatures(this.sql);
+  }
+  listValidLotSignatures(lotId: number) {
+    return G.listValidLotSignatures(this.sql, lotId);
+  }
+  invalidateSignature(id: number, submissionId: number | null, reason: string): boolean {
+    return G.invalidateSignature(this.sql, id, submissionId, reason);
+  }
+  insertChallenge(c: Parameters<typeof G.insertChallenge>[1]): void {
+    G.insertChallenge(this.sql, c);
+  }
+  takeChallenge(id: string, principalId: number, now: string) {
+    return G.takeChallenge(this.sql, id, principalId, now);
+  }
+  noteSessionSigned(sessionHash: string, at: string): void {
+    G.noteSessionSigned(this.sql, sessionHash, at);
+  }
+  sessionHasSigned(sessionHash: string): boolean {
+    return G.sessionHasSigned(this.sql, sessionHash);
+  }
+  submissionShas(ids: number[]): Map<number, string> {
+    return G.submissionShas(this.sql, ids);
   }
 }

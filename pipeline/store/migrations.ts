@@ -347,7 +347,7 @@ CREATE INDEX pulled_files_state ON pulled_files(partner, state);
   },
   {
     version: 7,
-    name: 'principals, role bindings, sessions, service tokens, API submissions',
+    name: 'principals, role bindings, sessions, service tokens, API submissions, electronic signatures',
     sql: `
 -- Who may use the HTTP API: internal users, partner users (bound to one partner), service accounts.
 CREATE TABLE principals (
@@ -411,7 +411,9 @@ CREATE TABLE sessions (
   ip TEXT,
   user_agent TEXT,
   revoked_at TEXT,
-  revoked_reason TEXT
+  revoked_reason TEXT,
+  -- Part 11 §11.200(a)(1): TOTP with the first signature of a session, the password with every one.
+  last_signed_at TEXT
 );
 CREATE INDEX sessions_principal ON sessions(principal_id);
 
@@ -440,6 +442,43 @@ CREATE TABLE api_submissions (
   created_at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX api_submissions_key ON api_submissions(principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+-- Electronic signatures (21 CFR Part 11): who (id + printed name), when (UTC + site zone), what
+-- it means, and the sha256 of the canonical JSON of exactly what was signed.
+CREATE TABLE signatures (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('lot_disposition','submission_review')),
+  lot_id INTEGER REFERENCES lots(id),
+  submission_id INTEGER REFERENCES submissions(id),
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  printed_name TEXT NOT NULL,
+  signed_at TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  local_time TEXT NOT NULL,
+  meaning TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  record TEXT NOT NULL,
+  record_hash TEXT NOT NULL,
+  evidence_hash TEXT NOT NULL,
+  audit_seq INTEGER,
+  invalidated_at TEXT,
+  invalidated_by_submission INTEGER REFERENCES submissions(id),
+  invalidated_reason TEXT
+);
+CREATE INDEX signatures_lot ON signatures(lot_id);
+
+-- A single-use challenge binds a signing ceremony to one record hash for a few minutes.
+CREATE TABLE signing_challenges (
+  id TEXT PRIMARY KEY,
+  principal_id INTEGER NOT NULL REFERENCES principals(id),
+  subject TEXT NOT NULL,
+  record_hash TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  meaning TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  used_at TEXT
+);
 `,
   },
 ];

@@ -110,7 +110,7 @@ import type {
 export type * from './types.js';
 export type { ApplyResult } from './apply.js';
 export type { MetricsSnapshot } from './metrics-reads.js';
-export type { AuthStore, PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow } from './auth-store.js';
+export type { AuthStore, PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow, SignatureRow } from './auth-store.js';
 export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
 export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';

@@ -29,6 +29,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/lots/:lotId': 'admin',
   'GET /api/v1/lots/:lotId/provenance': 'admin',
   'GET /api/v1/lots/:lotId/timeline': 'admin',
+  'POST /api/v1/lots/:lotId/disposition/challenge': 'recv',
+  'POST /api/v1/lots/:lotId/disposition': 'admin',
   'GET /api/v1/submissions': 'recv',
   'GET /api/v1/submissions/:id': 'recv',
   'GET /api/v1/submissions/:id/ack': 'recv',

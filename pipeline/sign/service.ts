@@ -1,0 +1,116 @@
+// Electronic signatures on lot dispositions (21 CFR Part 11): a single-use challenge bound to
+// the record hash, re-authentication (password every time, TOTP with the first signature of a
+// session), the signature row and its audit event with the same record hash in one transaction,
+// and invalidation when a fact under a signed lot changes afterwards.
+
+import { randomBytes } from 'node:crypto';
+import { DateTime } from 'luxon';
+import type { Principal } from '../auth/permissions.js';
+import { AuthError, type AuthService } from '../auth/service.js';
+import type { LotgateConfig } from '../config/config.js';
+import type { PartnerConfig } from '../model/types.js';
+import { recomputeReadiness } from '../readiness/recompute.js';
+import type { SignatureRow, Store } from '../store/store.js';
+import { DECISIONS, lotRecord, MEANINGS, type Decision, type LotRecord } from './record.js';
+
+const CHALLENGE_MINUTES = 5;
+
+export interface SignatureManifest {
+  id: number;
+  signer: { id: number; printedName: string; username: string | null };
+  signedAt: string;
+  timeZone: string;
+  localTime: string;
+  meaning: string;
+  decision: string;
+  recordHash: string;
+  valid: boolean;
+  invalidatedAt: string | null;
+  invalidatedBySubmission: number | null;
+  invalidatedReason: string | null;
+}
+
+export function manifest(s: SignatureRow, username: string | null = null): SignatureManifest {
+  return {
+    id: s.id,
+    signer: { id: s.principalId, printedName: s.printedName, username },
+    signedAt: s.signedAt,
+    timeZone: s.timeZone,
+    localTime: s.localTime,
+    meaning: s.meaning,
+    decision: s.decision,
+    recordHash: s.recordHash,
+    valid: s.invalidatedAt === null,
+    invalidatedAt: s.invalidatedAt,
+    invalidatedBySubmission: s.invalidatedBySubmission,
+    invalidatedReason: s.invalidatedReason,
+  };
+}
+
+export class SignError extends AuthError {}
+
+export class SignService {
+  constructor(
+    private readonly deps: { store: Store; config: Pick<LotgateConfig, 'auth' | 'readiness'>; auth: AuthService; partners: () => Map<string, PartnerConfig>; now: () => Date },
+  ) {}
+
+  /** Step 1: what will be signed, and a challenge bound to its hash (valid a few minutes, single use). */
+  challengeLot(p: Principal, lotId: number, decision: string, meaning: string): { challengeId: string; recordHash: string; record: LotRecord; expiresAt: string } {
+    if (!DECISIONS.includes(decision as Decision)) throw new SignError('E_SIGN_DECISION', `decision must be one of ${DECISIONS.join(', ')}`, 400);
+    if (!(MEANINGS as readonly string[]).includes(meaning)) throw new SignError('E_SIGN_MEANING', `meaning must be one of ${MEANINGS.join(', ')}`, 400);
+    const r = lotRecord(this.deps.store, lotId, decision, meaning);
+    if (!r) throw new SignError('E_SIGN_NO_LOT', `lot ${lotId} not found`, 404);
+    const challengeId = randomBytes(18).toString('base64url');
+    const expiresAt = new Date(this.deps.now().getTime() + CHALLENGE_MINUTES * 60_000).toISOString();
+    this.deps.store.auth.insertChallenge({ id: challengeId, principalId: p.id, subject: `lot:${lotId}`, recordHash: r.recordHash, decision, meaning, expiresAt });
+    return { challengeId, recordHash: r.recordHash, record: r.record, expiresAt };
+  }
+
+  /** Step 2: re-authenticate and sign. The record must still hash to what the challenge showed. */
+  async signLot(req: { principal: Principal; lotId: number; challengeId: string; password: string; totp?: string; sessionHash?: string; ip?: string | null }): Promise<SignatureManifest> {
+    const { store, auth } = this.deps;
+    const a = store.auth;
+    const ch = a.takeChallenge(req.challengeId, req.principal.id, this.deps.now().toISOString());
+    if (!ch || ch.subject !== `lot:${req.lotId}`) throw new SignError('E_SIGN_CHALLENGE', 'the signing challenge is unknown, used, expired or for another record: request a new one', 409);
+    const needTotp = !req.sessionHash || !a.sessionHasSigned(req.sessionHash);
+    await auth.reauthenticate(req.principal.id, { password: req.password, totp: req.totp, needTotp, ip: req.ip });
+    const row = a.getPrincipal(req.principal.id)!;
+    const now = this.deps.now();
+    const signedAt = now.toISOString();
+    const tz = this.deps.config.auth.timeZone;
+    const localTime = DateTime.fromJSDate(now).setZone(tz).toFormat("yyyy-LL-dd HH:mm:ss ZZ");
+    const id = store.transaction(() => {
+      const r = lotRecord(store, req.lotId, ch.decision, ch.meaning);
+      if (!r || r.recordHash !== ch.recordHash) throw new SignError('E_SIGN_RECORD_CHANGED', 'the lot changed since the challenge was issued: review it again and request a new challenge', 409);
+      const lot = r.record.lot;
+      const audit = store.appendAudit({
+        actor: `principal:${row.id}`,
+        action: 'signature.applied',
+        subject: `lot:${lot.materialId}/${lot.lotNumber}`,
+        at: signedAt,
+        details: { kind: 'lot_disposition', printedName: row.displayName, signedAt, timeZone: tz, localTime, meaning: ch.meaning, decision: ch.decision, recordHash: r.recordHash, record: r.record },
+      });
+      const sid = a.insertSignature({
+        kind: 'lot_disposition',
+        lotId: req.lotId,
+        submissionId: null,
+        principalId: row.id,
+        printedName: row.displayName,
+        signedAt,
+        timeZone: tz,
+        localTime,
+        meaning: ch.meaning,
+        decision: ch.decision,
+        record: JSON.stringify(r.record),
+        recordHash: r.recordHash,
+        evidenceHash: r.evidenceHash,
+        auditSeq: audit.seq,
+      });
+      store.insertDisposition(req.lotId, { decision: ch.decision as Decision, decidedBy: row.displayName, decidedAt: signedAt }, { submissionId: null, partner: 'lotgate' });
+      recomputeReadiness({ config: this.deps.config, store, partners: this.deps.partners }, [req.lotId], now, `principal:${row.id}`);
+      if (req.sessionHash) a.noteSessionSigned(req.sessionHash, signedAt);
+      return sid;
+    });
+    return manifest(a.listLotSignatures(req.lotId).find((s) => s.id === id)!, row.username);
+  }
+}
