@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../pipeline/auth/totp.js';
 import { links } from '../../pipeline/scheduler/links.js';
+import { PW } from '../api/api-helpers.js';
 import { addUser, webFixture, type WebFixture } from './web-helpers.js';
 
 let w: WebFixture;
@@ -107,6 +109,27 @@ describe('board', () => {
     await page.goto(link);
     await page.waitForSelector('#lot-number');
     expect(await page.locator('#lot-number').textContent()).toBe('NW26-0411');
+
+    // QA signs the release of this READY lot: the dialog shows the record and its hash first.
+    await page.getByRole('button', { name: 'Sign disposition…' }).click();
+    await page.getByLabel('Decision').selectOption('released');
+    expect(await page.getByLabel('Meaning of your signature').inputValue()).toBe('release');
+    await page.getByRole('button', { name: 'Show what I sign' }).click();
+    await page.waitForSelector('#sign-hash');
+    const hash = (await page.locator('#sign-hash').textContent())!;
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(await page.locator('#sign-dialog details tbody tr').count()).toBeGreaterThan(5);
+    await w.shot(page, 'sign-dialog');
+    await page.getByLabel('Your password').fill(PW);
+    w.advance(30_000);
+    await page.locator('#sign-totp').fill(totpCode(w.secrets.get('qa')!, w.f.clock.now));
+    await page.getByRole('button', { name: 'Sign', exact: true }).click();
+    await page.waitForSelector('tr[data-signature]');
+    const sigRow = page.locator('tr[data-signature]');
+    expect(await sigRow.getAttribute('data-valid')).toBe('true');
+    expect(await sigRow.textContent()).toContain('Test qa');
+    expect(await sigRow.locator('code.hash').textContent()).toBe(hash);
+    await w.shot(page, 'lot-signed');
     await page.context().close();
   });
 

@@ -168,12 +168,27 @@ export async function lotPage(main, lotId) {
     ),
     { empty: 'No deviations.' },
   );
-  const sigs = lot.signatures ?? lot.dispositions ?? [];
   const dispositions = table(
-    ['Decision', 'By', 'When', 'Meaning'],
-    sigs.map((d) => h('tr', h('th', { scope: 'row' }, d.decision ?? d.meaning ?? ''), h('td', d.printedName ?? d.signerName ?? d.decidedBy ?? ''), h('td', when(d.signedAt ?? d.decidedAt)), h('td', d.meaning ?? ''))),
-    { empty: 'No disposition recorded.' },
+    ['Decision', 'Meaning', 'Signed by', 'When (UTC)', 'Local time', 'Record hash', 'Status'],
+    (lot.signatures ?? []).map((x) =>
+      h(
+        'tr',
+        { dataset: { signature: x.id, valid: String(x.valid) } },
+        h('th', { scope: 'row' }, x.decision),
+        h('td', x.meaning),
+        h('td', x.signer.printedName, x.signer.username ? h('div.muted', x.signer.username) : null),
+        h('td', x.signedAt),
+        h('td', `${x.localTime} ${x.timeZone}`),
+        h('td', h('code.hash', x.recordHash)),
+        h('td', x.valid ? h('span.result.r-pass', 'valid') : h('span.result.r-fail', 'invalidated', h('div.muted', `${x.invalidatedReason ?? ''}${x.invalidatedBySubmission ? ` (submission ${x.invalidatedBySubmission})` : ''}`))),
+      ),
+    ),
+    { empty: 'No signature yet.' },
   );
+  const partnerDecisions = (lot.dispositions ?? []).filter((d) => !(lot.signatures ?? []).some((x) => x.signedAt === d.decidedAt));
+  const decisions = partnerDecisions.length
+    ? table(['Decision (from QMS/ERP)', 'By', 'When'], partnerDecisions.map((d) => h('tr', h('th', { scope: 'row' }, d.decision), h('td', d.decidedBy ?? ''), h('td', when(d.decidedAt)))))
+    : null;
 
   const chain = h('span.muted#chain');
   const events = table(
@@ -193,7 +208,7 @@ export async function lotPage(main, lotId) {
     section('Stages', stages),
     section('Documents', docs),
     section('Deviations', devs),
-    section('Disposition and signatures', dispositions),
+    section('Disposition and signatures', dispositions, decisions),
     section('Timeline', h('p', chain), events),
   );
   if (app.can('audit:read')) {
