@@ -44,6 +44,13 @@ export function when(iso) {
   return h('time', { datetime: iso, title: iso }, d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
 }
 
+/** Date only, in the viewer's time zone; the full instant in the tooltip. */
+export function whenShort(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return h('time', { datetime: iso, title: d.toLocaleString() }, d.toLocaleDateString(undefined, { dateStyle: 'medium' }));
+}
+
 export function day(iso) {
   return iso ? h('time', { datetime: iso }, iso.slice(0, 10)) : '';
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { accessFor, PERMISSIONS } from '../auth/permissions.js';
 import { listAllLots } from '../read/lots.js';
+import { lotExtras } from '../web/lot-extras.js';
 import { lotsXlsx } from '../web/lots-xlsx.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
@@ -73,6 +74,20 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => ({ permissions: PERMISSIONS.filter((p) => accessFor(req.who!.principal, p) !== null) }),
+  );
+
+  app.get<{ Querystring: { ids: string } }>(
+    '/api/v1/lots/extras',
+    {
+      onRequest: guard(ctx, 'lots:read'),
+      schema: {
+        tags: ['lots'],
+        summary: "The board's extra columns for up to 500 lots: last evidence received, deviations, documents have/need, push state per connector, latest signature (lots outside your scope are left out)",
+        querystring: { type: 'object', required: ['ids'], additionalProperties: false, properties: { ids: { type: 'string', pattern: '^[0-9]+(,[0-9]+){0,499}$', maxLength: 6000 } } },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 400: errorSchema, 401: errorSchema, 403: errorSchema },
+      },
+    },
+    async (req) => ({ items: lotExtras(ctx.store, ctx.config, req.access!, req.query.ids.split(',').map(Number)) }),
   );
 
   app.get<{ Querystring: LotQuery }>(

@@ -130,6 +130,10 @@ describe('board', () => {
     expect(await sigRow.textContent()).toContain('Test qa');
     expect(await sigRow.locator('code.hash').textContent()).toBe(hash);
     await w.shot(page, 'lot-signed');
+    // The board shows the signed disposition and its signer.
+    await page.goto('/lots?q=NW26-0411');
+    await page.waitForSelector('tr[data-lot="NW26-0411"]');
+    expect(await page.locator('tr[data-lot="NW26-0411"] td:last-child').textContent()).toBe('releasedTest qa');
     await page.context().close();
   });
 
@@ -143,7 +147,18 @@ describe('board', () => {
     expect(onPage).toHaveLength(6);
     expect(onPage).not.toContain('NW26-0421');
     expect(await page.locator('#counts a[data-state="BLOCKED"] .n').textContent()).toBe('1');
+    // Extra columns: documents have/need, deviations, the PO and its due date.
+    expect(await page.locator('tr[data-lot="NW26-0427"] td.docs').textContent()).toBe('0/2missing coa, batch_record');
+    expect(await page.locator('tr[data-lot="NW26-0415"] td.dev').textContent()).toBe('1 open2 total');
+    expect(await page.locator('tr[data-lot="NW26-0411"] td:nth-child(4)').textContent()).toBe('4500012301item 00010');
     await w.shot(page, 'board-receiving');
+
+    // Live: a lot that arrives while the page is open appears without a reload.
+    w.f.inst.lg.store.upsertLot('000000000010012345', 'NW26-0999', { site: '1000' }, { submissionId: null, partner: 'erp' });
+    await page.waitForSelector('tr[data-lot="NW26-0999"]');
+    expect(await page.locator('#total').textContent()).toBe('7 lots');
+    onPage.push('NW26-0999');
+    onPage.sort();
 
     // CSV export of the filtered view: the rows are the page's rows; formulas neutralised.
     const [csvDl] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);

@@ -44,6 +44,8 @@ export async function webFixture(): Promise<WebFixture> {
     advance: (ms) => (offset += ms),
     async signIn(username) {
       const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 }, acceptDownloads: true, timezoneId: 'Europe/Berlin' });
+      // The board polls every 20 s; in tests every half second.
+      await ctx.addInitScript(() => Object.assign(window, { __lotgatePollMs: 500 }));
       const page = await ctx.newPage();
       await page.goto('/login');
       await page.getByLabel('User name').fill(username);

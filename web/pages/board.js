@@ -3,12 +3,13 @@
 
 import { api, qs } from '../api.js';
 import { app } from '../app.js';
-import { badge, clear, day, h, when } from '../dom.js';
+import { badge, clear, day, h, whenShort } from '../dom.js';
 
 const STATES = ['READY', 'CONDITIONAL', 'NOT_READY', 'BLOCKED'];
 /** URL parameter → API filter (the same names). */
 export const FILTER_KEYS = ['readiness', 'late', 'partner', 'site', 'material', 'po', 'expiryFrom', 'expiryTo', 'openDeviation', 'missingDoc', 'oos', 'q'];
 const PAGE = 100;
+const COLUMNS = ['Lot / material', 'Site', 'Partner', 'PO', 'State and first reason', 'Late / due', 'Expiry', 'Last evidence', 'Deviations', 'Documents', 'Pushed to', 'Signed'];
 
 /** The views each role starts with (the first preset of the user's first matching role). */
 export const VIEWS = [
@@ -108,7 +109,7 @@ export async function boardPage(main) {
   const lotTable = h(
     'table.lots#lots',
     h('caption.sr-only', 'Lots'),
-    h('thead', h('tr', ['Lot', 'Material', 'Site', 'Partner', 'PO', 'State and first reason', 'Late', 'Expiry', 'Evaluated'].map((x) => h('th', { scope: 'col' }, x)))),
+    h('thead', h('tr', COLUMNS.map((x) => h('th', { scope: 'col' }, x)))),
     tbody,
   );
   clear(main, h('div.board-head', h('h1', 'Lots'), views, exports), form, counts, h('div.scroll', lotTable), more);
@@ -116,13 +117,15 @@ export async function boardPage(main) {
   let last = '';
   async function load(cursor) {
     const page = await api(`/api/v1/lots${qs({ ...f, limit: PAGE, cursor })}`);
-    const rows = page.items.map(lotRow);
+    const extras = page.items.length ? (await api(`/api/v1/lots/extras?ids=${page.items.map((l) => l.lotId).join(',')}`)).items : [];
+    const byId = new Map(extras.map((x) => [x.lotId, x]));
+    const rows = page.items.map((l) => lotRow(l, byId.get(l.lotId)));
     if (cursor) tbody.append(...rows);
     else {
-      const sig = JSON.stringify(page);
+      const sig = JSON.stringify([page, extras]);
       if (sig === last) return;
       last = sig;
-      clear(tbody, rows.length ? rows : h('tr', h('td.muted', { colspan: 9 }, 'No lots match these filters.')));
+      clear(tbody, rows.length ? rows : h('tr', h('td.muted', { colspan: COLUMNS.length }, 'No lots match these filters.')));
     }
     clear(more, page.nextCursor ? h('button', { type: 'button', onclick: () => load(page.nextCursor) }, `Show more (${page.total - tbody.children.length} left)`) : null);
   }
@@ -150,20 +153,39 @@ export async function boardPage(main) {
   app.cleanup.push(() => clearInterval(timer));
 }
 
-function lotRow(l) {
+const PUSH_STATE = { sent: '✔', pending: '…', dead: '✘', held: '⏸' };
+
+function pushCell(x) {
+  if (!x?.pushes.length) return h('span.muted', '—');
+  return x.pushes.map((p) =>
+    h(
+      'div.push',
+      { title: `${p.topic}: message ${p.state}` },
+      p.connectors.length
+        ? p.connectors.map((c) => h(`span.p-${c.state}`, { title: c.lastError ?? c.sentAt ?? '' }, `${PUSH_STATE[c.state] ?? c.state}\u00a0${c.connector} `))
+        : h(`span.p-${p.state}`, `${PUSH_STATE[p.state] ?? p.state} ${p.topic.split('.')[0]}`),
+    ),
+  );
+}
+
+function lotRow(l, x) {
   const r = l.readiness;
   const first = r?.reasons?.[0];
+  const missing = x ? x.documents.need.filter((t) => !x.documents.have.includes(t)) : [];
   return h(
     'tr',
     { dataset: { lot: l.lotNumber, state: r?.state ?? '' } },
-    h('th', { scope: 'row' }, h('a', { href: `/lots/${l.lotId}` }, l.lotNumber)),
-    h('td', h('div', l.materialId), h('small.muted', l.materialDescription ?? '')),
+    h('th', { scope: 'row' }, h('a', { href: `/lots/${l.lotId}` }, l.lotNumber), h('div', h('small', l.materialId)), h('small.muted', l.materialDescription ?? '')),
     h('td', l.site ?? ''),
     h('td', l.vendor ?? ''),
-    h('td', l.poNumber ?? ''),
-    h('td', badge(r?.state), first ? h('div.reason', h('code', first.code), ' ', first.message) : null),
-    h('td', r?.late ? h('span.late', 'late') : ''),
+    h('td', l.poNumber ?? (x?.po ? [h('div', x.po.poNumber), h('small.muted', `item ${x.po.poItem}`)] : '')),
+    h('td', h('span', { title: r?.computedAt ? `evaluated ${new Date(r.computedAt).toLocaleString()}` : '' }, badge(r?.state)), first ? h('div.reason', { title: first.message }, h('code', first.code), ' ', first.message) : null, r?.reasons?.length > 1 ? h('small.muted', `+${r.reasons.length - 1} more`) : null),
+    h('td', r?.late ? h('div.late', 'late') : null, x?.po?.dueDate ? h('small', 'due ', day(x.po.dueDate)) : ''),
     h('td', day(l.expiryDate)),
-    h('td', when(r?.computedAt)),
+    h('td', x ? whenShort(x.lastEvidenceAt) : ''),
+    h('td.dev', x ? (x.deviations.open ? h('span.late', `${x.deviations.open} open`) : '') : '', x?.deviations.total ? h('div.muted', `${x.deviations.total} total`) : ''),
+    h('td.docs', x ? h('span', { title: `have: ${x.documents.have.join(', ') || 'none'}; need: ${x.documents.need.join(', ') || 'none'}` }, `${x.documents.need.length - missing.length}/${x.documents.need.length}`) : '', missing.length ? h('div.late', `missing ${missing.join(', ')}`) : ''),
+    h('td', pushCell(x)),
+    h('td', x?.signature ? [h('div', x.signature.decision, x.signature.valid ? '' : ' (invalidated)'), h('small.muted', x.signature.printedName)] : ''),
   );
 }
