@@ -2,8 +2,8 @@
 // disposition recorded in lotgate and signed (21 CFR Part 11) — the signer re-authenticates
 // with password and TOTP code, read from the terminal (or stdin lines, for scripts).
 
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { readLines } from './prompt.js';
 import { accessFor } from '../auth/permissions.js';
 import { AuthError, AuthService } from '../auth/service.js';
 import { lotViewsByNumber } from '../read/lot.js';
@@ -11,22 +11,6 @@ import { DECISIONS, MEANINGS } from '../sign/record.js';
 import { SignService } from '../sign/service.js';
 import { printJson, UserError, withLotgate } from './context.js';
 
-async function readLines(prompts: string[]): Promise<string[]> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-  const it = rl[Symbol.asyncIterator]();
-  const out: string[] = [];
-  for (const p of prompts) {
-    if (process.stdin.isTTY) {
-      process.stderr.write(p);
-      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
-    }
-    const n = await it.next();
-    out.push(n.done ? '' : String(n.value));
-    if (process.stdin.isTTY) process.stderr.write('\n');
-  }
-  rl.close();
-  return out;
-}
 
 export function registerSignCommands(program: Command): void {
   const lot = program.commands.find((c) => c.name() === 'lot') ?? program.command('lot').description('One lot and decisions on it.');

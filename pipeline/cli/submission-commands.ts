@@ -3,6 +3,10 @@
 // with who, when and why in the audit trail; the partner then gets the final acknowledgment.
 
 import type { Command } from 'commander';
+import { readLines } from './prompt.js';
+import { AuthError, AuthService } from '../auth/service.js';
+import { signReview } from '../sign/review.js';
+import type { SignatureManifest } from '../sign/service.js';
 import { processSubmission, rejectReview, type ProcessResult } from '../ingest/process-submission.js';
 import type { Lotgate } from '../lotgate.js';
 import { printJson, UserError, withLotgate } from './context.js';
@@ -51,6 +55,7 @@ function requireReason(reason: string | undefined): string {
   return r;
 }
 
+
 export function registerSubmissionCommands(program: Command): void {
   // `lotgate submission <id>` (show) is defined by the read commands; the decisions are its subcommands.
   const submission =
@@ -66,16 +71,35 @@ export function registerSubmissionCommands(program: Command): void {
       )
       .argument('<id>', 'submission id', (v) => Number.parseInt(v, 10))
       .requiredOption('-r, --reason <text>', 'why (goes to the audit trail and the acknowledgment)')
-      .option('--by <who>', 'who decides (default $USER)')
+      .option('--by <who>', 'who decides (default $USER); unsigned — prefer --user')
+      .option('-u, --user <username>', 'sign the decision as this lotgate user (Part 11): password and TOTP code are asked for')
       .option('--json', 'print JSON')
-      .action(async (id: number, opts: { reason: string; by?: string; json?: boolean }, cmd: Command) => {
+      .action(async (id: number, opts: { reason: string; by?: string; user?: string; json?: boolean }, cmd: Command) => {
         if (!Number.isInteger(id)) throw new UserError('the submission id must be a number', 2);
-        const by = whoAmI(opts.by);
         const reason = requireReason(opts.reason);
-        const d = await withLotgate(cmd, (lg) => (verb === 'approve' ? approveSubmission(lg, id, by, reason) : rejectSubmission(lg, id, by, reason)));
+        let signature: SignatureManifest | null = null;
+        const d = await withLotgate(cmd, async (lg) => {
+          const decide = (by: string) => (verb === 'approve' ? approveSubmission(lg, id, by, reason) : rejectSubmission(lg, id, by, reason));
+          if (!opts.user) return decide(whoAmI(opts.by));
+          checkReviewable(lg, id);
+          const [password, totp] = await readLines([`Password for ${opts.user}: `, 'Authenticator code: ']);
+          let out: ReviewDecision | undefined;
+          try {
+            signature = await signReview(
+              { store: lg.store, auth: new AuthService(lg.store, lg.config, lg.now), timeZone: lg.config.auth.timeZone, now: lg.now },
+              { username: opts.user, submissionId: id, decision: verb, reason, password, totp: totp.trim() },
+              async (printedName) => (out = await decide(printedName)),
+            );
+          } catch (e) {
+            if (e instanceof AuthError) throw new UserError(`${e.code}: ${e.message}`, e.status === 404 ? 4 : 2);
+            throw e;
+          }
+          return out!;
+        });
+        const by = d.by;
         // `submission` itself has --json too; commander gives it to whichever command it meets first.
         const json = opts.json ?? (cmd.optsWithGlobals() as { json?: boolean }).json;
-        if (json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack });
+        if (json) return printJson({ submissionId: d.submissionId, changed: d.changed, state: d.state, by: d.by, reason: d.reason, ack: d.result.ack, ...(opts.user ? { signature } : {}) });
         if (!d.changed) {
           process.stdout.write(`submission ${id} was already decided (${d.state}); nothing changed\n`);
           return;

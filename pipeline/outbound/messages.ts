@@ -59,11 +59,15 @@ export function messageId(topic: string, key: string, version: unknown): string 
 
 // ---------------------------------------------------------------------------
 
-export function lotReadinessMessage(lot: LotMaster, readiness: Readiness, at: string): OutboundMessage {
+/**
+ * `signatures`: the Part 11 manifestation of signed decisions on the lot (printed name, time,
+ * meaning, record hash, valid or invalidated), carried when there are any.
+ */
+export function lotReadinessMessage(lot: LotMaster, readiness: Readiness, at: string, signatures?: Record<string, unknown>[]): OutboundMessage {
   checkLot(lot, 'lot');
   checkAt(at);
   checkReadiness(readiness);
-  const payload = { lot: lotPayload(lot), readiness: readinessPayload(readiness) };
+  const payload = { lot: lotPayload(lot), readiness: readinessPayload(readiness), ...(signatures?.length ? { signatures } : {}) };
   return build(TOPICS.lotReadiness, lotKey(lot), at, payload, at);
 }
 

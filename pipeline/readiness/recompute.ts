@@ -7,6 +7,7 @@ import type { LotgateConfig } from '../config/config.js';
 import type { PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
+import { lotSignaturesPayload } from '../sign/payload.js';
 import type { Store } from '../store/store.js';
 import { computeReadiness } from './compute.js';
 import { resolveRuleSet } from './rule-set.js';
@@ -51,29 +52,31 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
   let changed = 0;
   for (const lotId of lotIds) {
     lots++;
-    // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign).
-    if (cause.submissionId != null) invalidateChangedSignatures(store, lotId, cause.submissionId, actor);
+    // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
+    // ERP then hears of it even when the readiness state stays the same.
+    const invalidated = cause.submissionId != null ? invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
     const facts = store.loadLotFacts(lotId);
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);
     const res = store.saveReadiness(lotId, readiness, at);
-    if (!res.changed) continue;
-    changed++;
+    if (!res.changed && !invalidated) continue;
     const lot = facts.lot;
-    store.appendAudit({
-      actor,
-      action: 'lot.readiness_changed',
-      subject: `lot:${lot.materialId}/${lot.lotNumber}`,
-      details: {
-        from: res.previous ? { state: res.previous.state, late: res.previous.late } : null,
-        to: { state: readiness.state, late: readiness.late },
-        reasons: readiness.reasons.map((r) => r.code),
-      },
-    });
+    if (res.changed) changed++;
+    if (res.changed)
+      store.appendAudit({
+        actor,
+        action: 'lot.readiness_changed',
+        subject: `lot:${lot.materialId}/${lot.lotNumber}`,
+        details: {
+          from: res.previous ? { state: res.previous.state, late: res.previous.late } : null,
+          to: { state: readiness.state, late: readiness.late },
+          reasons: readiness.reasons.map((r) => r.code),
+        },
+      });
     const held = outboundHeld(deps.partners, cause, lot.vendor);
     const submissionId = cause.submissionId ?? null;
     const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
-    const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at);
+    const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, lotSignaturesPayload(store, lotId));
     store.enqueueOutbox({ ...msg, payload: msg.payload, state: held ? 'held' : 'pending', submissionId });
     if (readiness.state === 'READY' && res.previous?.state !== 'READY') {
       const req = dispositionRequestMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at);

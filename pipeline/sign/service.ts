@@ -9,7 +9,9 @@ import type { Principal } from '../auth/permissions.js';
 import { AuthError, type AuthService } from '../auth/service.js';
 import type { LotgateConfig } from '../config/config.js';
 import type { PartnerConfig } from '../model/types.js';
-import { recomputeReadiness } from '../readiness/recompute.js';
+import { lotReadinessMessage } from '../outbound/messages.js';
+import { outboundHeld, recomputeReadiness } from '../readiness/recompute.js';
+import { lotSignaturesPayload } from './payload.js';
 import type { SignatureRow, Store } from '../store/store.js';
 import { DECISIONS, lotRecord, MEANINGS, type Decision, type LotRecord } from './record.js';
 
@@ -108,6 +110,15 @@ export class SignService {
       });
       store.insertDisposition(req.lotId, { decision: ch.decision as Decision, decidedBy: row.displayName, decidedAt: signedAt }, { submissionId: null, partner: 'lotgate' });
       recomputeReadiness({ config: this.deps.config, store, partners: this.deps.partners }, [req.lotId], now, `principal:${row.id}`);
+      // ERP/QMS get the signed decision with its manifestation even when the readiness state stays
+      // the same (when it changed, recompute already stored this very message: same id, kept once).
+      const facts = store.loadLotFacts(req.lotId);
+      const readiness = store.getReadiness(req.lotId);
+      if (readiness) {
+        const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
+        const msg = lotReadinessMessage({ ...facts.lot, vendor: facts.lot.vendor ?? undefined, vendorBatch }, readiness, readiness.computedAt, lotSignaturesPayload(store, req.lotId));
+        store.enqueueOutbox({ ...msg, payload: msg.payload, state: outboundHeld(this.deps.partners, {}, facts.lot.vendor) ? 'held' : 'pending', submissionId: null });
+      }
       if (req.sessionHash) a.noteSessionSigned(req.sessionHash, signedAt);
       return sid;
     });

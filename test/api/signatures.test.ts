@@ -57,6 +57,12 @@ describe('signing a disposition', () => {
     const ev = f.inst.lg.store.listAudit({ action: 'signature.applied' })[0];
     expect(ev.details).toMatchObject({ recordHash: sig.recordHash, printedName: 'Test quinn', meaning: 'release' });
     expect(verifySignatures(f.inst.lg.store)).toEqual({ checked: 1, bad: [] });
+    // The ERP push carries the manifestation.
+    const pushed = f.inst.lg.store.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 }).filter((m: any) => (m.payload.signatures ?? []).length);
+    expect(pushed.length).toBeGreaterThan(0);
+    expect((pushed[pushed.length - 1] as any).payload.signatures).toEqual([
+      expect.objectContaining({ printedName: 'Test quinn', meaning: 'release', decision: 'released', recordHash: sig.recordHash, valid: true, signedAt: sig.signedAt }),
+    ]);
   });
 
   it('later signatures of the session need the password only; a wrong one counts toward lockout', async () => {
@@ -84,6 +90,8 @@ describe('signing a disposition', () => {
     for (const s of lot.signatures) expect(s).toMatchObject({ valid: false, invalidatedBySubmission: r.submissionId });
     expect(lot.awaitingSignature).toBe(true);
     expect(f.inst.lg.store.listAudit({ action: 'signature.invalidated' }).length).toBe(2);
+    const pushed = f.inst.lg.store.listOutbox({ topic: 'erp.lot_readiness', submissionId: r.submissionId, limit: 100 }) as any[];
+    expect(pushed.some((m) => m.payload.lot.lotNumber === 'NW26-0411' && m.payload.signatures.every((s: any) => s.valid === false))).toBe(true);
   });
 
   it('audit verify recomputes each record hash and catches a signature row that was altered', () => {
