@@ -60,12 +60,12 @@ export function badge(state) {
 }
 
 export function table(headers, rows, opts = {}) {
-  return h(
+  return h('div.scroll', h(
     'table' + (opts.cls ? `.${opts.cls}` : ''),
     opts.caption ? h('caption', opts.caption) : null,
     h('thead', h('tr', headers.map((x) => h('th', { scope: 'col' }, x)))),
     h('tbody', rows.length ? rows : h('tr', h('td.muted', { colspan: headers.length }, opts.empty ?? 'None.'))),
-  );
+  ));
 }
 
 export function section(title, ...body) {

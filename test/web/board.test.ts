@@ -38,6 +38,14 @@ describe('board', () => {
     expect(await page.locator('#total').textContent()).toBe('4 lots');
     expect(await page.locator('#counts a[data-state="READY"] .n').textContent()).toBe('1');
     await w.shot(page, 'board-ops');
+    // A tablet in portrait: nothing sticks out of the page.
+    await page.setViewportSize({ width: 800, height: 1100 });
+    await w.shot(page, 'board-tablet');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // Scripts only from the server itself.
+    const csp = (await page.request.get('/lots')).headers()['content-security-policy'];
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
 
     await page.getByRole('link', { name: 'All lots' }).click();
     await page.waitForURL(/view=all/);

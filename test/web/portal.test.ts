@@ -64,7 +64,7 @@ describe('partner portal', () => {
     await page.goto(`/submissions/${sub.id}`);
     await page.waitForSelector('#ack');
     expect(await page.locator('main h1').textContent()).toBe(`Submission ${sub.id}: Chargenstatus_20261120.csv`);
-    expect(await page.locator('#sec-rejected-rows + table tbody tr').count()).toBe(sub.rejected);
+    expect(await page.locator('#sec-rejected-rows + .scroll table tbody tr').count()).toBe(sub.rejected);
     expect(await page.getByRole('button', { name: 'Replay' }).count()).toBe(1);
     await w.shot(page, 'submission');
     await page.context().close();

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
 import { apiFixture, PW, type ApiFixture } from '../api/api-helpers.js';
 import { root } from '../api/helpers.js';
@@ -62,6 +63,7 @@ export async function webFixture(): Promise<WebFixture> {
     async shot(page, name) {
       const file = path.join(SHOTS, `${name}.png`);
       await page.screenshot({ path: file, fullPage: true });
+      expect(await a11yProblems(page), `accessibility of ${name}`).toEqual([]);
       return file;
     },
     async close() {
@@ -75,4 +77,28 @@ export async function webFixture(): Promise<WebFixture> {
 export async function addUser(w: WebFixture, username: string, roles: Parameters<ApiFixture['user']>[1], opts?: Parameters<ApiFixture['user']>[2]) {
   const { secret } = await w.f.user(username, roles, opts);
   w.secrets.set(username, secret);
+}
+
+/**
+ * The accessibility basics every page must meet (axe-core is not installed): a language, one
+ * h1, a name for every visible form control and button, scope on header cells, no positive
+ * tabindex, no horizontal page overflow.
+ */
+export async function a11yProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    if (!document.documentElement.lang) out.push('html has no lang');
+    const h1 = [...document.querySelectorAll('h1')].filter((e) => (e as HTMLElement).offsetParent !== null || e.closest('dialog[open]'));
+    if (h1.length !== 1 && !document.querySelector('dialog[open]')) out.push(`${h1.length} h1 elements`);
+    for (const el of document.querySelectorAll('input, select, textarea, button, a[href]')) {
+      const e = el as HTMLInputElement;
+      if (e.type === 'hidden' || (e.offsetParent === null && !e.closest('dialog[open]'))) continue;
+      const named = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || (e.tagName !== 'INPUT' && e.tagName !== 'SELECT' && e.tagName !== 'TEXTAREA' && (e.textContent ?? '').trim());
+      if (!named) out.push(`unnamed ${e.tagName.toLowerCase()}#${e.id || e.name || '?'}`);
+    }
+    for (const th of document.querySelectorAll('thead th')) if (!th.getAttribute('scope')) out.push('thead th without scope');
+    for (const el of document.querySelectorAll('[tabindex]')) if (Number(el.getAttribute('tabindex')) > 0) out.push('positive tabindex');
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push(`page wider than the window (${document.documentElement.scrollWidth} > ${window.innerWidth})`);
+    return out;
+  });
 }
