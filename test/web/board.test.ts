@@ -108,6 +108,8 @@ describe('board', () => {
     expect(readFileSync(sub.archivePath, 'utf8').split(/\r?\n/)[line - 1]).toBe(raw);
     expect(await prov.locator('code.hash').textContent()).toBe(sub.sha256);
     await w.shot(page, 'lot-blocked-provenance');
+    // The evidence pack lists every file behind the lot's facts with its sha256.
+    await page.waitForSelector(`#evidence-files tr:has-text("${sub.sha256}")`);
     await page.emulateMedia({ media: 'print' });
     await w.shot(page, 'lot-print');
     await page.emulateMedia({ media: 'screen' });

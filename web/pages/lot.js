@@ -190,6 +190,17 @@ export async function lotPage(main, lotId) {
     ? table(['Decision (from QMS/ERP)', 'By', 'When'], partnerDecisions.map((d) => h('tr', h('th', { scope: 'row' }, d.decision), h('td', d.decidedBy ?? ''), h('td', when(d.decidedAt)))))
     : null;
 
+  // The files behind the lot's facts, with their sha256 (the evidence list of the evidence pack).
+  const subIds = [...new Set([...lot.stageEvents, ...lot.tests, ...lot.documents, ...lot.deviations, ...lot.identifiers].map((x) => x.submissionId).filter((x) => x != null))].sort((a, b) => a - b);
+  const files = h('tbody');
+  const evidenceFiles = app.can('submissions:read')
+    ? h('div.scroll', h('table#evidence-files', h('thead', h('tr', ['Submission', 'Partner', 'File', 'Received', 'sha256'].map((x) => h('th', { scope: 'col' }, x)))), files))
+    : h('p.muted', `Submissions ${subIds.join(', ')} (file details need the submissions:read permission).`);
+  if (app.can('submissions:read')) {
+    Promise.all(subIds.map((id) => api(`/api/v1/submissions/${id}`).catch(() => null))).then((subs) =>
+      clear(files, subs.filter(Boolean).map((x) => h('tr', h('th', { scope: 'row' }, h('a', { href: `/submissions/${x.id}` }, String(x.id))), h('td', x.partner), h('td', x.originalName), h('td', when(x.receivedAt)), h('td', h('code.hash', x.sha256))))),
+    );
+  }
   const chain = h('span.muted#chain');
   const events = table(
     ['When', 'Event', 'By', 'Details'],
@@ -209,6 +220,7 @@ export async function lotPage(main, lotId) {
     section('Documents', docs),
     section('Deviations', devs),
     section('Disposition and signatures', dispositions, decisions),
+    section('Evidence files', evidenceFiles),
     section('Timeline', h('p', chain), events),
   );
   if (app.can('audit:read')) {
