@@ -3,6 +3,7 @@
 import { api, ApiFailure, setCsrf } from './api.js';
 import { clear, h, toast } from './dom.js';
 import { boardPage } from './pages/board.js';
+import { exceptionsPage } from './pages/exceptions.js';
 import { enrolPage, loginPage } from './pages/login.js';
 import { lotByNumberPage, lotPage } from './pages/lot.js';
 import { portalPage } from './pages/portal.js';
@@ -38,16 +39,18 @@ export const app = {
   },
 };
 
+/** [path, permission the page needs (null: any signed-in user), page]. */
 const ROUTES = [
-  [/^\/login$/, () => loginPage],
-  [/^\/enrol$/, () => enrolPage],
-  [/^\/lots$/, () => boardPage],
-  [/^\/lots\/(\d+)$/, (m) => (main) => lotPage(main, Number(m[1]))],
-  [/^\/lots\/([^/]+)\/([^/]+)$/, (m) => (main) => lotByNumberPage(main, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
-  [/^\/submissions$/, () => submissionsPage],
-  [/^\/submissions\/(\d+)$/, (m) => (main) => submissionPage(main, Number(m[1]))],
-  [/^\/portal$/, () => portalPage],
-  [/^\/partners\/([^/]+)$/, (m) => () => app.navigate(`/submissions?partner=${m[1]}`, true)],
+  [/^\/login$/, null, () => loginPage],
+  [/^\/enrol$/, null, () => enrolPage],
+  [/^\/lots$/, 'lots:read', () => boardPage],
+  [/^\/lots\/(\d+)$/, 'lots:read', (m) => (main) => lotPage(main, Number(m[1]))],
+  [/^\/lots\/([^/]+)\/([^/]+)$/, 'lots:read', (m) => (main) => lotByNumberPage(main, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
+  [/^\/exceptions$/, 'lots:read', () => exceptionsPage],
+  [/^\/submissions$/, 'submissions:read', () => submissionsPage],
+  [/^\/submissions\/(\d+)$/, 'submissions:read', (m) => (main) => submissionPage(main, Number(m[1]))],
+  [/^\/portal$/, 'submissions:create', () => portalPage],
+  [/^\/partners\/([^/]+)$/, 'submissions:read', (m) => () => app.navigate(`/submissions?partner=${m[1]}`, true)],
 ];
 
 function renderTop() {
@@ -60,7 +63,7 @@ function renderTop() {
     return;
   }
   const links = [];
-  if (app.can('lots:read')) links.push(['/lots', 'Board']);
+  if (app.can('lots:read')) links.push(['/lots', 'Board'], ['/exceptions', 'Exceptions']);
   if (app.can('submissions:create')) links.push(['/portal', 'Upload']);
   if (app.can('submissions:read')) links.push(['/submissions', app.can('lots:read') ? 'Submissions' : 'My submissions']);
   clear(nav, links.map(([href, label]) => h('a', { href, 'aria-current': location.pathname.startsWith(href) ? 'page' : null }, label)));
@@ -95,9 +98,13 @@ export async function render() {
   if (app.session && app.session.stage === 'enrol' && path !== '/enrol' && path !== '/login') return app.navigate('/enrol', true);
   if (path === '/' || (app.session && path === '/login' && app.session.stage === 'full')) return app.navigate(app.home(), true);
   renderTop();
-  for (const [re, make] of ROUTES) {
+  for (const [re, perm, make] of ROUTES) {
     const m = re.exec(path);
     if (!m) continue;
+    if (perm && app.session?.stage === 'full' && !app.can(perm)) {
+      clear(main, h('h1', 'Not available'), h('p', 'Your roles do not include this page. ', h('a', { href: app.home() }, 'Go to your start page')));
+      return;
+    }
     try {
       await make(m)(main);
     } catch (e) {

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
+import { links } from '../../pipeline/scheduler/links.js';
 import { PW } from '../api/api-helpers.js';
 import { addUser, webFixture, type WebFixture } from './web-helpers.js';
 
@@ -48,6 +49,14 @@ describe('partner portal', () => {
     expect(await ack.textContent()).toContain(`submission ${sub.id}`);
     await page.waitForSelector(`#own-submissions tr[data-submission="${sub.id}"]`);
     await w.shot(page, 'portal-ack');
+    // The board is not a partner's page, and a notification link to another partner's file is "not found".
+    await page.goto('/lots');
+    await page.waitForSelector('main h1');
+    expect(await page.locator('main h1').textContent()).toBe('Not available');
+    const erpSub = w.f.inst.lg.store.listSubmissions({ partner: 'erp', limit: 1 })[0].id;
+    await page.goto(links(w.base).submission(erpSub));
+    await page.waitForSelector('p.error');
+    expect(await page.locator('p.error').textContent()).toMatch(/not found/);
     await page.context().close();
   });
 
@@ -65,8 +74,31 @@ describe('partner portal', () => {
     await page.waitForSelector('#ack');
     expect(await page.locator('main h1').textContent()).toBe(`Submission ${sub.id}: Chargenstatus_20261120.csv`);
     expect(await page.locator('#sec-rejected-rows + .scroll table tbody tr').count()).toBe(sub.rejected);
-    expect(await page.getByRole('button', { name: 'Replay' }).count()).toBe(1);
     await w.shot(page, 'submission');
+
+    // Notification links: a submission, a partner.
+    await page.goto(links(w.base).partner('bravo-lab'));
+    await page.waitForURL(/\/submissions\?partner=bravo-lab/);
+    await page.waitForSelector('#submissions tbody tr[data-submission]');
+    expect(new Set(await page.locator('#submissions tbody tr td:nth-child(2)').allTextContents())).toEqual(new Set(['bravo-lab']));
+    await page.goto(links(w.base).submission(sub.id));
+    await page.waitForSelector('#replay');
+
+    // Replay (Ops): the archived original goes through intake again as a new submission.
+    await page.locator('#replay').click();
+    await page.waitForURL((u) => u.pathname !== `/submissions/${sub.id}`);
+    await page.waitForSelector('main dl');
+    const replay = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    expect(replay.replayOf).toBe(sub.id);
+    expect(new URL(page.url()).pathname).toBe(`/submissions/${replay.id}`);
+    expect(await page.getByRole('link', { name: String(sub.id), exact: true }).count()).toBe(1);
+
+    // Exceptions: late lots, blocked lots, files with rejected rows.
+    await page.getByRole('link', { name: 'Exceptions' }).click();
+    await page.waitForSelector('#sec-late-lots-1-');
+    expect(await page.locator('section:has(#sec-late-lots-1-) tr[data-lot]').evaluateAll((t) => t.map((x) => (x as HTMLElement).dataset.lot))).toEqual(['NW26-0427']);
+    expect(await page.locator('section:has(h2:text("Files applied with rejected rows")) tr[data-submission]').count()).toBeGreaterThanOrEqual(2);
+    await w.shot(page, 'exceptions');
     await page.context().close();
   });
 
