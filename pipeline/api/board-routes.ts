@@ -10,6 +10,7 @@ import { accessFor, PERMISSIONS } from '../auth/permissions.js';
 import { listAllLots } from '../read/lots.js';
 import { lotExtras } from '../web/lot-extras.js';
 import { lotsXlsx } from '../web/lots-xlsx.js';
+import { boardCheckRoute } from './board-check.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
 import { guard } from './guard.js';
@@ -62,6 +63,8 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!a) throw new ApiError(404, 'E_API_NOT_FOUND', `no asset ${req.params['*']}`);
     return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
   });
+
+  boardCheckRoute(app, ctx);
 
   app.get(
     '/api/v1/me/permissions',

@@ -47,6 +47,7 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/me/permissions': null,
   'GET /api/v1/lots/export.xlsx': 'admin',
   'GET /api/v1/lots/extras': 'admin',
+  'POST /api/v1/submissions/check': 'recv',
   'POST /api/v1/auth/logout': null,
   'POST /api/v1/auth/totp/enrol': null,
   'POST /api/v1/auth/totp/confirm': null,

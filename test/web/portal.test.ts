@@ -2,7 +2,7 @@
 // errors in the browser and reads the acknowledgment with its row errors at once; a first
 // sign-in enrols TOTP and shows recovery codes; the submissions page shows counts and rows.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
@@ -35,6 +35,24 @@ describe('partner portal', () => {
     src[5] = src[5].replace(/\d\d\.\d\d\.2026 \d\d:\d\d/, 'gestern');
     const file = path.join(w.f.inst.work, 'Chargenstatus_20261120.csv');
     writeFileSync(file, Buffer.from(src.join('\r\n'), 'latin1'));
+    await page.getByLabel('Files').setInputFiles(file);
+    // Check before sending: the mapping's row errors, and nothing in the ledger.
+    const before = w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id;
+    await page.getByRole('button', { name: 'Check before sending' }).click();
+    await page.waitForSelector('.check-result');
+    expect(await page.locator('.check-result').getAttribute('data-errors')).toBe('3');
+    expect(await page.locator('.check-result table.errors tbody tr td:first-child').allTextContents()).toEqual(['4', '6', '13']);
+    expect(w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id).toBe(before);
+    await w.shot(page, 'portal-check');
+    // Fixed, checked again: no problems.
+    const fixedFile = path.join(w.f.inst.work, 'fixed', 'Chargenstatus_20261120.csv');
+    mkdirSync(path.dirname(fixedFile), { recursive: true });
+    const orig = readFileSync(path.join(w.f.inst.work, 'fixtures', 'acme-cmo', 'Chargenstatus_20261119.csv'), 'latin1').split('\r\n');
+    writeFileSync(fixedFile, Buffer.from(orig.filter((l) => !l.includes('Nacharbeit')).join('\r\n'), 'latin1'));
+    await page.getByLabel('Files').setInputFiles(fixedFile);
+    await page.getByRole('button', { name: 'Check before sending' }).click();
+    await page.waitForSelector('.check-result[data-errors="0"]');
+    // The file with errors is sent anyway: the acknowledgment lists them.
     await page.getByLabel('Files').setInputFiles(file);
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForSelector('#ack');
