@@ -7,6 +7,7 @@ import { exceptionsPage } from './pages/exceptions.js';
 import { enrolPage, loginPage } from './pages/login.js';
 import { lotByNumberPage, lotPage } from './pages/lot.js';
 import { portalPage } from './pages/portal.js';
+import { sessionsPage } from './pages/sessions.js';
 import { submissionPage, submissionsPage } from './pages/submissions.js';
 
 export const app = {
@@ -50,6 +51,7 @@ const ROUTES = [
   [/^\/submissions$/, 'submissions:read', () => submissionsPage],
   [/^\/submissions\/(\d+)$/, 'submissions:read', (m) => (main) => submissionPage(main, Number(m[1]))],
   [/^\/portal$/, 'submissions:create', () => portalPage],
+  [/^\/sessions$/, null, () => sessionsPage],
   [/^\/partners\/([^/]+)$/, 'submissions:read', (m) => () => app.navigate(`/submissions?partner=${m[1]}`, true)],
 ];
 
@@ -70,7 +72,7 @@ function renderTop() {
   const roles = s.principal.roles.map((r) => r.role).join(', ');
   clear(
     who,
-    h('span.muted', `${s.principal.displayName} (${roles}${s.principal.partner ? ` · ${s.principal.partner}` : ''})`),
+    h('a#me', { href: '/sessions', title: 'Your sessions' }, `${s.principal.displayName} (${roles}${s.principal.partner ? ` · ${s.principal.partner}` : ''})`),
     ' ',
     h('button.link#signout', { type: 'button', onclick: signOut }, 'Sign out'),
   );

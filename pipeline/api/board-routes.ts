@@ -11,6 +11,7 @@ import { listAllLots } from '../read/lots.js';
 import { lotExtras } from '../web/lot-extras.js';
 import { lotsXlsx } from '../web/lots-xlsx.js';
 import { boardCheckRoute } from './board-check.js';
+import { boardSessionRoutes } from './board-sessions.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
 import { guard } from './guard.js';
@@ -36,7 +37,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Client-side paths the shell answers: every link a notification carries opens one of them. */
-export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/partners/:id'];
+export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/partners/:id'];
 
 const hidden = { schema: { hide: true } };
 
@@ -65,6 +66,7 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   boardCheckRoute(app, ctx);
+  boardSessionRoutes(app, ctx);
 
   app.get(
     '/api/v1/me/permissions',

@@ -48,6 +48,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/lots/export.xlsx': 'admin',
   'GET /api/v1/lots/extras': 'admin',
   'POST /api/v1/submissions/check': 'recv',
+  'GET /api/v1/me/sessions': null,
+  'POST /api/v1/me/sessions/:id/revoke': null,
   'POST /api/v1/auth/logout': null,
   'POST /api/v1/auth/totp/enrol': null,
   'POST /api/v1/auth/totp/confirm': null,

@@ -154,6 +154,24 @@ describe('partner portal', () => {
     await page.getByLabel('Recovery code', { exact: true }).fill(codes[0]);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForSelector('#lot-rows tr');
+
+    // Own sessions: a second browser signs in; this one ends it.
+    const other = await w.browser.newContext({ baseURL: w.base });
+    const otherPage = await other.newPage();
+    w.advance(30_000);
+    const res = await otherPage.request.post('/api/v1/auth/login', { data: { username: 'newbie', password: PW, totp: totpCode(secret, w.f.clock.now) } });
+    expect(res.status()).toBe(200);
+    expect((await otherPage.request.get('/api/v1/lots')).status()).toBe(200);
+    await page.locator('#me').click();
+    await page.waitForSelector('table.sessions');
+    const active = page.locator('tr[data-active="true"]');
+    expect(await active.count()).toBe(2);
+    await w.shot(page, 'sessions');
+    await active.getByRole('button', { name: /End the session/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-active="true"]').length === 1);
+    expect((await otherPage.request.get('/api/v1/lots')).status()).toBe(401);
+    expect((await page.request.get('/api/v1/lots')).status()).toBe(200);
+    await other.close();
     await ctx.close();
   });
 });
