@@ -201,6 +201,13 @@ describe('board', () => {
     await page.waitForSelector('p.error');
     expect(await page.locator('p.error').textContent()).toMatch(/not found/);
     expect(await page.content()).not.toContain('NW26-0421</');
+    // The board's own routes answer within scope too: no extras, no XLSX row for the other site's lot.
+    const mine = w.f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0411')[0];
+    const extras = await (await page.request.get(`/api/v1/lots/extras?ids=${other},${mine}`)).json();
+    expect(extras.items.map((x: { lotId: number }) => x.lotId)).toEqual([mine]);
+    const wb2 = new ExcelJS.Workbook();
+    await wb2.xlsx.load(Buffer.from(await (await page.request.get('/api/v1/lots/export.xlsx?q=NW26-0421')).body()) as never);
+    expect(wb2.getWorksheet('lots')!.rowCount).toBe(1);
     await page.goto(links(w.base).lot('000000000010012347', 'NW26-0421'));
     await page.waitForSelector('main h1');
     expect(await page.locator('main h1').textContent()).toBe('Lot not found');
