@@ -14,6 +14,7 @@ import { healthRoutes } from './health.js';
 import { boardRoutes } from './board-routes.js';
 import { authRoutes } from './routes-auth.js';
 import { lotRoutes } from './routes-lots.js';
+import { adminRoutes } from './routes-admin.js';
 import { opsRoutes } from './routes-ops.js';
 import { signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
@@ -83,6 +84,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   signRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   submissionRoutes(app, ctx);
   opsRoutes(app, ctx);
+  adminRoutes(app, ctx);
   healthRoutes(app, ctx);
   boardRoutes(app, ctx);
 

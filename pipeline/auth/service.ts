@@ -43,6 +43,7 @@ export interface Authenticated {
 
 const RECOVERY_CODES = 10;
 const TOKEN_USE_AUDIT_MS = 60_000;
+const TOKEN_TOUCH_MS = 1000;
 
 export class AuthService {
   constructor(
@@ -308,7 +309,8 @@ export class AuthService {
     }
     const p = this.a.getPrincipal(s.principalId);
     if (!p || p.disabledAt) return null;
-    this.a.touchSession(hash, now.toISOString());
+    // Idle time is tracked to the second: no write for every request of a busy page.
+    if (now.getTime() - new Date(s.lastSeenAt).getTime() >= TOKEN_TOUCH_MS) this.a.touchSession(hash, now.toISOString());
     return { principal: this.principalOf(p), via: 'session', sessionHash: hash, stage: s.stage, csrfToken: s.csrfToken };
   }
 
@@ -391,13 +393,15 @@ export class AuthService {
     }
     const p = this.a.getPrincipal(t.principalId);
     if (!p || p.disabledAt) return null;
-    this.a.atomic(() => {
-      // Each use is recorded on the token; the audit trail gets one event per token per minute.
-      if (!t.lastUsedAt || now.getTime() - new Date(t.lastUsedAt).getTime() >= TOKEN_USE_AUDIT_MS || t.lastIp !== ip) {
-        this.audit(`principal:${p.id}`, 'auth.token.used', `principal:${p.id}`, { tokenId: t.id, ip });
-      }
-      this.a.noteTokenUse(t.id, now.toISOString(), ip);
-    });
+    // Use is recorded on the token to the second (a write per request would serialise readers
+    // on the store's write lock); the audit trail gets one event per token per minute and address.
+    const since = t.lastUsedAt ? now.getTime() - new Date(t.lastUsedAt).getTime() : Infinity;
+    if (since >= TOKEN_TOUCH_MS || t.lastIp !== ip) {
+      this.a.atomic(() => {
+        if (since >= TOKEN_USE_AUDIT_MS || t.lastIp !== ip) this.audit(`principal:${p.id}`, 'auth.token.used', `principal:${p.id}`, { tokenId: t.id, ip });
+        this.a.noteTokenUse(t.id, now.toISOString(), ip);
+      });
+    }
     return { principal: this.principalOf(p), via: 'token', tokenId: t.id };
   }
 

@@ -8,7 +8,7 @@ import type { NotifyEvent } from '../outbound/notify/rules.js';
 import type { AuditRow, SubmissionRow } from '../store/types.js';
 import { parseLotSubject, parseSubmissionRef, type Links } from './links.js';
 
-export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined'];
+export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined', 'signature.invalidated'];
 
 export interface EventLookups {
   links: Links;
@@ -44,6 +44,20 @@ export function eventsFromAudit(row: AuditRow, look: EventLookups): NotifyEvent[
       out.push({ type: 'lot_late', subject, at: row.at, link, details: { state: d.to.state, reasons: (d.reasons ?? []).join(', ') } });
     }
     return out;
+  }
+  if (row.action === 'signature.invalidated') {
+    const lot = parseLotSubject(row.subject);
+    if (!lot) return [];
+    const d = (row.details ?? {}) as { signedBy?: string; decision?: string; submissionId?: number | null };
+    return [
+      {
+        type: 'signature_invalidated',
+        subject: `${lot.materialId} / ${lot.lotNumber}`,
+        at: row.at,
+        link: look.links.lot(lot.materialId, lot.lotNumber),
+        details: { decision: d.decision ?? null, signedBy: d.signedBy ?? null, submission: d.submissionId ?? null },
+      },
+    ];
   }
   if (row.action === 'submission.rejected' || row.action === 'submission.quarantined') {
     const id = parseSubmissionRef(row.subject);

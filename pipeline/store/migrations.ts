@@ -467,6 +467,10 @@ CREATE TABLE signatures (
 );
 CREATE INDEX signatures_lot ON signatures(lot_id);
 
+-- The board's order and keyset pagination (pipeline/store/scoped-reads.ts). No index on site on
+-- purpose: the planner would pick it for scoped boards and sort every lot of the site per page.
+CREATE INDEX lots_board ON lots(lot_number, material_id, id);
+
 -- A single-use challenge binds a signing ceremony to one record hash for a few minutes.
 CREATE TABLE signing_challenges (
   id TEXT PRIMARY KEY,

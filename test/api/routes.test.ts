@@ -21,7 +21,7 @@ afterAll(() => f?.close());
 // Route → a concrete request and the permission it needs (null: any authenticated principal).
 const PUBLIC = new Set(['POST /api/v1/auth/login', 'POST /api/v1/auth/password', 'GET /livez', 'GET /readyz', 'GET /metrics']);
 function requestOf(method: string, url: string) {
-  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)) + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
+  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
 }
 // Which of our two principals lacks the permission of each route (receiving: lots only; admin: no lots).
 const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
@@ -43,6 +43,16 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/audit/verify': 'recv',
   'GET /api/v1/audit/head': 'recv',
   'GET /api/v1/access-review': 'recv',
+  'GET /api/v1/admin/users': 'recv',
+  'POST /api/v1/admin/users': 'recv',
+  'POST /api/v1/admin/users/:username/roles': 'recv',
+  'POST /api/v1/admin/users/:username/state': 'recv',
+  'POST /api/v1/admin/users/:username/reset': 'recv',
+  'GET /api/v1/admin/users/:username/sessions': 'recv',
+  'DELETE /api/v1/admin/users/:username/sessions': 'recv',
+  'GET /api/v1/admin/tokens': 'recv',
+  'POST /api/v1/admin/tokens': 'recv',
+  'DELETE /api/v1/admin/tokens/:id': 'recv',
   'GET /api/v1/auth/session': null,
   'GET /api/v1/me/permissions': null,
   'GET /api/v1/lots/export.xlsx': 'admin',

@@ -137,3 +137,17 @@ describe('lotgate lot dispose', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ decision: 'rejected', meaning: 'rejection', valid: true, signer: { username: 'quinn' } });
   });
 });
+
+describe('notification of an invalidated signature', () => {
+  it('turns the audit event into a critical notification with a link to the lot', async () => {
+    const { eventsFromAudit } = await import('../../pipeline/scheduler/notify-events.js');
+    const { eventNotification } = await import('../../pipeline/outbound/notify/render.js');
+    const { links } = await import('../../pipeline/scheduler/links.js');
+    const row = f.inst.lg.store.listAudit({ action: 'signature.invalidated' })[0];
+    const [ev] = eventsFromAudit(row, { links: links('https://lotgate.example.com'), partners: f.inst.lg.partners(), submission: (id) => f.inst.lg.store.getSubmission(id) });
+    expect(ev).toMatchObject({ type: 'signature_invalidated', subject: expect.stringContaining('NW26-0411'), details: { decision: expect.any(String), signedBy: 'Test quinn' } });
+    const n = eventNotification(ev);
+    expect(n.severity).toBe('critical');
+    expect(n.link).toMatch(/^https:\/\/lotgate\.example\.com\/lots\//);
+  });
+});

@@ -50,6 +50,12 @@ const WORDING: Record<NotifyEventType, { title: (s: string) => string; summary: 
     link: 'Open submission',
     severity: 'critical',
   },
+  signature_invalidated: {
+    title: (s) => `Signature invalidated: ${s}`,
+    summary: (s) => `A fact of lot ${s} changed after its disposition was signed; the signature no longer holds and the lot is back in QA's queue.`,
+    link: 'Open lot',
+    severity: 'critical',
+  },
   partner_silent: {
     title: (s) => `No files from ${s}`,
     summary: (s) => `${s} has not delivered a file within its expected cadence.`,
