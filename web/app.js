@@ -4,7 +4,8 @@ import { api, ApiFailure, setCsrf } from './api.js';
 import { clear, h, toast } from './dom.js';
 import { boardPage } from './pages/board.js';
 import { exceptionsPage } from './pages/exceptions.js';
-import { enrolPage, loginPage } from './pages/login.js';
+import { adminPage } from './pages/admin.js';
+import { activatePage, enrolPage, loginPage } from './pages/login.js';
 import { lotByNumberPage, lotPage } from './pages/lot.js';
 import { portalPage } from './pages/portal.js';
 import { sessionsPage } from './pages/sessions.js';
@@ -36,7 +37,7 @@ export const app = {
     renderTop();
   },
   home() {
-    return this.can('lots:read') ? '/lots' : this.can('submissions:create') ? '/portal' : '/submissions';
+    return this.can('lots:read') ? '/lots' : this.can('submissions:create') ? '/portal' : this.can('users:manage') ? '/admin' : '/submissions';
   },
 };
 
@@ -44,6 +45,8 @@ export const app = {
 const ROUTES = [
   [/^\/login$/, null, () => loginPage],
   [/^\/enrol$/, null, () => enrolPage],
+  [/^\/activate$/, null, () => activatePage],
+  [/^\/admin$/, 'users:manage', () => adminPage],
   [/^\/lots$/, 'lots:read', () => boardPage],
   [/^\/lots\/(\d+)$/, 'lots:read', (m) => (main) => lotPage(main, Number(m[1]))],
   [/^\/lots\/([^/]+)\/([^/]+)$/, 'lots:read', (m) => (main) => lotByNumberPage(main, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
@@ -67,6 +70,7 @@ function renderTop() {
   const links = [];
   if (app.can('lots:read')) links.push(['/lots', 'Board'], ['/exceptions', 'Exceptions']);
   if (app.can('submissions:create')) links.push(['/portal', 'Upload']);
+  if (app.can('users:manage')) links.push(['/admin', 'Administration']);
   if (app.can('submissions:read')) links.push(['/submissions', app.can('lots:read') ? 'Submissions' : 'My submissions']);
   clear(nav, links.map(([href, label]) => h('a', { href, 'aria-current': location.pathname.startsWith(href) ? 'page' : null }, label)));
   const roles = s.principal.roles.map((r) => r.role).join(', ');
@@ -94,7 +98,7 @@ export async function render() {
   for (const f of app.cleanup.splice(0)) f();
   const main = document.getElementById('main');
   const path = location.pathname;
-  if (app.session === null && path !== '/login') {
+  if (app.session === null && path !== '/login' && path !== '/activate') {
     return app.navigate(`/login?next=${encodeURIComponent(path + location.search)}`, true);
   }
   if (app.session && app.session.stage === 'enrol' && path !== '/enrol' && path !== '/login') return app.navigate('/enrol', true);

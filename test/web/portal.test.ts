@@ -16,6 +16,7 @@ beforeAll(async () => {
   await addUser(w, 'acme-anna', [['partner_uploader']], { partner: 'acme-cmo' });
   await addUser(w, 'ops', [['ops']]);
   await addUser(w, 'newbie', [['receiving']], { enrol: false });
+  await addUser(w, 'root', [['admin']]);
 }, 120_000);
 afterAll(() => w?.close());
 
@@ -105,7 +106,8 @@ describe('partner portal', () => {
     // Replay (Ops): the archived original goes through intake again as a new submission.
     await page.locator('#replay').click();
     await page.waitForURL((u) => u.pathname !== `/submissions/${sub.id}`);
-    await page.waitForSelector('main dl');
+    const replayId = new URL(page.url()).pathname.split('/').pop();
+    await page.waitForSelector(`main h1:has-text("Submission ${replayId}:")`);
     const replay = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
     expect(replay.replayOf).toBe(sub.id);
     expect(new URL(page.url()).pathname).toBe(`/submissions/${replay.id}`);
@@ -173,5 +175,51 @@ describe('partner portal', () => {
     expect((await page.request.get('/api/v1/lots')).status()).toBe(200);
     await other.close();
     await ctx.close();
+  });
+
+  it('an administrator adds a user (activation code shown once), who chooses a password; creates and revokes a partner token', async () => {
+    const page = await w.signIn('root');
+    await page.waitForSelector('table.users');
+    expect(new URL(page.url()).pathname).toBe('/admin');
+    await page.getByLabel('User name').fill('carol');
+    await page.getByLabel('Printed name').fill('Carol Receiving');
+    await page.getByLabel('Role', { exact: true }).selectOption('receiving');
+    await page.getByLabel('Sites (comma-separated, empty = all)').fill('1000');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.waitForSelector('#once-value');
+    const code = (await page.locator('#once-value').textContent())!;
+    expect(await page.locator('tr[data-user="carol"]').textContent()).toContain('sites 1000');
+    await w.shot(page, 'admin');
+
+    const ctx = await w.browser.newContext({ baseURL: w.base });
+    const carol = await ctx.newPage();
+    await carol.goto('/login');
+    await carol.getByRole('link', { name: /Choose your password/ }).click();
+    await carol.getByLabel('User name').fill('carol');
+    await carol.getByLabel('One-time code').fill(code);
+    await carol.getByLabel('New password', { exact: true }).fill(PW);
+    await carol.getByLabel('New password again').fill(PW);
+    await carol.getByRole('button', { name: 'Set password' }).click();
+    await carol.waitForSelector('#activated');
+    await carol.getByRole('link', { name: 'Sign in' }).click();
+    await carol.getByLabel('User name').fill('carol');
+    await carol.getByLabel('Password', { exact: true }).fill(PW);
+    await carol.getByRole('button', { name: 'Sign in' }).click();
+    await carol.waitForSelector('#totp-secret');
+    await ctx.close();
+
+    // A partner submission token: shown once, works, revoked.
+    await page.getByLabel('Name', { exact: true }).fill('acme-upload');
+    await page.getByLabel('Partner (submission token)').selectOption('acme-cmo');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.waitForFunction(() => document.querySelector('#once-value')?.textContent?.startsWith('lgt_'));
+    const token = (await page.locator('#once-value').textContent())!;
+    const api = await w.browser.newContext({ baseURL: w.base });
+    expect((await api.request.get('/api/v1/submissions', { headers: { authorization: `Bearer ${token}` } })).status()).toBe(200);
+    await page.locator('tr[data-token]', { hasText: 'acme-upload' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('tr[data-token]')].some((r) => r.textContent!.includes('acme-upload') && r.textContent!.includes('revoked')));
+    expect((await api.request.get('/api/v1/submissions', { headers: { authorization: `Bearer ${token}` } })).status()).toBe(401);
+    await api.close();
+    await page.context().close();
   });
 });

@@ -28,6 +28,7 @@ export async function loginPage(main) {
     field('recovery', 'Recovery code', { autocomplete: 'off', maxlength: 40, disabled: true }),
     err,
     h('button.primary', { type: 'submit' }, 'Sign in'),
+    h('p.muted', 'New account or password reset? ', h('a', { href: '/activate' }, 'Choose your password with the one-time code')),
   );
   useRecovery.addEventListener('change', () => {
     form.elements.recovery.disabled = !useRecovery.checked;
@@ -92,6 +93,39 @@ export async function enrolPage(main) {
           h('a.button.primary', { href: app.home() }, 'Continue'),
         ),
       );
+    } catch (e) {
+      err.textContent = e.message;
+    }
+  });
+  clear(main, form);
+}
+
+/** A new user (or after a reset) chooses a password with the administrator's one-time code. */
+export async function activatePage(main) {
+  document.title = 'Choose your password · lotgate';
+  const err = h('p.error', { role: 'alert' });
+  const form = h(
+    'form.card.narrow#activate-form',
+    h('h1', 'Choose your password'),
+    h('p', 'Your administrator gave you a one-time code (valid 24 hours). Nobody else, the administrator included, will know the password you choose.'),
+    field('a-username', 'User name', { autocomplete: 'username', required: true }),
+    field('a-code', 'One-time code', { autocomplete: 'off', required: true }),
+    field('a-password', 'New password', { type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }, 'At least 12 characters; a passphrase of several words is easiest.'),
+    field('a-password2', 'New password again', { type: 'password', autocomplete: 'new-password', required: true }),
+    err,
+    h('button.primary', { type: 'submit' }, 'Set password'),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    const f = form.elements;
+    if (f['a-password'].value !== f['a-password2'].value) {
+      err.textContent = 'The two passwords differ.';
+      return;
+    }
+    try {
+      await api('/api/v1/auth/password', { method: 'POST', body: { username: f['a-username'].value.trim(), code: f['a-code'].value.trim(), password: f['a-password'].value } });
+      clear(main, h('section.card.narrow#activated', h('h1', 'Password set'), h('p', 'Sign in now. The first sign-in sets up the authentication code on your phone.'), h('a.button.primary', { href: '/login' }, 'Sign in')));
     } catch (e) {
       err.textContent = e.message;
     }
