@@ -7,6 +7,7 @@ import { exceptionsPage } from './pages/exceptions.js';
 import { adminPage } from './pages/admin.js';
 import { activatePage, enrolPage, loginPage } from './pages/login.js';
 import { lotByNumberPage, lotPage } from './pages/lot.js';
+import { opsPage } from './pages/ops.js';
 import { portalPage } from './pages/portal.js';
 import { sessionsPage } from './pages/sessions.js';
 import { submissionPage, submissionsPage } from './pages/submissions.js';
@@ -51,6 +52,7 @@ const ROUTES = [
   [/^\/lots\/(\d+)$/, 'lots:read', (m) => (main) => lotPage(main, Number(m[1]))],
   [/^\/lots\/([^/]+)\/([^/]+)$/, 'lots:read', (m) => (main) => lotByNumberPage(main, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
   [/^\/exceptions$/, 'lots:read', () => exceptionsPage],
+  [/^\/ops$/, 'jobs:read', () => opsPage],
   [/^\/submissions$/, 'submissions:read', () => submissionsPage],
   [/^\/submissions\/(\d+)$/, 'submissions:read', (m) => (main) => submissionPage(main, Number(m[1]))],
   [/^\/portal$/, 'submissions:create', () => portalPage],
@@ -70,6 +72,7 @@ function renderTop() {
   const links = [];
   if (app.can('lots:read')) links.push(['/lots', 'Board'], ['/exceptions', 'Exceptions']);
   if (app.can('submissions:create')) links.push(['/portal', 'Upload']);
+  if (app.can('jobs:read') && app.can('lots:read')) links.push(['/ops', 'Operations']);
   if (app.can('users:manage')) links.push(['/admin', 'Administration']);
   if (app.can('submissions:read')) links.push(['/submissions', app.can('lots:read') ? 'Submissions' : 'My submissions']);
   clear(nav, links.map(([href, label]) => h('a', { href, 'aria-current': location.pathname.startsWith(href) ? 'page' : null }, label)));

@@ -37,7 +37,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Client-side paths the shell answers: every link a notification carries opens one of them. */
-export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/activate', '/admin', '/partners/:id'];
+export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/activate', '/admin', '/ops', '/partners/:id'];
 
 const hidden = { schema: { hide: true } };
 

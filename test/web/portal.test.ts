@@ -113,8 +113,14 @@ describe('partner portal', () => {
     expect(new URL(page.url()).pathname).toBe(`/submissions/${replay.id}`);
     expect(await page.getByRole('link', { name: String(sub.id), exact: true }).count()).toBe(1);
 
+    // Operations: counts per state, outbox, partners.
+    await page.getByRole('link', { name: 'Operations' }).click();
+    await page.waitForSelector('#outbox');
+    expect(await page.locator('a.chip[data-state="BLOCKED"] .n').textContent()).toBe('2');
+    await w.shot(page, 'operations');
+
     // Exceptions: late lots, blocked lots, files with rejected rows.
-    await page.getByRole('link', { name: 'Exceptions' }).click();
+    await page.locator('#nav').getByRole('link', { name: 'Exceptions' }).click();
     await page.waitForSelector('#sec-late-lots-1-');
     expect(await page.locator('section:has(#sec-late-lots-1-) tr[data-lot]').evaluateAll((t) => t.map((x) => (x as HTMLElement).dataset.lot))).toEqual(['NW26-0427']);
     expect(await page.locator('section:has(h2:text("Files applied with rejected rows")) tr[data-submission]').count()).toBeGreaterThanOrEqual(2);

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { app } from '../app.js';
 import { clear, h, section, table, toast, when } from '../dom.js';
 
-const ROLES = ['admin', 'ops', 'qa', 'receiving', 'analyst', 'auditor', 'partner_uploader', 'partner_viewer', 'integration'];
+const ROLES = ['ops', 'qa', 'receiving', 'analyst', 'auditor', 'partner_uploader', 'partner_viewer', 'integration', 'admin'];
 
 const dim = (v) => (v === '*' || (Array.isArray(v) && v.includes('*')) ? '*' : Array.isArray(v) ? v.join(', ') : String(v ?? ''));
 const scopeText = (s) => (dim(s.sites) === '*' && dim(s.materials) === '*' && dim(s.partners) === '*' ? 'everything' : `sites ${dim(s.sites)}; materials ${dim(s.materials)}; partners ${dim(s.partners)}`);
