@@ -15,8 +15,10 @@ import { boardRoutes } from './board-routes.js';
 import { authRoutes } from './routes-auth.js';
 import { lotRoutes } from './routes-lots.js';
 import { adminRoutes } from './routes-admin.js';
+import { mappingRoutes } from './routes-mappings.js';
 import { opsRoutes } from './routes-ops.js';
-import { signRoutes } from './routes-sign.js';
+import { outboxRoutes } from './routes-outbox.js';
+import { reviewSignRoutes, signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
 
 const ROUTES = new WeakMap<FastifyInstance, { method: string; url: string; hidden: boolean }[]>();
@@ -82,9 +84,12 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   authRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   lotRoutes(app, ctx);
   signRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
+  reviewSignRoutes(app, ctx, opts.loginRateLimit ?? { max: 10, timeWindow: 60_000 });
   submissionRoutes(app, ctx);
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  outboxRoutes(app, ctx);
+  mappingRoutes(app, ctx);
   healthRoutes(app, ctx);
   boardRoutes(app, ctx);
 

@@ -59,6 +59,7 @@ export const apiRole: RoleModule = {
         partners: lg.partners,
         now: lg.now,
         log,
+        mappings: lg.mappings,
         intake: serverIntake({ store: lg.store, ledger: ctx.ledger, enqueue: (p, id) => ctx.queues.enqueue(p, id), log }),
         readiness,
         queueStats: async () => {

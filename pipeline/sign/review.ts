@@ -7,7 +7,7 @@ import type { AuthService } from '../auth/service.js';
 import { canonicalJson } from '../store/canonical-json.js';
 import type { Store } from '../store/store.js';
 import { sha256Hex } from './record.js';
-import { manifest, SignError, type SignatureManifest } from './service.js';
+import { assertMaySign, manifest, SignError, type SignatureManifest } from './service.js';
 
 export interface ReviewRecord {
   kind: 'submission_review';
@@ -37,18 +37,35 @@ export function reviewRecord(store: Store, submissionId: number, decision: 'appr
  */
 export async function signReview(
   deps: { store: Store; auth: AuthService; timeZone: string; now: () => Date },
-  req: { username: string; submissionId: number; decision: 'approve' | 'reject'; reason: string; password: string; totp: string },
+  req: {
+    username: string;
+    submissionId: number;
+    decision: 'approve' | 'reject';
+    reason: string;
+    password: string;
+    totp?: string;
+    /** The API's two steps: the record must still hash to what the challenge showed. */
+    expectedRecordHash?: string;
+    /** TOTP only with the first signature of a session (API); the CLI always asks. */
+    needTotp?: boolean;
+    ip?: string | null;
+  },
   decide: (printedName: string) => Promise<{ changed: boolean }>,
 ): Promise<SignatureManifest | null> {
   const { store, auth } = deps;
   const p = store.auth.getPrincipalByName(req.username);
   if (!p || p.disabledAt) throw new SignError('E_SIGN_SIGNER', `no active user "${req.username}"`, 404);
-  const access = accessFor(auth.principalOf(p), 'submissions:review');
+  const principal = auth.principalOf(p);
+  assertMaySign(principal);
+  const access = accessFor(principal, 'submissions:review');
   if (access === null || !store.getSubmissionScoped(access, req.submissionId)) {
     throw new SignError('E_SIGN_NOT_ALLOWED', `${req.username} may not sign review decisions on submission ${req.submissionId} (needs the qa role for its partner and lots)`, 403);
   }
   const { record, recordHash } = reviewRecord(store, req.submissionId, req.decision, req.reason);
-  await auth.reauthenticate(p.id, { password: req.password, totp: req.totp, needTotp: true });
+  if (req.expectedRecordHash !== undefined && req.expectedRecordHash !== recordHash) {
+    throw new SignError('E_SIGN_RECORD_CHANGED', 'the submission changed since the challenge was issued: review it again and request a new challenge', 409);
+  }
+  await auth.reauthenticate(p.id, { password: req.password, totp: req.totp, needTotp: req.needTotp ?? true, ip: req.ip });
   const d = await decide(p.displayName);
   if (!d.changed) return null;
   const now = deps.now();

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
-import type { Principal } from '../auth/permissions.js';
+import { can, type Principal } from '../auth/permissions.js';
 import { AuthError, type AuthService } from '../auth/service.js';
 import type { LotgateConfig } from '../config/config.js';
 import type { PartnerConfig } from '../model/types.js';
@@ -51,6 +51,11 @@ export function manifest(s: SignatureRow, username: string | null = null): Signa
 
 export class SignError extends AuthError {}
 
+/** Separation of duties: whoever administers users (and so could create signers) cannot sign. */
+export function assertMaySign(p: Principal): void {
+  if (can(p, 'users:manage')) throw new SignError('E_SIGN_SOD', `${p.username} administers users and therefore cannot sign (separation of duties): sign with an account without the admin role`, 403);
+}
+
 export class SignService {
   constructor(
     private readonly deps: { store: Store; config: Pick<LotgateConfig, 'auth' | 'readiness'>; auth: AuthService; partners: () => Map<string, PartnerConfig>; now: () => Date },
@@ -58,6 +63,7 @@ export class SignService {
 
   /** Step 1: what will be signed, and a challenge bound to its hash (valid a few minutes, single use). */
   challengeLot(p: Principal, lotId: number, decision: string, meaning: string): { challengeId: string; recordHash: string; record: LotRecord; expiresAt: string } {
+    assertMaySign(p);
     if (!DECISIONS.includes(decision as Decision)) throw new SignError('E_SIGN_DECISION', `decision must be one of ${DECISIONS.join(', ')}`, 400);
     if (!(MEANINGS as readonly string[]).includes(meaning)) throw new SignError('E_SIGN_MEANING', `meaning must be one of ${MEANINGS.join(', ')}`, 400);
     const r = lotRecord(this.deps.store, lotId, decision, meaning);
@@ -72,6 +78,7 @@ export class SignService {
   async signLot(req: { principal: Principal; lotId: number; challengeId: string; password: string; totp?: string; sessionHash?: string; ip?: string | null }): Promise<SignatureManifest> {
     const { store, auth } = this.deps;
     const a = store.auth;
+    assertMaySign(req.principal);
     const ch = a.takeChallenge(req.challengeId, req.principal.id, this.deps.now().toISOString());
     if (!ch || ch.subject !== `lot:${req.lotId}`) throw new SignError('E_SIGN_CHALLENGE', 'the signing challenge is unknown, used, expired or for another record: request a new one', 409);
     const needTotp = !req.sessionHash || !a.sessionHasSigned(req.sessionHash);

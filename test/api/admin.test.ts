@@ -57,3 +57,39 @@ describe('admin API', () => {
     expect((await call('GET', '/api/v1/lots')).statusCode).toBe(403);
   });
 });
+
+describe('outbox API', () => {
+  it('lists messages with deliveries for an unscoped ops user; retrying an unknown id is 404; a scoped user is refused', async () => {
+    await f.user('ops1', [['ops']]);
+    const s = await f.login('ops1');
+    const hh = { cookie: s.cookie, 'x-csrf-token': s.csrf };
+    const list = await call('GET', '/api/v1/outbox?limit=5', undefined, hh);
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({ items: expect.any(Array), counts: expect.objectContaining({ pending: expect.any(Number) }) });
+    expect((await call('POST', '/api/v1/outbox/nope/retry', {}, hh)).statusCode).toBe(404);
+    await f.user('ops1000', [['ops', { sites: ['1000'] }]]);
+    const t = await f.login('ops1000');
+    expect((await call('GET', '/api/v1/outbox', undefined, { cookie: t.cookie })).statusCode).toBe(403);
+  });
+});
+
+describe('mapping test API', () => {
+  it('dry-runs a sample for an analyst: records and row errors, nothing stored', async () => {
+    await f.user('ana', [['analyst']]);
+    const s = await f.login('ana');
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const sample = readFileSync(path.join(f.inst.work, 'fixtures', 'bravo-lab', 'LIMS_EXPORT_20261118_0200.csv'));
+    const before = f.inst.lg.store.listSubmissions({ limit: 1000 }).length;
+    const res = await f.app.inject({ method: 'POST', url: '/api/v1/mappings/bravo-lab/test?limit=3', payload: sample, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'LIMS_EXPORT_20261118_0200.csv' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const out = res.json();
+    expect(out.mapping.hash).toMatch(/^[0-9a-f]+$/);
+    expect(out.records).toHaveLength(3);
+    expect(out.errors.map((e: any) => e.code)).toContain('E_BAD_DATE');
+    expect(f.inst.lg.store.listSubmissions({ limit: 1000 }).length).toBe(before);
+    const bad = await f.app.inject({ method: 'POST', url: '/api/v1/mappings/bravo-lab/test', payload: 'x', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'unknown.txt' } });
+    expect(bad.statusCode).toBe(422);
+    expect((await f.app.inject({ method: 'POST', url: '/api/v1/mappings/nobody/test', payload: 'x', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'a.csv' } })).statusCode).toBe(404);
+  });
+});

@@ -21,7 +21,7 @@ afterAll(() => f?.close());
 // Route → a concrete request and the permission it needs (null: any authenticated principal).
 const PUBLIC = new Set(['POST /api/v1/auth/login', 'POST /api/v1/auth/password', 'GET /livez', 'GET /readyz', 'GET /metrics']);
 function requestOf(method: string, url: string) {
-  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
+  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv').replace(':partner', 'acme-cmo') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
 }
 // Which of our two principals lacks the permission of each route (receiving: lots only; admin: no lots).
 const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
@@ -43,6 +43,11 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'GET /api/v1/audit/verify': 'recv',
   'GET /api/v1/audit/head': 'recv',
   'GET /api/v1/access-review': 'recv',
+  'POST /api/v1/submissions/:id/review/challenge': 'recv',
+  'POST /api/v1/submissions/:id/review': 'recv',
+  'POST /api/v1/mappings/:partner/test': 'recv',
+  'GET /api/v1/outbox': 'recv',
+  'POST /api/v1/outbox/:id/retry': 'recv',
   'GET /api/v1/admin/users': 'recv',
   'POST /api/v1/admin/users': 'recv',
   'POST /api/v1/admin/users/:username/roles': 'recv',

@@ -116,6 +116,12 @@ describe('signing a disposition', () => {
     await f.user('boss', [['admin'], ['receiving']]);
     const b = await f.login('boss');
     expect((await post(`/api/v1/lots/${lotId}/disposition/challenge`, { decision: 'released', meaning: 'release' }, { cookie: b.cookie, 'x-csrf-token': b.csrf })).statusCode).toBe(403);
+    // Separation of duties: a user administrator who also holds qa still cannot sign.
+    await f.user('adminqa', [['admin'], ['qa']]);
+    const aq = await f.login('adminqa');
+    const r = await post(`/api/v1/lots/${lotId}/disposition/challenge`, { decision: 'released', meaning: 'release' }, { cookie: aq.cookie, 'x-csrf-token': aq.csrf });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('E_SIGN_SOD');
   });
 });
 
