@@ -2,11 +2,13 @@
 // default views, filters in the URL and the back button, the lot page down to the partner
 // file's raw row, a site-scoped user who sees nothing of another site, exports.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
+import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
 import { links } from '../../pipeline/scheduler/links.js';
 import { PW } from '../api/api-helpers.js';
 import { addUser, webFixture, type WebFixture } from './web-helpers.js';
@@ -211,6 +213,36 @@ describe('board', () => {
     await page.goto(links(w.base).lot('000000000010012347', 'NW26-0421'));
     await page.waitForSelector('main h1');
     expect(await page.locator('main h1').textContent()).toBe('Lot not found');
+    await page.context().close();
+  });
+
+  it('QA approves a file held for review with a signed decision', async () => {
+    const work = w.f.inst.work;
+    const yaml = path.join(work, 'partners', 'bravo-lab.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^mode:.*$/m, 'mode: review'));
+    await new Promise((r) => setTimeout(r, 2100)); // partner files are re-read every 2 s
+    const src = readFileSync(path.join(work, 'fixtures', 'bravo-lab', 'LIMS_EXPORT_20261118_0200.csv'), 'utf8').split('\n');
+    const file = path.join(work, 'LIMS_EXPORT_20261119_0200.csv');
+    writeFileSync(file, [src[0], src[1].replace('99.6', '99.7')].join('\n') + '\n');
+    const [r] = await ingestFiles(w.f.inst.lg, 'bravo-lab', [file]);
+    expect(r.state).toBe('pending_review');
+
+    const page = await w.signIn('qa');
+    await page.waitForSelector('#lot-rows tr');
+    await page.goto(`/submissions/${r.submissionId}`);
+    await page.getByRole('button', { name: 'Approve or reject (signed)…' }).click();
+    await page.getByLabel('Reason').fill('checked against the LIMS printout');
+    await page.getByRole('button', { name: 'Show what I sign' }).click();
+    await page.waitForSelector('#sign-hash');
+    expect(await page.locator('#sign-dialog').textContent()).toContain(w.f.inst.lg.store.getSubmission(r.submissionId)!.sha256);
+    await w.shot(page, 'review-dialog');
+    await page.getByLabel('Your password').fill(PW);
+    w.advance(30_000);
+    await page.locator('#sign-totp').fill(totpCode(w.secrets.get('qa')!, w.f.clock.now));
+    await page.getByRole('button', { name: 'Sign', exact: true }).click();
+    await page.waitForFunction(() => !document.querySelector('#sign-dialog') && !document.querySelector('#review'));
+    expect(w.f.inst.lg.store.getSubmission(r.submissionId)!.state).toBe('applied');
+    expect(w.f.inst.lg.store.listAudit({ action: 'signature.applied', limit: 10 }).some((e) => e.subject === `submission:${r.submissionId}`)).toBe(true);
     await page.context().close();
   });
 });

@@ -4,6 +4,7 @@
 import { api, qs } from '../api.js';
 import { app } from '../app.js';
 import { clear, h, section, table, toast, when } from '../dom.js';
+import { reviewDialog } from './sign.js';
 
 const STATES = ['received', 'processing', 'pending_review', 'applied', 'applied_with_errors', 'rejected', 'duplicate', 'quarantined'];
 const KEYS = ['partner', 'state', 'q'];
@@ -115,6 +116,9 @@ export async function submissionPage(main, id) {
         },
       }, 'Replay'),
     );
+  }
+  if (s.state === 'pending_review' && app.can('submissions:review')) {
+    actions.append(h('button.primary#review', { type: 'button', onclick: () => reviewDialog(s, () => submissionPage(main, id)) }, 'Approve or reject (signed)…'));
   }
   clear(
     main,
