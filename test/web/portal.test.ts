@@ -117,6 +117,16 @@ describe('partner portal', () => {
     await page.getByRole('link', { name: 'Operations' }).click();
     await page.waitForSelector('#outbox');
     expect(await page.locator('a.chip[data-state="BLOCKED"] .n').textContent()).toBe('2');
+    // The outbox, and a dead message retried from the page.
+    const st = w.f.inst.lg.store;
+    const msg = st.listOutbox({ state: 'pending', limit: 1 })[0];
+    st.markOutboxFailed(msg.id, 'connector erp refused: HTTP 500', null);
+    expect(st.listOutbox({ state: 'dead', limit: 10 }).map((m) => m.id)).toContain(msg.id);
+    await page.goto('/ops?outbox=dead');
+    await page.waitForSelector(`tr[data-message="${msg.id}"]`);
+    await page.locator(`tr[data-message="${msg.id}"]`).getByRole('button', { name: 'Retry' }).click();
+    await page.waitForSelector(`tr[data-message="${msg.id}"]`, { state: 'detached' });
+    expect(st.listOutbox({ state: 'pending', limit: 1000 }).map((m) => m.id)).toContain(msg.id);
     await w.shot(page, 'operations');
 
     // Exceptions: late lots, blocked lots, files with rejected rows.
