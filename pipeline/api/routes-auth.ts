@@ -82,6 +82,29 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     },
   );
 
+  app.get(
+    '/api/v1/auth/sessions',
+    { onRequest: guard(ctx, null, { enrolOk: true }), schema: { tags: ['auth'], summary: 'Your sessions (open and ended), this one marked current', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, ...err } } },
+    async (req) => ({
+      items: ctx.store.auth.listSessionsOf(req.who!.principal.id).map(({ idHash, csrfToken: _c, ...s }) => ({ ...s, current: idHash === req.who!.sessionHash })),
+    }),
+  );
+
+  app.post(
+    '/api/v1/auth/sessions/revoke-others',
+    { onRequest: guard(ctx, null, { enrolOk: true }), schema: { tags: ['auth'], summary: 'End every other session of yours (e.g. a forgotten browser)', response: { 200: { type: 'object', properties: { revoked: { type: 'integer' } } }, ...err } } },
+    async (req) => {
+      const who = req.who!;
+      let revoked = 0;
+      for (const s of ctx.store.auth.listSessionsOf(who.principal.id)) {
+        if (s.idHash === who.sessionHash || s.revokedAt) continue;
+        if (ctx.store.auth.revokeSession(s.idHash, 'revoked by its user')) revoked++;
+      }
+      if (revoked) ctx.store.appendAudit({ actor: `principal:${who.principal.id}`, action: 'auth.session.revoked', subject: `principal:${who.principal.id}`, details: { sessions: revoked, reason: 'revoked by its user' }, at: ctx.now().toISOString() });
+      return { revoked };
+    },
+  );
+
   app.post(
     '/api/v1/auth/totp/enrol',
     {

@@ -61,6 +61,33 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
+  app.post<{ Params: { name: string } }>(
+    '/api/v1/jobs/:name/run',
+    {
+      onRequest: guard(ctx, 'jobs:run'),
+      schema: {
+        tags: ['jobs'],
+        summary: 'Run a job now, through the same lease as the scheduler (busy when it already runs)',
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 } } },
+        response: { 200: anyObject, 401: errorSchema, 403: errorSchema, 404: errorSchema },
+      },
+    },
+    async (req) => {
+      if (req.access !== 'all') throw new ApiError(403, 'E_API_FORBIDDEN', 'jobs act on every site and partner: running one needs an unscoped binding');
+      const [{ findJob }, { runJob }, { loadJobsConfig }, { createLotgate }] = await Promise.all([
+        import('../scheduler/registry.js'),
+        import('../scheduler/runner.js'),
+        import('../scheduler/scheduler.js'),
+        import('../lotgate.js'),
+      ]);
+      const def = findJob(req.params.name);
+      const settings = def && loadJobsConfig(ctx.config).jobs.get(def.name);
+      if (!def || !settings) throw new ApiError(404, 'E_API_NOT_FOUND', `no job "${req.params.name}" (see GET /api/v1/jobs and config.yaml jobs:)`);
+      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'job.run_requested', subject: `job:${def.name}`, details: {}, at: ctx.now().toISOString() });
+      return runJob(def, settings, { config: ctx.config, log: ctx.log, openLotgate: () => createLotgate(ctx.config, { log: ctx.log }) }, { trigger: 'manual' });
+    },
+  );
+
   const unscoped = (access: unknown) => {
     if (access !== 'all') throw new ApiError(403, 'E_API_FORBIDDEN', 'the audit trail covers every site and partner: it needs an unscoped auditor binding');
   };

@@ -8,7 +8,7 @@ import type { NotifyEvent } from '../outbound/notify/rules.js';
 import type { AuditRow, SubmissionRow } from '../store/types.js';
 import { parseLotSubject, parseSubmissionRef, type Links } from './links.js';
 
-export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined', 'signature.invalidated'];
+export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined', 'signature.invalidated', 'auth.locked'];
 
 export interface EventLookups {
   links: Links;
@@ -44,6 +44,11 @@ export function eventsFromAudit(row: AuditRow, look: EventLookups): NotifyEvent[
       out.push({ type: 'lot_late', subject, at: row.at, link, details: { state: d.to.state, reasons: (d.reasons ?? []).join(', ') } });
     }
     return out;
+  }
+  if (row.action === 'auth.locked') {
+    const d = (row.details ?? {}) as { username?: string; failures?: number; until?: string; ip?: string | null };
+    if (!d.username) return [];
+    return [{ type: 'account_locked', subject: d.username, at: row.at, link: null, details: { failures: d.failures ?? null, until: d.until ?? null, ip: d.ip ?? null } }];
   }
   if (row.action === 'signature.invalidated') {
     const lot = parseLotSubject(row.subject);

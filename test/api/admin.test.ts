@@ -93,3 +93,16 @@ describe('mapping test API', () => {
     expect((await f.app.inject({ method: 'POST', url: '/api/v1/mappings/nobody/test', payload: 'x', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'a.csv' } })).statusCode).toBe(404);
   });
 });
+
+describe('jobs API', () => {
+  it('runs a job now for unscoped ops; unknown jobs are 404', async () => {
+    const s = await f.login('ops1');
+    const hh = { cookie: s.cookie, 'x-csrf-token': s.csrf };
+    const r = await call('POST', '/api/v1/jobs/readiness-sweep/run', {}, hh);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ status: 'ok', job: 'readiness-sweep' });
+    expect((await call('POST', '/api/v1/jobs/nope/run', {}, hh)).statusCode).toBe(404);
+    const runs = (await call('GET', '/api/v1/jobs', undefined, hh)).json().items;
+    expect(runs[0]).toMatchObject({ name: 'readiness-sweep', status: 'ok' });
+  });
+});

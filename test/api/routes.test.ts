@@ -21,7 +21,7 @@ afterAll(() => f?.close());
 // Route → a concrete request and the permission it needs (null: any authenticated principal).
 const PUBLIC = new Set(['POST /api/v1/auth/login', 'POST /api/v1/auth/password', 'GET /livez', 'GET /readyz', 'GET /metrics']);
 function requestOf(method: string, url: string) {
-  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv').replace(':partner', 'acme-cmo') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
+  return { method: method as 'GET', url: url.replace(':lotId', String(lotId)).replace(':id', String(subId)).replace(':username', 'recv').replace(':partner', 'acme-cmo').replace(':name', 'digest') + (url.endsWith('/provenance') ? `?submission=${subId}` : '') };
 }
 // Which of our two principals lacks the permission of each route (receiving: lots only; admin: no lots).
 const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
@@ -46,6 +46,7 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'POST /api/v1/submissions/:id/review/challenge': 'recv',
   'POST /api/v1/submissions/:id/review': 'recv',
   'POST /api/v1/mappings/:partner/test': 'recv',
+  'POST /api/v1/jobs/:name/run': 'recv',
   'GET /api/v1/outbox': 'recv',
   'POST /api/v1/outbox/:id/retry': 'recv',
   'GET /api/v1/admin/users': 'recv',
@@ -65,6 +66,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'POST /api/v1/submissions/check': 'recv',
   'GET /api/v1/me/sessions': null,
   'POST /api/v1/me/sessions/:id/revoke': null,
+  'GET /api/v1/auth/sessions': null,
+  'POST /api/v1/auth/sessions/revoke-others': null,
   'POST /api/v1/auth/logout': null,
   'POST /api/v1/auth/totp/enrol': null,
   'POST /api/v1/auth/totp/confirm': null,
@@ -162,6 +165,18 @@ describe('login, cookies, CSRF, TOTP', () => {
     const ok = await f.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
     expect(ok.statusCode).toBe(204);
     expect((await f.app.inject({ method: 'GET', url: '/api/v1/lots', headers: { cookie: s.cookie } })).statusCode).toBe(401);
+  });
+
+  it('lists your own sessions and ends the others', async () => {
+    const a = await f.login('recv');
+    const b = await f.login('recv');
+    const list = (await f.app.inject({ method: 'GET', url: '/api/v1/auth/sessions', headers: { cookie: b.cookie } })).json().items;
+    expect(list.filter((x: any) => x.current)).toHaveLength(1);
+    expect(JSON.stringify(list)).not.toMatch(/idHash|csrfToken/);
+    const r = await f.app.inject({ method: 'POST', url: '/api/v1/auth/sessions/revoke-others', headers: { cookie: b.cookie, 'x-csrf-token': b.csrf } });
+    expect(r.json().revoked).toBeGreaterThanOrEqual(1);
+    expect((await f.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: a.cookie } })).statusCode).toBe(401);
+    expect((await f.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: b.cookie } })).statusCode).toBe(200);
   });
 
   it('a user without TOTP must enrol before anything else; then gets recovery codes', async () => {

@@ -201,3 +201,17 @@ describe('permissions', () => {
     expect(accessFor(p([['receiving']]), 'submissions:raw')).toBeNull();
   });
 });
+
+describe('lockout alert', () => {
+  it('becomes a critical account_locked notification', async () => {
+    const { eventsFromAudit } = await import('../../pipeline/scheduler/notify-events.js');
+    const { eventNotification } = await import('../../pipeline/outbound/notify/render.js');
+    const { links } = await import('../../pipeline/scheduler/links.js');
+    await userWithPassword();
+    for (let i = 0; i < 3; i++) await expect(auth.login({ username: 'qa1', password: 'nope nope nope', ip: '10.9.8.7' })).rejects.toBeInstanceOf(AuthError);
+    const row = store.listAudit({ action: 'auth.locked' })[0];
+    const [ev] = eventsFromAudit(row, { links: links('https://lotgate.example.com'), partners: new Map(), submission: () => undefined });
+    expect(ev).toMatchObject({ type: 'account_locked', subject: 'qa1', details: { failures: 3, ip: '10.9.8.7' } });
+    expect(eventNotification(ev).severity).toBe('critical');
+  });
+});

@@ -56,6 +56,12 @@ const WORDING: Record<NotifyEventType, { title: (s: string) => string; summary: 
     link: 'Open lot',
     severity: 'critical',
   },
+  account_locked: {
+    title: (s) => `Account locked: ${s}`,
+    summary: (s) => `${s} was locked after repeated failed logins or signing attempts. If it was not the user, someone is guessing passwords.`,
+    link: 'Open access review',
+    severity: 'critical',
+  },
   partner_silent: {
     title: (s) => `No files from ${s}`,
     summary: (s) => `${s} has not delivered a file within its expected cadence.`,

@@ -5,8 +5,8 @@
 import { canonicalJson, sha256Hex } from '../canonical.js';
 import type { ConfigProblem } from '../errors.js';
 
-export type NotifyEventType = 'lot_blocked' | 'lot_late' | 'file_rejected' | 'file_quarantined' | 'partner_silent' | 'signature_invalidated';
-export const NOTIFY_EVENT_TYPES: readonly NotifyEventType[] = ['lot_blocked', 'lot_late', 'file_rejected', 'file_quarantined', 'partner_silent', 'signature_invalidated'];
+export type NotifyEventType = 'lot_blocked' | 'lot_late' | 'file_rejected' | 'file_quarantined' | 'partner_silent' | 'signature_invalidated' | 'account_locked';
+export const NOTIFY_EVENT_TYPES: readonly NotifyEventType[] = ['lot_blocked', 'lot_late', 'file_rejected', 'file_quarantined', 'partner_silent', 'signature_invalidated', 'account_locked'];
 
 export type DetailValue = string | number | boolean | null | undefined;
 
