@@ -41,5 +41,19 @@ export async function sessionsPage(main) {
     h('h1', 'Your sessions'),
     h('p.muted', 'Where you are signed in. End a session you do not recognise — and change your password.'),
     table(['Signed in', 'Last seen', 'Ends', 'Address', 'Browser', 'Action'], rows, { cls: 'sessions' }),
+    items.filter((s) => s.active && !s.current).length > 1
+      ? h('p', h('button', {
+          type: 'button',
+          onclick: async () => {
+            try {
+              const r = await api('/api/v1/auth/sessions/revoke-others', { method: 'POST' });
+              toast(`${r.revoked} session(s) ended`);
+              app.navigate('/sessions', true);
+            } catch (e) {
+              toast(e.message, true);
+            }
+          },
+        }, 'End all other sessions'))
+      : null,
   );
 }
