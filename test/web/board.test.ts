@@ -142,6 +142,8 @@ describe('board', () => {
     expect(await sigRow.textContent()).toContain('Test qa');
     expect(await sigRow.locator('code.hash').textContent()).toBe(hash);
     await w.shot(page, 'lot-signed');
+    // The ERP push of the lot's readiness is listed with its state.
+    expect(await page.locator('tr[data-topic="erp.lot_readiness"]').count()).toBe(1);
     // The board shows the signed disposition and its signer.
     await page.goto('/lots?q=NW26-0411');
     await page.waitForSelector('tr[data-lot="NW26-0411"]');

@@ -80,7 +80,8 @@ export async function lotByNumberPage(main, materialId, lotNumber) {
 }
 
 export async function lotPage(main, lotId) {
-  const [lot, timeline] = await Promise.all([api(`/api/v1/lots/${lotId}`), api(`/api/v1/lots/${lotId}/timeline?limit=200`)]);
+  const [lot, timeline, extras] = await Promise.all([api(`/api/v1/lots/${lotId}`), api(`/api/v1/lots/${lotId}/timeline?limit=200`), api(`/api/v1/lots/extras?ids=${lotId}`)]);
+  const pushes = extras.items[0]?.pushes ?? [];
   document.title = `Lot ${lot.lotNumber} · lotgate`;
   const r = lot.readiness;
   provenancePanel = h('aside.card.provenance#provenance', { tabindex: '-1', hidden: true, 'aria-labelledby': 'provenance-title' });
@@ -201,6 +202,21 @@ export async function lotPage(main, lotId) {
       clear(files, subs.filter(Boolean).map((x) => h('tr', h('th', { scope: 'row' }, h('a', { href: `/submissions/${x.id}` }, String(x.id))), h('td', x.partner), h('td', x.originalName), h('td', when(x.receivedAt)), h('td', h('code.hash', x.sha256))))),
     );
   }
+  // Did the result reach the ERP and QMS: the newest message per topic, its delivery per connector.
+  const pushTable = table(
+    ['Message', 'State', 'Created', 'Connectors'],
+    pushes.map((p) =>
+      h(
+        'tr',
+        { dataset: { topic: p.topic } },
+        h('th', { scope: 'row' }, p.topic, h('div.muted', h('code', `${p.messageId.slice(0, 12)}…`))),
+        h('td', p.state),
+        h('td', when(p.createdAt)),
+        h('td', p.connectors.length ? p.connectors.map((c) => h(`div.p-${c.state}`, `${c.connector}: ${c.state}`, c.sentAt ? [' ', when(c.sentAt)] : '', c.lastError ? h('div.late', c.lastError) : '')) : h('span.muted', 'not tried yet')),
+      ),
+    ),
+    { empty: 'Nothing sent to ERP or QMS for this lot yet.' },
+  );
   const chain = h('span.muted#chain');
   const events = table(
     ['When', 'Event', 'By', 'Details'],
@@ -221,6 +237,7 @@ export async function lotPage(main, lotId) {
     section('Deviations', devs),
     section('Disposition and signatures', dispositions, decisions),
     section('Evidence files', evidenceFiles),
+    section('Sent to ERP and QMS', pushTable, app.can('outbox:read') ? h('p.noprint', h('a', { href: '/ops?outbox=dead' }, 'Dead messages in the outbox')) : null),
     section('Timeline', h('p', chain), events),
   );
   if (app.can('audit:read')) {
