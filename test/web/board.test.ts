@@ -144,6 +144,9 @@ describe('board', () => {
     await w.shot(page, 'lot-signed');
     // The ERP push of the lot's readiness is listed with its state.
     expect(await page.locator('tr[data-topic="erp.lot_readiness"]').count()).toBe(1);
+    const pushed = w.f.inst.lg.store.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 }).filter((m) => m.key === '000000000010012345/NW26-0411').pop()!;
+    expect(JSON.stringify(pushed.payload)).toContain(hash);
+    expect(await page.locator('tr[data-topic="erp.lot_readiness"] th code').textContent()).toBe(`${pushed.id.slice(0, 12)}…`);
     // The board shows the signed disposition and its signer.
     await page.goto('/lots?q=NW26-0411');
     await page.waitForSelector('tr[data-lot="NW26-0411"]');

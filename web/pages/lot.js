@@ -250,8 +250,11 @@ export async function lotPage(main, lotId) {
 function summary(d) {
   if (!d || typeof d !== 'object') return '';
   if (d.to && 'from' in d) return `${d.from?.state ?? 'new'} → ${d.to.state ?? ''}${d.to.late ? ' (late)' : ''}${d.reasons?.length ? `; ${[...new Set(d.reasons)].join(' ')}` : ''}`;
+  // Scalars only, each cut short: a signature event carries the whole signed record.
+  const cut = (v) => (v.length > 80 ? `${v.slice(0, 77)}…` : v);
   return Object.entries(d)
-    .slice(0, 6)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+    .filter(([, v]) => v === null || typeof v !== 'object')
+    .slice(0, 8)
+    .map(([k, v]) => `${k}: ${cut(String(v))}`)
     .join('; ');
 }
