@@ -235,7 +235,12 @@ describe('board', () => {
     const page = await w.signIn('qa');
     await page.waitForSelector('#lot-rows tr');
     await page.goto(`/submissions/${r.submissionId}`);
+    // Keyboard: Escape closes the dialog and leaves nothing behind.
     await page.getByRole('button', { name: 'Approve or reject (signed)…' }).click();
+    await page.keyboard.press('Escape');
+    expect(await page.locator('#sign-dialog').count()).toBe(0);
+    await page.getByRole('button', { name: 'Approve or reject (signed)…' }).focus();
+    await page.keyboard.press('Enter');
     await page.getByLabel('Reason').fill('checked against the LIMS printout');
     await page.getByRole('button', { name: 'Show what I sign' }).click();
     await page.waitForSelector('#sign-hash');

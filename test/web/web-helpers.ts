@@ -1,7 +1,7 @@
 // A real lotgate API server on a free loopback port (fixture story ingested, users of each role)
 // and a real Chromium driven by playwright-core, for the board's browser tests.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
@@ -31,8 +31,10 @@ export async function webFixture(): Promise<WebFixture> {
   await f.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = f.app.server.address() as { port: number };
   const base = `http://127.0.0.1:${addr.port}`;
+  const executablePath = process.env.LOTGATE_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install chromium (as .ci/run does), or set LOTGATE_CHROMIUM`);
   const browser = await chromium.launch({
-    executablePath: process.env.LOTGATE_CHROMIUM ?? '/usr/bin/chromium',
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
   mkdirSync(SHOTS, { recursive: true });

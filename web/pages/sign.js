@@ -36,10 +36,9 @@ function signFlow({ title, step1, challenge, summary, signUrl, done }) {
   const dlg = h('dialog#sign-dialog', { 'aria-labelledby': 'sign-title' });
   const err = h('p.error', { role: 'alert' });
   const body = h('div');
-  const close = () => {
-    dlg.close();
-    dlg.remove();
-  };
+  const close = () => dlg.close();
+  // Escape closes a modal dialog too: the dialog leaves the page however it is closed.
+  dlg.addEventListener('close', () => dlg.remove());
   step1.append(h('div.actions', h('button.primary', { type: 'submit' }, 'Show what I sign'), h('button', { type: 'button', onclick: close }, 'Cancel')));
   step1.addEventListener('submit', async (ev) => {
     ev.preventDefault();
