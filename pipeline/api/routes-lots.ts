@@ -107,7 +107,10 @@ export function lotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (req.query.format === 'csv') {
         const access = accessFor(req.who!.principal, 'lots:export');
         if (access === null) throw new ApiError(403, 'E_API_FORBIDDEN', 'your roles do not include the permission lots:export');
-        const csv = lotsCsv(listAllLots(ctx.store, access, filters));
+        const csv = lotsCsv(listAllLots(ctx.store, access, filters), (lotId) => {
+          const last = ctx.store.auth.listLotSignatures(lotId).at(-1);
+          return last ? `${last.decision} signed by ${last.printedName} ${last.signedAt} (${last.localTime} ${last.timeZone}), meaning ${last.meaning}${last.invalidatedAt ? ', INVALIDATED' : ''}` : '';
+        });
         return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="lots.csv"').serializer((x: unknown) => x as string).send(csv);
       }
       try {

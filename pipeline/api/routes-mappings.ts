@@ -54,7 +54,7 @@ export function mappingRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const feed = ctx.mappings.select(partner, name);
       if (!feed) {
         drain();
-        throw new ApiError(422, 'E_MAPPING_NO_FEED', `no feed of "${partner.id}" accepts a file named "${name}". Feeds: ${ctx.mappings.describe(partner)}`);
+        throw new ApiError(422, 'E_NO_FEED', `no feed of "${partner.id}" accepts a file named "${name}". Feeds: ${ctx.mappings.describe(partner)}`);
       }
       if ('diagnostics' in feed) {
         drain();

@@ -61,5 +61,16 @@ export function renderLot(lot: Any): string {
     out += section('DEVIATIONS', renderTable(['REF', 'CLASS', 'STATUS', 'OPENED', 'CAPA', 'TITLE'], devs.map((d) => [d.partnerRef, d.classification, d.status, d.openedAt ?? '', (d.capaRefs ?? []).join(','), d.title ?? ''])));
   const disp = (lot.dispositions ?? []) as Any[];
   if (disp.length) out += section('DISPOSITIONS', renderTable(['DECISION', 'BY', 'AT'], disp.map((d) => [d.decision, d.decidedBy ?? '', d.decidedAt])));
+  // Part 11 manifestation: printed name, date and time, meaning; and whether it still holds.
+  const sigs = (lot.signatures ?? []) as Any[];
+  if (sigs.length)
+    out += section(
+      'SIGNATURES',
+      renderTable(
+        ['DECISION', 'SIGNED BY', 'AT (UTC)', 'LOCAL', 'MEANING', 'RECORD SHA256', 'STATUS'],
+        sigs.map((g) => [g.decision, g.signer?.printedName ?? '', g.signedAt, `${g.localTime} ${g.timeZone}`, g.meaning, String(g.recordHash).slice(0, 16), g.valid ? 'valid' : `INVALIDATED (submission ${g.invalidatedBySubmission ?? '-'})`]),
+      ),
+    );
+  if (lot.awaitingSignature) out += '\nA fact changed after the last signed decision: the lot is back in QA\'s queue.\n';
   return out;
 }

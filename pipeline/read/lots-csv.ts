@@ -3,9 +3,12 @@
 import { toCsv } from './csv.js';
 import type { LotListItem } from './lots.js';
 
-export const LOT_CSV_HEADER = ['lot_number', 'material_id', 'material_description', 'site', 'vendor', 'po_number', 'expiry_date', 'readiness', 'late', 'reasons', 'computed_at'];
+export const LOT_CSV_HEADER = ['lot_number', 'material_id', 'material_description', 'site', 'vendor', 'po_number', 'expiry_date', 'readiness', 'late', 'reasons', 'computed_at', 'signature'];
 
-export function lotsCsv(items: LotListItem[]): string {
+/** The latest signature of a lot as one cell (Part 11 manifestation in exports), or ''. */
+export type SignatureCell = (lotId: number) => string;
+
+export function lotsCsv(items: LotListItem[], signature: SignatureCell = () => ''): string {
   return toCsv(
     LOT_CSV_HEADER,
     items.map((l) => [
@@ -20,6 +23,7 @@ export function lotsCsv(items: LotListItem[]): string {
       l.readiness ? (l.readiness.late ? 'yes' : 'no') : '',
       [...new Set(l.readiness?.reasons.map((r) => r.code) ?? [])].join(' '),
       l.readiness?.computedAt ?? '',
+      signature(l.lotId),
     ]),
   );
 }

@@ -53,6 +53,8 @@ describe('signing a disposition', () => {
 
     const lot = (await f.app.inject({ method: 'GET', url: `/api/v1/lots/${lotId}`, headers: h })).json();
     expect(lot.signatures).toEqual([sig]);
+    const csv = (await f.app.inject({ method: 'GET', url: '/api/v1/lots?format=csv', headers: h })).body;
+    expect(csv.split('\r\n').find((l) => l.startsWith('NW26-0411'))).toContain('released signed by Test quinn');
     expect(lot.dispositions.some((d: any) => d.decision === 'released' && d.decidedBy === 'Test quinn')).toBe(true);
     const ev = f.inst.lg.store.listAudit({ action: 'signature.applied' })[0];
     expect(ev.details).toMatchObject({ recordHash: sig.recordHash, printedName: 'Test quinn', meaning: 'release' });
@@ -141,6 +143,8 @@ describe('lotgate lot dispose', () => {
     const ok = run(totpCode(secret, now));
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ decision: 'rejected', meaning: 'rejection', valid: true, signer: { username: 'quinn' } });
+    const show = spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(f.inst.work, 'config.yaml'), '--data-dir', lg.config.dataDir, 'lot', 'NW26-0415'], { encoding: 'utf8' });
+    expect(show.stdout).toMatch(/SIGNATURES\n.*\nrejected +Test quinn/);
   });
 });
 
