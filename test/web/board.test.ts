@@ -225,7 +225,8 @@ describe('board', () => {
     const work = w.f.inst.work;
     const yaml = path.join(work, 'partners', 'bravo-lab.yaml');
     writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^mode:.*$/m, 'mode: review'));
-    await new Promise((r) => setTimeout(r, 2100)); // partner files are re-read every 2 s
+    // Partner files are re-read when changed (checked every 2 s): wait until the new mode is in effect.
+    for (let i = 0; i < 100 && w.f.inst.lg.partners().get('bravo-lab')!.mode !== 'review'; i++) await new Promise((r) => setTimeout(r, 200));
     const src = readFileSync(path.join(work, 'fixtures', 'bravo-lab', 'LIMS_EXPORT_20261118_0200.csv'), 'utf8').split('\n');
     const file = path.join(work, 'LIMS_EXPORT_20261119_0200.csv');
     writeFileSync(file, [src[0], src[1].replace('99.6', '99.7')].join('\n') + '\n');
