@@ -238,8 +238,9 @@ describe('board', () => {
     await page.goto(`/submissions/${r.submissionId}`);
     // Keyboard: Escape closes the dialog and leaves nothing behind.
     await page.getByRole('button', { name: 'Approve or reject (signed)…' }).click();
+    await page.waitForSelector('#sign-dialog[open]');
     await page.keyboard.press('Escape');
-    expect(await page.locator('#sign-dialog').count()).toBe(0);
+    await page.waitForSelector('#sign-dialog', { state: 'detached' });
     await page.getByRole('button', { name: 'Approve or reject (signed)…' }).focus();
     await page.keyboard.press('Enter');
     await page.getByLabel('Reason').fill('checked against the LIMS printout');
