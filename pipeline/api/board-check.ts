@@ -22,7 +22,7 @@ const MAX_ERRORS = 500;
 const rowError = { type: 'object', properties: { line: { type: 'integer' }, column: { type: 'integer' }, field: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } as const;
 
 export function boardCheckRoute(app: FastifyInstance, ctx: ApiContext): void {
-  const catalog = new MappingCatalog(ctx.config.mappingsDir);
+  const catalog = ctx.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
   const maxBytes = ctx.config.http.maxUploadBytes;
 
   app.post(
@@ -67,11 +67,8 @@ export function boardCheckRoute(app: FastifyInstance, ctx: ApiContext): void {
       const feed = catalog.select(partner, name);
       if (!feed || 'diagnostics' in feed) {
         part.file.resume();
-        throw new ApiError(
-          422,
-          'E_CHECK_NO_FEED',
-          feed ? `the mapping for "${name}" has errors; lotgate's analysts have been told — send the file later or ask them` : `no feed of ${partner.id} accepts a file named "${name}": ${catalog.describe(partner)}. Rename the file as agreed for its feed.`,
-        );
+        if (feed) throw new ApiError(422, 'E_MAPPING_INVALID', `the mapping for "${name}" has errors: send the file later, or ask lotgate's analysts (they see the mapping errors in \`lotgate mapping check\`)`);
+        throw new ApiError(422, 'E_NO_FEED', `no feed of ${partner.id} accepts a file named "${name}": ${catalog.describe(partner)}. Rename the file as agreed for its feed.`);
       }
       const dir = await mkdtemp(path.join(os.tmpdir(), 'lotgate-check-'));
       const file = path.join(dir, `${randomBytes(6).toString('hex')}-${name}`);
