@@ -45,6 +45,11 @@ describe('partner portal', () => {
     expect(await page.locator('.check-result table.errors tbody tr td:first-child').allTextContents()).toEqual(['4', '6', '13']);
     expect(w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id).toBe(before);
     await w.shot(page, 'portal-check');
+    // A file no feed of the partner accepts: said so, with the names that are accepted.
+    const csrf = (await (await page.request.get('/api/v1/auth/session')).json()).csrfToken;
+    const noFeed = await page.request.post('/api/v1/submissions/check', { headers: { 'x-csrf-token': csrf }, multipart: { file: { name: 'holiday-photos.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n') } } });
+    expect(noFeed.status()).toBe(422);
+    expect((await noFeed.json()).error.code).toBe('E_NO_FEED');
     // Fixed, checked again: no problems.
     const fixedFile = path.join(w.f.inst.work, 'fixed', 'Chargenstatus_20261120.csv');
     mkdirSync(path.dirname(fixedFile), { recursive: true });
