@@ -11,6 +11,7 @@ import type { ApiContext } from './context.js';
 import { ApiError, sendError } from './errors.js';
 import { installAuthentication } from './guard.js';
 import { healthRoutes } from './health.js';
+import { boardRoutes } from './board-routes.js';
 import { authRoutes } from './routes-auth.js';
 import { lotRoutes } from './routes-lots.js';
 import { adminRoutes } from './routes-admin.js';
@@ -90,6 +91,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   outboxRoutes(app, ctx);
   mappingRoutes(app, ctx);
   healthRoutes(app, ctx);
+  boardRoutes(app, ctx);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();

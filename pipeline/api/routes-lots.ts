@@ -13,7 +13,7 @@ import type { ApiContext } from './context.js';
 import { ApiError, errorSchema, notFound } from './errors.js';
 import { guard } from './guard.js';
 
-interface LotQuery {
+export interface LotQuery {
   readiness?: string;
   late?: boolean;
   partner?: string;
@@ -33,7 +33,7 @@ interface LotQuery {
 }
 
 const str = { type: 'string', maxLength: 200 } as const;
-const lotQuerySchema = {
+export const lotQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -60,7 +60,7 @@ const lotItemSchema = { type: 'object', additionalProperties: true, properties: 
 const lotIdParams = { type: 'object', required: ['lotId'], properties: { lotId: { type: 'integer', minimum: 1 } } } as const;
 const errs = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema };
 
-function filtersOf(q: LotQuery): LotFilters {
+export function filtersOf(q: LotQuery): LotFilters {
   let readiness: ReadinessState[] | undefined;
   if (q.readiness) {
     readiness = q.readiness.split(',').map((s) => s.trim().toUpperCase()) as ReadinessState[];

@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoUserLines, ensureDemoUsers } from './demo-users.js';
 import type { Command } from 'commander';
 import SftpClient from 'ssh2-sftp-client';
 import { findJob, JOBS } from '../../jobs/index.js';
@@ -138,6 +139,7 @@ export function registerDemoCommand(program: Command): void {
           const sent = lg.store.listOutbox({ state: 'sent', limit: 1000 });
           out(`\nOutbox pushed to ERP/QMS (lotgate outbox list): ${sent.length} message(s) sent${outcome.status === 'busy' ? ' (push was already running in the scheduler)' : ''} — files in ${path.join(config.dataDir, 'outbound')}\n`);
           for (const [topic, n] of countBy(sent.map((m) => m.topic))) out(`  ${topic.padEnd(28)} ${n}\n`);
+          if (server.http) for (const l of demoUserLines(await ensureDemoUsers(lg.store, config, new Set(lg.partners().keys())), server.http.url)) out(`${l}\n`);
         } finally {
           lg.close();
         }

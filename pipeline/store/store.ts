@@ -48,6 +48,7 @@ import {
 import { getReadiness, loadLotFacts, saveReadiness } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
+import { latestPushes, type LotPush } from './board-reads.js';
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
@@ -506,6 +507,11 @@ export class Store {
 
   getOutbox(id: string): OutboxRow | undefined {
     return getOutbox(this.sql, id);
+  }
+
+  /** The newest outbox message per topic for each key, with delivery state per connector (board). */
+  latestPushes(keys: string[]): Map<string, LotPush[]> {
+    return latestPushes(this.sql, keys);
   }
 
   listOutbox(opts?: { state?: OutboxState; topic?: string; submissionId?: number; limit?: number }): OutboxRow[] {
