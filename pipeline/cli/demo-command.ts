@@ -98,7 +98,8 @@ export function registerDemoCommand(program: Command): void {
       const config = { ...configFrom(cmd, FULL_CONFIG_CHECK), demo: true };
       protectDemoKeys();
       const { roles, modules } = parseRoles([], EXTRA_ROLES);
-      const server = await startServer({ config, roles, modules }).catch((err: NodeJS.ErrnoException) => {
+      // The demo's own lines tell the story; the JSON logs only when asked (LOTGATE_LOG_LEVEL=info).
+        const server = await startServer({ config, roles, modules, log: createLogger(process.env.LOTGATE_LOG_LEVEL ?? 'warn') }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE') throw new UserError(`port ${config.sftp.port} (SFTP) or ${config.http.port} (HTTP API) is in use: stop the other lotgate, or run LOTGATE_SFTP_PORT=2223 LOTGATE_HTTP_PORT=8081 npm run demo`, 69);
         throw err;
       });
@@ -127,7 +128,7 @@ export function registerDemoCommand(program: Command): void {
             for (const u of batch) {
               const ack = await waitForAck(config.dropDir, u, since, 60_000);
               const errs = ack.errors.length ? `  (${ack.errors.map((e) => `${e.code} line ${e.line ?? '-'}`).join(', ')})` : '';
-              out(`  ack     ${u.partner}/outbound/${ack.ackFile ?? `${ack.file}.ack.json`}: ${ack.state}, rows ${ack.counts.rows}, applied ${ack.counts.applied}, rejected ${ack.counts.rejected}${errs}\n`);
+              out(`  ack     ${u.partner}/outbound/${ack.ackFile ?? `${ack.file}.ack.json`}: ${ack.state}, rows ${ack.counts.rows}, applied ${ack.counts.applied}, rejected ${ack.counts.rejected}${ack.counts.filtered ? `, filtered ${ack.counts.filtered}` : ''}${ack.counts.superseded ? `, superseded ${ack.counts.superseded}` : ''}${errs}\n`);
             }
           }
           const lots = lg.store.listLots({ limit: 1000 });

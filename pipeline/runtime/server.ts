@@ -357,6 +357,6 @@ function bannerLines(s: RunningServer): string[] {
   }
   if (s.workers) lines.push(`  workers    ${s.settings.workers} thread(s), ${s.settings.perPartnerConcurrency} job(s) at a time per partner, queues "${s.settings.prefix}:ingest.<partner>"`);
   if (s.reconciler) lines.push(`  intake     watching ${s.config.dropDir}/*/inbound, reconcile every ${s.config.intake.reconcileSeconds}s`);
-  lines.push('  status     lotgate status      stop: Ctrl-C');
+  lines.push('  status     npx lotgate status  stop: Ctrl-C');
   return lines;
 }
