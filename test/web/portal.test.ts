@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
-import { links } from '../../pipeline/scheduler/links.js';
+import { links } from '../../pipeline/outbound/notify/links.js';
 import { PW } from '../api/api-helpers.js';
 import { addUser, webFixture, type WebFixture } from './web-helpers.js';
 
