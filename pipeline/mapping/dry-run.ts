@@ -24,6 +24,8 @@ export interface DryRunResult {
   errors: RowError[];
   /** Header findings that do not reject anything (W_COLUMN_NOT_FOUND, W_DUPLICATE_HEADER); only present when there are some. */
   warnings?: RowError[];
+  /** Key/value block labels the mapping reads → the value found and the line it stands on. Only present when there are some. */
+  blocks?: Record<string, { value: string; line: number }>;
   /**
    * Row counts as an acknowledgment has them (rows = applied + rejected + filtered), before the
    * store's own checks (lot resolution, partner scope) that only ingest can make.
@@ -66,6 +68,7 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     },
     onHeader: (mapper: CsvRowMapper) => {
       if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
+      if (Object.keys(mapper.blocks).length > 0) out.blocks = { ...mapper.blocks };
     },
   };
   try {

@@ -9,6 +9,7 @@ import { readCsv } from '../parse/csv-reader.js';
 import { readXml } from '../parse/xml-reader.js';
 import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
+import { splitCells, type PreambleLine } from './blocks.js';
 
 export interface MapUnit extends RowMapResult {
   /** Line of the row or element (absent for a document). */
@@ -47,9 +48,13 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
       return;
     }
     let mapper: CsvRowMapper | undefined;
-    for await (const item of readCsv(input, spec.dialect ?? {})) {
-      if (item.kind === 'header') {
-        const bound = compiled.bindCsvHeader(item.values, item.line);
+    const dialect = spec.dialect ?? {};
+    const preamble: PreambleLine[] = [];
+    for await (const item of readCsv(input, dialect, { preamble: compiled.usesBlocks })) {
+      if (item.kind === 'preamble') {
+        preamble.push({ line: item.line, cells: splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
+      } else if (item.kind === 'header') {
+        const bound = compiled.bindCsvHeader(item.values, item.line, preamble);
         if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line, undefined, bound.error.field);
         mapper = bound;
         hooks.onHeader?.(bound, item.line);

@@ -7,6 +7,7 @@
 import { RECORD_KINDS, type FieldDef } from '../model/records.js';
 import { ID_SCHEMES, type RecordKind } from '../model/types.js';
 import { RESULT_FIELD } from './field-types.js';
+import { SPLIT_KIND_PATTERN } from './split.js';
 
 type Schema = Record<string, unknown>;
 
@@ -55,9 +56,21 @@ const fieldSchema: Schema = {
   description: 'How one canonical field (or an identifier cross-reference with `xref`) gets its value.',
   additionalProperties: false,
   properties: {
-    from: stringOrList(
+    from: {
+      anyOf: [
+        stringOrList(
       'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text).',
     ),
+        { $ref: '#/definitions/fromRef' },
+      ],
+    },
+    template: { type: 'string', minLength: 1, description: 'The value put together from several columns: "{Date} {Time}" = the value of column Date, a space, the value of column Time ({$file}, {$line} work too; {{ and }} are literal braces). An empty placeholder makes the value empty. Instead of `from`.' },
+    split: {
+      type: 'string',
+      pattern: SPLIT_KIND_PATTERN,
+      description: 'Take one part of a compound value (after extract, before map and typing): "number" / "unit" of "12,5 mg/kg"; "gs1:01", "gs1:10", "gs1:17", "gs1:21" … one AI of a GS1 element string "(01)09506000134352(17)261231(10)AB-12" (dates come out as yyyy-MM-dd); "sgtin:gtin" / "sgtin:serial" of "urn:epc:id:sgtin:0614141.107346.2017"; "sscc" (18 digits of "urn:epc:id:sscc:…"). Not of that shape = E_SPLIT.',
+      examples: ['number', 'unit', 'gs1:01', 'gs1:10', 'gs1:17', 'sgtin:gtin', 'sgtin:serial', 'sscc'],
+    },
     const: { type: SCALAR, description: 'A constant value, in canonical form (no source).' },
     default: { type: SCALAR, description: 'Used when the source is absent, empty or a missing marker. In canonical form: numbers with ".", dates YYYY-MM-DD, datetimes ISO-8601.' },
     type: {
@@ -85,6 +98,22 @@ const fieldSchema: Schema = {
     extract: { type: 'string', minLength: 1, description: 'Regular expression with one capture group applied to the value before typing, e.g. "^COA_(.+)_v\\\\d+\\\\.pdf$". No match = E_EXTRACT. A named group "value" wins over the first group.' },
     separator: { type: 'string', minLength: 1, description: 'For type list: separator (default ",").' },
     decimal: { enum: ['.', ','], description: 'Decimal separator for this field, overriding the dialect.' },
+  },
+};
+
+const fromRefSchema: Schema = {
+  type: 'object',
+  description: 'A CSV cell addressed by something other than its header text: { block: "Sample ID:" } (the cell right of a label in the lines above the header; below: true = under it), { column: 3 }, { header: "Units", occurrence: 2 }, { rightOf: "Result", offset: 1 }.',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    block: { type: 'string', minLength: 1, description: 'Label of a key/value header block in the lines above the header row (compared ignoring case, spaces and a trailing ":"); the value is the cell right of it, the same for every row. Needs dialect.headerRow > 1.' },
+    below: { type: 'boolean', description: 'With block: the value is under the label (the next line, same column), not right of it.' },
+    column: { type: 'integer', minimum: 1, description: '1-based column position, whatever its header says (also for empty header cells).' },
+    header: { type: 'string', description: 'Header text of a repeated column (with occurrence); "" = an empty header cell.' },
+    occurrence: { type: 'integer', minimum: 1, description: 'With header: the nth column with that header (default 1).' },
+    rightOf: { type: 'string', minLength: 1, description: 'Header text of a neighbour: the value is `offset` columns right of it.' },
+    offset: { type: 'integer', description: 'With rightOf: columns to the right (default 1, negative = left). With block: cells right of (or lines below) the label (default 1).' },
   },
 };
 
@@ -246,7 +275,7 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         },
       },
     },
-    definitions: { dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record, plausible: plausibleSchema },
+    definitions: { fromRef: fromRefSchema, dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record, plausible: plausibleSchema },
   };
 }
 

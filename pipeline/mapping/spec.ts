@@ -54,6 +54,26 @@ export interface XmlOptions {
 
 export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list';
 
+export type SplitKind = 'number' | 'unit' | 'sgtin:gtin' | 'sgtin:serial' | 'sscc' | `gs1:${string}`;
+
+/**
+ * A source addressed by something other than its header text (CSV):
+ * - { block: "Sample ID:" } the cell right of (or `below: true`: under) a label in the lines
+ *   above the header row (a key/value header block), the same value on every row;
+ * - { column: 3 } the 3rd column, whatever its header (also for empty header cells);
+ * - { header: "Units", occurrence: 2 } the 2nd column headed "Units";
+ * - { rightOf: "Result", offset: 1 } the column next to the one headed "Result" (negative: left).
+ */
+export interface FromRef {
+  block?: string;
+  below?: boolean;
+  column?: number;
+  header?: string;
+  occurrence?: number;
+  rightOf?: string;
+  offset?: number;
+}
+
 export interface FieldSpec {
   /**
    * Where the value comes from. CSV: header text (several spellings allowed, first present wins;
@@ -62,7 +82,21 @@ export interface FieldSpec {
    * Special: "$file" = the file name, "$line" = the line number, "$each" = the value of the current
    * `each` column (see RecordSpec.each), "$eachColumn" = its header text.
    */
-  from?: string | string[];
+  from?: string | string[] | FromRef;
+  /**
+   * The value built from several columns: "{Date} {Time}" puts the value of column Date, a
+   * space and the value of column Time together ({$file}, {$line} work too). A column that is
+   * empty makes the whole value empty. Exclusive with `from`.
+   */
+  template?: string;
+  /**
+   * Take one part of a compound value (applied after `extract`, before `map` and typing):
+   * "number"/"unit" of "12,5 mg/kg"; "gs1:01", "gs1:10", "gs1:17", "gs1:21", … one application
+   * identifier of a GS1 element string ("(01)09506000134352(17)261231(10)AB-12"; (17)/(11)/(15)
+   * come out as yyyy-MM-dd); "sgtin:gtin"/"sgtin:serial" of an EPC SGTIN
+   * ("urn:epc:id:sgtin:0614141.107346.2017"); "sscc" (the 18 digits of an EPC SSCC URI).
+   */
+  split?: SplitKind;
   /** A constant value (no source). */
   const?: string | number | boolean;
   /** Used when the source is absent/empty/a missing marker. */

@@ -37,7 +37,7 @@ export function pointer(...segments: (string | number)[]): string {
 }
 
 const DIALECT_STRINGS = new Set(['delimiter', 'quote', 'escape', 'encoding', 'comment', 'decimal', 'thousands']);
-const FIELD_STRINGS = new Set(['from', 'format', 'tz', 'locale', 'extract', 'separator', 'decimal', 'xref', 'unmapped', 'type']);
+const FIELD_STRINGS = new Set(['from', 'format', 'tz', 'locale', 'extract', 'separator', 'decimal', 'xref', 'unmapped', 'type', 'template', 'split']);
 const FIELD_STRING_LISTS = new Set(['from', 'format', 'missing']);
 const CONDITION_STRINGS = new Set(['field', 'equals', 'matches']);
 const TOP_STRINGS = new Set(['partner', 'feed', 'version', 'description', 'format', 'match']);
@@ -58,6 +58,8 @@ function isStringPosition(p: string[]): boolean {
   if (p[2] === 'each' && n === 5) return p[4] === 'column';
   if (p[2] === 'each' && n === 6) return p[4] === 'column';
   if (p[2] === 'fields' && n === 5) return FIELD_STRINGS.has(p[4]);
+  // from: { block: …, column: 3 }: labels and header texts are text, positions are numbers.
+  if (p[2] === 'fields' && n === 6 && p[4] === 'from') return /^\d+$/.test(p[5]) || p[5] === 'block' || p[5] === 'header' || p[5] === 'rightOf';
   if (p[2] === 'fields' && n === 6) return FIELD_STRING_LISTS.has(p[4]);
   return false;
 }
