@@ -149,6 +149,7 @@ export const ERROR_CODES = {
 /** Warnings: something is used, but probably not as meant. */
 export const WARNING_CODES = {
   W_COLUMN_NOT_FOUND: entry(A, 'No column for {field}; it stays empty (or takes its default) on every row.', 'Check the header spelling in the mapping and the file.'),
+  W_UNCLAIMED_COLUMN: entry([A, P], 'Columns of the header are read by no field, condition or each rule: their values are not used.', 'Analyst: map the columns, or list them under `ignoreColumns` if that is intended; partner: nothing, unless the column carries data the sponsor should receive.'),
   W_DUPLICATE_HEADER: entry(A, 'The header {column} appears twice; the field reads the first.', 'Rename one of the columns, or read the one you mean by another alias.'),
   W_DATE_FORMAT: entry(A, 'A date pattern is probably not what was meant.', 'Check the pattern against the partner\'s sample.'),
   W_DIALECT: entry(A, 'The delimiter is also the decimal separator: decimal values must be quoted.', 'Check the partner quotes decimals, or use another delimiter.'),

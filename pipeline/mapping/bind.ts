@@ -4,7 +4,7 @@
 
 import { normalizeHeader } from './headers.js';
 import { findBlockValue, normalizeLabel, type PreambleLine } from './blocks.js';
-import { C_PRESENT, S_BLOCK, S_COLUMN, S_NONE, S_TEMPLATE, S_XML, specialKind, type ConditionPlan, type FieldPlan, type RecordPlan } from './plan.js';
+import { C_PRESENT, S_BLOCK, S_COLUMN, S_NONE, S_TEMPLATE, S_XML, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan } from './plan.js';
 import type { BoundCondition, BoundEach, BoundField, BoundRecord, BoundSource } from './row-engine.js';
 import type { MappingFormat } from './spec.js';
 
@@ -18,6 +18,31 @@ export interface Missing {
 
 export function hasSource(f: FieldPlan): boolean {
   return f.aliases.length > 0 || f.ref !== null || f.template !== null;
+}
+
+/** 0-based columns a bound source reads (a column, or a template's columns). */
+export function columnsRead(src: BoundSource, out: Set<number>): void {
+  if (src.kind === S_COLUMN) out.add(src.col);
+  if (src.parts !== undefined) for (const p of src.parts) columnsRead(p, out);
+}
+
+/**
+ * Pattern `each` columns for one header: `columns:` (regex on the header text; group 1 is
+ * $eachMatch) or `allExcept:` (every named column not excepted and not in `claimed`).
+ */
+export function expandEachColumns(e: EachPlan, header: string[], claimed: Set<number>): BoundEach[] {
+  const out: BoundEach[] = [];
+  for (let i = 0; i < header.length; i++) {
+    const text = header[i].replace(/\u00a0/g, ' ').trim();
+    if (e.pattern !== null) {
+      const m = e.pattern.exec(text);
+      if (m === null) continue;
+      out.push({ kind: S_COLUMN, col: i, aliases: [], plan: e, header: text, match: (m.groups?.value ?? m[1] ?? m[0]).trim() });
+    } else if (text !== '' && !claimed.has(i) && !e.except!.has(normalizeHeader(text))) {
+      out.push({ kind: S_COLUMN, col: i, aliases: [], plan: e, header: text, match: text });
+    }
+  }
+  return out;
 }
 
 export function headerIndex(header: string[]): Map<string, number> {
@@ -114,6 +139,7 @@ export function bindRecords(
   missing: Missing[] | null,
   headerText: (col: number, alias: string) => string,
   bindField: (f: FieldPlan) => BoundSource = (f) => bindSource(f.aliases),
+  expandEach: ((e: EachPlan) => BoundEach[]) | null = null,
 ): BoundRecord[] {
   return plans.map((plan) => {
     const fields = plan.fields.map((f): BoundField => {
@@ -135,6 +161,14 @@ export function bindRecords(
     if (plan.each !== null) {
       each = [];
       for (const e of plan.each) {
+        if (e.pattern !== null || e.except !== null) {
+          const found = expandEach === null ? [] : expandEach(e);
+          each.push(...found);
+          if (missing !== null && found.length === 0 && !e.optional) {
+            missing.push({ what: `${plan.kind} 'each' columns`, aliases: [], shown: [e.pattern !== null ? `headers matching /${e.pattern.source}/` : 'any column besides those excepted and those read elsewhere'] });
+          }
+          continue;
+        }
         const src = bindSource(e.aliases);
         if (src.kind !== S_NONE) each.push({ ...src, plan: e, header: src.kind === S_COLUMN ? headerText(src.col, e.aliases[0]) : e.aliases[0] });
         else if (missing !== null && !e.optional) missing.push({ what: `${plan.kind} 'each' column`, aliases: e.aliases });

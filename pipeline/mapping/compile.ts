@@ -6,7 +6,7 @@
 import { RECORD_KINDS } from '../model/records.js';
 import { createRecordValidator, type RecordValidator } from '../model/schemas.js';
 import type { MapResult, RowError } from '../model/types.js';
-import { bindCsvField, bindCsvSource, bindRecords, bindTreeSource, describeSource, hasSource, headerIndex, type CsvBindContext, type Missing } from './bind.js';
+import { bindCsvField, bindCsvSource, columnsRead, expandEachColumns, bindRecords, bindTreeSource, describeSource, hasSource, headerIndex, type CsvBindContext, type Missing } from './bind.js';
 import type { PreambleLine } from './blocks.js';
 import { normalizeHeader } from './headers.js';
 import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_BLOCK, S_COLUMN, S_NONE, S_TEMPLATE, type ConditionPlan, type RecordPlan } from './plan.js';
@@ -116,7 +116,17 @@ class Compiled implements CompiledMapping {
     const bindSource = (aliases: string[]): BoundSource => bindCsvSource(aliases, index);
     const headerText = (col: number): string => header[col].trim();
     const cx: CsvBindContext = { header, index, preamble, blockValues: new Map() };
-    const records = bindRecords(this.plans, bindSource, missing, headerText, (f) => bindCsvField(f, cx));
+    // Columns read by name, position, template or condition, or ignored on purpose: an
+    // `allExcept` each takes the others.
+    const claimed = new Set<number>();
+    for (const plan of this.plans) {
+      for (const f of plan.fields) if (!f.hasConst) columnsRead(bindCsvField(f, cx), claimed);
+      for (const c of [...plan.rowWhen, ...plan.eachWhen]) columnsRead(bindSource([c.source]), claimed);
+      for (const e of plan.each ?? []) columnsRead(bindSource(e.aliases), claimed);
+    }
+    for (const c of this.filter) columnsRead(bindSource([c.source]), claimed);
+    for (const h of this.spec.ignoreColumns ?? []) columnsRead(bindSource([h]), claimed);
+    const records = bindRecords(this.plans, bindSource, missing, headerText, (f) => bindCsvField(f, cx), (e) => expandEachColumns(e, header, claimed));
     const filter = this.filter.map((c): BoundCondition => {
       const src = bindSource([c.source]);
       if (src.kind === S_NONE && c.test !== C_PRESENT) missing.push({ what: `the filter on '${c.source}'`, aliases: [c.source] });
@@ -175,6 +185,19 @@ class Compiled implements CompiledMapping {
           });
         }
       }
+    }
+    // A named column nothing reads: its values would be lost without a word.
+    const read = new Set(claimed);
+    for (const br of records) for (const be of br.each ?? []) read.add(be.col);
+    const unclaimed = header.map((h, i) => [h.trim(), i] as const).filter(([h, i]) => h !== '' && !read.has(i));
+    const openEnded = this.plans.some((p) => (p.each ?? []).some((e) => e.pattern !== null || e.except !== null));
+    if (unclaimed.length > 0 && (this.spec.unclaimedColumns ?? (openEnded ? 'warn' : 'ignore')) === 'warn') {
+      warnings.push({
+        line: headerLine,
+        column: unclaimed[0][1] + 1,
+        code: 'W_UNCLAIMED_COLUMN',
+        message: `${unclaimed.length === 1 ? 'column' : `${unclaimed.length} columns`} ${listOf(unclaimed.map(([h, i]) => `${i + 1} "${h}"`), 20)} ${unclaimed.length === 1 ? 'is' : 'are'} read by no field, condition or each rule, so ${unclaimed.length === 1 ? 'its' : 'their'} values are not used: map ${unclaimed.length === 1 ? 'it' : 'them'}, or list ${unclaimed.length === 1 ? 'it' : 'them'} under ignoreColumns if that is intended`,
+      });
     }
     const engine = new Engine(records, filter, this.fileMissing, this.validate, this.clock);
     engine.ctx.block = cx.blockValues;

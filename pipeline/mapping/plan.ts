@@ -8,6 +8,7 @@ import { canonicalField, coerceConstant, effectiveType } from './field-types.js'
 import type { Condition, DatePlausibility, FieldSpec, FieldValueType, FromRef, MappingSpec, RecordSpec } from './spec.js';
 import { createSplitter, type Splitter } from './split.js';
 import { listOf } from './suggest.js';
+import { normalizeHeader } from './headers.js';
 import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, parseBoolean, parseResult, splitList } from './values.js';
 
 // Small integer tags (not strings or classes) keep the row loop's switches monomorphic and cheap.
@@ -124,6 +125,10 @@ export interface ConditionPlan {
 
 export interface EachPlan {
   aliases: string[];
+  /** `columns:` pattern, or null. */
+  pattern: RegExp | null;
+  /** `allExcept:` normalized headers, or null. */
+  except: Set<string> | null;
   optional: boolean;
   set: [string, unknown][];
   setNames: Set<string>;
@@ -283,14 +288,21 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
   const kind = rec.emit;
   const fields = Object.entries(rec.fields).map(([name, fs]) => compileField(spec, kind, name, fs, fileMissing));
   const conds = (rec.when ?? []).map(compileCondition);
-  const usesEach = (c: ConditionPlan): boolean => c.source === '$each' || c.source === '$eachColumn';
+  const usesEach = (c: ConditionPlan): boolean => c.source === '$each' || c.source === '$eachColumn' || c.source === '$eachMatch';
   const each = rec.each?.map((e): EachPlan => {
     const set: [string, unknown][] = Object.entries(e.set ?? {}).map(([k, v]) => {
       const fs = rec.fields[k] ?? {};
       const type = effectiveType(kind, k, fs);
       return [k, mustConst(coerceConstant(v, { type, enumValues: canonicalField(kind, k)?.enum, tz: fs.tz, separator: fs.separator }), `${kind} each.set.${k}`)];
     });
-    return { aliases: aliasesOf(e.column), optional: e.optional === true, set, setNames: new Set(set.map(([k]) => k)) };
+    return {
+      aliases: aliasesOf(e.column),
+      pattern: e.columns !== undefined ? new RegExp(e.columns) : null,
+      except: e.allExcept !== undefined ? new Set(e.allExcept.map(normalizeHeader)) : null,
+      optional: e.optional === true,
+      set,
+      setNames: new Set(set.map(([k]) => k)),
+    };
   }) ?? null;
   const eachFieldMissing = Object.values(rec.fields).filter((f) => aliasesOf(f.from).includes('$each')).flatMap((f) => f.missing ?? []);
   const eachMissing = lowerSet([...fileMissing, ...eachFieldMissing]);

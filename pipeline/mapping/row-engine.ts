@@ -36,6 +36,8 @@ export interface BoundCondition extends BoundSource {
 export interface BoundEach extends BoundSource {
   plan: EachPlan;
   header: string;
+  /** Pattern columns: the first capture group of the header (else the header). */
+  match?: string;
 }
 
 export interface BoundRecord {
@@ -108,6 +110,7 @@ export class Engine {
         this.ctx.eachValue = undefined;
         this.ctx.eachColumn = undefined;
         this.ctx.eachCol = -1;
+        this.ctx.eachMatch = undefined;
         const st = this.mapRecord(br, null, out);
         if (st === SKIPPED) skipped++;
         if (st === SKIPPED || st === DROPPED) (why ??= []).push(`${this.labels[r]}: ${this.dropNote}`);
@@ -124,6 +127,7 @@ export class Engine {
         this.ctx.eachValue = v;
         this.ctx.eachColumn = be.header;
         this.ctx.eachCol = be.col;
+        this.ctx.eachMatch = be.match;
         const ei = this.failing(br.eachWhen, null);
         if (ei >= 0) {
           note ??= `when [${br.eachWhen[ei].plan.label}] not met`;
@@ -420,7 +424,7 @@ function canonicalValue(rec: MappedRecord, name: string, records: BoundRecord[])
 /** 1-based CSV column a value came from, when it came from one. */
 export function columnOf(src: BoundSource, ctx: Ctx): number | undefined {
   if (src.kind === S_COLUMN) return src.col + 1;
-  if ((src.kind === S_EACH || src.kind === S_EACH_COLUMN) && ctx.eachCol >= 0) return ctx.eachCol + 1;
+  if ((src.kind === S_EACH || src.kind === S_EACH_COLUMN || src.kind === S_EACH_MATCH) && ctx.eachCol >= 0) return ctx.eachCol + 1;
   return undefined;
 }
 

@@ -59,7 +59,7 @@ const fieldSchema: Schema = {
     from: {
       anyOf: [
         stringOrList(
-      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text).',
+      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text), "$eachMatch" (the capture group of a `columns` pattern).',
     ),
         { $ref: '#/definitions/fromRef' },
       ],
@@ -132,9 +132,10 @@ const eachSchema: Schema = {
   type: 'object',
   description: 'One wide column: the record is produced once per listed column that has a value.',
   additionalProperties: false,
-  required: ['column'],
   properties: {
     column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
+    columns: { type: 'string', minLength: 1, description: 'CSV: every column whose header matches this regular expression, e.g. "^(.+) \\(%\\)$"; $eachMatch reads the first capture group (a test code), $eachColumn the header. New analytes are picked up without a mapping change.' },
+    allExcept: { type: 'array', items: { type: 'string' }, description: 'CSV: every column except these headers and those the mapping reads elsewhere (fields, conditions, ignoreColumns); $eachColumn / $eachMatch read the header.' },
     set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
     optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header (otherwise E_MISSING_COLUMN).' },
   },
@@ -261,6 +262,8 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       filter: { type: 'array', items: { $ref: '#/definitions/condition' }, description: 'Rows not matching all conditions are skipped (counted as filtered, not errors).' },
       plausibleDates: { $ref: '#/definitions/plausible' },
       records: { type: 'array', minItems: 1, items: { $ref: '#/definitions/record' }, description: 'The records each row produces.' },
+      ignoreColumns: { type: 'array', items: { type: 'string' }, description: 'CSV: headers of columns deliberately not read; they are not reported as unclaimed and an allExcept each skips them.' },
+      unclaimedColumns: { enum: ['warn', 'ignore'], description: 'CSV: report columns that nothing reads (W_UNCLAIMED_COLUMN, in mapping test and the ack). Default: warn when a record has an open-ended each (columns / allExcept), else ignore.' },
       tests: {
         type: 'array',
         description: 'Sample files and their expected canonical output, run by `lotgate mapping test`.',

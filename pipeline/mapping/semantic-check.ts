@@ -200,7 +200,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   for (const name of fieldNames) {
     const fs = fields[name];
     if (!isObj(fs)) continue;
-    if (strings(fs.from).includes('$each')) readsEach = true;
+    if (strings(fs.from).some((f) => f === '$each')) readsEach = true;
     if (kind !== undefined) checkField(p(ptr, 'fields', name), name, fs, kind, { ...scope, hasEach });
   }
 
@@ -211,6 +211,13 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   // Wide columns: aliases unique across entries (else one column yields two records), set keys canonical.
   const seenColumns = new Map<string, number>();
   each.forEach((e, i) => {
+    const ways = ['column', 'columns', 'allExcept'].filter((k) => has(e, k));
+    if (ways.length !== 1) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}] needs exactly one of column (listed headers), columns (a header pattern) or allExcept (all other columns); it has ${ways.length === 0 ? 'none' : ways.join(' and ')}`);
+    if (typeof e.columns === 'string') {
+      const problem = regexProblem(e.columns, false);
+      if (problem) report(p(ptr, 'each', i, 'columns'), 'value', 'error', 'E_BAD_REGEX', problem);
+    }
+    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
     const cols = strings(e.column);
     cols.forEach((col, j) => {
       const key = norm(col);

@@ -154,8 +154,19 @@ export interface Condition {
 }
 
 export interface EachSpec {
-  /** Header text(s) of a wide column (one of these spellings). */
-  column: string | string[];
+  /** Header text(s) of a wide column (one of these spellings). One of column, columns, allExcept. */
+  column?: string | string[];
+  /**
+   * Every column whose header matches this regular expression (CSV), e.g. "^(.+) \\(mg/kg\\)$":
+   * one record per matching column that has a value; `$eachMatch` reads the first capture group
+   * (the test code), `$eachColumn` the header text. Analytes added later are picked up.
+   */
+  columns?: string;
+  /**
+   * Every column except these headers and those the mapping reads elsewhere (fields, conditions,
+   * ignoreColumns): "the rest are analytes". Columns with an empty header are not included.
+   */
+  allExcept?: string[];
   /** Constant canonical fields for the record produced from this column. */
   set?: Record<string, string | number | boolean>;
   /** The column may be absent from a file's header (otherwise E_MISSING_COLUMN). */
@@ -190,5 +201,15 @@ export interface MappingSpec {
   /** Date plausibility for every date/datetime field of this mapping (a field's `plausible` wins). */
   plausibleDates?: DatePlausibility;
   records: RecordSpec[];
+  /**
+   * CSV: headers of columns the mapping deliberately does not read. Any other column that no
+   * field, condition or `each` reads is reported (W_UNCLAIMED_COLUMN) in the dry run and the ack.
+   */
+  ignoreColumns?: string[];
+  /**
+   * CSV: report columns nothing reads (W_UNCLAIMED_COLUMN). Default: warn when a record has an
+   * open-ended `each` (columns / allExcept), else ignore.
+   */
+  unclaimedColumns?: 'warn' | 'ignore';
   tests?: { input: string; expect: string }[];
 }

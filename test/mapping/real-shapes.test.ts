@@ -160,3 +160,48 @@ describe('split: compound values', () => {
     expect(n('n.d.')).toBeInstanceOf(ConvError);
   });
 });
+
+describe('open-ended wide files (fixtures/shapes/icp-wide)', () => {
+  const WIDE = readFileSync('fixtures/shapes/icp-wide.yaml', 'utf8');
+  const FILE = 'fixtures/shapes/icp-wide.csv';
+
+  it('takes every column matching the pattern, the capture group as the test code; empty cells make no record', async () => {
+    const r = await run(WIDE, FILE);
+    expect(r.errors).toEqual([]);
+    expect(r.records.map((x) => [x.ids[0].value, x.fields.testCode, x.fields.resultRaw, x.fields.unit])).toEqual([
+      ['S-1', 'Pb', '0,12', 'mg/kg'], ['S-1', 'Cd', '<0,01', 'mg/kg'],
+      ['S-2', 'Pb', '0,3', 'mg/kg'], ['S-2', 'Cd', '0,02', 'mg/kg'], ['S-2', 'As', '0,05', 'mg/kg'],
+    ]);
+  });
+
+  it('a new analyte column is picked up without a mapping change; a column nothing reads is W_UNCLAIMED_COLUMN', async () => {
+    const file = tmpFile('w.csv', readFileSync(FILE, 'utf8').replace('Comment;', 'Hg (mg/kg);Comment;').replace(';ok;', ';0,001;ok;').replace(';;JD', ';;;JD'));
+    const r = await run(WIDE, file);
+    expect(r.records.filter((x) => x.fields.testCode === 'Hg').map((x) => x.fields.resultRaw)).toEqual(['0,001']);
+    expect(r.warnings).toEqual([expect.objectContaining({ code: 'W_UNCLAIMED_COLUMN', line: 1, column: 9 })]);
+    expect(r.warnings![0].message).toContain('9 "Operator"');
+    expect(r.warnings![0].message).not.toContain('Comment');
+  });
+
+  it('allExcept: all columns but the listed ones and those read elsewhere', async () => {
+    const m = WIDE.replace('- columns: "^(\\\\w+) \\\\(mg/kg\\\\)$"', '- allExcept: [Operator]').replace('{ from: $eachMatch }', '{ from: $eachColumn, extract: "^(\\\\w+)" }');
+    expect(m).toContain('allExcept');
+    const r = await run(m, FILE);
+    expect(r.errors).toEqual([]);
+    // Excepted is not read: Operator is still reported (ignoreColumns silences it).
+    expect(r.warnings?.map((w) => [w.code, w.column])).toEqual([['W_UNCLAIMED_COLUMN', 8]]);
+    expect(r.records.map((x) => x.fields.testCode)).toEqual(['Pb', 'Cd', 'Pb', 'Cd', 'As']);
+  });
+
+  it('no column matches the pattern: the file is rejected with E_MISSING_COLUMN naming the pattern', async () => {
+    const r = await run(WIDE.replace('mg/kg\\\\)$"', 'µg/kg\\\\)$"'), FILE);
+    expect(r.errors[0]).toMatchObject({ code: 'E_MISSING_COLUMN' });
+    expect(r.errors[0].message).toContain('headers matching /^(\\w+) \\(µg\\/kg\\)$/');
+  });
+
+  it('mapping check: an each entry needs exactly one of column, columns, allExcept', () => {
+    const bad = WIDE.replace('- columns:', '- column: X\n        columns:');
+    expect(load(bad).diagnostics.map((d) => d.code)).toContain('E_SCHEMA');
+    expect(load(WIDE).diagnostics).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+// End to end through ingest: an instrument report with a key/value header block, computed and
+// addressed columns (fixtures/shapes/aas-report), and an open-ended wide file whose unread
+// column reaches the partner's ack as W_UNCLAIMED_COLUMN (fixtures/shapes/icp-wide).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
+import { root, world, type World } from './helpers.js';
+
+let w: World | undefined;
+afterEach(() => {
+  w?.close();
+  w = undefined;
+});
+
+/** A shapes mapping in place of bravo-lab's lims-results feed (same partner, feed name and match). */
+function asLimsFeed(file: string): (y: string) => string {
+  const text = readFileSync(path.join(root, file), 'utf8');
+  const body = text.slice(0, text.includes('\n  - emit: lot') ? text.indexOf('\n  - emit: lot') : undefined);
+  return () => body.replace(/^feed: .*$/m, 'feed: lims-results').replace(/^match: .*$/m, 'match: ["LIMS_EXPORT_*.csv"]') + '\n';
+}
+
+function upload(dir: string, fixture: string, name: string, edit: (t: string) => string): string {
+  const to = path.join(dir, 'up', name);
+  writeFileSync(to, edit(readFileSync(path.join(root, fixture), 'utf8')));
+  return to;
+}
+
+describe('real partner shapes through lotgate ingest', () => {
+  it('an instrument report: the block sample id and lot reach every stored result', async () => {
+    w = await world({ 'bravo-lab/lims-results.yaml': asLimsFeed('fixtures/shapes/aas-report.yaml') });
+    const file = upload(w.dir, 'fixtures/shapes/aas-report.csv', 'LIMS_EXPORT_20261118_0300.csv', (t) => t.replace('Lot: L-77', 'Lot: NW26-0411'));
+    const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
+    expect(r.ack.errors).toEqual([]);
+    expect(r.state).toBe('applied');
+    expect(r.ack.counts).toMatchObject({ rows: 3, applied: 3, rejected: 0, filtered: 0 });
+  });
+
+  it('a wide file: one result per analyte column, and the column nothing reads is a coded warning in the ack', async () => {
+    w = await world({ 'bravo-lab/lims-results.yaml': asLimsFeed('fixtures/shapes/icp-wide.yaml') });
+    const file = upload(w.dir, 'fixtures/shapes/icp-wide.csv', 'LIMS_EXPORT_20261118_0400.csv', (t) => t.replace('L-77', 'NW26-0411').replace('L-78', 'NW26-0415'));
+    const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
+    expect(r.state).toBe('applied');
+    expect(r.ack.counts).toMatchObject({ rows: 2, applied: 2, rejected: 0 });
+    expect(r.ack.errors).toEqual([]);
+    expect(r.ack.warnings).toEqual([expect.objectContaining({ code: 'W_UNCLAIMED_COLUMN', line: 1, column: 8 })]);
+  });
+});
