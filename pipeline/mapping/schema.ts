@@ -262,6 +262,16 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       filter: { type: 'array', items: { $ref: '#/definitions/condition' }, description: 'Rows not matching all conditions are skipped (counted as filtered, not errors).' },
       plausibleDates: { $ref: '#/definitions/plausible' },
       records: { type: 'array', minItems: 1, items: { $ref: '#/definitions/record' }, description: 'The records each row produces.' },
+      sections: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['header'],
+        description: 'CSV: several tables in one file, each with its own key/value block and header row. A row with a cell equal to `header` starts a table; a blank line or a line whose first cell matches `end` ends it; the lines between tables are the next section\'s block (block values carry down). dialect.headerRow is not used.',
+        properties: {
+          header: { type: 'string', minLength: 1, description: 'Text of a header cell that marks a header row, e.g. "Analyte".' },
+          end: { type: 'string', minLength: 1, description: 'Regular expression on the first non-empty cell of a line that ends a table, e.g. "^(End of table|-{3,})".' },
+        },
+      },
       ignoreColumns: { type: 'array', items: { type: 'string' }, description: 'CSV: headers of columns deliberately not read; they are not reported as unclaimed and an allExcept each skips them.' },
       unclaimedColumns: { enum: ['warn', 'ignore'], description: 'CSV: report columns that nothing reads (W_UNCLAIMED_COLUMN, in mapping test and the ack). Default: warn when a record has an open-ended each (columns / allExcept), else ignore.' },
       tests: {

@@ -103,6 +103,14 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   }
   const fileMissing = strings(raw.missing);
   checkMarkers('/missing', raw.missing, report);
+  if (isObj(raw.sections)) {
+    if (format !== 'csv') report('/sections', 'key', 'error', 'E_BAD_SOURCE', `sections split CSV files into tables; format ${format} has none`);
+    if (typeof raw.sections.end === 'string') {
+      const problem = regexProblem(raw.sections.end, false);
+      if (problem) report('/sections/end', 'value', 'error', 'E_BAD_REGEX', problem);
+    }
+    if (isObj(raw.dialect) && has(raw.dialect, 'headerRow')) report('/dialect/headerRow', 'key', 'warning', 'W_UNUSED_OPTION', 'with sections, header rows are found by sections.header; headerRow is not used');
+  }
 
   if (Array.isArray(raw.filter)) {
     raw.filter.forEach((c, i) => checkCondition(p('/filter', i), c, { ctx, format, inWhen: false, hasEach: false, fieldNames: [] }));

@@ -182,6 +182,19 @@ export interface RecordSpec {
   fields: Record<string, FieldSpec>;
 }
 
+/**
+ * Several tables in one CSV file: a row with a cell equal to `header` starts a table (its header
+ * row); a blank line, or a line whose first non-empty cell matches `end`, ends it. Lines between
+ * tables are that section's key/value block; a block value carries down to later sections until
+ * a section states it again. dialect.headerRow is not used.
+ */
+export interface SectionsSpec {
+  /** Text of a header cell that marks a header row, e.g. "Analyte" (compared like headers). */
+  header: string;
+  /** Regular expression on the first non-empty cell of a line that ends a table (a blank line always does). */
+  end?: string;
+}
+
 export interface MappingSpec {
   partner: string;
   feed: string;
@@ -206,6 +219,8 @@ export interface MappingSpec {
    * field, condition or `each` reads is reported (W_UNCLAIMED_COLUMN) in the dry run and the ack.
    */
   ignoreColumns?: string[];
+  /** CSV: the file holds several tables, each with its own key/value block and header row. */
+  sections?: SectionsSpec;
   /**
    * CSV: report columns nothing reads (W_UNCLAIMED_COLUMN). Default: warn when a record has an
    * open-ended `each` (columns / allExcept), else ignore.

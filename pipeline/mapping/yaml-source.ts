@@ -50,7 +50,7 @@ function isConditionPath(p: string[], at: number): boolean {
 function isStringPosition(p: string[]): boolean {
   const n = p.length;
   if (n === 1) return TOP_STRINGS.has(p[0]);
-  if (n === 2) return (p[0] === 'dialect' && DIALECT_STRINGS.has(p[1])) || (p[0] === 'xml' && p[1] === 'record') || p[0] === 'match' || p[0] === 'missing' || p[0] === 'ignoreColumns';
+  if (n === 2) return (p[0] === 'dialect' && DIALECT_STRINGS.has(p[1])) || (p[0] === 'xml' && p[1] === 'record') || p[0] === 'match' || p[0] === 'missing' || p[0] === 'ignoreColumns' || p[0] === 'sections';
   if (isConditionPath(p, n - 1)) return CONDITION_STRINGS.has(p[n - 1]);
   if (isConditionPath(p, n - 2)) return p[n - 2] === 'in' || p[n - 2] === 'notIn';
   if (p[0] === 'tests' && n === 3) return true;

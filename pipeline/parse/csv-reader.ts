@@ -28,6 +28,11 @@ export interface CsvReadOptions {
   maxRecordBytes?: number;
   /** Hand over the lines above the header row as 'preamble' items (for key/value blocks). */
   preamble?: boolean;
+  /**
+   * Every record as a 'row' item, blank lines included (as [""]), no header and no width check:
+   * for files of several sections, whose structure the caller works out (headerRow is ignored).
+   */
+  raw?: boolean;
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
@@ -295,10 +300,19 @@ export async function* readCsv(
   dialect: CsvDialect = {},
   opts: CsvReadOptions = {},
 ): AsyncGenerator<CsvItem> {
-  const headerRow = dialect.headerRow ?? 1;
+  const raw = opts.raw === true;
+  const headerRow = raw ? 1 : dialect.headerRow ?? 1;
   const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const items: CsvItem[] = [];
-  const { sink, hasHeader } = itemSink(headerRow === 0, dialect.skipEmptyRows ?? true, items);
+  const cooked = itemSink(headerRow === 0, dialect.skipEmptyRows ?? true, items);
+  let seen = false;
+  const sink = raw
+    ? (values: string[], line: number): void => {
+        seen = true;
+        items.push({ kind: 'row', line, values });
+      }
+    : cooked.sink;
+  const hasHeader = raw ? () => seen : cooked.hasHeader;
   const skipLines = headerRow > 1 ? headerRow - 1 : 0;
   const lines = new LineCounter(skipLines);
   let preambleLine = 0;
@@ -308,6 +322,8 @@ export async function* readCsv(
   let parser: RecordSinkParser;
   try {
     const options = csvParseOptionsOf(dialect, opts);
+    // Sections: a blank line ends a table, so blank lines are records too.
+    if (raw) options.skip_empty_lines = false;
     parser = new RecordSinkParser(options, (values, info) => {
       if (fatal !== undefined) return;
       const line = lines.recordLine(values, info);

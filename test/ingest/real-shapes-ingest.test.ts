@@ -46,4 +46,13 @@ describe('real partner shapes through lotgate ingest', () => {
     expect(r.ack.errors).toEqual([]);
     expect(r.ack.warnings).toEqual([expect.objectContaining({ code: 'W_UNCLAIMED_COLUMN', line: 1, column: 8 })]);
   });
+
+  it('a file of several sections: the rows of every table applied with their own sample and lot', async () => {
+    w = await world({ 'bravo-lab/lims-results.yaml': asLimsFeed('fixtures/shapes/multi-sample.yaml') });
+    const file = upload(w.dir, 'fixtures/shapes/multi-sample.csv', 'LIMS_EXPORT_20261118_0500.csv', (t) => t.replace('L-77', 'NW26-0411').replace('L-78', 'NW26-0415'));
+    const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
+    expect(r.state).toBe('applied_with_errors');
+    expect(r.ack.counts).toMatchObject({ rows: 5, applied: 4, rejected: 1, filtered: 0, superseded: 0 });
+    expect(r.ack.errors.map((e) => [e.code, e.line])).toEqual([['E_RAGGED_ROW', 18]]);
+  });
 });

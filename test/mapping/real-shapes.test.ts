@@ -205,3 +205,31 @@ describe('open-ended wide files (fixtures/shapes/icp-wide)', () => {
     expect(load(WIDE).diagnostics).toEqual([]);
   });
 });
+
+describe('several sections in one file (fixtures/shapes/multi-sample)', () => {
+  const MULTI = readFileSync('fixtures/shapes/multi-sample.yaml', 'utf8');
+  const FILE = 'fixtures/shapes/multi-sample.csv';
+
+  it('each table takes its own block; block values carry down; blank and marker lines end tables', async () => {
+    const r = await run(MULTI, FILE);
+    expect(r.records.map((x) => [x.line, x.ids[0].value, x.fields.lotNumber, x.fields.method, x.fields.resultValue])).toEqual([
+      [7, 'S-2001', 'L-77', 'MA-3', 0.41],
+      [8, 'S-2001', 'L-77', 'MA-3', 0.43],
+      [13, 'S-2002', 'L-78', 'MA-3', 0.39],
+      [17, 'S-2003', 'L-78', 'MA-3', 0.55],
+    ]);
+    expect(r.sections?.map((s) => [s.headerLine, s.blocks['Sample ID'].value, s.blocks['Sample ID'].line])).toEqual([[6, 'S-2001', 4], [12, 'S-2002', 10], [16, 'S-2003', 15]]);
+  });
+
+  it('block lines of other sections are not ragged rows; a row that does not fit its table is', async () => {
+    const r = await run(MULTI, FILE);
+    expect(r.errors).toEqual([expect.objectContaining({ line: 18, code: 'E_RAGGED_ROW' })]);
+    expect(r.counts).toMatchObject({ rows: 5, applied: 4, rejected: 1, filtered: 0 });
+  });
+
+  it('no header cell anywhere: E_HEADER_NOT_FOUND naming sections.header', async () => {
+    const r = await run(MULTI.replace('header: Test ', 'header: Prüfung '), FILE);
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'E_HEADER_NOT_FOUND' })]);
+    expect(r.errors[0].message).toContain('"Prüfung"');
+  });
+});
