@@ -234,7 +234,7 @@ class Compiled implements CompiledMapping {
 
   private treeEngine(): Engine {
     if (this.tree === undefined) {
-      const format = this.format === 'csv' ? 'document' : this.format;
+      const format = this.format === 'csv' || this.format === 'xlsx' ? 'document' : this.format;
       const bindSource = (aliases: string[]): BoundSource => bindTreeSource(aliases, format);
       const bindField = (f: RecordPlan['fields'][number]): BoundSource => {
         if (f.template === null) return bindSource(f.aliases);

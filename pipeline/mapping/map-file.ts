@@ -5,7 +5,8 @@
 
 import { createReadStream } from 'node:fs';
 import { FileError } from '../model/types.js';
-import { readCsv } from '../parse/csv-reader.js';
+import { readCsv, type CsvItem } from '../parse/csv-reader.js';
+import { readXlsx } from '../parse/xlsx-reader.js';
 import { readXml } from '../parse/xml-reader.js';
 import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
@@ -50,14 +51,17 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     }
     let mapper: CsvRowMapper | undefined;
     const dialect = spec.dialect ?? {};
+    const xlsx = format === 'xlsx';
+    if (xlsx) input.destroy();
+    const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> => (xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : readCsv(input, dialect, mode));
     if (spec.sections !== undefined) {
-      yield* mapSections(compiled, spec, input, fileName, hooks);
+      yield* mapSections(compiled, spec, items({ raw: true }), fileName, hooks);
       return;
     }
     const preamble: PreambleLine[] = [];
-    for await (const item of readCsv(input, dialect, { preamble: compiled.usesBlocks })) {
+    for await (const item of items({ preamble: compiled.usesBlocks })) {
       if (item.kind === 'preamble') {
-        preamble.push({ line: item.line, cells: splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
+        preamble.push({ line: item.line, cells: item.cells ?? splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
       } else if (item.kind === 'header') {
         const bound = compiled.bindCsvHeader(item.values, item.line, preamble);
         if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line, undefined, bound.error.field);
@@ -79,10 +83,10 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
 }
 
 /** A CSV file of several sections (spec.sections): each table bound to its own header and block. */
-async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, input: NodeJS.ReadableStream, fileName: string, hooks: MapFileHooks): AsyncGenerator<MapUnit> {
+async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, items: AsyncIterable<CsvItem>, fileName: string, hooks: MapFileHooks): AsyncGenerator<MapUnit> {
   const splitter = new SectionSplitter(spec.sections!);
   let mapper: CsvRowMapper | undefined;
-  for await (const item of readCsv(input, spec.dialect ?? {}, { raw: true })) {
+  for await (const item of items) {
     if (item.kind === 'error') {
       yield { records: [], errors: [{ line: item.line, code: item.code, message: item.message, ...(item.column !== undefined ? { column: item.column } : {}) }], filtered: 0, line: item.line };
       continue;

@@ -246,7 +246,15 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       feed: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Feed name; must equal this file\'s name without .yaml.' },
       version: { type: ['string', 'number'], description: 'Free-form version label an analyst bumps; the content hash is stamped on every record too.' },
       description: { type: 'string', description: 'What this feed is, for the next analyst.' },
-      format: { enum: ['csv', 'xml', 'document'], default: 'csv', description: 'csv (default), xml, or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      format: { enum: ['csv', 'xml', 'document', 'xlsx'], default: 'csv', description: 'csv (default), xml, xlsx (an Excel workbook, one sheet read like a CSV file: same dialect.headerRow, fields, blocks, sections), or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      xlsx: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'format xlsx: which sheet. Numbers arrive as numbers ("12.5", never as displayed), date-formatted cells as yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss (both Excel date systems), formulas as their cached result.',
+        properties: {
+          sheet: { type: ['string', 'integer'], description: 'Sheet name (case-insensitive; a hidden sheet only by name) or 1-based number among the visible sheets. Default: the first visible sheet.' },
+        },
+      },
       match: stringOrList('File-name glob(s) this feed accepts, case-insensitive, e.g. "batch_status_*.csv".'),
       dialect: { $ref: '#/definitions/dialect' },
       xml: {

@@ -79,6 +79,7 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   }
 
   // Format-specific options.
+  if (has(raw, 'xlsx') && format !== 'xlsx') report('/xlsx', 'key', 'warning', 'W_UNUSED_OPTION', `xlsx options only apply to format xlsx (this mapping is ${format})`);
   if (format === 'xml' && !has(raw, 'xml')) {
     report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format xml needs xml.record (the path of the record elements)');
   }
@@ -104,7 +105,7 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   const fileMissing = strings(raw.missing);
   checkMarkers('/missing', raw.missing, report);
   if (isObj(raw.sections)) {
-    if (format !== 'csv') report('/sections', 'key', 'error', 'E_BAD_SOURCE', `sections split CSV files into tables; format ${format} has none`);
+    if (format !== 'csv' && format !== 'xlsx') report('/sections', 'key', 'error', 'E_BAD_SOURCE', `sections split CSV files into tables; format ${format} has none`);
     if (typeof raw.sections.end === 'string') {
       const problem = regexProblem(raw.sections.end, false);
       if (problem) report('/sections/end', 'value', 'error', 'E_BAD_REGEX', problem);
@@ -225,7 +226,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
       const problem = regexProblem(e.columns, false);
       if (problem) report(p(ptr, 'each', i, 'columns'), 'value', 'error', 'E_BAD_REGEX', problem);
     }
-    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
+    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv' && scope.format !== 'xlsx') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
     const cols = strings(e.column);
     cols.forEach((col, j) => {
       const key = norm(col);
@@ -309,7 +310,7 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
       report(p(ptr, 'template'), 'value', 'error', 'E_BAD_TEMPLATE', (e as Error).message);
     }
   }
-  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv') {
+  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv' && scope.format !== 'xlsx') {
     report(p(ptr, 'from'), 'value', 'error', 'E_BAD_SOURCE', `from: { block / column / header / rightOf } addresses CSV cells; format ${scope.format} has none`);
   }
   if (hasConst && hasDefault) report(p(ptr, 'default'), 'key', 'warning', 'W_UNUSED_OPTION', `default never applies to a const field`);

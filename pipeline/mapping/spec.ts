@@ -21,7 +21,13 @@
 
 import type { IdScheme, RecordKind } from '../model/types.js';
 
-export type MappingFormat = 'csv' | 'xml' | 'document';
+export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
+
+/** format xlsx: which sheet. dialect.headerRow, trim and skipEmptyRows apply as for CSV. */
+export interface XlsxOptions {
+  /** Sheet name (case-insensitive; hidden sheets only by name) or 1-based index among visible sheets. Default: the first visible sheet. */
+  sheet?: string | number;
+}
 
 export interface CsvDialect {
   delimiter?: string; // default ","
@@ -207,6 +213,7 @@ export interface MappingSpec {
   match: string[];
   dialect?: CsvDialect;
   xml?: XmlOptions;
+  xlsx?: XlsxOptions;
   /** File-level missing-value markers (default: [""]). */
   missing?: string[];
   /** Rows not matching all conditions are skipped (counted as filtered, not errors). */

@@ -16,7 +16,7 @@ export type CsvItem =
   | { kind: 'row'; line: number; values: string[] }
   | { kind: 'error'; line: number; column?: number; code: ErrorCode; message: string }
   /** A line above the header row, unparsed (only with CsvReadOptions.preamble). */
-  | { kind: 'preamble'; line: number; text: string };
+  | { kind: 'preamble'; line: number; text: string; cells?: string[] };
 
 export interface CsvReadOptions {
   /**
