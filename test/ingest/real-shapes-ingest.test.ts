@@ -56,3 +56,41 @@ describe('real partner shapes through lotgate ingest', () => {
     expect(r.ack.errors.map((e) => [e.code, e.line])).toEqual([['E_RAGGED_ROW', 18]]);
   });
 });
+
+describe('an Excel workbook through lotgate ingest', () => {
+  it('format xlsx: the results sheet of a workbook is applied like a CSV export', async () => {
+    const ExcelJS = (await import('exceljs')).default;
+    w = await world({
+      'bravo-lab/lims-results.yaml': () => [
+        'partner: bravo-lab',
+        'feed: lims-results',
+        'format: xlsx',
+        'match: ["LIMS_EXPORT_*.xlsx"]',
+        'xlsx: { sheet: Results }',
+        'dialect: { headerRow: 3 }',
+        'records:',
+        '  - emit: test_result',
+        '    fields:',
+        '      sample:    { from: { block: "Sample" }, xref: lims_sample, required: true }',
+        '      lotNumber: { from: Lot, required: true }',
+        '      testCode:  { from: Test }',
+        '      result:    { from: Result }',
+        '      testedAt:  { from: Tested, format: ["yyyy-MM-dd\'T\'HH:mm:ss", yyyy-MM-dd], tz: America/New_York }',
+        '',
+      ].join('\n'),
+    });
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('Results');
+    ws.addRow(['Sample', 'S26-009001']);
+    ws.addRow([]);
+    ws.addRow(['Lot', 'Test', 'Result', 'Tested']);
+    ws.addRow(['NW26-0411', 'ASSAY', 99.6, new Date(Date.UTC(2026, 10, 18, 9, 42))]).getCell(4).numFmt = 'm/d/yy h:mm';
+    ws.addRow(['NW26-0415', 'WATER', 0.4, new Date(Date.UTC(2026, 10, 18, 10, 0))]).getCell(4).numFmt = 'm/d/yy h:mm';
+    const file = path.join(w.dir, 'up', 'LIMS_EXPORT_20261118_0600.xlsx');
+    await wb.xlsx.writeFile(file);
+    const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
+    expect(r.ack.errors).toEqual([]);
+    expect(r.state).toBe('applied');
+    expect(r.ack.counts).toMatchObject({ rows: 2, applied: 2, rejected: 0, filtered: 0 });
+  });
+});
