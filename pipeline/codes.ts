@@ -145,6 +145,7 @@ export const ERROR_CODES = {
   E_IMPLAUSIBLE_DATE: entry(PA, '{field}: {value} read as {date} is outside the plausible window.', 'Fix the date in the file; if the value is right, fix the mapping\'s date pattern (day and month swapped?) or widen `plausible` / `plausibleDates`.'),
   E_XLS_LEGACY: entry(P, 'The file is a legacy Excel 97-2003 workbook (.xls), which is not read.', 'Save it as Excel Workbook (.xlsx) or as CSV and send it again.'),
   E_XLSX_INVALID: entry(P, 'The file is not a readable Excel .xlsx workbook.', 'Open it in Excel, save it as .xlsx and send it again, or send a CSV file.'),
+  E_XLSX_TOO_LARGE: entry(P, 'The workbook would expand beyond the limits (entries, declared uncompressed size or compression ratio); it was not opened.', 'Send the data in smaller workbooks, or as CSV.'),
   E_XLSX_SHEET: entry([A, P], 'The workbook has no sheet {sheet}; the message lists the sheets it has.', 'Analyst: fix `xlsx.sheet` in the mapping; partner: send the workbook with the agreed sheet.'),
   E_RECORD_PATH_NO_MATCH: entry([A, P], 'The mapping\'s record path (xml.record) matches no element of the document.', 'Analyst: correct `xml.record` (the message lists the document\'s top elements); partner: check that the right document type was sent.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;

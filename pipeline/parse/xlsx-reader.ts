@@ -9,6 +9,7 @@ import ExcelJS from 'exceljs';
 import { FileError } from '../model/types.js';
 import type { CsvDialect, XlsxOptions } from '../mapping/spec.js';
 import type { CsvItem } from './csv-reader.js';
+import { checkZip } from './zip-guard.js';
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
@@ -61,6 +62,7 @@ async function checkSignature(path: string): Promise<void> {
  */
 export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: CsvDialect = {}, mode: { raw?: boolean; preamble?: boolean } = {}): AsyncGenerator<CsvItem> {
   await checkSignature(path);
+  await checkZip(path);
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
   const wanted = opts.sheet;
   const seen: string[] = [];

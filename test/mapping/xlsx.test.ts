@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { dryRun } from '../../pipeline/mapping/dry-run.js';
+import { checkZip, DEFAULT_ZIP_LIMITS } from '../../pipeline/parse/zip-guard.js';
 import { compile, load, specOf, yaml } from './helpers.js';
 
 const NOW = new Date('2026-02-05T00:00:00Z');
@@ -103,6 +104,25 @@ describe('format xlsx', () => {
     const csv = join(dir, 'Chargen_csv.xlsx');
     writeFileSync(csv, 'Charge;Menge\nAC-1;1\n');
     expect((await run(MAPPING, csv)).errors).toEqual([expect.objectContaining({ code: 'E_XLSX_INVALID' })]);
+  });
+
+  it('hostile workbooks: a zip bomb and too many entries are refused from the ZIP directory, before anything is inflated', async () => {
+    const JSZip = (await import('jszip')).default;
+    const zip = new JSZip();
+    zip.file('[Content_Types].xml', '<Types/>');
+    zip.file('xl/worksheets/sheet1.xml', Buffer.alloc(20 * 1024 * 1024)); // 20 MiB of zeros: ~1000-fold
+    const bombPath = join(dir, 'Chargen_bomb.xlsx');
+    writeFileSync(bombPath, await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE', compressionOptions: { level: 9 } }));
+    const r = await run(MAPPING, bombPath);
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'E_XLSX_TOO_LARGE' })]);
+    expect(r.errors[0].message).toMatch(/xl\/worksheets\/sheet1\.xml would expand \d+-fold/);
+    const many = new JSZip();
+    for (let i = 0; i < 50; i++) many.file(`x/${i}.xml`, '<a/>');
+    const manyPath = join(dir, 'many.xlsx');
+    writeFileSync(manyPath, await many.generateAsync({ type: 'nodebuffer' }));
+    await expect(checkZip(manyPath, { ...DEFAULT_ZIP_LIMITS, maxEntries: 40 })).rejects.toMatchObject({ code: 'E_XLSX_TOO_LARGE' });
+    await expect(checkZip(manyPath, { ...DEFAULT_ZIP_LIMITS, maxUncompressedBytes: 100 })).rejects.toMatchObject({ code: 'E_XLSX_TOO_LARGE' });
+    await expect(checkZip(manyPath)).resolves.toBeUndefined();
   });
 
   it('mapping check knows format xlsx and its sheet option', () => {
