@@ -26,7 +26,8 @@ export function excelDateText(d: Date): string {
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  // Excel keeps 15 significant digits: 0.1+0.2 is 0.3 there, not 0.30000000000000004.
+  if (typeof v === 'number') return Number.isFinite(v) ? String(Number(v.toPrecision(15))) : '';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? '' : excelDateText(v);
   if (typeof v === 'object') {

@@ -82,6 +82,17 @@ describe('format xlsx', () => {
     expect(events).toEqual(['2026-01-15T07:30:00.000Z', '2026-01-16T13:05:30.000Z']);
   });
 
+  it('cell texts: numbers to 15 significant digits as Excel keeps them, formulas by cached result, rich text joined, errors as their code', async () => {
+    const { cellText } = await import('../../pipeline/parse/xlsx-reader.js');
+    expect(cellText(0.1 + 0.2)).toBe('0.3');
+    expect(cellText(239850.5)).toBe('239850.5');
+    expect(cellText({ formula: 'A1*2', result: 4 })).toBe('4');
+    expect(cellText({ richText: [{ text: 'AC-' }, { text: '1' }] })).toBe('AC-1');
+    expect(cellText({ error: '#N/A' })).toBe('#N/A');
+    expect(cellText(new Date(Date.UTC(2026, 0, 15, 8, 29, 59, 999)))).toBe('2026-01-15T08:30:00');
+    expect(cellText(true)).toBe('true');
+  });
+
   it('the 1904 date system gives the same dates', async () => {
     const r = await run(MAPPING, await cmoWorkbook({ date1904: true }));
     expect(r.errors).toEqual([]);
