@@ -76,6 +76,9 @@ export function registerMappingCommands(program: Command): void {
           for (const f of res.filteredBy) process.stdout.write(`  filtered ${f.rows} row(s): ${f.reason}\n`);
         }
         for (const w of res.warnings ?? []) process.stdout.write(`warning ${w.code}${w.line !== undefined ? ` (line ${w.line})` : ''}: ${w.message}\n`);
+        const blockText = (b: Record<string, { value: string; line: number }>): string => Object.entries(b).map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (line ${v.line})`).join(', ');
+        if (res.sections) for (const s of res.sections) process.stdout.write(`section with header at line ${s.headerLine}: ${blockText(s.blocks) || 'no block values'}\n`);
+        else if (res.blocks) process.stdout.write(`block values: ${blockText(res.blocks)}\n`);
         if (res.notMatchedByRecordPath) {
           process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
         }

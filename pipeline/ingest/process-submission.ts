@@ -9,6 +9,7 @@ import type { Acknowledgment, AckError, MappedRecord, PartnerConfig, RowError, S
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import path from 'node:path';
 import { mapFile, type MapUnit } from '../mapping/map-file.js';
+import type { CsvRowMapper } from '../mapping/compile.js';
 import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import { notRowsNote } from './ack.js';
@@ -204,7 +205,7 @@ type SpooledUnit = Pick<MapUnit, 'records' | 'errors' | 'line'>;
 
 export type MapOutcome =
   /** notRows: XML elements the record path did not read (a note for the ack). */
-  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number; notRows?: Map<string, number> }
+  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number; notRows?: Map<string, number>; headerWarnings?: RowError[] }
   /** The file as a whole cannot be read. */
   | { kind: 'file_error'; error: FileError; rows: number; filtered: number }
   /** Beyond the file's limits: rejected as a whole with these first errors. */
@@ -218,8 +219,13 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
   let rowsWithErrors = 0;
   const sample: RowError[] = [];
   let notRows: Map<string, number> | undefined;
+  // Header findings the partner should see (columns nothing reads); the others are the analyst's.
+  let headerWarnings: RowError[] | undefined;
+  const onHeader = (m: CsvRowMapper): void => {
+    headerWarnings = m.warnings.filter((w) => w.code === 'W_UNCLAIMED_COLUMN');
+  };
   try {
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now(), onXmlUnmatched: (m) => (notRows = m) })) {
+    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now(), onXmlUnmatched: (m) => (notRows = m), onHeader })) {
       rows++;
       if (rows > limits.maxRows) {
         spool.dispose();
@@ -247,7 +253,7 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
     if (err instanceof FileError) return { kind: 'file_error', error: err, rows, filtered };
     throw err;
   }
-  return { kind: 'mapped', spool, rows, filtered, notRows };
+  return { kind: 'mapped', spool, rows, filtered, notRows, headerWarnings };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +326,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       store.clearRejectedRows(submissionId);
       store.updateSubmission(submissionId, ctx.started);
     }
+    for (const w of mapped.headerWarnings ?? []) recordError(w);
     for (const unit of mapped.spool.items()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);

@@ -6,9 +6,10 @@
 import { RECORD_KINDS } from '../model/records.js';
 import { createRecordValidator, type RecordValidator } from '../model/schemas.js';
 import type { MapResult, RowError } from '../model/types.js';
-import { bindCsvSource, bindRecords, bindTreeSource, headerIndex, type Missing } from './bind.js';
+import { bindCsvField, bindCsvSource, columnsRead, expandEachColumns, bindRecords, bindTreeSource, describeSource, hasSource, headerIndex, type CsvBindContext, type Missing } from './bind.js';
+import type { PreambleLine } from './blocks.js';
 import { normalizeHeader } from './headers.js';
-import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_COLUMN, S_NONE, type ConditionPlan, type RecordPlan } from './plan.js';
+import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_BLOCK, S_COLUMN, S_NONE, S_TEMPLATE, type ConditionPlan, type RecordPlan } from './plan.js';
 import { Engine, type BoundCondition, type BoundSource, type Clock } from './row-engine.js';
 import type { MappingFormat, MappingSpec } from './spec.js';
 import { closest, listOf } from './suggest.js';
@@ -45,13 +46,18 @@ export interface CsvRowMapper {
    * and W_DUPLICATE_HEADER (a header the mapping reads appears twice; the first is used).
    */
   readonly warnings: RowError[];
+  /** Key/value block label → the value found and its line (for dry-run output). */
+  readonly blocks: Record<string, { value: string; line: number }>;
 }
 
 export interface CompiledMapping {
   readonly spec: MappingSpec;
   readonly hash: string;
   readonly format: MappingFormat;
-  bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError & { code: ErrorCode } };
+  /** @param preamble the lines above the header, split into cells (for key/value blocks) */
+  bindCsvHeader(header: string[], headerLine: number, preamble?: PreambleLine[]): CsvRowMapper | { error: RowError & { code: ErrorCode } };
+  /** Whether a field reads a key/value block (then the reader must hand over the preamble lines). */
+  readonly usesBlocks: boolean;
   /** "Now" for date plausibility (E_IMPLAUSIBLE_DATE) of the files mapped from here on. */
   setNow(now: Date): void;
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult;
@@ -63,6 +69,7 @@ class BoundCsv implements CsvRowMapper {
     private readonly engine: Engine,
     readonly columns: Record<string, { header: string; index: number }>,
     readonly warnings: RowError[],
+    readonly blocks: Record<string, { value: string; line: number }>,
   ) {}
 
   mapRow(values: string[], line: number, file: string): RowMapResult {
@@ -99,12 +106,27 @@ class Compiled implements CompiledMapping {
     this.filter = (spec.filter ?? []).map(compileCondition);
   }
 
-  bindCsvHeader(header: string[], headerLine: number): CsvRowMapper | { error: RowError & { code: ErrorCode } } {
+  get usesBlocks(): boolean {
+    return this.plans.some((p) => p.fields.some((f) => f.ref?.block !== undefined));
+  }
+
+  bindCsvHeader(header: string[], headerLine: number, preamble: PreambleLine[] = []): CsvRowMapper | { error: RowError & { code: ErrorCode } } {
     const index = headerIndex(header);
     const missing: Missing[] = [];
     const bindSource = (aliases: string[]): BoundSource => bindCsvSource(aliases, index);
     const headerText = (col: number): string => header[col].trim();
-    const records = bindRecords(this.plans, bindSource, missing, headerText);
+    const cx: CsvBindContext = { header, index, preamble, blockValues: new Map() };
+    // Columns read by name, position, template or condition, or ignored on purpose: an
+    // `allExcept` each takes the others.
+    const claimed = new Set<number>();
+    for (const plan of this.plans) {
+      for (const f of plan.fields) if (!f.hasConst) columnsRead(bindCsvField(f, cx), claimed);
+      for (const c of [...plan.rowWhen, ...plan.eachWhen]) columnsRead(bindSource([c.source]), claimed);
+      for (const e of plan.each ?? []) columnsRead(bindSource(e.aliases), claimed);
+    }
+    for (const c of this.filter) columnsRead(bindSource([c.source]), claimed);
+    for (const h of this.spec.ignoreColumns ?? []) columnsRead(bindSource([h]), claimed);
+    const records = bindRecords(this.plans, bindSource, missing, headerText, (f) => bindCsvField(f, cx), (e) => expandEachColumns(e, header, claimed));
     const filter = this.filter.map((c): BoundCondition => {
       const src = bindSource([c.source]);
       if (src.kind === S_NONE && c.test !== C_PRESENT) missing.push({ what: `the filter on '${c.source}'`, aliases: [c.source] });
@@ -125,7 +147,7 @@ class Compiled implements CompiledMapping {
         return '';
       };
       const parts = missing
-        .map((m) => `no column for ${m.what} (tried ${m.aliases.map((a) => `"${a}"`).join(', ')}${guess(m.aliases)})`)
+        .map((m) => `no column for ${m.what} (tried ${(m.shown ?? m.aliases.map((a) => `"${a}"`)).join(', ')}${guess(m.aliases)})`)
         .filter((t) => !seen.has(t) && (seen.add(t), true));
       const found = listOf(header.map((h) => `"${h.trim()}"`), 40);
       const error: RowError & { code: ErrorCode } = {
@@ -149,21 +171,39 @@ class Compiled implements CompiledMapping {
         if (bf.kind === S_COLUMN) {
           if (!(f.name in columns)) columns[f.name] = { header: header[bf.col].trim(), index: bf.col };
           const text = normalizeHeader(header[bf.col]);
-          const again = header.findIndex((h, i) => i > bf.col && normalizeHeader(h) === text);
+          // A column addressed by position, occurrence or neighbour was chosen on purpose.
+          const again = f.ref !== null ? -1 : header.findIndex((h, i) => i > bf.col && normalizeHeader(h) === text);
           if (again >= 0) {
             warn(`dup:${text}`, { line: headerLine, column: again + 1, field: f.name, code: 'W_DUPLICATE_HEADER', message: `header "${header[bf.col].trim()}" appears in columns ${bf.col + 1} and ${again + 1}; '${f.name}' reads the first` });
           }
-        } else if (bf.kind === S_NONE && !f.hasConst && f.aliases.length > 0) {
-          warn(`nf:${f.name}:${f.aliases.join('|')}`, {
+        } else if (bf.kind === S_NONE && !f.hasConst && hasSource(f)) {
+          warn(`nf:${f.name}:${describeSource(f).join('|')}`, {
             line: headerLine,
             field: f.name,
             code: 'W_COLUMN_NOT_FOUND',
-            message: `no column for '${f.name}' (tried ${f.aliases.map((a) => `"${a}"`).join(', ')}); it ${f.hasDefault ? 'takes its default' : 'stays empty'} on every row`,
+            message: `no column for '${f.name}' (tried ${describeSource(f).join(', ')}); it ${f.hasDefault ? 'takes its default' : 'stays empty'} on every row`,
           });
         }
       }
     }
-    return new BoundCsv(new Engine(records, filter, this.fileMissing, this.validate, this.clock), columns, warnings);
+    // A named column nothing reads: its values would be lost without a word.
+    const read = new Set(claimed);
+    for (const br of records) for (const be of br.each ?? []) read.add(be.col);
+    const unclaimed = header.map((h, i) => [h.trim(), i] as const).filter(([h, i]) => h !== '' && !read.has(i));
+    const openEnded = this.plans.some((p) => (p.each ?? []).some((e) => e.pattern !== null || e.except !== null));
+    if (unclaimed.length > 0 && (this.spec.unclaimedColumns ?? (openEnded ? 'warn' : 'ignore')) === 'warn') {
+      warnings.push({
+        line: headerLine,
+        column: unclaimed[0][1] + 1,
+        code: 'W_UNCLAIMED_COLUMN',
+        message: `${unclaimed.length === 1 ? 'column' : `${unclaimed.length} columns`} ${listOf(unclaimed.map(([h, i]) => `${i + 1} "${h}"`), 20)} ${unclaimed.length === 1 ? 'is' : 'are'} read by no field, condition or each rule, so ${unclaimed.length === 1 ? 'its' : 'their'} values are not used: map ${unclaimed.length === 1 ? 'it' : 'them'}, or list ${unclaimed.length === 1 ? 'it' : 'them'} under ignoreColumns if that is intended`,
+      });
+    }
+    const engine = new Engine(records, filter, this.fileMissing, this.validate, this.clock);
+    engine.ctx.block = cx.blockValues;
+    const blocks: Record<string, { value: string; line: number }> = {};
+    for (const br of records) for (const bf of br.fields) if (bf.kind === S_BLOCK) blocks[bf.plan.ref!.block!] = { value: cx.blockValues.get(bf.aliases[0]) ?? '', line: bf.blockLine! };
+    return new BoundCsv(engine, columns, warnings, blocks);
   }
 
   setNow(now: Date): void {
@@ -194,9 +234,14 @@ class Compiled implements CompiledMapping {
 
   private treeEngine(): Engine {
     if (this.tree === undefined) {
-      const format = this.format === 'csv' ? 'document' : this.format;
+      const format = this.format === 'csv' || this.format === 'xlsx' ? 'document' : this.format;
       const bindSource = (aliases: string[]): BoundSource => bindTreeSource(aliases, format);
-      const records = bindRecords(this.plans, bindSource, null, (_c, alias) => alias);
+      const bindField = (f: RecordPlan['fields'][number]): BoundSource => {
+        if (f.template === null) return bindSource(f.aliases);
+        const parts = f.template.names.map((n) => bindSource([n]));
+        return parts.some((p) => p.kind === S_NONE) ? { kind: S_NONE, col: -1, aliases: [] } : { kind: S_TEMPLATE, col: -1, aliases: f.template.literals, parts };
+      };
+      const records = bindRecords(this.plans, bindSource, null, (_c, alias) => alias, bindField);
       const filter = this.filter.map((c): BoundCondition => ({ ...bindSource([c.source]), plan: c }));
       this.tree = new Engine(records, filter, this.fileMissing, this.validate, this.clock);
     }

@@ -24,6 +24,10 @@ export interface DryRunResult {
   errors: RowError[];
   /** Header findings that do not reject anything (W_COLUMN_NOT_FOUND, W_DUPLICATE_HEADER); only present when there are some. */
   warnings?: RowError[];
+  /** Key/value block labels the mapping reads → the value found and the line it stands on. Only present when there are some. */
+  blocks?: Record<string, { value: string; line: number }>;
+  /** Files of several sections: each table's header line and the block values it carries (the last section's are also in `blocks`). */
+  sections?: { headerLine: number; blocks: Record<string, { value: string; line: number }> }[];
   /**
    * Row counts as an acknowledgment has them (rows = applied + rejected + filtered), before the
    * store's own checks (lot resolution, partner scope) that only ingest can make.
@@ -64,8 +68,12 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     onXmlUnmatched: (elements: Map<string, number>) => {
       if (elements.size > 0) out.notMatchedByRecordPath = [...elements].map(([element, count]) => ({ element, count }));
     },
-    onHeader: (mapper: CsvRowMapper) => {
-      if (mapper.warnings.length > 0) out.warnings = [...mapper.warnings];
+    onHeader: (mapper: CsvRowMapper, headerLine: number) => {
+      const known = new Set((out.warnings ?? []).map((w) => `${w.code}:${w.message}`));
+      const fresh = mapper.warnings.filter((w) => !known.has(`${w.code}:${w.message}`));
+      if (fresh.length > 0) out.warnings = [...(out.warnings ?? []), ...fresh];
+      if (Object.keys(mapper.blocks).length > 0) out.blocks = { ...mapper.blocks };
+      if (spec.sections !== undefined) (out.sections ??= []).push({ headerLine, blocks: { ...mapper.blocks } });
     },
   };
   try {

@@ -5,10 +5,13 @@
 
 import { createReadStream } from 'node:fs';
 import { FileError } from '../model/types.js';
-import { readCsv } from '../parse/csv-reader.js';
+import { readCsv, type CsvItem } from '../parse/csv-reader.js';
+import { readXlsx } from '../parse/xlsx-reader.js';
 import { readXml } from '../parse/xml-reader.js';
 import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
+import { splitCells, type PreambleLine } from './blocks.js';
+import { SectionSplitter } from './sections.js';
 
 export interface MapUnit extends RowMapResult {
   /** Line of the row or element (absent for a document). */
@@ -47,9 +50,20 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
       return;
     }
     let mapper: CsvRowMapper | undefined;
-    for await (const item of readCsv(input, spec.dialect ?? {})) {
-      if (item.kind === 'header') {
-        const bound = compiled.bindCsvHeader(item.values, item.line);
+    const dialect = spec.dialect ?? {};
+    const xlsx = format === 'xlsx';
+    if (xlsx) input.destroy();
+    const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> => (xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : readCsv(input, dialect, mode));
+    if (spec.sections !== undefined) {
+      yield* mapSections(compiled, spec, items({ raw: true }), fileName, hooks);
+      return;
+    }
+    const preamble: PreambleLine[] = [];
+    for await (const item of items({ preamble: compiled.usesBlocks })) {
+      if (item.kind === 'preamble') {
+        preamble.push({ line: item.line, cells: item.cells ?? splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
+      } else if (item.kind === 'header') {
+        const bound = compiled.bindCsvHeader(item.values, item.line, preamble);
         if ('error' in bound) throw new FileError(bound.error.code, bound.error.message, bound.error.line, undefined, bound.error.field);
         mapper = bound;
         hooks.onHeader?.(bound, item.line);
@@ -65,5 +79,36 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     }
   } finally {
     input.destroy();
+  }
+}
+
+/** A CSV file of several sections (spec.sections): each table bound to its own header and block. */
+async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, items: AsyncIterable<CsvItem>, fileName: string, hooks: MapFileHooks): AsyncGenerator<MapUnit> {
+  const splitter = new SectionSplitter(spec.sections!);
+  let mapper: CsvRowMapper | undefined;
+  for await (const item of items) {
+    if (item.kind === 'error') {
+      yield { records: [], errors: [{ line: item.line, code: item.code, message: item.message, ...(item.column !== undefined ? { column: item.column } : {}) }], filtered: 0, line: item.line };
+      continue;
+    }
+    if (item.kind !== 'row') continue;
+    const ev = splitter.push(item.values, item.line);
+    if (ev === null) continue;
+    if (ev.kind === 'header') {
+      const bound = compiled.bindCsvHeader(ev.values, ev.line, ev.preamble);
+      if ('error' in bound) throw new FileError(bound.error.code, `Section ${ev.section} (header at line ${ev.line}): ${bound.error.message}`, bound.error.line, undefined, bound.error.field);
+      mapper = bound;
+      hooks.onHeader?.(bound, ev.line);
+    } else if (ev.kind === 'ragged') {
+      const message = `Expected ${ev.width} columns (as in the header of this section), found ${ev.values.length}. Check for a missing or extra delimiter; a table ends at a blank line${spec.sections!.end !== undefined ? ' or a line matching sections.end' : ''}.`;
+      yield { records: [], errors: [{ line: ev.line, code: 'E_RAGGED_ROW', message }], filtered: 0, line: ev.line };
+    } else {
+      const unit: MapUnit = mapper!.mapRow(ev.values, ev.line, fileName);
+      unit.line = ev.line;
+      yield unit;
+    }
+  }
+  if (splitter.sections === 0) {
+    throw new FileError('E_HEADER_NOT_FOUND', `No header row: no line has a cell "${spec.sections!.header}" (sections.header). Check sections.header, the delimiter and the encoding.`);
   }
 }

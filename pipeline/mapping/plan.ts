@@ -5,13 +5,15 @@
 import type { IdScheme, RecordKind } from '../model/types.js';
 import { createDateParser } from './date-format.js';
 import { canonicalField, coerceConstant, effectiveType } from './field-types.js';
-import type { Condition, DatePlausibility, FieldSpec, FieldValueType, MappingSpec, RecordSpec } from './spec.js';
+import type { Condition, DatePlausibility, FieldSpec, FieldValueType, FromRef, MappingSpec, RecordSpec } from './spec.js';
+import { createSplitter, type Splitter } from './split.js';
 import { listOf } from './suggest.js';
+import { normalizeHeader } from './headers.js';
 import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, parseBoolean, parseResult, splitList } from './values.js';
 
 // Small integer tags (not strings or classes) keep the row loop's switches monomorphic and cheap.
 // S_*: where a value comes from; T_*: where it goes; OK/FAILED/SKIPPED: a field's outcome.
-export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6;
+export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6, S_BLOCK = 7, S_TEMPLATE = 8, S_EACH_MATCH = 9;
 export const T_FIELD = 0, T_ID = 1, T_RESULT = 2;
 export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
@@ -43,6 +45,39 @@ export interface FieldPlan {
   listSeparator: string;
   /** Date/datetime fields: the plausible window (null for other types). */
   plausible: PlausiblePlan | null;
+  /** `from` given as an object (block label, position, nth header, neighbour). */
+  ref: FromRef | null;
+  /** `template`: literal text around each {placeholder}; literals.length = names.length + 1. */
+  template: TemplatePlan | null;
+  split: Splitter | null;
+}
+
+export interface TemplatePlan {
+  literals: string[];
+  names: string[];
+}
+
+/** "{Date} {Time}" → literals ["", " ", ""], names ["Date", "Time"]. "{{" / "}}" are literal braces. */
+export function parseTemplate(text: string): TemplatePlan {
+  const literals: string[] = [];
+  const names: string[] = [];
+  let lit = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if ((c === '{' || c === '}') && text[i + 1] === c) {
+      lit += c;
+      i++;
+    } else if (c === '{') {
+      const end = text.indexOf('}', i);
+      if (end < 0) throw new Error(`template ${JSON.stringify(text)}: "{" at ${i + 1} is never closed`);
+      literals.push(lit);
+      lit = '';
+      names.push(text.slice(i + 1, end).trim());
+      i = end;
+    } else lit += c;
+  }
+  literals.push(lit);
+  return { literals, names };
 }
 
 export interface PlausiblePlan {
@@ -90,6 +125,10 @@ export interface ConditionPlan {
 
 export interface EachPlan {
   aliases: string[];
+  /** `columns:` pattern, or null. */
+  pattern: RegExp | null;
+  /** `allExcept:` normalized headers, or null. */
+  except: Set<string> | null;
   optional: boolean;
   set: [string, unknown][];
   setNames: Set<string>;
@@ -109,8 +148,12 @@ export function lowerSet(values: readonly string[]): Set<string> {
   return new Set(values.map((v) => v.trim().toLowerCase()));
 }
 
-export function aliasesOf(from: string | string[] | undefined): string[] {
-  return from === undefined ? [] : typeof from === 'string' ? [from] : from;
+export function aliasesOf(from: string | string[] | FromRef | undefined): string[] {
+  return from === undefined ? [] : typeof from === 'string' ? [from] : Array.isArray(from) ? from : [];
+}
+
+export function refOf(from: string | string[] | FromRef | undefined): FromRef | null {
+  return from !== undefined && typeof from === 'object' && !Array.isArray(from) ? from : null;
 }
 
 export function specialKind(source: string): number {
@@ -119,6 +162,7 @@ export function specialKind(source: string): number {
     case '$line': return S_LINE;
     case '$each': return S_EACH;
     case '$eachColumn': return S_EACH_COLUMN;
+    case '$eachMatch': return S_EACH_MATCH;
     default: return S_NONE;
   }
 }
@@ -215,6 +259,9 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
     convert: buildConverter(spec, fs, type),
     listSeparator: fs.separator ?? ',',
     plausible: type === 'date' || type === 'datetime' ? plausibleFor(name, fs.plausible, spec.plausibleDates) : null,
+    ref: refOf(fs.from),
+    template: fs.template !== undefined ? parseTemplate(fs.template) : null,
+    split: fs.split !== undefined ? createSplitter(fs.split) : null,
   };
 }
 
@@ -241,14 +288,21 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
   const kind = rec.emit;
   const fields = Object.entries(rec.fields).map(([name, fs]) => compileField(spec, kind, name, fs, fileMissing));
   const conds = (rec.when ?? []).map(compileCondition);
-  const usesEach = (c: ConditionPlan): boolean => c.source === '$each' || c.source === '$eachColumn';
+  const usesEach = (c: ConditionPlan): boolean => c.source === '$each' || c.source === '$eachColumn' || c.source === '$eachMatch';
   const each = rec.each?.map((e): EachPlan => {
     const set: [string, unknown][] = Object.entries(e.set ?? {}).map(([k, v]) => {
       const fs = rec.fields[k] ?? {};
       const type = effectiveType(kind, k, fs);
       return [k, mustConst(coerceConstant(v, { type, enumValues: canonicalField(kind, k)?.enum, tz: fs.tz, separator: fs.separator }), `${kind} each.set.${k}`)];
     });
-    return { aliases: aliasesOf(e.column), optional: e.optional === true, set, setNames: new Set(set.map(([k]) => k)) };
+    return {
+      aliases: aliasesOf(e.column),
+      pattern: e.columns !== undefined ? new RegExp(e.columns) : null,
+      except: e.allExcept !== undefined ? new Set(e.allExcept.map(normalizeHeader)) : null,
+      optional: e.optional === true,
+      set,
+      setNames: new Set(set.map(([k]) => k)),
+    };
   }) ?? null;
   const eachFieldMissing = Object.values(rec.fields).filter((f) => aliasesOf(f.from).includes('$each')).flatMap((f) => f.missing ?? []);
   const eachMissing = lowerSet([...fileMissing, ...eachFieldMissing]);

@@ -7,7 +7,7 @@ import type { MappedRecord, RowError } from '../model/types.js';
 import type { RowMapResult, XmlRecordLike } from './compile.js';
 import { RESULT_FIELD } from './field-types.js';
 import {
-  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_FILE, S_LINE, S_NONE, S_XML, SKIPPED, T_ID, T_RESULT,
+  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_LINE, S_NONE, S_TEMPLATE, S_XML, SKIPPED, T_ID, T_RESULT,
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
 } from './plan.js';
 import { ConvError, type ParsedResult } from './values.js';
@@ -18,7 +18,11 @@ import type { ErrorCode } from '../codes.js';
 export interface BoundSource {
   kind: number;
   col: number; // 0-based CSV column, -1 otherwise
-  aliases: string[]; // XML paths
+  aliases: string[]; // XML paths; S_BLOCK: [block key]; S_TEMPLATE: the literals around the parts
+  /** S_TEMPLATE: the sources of the placeholders. */
+  parts?: BoundSource[];
+  /** S_BLOCK: the line the value stands on. */
+  blockLine?: number;
 }
 
 export interface BoundField extends BoundSource {
@@ -32,6 +36,8 @@ export interface BoundCondition extends BoundSource {
 export interface BoundEach extends BoundSource {
   plan: EachPlan;
   header: string;
+  /** Pattern columns: the first capture group of the header (else the header). */
+  match?: string;
 }
 
 export interface BoundRecord {
@@ -52,6 +58,10 @@ export interface Ctx {
   eachValue: string | undefined;
   eachColumn: string | undefined;
   eachCol: number;
+  /** The `each` column's capture group (pattern columns). */
+  eachMatch: string | undefined;
+  /** Key/value block values by block key. */
+  block: Map<string, string>;
 }
 
 /** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
@@ -66,7 +76,7 @@ export class Engine {
   /** Set by mapRecord when it drops a record on purpose (unmapped: skip, a `=field` when). */
   private dropNote = '';
   private readonly labels: string[];
-  readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1 };
+  readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1, eachMatch: undefined, block: new Map() };
 
   constructor(
     private readonly records: BoundRecord[],
@@ -100,6 +110,7 @@ export class Engine {
         this.ctx.eachValue = undefined;
         this.ctx.eachColumn = undefined;
         this.ctx.eachCol = -1;
+        this.ctx.eachMatch = undefined;
         const st = this.mapRecord(br, null, out);
         if (st === SKIPPED) skipped++;
         if (st === SKIPPED || st === DROPPED) (why ??= []).push(`${this.labels[r]}: ${this.dropNote}`);
@@ -116,6 +127,7 @@ export class Engine {
         this.ctx.eachValue = v;
         this.ctx.eachColumn = be.header;
         this.ctx.eachCol = be.col;
+        this.ctx.eachMatch = be.match;
         const ei = this.failing(br.eachWhen, null);
         if (ei >= 0) {
           note ??= `when [${br.eachWhen[ei].plan.label}] not met`;
@@ -155,6 +167,20 @@ export class Engine {
         }
         return undefined;
       }
+      case S_BLOCK:
+        return ctx.block.get(src.aliases[0]);
+      case S_TEMPLATE: {
+        const parts = src.parts!;
+        let out = src.aliases[0];
+        for (let i = 0; i < parts.length; i++) {
+          const v = this.read(parts[i]);
+          if (v === undefined) return undefined;
+          const t = v.trim();
+          if (t === '' || this.fileMissing.has(t.toLowerCase())) return undefined;
+          out += t + src.aliases[i + 1];
+        }
+        return out;
+      }
       default:
         return this.readSpecial(src.kind);
     }
@@ -170,6 +196,8 @@ export class Engine {
         return this.ctx.eachValue;
       case S_EACH_COLUMN:
         return this.ctx.eachColumn;
+      case S_EACH_MATCH:
+        return this.ctx.eachMatch;
       default:
         return undefined;
     }
@@ -274,6 +302,14 @@ export class Engine {
       }
       const g = m.groups?.value ?? m[1] ?? m[0];
       s = g === undefined || g.trim() === '' ? undefined : g.trim();
+    }
+    if (s !== undefined && f.split !== null) {
+      const part = f.split(s);
+      if (part instanceof ConvError) {
+        errors.push(this.error(f, column, part.code, `${f.name}: ${part.message}`, s));
+        return FAILED;
+      }
+      s = part;
     }
     let value: unknown = s;
     if (s !== undefined && f.map !== null) {
@@ -388,7 +424,7 @@ function canonicalValue(rec: MappedRecord, name: string, records: BoundRecord[])
 /** 1-based CSV column a value came from, when it came from one. */
 export function columnOf(src: BoundSource, ctx: Ctx): number | undefined {
   if (src.kind === S_COLUMN) return src.col + 1;
-  if ((src.kind === S_EACH || src.kind === S_EACH_COLUMN) && ctx.eachCol >= 0) return ctx.eachCol + 1;
+  if ((src.kind === S_EACH || src.kind === S_EACH_COLUMN || src.kind === S_EACH_MATCH) && ctx.eachCol >= 0) return ctx.eachCol + 1;
   return undefined;
 }
 

@@ -7,6 +7,7 @@
 import { RECORD_KINDS, type FieldDef } from '../model/records.js';
 import { ID_SCHEMES, type RecordKind } from '../model/types.js';
 import { RESULT_FIELD } from './field-types.js';
+import { SPLIT_KIND_PATTERN } from './split.js';
 
 type Schema = Record<string, unknown>;
 
@@ -55,9 +56,21 @@ const fieldSchema: Schema = {
   description: 'How one canonical field (or an identifier cross-reference with `xref`) gets its value.',
   additionalProperties: false,
   properties: {
-    from: stringOrList(
-      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text).',
+    from: {
+      anyOf: [
+        stringOrList(
+      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text), "$eachMatch" (the capture group of a `columns` pattern).',
     ),
+        { $ref: '#/definitions/fromRef' },
+      ],
+    },
+    template: { type: 'string', minLength: 1, description: 'The value put together from several columns: "{Date} {Time}" = the value of column Date, a space, the value of column Time ({$file}, {$line} work too; {{ and }} are literal braces). An empty placeholder makes the value empty. Instead of `from`.' },
+    split: {
+      type: 'string',
+      pattern: SPLIT_KIND_PATTERN,
+      description: 'Take one part of a compound value (after extract, before map and typing): "number" / "unit" of "12,5 mg/kg"; "gs1:01", "gs1:10", "gs1:17", "gs1:21" … one AI of a GS1 element string "(01)09506000134352(17)261231(10)AB-12" (dates come out as yyyy-MM-dd); "sgtin:gtin" / "sgtin:serial" of "urn:epc:id:sgtin:0614141.107346.2017"; "sscc" (18 digits of "urn:epc:id:sscc:…"). Not of that shape = E_SPLIT.',
+      examples: ['number', 'unit', 'gs1:01', 'gs1:10', 'gs1:17', 'sgtin:gtin', 'sgtin:serial', 'sscc'],
+    },
     const: { type: SCALAR, description: 'A constant value, in canonical form (no source).' },
     default: { type: SCALAR, description: 'Used when the source is absent, empty or a missing marker. In canonical form: numbers with ".", dates YYYY-MM-DD, datetimes ISO-8601.' },
     type: {
@@ -88,6 +101,22 @@ const fieldSchema: Schema = {
   },
 };
 
+const fromRefSchema: Schema = {
+  type: 'object',
+  description: 'A CSV cell addressed by something other than its header text: { block: "Sample ID:" } (the cell right of a label in the lines above the header; below: true = under it), { column: 3 }, { header: "Units", occurrence: 2 }, { rightOf: "Result", offset: 1 }.',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    block: { type: 'string', minLength: 1, description: 'Label of a key/value header block in the lines above the header row (compared ignoring case, spaces and a trailing ":"); the value is the cell right of it, the same for every row. Needs dialect.headerRow > 1.' },
+    below: { type: 'boolean', description: 'With block: the value is under the label (the next line, same column), not right of it.' },
+    column: { type: 'integer', minimum: 1, description: '1-based column position, whatever its header says (also for empty header cells).' },
+    header: { type: 'string', description: 'Header text of a repeated column (with occurrence); "" = an empty header cell.' },
+    occurrence: { type: 'integer', minimum: 1, description: 'With header: the nth column with that header (default 1).' },
+    rightOf: { type: 'string', minLength: 1, description: 'Header text of a neighbour: the value is `offset` columns right of it.' },
+    offset: { type: 'integer', description: 'With rightOf: columns to the right (default 1, negative = left). With block: cells right of (or lines below) the label (default 1).' },
+  },
+};
+
 const plausibleSchema: Schema = {
   type: 'object',
   description:
@@ -103,9 +132,10 @@ const eachSchema: Schema = {
   type: 'object',
   description: 'One wide column: the record is produced once per listed column that has a value.',
   additionalProperties: false,
-  required: ['column'],
   properties: {
     column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
+    columns: { type: 'string', minLength: 1, description: 'CSV: every column whose header matches this regular expression, e.g. "^(.+) \\(%\\)$"; $eachMatch reads the first capture group (a test code), $eachColumn the header. New analytes are picked up without a mapping change.' },
+    allExcept: { type: 'array', items: { type: 'string' }, description: 'CSV: every column except these headers and those the mapping reads elsewhere (fields, conditions, ignoreColumns); $eachColumn / $eachMatch read the header.' },
     set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
     optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header (otherwise E_MISSING_COLUMN).' },
   },
@@ -216,7 +246,15 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       feed: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Feed name; must equal this file\'s name without .yaml.' },
       version: { type: ['string', 'number'], description: 'Free-form version label an analyst bumps; the content hash is stamped on every record too.' },
       description: { type: 'string', description: 'What this feed is, for the next analyst.' },
-      format: { enum: ['csv', 'xml', 'document'], default: 'csv', description: 'csv (default), xml, or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      format: { enum: ['csv', 'xml', 'document', 'xlsx'], default: 'csv', description: 'csv (default), xml, xlsx (an Excel workbook, one sheet read like a CSV file: same dialect.headerRow, fields, blocks, sections), or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      xlsx: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'format xlsx: which sheet. Numbers arrive as numbers ("12.5", never as displayed), date-formatted cells as yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss (both Excel date systems), formulas as their cached result.',
+        properties: {
+          sheet: { type: ['string', 'integer'], description: 'Sheet name (case-insensitive; a hidden sheet only by name) or 1-based number among the visible sheets. Default: the first visible sheet.' },
+        },
+      },
       match: stringOrList('File-name glob(s) this feed accepts, case-insensitive, e.g. "batch_status_*.csv".'),
       dialect: { $ref: '#/definitions/dialect' },
       xml: {
@@ -232,6 +270,18 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       filter: { type: 'array', items: { $ref: '#/definitions/condition' }, description: 'Rows not matching all conditions are skipped (counted as filtered, not errors).' },
       plausibleDates: { $ref: '#/definitions/plausible' },
       records: { type: 'array', minItems: 1, items: { $ref: '#/definitions/record' }, description: 'The records each row produces.' },
+      sections: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['header'],
+        description: 'CSV: several tables in one file, each with its own key/value block and header row. A row with a cell equal to `header` starts a table; a blank line or a line whose first cell matches `end` ends it; the lines between tables are the next section\'s block (block values carry down). dialect.headerRow is not used.',
+        properties: {
+          header: { type: 'string', minLength: 1, description: 'Text of a header cell that marks a header row, e.g. "Analyte".' },
+          end: { type: 'string', minLength: 1, description: 'Regular expression on the first non-empty cell of a line that ends a table, e.g. "^(End of table|-{3,})".' },
+        },
+      },
+      ignoreColumns: { type: 'array', items: { type: 'string' }, description: 'CSV: headers of columns deliberately not read; they are not reported as unclaimed and an allExcept each skips them.' },
+      unclaimedColumns: { enum: ['warn', 'ignore'], description: 'CSV: report columns that nothing reads (W_UNCLAIMED_COLUMN, in mapping test and the ack). Default: warn when a record has an open-ended each (columns / allExcept), else ignore.' },
       tests: {
         type: 'array',
         description: 'Sample files and their expected canonical output, run by `lotgate mapping test`.',
@@ -246,7 +296,7 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         },
       },
     },
-    definitions: { dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record, plausible: plausibleSchema },
+    definitions: { fromRef: fromRefSchema, dialect: dialectSchema, condition: conditionSchema, each: eachSchema, field: fieldSchema, record, plausible: plausibleSchema },
   };
 }
 

@@ -16,6 +16,7 @@ import { normalizeHeader } from './headers.js';
 import { closest, didYouMean, listOf } from './suggest.js';
 import { ConvError } from './values.js';
 import { escapePointer } from './yaml-source.js';
+import { parseTemplate } from './plan.js';
 import type { ProblemCode } from '../codes.js';
 
 export interface CheckReport {
@@ -30,7 +31,7 @@ export interface CheckContext {
   expectedFeed?: string;
 }
 
-export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn'] as const;
+export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch'] as const;
 const TESTS = ['equals', 'in', 'notIn', 'matches', 'present'] as const;
 // Spellings of "not detected" that a `result` field would otherwise turn into qualifier ND.
 const ND_SPELLINGS = new Set(['nd', 'n.d.', 'n.d', 'not detected', 'n.n.', '<lod']);
@@ -78,6 +79,7 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   }
 
   // Format-specific options.
+  if (has(raw, 'xlsx') && format !== 'xlsx') report('/xlsx', 'key', 'warning', 'W_UNUSED_OPTION', `xlsx options only apply to format xlsx (this mapping is ${format})`);
   if (format === 'xml' && !has(raw, 'xml')) {
     report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format xml needs xml.record (the path of the record elements)');
   }
@@ -102,6 +104,14 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   }
   const fileMissing = strings(raw.missing);
   checkMarkers('/missing', raw.missing, report);
+  if (isObj(raw.sections)) {
+    if (format !== 'csv' && format !== 'xlsx') report('/sections', 'key', 'error', 'E_BAD_SOURCE', `sections split CSV files into tables; format ${format} has none`);
+    if (typeof raw.sections.end === 'string') {
+      const problem = regexProblem(raw.sections.end, false);
+      if (problem) report('/sections/end', 'value', 'error', 'E_BAD_REGEX', problem);
+    }
+    if (isObj(raw.dialect) && has(raw.dialect, 'headerRow')) report('/dialect/headerRow', 'key', 'warning', 'W_UNUSED_OPTION', 'with sections, header rows are found by sections.header; headerRow is not used');
+  }
 
   if (Array.isArray(raw.filter)) {
     raw.filter.forEach((c, i) => checkCondition(p('/filter', i), c, { ctx, format, inWhen: false, hasEach: false, fieldNames: [] }));
@@ -139,7 +149,7 @@ function checkSource(ptr: string, source: string, scope: { ctx: CheckContext; fo
       report(ptr, 'value', 'error', 'E_BAD_SOURCE', `unknown special source '${source}'${didYouMean(source, SPECIAL_SOURCES)}; special sources are ${SPECIAL_SOURCES.join(', ')}`);
       return;
     }
-    if ((source === '$each' || source === '$eachColumn') && !scope.hasEach) {
+    if ((source === '$each' || source === '$eachColumn' || source === '$eachMatch') && !scope.hasEach) {
       report(ptr, 'value', 'error', 'E_EACH_MISSING', `${scope.what} reads ${source}, but this record has no 'each' list of wide columns`);
     }
     if (scope.format === 'document' && source !== '$file') {
@@ -199,7 +209,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   for (const name of fieldNames) {
     const fs = fields[name];
     if (!isObj(fs)) continue;
-    if (strings(fs.from).includes('$each')) readsEach = true;
+    if (strings(fs.from).some((f) => f === '$each')) readsEach = true;
     if (kind !== undefined) checkField(p(ptr, 'fields', name), name, fs, kind, { ...scope, hasEach });
   }
 
@@ -210,6 +220,13 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   // Wide columns: aliases unique across entries (else one column yields two records), set keys canonical.
   const seenColumns = new Map<string, number>();
   each.forEach((e, i) => {
+    const ways = ['column', 'columns', 'allExcept'].filter((k) => has(e, k));
+    if (ways.length !== 1) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}] needs exactly one of column (listed headers), columns (a header pattern) or allExcept (all other columns); it has ${ways.length === 0 ? 'none' : ways.join(' and ')}`);
+    if (typeof e.columns === 'string') {
+      const problem = regexProblem(e.columns, false);
+      if (problem) report(p(ptr, 'each', i, 'columns'), 'value', 'error', 'E_BAD_REGEX', problem);
+    }
+    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv' && scope.format !== 'xlsx') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
     const cols = strings(e.column);
     cols.forEach((col, j) => {
       const key = norm(col);
@@ -238,7 +255,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   // Required canonical fields need a source, here or in every wide column's `set`.
   const provided = (name: string): boolean => {
     const fs = fields[name];
-    if (isObj(fs) && fs.xref === undefined && (has(fs, 'from') || has(fs, 'const') || has(fs, 'default'))) return true;
+    if (isObj(fs) && fs.xref === undefined && (has(fs, 'from') || has(fs, 'template') || has(fs, 'const') || has(fs, 'default'))) return true;
     return each.length > 0 && each.every((e) => isObj(e.set) && has(e.set, name));
   };
   const emitPtr = has(rec, 'emit') ? p(ptr, 'emit') : ptr;
@@ -276,13 +293,26 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
     report(p(ptr, 'xref'), 'key', 'warning', 'W_XREF_SHADOWS', `'${name}' has xref, so it becomes a ${xref} identifier of the lot, not the ${kind}.${name} field; give the identifier another name if you want both`);
   }
 
-  const hasFrom = has(fs, 'from');
+  const hasFrom = has(fs, 'from') || has(fs, 'template');
   const hasConst = has(fs, 'const');
   const hasDefault = has(fs, 'default');
   if (!hasFrom && !hasConst && !hasDefault) {
     report(ptr, 'key', 'error', 'E_NO_SOURCE', `field '${name}' has no from, const or default`);
   }
   if (hasFrom && hasConst) report(p(ptr, 'const'), 'key', 'error', 'E_CONFLICTING_SOURCE', `field '${name}' has both from and const; keep one`);
+  if (has(fs, 'from') && has(fs, 'template')) report(p(ptr, 'template'), 'key', 'error', 'E_CONFLICTING_SOURCE', `field '${name}' has both from and template; keep one`);
+  if (typeof fs.template === 'string') {
+    try {
+      const t = parseTemplate(fs.template);
+      if (t.names.length === 0) report(p(ptr, 'template'), 'value', 'warning', 'W_UNUSED_OPTION', `template has no {column} placeholder: use const for a fixed value`);
+      t.names.forEach((n) => checkSource(p(ptr, 'template'), n, { ctx: scope.ctx, format: scope.format, hasEach: scope.hasEach, what: `field '${name}' template` }));
+    } catch (e) {
+      report(p(ptr, 'template'), 'value', 'error', 'E_BAD_TEMPLATE', (e as Error).message);
+    }
+  }
+  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv' && scope.format !== 'xlsx') {
+    report(p(ptr, 'from'), 'value', 'error', 'E_BAD_SOURCE', `from: { block / column / header / rightOf } addresses CSV cells; format ${scope.format} has none`);
+  }
   if (hasConst && hasDefault) report(p(ptr, 'default'), 'key', 'warning', 'W_UNUSED_OPTION', `default never applies to a const field`);
   if (fs.required === true && hasDefault) report(p(ptr, 'required'), 'key', 'warning', 'W_UNUSED_OPTION', `required never fails for a field with a default`);
 

@@ -21,7 +21,13 @@
 
 import type { IdScheme, RecordKind } from '../model/types.js';
 
-export type MappingFormat = 'csv' | 'xml' | 'document';
+export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
+
+/** format xlsx: which sheet. dialect.headerRow, trim and skipEmptyRows apply as for CSV. */
+export interface XlsxOptions {
+  /** Sheet name (case-insensitive; hidden sheets only by name) or 1-based index among visible sheets. Default: the first visible sheet. */
+  sheet?: string | number;
+}
 
 export interface CsvDialect {
   delimiter?: string; // default ","
@@ -54,6 +60,26 @@ export interface XmlOptions {
 
 export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list';
 
+export type SplitKind = 'number' | 'unit' | 'sgtin:gtin' | 'sgtin:serial' | 'sscc' | `gs1:${string}`;
+
+/**
+ * A source addressed by something other than its header text (CSV):
+ * - { block: "Sample ID:" } the cell right of (or `below: true`: under) a label in the lines
+ *   above the header row (a key/value header block), the same value on every row;
+ * - { column: 3 } the 3rd column, whatever its header (also for empty header cells);
+ * - { header: "Units", occurrence: 2 } the 2nd column headed "Units";
+ * - { rightOf: "Result", offset: 1 } the column next to the one headed "Result" (negative: left).
+ */
+export interface FromRef {
+  block?: string;
+  below?: boolean;
+  column?: number;
+  header?: string;
+  occurrence?: number;
+  rightOf?: string;
+  offset?: number;
+}
+
 export interface FieldSpec {
   /**
    * Where the value comes from. CSV: header text (several spellings allowed, first present wins;
@@ -62,7 +88,21 @@ export interface FieldSpec {
    * Special: "$file" = the file name, "$line" = the line number, "$each" = the value of the current
    * `each` column (see RecordSpec.each), "$eachColumn" = its header text.
    */
-  from?: string | string[];
+  from?: string | string[] | FromRef;
+  /**
+   * The value built from several columns: "{Date} {Time}" puts the value of column Date, a
+   * space and the value of column Time together ({$file}, {$line} work too). A column that is
+   * empty makes the whole value empty. Exclusive with `from`.
+   */
+  template?: string;
+  /**
+   * Take one part of a compound value (applied after `extract`, before `map` and typing):
+   * "number"/"unit" of "12,5 mg/kg"; "gs1:01", "gs1:10", "gs1:17", "gs1:21", … one application
+   * identifier of a GS1 element string ("(01)09506000134352(17)261231(10)AB-12"; (17)/(11)/(15)
+   * come out as yyyy-MM-dd); "sgtin:gtin"/"sgtin:serial" of an EPC SGTIN
+   * ("urn:epc:id:sgtin:0614141.107346.2017"); "sscc" (the 18 digits of an EPC SSCC URI).
+   */
+  split?: SplitKind;
   /** A constant value (no source). */
   const?: string | number | boolean;
   /** Used when the source is absent/empty/a missing marker. */
@@ -120,8 +160,19 @@ export interface Condition {
 }
 
 export interface EachSpec {
-  /** Header text(s) of a wide column (one of these spellings). */
-  column: string | string[];
+  /** Header text(s) of a wide column (one of these spellings). One of column, columns, allExcept. */
+  column?: string | string[];
+  /**
+   * Every column whose header matches this regular expression (CSV), e.g. "^(.+) \\(mg/kg\\)$":
+   * one record per matching column that has a value; `$eachMatch` reads the first capture group
+   * (the test code), `$eachColumn` the header text. Analytes added later are picked up.
+   */
+  columns?: string;
+  /**
+   * Every column except these headers and those the mapping reads elsewhere (fields, conditions,
+   * ignoreColumns): "the rest are analytes". Columns with an empty header are not included.
+   */
+  allExcept?: string[];
   /** Constant canonical fields for the record produced from this column. */
   set?: Record<string, string | number | boolean>;
   /** The column may be absent from a file's header (otherwise E_MISSING_COLUMN). */
@@ -137,6 +188,19 @@ export interface RecordSpec {
   fields: Record<string, FieldSpec>;
 }
 
+/**
+ * Several tables in one CSV file: a row with a cell equal to `header` starts a table (its header
+ * row); a blank line, or a line whose first non-empty cell matches `end`, ends it. Lines between
+ * tables are that section's key/value block; a block value carries down to later sections until
+ * a section states it again. dialect.headerRow is not used.
+ */
+export interface SectionsSpec {
+  /** Text of a header cell that marks a header row, e.g. "Analyte" (compared like headers). */
+  header: string;
+  /** Regular expression on the first non-empty cell of a line that ends a table (a blank line always does). */
+  end?: string;
+}
+
 export interface MappingSpec {
   partner: string;
   feed: string;
@@ -149,6 +213,7 @@ export interface MappingSpec {
   match: string[];
   dialect?: CsvDialect;
   xml?: XmlOptions;
+  xlsx?: XlsxOptions;
   /** File-level missing-value markers (default: [""]). */
   missing?: string[];
   /** Rows not matching all conditions are skipped (counted as filtered, not errors). */
@@ -156,5 +221,17 @@ export interface MappingSpec {
   /** Date plausibility for every date/datetime field of this mapping (a field's `plausible` wins). */
   plausibleDates?: DatePlausibility;
   records: RecordSpec[];
+  /**
+   * CSV: headers of columns the mapping deliberately does not read. Any other column that no
+   * field, condition or `each` reads is reported (W_UNCLAIMED_COLUMN) in the dry run and the ack.
+   */
+  ignoreColumns?: string[];
+  /** CSV: the file holds several tables, each with its own key/value block and header row. */
+  sections?: SectionsSpec;
+  /**
+   * CSV: report columns nothing reads (W_UNCLAIMED_COLUMN). Default: warn when a record has an
+   * open-ended `each` (columns / allExcept), else ignore.
+   */
+  unclaimedColumns?: 'warn' | 'ignore';
   tests?: { input: string; expect: string }[];
 }

@@ -37,10 +37,10 @@ export function pointer(...segments: (string | number)[]): string {
 }
 
 const DIALECT_STRINGS = new Set(['delimiter', 'quote', 'escape', 'encoding', 'comment', 'decimal', 'thousands']);
-const FIELD_STRINGS = new Set(['from', 'format', 'tz', 'locale', 'extract', 'separator', 'decimal', 'xref', 'unmapped', 'type']);
+const FIELD_STRINGS = new Set(['from', 'format', 'tz', 'locale', 'extract', 'separator', 'decimal', 'xref', 'unmapped', 'type', 'template', 'split']);
 const FIELD_STRING_LISTS = new Set(['from', 'format', 'missing']);
 const CONDITION_STRINGS = new Set(['field', 'equals', 'matches']);
-const TOP_STRINGS = new Set(['partner', 'feed', 'version', 'description', 'format', 'match']);
+const TOP_STRINGS = new Set(['partner', 'feed', 'version', 'description', 'format', 'match', 'unclaimedColumns']);
 
 function isConditionPath(p: string[], at: number): boolean {
   return (p[0] === 'filter' && at === 2) || (p[0] === 'records' && p[2] === 'when' && at === 4);
@@ -50,14 +50,16 @@ function isConditionPath(p: string[], at: number): boolean {
 function isStringPosition(p: string[]): boolean {
   const n = p.length;
   if (n === 1) return TOP_STRINGS.has(p[0]);
-  if (n === 2) return (p[0] === 'dialect' && DIALECT_STRINGS.has(p[1])) || (p[0] === 'xml' && p[1] === 'record') || p[0] === 'match' || p[0] === 'missing';
+  if (n === 2) return (p[0] === 'dialect' && DIALECT_STRINGS.has(p[1])) || (p[0] === 'xml' && p[1] === 'record') || p[0] === 'match' || p[0] === 'missing' || p[0] === 'ignoreColumns' || p[0] === 'sections';
   if (isConditionPath(p, n - 1)) return CONDITION_STRINGS.has(p[n - 1]);
   if (isConditionPath(p, n - 2)) return p[n - 2] === 'in' || p[n - 2] === 'notIn';
   if (p[0] === 'tests' && n === 3) return true;
   if (p[0] !== 'records') return false;
-  if (p[2] === 'each' && n === 5) return p[4] === 'column';
-  if (p[2] === 'each' && n === 6) return p[4] === 'column';
+  if (p[2] === 'each' && n === 5) return p[4] === 'column' || p[4] === 'columns';
+  if (p[2] === 'each' && n === 6) return p[4] === 'column' || p[4] === 'allExcept';
   if (p[2] === 'fields' && n === 5) return FIELD_STRINGS.has(p[4]);
+  // from: { block: …, column: 3 }: labels and header texts are text, positions are numbers.
+  if (p[2] === 'fields' && n === 6 && p[4] === 'from') return /^\d+$/.test(p[5]) || p[5] === 'block' || p[5] === 'header' || p[5] === 'rightOf';
   if (p[2] === 'fields' && n === 6) return FIELD_STRING_LISTS.has(p[4]);
   return false;
 }

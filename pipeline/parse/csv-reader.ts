@@ -14,7 +14,9 @@ import type { ErrorCode } from '../codes.js';
 export type CsvItem =
   | { kind: 'header'; line: number; values: string[] }
   | { kind: 'row'; line: number; values: string[] }
-  | { kind: 'error'; line: number; column?: number; code: ErrorCode; message: string };
+  | { kind: 'error'; line: number; column?: number; code: ErrorCode; message: string }
+  /** A line above the header row, unparsed (only with CsvReadOptions.preamble). */
+  | { kind: 'preamble'; line: number; text: string; cells?: string[] };
 
 export interface CsvReadOptions {
   /**
@@ -24,6 +26,13 @@ export interface CsvReadOptions {
    * (delimiters included) is longer than this at the end of a chunk.
    */
   maxRecordBytes?: number;
+  /** Hand over the lines above the header row as 'preamble' items (for key/value blocks). */
+  preamble?: boolean;
+  /**
+   * Every record as a 'row' item, blank lines included (as [""]), no header and no width check:
+   * for files of several sections, whose structure the caller works out (headerRow is ignored).
+   */
+  raw?: boolean;
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
@@ -98,9 +107,10 @@ class RecordSinkParser extends Parser {
  * Drops the first `count` physical lines (each ended by LF, CRLF or a lone CR) from a stream of
  * text chunks, unparsed: a preamble above the header may hold anything, even a stray quote.
  */
-function lineSkipper(count: number): (text: string) => string {
+function lineSkipper(count: number, onLine?: (text: string) => void, maxLine = Infinity): (text: string) => string {
   let left = count;
   let pendingLf = false; // a skipped line ended with CR at the end of the previous chunk
+  let cur = ''; // the skipped line being collected (only with onLine), capped at maxLine chars
   return (text) => {
     if (text.length === 0 || (left === 0 && !pendingLf)) return text;
     let i = 0;
@@ -108,15 +118,25 @@ function lineSkipper(count: number): (text: string) => string {
       pendingLf = false;
       if (text.charCodeAt(0) === LF) i = 1;
     }
+    let start = i;
+    const take = (end: number): void => {
+      if (onLine !== undefined && cur.length < maxLine) cur += text.slice(start, Math.min(end, start + maxLine - cur.length));
+    };
     while (left > 0 && i < text.length) {
       const c = text.charCodeAt(i++);
-      if (c === LF) left--;
-      else if (c === CR) {
+      if (c === LF || c === CR) {
+        take(i - 1);
+        onLine?.(cur);
+        cur = '';
         left--;
-        if (i === text.length) pendingLf = true;
-        else if (text.charCodeAt(i) === LF) i++;
+        if (c === CR) {
+          if (i === text.length) pendingLf = true;
+          else if (text.charCodeAt(i) === LF) i++;
+        }
+        start = i;
       }
     }
+    if (left > 0) take(text.length);
     return left > 0 ? '' : text.slice(i);
   };
 }
@@ -280,18 +300,30 @@ export async function* readCsv(
   dialect: CsvDialect = {},
   opts: CsvReadOptions = {},
 ): AsyncGenerator<CsvItem> {
-  const headerRow = dialect.headerRow ?? 1;
+  const raw = opts.raw === true;
+  const headerRow = raw ? 1 : dialect.headerRow ?? 1;
   const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const items: CsvItem[] = [];
-  const { sink, hasHeader } = itemSink(headerRow === 0, dialect.skipEmptyRows ?? true, items);
+  const cooked = itemSink(headerRow === 0, dialect.skipEmptyRows ?? true, items);
+  let seen = false;
+  const sink = raw
+    ? (values: string[], line: number): void => {
+        seen = true;
+        items.push({ kind: 'row', line, values });
+      }
+    : cooked.sink;
+  const hasHeader = raw ? () => seen : cooked.hasHeader;
   const skipLines = headerRow > 1 ? headerRow - 1 : 0;
   const lines = new LineCounter(skipLines);
-  const skipPreamble = lineSkipper(skipLines);
+  let preambleLine = 0;
+  const skipPreamble = lineSkipper(skipLines, opts.preamble === true ? (text) => items.push({ kind: 'preamble', line: ++preambleLine, text }) : undefined, max);
   let fatal: FileError | undefined;
 
   let parser: RecordSinkParser;
   try {
     const options = csvParseOptionsOf(dialect, opts);
+    // Sections: a blank line ends a table, so blank lines are records too.
+    if (raw) options.skip_empty_lines = false;
     parser = new RecordSinkParser(options, (values, info) => {
       if (fatal !== undefined) return;
       const line = lines.recordLine(values, info);
