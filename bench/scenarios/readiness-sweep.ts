@@ -52,7 +52,7 @@ export async function readinessSweep(ctx: BenchContext): Promise<ScenarioResult>
     if (out.status !== 'ok' || out.counts.lots !== lotCount) throw new Error(`the sweep ended ${out.status} after ${out.counts.lots} lots, expected ${lotCount}`);
     const seconds = (Date.parse(out.finishedAt) - Date.parse(out.startedAt)) / 1000;
     sweeps.push({ seconds, wall: r.seconds, rss: r.peakRssMb, changed: out.counts.changed, lots: out.counts.lots });
-    ctx.log(`  run ${i + 1}/${ctx.runs}: sweep ${seconds.toFixed(2)} s for ${out.counts.lots} lots (${out.counts.changed} changed), whole command ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMb?.toFixed(0)} MB`);
+    ctx.log(`  run ${i + 1}/${ctx.runs}: sweep ${seconds.toFixed(2)} s for ${out.counts.lots} lots (${out.counts.changed} changed), whole command ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds?.toFixed(2) ?? 'n/a'} s), peak RSS ${r.peakRssMb?.toFixed(0)} MB`);
     rmSync(dataDir, { recursive: true, force: true });
   }
   const profiles = reportProfiles(ctx, 'scenario-6');

@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IdRef, LotFacts, MappedRecord, PartnerConfig, Readiness, RowError, SubmissionState } from '../model/types.js';
-import { applyRecord, type ApplyResult } from './apply.js';
+import { applyRecord, applyRecordDirect, type ApplyResult } from './apply.js';
 import { appendAudit, auditHashAt, auditHead, listAudit, verifyAudit } from './audit.js';
 import { getBan, liftBan, listActiveBans, pruneBans, recordBan, type BanKind, type BanRecord } from './bans.js';
 import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
@@ -50,7 +50,7 @@ import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrde
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
-import { resolveLot, type ResolveResult } from './resolve.js';
+import { ResolutionWrites, resolveLot, type ResolveResult } from './resolve.js';
 import { Sql } from './sql.js';
 import { listDeliveries, listDeliveriesOf, markDeliverySent, olderUndelivered, recordDeliveryFailure, retryDeadDeliveries, type DeliveryRow } from './deliveries.js';
 import { auditSeqAt, clearRejectedRows, findOutboxIdsByPrefix, getDeviationWithLots, lastReceivedByPartner, listAuditAfter, listOpenBoard, type BoardLot } from './job-reads.js';
@@ -114,6 +114,19 @@ export interface StoreOpenOptions {
   now?: () => Date;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
+}
+
+/** Page cache during a Store.begin() transaction (KiB), and SQLite's default outside it. */
+export const BULK_CACHE_KIB = 32_768;
+const DEFAULT_CACHE_KIB = 2_000;
+
+/** A value the record's checks let through but the schema refuses is still the row's fault. */
+function refusedByStore(e: unknown, rec: MappedRecord, prov: Prov): { error: RowError } | undefined {
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'SQLITE_CONSTRAINT_CHECK' || code === 'SQLITE_CONSTRAINT_NOTNULL') {
+    return { error: { line: prov.line ?? rec.line, code: 'E_INVALID_VALUE', message: `The ${rec.kind} record was refused by the store: ${(e as Error).message}` } };
+  }
+  return undefined;
 }
 
 /** Carries a RowError out of a savepoint so the savepoint is rolled back. */
@@ -210,17 +223,25 @@ export class Store {
     if (this.db.inTransaction) throw new Error('Store.begin: a transaction is already open on this connection');
     this.sql.q('BEGIN IMMEDIATE').run();
     this.sql.tx.start();
+    // A file's apply inserts into random leaves of the fact indexes: the default 2 MB page cache
+    // thrashes. 32 MB for the life of the transaction keeps peak RSS within the budget.
+    this.db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
   }
 
   commit(): void {
     this.sql.q('COMMIT').run();
-    this.sql.tx.end();
+    this.endBulk();
   }
 
   /** Safe to call from error handlers: does nothing when no transaction is open. */
   rollback(): void {
-    this.sql.tx.end();
     if (this.db.inTransaction) this.sql.q('ROLLBACK').run();
+    this.endBulk();
+  }
+
+  private endBulk(): void {
+    this.sql.tx.end();
+    this.db.pragma(`cache_size = -${DEFAULT_CACHE_KIB}`);
   }
 
   get inTransaction(): boolean {
@@ -353,18 +374,30 @@ export class Store {
    * Resolves (when the kind names a lot) and writes one mapped record, all or nothing.
    * Returns the lots whose readiness may have changed, or the coded reason it was not applied.
    */
-  applyRecord(partner: PartnerConfig, rec: MappedRecord, prov: Prov): ApplyResult {
+  applyRecord(partner: PartnerConfig, rec: MappedRecord, prov: Prov, opts: { savepoint?: 'always' | 'when-needed' } = {}): ApplyResult {
+    // Inside the file's transaction a record that cannot half-fail skips its savepoint (and the
+    // statement journal that comes with it): see applyRecordDirect.
+    if (opts.savepoint !== 'always' && this.db.inTransaction) {
+      try {
+        const direct = applyRecordDirect(this.sql, partner, rec, prov);
+        if (direct) return direct;
+      } catch (e) {
+        if (!(e instanceof ResolutionWrites)) {
+          // Nothing of this record was written (the one fact statement failed whole).
+          const refused = refusedByStore(e, rec, prov);
+          if (refused) return refused;
+          throw e;
+        }
+      }
+    }
     try {
       return this.applyTx(partner, rec, prov);
     } catch (e) {
       // The savepoint was rolled back: cached lookups may name rows it undid.
       this.sql.tx.clear();
       if (e instanceof Rejected) return e.result;
-      // A value the checks above let through but the schema refuses is still the row's fault.
-      const code = (e as { code?: unknown })?.code;
-      if (code === 'SQLITE_CONSTRAINT_CHECK' || code === 'SQLITE_CONSTRAINT_NOTNULL') {
-        return { error: { line: prov.line ?? rec.line, code: 'E_INVALID_VALUE', message: `The ${rec.kind} record was refused by the store: ${(e as Error).message}` } };
-      }
+      const refused = refusedByStore(e, rec, prov);
+      if (refused) return refused;
       throw e;
     }
   }
