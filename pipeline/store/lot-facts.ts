@@ -165,10 +165,24 @@ export function getReadiness(sql: Sql, lotId: number): StoredReadiness | null {
  * An identical readiness is not written again (a sweep over 100k unchanged lots writes nothing),
  * so `computed_at` is when the stored readiness was last computed differently.
  */
-export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
+/**
+ * When the clock alone would next change this readiness (readiness/clock.ts; null: never) and
+ * the hash of the rules it was computed with: what the scheduled sweep selects lots by.
+ */
+export interface ReadinessClock {
+  dueAt: string | null;
+  rulesHash: string;
+}
+
+export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
   const text = JSON.stringify(r);
-  const same = sql.q('SELECT readiness FROM lot_readiness WHERE lot_id = ?').pluck().get(lotId) as string | undefined;
-  if (same === text) return { changed: false, previous: r };
+  const stored = sql.raw('SELECT readiness, clock_due_at, rules_hash FROM lot_readiness WHERE lot_id = ?').get(lotId) as [string, string | null, string | null] | undefined;
+  if (stored && stored[0] === text) {
+    if (clock && (stored[1] !== clock.dueAt || stored[2] !== clock.rulesHash)) {
+      sql.q('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?').run(clock.dueAt, clock.rulesHash, lotId);
+    }
+    return { changed: false, previous: r };
+  }
   return sql.atomic(() => {
     const prevStored = getReadiness(sql, lotId);
     let previous: Readiness | null = null;
@@ -179,10 +193,11 @@ export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string)
     const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
     sql
       .q(
-        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at`,
+        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at,
+           clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash`,
       )
-      .run(lotId, r.state, r.late ? 1 : 0, text, at);
+      .run(lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null);
     return { changed, previous };
   });
 }

@@ -45,13 +45,14 @@ import {
   listUnfinishedSubmissions,
   updateSubmission,
 } from './ledger.js';
-import { getReadiness, loadLotFacts, saveReadiness } from './lot-facts.js';
+import { clearDirty, countDirtyLots, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
+import { getReadiness, loadLotFacts, saveReadiness, type ReadinessClock } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
-import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
+import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listClockDueLotIds, listLots, listOpenLotIds } from './reads.js';
 import { ResolutionWrites, resolveLot, type ResolveResult } from './resolve.js';
-import { Sql } from './sql.js';
+import { Sql, isoInstant } from './sql.js';
 import { listDeliveries, listDeliveriesOf, markDeliverySent, olderUndelivered, recordDeliveryFailure, retryDeadDeliveries, type DeliveryRow } from './deliveries.js';
 import { auditSeqAt, clearRejectedRows, findOutboxIdsByPrefix, getDeviationWithLots, lastReceivedByPartner, listAuditAfter, listOpenBoard, type BoardLot } from './job-reads.js';
 import { finishJobRun, getJobCursor, setJobCursor, startJobRun } from './job-state.js';
@@ -100,6 +101,7 @@ import type {
 export type * from './types.js';
 export type { ApplyResult } from './apply.js';
 export type { ResolveResult } from './resolve.js';
+export type { DirtyLot } from './dirty-lots.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
 export type { BoardLot } from './job-reads.js';
@@ -412,8 +414,8 @@ export class Store {
     return getReadiness(this.sql, lotId);
   }
 
-  saveReadiness(lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
-    return saveReadiness(this.sql, lotId, r, at);
+  saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
+    return saveReadiness(this.sql, lotId, r, at, clock);
   }
 
   // ---------------------------------------------------------------- reads
@@ -435,8 +437,41 @@ export class Store {
     return listLots(this.sql, opts);
   }
 
+  // ---------------------------------------------------------------- dirty lots (readiness to recompute)
+
+  /** Marks lots whose readiness must be recomputed (in the caller's transaction). */
+  markLotsDirty(lotIds: Iterable<number>, cause: { submissionId?: number | null; partner?: string | null }): number {
+    return markLotsDirty(this.sql, lotIds, cause);
+  }
+
+  dirtyLots(limit: number, afterLotId = 0): DirtyLot[] {
+    return dirtyLots(this.sql, limit, afterLotId);
+  }
+
+  stillDirty(lotIds: readonly number[]): DirtyLot[] {
+    return stillDirty(this.sql, lotIds);
+  }
+
+  clearDirty(lotIds: Iterable<number>): void {
+    clearDirty(this.sql, lotIds);
+  }
+
+  /** True while the lot's readiness awaits recomputation ("recomputing" in the lot view). */
+  isLotDirty(lotId: number): boolean {
+    return isLotDirty(this.sql, lotId);
+  }
+
+  countDirtyLots(): number {
+    return countDirtyLots(this.sql);
+  }
+
   listOpenLotIds(): number[] {
     return listOpenLotIds(this.sql);
+  }
+
+  /** Open lots the clock may have changed by `now`, computed with other rules, or never computed. */
+  listClockDueLotIds(now: Instant, rulesHash: string): number[] {
+    return listClockDueLotIds(this.sql, isoInstant(now), rulesHash);
   }
 
   listAllLotIds(): number[] {
