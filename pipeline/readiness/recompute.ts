@@ -4,7 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
-import type { PartnerConfig } from '../model/types.js';
+import type { LotFacts, PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import type { DirtyLot, Store } from '../store/store.js';
 import { nextClockInstant, rulesHashOf } from './clock.js';
@@ -50,9 +50,8 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
   let lots = 0;
   let changed = 0;
   const rulesHash = rulesHashOf(deps.config.readiness);
-  for (const lotId of lotIds) {
+  for (const { lotId, facts } of withFacts(store, lotIds)) {
     lots++;
-    const facts = store.loadLotFacts(lotId);
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);
     const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash });
@@ -105,6 +104,23 @@ export function enqueueDeviationUpdates(
     if (deps.store.enqueueOutbox({ ...msg, state: held ? 'held' : 'pending', submissionId: cause.submissionId ?? null })) stored++;
   }
   return stored;
+}
+
+/** Facts loaded this many lots at a time (one statement per fact table for the batch). */
+const FACTS_BATCH = 200;
+
+function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts }> {
+  let chunk: number[] = [];
+  const flush = function* () {
+    const all = store.loadLotFactsBatch(chunk);
+    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i] };
+    chunk = [];
+  };
+  for (const id of lotIds) {
+    chunk.push(id);
+    if (chunk.length >= FACTS_BATCH) yield* flush();
+  }
+  if (chunk.length) yield* flush();
 }
 
 /** Lots recomputed per transaction when draining dirty markers: bounds every lock hold. */

@@ -46,7 +46,7 @@ import {
   updateSubmission,
 } from './ledger.js';
 import { clearDirty, countDirtyLots, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
-import { getReadiness, loadLotFacts, saveReadiness, type ReadinessClock } from './lot-facts.js';
+import { getReadiness, loadLotFacts, loadLotFactsBatch, saveReadiness, type ReadinessClock } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
@@ -408,6 +408,11 @@ export class Store {
 
   loadLotFacts(lotId: number): LotFacts {
     return loadLotFacts(this.sql, lotId);
+  }
+
+  /** loadLotFacts of several lots, each fact table read once for the batch. */
+  loadLotFactsBatch(lotIds: readonly number[]): LotFacts[] {
+    return loadLotFactsBatch(this.sql, lotIds);
   }
 
   getReadiness(lotId: number): StoredReadiness | null {
