@@ -48,6 +48,8 @@ export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts
   const docs = byLot<DocumentDbRow>(sql, `SELECT * FROM documents WHERE ${IN_BATCH} ORDER BY lot_id, type, doc_id, version`, ids, lotIds);
   const disps = byLot<DispositionDbRow>(sql, `SELECT * FROM dispositions WHERE ${IN_BATCH} ORDER BY lot_id, decided_at`, ids, lotIds);
   const tests = testResultsOfBatch(sql, ids, lotIds);
+  // A batch's lots share a few materials.
+  const materials = new Map<string, MaterialDbRow | undefined>();
   return lotIds.map((lotId) => {
     const lotDb = getLot(sql, lotId);
     if (!lotDb) throw new Error(`loadLotFacts: no lot ${lotId}`);
@@ -63,7 +65,8 @@ export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts
     const identifiers: IdentifierRow[] = idRows.map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
     const conflicting = idRows.some((r) => r.shared) ? conflictingIdentifiers(sql, lotId) : [];
     const po = plannedReceiptOf(sql, lotDb);
-    const material = materialRow(sql, lotDb.material_id);
+    if (!materials.has(lotDb.material_id)) materials.set(lotDb.material_id, materialRow(sql, lotDb.material_id));
+    const material = materials.get(lotDb.material_id);
     return {
       lot: toLot(lotDb),
       identifiers,
