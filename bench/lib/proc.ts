@@ -23,6 +23,8 @@ export interface RunResult {
   seconds: number;
   /** Peak resident set size of the child in MB, null when it could not be measured. */
   peakRssMb: number | null;
+  /** CPU seconds of the child (user + system, all its threads), null without GNU time. */
+  cpuSeconds: number | null;
   stdout: string;
   stderr: string;
 }
@@ -40,7 +42,7 @@ let seq = 0;
 export async function runMeasured(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const useTime = existsSync(GNU_TIME);
   const rssFile = path.join(tmpdir(), `lotgate-bench-rss-${process.pid}-${++seq}`);
-  const argv = useTime ? ['-f', '%M', '-o', rssFile, cmd, ...args] : args;
+  const argv = useTime ? ['-f', '%M %U %S', '-o', rssFile, cmd, ...args] : args;
   const started = performance.now();
   const child = spawn(useTime ? GNU_TIME : cmd, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
@@ -64,17 +66,19 @@ export async function runMeasured(cmd: string, args: string[], opts: RunOptions 
   if (timer) clearTimeout(timer);
 
   let peakKb: number | null = polledKb || null;
+  let cpuSeconds: number | null = null;
   if (useTime) {
     peakKb = null;
     if (existsSync(rssFile)) {
       // On a non-zero exit GNU time writes "Command exited with non-zero status N" first.
       const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-      const n = Number.parseInt(lines[lines.length - 1] ?? '', 10);
-      if (Number.isFinite(n)) peakKb = n;
+      const [kb, user, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+      if (Number.isFinite(kb)) peakKb = kb;
+      if (Number.isFinite(user) && Number.isFinite(sys)) cpuSeconds = user + sys;
       rmSync(rssFile, { force: true });
     }
   }
-  return { code, signal, seconds, peakRssMb: peakKb === null ? null : peakKb / 1024, stdout, stderr };
+  return { code, signal, seconds, peakRssMb: peakKb === null ? null : peakKb / 1024, cpuSeconds, stdout, stderr };
 }
 
 export function vmHwmKb(pid: number | undefined): number | null {

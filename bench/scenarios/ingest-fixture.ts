@@ -9,7 +9,7 @@ import { generateMasterData, writeErpFiles, type MasterData } from '../gen/erp.j
 import { writeLimsFile } from '../gen/lims.js';
 import { LOTGATE_BIN, REPO_ROOT } from '../lib/paths.js';
 import { describeFailure, runMeasured, type RunResult } from '../lib/proc.js';
-import { createWorkspace, repoMapping, type Workspace } from '../lib/workspace.js';
+import { createWorkspace, repoMapping, type MappingDef, type Workspace } from '../lib/workspace.js';
 
 export const SEED_LOTS = 25_000;
 
@@ -29,7 +29,20 @@ export const STANDARD_PARTNERS = [
   { id: 'delta-cmo', name: 'Delta Contract Manufacturing, Inc.', role: 'cmo' as const, feeds: [] as string[] },
 ];
 
-export const ERP_MAPPINGS = [repoMapping('erp', 'materials'), repoMapping('erp', 'purchase-orders'), repoMapping('erp', 'lots')];
+/**
+ * The ERP lots mapping as shipped, except that manufactureDate may lie in the future: the
+ * generated batches are dated around a fixed anchor (gen/dates.ts), planned ones with future
+ * manufacture dates, and the default plausibility limit (7 days after "now") would reject them
+ * as the real clock moves away from the anchor.
+ */
+function benchLotsMapping(): MappingDef {
+  const m = repoMapping('erp', 'lots');
+  const text = m.text.replace(/^(\s*manufactureDate: \{[^}\n]*)\}/m, '$1, plausible: { maxFutureDays: null } }');
+  if (text === m.text) throw new Error('bench: manufactureDate not found in mappings/erp/lots.yaml');
+  return { ...m, text };
+}
+
+export const ERP_MAPPINGS = [repoMapping('erp', 'materials'), repoMapping('erp', 'purchase-orders'), benchLotsMapping()];
 
 /** `node bin/lotgate.js --config … --data-dir … ingest --partner … --json files…`, measured. */
 export function lotgateIngest(ws: Workspace, dataDir: string, partner: string, files: string[], nodeFlags: string[] = []): Promise<RunResult> {

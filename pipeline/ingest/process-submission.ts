@@ -10,7 +10,7 @@ import { FileError, TERMINAL_STATES } from '../model/types.js';
 import path from 'node:path';
 import { mapFile, type MapUnit } from '../mapping/map-file.js';
 import type { CsvRowMapper } from '../mapping/compile.js';
-import { enqueueDeviationUpdates, recomputeReadiness } from '../readiness/recompute.js';
+import { enqueueDeviationUpdates, recomputeDirtyLots } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import { notRowsNote } from './ack.js';
 import { InFileFacts } from './in-file-facts.js';
@@ -366,7 +366,9 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     if (approval) assertReviewedOutcome(sub, tally);
     const now = deps.now();
     const cause = { submissionId, partner: partner.id };
-    recomputeReadiness(deps, [...touched], now, `submission:${submissionId}`, cause);
+    // Readiness is not computed under the file's lock: the touched lots are marked, and
+    // recomputed right after the commit (a crash in between leaves the markers to the sweep).
+    store.markLotsDirty(touched, cause);
     enqueueDeviationUpdates(deps, partner.id, deviationRefs, now, cause);
     if (approval) {
       store.appendAudit({
@@ -395,12 +397,27 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
     });
     store.commit();
+    settleReadiness(deps, touched, now, submissionId);
     return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: mapped.notRows };
   } catch (err) {
     store.rollback();
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
+  }
+}
+
+/**
+ * Recomputes the lots a committed file marked dirty, in bounded transactions. Never throws: the
+ * file is committed whatever happens here, and markers left behind are recomputed by the
+ * readiness sweep (or the next recompute of those lots).
+ */
+function settleReadiness(deps: IngestDeps, touched: ReadonlySet<number>, now: Date, submissionId: number): void {
+  if (touched.size === 0) return;
+  try {
+    recomputeDirtyLots(deps, now, { lotIds: touched });
+  } catch (err) {
+    deps.log?.warn({ err, submissionId, lots: touched.size }, 'readiness of the touched lots not recomputed yet; the readiness sweep will');
   }
 }
 

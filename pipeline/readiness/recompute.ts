@@ -4,11 +4,12 @@
 
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
-import type { PartnerConfig } from '../model/types.js';
+import type { LotFacts, PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import { lotSignaturesPayload } from '../sign/payload.js';
-import type { Store } from '../store/store.js';
+import type { DirtyLot, Store } from '../store/store.js';
+import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
 import { resolveRuleSet } from './rule-set.js';
 
@@ -50,15 +51,15 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
   const at = now.toISOString();
   let lots = 0;
   let changed = 0;
-  for (const lotId of lotIds) {
+  const rulesHash = rulesHashOf(deps.config.readiness);
+  for (const { lotId, facts } of withFacts(store, lotIds)) {
     lots++;
     // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
     // ERP then hears of it even when the readiness state stays the same.
     const invalidated = cause.submissionId != null ? invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
-    const facts = store.loadLotFacts(lotId);
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);
-    const res = store.saveReadiness(lotId, readiness, at);
+    const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash });
     if (!res.changed && !invalidated) continue;
     const lot = facts.lot;
     if (res.changed) changed++;
@@ -109,4 +110,85 @@ export function enqueueDeviationUpdates(
     if (deps.store.enqueueOutbox({ ...msg, state: held ? 'held' : 'pending', submissionId: cause.submissionId ?? null })) stored++;
   }
   return stored;
+}
+
+/** Facts loaded this many lots at a time (one statement per fact table for the batch). */
+const FACTS_BATCH = 200;
+
+function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts }> {
+  let chunk: number[] = [];
+  const flush = function* () {
+    const all = store.loadLotFactsBatch(chunk);
+    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i] };
+    chunk = [];
+  };
+  for (const id of lotIds) {
+    chunk.push(id);
+    if (chunk.length >= FACTS_BATCH) yield* flush();
+  }
+  if (chunk.length) yield* flush();
+}
+
+/** Lots recomputed per transaction when draining dirty markers: bounds every lock hold. */
+export const DIRTY_BATCH = 200;
+
+export interface DirtyRecomputeOptions {
+  /** Only these lots (e.g. the lots a file just touched), when still marked; else every marked lot. */
+  lotIds?: Iterable<number>;
+  batchSize?: number;
+  /** Actor of the audit events for markers without a submission (e.g. `job:readiness-sweep`). */
+  actor?: string;
+}
+
+/**
+ * Recomputes lots marked dirty (store/dirty-lots.ts) in bounded transactions: each reads which
+ * of its lots are still marked under the write lock, recomputes them (readiness, audit, outbox)
+ * and clears their markers in the same transaction. A lot another process recomputed meanwhile
+ * is skipped, and a crash loses no marker — so each change is recorded exactly once. The cause
+ * (submission, partner) stored with a marker is the cause of its messages, as if recomputed
+ * inside the submission's own transaction.
+ */
+export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRecomputeOptions = {}): RecomputeSummary {
+  const { store } = deps;
+  const size = Math.max(1, opts.batchSize ?? DIRTY_BATCH);
+  const total: RecomputeSummary = { lots: 0, changed: 0 };
+  const runBatch = (pick: () => DirtyLot[]): DirtyLot[] =>
+    store.transaction(() => {
+      const batch = pick();
+      for (const group of byCause(batch)) {
+        const actor = group.submissionId !== null ? `submission:${group.submissionId}` : opts.actor ?? 'readiness:recompute';
+        const r = recomputeReadiness(deps, group.lotIds, now, actor, { submissionId: group.submissionId, partner: group.partner });
+        total.lots += r.lots;
+        total.changed += r.changed;
+      }
+      store.clearDirty(batch.map((d) => d.lotId));
+      return batch;
+    });
+  if (opts.lotIds !== undefined) {
+    const ids = [...new Set(opts.lotIds)].sort((a, b) => a - b);
+    for (let i = 0; i < ids.length; i += size) {
+      const chunk = ids.slice(i, i + size);
+      runBatch(() => store.stillDirty(chunk));
+    }
+    return total;
+  }
+  let after = 0;
+  for (;;) {
+    const batch = runBatch(() => store.dirtyLots(size, after));
+    if (batch.length < size) break;
+    after = batch[batch.length - 1].lotId;
+  }
+  return total;
+}
+
+/** Groups markers by cause, keeping lot order within each group. */
+function byCause(batch: readonly DirtyLot[]): { submissionId: number | null; partner: string | null; lotIds: number[] }[] {
+  const groups = new Map<string, { submissionId: number | null; partner: string | null; lotIds: number[] }>();
+  for (const d of batch) {
+    const key = `${d.submissionId ?? ''}\u0000${d.partner ?? ''}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { submissionId: d.submissionId, partner: d.partner, lotIds: [] }));
+    g.lotIds.push(d.lotId);
+  }
+  return [...groups.values()];
 }

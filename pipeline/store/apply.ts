@@ -16,7 +16,7 @@ import {
   upsertMaterial,
   upsertPurchaseOrder,
 } from './masterdata.js';
-import { resolveLot, type ResolveResult } from './resolve.js';
+import { learnIdentifiers, ResolutionWrites, resolveLot, type ResolveResult } from './resolve.js';
 import type { Sql } from './sql.js';
 import type { LotRef, Prov, WriteResult } from './types.js';
 import type { ErrorCode } from '../codes.js';
@@ -254,31 +254,8 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
       return { lotIds: [r.lotId], fact: factWrite(sql, 'stage_events', w, prov, () => `stage_event ${e.stage} ${e.status} at ${e.eventTime}, ${lotWords(rec)}`) };
     }
 
-    case 'test_result': {
-      const t = {
-        testCode: f.str('testCode', true),
-        sampleId: f.str('sampleId'),
-        testName: f.str('testName'),
-        method: f.str('method'),
-        resultRaw: f.str('resultRaw'),
-        resultValue: f.num('resultValue'),
-        qualifier: f.oneOf('qualifier', QUALIFIERS),
-        unit: f.str('unit'),
-        specLow: f.num('specLow'),
-        specHigh: f.num('specHigh'),
-        specText: f.str('specText'),
-        resultStatus: f.oneOf('resultStatus', RESULT_STATUSES) ?? 'final',
-        testedAt: f.str('testedAt'),
-        analyst: f.str('analyst'),
-        replicate: f.str('replicate'),
-      };
-      const r = resolve();
-      if ('error' in r) return r;
-      const w = upsertTestResult(sql, r.lotId, t, prov);
-      const key = (): string =>
-        [`test_result ${t.testCode}`, t.sampleId ? `sample ${t.sampleId}` : null, t.testedAt ? `tested ${t.testedAt}` : null, t.replicate ? `replicate ${t.replicate}` : null, lotWords(rec)].filter(Boolean).join(', ');
-      return { lotIds: [r.lotId], fact: factWrite(sql, 'test_results', w, prov, key) };
-    }
+    case 'test_result':
+      return applyTestResult(sql, partner, rec, prov, f, false);
 
     case 'document': {
       const d = {
@@ -330,6 +307,56 @@ function applyKind(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Pr
     default:
       return { error: { line: prov.line, code: 'E_UNKNOWN_KIND', message: `Unknown record kind ${String((rec as MappedRecord).kind)}.` } };
   }
+}
+
+/**
+ * Applies a record WITHOUT a savepoint of its own, when its kind allows it: every check and the
+ * lot resolution come before its first write, the fact is ONE write statement (SQLite undoes a
+ * failing statement by itself), and the identifiers learned from it are written after the fact
+ * and cannot fail. So a row either fails before writing anything, or is written whole.
+ * Returns undefined for kinds that may write more than once before they can fail (the caller
+ * uses applyRecord in a savepoint); throws ResolutionWrites when resolution itself would have to
+ * write first (a lot created from an open PO line) — nothing is written then either.
+ * Only inside the caller's transaction: the learned identifiers must commit with the fact.
+ */
+export function applyRecordDirect(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Prov): ApplyResult | undefined {
+  if (rec.kind !== 'test_result') return undefined;
+  const p: Prov = { ...prov, line: prov.line ?? rec.line };
+  try {
+    return applyTestResult(sql, partner, rec, p, new FieldReader(rec.fields ?? {}, p.line ?? rec.line), true);
+  } catch (e) {
+    if (e instanceof FieldProblem) return { error: e.error };
+    throw e;
+  }
+}
+
+function applyTestResult(sql: Sql, partner: PartnerConfig, rec: MappedRecord, prov: Prov, f: FieldReader, direct: boolean): ApplyResult {
+  const t = {
+    testCode: f.str('testCode', true),
+    sampleId: f.str('sampleId'),
+    testName: f.str('testName'),
+    method: f.str('method'),
+    resultRaw: f.str('resultRaw'),
+    resultValue: f.num('resultValue'),
+    qualifier: f.oneOf('qualifier', QUALIFIERS),
+    unit: f.str('unit'),
+    specLow: f.num('specLow'),
+    specHigh: f.num('specHigh'),
+    specText: f.str('specText'),
+    resultStatus: f.oneOf('resultStatus', RESULT_STATUSES) ?? 'final',
+    testedAt: f.str('testedAt'),
+    analyst: f.str('analyst'),
+    replicate: f.str('replicate'),
+  };
+  const r = resolveLot(sql, partner, f.lotRef(rec.ids ?? []), prov, { readOnly: direct });
+  if ('error' in r) return r;
+  // The schema only knows these schemes: an identifier it would refuse must not fail after the fact.
+  if (direct && r.learned.some((id) => !(ID_SCHEMES as readonly string[]).includes(id.scheme))) throw new ResolutionWrites();
+  const w = upsertTestResult(sql, r.lotId, t, prov);
+  if (direct) learnIdentifiers(sql, r.lotId, r.learned, partner, prov);
+  const key = (): string =>
+    [`test_result ${t.testCode}`, t.sampleId ? `sample ${t.sampleId}` : null, t.testedAt ? `tested ${t.testedAt}` : null, t.replicate ? `replicate ${t.replicate}` : null, lotWords(rec)].filter(Boolean).join(', ');
+  return { lotIds: [r.lotId], fact: factWrite(sql, 'test_results', w, prov, key) };
 }
 
 /**

@@ -25,43 +25,61 @@ import { bool, parseJson, type Sql } from './sql.js';
 import type { StoredReadiness } from './types.js';
 
 export function loadLotFacts(sql: Sql, lotId: number): LotFacts {
-  const lotDb = getLot(sql, lotId);
-  if (!lotDb) throw new Error(`loadLotFacts: no lot ${lotId}`);
-  // One statement for the identifiers and whether each also names another lot; the lot numbers
-  // of a conflict (rare) only when there is one.
-  const idRows = sql
-    .q(
-      `SELECT scheme, value, issuer,
-         EXISTS (SELECT 1 FROM lot_identifiers o WHERE o.scheme = i.scheme AND o.value = i.value AND o.issuer = i.issuer AND o.lot_id <> i.lot_id) AS shared
-       FROM lot_identifiers i WHERE lot_id = ? ORDER BY scheme, value, issuer`,
-    )
-    .all(lotId) as { scheme: IdentifierRow['scheme']; value: string; issuer: string; shared: number }[];
-  const identifiers: IdentifierRow[] = idRows.map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
-  const conflicting = idRows.some((r) => r.shared) ? conflictingIdentifiers(sql, lotId) : [];
-  const stageEvents = (
-    sql.q('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status').all(lotId) as StageDbRow[]
-  ).map(toStageEvent);
-  const testResults = testResultsOf(sql, lotId);
-  const documents = (
-    sql.q('SELECT * FROM documents WHERE lot_id = ? ORDER BY type, doc_id, version').all(lotId) as DocumentDbRow[]
-  ).map(toDocument);
-  const dispositions = (
-    sql.q('SELECT * FROM dispositions WHERE lot_id = ? ORDER BY decided_at').all(lotId) as DispositionDbRow[]
-  ).map(toDisposition);
-  const po = plannedReceiptOf(sql, lotDb);
-  const material = materialRow(sql, lotDb.material_id);
-  return {
-    lot: toLot(lotDb),
-    identifiers,
-    conflictingIdentifiers: conflicting,
-    stageEvents,
-    testResults,
-    documents,
-    deviations: currentDeviations(sql, lotId),
-    dispositions,
-    plannedReceipt: po ? toPlannedReceipt(po) : null,
-    material: material ? toMaterial(material) : null,
-  };
+  return loadLotFactsBatch(sql, [lotId])[0];
+}
+
+/** Per-lot rows of one fact table for a batch of lots: one statement, grouped by lot in JS. */
+function byLot<T>(sql: Sql, query: string, ids: string, lotIds: readonly number[]): Map<number, T[]> {
+  const out = new Map<number, T[]>(lotIds.map((id) => [id, []]));
+  for (const row of sql.q(query).all(ids) as (T & { lot_id: number })[]) out.get(row.lot_id)!.push(row);
+  return out;
+}
+
+const IN_BATCH = 'lot_id IN (SELECT value FROM json_each(?))';
+
+/**
+ * loadLotFacts for several lots: the fact tables are read with one statement each for the whole
+ * batch (ordered as for one lot, grouped by lot here) instead of one statement per lot and table.
+ */
+export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts[] {
+  if (lotIds.length === 0) return [];
+  const ids = JSON.stringify(lotIds);
+  const stages = byLot<StageDbRow>(sql, `SELECT * FROM stage_events WHERE ${IN_BATCH} ORDER BY lot_id, event_time, stage, status`, ids, lotIds);
+  const docs = byLot<DocumentDbRow>(sql, `SELECT * FROM documents WHERE ${IN_BATCH} ORDER BY lot_id, type, doc_id, version`, ids, lotIds);
+  const disps = byLot<DispositionDbRow>(sql, `SELECT * FROM dispositions WHERE ${IN_BATCH} ORDER BY lot_id, decided_at`, ids, lotIds);
+  const tests = testResultsOfBatch(sql, ids, lotIds);
+  // A batch's lots share a few materials.
+  const materials = new Map<string, MaterialDbRow | undefined>();
+  return lotIds.map((lotId) => {
+    const lotDb = getLot(sql, lotId);
+    if (!lotDb) throw new Error(`loadLotFacts: no lot ${lotId}`);
+    // One statement for the identifiers and whether each also names another lot; the lot numbers
+    // of a conflict (rare) only when there is one.
+    const idRows = sql
+      .q(
+        `SELECT scheme, value, issuer,
+           EXISTS (SELECT 1 FROM lot_identifiers o WHERE o.scheme = i.scheme AND o.value = i.value AND o.issuer = i.issuer AND o.lot_id <> i.lot_id) AS shared
+         FROM lot_identifiers i WHERE lot_id = ? ORDER BY scheme, value, issuer`,
+      )
+      .all(lotId) as { scheme: IdentifierRow['scheme']; value: string; issuer: string; shared: number }[];
+    const identifiers: IdentifierRow[] = idRows.map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
+    const conflicting = idRows.some((r) => r.shared) ? conflictingIdentifiers(sql, lotId) : [];
+    const po = plannedReceiptOf(sql, lotDb);
+    if (!materials.has(lotDb.material_id)) materials.set(lotDb.material_id, materialRow(sql, lotDb.material_id));
+    const material = materials.get(lotDb.material_id);
+    return {
+      lot: toLot(lotDb),
+      identifiers,
+      conflictingIdentifiers: conflicting,
+      stageEvents: stages.get(lotId)!.map(toStageEvent),
+      testResults: tests.get(lotId)!,
+      documents: docs.get(lotId)!.map(toDocument),
+      deviations: currentDeviations(sql, lotId),
+      dispositions: disps.get(lotId)!.map(toDisposition),
+      plannedReceipt: po ? toPlannedReceipt(po) : null,
+      material: material ? toMaterial(material) : null,
+    };
+  });
 }
 
 // A lot's results are the widest rows readiness reads: only the columns the model carries, as
@@ -83,15 +101,17 @@ const TEST_FACT_COLUMNS = [
   'submission_id',
   'line',
 ] as const satisfies readonly (keyof TestDbRow)[];
-const SELECT_TEST_FACTS = `SELECT ${TEST_FACT_COLUMNS.join(', ')} FROM test_results WHERE lot_id = ? ORDER BY test_code, coalesce(tested_at, ''), coalesce(sample_id, '')`;
+const SELECT_TEST_FACTS_BATCH = `SELECT lot_id, ${TEST_FACT_COLUMNS.join(', ')} FROM test_results WHERE ${IN_BATCH}
+  ORDER BY lot_id, test_code, coalesce(tested_at, ''), coalesce(sample_id, ''), coalesce(replicate, '')`;
 
-function testResultsOf(sql: Sql, lotId: number) {
-  const rows = sql.raw(SELECT_TEST_FACTS).all(lotId) as unknown[][];
-  return rows.map((v) => {
+function testResultsOfBatch(sql: Sql, ids: string, lotIds: readonly number[]) {
+  const out = new Map<number, ReturnType<typeof toTestResult>[]>(lotIds.map((id) => [id, []]));
+  for (const v of sql.raw(SELECT_TEST_FACTS_BATCH).all(ids) as unknown[][]) {
     const r = {} as Record<(typeof TEST_FACT_COLUMNS)[number], unknown>;
-    for (let i = 0; i < TEST_FACT_COLUMNS.length; i++) r[TEST_FACT_COLUMNS[i]] = v[i];
-    return toTestResult(r as unknown as TestDbRow, false);
-  });
+    for (let i = 0; i < TEST_FACT_COLUMNS.length; i++) r[TEST_FACT_COLUMNS[i]] = v[i + 1];
+    out.get(v[0] as number)!.push(toTestResult(r as unknown as TestDbRow, false));
+  }
+  return out;
 }
 
 /** A material's row; remembered for the open ingest transaction (a file's lots share a few materials). */
@@ -165,10 +185,24 @@ export function getReadiness(sql: Sql, lotId: number): StoredReadiness | null {
  * An identical readiness is not written again (a sweep over 100k unchanged lots writes nothing),
  * so `computed_at` is when the stored readiness was last computed differently.
  */
-export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
+/**
+ * When the clock alone would next change this readiness (readiness/clock.ts; null: never) and
+ * the hash of the rules it was computed with: what the scheduled sweep selects lots by.
+ */
+export interface ReadinessClock {
+  dueAt: string | null;
+  rulesHash: string;
+}
+
+export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
   const text = JSON.stringify(r);
-  const same = sql.q('SELECT readiness FROM lot_readiness WHERE lot_id = ?').pluck().get(lotId) as string | undefined;
-  if (same === text) return { changed: false, previous: r };
+  const stored = sql.raw('SELECT readiness, clock_due_at, rules_hash FROM lot_readiness WHERE lot_id = ?').get(lotId) as [string, string | null, string | null] | undefined;
+  if (stored && stored[0] === text) {
+    if (clock && (stored[1] !== clock.dueAt || stored[2] !== clock.rulesHash)) {
+      sql.q('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?').run(clock.dueAt, clock.rulesHash, lotId);
+    }
+    return { changed: false, previous: r };
+  }
   return sql.atomic(() => {
     const prevStored = getReadiness(sql, lotId);
     let previous: Readiness | null = null;
@@ -179,10 +213,11 @@ export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string)
     const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
     sql
       .q(
-        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at`,
+        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at,
+           clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash`,
       )
-      .run(lotId, r.state, r.late ? 1 : 0, text, at);
+      .run(lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null);
     return { changed, previous };
   });
 }

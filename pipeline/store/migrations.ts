@@ -537,6 +537,30 @@ CREATE TABLE signing_challenges (
 );
 `,
   },
+  {
+    version: 11,
+    name: 'readiness off the file transaction: dirty lots, clock-due instants',
+    sql: `
+-- Lots whose facts changed and whose readiness has not been recomputed since (DESIGN.md §5):
+-- written in the file's transaction, deleted in the transaction that recomputes the lot, so a
+-- marker survives a crash between the two and the next recompute (right after the commit, the
+-- reconciler or the readiness sweep) picks it up. One row per lot: the latest cause wins.
+CREATE TABLE dirty_lots (
+  lot_id INTEGER PRIMARY KEY REFERENCES lots(id),
+  submission_id INTEGER REFERENCES submissions(id),
+  partner TEXT,
+  marked_at TEXT NOT NULL
+);
+
+-- The next instant at which the clock alone could change a lot's readiness (shelf life falling
+-- below a minimum, a planned date or lead time passing), NULL when no clock rule applies; and the
+-- hash of the rule set it was computed with. The scheduled sweep recomputes only lots whose
+-- instant has passed, whose rule set changed, or that have no stored readiness.
+ALTER TABLE lot_readiness ADD COLUMN clock_due_at TEXT;
+ALTER TABLE lot_readiness ADD COLUMN rules_hash TEXT;
+CREATE INDEX lot_readiness_clock_due ON lot_readiness(clock_due_at);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

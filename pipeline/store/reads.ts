@@ -157,6 +157,23 @@ export function listOpenLotIds(sql: Sql): number[] {
   ).map((r) => r.id);
 }
 
+/**
+ * Open lots whose readiness the clock may have changed by `nowIso` (clock_due_at passed), that
+ * were computed with another rule set (rules_hash), or that have no readiness yet.
+ */
+export function listClockDueLotIds(sql: Sql, nowIso: string, rulesHash: string): number[] {
+  return (
+    sql
+      .q(
+        `SELECT l.id FROM lots l LEFT JOIN lot_readiness r ON r.lot_id = l.id
+         WHERE (r.lot_id IS NULL OR r.clock_due_at <= ? OR r.rules_hash IS NOT ?)
+           AND coalesce((SELECT d.decision FROM dispositions d WHERE d.lot_id = l.id ORDER BY d.decided_at DESC LIMIT 1), '') NOT IN ('released', 'rejected')
+         ORDER BY l.id`,
+      )
+      .all(nowIso, rulesHash) as { id: number }[]
+  ).map((r) => r.id);
+}
+
 export function listAllLotIds(sql: Sql): number[] {
   return (sql.q('SELECT id FROM lots ORDER BY id').all() as { id: number }[]).map((r) => r.id);
 }

@@ -21,7 +21,29 @@ import type { ErrorCode } from '../codes.js';
 
 export type ResolveResult = { lotId: number; learned: IdRef[]; created?: boolean } | { error: RowError };
 
-export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: Prov): ResolveResult {
+/**
+ * Thrown by resolveLot in `readOnly` mode where resolution would have to write (a lot created
+ * from, or linked to, an open PO line) before the caller's fact: nothing has been written yet,
+ * and the caller applies the record the careful way (in a savepoint) instead.
+ */
+export class ResolutionWrites {
+  readonly reason = 'resolution writes before the fact';
+}
+
+export interface ResolveOptions {
+  /**
+   * Write nothing: identifiers to learn come back in `learned` (the caller writes them after its
+   * fact, with learnIdentifiers), and a PO-line lot creation or link throws ResolutionWrites.
+   */
+  readOnly?: boolean;
+}
+
+/** Writes the identifiers a readOnly resolution returned as `learned`. */
+export function learnIdentifiers(sql: Sql, lotId: number, learned: readonly IdRef[], partner: PartnerConfig, prov: Prov): void {
+  for (const id of learned) addIdentifier(sql, lotId, id, partner.id, prov);
+}
+
+export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: Prov, opts: ResolveOptions = {}): ResolveResult {
   const fail = (code: ErrorCode, message: string, value?: string): { error: RowError } => {
     const error: RowError = { code, message };
     if (prov.line !== undefined) error.line = prov.line;
@@ -117,12 +139,14 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
       const existing = lotKeysByNumber(sql, lotNumber, po.material_id)[0];
       if (existing) {
         if (!mayTouch(sql, partner, existing)) return scopeError(fail, partner, existing, sql);
+        if (opts.readOnly) throw new ResolutionWrites();
         linkLotToPo(sql, existing.id, po.po_number, po.po_item);
         lot = existing;
       } else {
         if (partner.products.length > 0 && !partner.products.includes(po.material_id)) {
           return fail('E_PARTNER_SCOPE', `Partner ${partner.id} may not report on material ${po.material_id} (PO ${po.po_number}/${po.po_item}).`, po.material_id);
         }
+        if (opts.readOnly) throw new ResolutionWrites();
         const made = upsertLot(sql, po.material_id, lotNumber, { vendor: po.vendor, poNumber: po.po_number, poItem: po.po_item }, prov);
         lot = getLotKey(sql, made.lotId)!;
         created = true;
@@ -136,7 +160,7 @@ export function resolveLot(sql: Sql, partner: PartnerConfig, ref: LotRef, prov: 
 
   const lotId = lot.id;
   const learned = hits.filter((h) => !h.lotIds.includes(lotId)).map((h) => h.id);
-  for (const id of learned) addIdentifier(sql, lotId, id, partner.id, prov);
+  if (!opts.readOnly) learnIdentifiers(sql, lotId, learned, partner, prov);
   return created ? { lotId, learned, created } : { lotId, learned };
 }
 

@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IdRef, LotFacts, MappedRecord, PartnerConfig, Readiness, RowError, SubmissionState } from '../model/types.js';
-import { applyRecord, type ApplyResult } from './apply.js';
+import { applyRecord, applyRecordDirect, type ApplyResult } from './apply.js';
 import { appendAudit, auditHashAt, auditHead, listAudit, verifyAudit } from './audit.js';
 import { getBan, liftBan, listActiveBans, pruneBans, recordBan, type BanKind, type BanRecord } from './bans.js';
 import { insertDisposition, insertStageEvent, upsertDeviation, upsertDocument, upsertTestResult } from './facts.js';
@@ -45,13 +45,14 @@ import {
   listUnfinishedSubmissions,
   updateSubmission,
 } from './ledger.js';
-import { getReadiness, loadLotFacts, saveReadiness } from './lot-facts.js';
+import { clearDirty, countDirtyLots, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
+import { getReadiness, loadLotFacts, loadLotFactsBatch, saveReadiness, type ReadinessClock } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { latestPushes, type LotPush } from './board-reads.js';
 import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
-import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
-import { resolveLot, type ResolveResult } from './resolve.js';
+import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listClockDueLotIds, listLots, listOpenLotIds } from './reads.js';
+import { ResolutionWrites, resolveLot, type ResolveResult } from './resolve.js';
 import { isoInstant, Sql } from './sql.js';
 import { AuthStore } from './auth-store.js';
 import { metricsSnapshot, probeWritable, type MetricsSnapshot } from './metrics-reads.js';
@@ -120,6 +121,7 @@ export type { AuthStore, PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTok
 export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
 export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
+export type { DirtyLot } from './dirty-lots.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
 export type { BoardLot } from './job-reads.js';
@@ -134,6 +136,19 @@ export interface StoreOpenOptions {
   now?: () => Date;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
+}
+
+/** Page cache during a Store.begin() transaction (KiB), and SQLite's default outside it. */
+export const BULK_CACHE_KIB = 32_768;
+const DEFAULT_CACHE_KIB = 2_000;
+
+/** A value the record's checks let through but the schema refuses is still the row's fault. */
+function refusedByStore(e: unknown, rec: MappedRecord, prov: Prov): { error: RowError } | undefined {
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'SQLITE_CONSTRAINT_CHECK' || code === 'SQLITE_CONSTRAINT_NOTNULL') {
+    return { error: { line: prov.line ?? rec.line, code: 'E_INVALID_VALUE', message: `The ${rec.kind} record was refused by the store: ${(e as Error).message}` } };
+  }
+  return undefined;
 }
 
 /** Carries a RowError out of a savepoint so the savepoint is rolled back. */
@@ -233,17 +248,25 @@ export class Store {
     if (this.db.inTransaction) throw new Error('Store.begin: a transaction is already open on this connection');
     this.sql.q('BEGIN IMMEDIATE').run();
     this.sql.tx.start();
+    // A file's apply inserts into random leaves of the fact indexes: the default 2 MB page cache
+    // thrashes. 32 MB for the life of the transaction keeps peak RSS within the budget.
+    this.db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
   }
 
   commit(): void {
     this.sql.q('COMMIT').run();
-    this.sql.tx.end();
+    this.endBulk();
   }
 
   /** Safe to call from error handlers: does nothing when no transaction is open. */
   rollback(): void {
-    this.sql.tx.end();
     if (this.db.inTransaction) this.sql.q('ROLLBACK').run();
+    this.endBulk();
+  }
+
+  private endBulk(): void {
+    this.sql.tx.end();
+    this.db.pragma(`cache_size = -${DEFAULT_CACHE_KIB}`);
   }
 
   get inTransaction(): boolean {
@@ -376,18 +399,30 @@ export class Store {
    * Resolves (when the kind names a lot) and writes one mapped record, all or nothing.
    * Returns the lots whose readiness may have changed, or the coded reason it was not applied.
    */
-  applyRecord(partner: PartnerConfig, rec: MappedRecord, prov: Prov): ApplyResult {
+  applyRecord(partner: PartnerConfig, rec: MappedRecord, prov: Prov, opts: { savepoint?: 'always' | 'when-needed' } = {}): ApplyResult {
+    // Inside the file's transaction a record that cannot half-fail skips its savepoint (and the
+    // statement journal that comes with it): see applyRecordDirect.
+    if (opts.savepoint !== 'always' && this.db.inTransaction) {
+      try {
+        const direct = applyRecordDirect(this.sql, partner, rec, prov);
+        if (direct) return direct;
+      } catch (e) {
+        if (!(e instanceof ResolutionWrites)) {
+          // Nothing of this record was written (the one fact statement failed whole).
+          const refused = refusedByStore(e, rec, prov);
+          if (refused) return refused;
+          throw e;
+        }
+      }
+    }
     try {
       return this.applyTx(partner, rec, prov);
     } catch (e) {
       // The savepoint was rolled back: cached lookups may name rows it undid.
       this.sql.tx.clear();
       if (e instanceof Rejected) return e.result;
-      // A value the checks above let through but the schema refuses is still the row's fault.
-      const code = (e as { code?: unknown })?.code;
-      if (code === 'SQLITE_CONSTRAINT_CHECK' || code === 'SQLITE_CONSTRAINT_NOTNULL') {
-        return { error: { line: prov.line ?? rec.line, code: 'E_INVALID_VALUE', message: `The ${rec.kind} record was refused by the store: ${(e as Error).message}` } };
-      }
+      const refused = refusedByStore(e, rec, prov);
+      if (refused) return refused;
       throw e;
     }
   }
@@ -398,12 +433,17 @@ export class Store {
     return loadLotFacts(this.sql, lotId);
   }
 
+  /** loadLotFacts of several lots, each fact table read once for the batch. */
+  loadLotFactsBatch(lotIds: readonly number[]): LotFacts[] {
+    return loadLotFactsBatch(this.sql, lotIds);
+  }
+
   getReadiness(lotId: number): StoredReadiness | null {
     return getReadiness(this.sql, lotId);
   }
 
-  saveReadiness(lotId: number, r: Readiness, at: string): { changed: boolean; previous: Readiness | null } {
-    return saveReadiness(this.sql, lotId, r, at);
+  saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
+    return saveReadiness(this.sql, lotId, r, at, clock);
   }
 
   // ---------------------------------------------------------------- reads
@@ -425,8 +465,41 @@ export class Store {
     return listLots(this.sql, opts);
   }
 
+  // ---------------------------------------------------------------- dirty lots (readiness to recompute)
+
+  /** Marks lots whose readiness must be recomputed (in the caller's transaction). */
+  markLotsDirty(lotIds: Iterable<number>, cause: { submissionId?: number | null; partner?: string | null }): number {
+    return markLotsDirty(this.sql, lotIds, cause);
+  }
+
+  dirtyLots(limit: number, afterLotId = 0): DirtyLot[] {
+    return dirtyLots(this.sql, limit, afterLotId);
+  }
+
+  stillDirty(lotIds: readonly number[]): DirtyLot[] {
+    return stillDirty(this.sql, lotIds);
+  }
+
+  clearDirty(lotIds: Iterable<number>): void {
+    clearDirty(this.sql, lotIds);
+  }
+
+  /** True while the lot's readiness awaits recomputation ("recomputing" in the lot view). */
+  isLotDirty(lotId: number): boolean {
+    return isLotDirty(this.sql, lotId);
+  }
+
+  countDirtyLots(): number {
+    return countDirtyLots(this.sql);
+  }
+
   listOpenLotIds(): number[] {
     return listOpenLotIds(this.sql);
+  }
+
+  /** Open lots the clock may have changed by `now`, computed with other rules, or never computed. */
+  listClockDueLotIds(now: Instant, rulesHash: string): number[] {
+    return listClockDueLotIds(this.sql, isoInstant(now), rulesHash);
   }
 
   listAllLotIds(): number[] {

@@ -14,11 +14,9 @@ describe('readiness-sweep', () => {
     expect(lots.length).toBe(6);
     const outboxBefore = w.lg.store.countOutbox().pending;
 
-    // Nothing changed since ingest: the sweep finds nothing to report.
-    const progress: [number, number][] = [];
-    const quiet = await w.run('readiness-sweep', {}, { progress: (d, t) => progress.push([d, t]) });
-    expect(quiet).toMatchObject({ status: 'ok', counts: { lots: 6, changed: 0, batches: 2 } });
-    expect(progress).toEqual([[0, 6], [4, 6], [6, 6]]);
+    // Nothing changed since ingest, and no lot's clock-due instant has come: nothing to recompute.
+    const quiet = await w.run('readiness-sweep');
+    expect(quiet).toMatchObject({ status: 'ok', counts: { lots: 6, recomputed: 0, changed: 0, batches: 0 } });
 
     // Three years on the shelf-life rule blocks the lots that are still open.
     w.clock.advance(3 * 365 * 86_400_000);
@@ -38,4 +36,34 @@ describe('readiness-sweep', () => {
     // Swept again at the same time: nothing new.
     expect(await w.run('readiness-sweep')).toMatchObject({ counts: { changed: 0 } });
   });
+
+  it('with option all, recomputes every open lot in batches', async () => {
+    const w = makeWorld({ jobs: { 'readiness-sweep': { batchSize: 4, all: true } } });
+    await ingestDemo(w);
+    const progress: [number, number][] = [];
+    const full = await w.run('readiness-sweep', {}, { progress: (d, t) => progress.push([d, t]) });
+    expect(full).toMatchObject({ status: 'ok', counts: { lots: 6, recomputed: 6, changed: 0, batches: 2 } });
+    expect(progress).toEqual([[0, 6], [4, 6], [6, 6]]);
+  });
+
+  it('recomputes only the lots whose clock-due day has come', async () => {
+    const w = makeWorld({ jobs: { 'readiness-sweep': { batchSize: 4 } } });
+    await ingestDemo(w);
+    const rows = w.lg.store.listOpenLotIds().map((id) => ({ id, due: dueOf(w, id) }));
+    const dues = rows.map((r) => r.due).filter((d): d is string => d !== null).sort();
+    expect(dues.length).toBeGreaterThan(0);
+    // Just past the earliest due instant: exactly the lots due by then are recomputed.
+    const first = Date.parse(dues[0]);
+    w.clock.advance(first - w.clock.now().getTime() + 1);
+    const expected = rows.filter((r) => r.due !== null && Date.parse(r.due) <= first).length;
+    const swept = await w.run('readiness-sweep');
+    expect(swept).toMatchObject({ status: 'ok', counts: { lots: 6, recomputed: expected } });
+    // Each recomputed lot now names a later instant (or none): swept again, nothing is due.
+    expect(await w.run('readiness-sweep')).toMatchObject({ counts: { recomputed: 0 } });
+  });
 });
+
+function dueOf(w: ReturnType<typeof makeWorld>, lotId: number): string | null {
+  const db = (w.lg.store as unknown as { db: { prepare(s: string): { pluck(): { get(...a: unknown[]): unknown } } } }).db;
+  return db.prepare('SELECT clock_due_at FROM lot_readiness WHERE lot_id = ?').pluck().get(lotId) as string | null;
+}
