@@ -249,6 +249,8 @@ export const AUDIT_ACTIONS = {
   'submission.review_rejected': entry(O, 'A held file was rejected in review.', 'None.'),
   'lot.readiness_changed': entry(O, 'A lot\'s readiness state or reasons changed.', 'None.'),
   'outbox.retry': entry(O, 'An operator re-queued a dead outbox message.', 'None.'),
+  'outbox.hold': entry(O, 'An operator held an outbox message back from the push job (with the reason).', 'Release it (`npx lotgate outbox release <id> --reason …`) once the reason is settled.'),
+  'outbox.release': entry(O, 'An operator released a held outbox message; the next push sends it.', 'None.'),
   'job.run': entry(O, 'A scheduled job ran.', 'If it failed, see `npx lotgate job list`.'),
   'sftp.connect': entry(O, 'An SFTP connection was opened.', 'None.'),
   'sftp.disconnect': entry(O, 'An SFTP connection was closed.', 'None.'),

@@ -49,6 +49,8 @@ const LACKS: Record<string, 'recv' | 'admin' | 'partner' | null> = {
   'POST /api/v1/jobs/:name/run': 'recv',
   'GET /api/v1/outbox': 'recv',
   'POST /api/v1/outbox/:id/retry': 'recv',
+  'POST /api/v1/outbox/:id/hold': 'recv',
+  'POST /api/v1/outbox/:id/release': 'recv',
   'GET /api/v1/admin/users': 'recv',
   'POST /api/v1/admin/users': 'recv',
   'POST /api/v1/admin/users/:username/roles': 'recv',
