@@ -6,11 +6,13 @@
 
 import type { FastifyInstance } from 'fastify';
 import { partnersIn } from '../auth/permissions.js';
+import type { DocumentType } from '../model/types.js';
 import type { DocumentRequestRow } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema, notFound } from './errors.js';
 import { guard } from './guard.js';
 
+const DOCUMENT_TYPES: DocumentType[] = ['coa', 'batch_record', 'packaging_record', 'test_report', 'label_approval'];
 const errs = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema };
 const params = { type: 'object', required: ['lotId'], properties: { lotId: { type: 'integer', minimum: 1 } } } as const;
 const requestSchema = {
@@ -24,8 +26,9 @@ const requestSchema = {
     message: { type: 'string' },
     requestedBy: { type: 'string' },
     requestedAt: { type: 'string', format: 'date-time' },
-    state: { type: 'string', enum: ['open', 'closed'] },
+    state: { type: 'string', enum: ['open', 'fulfilled', 'closed'], description: 'fulfilled: a document of this type from this partner arrived after the request' },
     closedAt: { type: 'string', nullable: true },
+    fulfilledAt: { type: 'string', nullable: true },
   },
 } as const;
 
@@ -43,7 +46,7 @@ export function documentRequestRoutes(app: FastifyInstance, ctx: ApiContext): vo
           required: ['documentType', 'message'],
           additionalProperties: false,
           properties: {
-            documentType: { type: 'string', minLength: 1, maxLength: 100, description: 'e.g. CoA, BatchRecord' },
+            documentType: { type: 'string', enum: DOCUMENT_TYPES, description: 'the canonical document type the partner is to send' },
             message: { type: 'string', minLength: 1, maxLength: 2000 },
             partner: { type: 'string', maxLength: 64, description: 'needed when more than one partner reported on the lot' },
           },
@@ -77,7 +80,7 @@ export function documentRequestRoutes(app: FastifyInstance, ctx: ApiContext): vo
       const p = req.who!.principal;
       const at = ctx.now().toISOString();
       const row = ctx.store.transaction(() => {
-        const r = ctx.store.insertDocumentRequest({ lotId, partner, documentType: req.body.documentType, message: req.body.message, requestedBy: p.username, requestedAt: at });
+        const r = ctx.store.insertDocumentRequest({ lotId, partner, documentType: req.body.documentType, message: req.body.message, requestedBy: p.username });
         ctx.store.appendAudit({
           actor: `principal:${p.id}`,
           action: 'lot.document_requested',
@@ -97,7 +100,7 @@ export function documentRequestRoutes(app: FastifyInstance, ctx: ApiContext): vo
       onRequest: guard(ctx, 'lots:read'),
       schema: {
         tags: ['lots'],
-        summary: 'The documents requested from partners for this lot (open ones; `all=true` with closed)',
+        summary: 'The documents requested from partners for this lot: the open ones (`all=true`: with the fulfilled ones)',
         params,
         querystring: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean', default: false } } },
         response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: requestSchema } } }, ...errs },

@@ -539,7 +539,7 @@ export class Store {
 
   // ---------------------------------------------------------------- document requests
 
-  insertDocumentRequest(r: { lotId: number; partner: string; documentType: string; message: string; requestedBy: string; requestedAt: string }): DocumentRequestRow {
+  insertDocumentRequest(r: { lotId: number; partner: string; documentType: string; message: string; requestedBy: string }): DocumentRequestRow {
     return insertDocumentRequest(this.sql, r);
   }
 
