@@ -70,10 +70,10 @@ export function registerOutboxCommands(program: Command): void {
     .action(async (opts: { state?: string; topic?: string; onHold?: boolean; limit: number; json?: boolean }, cmd: Command) => {
       const state = opts.state?.toLowerCase() as OutboxState | undefined;
       if (state && !STATES.includes(state)) throw new UserError(`--state must be one of ${STATES.join(', ')}`, 2);
-      const { rows, counts } = await withLotgate(cmd, (lg) => ({ rows: listOutboxMessages(lg, { state, topic: opts.topic, onHold: opts.onHold ? true : undefined, limit: opts.limit }), counts: lg.store.countOutbox() }));
+      const { rows, counts } = await withLotgate(cmd, (lg) => ({ rows: listOutboxMessages(lg, { state, topic: opts.topic, onHold: opts.onHold ? true : undefined, limit: opts.limit }), counts: { ...lg.store.countOutbox(), onHold: lg.store.countOutboxOnHold() } }));
       if (opts.json) return printJson(rows);
       if (!rows.length) {
-        process.stdout.write(`No ${state ?? ''} messages.`.replace('  ', ' ') + ` (outbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held)\n`);
+        process.stdout.write(`No ${state ?? ''} messages.`.replace('  ', ' ') + ` (outbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held; ${counts.onHold} on hold by an operator)\n`);
         return;
       }
       process.stdout.write(
@@ -83,7 +83,7 @@ export function registerOutboxCommands(program: Command): void {
           { timeZone: configFrom(cmd).timezone },
         ),
       );
-      process.stdout.write(`\noutbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held\n`);
+      process.stdout.write(`\noutbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held; ${counts.onHold} on hold by an operator\n`);
     });
 
   outbox
