@@ -3,11 +3,13 @@
 // comments. The file operations are shared with the admin API (config/partner-admin.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { addPartner, addPartnerKey, MIN_PARTNER_PASSWORD as MIN_PASSWORD, PARTNER_MODES, PartnerAdminError, removePartnerKey, setPartnerMode, setPartnerPassword } from '../config/partner-admin.js';
 import { loadPartners } from '../config/partners.js';
-import { configFrom, printJson, UserError } from './context.js';
+import type { AuditAction } from '../codes.js';
+import { configFrom, printJson, UserError, withLotgate } from './context.js';
 import { renderTable } from './render.js';
 
 /** Reads a password without echo from a terminal, or one line from piped stdin (scripts). */
@@ -35,6 +37,14 @@ function readKeys(files: string[]): string[] {
   return files.map((f) => {
     if (!existsSync(f)) throw new UserError(`no such public key file: ${f}`, 2);
     return readFileSync(f, 'utf8').trim().split('\n')[0];
+  });
+}
+
+/** The audit event of a partner change made from the shell (as the admin API writes it). */
+async function audit(cmd: Command, action: AuditAction, partner: string, details: Record<string, unknown>): Promise<void> {
+  const by = os.userInfo().username;
+  await withLotgate(cmd, (lg) => {
+    lg.store.appendAudit({ actor: `cli:${by}`, action, subject: `partner:${partner}`, details: { by, ...details } });
   });
 }
 
@@ -79,6 +89,7 @@ export function registerPartnerCommands(program: Command): void {
         addPartner(config, { id, name: opts.name, role: opts.role, mode: opts.mode, publicKeys: keys, password, twoStep: opts.twoStep, feeds: opts.feeds, products: opts.products, sites: opts.sites }),
       );
       const dirs = { inbound, outbound };
+      await audit(cmd, 'partner.added', id, { name: p.name, role: p.role, mode: p.mode, keys: keys.length, password: password !== undefined });
       process.stdout.write(`created ${file} (${p.role}, mode ${p.mode}) and ${dirs.inbound}, ${dirs.outbound}\n`);
       if (!p.feeds.length) process.stdout.write(`next: write mappings/${id}/<feed>.yaml, list it under feeds:, then \`lotgate mapping check ${id}\`\n`);
     });
@@ -92,6 +103,7 @@ export function registerPartnerCommands(program: Command): void {
       if (!loadPartners(config.partnersDir).has(id)) throw new UserError(`no partner "${id}" (see \`lotgate partner list\`)`, 2);
       const pw = await newPassword();
       admin(() => setPartnerPassword(config, id, pw));
+      await audit(cmd, 'partner.password_set', id, {});
       process.stdout.write(`password of ${id} changed; it applies to the next login (no restart needed)\n`);
     });
 
@@ -100,9 +112,10 @@ export function registerPartnerCommands(program: Command): void {
     .description('Set a partner\'s onboarding mode: review (files held for approval), shadow (applied, outbox held), live.')
     .argument('<id>', 'partner id')
     .argument('<mode>', PARTNER_MODES.join(', '))
-    .action((id: string, mode: string, _opts: unknown, cmd: Command) => {
+    .action(async (id: string, mode: string, _opts: unknown, cmd: Command) => {
       if (!(PARTNER_MODES as readonly string[]).includes(mode)) throw new UserError(`the mode must be one of ${PARTNER_MODES.join(', ')}`, 2);
       const r = admin(() => setPartnerMode(configFrom(cmd), id, mode));
+      await audit(cmd, 'partner.mode_changed', id, { mode });
       process.stdout.write(`${id}: mode ${r.before || '(unset)'} → ${r.partner.mode}; it applies to the next file (no restart needed)\n`);
     });
 
@@ -111,17 +124,19 @@ export function registerPartnerCommands(program: Command): void {
     .command('add')
     .argument('<id>', 'partner id')
     .argument('<file.pub>', 'OpenSSH public key file')
-    .action((id: string, file: string, _opts: unknown, cmd: Command) => {
+    .action(async (id: string, file: string, _opts: unknown, cmd: Command) => {
       const [line] = readKeys([file]);
       const r = admin(() => addPartnerKey(configFrom(cmd), id, line));
+      if (r.added) await audit(cmd, 'partner.key_added', id, { fingerprint: r.fingerprint, added: true });
       process.stdout.write(r.added ? `${id}: key ${r.fingerprint} added\n` : `${id}: key ${r.fingerprint} was there already\n`);
     });
   key
     .command('remove')
     .argument('<id>', 'partner id')
     .argument('<fingerprint>', 'SHA256:… as `lotgate access review` shows it')
-    .action((id: string, fingerprint: string, _opts: unknown, cmd: Command) => {
+    .action(async (id: string, fingerprint: string, _opts: unknown, cmd: Command) => {
       admin(() => removePartnerKey(configFrom(cmd), id, fingerprint));
+      await audit(cmd, 'partner.key_removed', id, { fingerprint });
       process.stdout.write(`${id}: key ${fingerprint} removed\n`);
     });
 

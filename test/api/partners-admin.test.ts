@@ -105,5 +105,7 @@ describe('partner mode and key commands', () => {
     const missing = run('partner', 'key', 'remove', 'echo-lab', fp);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/E_PARTNER_KEY_NOT_FOUND/);
+    const cli = f.inst.lg.store.listAudit({ subject: 'partner:echo-lab', limit: 50 }).filter((e) => e.actor.startsWith('cli:'));
+    expect(cli.map((e) => e.action).sort()).toEqual(['partner.key_added', 'partner.key_removed', 'partner.mode_changed']);
   });
 });
