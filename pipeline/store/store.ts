@@ -50,10 +50,12 @@ import { getReadiness, loadLotFacts, loadLotFactsBatch, saveReadiness, type Read
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { latestPushes, type LotPush } from './board-reads.js';
-import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
+import { claimOutbox, countOutbox, countOutboxOnHold, enqueueOutbox, getOutbox, holdOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, releaseOutboxHold, retryOutbox } from './outbox.js';
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listClockDueLotIds, listLots, listOpenLotIds } from './reads.js';
 import { ResolutionWrites, resolveLot, type ResolveResult } from './resolve.js';
 import { isoInstant, Sql } from './sql.js';
+import { searchAudit, type AuditSearch } from './audit-search.js';
+import { insertDocumentRequest, listDocumentRequests, partnersOfLot, type DocumentRequestRow } from './document-requests.js';
 import { AuthStore } from './auth-store.js';
 import { metricsSnapshot, probeWritable, type MetricsSnapshot } from './metrics-reads.js';
 import type { Access } from './scope.js';
@@ -100,6 +102,7 @@ import type {
   LotSummary,
   MaterialFields,
   NewSubmission,
+  OutboxHold,
   OutboxMessage,
   OutboxRow,
   OutboxState,
@@ -124,6 +127,7 @@ export type { ResolveResult } from './resolve.js';
 export type { DirtyLot } from './dirty-lots.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
+export type { DocumentRequestRow } from './document-requests.js';
 export type { BoardLot } from './job-reads.js';
 export type { NotificationSentRow } from './notifications-sent.js';
 export type { PulledFileRow, PulledState, RemoteFileKey } from './pulled-files.js';
@@ -587,8 +591,41 @@ export class Store {
     return latestPushes(this.sql, keys);
   }
 
-  listOutbox(opts?: { state?: OutboxState; topic?: string; submissionId?: number; limit?: number }): OutboxRow[] {
+  listOutbox(opts?: { state?: OutboxState; topic?: string; submissionId?: number; onHold?: boolean; limit?: number }): OutboxRow[] {
     return listOutbox(this.sql, opts);
+  }
+
+  /** An operator's hold on a message not yet sent (false: sent, or already held). */
+  holdOutbox(id: string, hold: OutboxHold): boolean {
+    return holdOutbox(this.sql, id, hold);
+  }
+
+  /** Lifts an operator's hold (false: it was not held). */
+  releaseOutboxHold(id: string): boolean {
+    return releaseOutboxHold(this.sql, id);
+  }
+
+  /** The audit trail filtered and paged, newest first, within `access` (audit-search.ts). */
+  searchAudit(access: Access, q: AuditSearch): { items: AuditRow[]; nextBeforeSeq: number | null } {
+    return searchAudit(this.sql, access, q);
+  }
+
+  // ---------------------------------------------------------------- document requests
+
+  insertDocumentRequest(r: { lotId: number; partner: string; documentType: string; message: string; requestedBy: string }): DocumentRequestRow {
+    return insertDocumentRequest(this.sql, r);
+  }
+
+  listDocumentRequests(lotId: number, all = false): DocumentRequestRow[] {
+    return listDocumentRequests(this.sql, lotId, all);
+  }
+
+  partnersOfLot(lotId: number): string[] {
+    return partnersOfLot(this.sql, lotId);
+  }
+
+  countOutboxOnHold(): number {
+    return countOutboxOnHold(this.sql);
   }
 
   countOutbox(): Record<OutboxState, number> {
