@@ -9,7 +9,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
-import { links } from '../../pipeline/scheduler/links.js';
+import { links } from '../../pipeline/outbound/notify/links.js';
 import { PW } from '../api/api-helpers.js';
 import { addUser, webFixture, type WebFixture } from './web-helpers.js';
 
