@@ -11,6 +11,7 @@ import { listAllLots } from '../read/lots.js';
 import { lotExtras } from '../web/lot-extras.js';
 import { lotsXlsx } from '../web/lots-xlsx.js';
 import { boardCheckRoute } from './board-check.js';
+import { boardFormRoutes } from './board-forms.js';
 import { boardSessionRoutes } from './board-sessions.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
@@ -67,6 +68,7 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   boardCheckRoute(app, ctx);
   boardSessionRoutes(app, ctx);
+  boardFormRoutes(app, ctx);
 
   app.get(
     '/api/v1/me/permissions',
