@@ -23,7 +23,8 @@ export function partnerOpenLots(store: Store, config: Pick<LotgateConfig, 'readi
   for (const id of store.listOpenLotIds()) {
     const d = store.getLotDetailById(id);
     if (!d) continue;
-    const batches = d.identifiers.filter((i) => i.issuer === partner).map((i) => ({ scheme: i.scheme, value: i.value }));
+    const batches: PartnerLot['batches'] = [];
+    for (const i of d.identifiers) if (i.issuer === partner && !batches.some((b) => b.scheme === i.scheme && b.value === i.value)) batches.push({ scheme: i.scheme, value: i.value });
     if (!batches.length) continue;
     const rules = resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId });
     const have = new Set(d.documents.map((x) => x.type));
