@@ -47,7 +47,7 @@ export const pushJob = defineJob<PushOptions>({
       fetch: ctx.services.fetch,
       sftpClientFactory: ctx.services.sftpClientFactory,
     });
-    const counts = { claimed: 0, delivered: 0, retrying: 0, dead: 0, sent: 0, waiting: 0, unrouted: 0 };
+    const counts = { claimed: 0, delivered: 0, retrying: 0, dead: 0, sent: 0, waiting: 0, unrouted: 0, held: 0 };
     const opened = new Map<string, DeliveryResult>();
     const seen = new Set<string>();
     const deliverVia = async (c: Connector, msg: OutboundMessage): Promise<DeliveryResult> => {
@@ -76,7 +76,7 @@ export const pushJob = defineJob<PushOptions>({
   },
 });
 
-type Counts = { claimed: number; delivered: number; retrying: number; dead: number; sent: number; waiting: number; unrouted: number };
+type Counts = { claimed: number; delivered: number; retrying: number; dead: number; sent: number; waiting: number; unrouted: number; held: number };
 
 async function pushOne(
   ctx: JobContext<PushOptions>,
@@ -88,6 +88,11 @@ async function pushOne(
   const { store } = ctx.lg;
   const now = ctx.now();
   const nowMs = now.getTime();
+  // Held by an operator since it was claimed: leave it; the release makes it due again.
+  if (store.getOutbox(row.id)?.hold) {
+    counts.held++;
+    return;
+  }
   const routes = connectorsFor(connectors, row.topic);
   if (routes.length === 0) {
     counts.unrouted++;

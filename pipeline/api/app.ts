@@ -18,6 +18,7 @@ import { adminRoutes } from './routes-admin.js';
 import { mappingRoutes } from './routes-mappings.js';
 import { opsRoutes } from './routes-ops.js';
 import { outboxRoutes } from './routes-outbox.js';
+import { partnerAdminRoutes } from './routes-partners.js';
 import { reviewSignRoutes, signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
 
@@ -89,6 +90,7 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   opsRoutes(app, ctx);
   adminRoutes(app, ctx);
   outboxRoutes(app, ctx);
+  partnerAdminRoutes(app, ctx);
   mappingRoutes(app, ctx);
   healthRoutes(app, ctx);
   boardRoutes(app, ctx);

@@ -1,9 +1,11 @@
-// `lotgate outbox list|show|retry`: what lotgate owes the ERP and QMS, what went out, what gave
-// up (dead letter) — and sending a dead message again once the receiver is fixed.
+// `lotgate outbox list|show|retry|hold|release`: what lotgate owes the ERP and QMS, what went out,
+// what gave up (dead letter) — sending a dead message again once the receiver is fixed, and
+// holding a message back from the push job until an operator releases it.
 
 import type { Command } from 'commander';
 import type { Lotgate } from '../lotgate.js';
 import type { DeliveryRow, OutboxRow, OutboxState } from '../store/store.js';
+import { holdOutboxMessage, releaseOutboxMessage, type HoldResult } from '../outbound/outbox-hold.js';
 import { configFrom, printJson, UserError, withLotgate } from './context.js';
 import { humanTime, renderTable } from './render.js';
 
@@ -11,8 +13,8 @@ const STATES: OutboxState[] = ['pending', 'sent', 'dead', 'held'];
 
 export type OutboxListing = OutboxRow & { deliveries: DeliveryRow[] };
 
-export function listOutboxMessages(lg: Lotgate, opts: { state?: OutboxState; topic?: string; limit?: number } = {}): OutboxListing[] {
-  const rows = lg.store.listOutbox({ state: opts.state, topic: opts.topic, limit: opts.limit ?? 100 });
+export function listOutboxMessages(lg: Lotgate, opts: { state?: OutboxState; topic?: string; onHold?: boolean; limit?: number } = {}): OutboxListing[] {
+  const rows = lg.store.listOutbox({ state: opts.state, topic: opts.topic, onHold: opts.onHold, limit: opts.limit ?? 100 });
   const deliveries = lg.store.listDeliveriesOf(rows.map((r) => r.id));
   return rows.map((r) => ({ ...r, deliveries: deliveries.get(r.id) ?? [] }));
 }
@@ -62,12 +64,13 @@ export function registerOutboxCommands(program: Command): void {
     .description('Messages, oldest first, with their delivery per connector.')
     .option('-s, --state <state>', `only this state (${STATES.join(', ')})`)
     .option('-t, --topic <topic>', 'only this topic (erp.lot_readiness, qms.deviation, qms.disposition_request, …)')
+    .option('--on-hold', 'only messages an operator holds')
     .option('-n, --limit <n>', 'at most n', (v) => Number.parseInt(v, 10), 100)
     .option('--json', 'print JSON')
-    .action(async (opts: { state?: string; topic?: string; limit: number; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { state?: string; topic?: string; onHold?: boolean; limit: number; json?: boolean }, cmd: Command) => {
       const state = opts.state?.toLowerCase() as OutboxState | undefined;
       if (state && !STATES.includes(state)) throw new UserError(`--state must be one of ${STATES.join(', ')}`, 2);
-      const { rows, counts } = await withLotgate(cmd, (lg) => ({ rows: listOutboxMessages(lg, { state, topic: opts.topic, limit: opts.limit }), counts: lg.store.countOutbox() }));
+      const { rows, counts } = await withLotgate(cmd, (lg) => ({ rows: listOutboxMessages(lg, { state, topic: opts.topic, onHold: opts.onHold ? true : undefined, limit: opts.limit }), counts: lg.store.countOutbox() }));
       if (opts.json) return printJson(rows);
       if (!rows.length) {
         process.stdout.write(`No ${state ?? ''} messages.`.replace('  ', ' ') + ` (outbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held)\n`);
@@ -76,7 +79,7 @@ export function registerOutboxCommands(program: Command): void {
       process.stdout.write(
         renderTable(
           ['ID', 'TOPIC', 'KEY', 'STATE', 'TRIES', 'CREATED', 'DELIVERIES', 'LAST ERROR'],
-          rows.map((r) => [shortId(r.id), r.topic, r.key, r.state, String(r.attempts), r.createdAt, deliveriesText(r.deliveries), r.state === 'sent' ? '' : r.lastError ?? '']),
+          rows.map((r) => [shortId(r.id), r.topic, r.key, r.hold ? `${r.state}, on hold` : r.state, String(r.attempts), r.createdAt, deliveriesText(r.deliveries), r.state === 'sent' ? '' : r.lastError ?? '']),
           { timeZone: configFrom(cmd).timezone },
         ),
       );
@@ -126,4 +129,35 @@ export function registerOutboxCommands(program: Command): void {
       if (!results.length) process.stdout.write('No dead messages.\n');
       if (results.some((r) => !r.retried)) process.exitCode = 1;
     });
+
+  for (const action of ['hold', 'release'] as const) {
+    outbox
+      .command(action)
+      .description(
+        action === 'hold'
+          ? 'Hold messages back: the push job does not send them (nor newer messages of the same key) until released.'
+          : 'Release held messages: the next push sends them.',
+      )
+      .argument('<ids...>', 'message ids (or their first characters)')
+      .requiredOption('--reason <text>', 'why (audit trail)')
+      .option('--by <who>', 'who asks (audit trail; default $USER)')
+      .option('--json', 'print JSON')
+      .action(async (ids: string[], opts: { reason: string; by?: string; json?: boolean }, cmd: Command) => {
+        if (!opts.reason.trim()) throw new UserError('--reason must say why', 2);
+        const by = opts.by ?? process.env.USER ?? process.env.USERNAME ?? 'operator';
+        const results: HoldResult[] = await withLotgate(cmd, (lg) =>
+          ids.map((idArg) => {
+            const id = resolveOutboxId(lg, idArg);
+            const fn = action === 'hold' ? holdOutboxMessage : releaseOutboxMessage;
+            return fn(lg.store, id, { actor: `operator:${by}`, by }, opts.reason, lg.now());
+          }),
+        );
+        if (opts.json) return printJson(results);
+        for (const r of results) {
+          const what = action === 'hold' ? (r.changed ? 'held; the push job leaves it until `lotgate outbox release`' : r.held ? 'already held' : `not held: it is ${r.state}`) : r.changed ? 'released; the next push sends it' : 'was not held';
+          process.stdout.write(`${shortId(r.id)}: ${what}\n`);
+        }
+        if (results.some((r) => !r.changed)) process.exitCode = 1;
+      });
+  }
 }

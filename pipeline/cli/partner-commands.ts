@@ -1,20 +1,14 @@
-// Partner onboarding: `lotgate partner add|passwd|list`. Partner files stay plain YAML an
-// analyst can read and review; these commands only write what is validated, and keep comments.
+// Partner onboarding: `lotgate partner add|passwd|mode|key|list`. Partner files stay plain YAML
+// an analyst can read and review; these commands only write what is validated, and keep
+// comments. The file operations are shared with the admin API (config/partner-admin.ts).
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import YAML from 'yaml';
-import { loadPartners, PARTNER_ID, parsePartnerText } from '../config/partners.js';
-import { partnerDirs } from '../intake/names.js';
-import type { PartnerConfig } from '../model/types.js';
-import { parseAuthorizedKey } from '../sftp/keys.js';
-import { hashPassword } from '../sftp/passwords.js';
+import { addPartner, addPartnerKey, MIN_PARTNER_PASSWORD as MIN_PASSWORD, PARTNER_MODES, PartnerAdminError, removePartnerKey, setPartnerMode, setPartnerPassword } from '../config/partner-admin.js';
+import { loadPartners } from '../config/partners.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
-
-const MIN_PASSWORD = 12;
 
 /** Reads a password without echo from a terminal, or one line from piped stdin (scripts). */
 async function readPassword(prompt: string): Promise<string> {
@@ -40,21 +34,18 @@ async function newPassword(): Promise<string> {
 function readKeys(files: string[]): string[] {
   return files.map((f) => {
     if (!existsSync(f)) throw new UserError(`no such public key file: ${f}`, 2);
-    const line = readFileSync(f, 'utf8').trim().split('\n')[0];
-    const parsed = parseAuthorizedKey(line);
-    if (!parsed.ok) throw new UserError(`${f}: ${parsed.message}`, 2);
-    return line;
+    return readFileSync(f, 'utf8').trim().split('\n')[0];
   });
 }
 
-/** Writes the YAML after validating it exactly as start-up will read it. */
-function writePartnerFile(file: string, text: string): PartnerConfig {
-  const p = parsePartnerText(text, file);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-  return p;
+/** Runs a partner-file change, turning its refusals into the CLI's user errors. */
+function admin<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof PartnerAdminError) throw new UserError(`${err.message} [${err.code}]`, 2);
+    throw err;
+  }
 }
 
 function list(v: string, prev: string[] = []): string[] {
@@ -79,31 +70,15 @@ export function registerPartnerCommands(program: Command): void {
     .option('--sites <names>', 'the partner\'s sites (comma-separated)', list)
     .action(async (id: string, opts: { name: string; role: string; mode: string; key?: string[]; password?: boolean; twoStep?: boolean; feeds?: string[]; products?: string[]; sites?: string[] }, cmd: Command) => {
       const config = configFrom(cmd);
-      if (!PARTNER_ID.test(id)) throw new UserError(`"${id}" is not a valid partner id: use lower case letters, digits and dashes (2–63 characters)`, 2);
-      const file = path.join(config.partnersDir, `${id}.yaml`);
-      if (existsSync(file)) throw new UserError(`${file} exists already; edit it, or use \`lotgate partner passwd ${id}\``, 2);
       const keys = readKeys(opts.key ?? []);
       if (!keys.length && !opts.password) throw new UserError('give the partner a way to log in: --key <file.pub> and/or --password', 2);
       if (opts.twoStep && (!keys.length || !opts.password)) throw new UserError('--two-step needs both --key and --password', 2);
-      const sftp: Record<string, unknown> = {};
-      if (keys.length) sftp.publicKeys = keys;
-      if (opts.password) sftp.passwordHash = hashPassword(await newPassword());
-      if (opts.twoStep) sftp.twoStep = true;
-      const doc = new YAML.Document({
-        id,
-        name: opts.name,
-        role: opts.role,
-        mode: opts.mode,
-        sites: opts.sites ?? [],
-        products: opts.products ?? [],
-        feeds: opts.feeds ?? [],
-        sftp,
-      });
-      doc.commentBefore = ` Partner ${opts.name}, added with \`lotgate partner add\`. Fields: see docs/onboarding.md.`;
-      const p = writePartnerFile(file, doc.toString({ lineWidth: 0 }));
-      const dirs = partnerDirs(config.dropDir, id);
-      mkdirSync(dirs.inbound, { recursive: true });
-      mkdirSync(dirs.outbound, { recursive: true });
+      if (existsSync(`${config.partnersDir}/${id}.yaml`)) throw new UserError(`${config.partnersDir}/${id}.yaml exists already; edit it, or use \`lotgate partner passwd ${id}\``, 2);
+      const password = opts.password ? await newPassword() : undefined;
+      const { partner: p, file, inbound, outbound } = admin(() =>
+        addPartner(config, { id, name: opts.name, role: opts.role, mode: opts.mode, publicKeys: keys, password, twoStep: opts.twoStep, feeds: opts.feeds, products: opts.products, sites: opts.sites }),
+      );
+      const dirs = { inbound, outbound };
       process.stdout.write(`created ${file} (${p.role}, mode ${p.mode}) and ${dirs.inbound}, ${dirs.outbound}\n`);
       if (!p.feeds.length) process.stdout.write(`next: write mappings/${id}/<feed>.yaml, list it under feeds:, then \`lotgate mapping check ${id}\`\n`);
     });
@@ -114,12 +89,40 @@ export function registerPartnerCommands(program: Command): void {
     .argument('<id>', 'partner id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const config = configFrom(cmd);
-      const file = path.join(config.partnersDir, `${id}.yaml`);
-      if (!existsSync(file)) throw new UserError(`no partner "${id}" (${file})`, 2);
-      const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-      doc.setIn(['sftp', 'passwordHash'], hashPassword(await newPassword()));
-      writePartnerFile(file, doc.toString({ lineWidth: 0 }));
+      if (!loadPartners(config.partnersDir).has(id)) throw new UserError(`no partner "${id}" (see \`lotgate partner list\`)`, 2);
+      const pw = await newPassword();
+      admin(() => setPartnerPassword(config, id, pw));
       process.stdout.write(`password of ${id} changed; it applies to the next login (no restart needed)\n`);
+    });
+
+  partner
+    .command('mode')
+    .description('Set a partner\'s onboarding mode: review (files held for approval), shadow (applied, outbox held), live.')
+    .argument('<id>', 'partner id')
+    .argument('<mode>', PARTNER_MODES.join(', '))
+    .action((id: string, mode: string, _opts: unknown, cmd: Command) => {
+      if (!(PARTNER_MODES as readonly string[]).includes(mode)) throw new UserError(`the mode must be one of ${PARTNER_MODES.join(', ')}`, 2);
+      const r = admin(() => setPartnerMode(configFrom(cmd), id, mode));
+      process.stdout.write(`${id}: mode ${r.before || '(unset)'} → ${r.partner.mode}; it applies to the next file (no restart needed)\n`);
+    });
+
+  const key = partner.command('key').description('A partner\'s SFTP public keys.');
+  key
+    .command('add')
+    .argument('<id>', 'partner id')
+    .argument('<file.pub>', 'OpenSSH public key file')
+    .action((id: string, file: string, _opts: unknown, cmd: Command) => {
+      const [line] = readKeys([file]);
+      const r = admin(() => addPartnerKey(configFrom(cmd), id, line));
+      process.stdout.write(r.added ? `${id}: key ${r.fingerprint} added\n` : `${id}: key ${r.fingerprint} was there already\n`);
+    });
+  key
+    .command('remove')
+    .argument('<id>', 'partner id')
+    .argument('<fingerprint>', 'SHA256:… as `lotgate access review` shows it')
+    .action((id: string, fingerprint: string, _opts: unknown, cmd: Command) => {
+      admin(() => removePartnerKey(configFrom(cmd), id, fingerprint));
+      process.stdout.write(`${id}: key ${fingerprint} removed\n`);
     });
 
   partner

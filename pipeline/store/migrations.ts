@@ -537,6 +537,30 @@ CREATE TABLE signing_challenges (
 );
 `,
   },
+  {
+    version: 12,
+    name: 'operator hold on outbox messages; documents requested from partners',
+    sql: `
+-- An operator's hold (independent of the state): the push job does not claim a held message.
+ALTER TABLE outbox ADD COLUMN hold_reason TEXT;
+ALTER TABLE outbox ADD COLUMN held_by TEXT;
+ALTER TABLE outbox ADD COLUMN held_at TEXT;
+
+-- A document the sponsor asked a partner for (POST /api/v1/lots/:lotId/requests).
+CREATE TABLE document_requests (
+  id INTEGER PRIMARY KEY,
+  lot_id INTEGER NOT NULL REFERENCES lots(id),
+  partner TEXT NOT NULL,
+  document_type TEXT NOT NULL,
+  message TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','closed')),
+  closed_at TEXT
+);
+CREATE INDEX document_requests_lot ON document_requests(lot_id, state);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

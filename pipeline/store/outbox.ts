@@ -3,7 +3,7 @@
 // enqueueing the same id twice stores it once, and receivers dedupe on it.
 
 import { isoInstant, type Sql } from './sql.js';
-import type { Instant, OutboxMessage, OutboxRow, OutboxState } from './types.js';
+import type { Instant, OutboxHold, OutboxMessage, OutboxRow, OutboxState } from './types.js';
 
 interface OutboxDbRow {
   id: string;
@@ -18,6 +18,9 @@ interface OutboxDbRow {
   created_at: string;
   sent_at: string | null;
   submission_id: number | null;
+  hold_reason: string | null;
+  held_by: string | null;
+  held_at: string | null;
 }
 
 function toOutbox(r: OutboxDbRow): OutboxRow {
@@ -34,6 +37,7 @@ function toOutbox(r: OutboxDbRow): OutboxRow {
     createdAt: r.created_at,
     sentAt: r.sent_at,
     submissionId: r.submission_id,
+    hold: r.held_at === null ? null : { reason: r.hold_reason ?? '', by: r.held_by ?? '', at: r.held_at },
   };
 }
 
@@ -57,9 +61,10 @@ export function getOutbox(sql: Sql, id: string): OutboxRow | undefined {
 }
 
 /** Oldest first. */
-export function listOutbox(sql: Sql, opts: { state?: OutboxState; topic?: string; submissionId?: number; limit?: number } = {}): OutboxRow[] {
+export function listOutbox(sql: Sql, opts: { state?: OutboxState; topic?: string; submissionId?: number; onHold?: boolean; limit?: number } = {}): OutboxRow[] {
   const where: string[] = [];
   const args: unknown[] = [];
+  if (opts.onHold !== undefined) where.push(opts.onHold ? 'held_at IS NOT NULL' : 'held_at IS NULL');
   if (opts.state !== undefined) {
     where.push('state = ?');
     args.push(opts.state);
@@ -86,13 +91,14 @@ export function countOutbox(sql: Sql): Record<OutboxState, number> {
  * Takes up to `limit` due messages for delivery. Each claimed message counts an attempt and is
  * hidden from other claimers for `visibilityMs`: if the pusher dies mid-delivery, the message
  * becomes due again then (at-least-once), instead of being stuck or sent twice concurrently.
+ * Messages an operator holds are not claimed until released.
  */
 export function claimOutbox(sql: Sql, limit: number, now: Instant, visibilityMs = 5 * 60_000): OutboxRow[] {
   const nowIso = isoInstant(now);
   const hiddenUntil = new Date(Date.parse(nowIso) + visibilityMs).toISOString();
   return sql.atomic(() => {
     const due = sql
-      .q(`SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?`)
+      .q(`SELECT * FROM outbox WHERE state = 'pending' AND held_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?`)
       .all(nowIso, limit) as OutboxDbRow[];
     const claim = sql.q('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?');
     return due.map((r) => {
@@ -128,4 +134,28 @@ export function retryOutbox(sql: Sql, id: string): boolean {
 export function releaseHeldOutbox(sql: Sql, submissionId: number): number {
   const info = sql.q(`UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE submission_id = ? AND state = 'held'`).run(sql.now(), submissionId);
   return info.changes;
+}
+
+/** Messages an operator holds (whatever their state). */
+export function countOutboxOnHold(sql: Sql): number {
+  return (sql.q('SELECT count(*) AS n FROM outbox WHERE held_at IS NOT NULL').get() as { n: number }).n;
+}
+
+/**
+ * Puts an operator's hold on a message that is not sent yet: the push job leaves it alone until
+ * released. Returns false when it is sent or already held (nothing changes then).
+ */
+export function holdOutbox(sql: Sql, id: string, hold: OutboxHold): boolean {
+  const info = sql
+    .q(`UPDATE outbox SET hold_reason = ?, held_by = ?, held_at = ? WHERE id = ? AND state <> 'sent' AND held_at IS NULL`)
+    .run(hold.reason, hold.by, hold.at, id);
+  return info.changes === 1;
+}
+
+/** Lifts an operator's hold; a pending message is due at once. Returns false when it was not held. */
+export function releaseOutboxHold(sql: Sql, id: string): boolean {
+  const info = sql
+    .q(`UPDATE outbox SET hold_reason = NULL, held_by = NULL, held_at = NULL, next_attempt_at = CASE WHEN state = 'pending' THEN ? ELSE next_attempt_at END WHERE id = ? AND held_at IS NOT NULL`)
+    .run(sql.now(), id);
+  return info.changes === 1;
 }

@@ -49,7 +49,7 @@ import { getReadiness, loadLotFacts, saveReadiness } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { latestPushes, type LotPush } from './board-reads.js';
-import { claimOutbox, countOutbox, enqueueOutbox, getOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, retryOutbox } from './outbox.js';
+import { claimOutbox, countOutbox, countOutboxOnHold, enqueueOutbox, getOutbox, holdOutbox, listOutbox, markOutboxFailed, markOutboxSent, releaseHeldOutbox, releaseOutboxHold, retryOutbox } from './outbox.js';
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
 import { isoInstant, Sql } from './sql.js';
@@ -99,6 +99,7 @@ import type {
   LotSummary,
   MaterialFields,
   NewSubmission,
+  OutboxHold,
   OutboxMessage,
   OutboxRow,
   OutboxState,
@@ -514,8 +515,22 @@ export class Store {
     return latestPushes(this.sql, keys);
   }
 
-  listOutbox(opts?: { state?: OutboxState; topic?: string; submissionId?: number; limit?: number }): OutboxRow[] {
+  listOutbox(opts?: { state?: OutboxState; topic?: string; submissionId?: number; onHold?: boolean; limit?: number }): OutboxRow[] {
     return listOutbox(this.sql, opts);
+  }
+
+  /** An operator's hold on a message not yet sent (false: sent, or already held). */
+  holdOutbox(id: string, hold: OutboxHold): boolean {
+    return holdOutbox(this.sql, id, hold);
+  }
+
+  /** Lifts an operator's hold (false: it was not held). */
+  releaseOutboxHold(id: string): boolean {
+    return releaseOutboxHold(this.sql, id);
+  }
+
+  countOutboxOnHold(): number {
+    return countOutboxOnHold(this.sql);
   }
 
   countOutbox(): Record<OutboxState, number> {

@@ -205,6 +205,14 @@ export interface OutboxRow {
   createdAt: string;
   sentAt: string | null;
   submissionId: number | null;
+  /** An operator's hold: the push job leaves the message alone until it is released. */
+  hold: OutboxHold | null;
+}
+
+export interface OutboxHold {
+  reason: string;
+  by: string;
+  at: string;
 }
 
 export type JobRunStatus = 'ok' | 'error' | 'skipped';
