@@ -21,7 +21,7 @@ export async function api(path, opts = {}) {
   const method = opts.method ?? 'GET';
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   let body = opts.body;
-  if (body !== undefined && !(body instanceof FormData) && typeof body !== 'string') {
+  if (body !== undefined && !(body instanceof FormData) && !(body instanceof Blob) && !(body instanceof ArrayBuffer) && typeof body !== 'string') {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(body);
   }

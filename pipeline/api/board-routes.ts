@@ -12,6 +12,7 @@ import { lotExtras } from '../web/lot-extras.js';
 import { lotsXlsx } from '../web/lots-xlsx.js';
 import { boardCheckRoute } from './board-check.js';
 import { boardFormRoutes } from './board-forms.js';
+import { boardMappingRoutes } from './board-mappings.js';
 import { boardSessionRoutes } from './board-sessions.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
@@ -38,7 +39,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Client-side paths the shell answers: every link a notification carries opens one of them. */
-export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/activate', '/admin', '/ops', '/partners/:id'];
+export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/activate', '/admin', '/ops', '/partners/:id', '/mappings', '/mappings/:partner', '/audit'];
 
 const hidden = { schema: { hide: true } };
 
@@ -69,6 +70,7 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
   boardCheckRoute(app, ctx);
   boardSessionRoutes(app, ctx);
   boardFormRoutes(app, ctx);
+  boardMappingRoutes(app, ctx);
 
   app.get(
     '/api/v1/me/permissions',
