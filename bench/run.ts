@@ -1,6 +1,6 @@
 // `npm run bench` — lotgate's performance against reference tools, in one run (DESIGN.md §10).
 //   --quick        small sizes, finishes in under two minutes
-//   --only 1,3     run only these scenarios
+//   --only 1,3     run only these scenarios (numbers or names: `--only api` = 7, the API latency)
 //   --runs N       timed repetitions per measurement (default 3; 2 with --quick)
 //   --seed N       data generator seed (default 20261120)
 //   --keep         keep the scratch folder (printed at the end)
@@ -21,10 +21,13 @@ import { readinessSweep } from './scenarios/readiness-sweep.js';
 import { upload } from './scenarios/upload.js';
 import { latency } from './scenarios/latency.js';
 import { manyPartners } from './scenarios/many-partners.js';
+import { apiLatency } from './scenarios/api-latency.js';
 
 interface ScenarioDef {
   id: number;
   name: string;
+  /** Name accepted by --only besides the number. */
+  alias?: string;
   tools: Tool[];
   run: (ctx: BenchContext) => Promise<ScenarioResult>;
 }
@@ -36,6 +39,7 @@ const SCENARIOS: ScenarioDef[] = [
   { id: 4, name: 'latency', tools: [TOOLS.sshKeygen, TOOLS.redis, TOOLS.time], run: latency },
   { id: 5, name: 'many partners', tools: [TOOLS.sshKeygen, TOOLS.redis, TOOLS.time], run: manyPartners },
   { id: 6, name: 'readiness sweep', tools: [TOOLS.time], run: readinessSweep },
+  { id: 7, name: 'api latency', alias: 'api', tools: [], run: apiLatency },
 ];
 
 interface Args {
@@ -60,7 +64,16 @@ function parseArgs(argv: string[]): Args {
     if (k === '--quick') a.quick = true;
     else if (k === '--keep') a.keep = true;
     else if (k === '--profile') a.profile = true;
-    else if (k === '--only') a.only = val().split(',').map((x) => Number.parseInt(x, 10));
+    else if (k === '--only') {
+      a.only = val()
+        .split(',')
+        .map((x) => {
+          const byName = SCENARIOS.find((s) => s.alias === x.trim());
+          const n = byName ? byName.id : Number.parseInt(x, 10);
+          if (!SCENARIOS.some((s) => s.id === n)) throw new Error(`--only: no scenario ${x} (1–${SCENARIOS.length}${SCENARIOS.filter((s) => s.alias).map((s) => `, ${s.alias}`).join('')})`);
+          return n;
+        });
+    }
     else if (k === '--runs') a.runs = Math.max(1, Number.parseInt(val(), 10));
     else if (k === '--seed') a.seed = Number.parseInt(val(), 10);
     else if (k === '--out') a.out = path.resolve(val());

@@ -8,7 +8,7 @@ import type { NotifyEvent } from '../pipeline/outbound/notify/rules.js';
 import type { AuditRow, SubmissionRow } from '../pipeline/store/types.js';
 import { parseLotSubject, parseSubmissionRef, type Links } from '../pipeline/outbound/notify/links.js';
 
-export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined', 'signature.invalidated', 'auth.locked'];
+export const NOTIFY_AUDIT_ACTIONS = ['lot.readiness_changed', 'submission.rejected', 'submission.quarantined', 'signature.invalidated', 'auth.locked', 'lot.document_requested'];
 
 export interface EventLookups {
   links: Links;
@@ -44,6 +44,22 @@ export function eventsFromAudit(row: AuditRow, look: EventLookups): NotifyEvent[
       out.push({ type: 'lot_late', subject, at: row.at, link, details: { state: d.to.state, reasons: (d.reasons ?? []).join(', ') } });
     }
     return out;
+  }
+  if (row.action === 'lot.document_requested') {
+    const lot = parseLotSubject(row.subject);
+    const d = (row.details ?? {}) as { partner?: string; documentType?: string; message?: string; requestedBy?: string; request?: number };
+    if (!lot || !d.partner) return [];
+    const partner = look.partners.get(d.partner);
+    return [
+      {
+        type: 'document_requested',
+        subject: `${lot.materialId} / ${lot.lotNumber}`,
+        at: row.at,
+        link: look.links.lot(lot.materialId, lot.lotNumber),
+        details: { message: d.message ?? null, documentType: d.documentType ?? null, partner: d.partner, requestedBy: d.requestedBy ?? null, request: d.request ?? null },
+        recipients: partner?.contacts ?? [],
+      },
+    ];
   }
   if (row.action === 'auth.locked') {
     const d = (row.details ?? {}) as { username?: string; failures?: number; until?: string; ip?: string | null };

@@ -19,6 +19,8 @@ import { mappingRoutes } from './routes-mappings.js';
 import { opsRoutes } from './routes-ops.js';
 import { outboxRoutes } from './routes-outbox.js';
 import { partnerAdminRoutes } from './routes-partners.js';
+import { documentRequestRoutes } from './routes-requests.js';
+import { auditRoutes } from './routes-audit.js';
 import { reviewSignRoutes, signRoutes } from './routes-sign.js';
 import { submissionRoutes } from './routes-submissions.js';
 
@@ -91,6 +93,8 @@ export async function buildApi(ctx: ApiContext, opts: ApiOptions = {}): Promise<
   adminRoutes(app, ctx);
   outboxRoutes(app, ctx);
   partnerAdminRoutes(app, ctx);
+  documentRequestRoutes(app, ctx);
+  auditRoutes(app, ctx);
   mappingRoutes(app, ctx);
   healthRoutes(app, ctx);
   boardRoutes(app, ctx);

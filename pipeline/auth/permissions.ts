@@ -29,6 +29,8 @@ export const PERMISSIONS = [
   'tokens:manage',
   'access:review',
   'mappings:test',
+  /** Ask a partner for a missing document of a lot. */
+  'documents:request',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -40,9 +42,9 @@ export const PARTNER_ROLES: readonly Role[] = ['partner_uploader', 'partner_view
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // Users, partners, tokens — and no decisions: an administrator cannot sign.
-  admin: ['users:manage', 'tokens:manage', 'access:review', 'partners:read', 'partners:manage', 'status:read', 'jobs:read'],
-  ops: ['lots:read', 'lots:export', 'submissions:read', 'submissions:replay', 'outbox:read', 'outbox:manage', 'jobs:read', 'jobs:run', 'status:read', 'partners:read'],
-  qa: ['lots:read', 'lots:export', 'evidence:raw', 'submissions:read', 'submissions:raw', 'submissions:review', 'lots:dispose', 'status:read', 'partners:read'],
+  admin: ['users:manage', 'tokens:manage', 'access:review', 'partners:read', 'partners:manage', 'status:read', 'jobs:read', 'audit:read'],
+  ops: ['lots:read', 'lots:export', 'submissions:read', 'submissions:replay', 'outbox:read', 'outbox:manage', 'jobs:read', 'jobs:run', 'status:read', 'partners:read', 'documents:request'],
+  qa: ['lots:read', 'lots:export', 'evidence:raw', 'submissions:read', 'submissions:raw', 'submissions:review', 'lots:dispose', 'status:read', 'partners:read', 'documents:request'],
   receiving: ['lots:read', 'lots:export', 'status:read'],
   analyst: ['lots:read', 'evidence:raw', 'submissions:read', 'submissions:raw', 'mappings:test', 'status:read', 'partners:read'],
   auditor: ['lots:read', 'lots:export', 'evidence:raw', 'submissions:read', 'submissions:raw', 'outbox:read', 'jobs:read', 'audit:read', 'status:read', 'partners:read', 'access:review'],

@@ -23,6 +23,7 @@ const partnerSchema = {
     products: { type: 'array', items: { type: 'string' } },
     feeds: { type: 'array', items: { type: 'string' } },
     expectedCadenceHours: { type: 'number', minimum: 0 },
+    contacts: { type: 'array', items: { type: 'string', pattern: '^[^@\\s<>]+@[^@\\s<>]+$' } },
     sftp: {
       type: 'object',
       additionalProperties: false,

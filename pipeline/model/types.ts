@@ -254,6 +254,8 @@ export interface PartnerConfig {
   products: string[];
   /** Mapping (feed) names under mappings/<id>/<feed>.yaml, tried in order against the file name. */
   feeds: string[];
+  /** E-mail addresses of the partner's coordinators (document requests go to them). */
+  contacts?: string[];
   sftp?: {
     publicKeys?: string[]; // OpenSSH public key lines
     passwordHash?: string; // scrypt$N$r$p$salt$hash (see pipeline/sftp/passwords.ts)

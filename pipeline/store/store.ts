@@ -53,6 +53,8 @@ import { claimOutbox, countOutbox, countOutboxOnHold, enqueueOutbox, getOutbox, 
 import { findLotIdsByIdentifier, getLotDetail, getLotDetailById, listAllLotIds, listLots, listOpenLotIds } from './reads.js';
 import { resolveLot, type ResolveResult } from './resolve.js';
 import { isoInstant, Sql } from './sql.js';
+import { searchAudit, type AuditSearch } from './audit-search.js';
+import { insertDocumentRequest, listDocumentRequests, partnersOfLot, type DocumentRequestRow } from './document-requests.js';
 import { AuthStore } from './auth-store.js';
 import { metricsSnapshot, probeWritable, type MetricsSnapshot } from './metrics-reads.js';
 import type { Access } from './scope.js';
@@ -123,6 +125,7 @@ export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
+export type { DocumentRequestRow } from './document-requests.js';
 export type { BoardLot } from './job-reads.js';
 export type { NotificationSentRow } from './notifications-sent.js';
 export type { PulledFileRow, PulledState, RemoteFileKey } from './pulled-files.js';
@@ -527,6 +530,25 @@ export class Store {
   /** Lifts an operator's hold (false: it was not held). */
   releaseOutboxHold(id: string): boolean {
     return releaseOutboxHold(this.sql, id);
+  }
+
+  /** The audit trail filtered and paged, newest first, within `access` (audit-search.ts). */
+  searchAudit(access: Access, q: AuditSearch): { items: AuditRow[]; nextBeforeSeq: number | null } {
+    return searchAudit(this.sql, access, q);
+  }
+
+  // ---------------------------------------------------------------- document requests
+
+  insertDocumentRequest(r: { lotId: number; partner: string; documentType: string; message: string; requestedBy: string; requestedAt: string }): DocumentRequestRow {
+    return insertDocumentRequest(this.sql, r);
+  }
+
+  listDocumentRequests(lotId: number, all = false): DocumentRequestRow[] {
+    return listDocumentRequests(this.sql, lotId, all);
+  }
+
+  partnersOfLot(lotId: number): string[] {
+    return partnersOfLot(this.sql, lotId);
   }
 
   countOutboxOnHold(): number {

@@ -80,8 +80,8 @@ export function createEmailChannel(cfg: EmailChannelConfig, env: NodeJS.ProcessE
       try {
         const info = await transport.sendMail({
           from: cfg.from,
-          to: cfg.to,
-          cc: cfg.cc,
+          to: n.recipients?.length ? n.recipients : cfg.to,
+          cc: n.recipients?.length ? [...cfg.to, ...(cfg.cc ?? [])] : cfg.cc,
           subject: `${prefix}${n.title}`.replace(/[\r\n]+/g, ' '),
           text: notificationText(n),
           html: notificationHtml(n),

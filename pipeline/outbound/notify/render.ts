@@ -13,6 +13,8 @@ export interface Notification {
   link: string | null;
   linkLabel: string;
   severity: Severity;
+  /** Addressees beyond the channel's own (e-mail: they get it in `to`, the channel's list in cc). */
+  recipients?: string[];
   /** Full bodies for e-mail when the content is more than facts (the daily digest). */
   text?: string;
   html?: string;
@@ -62,6 +64,12 @@ const WORDING: Record<NotifyEventType, { title: (s: string) => string; summary: 
     link: 'Open access review',
     severity: 'critical',
   },
+  document_requested: {
+    title: (s) => `Document requested: ${s}`,
+    summary: (s) => `A document is missing for ${s}; please send it through the drop zone.`,
+    link: 'Open lot',
+    severity: 'info',
+  },
   partner_silent: {
     title: (s) => `No files from ${s}`,
     summary: (s) => `${s} has not delivered a file within its expected cadence.`,
@@ -84,6 +92,7 @@ export function eventNotification(event: NotifyEvent): Notification {
     link: safeLink(event.link),
     linkLabel: w.link,
     severity: w.severity,
+    ...(event.recipients?.length ? { recipients: [...event.recipients] } : {}),
   };
 }
 

@@ -5,8 +5,8 @@
 import { canonicalJson, sha256Hex } from '../canonical.js';
 import type { ConfigProblem } from '../errors.js';
 
-export type NotifyEventType = 'lot_blocked' | 'lot_late' | 'file_rejected' | 'file_quarantined' | 'partner_silent' | 'signature_invalidated' | 'account_locked';
-export const NOTIFY_EVENT_TYPES: readonly NotifyEventType[] = ['lot_blocked', 'lot_late', 'file_rejected', 'file_quarantined', 'partner_silent', 'signature_invalidated', 'account_locked'];
+export type NotifyEventType = 'lot_blocked' | 'lot_late' | 'file_rejected' | 'file_quarantined' | 'partner_silent' | 'signature_invalidated' | 'account_locked' | 'document_requested';
+export const NOTIFY_EVENT_TYPES: readonly NotifyEventType[] = ['lot_blocked', 'lot_late', 'file_rejected', 'file_quarantined', 'partner_silent', 'signature_invalidated', 'account_locked', 'document_requested'];
 
 export type DetailValue = string | number | boolean | null | undefined;
 
@@ -24,6 +24,12 @@ export interface NotifyEvent {
   details: Record<string, DetailValue>;
   /** The lot / submission / partner page. */
   link?: string | null;
+  /**
+   * People outside the configured channel lists this event is addressed to (a document request:
+   * the partner's `contacts`). E-mail channels send to them with their own recipients in copy;
+   * chat channels post as usual.
+   */
+  recipients?: string[];
 }
 
 export interface NotifyRule {

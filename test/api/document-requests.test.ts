@@ -1,0 +1,82 @@
+// Asking a partner for a missing document: stored, audited, scoped, and sent by the notify job's
+// event mapping as `document_requested` to the partner's contacts (e-mail: contacts in To).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsFromAudit } from '../../jobs/notify-events.js';
+import { createEmailChannel, type MailTransport } from '../../pipeline/outbound/notify/email.js';
+import { links } from '../../pipeline/outbound/notify/links.js';
+import { eventNotification } from '../../pipeline/outbound/notify/render.js';
+import { route } from '../../pipeline/outbound/notify/rules.js';
+import { apiFixture, type ApiFixture } from './api-helpers.js';
+
+let f: ApiFixture;
+let lotId: number;
+let h: Record<string, string>;
+beforeAll(async () => {
+  f = await apiFixture();
+  await f.user('qa', [['qa']]);
+  const s = await f.login('qa');
+  h = { cookie: s.cookie, 'x-csrf-token': s.csrf };
+  lotId = f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0411')[0];
+}, 120_000);
+afterAll(() => f?.close());
+
+const call = (method: 'GET' | 'POST', url: string, payload?: object, headers = h) => f.app.inject({ method, url, payload, headers });
+
+describe('document requests', () => {
+  it('stores an open request, audits it, lists it, and the notify job turns it into document_requested to the partner contacts', async () => {
+    const partners = f.inst.lg.store.partnersOfLot(lotId).filter((p) => p !== 'erp');
+    expect(partners.length).toBeGreaterThan(0);
+    const partner = partners[0];
+    const post = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'Please send the CoA for this batch.', partner });
+    expect(post.statusCode, post.body).toBe(201);
+    expect(post.json()).toMatchObject({ lotId, partner, documentType: 'CoA', state: 'open', requestedBy: 'qa' });
+
+    const list = (await call('GET', `/api/v1/lots/${lotId}/requests`)).json();
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0]).toMatchObject({ id: post.json().id, documentType: 'CoA' });
+
+    const audit = f.inst.lg.store.listAudit({ action: 'lot.document_requested', limit: 5 });
+    expect(audit).toHaveLength(1);
+    expect(audit[0].actor).toMatch(/^principal:\d+$/);
+
+    const map = new Map(f.inst.lg.partners());
+    map.set(partner, { ...map.get(partner)!, contacts: ['planner@partner.example'] });
+    const events = eventsFromAudit(audit[0], { links: links('https://lotgate.example.com'), partners: map, submission: () => undefined });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'document_requested', recipients: ['planner@partner.example'], details: { documentType: 'CoA', partner, message: 'Please send the CoA for this batch.' } });
+    expect(events[0].link).toMatch(/^https:\/\/lotgate\.example\.com\/lots\//);
+    expect(route(events[0], [{ on: ['document_requested'], to: ['mail'] }])).toEqual(['mail']);
+
+    const sent: Record<string, unknown>[] = [];
+    const transport = (): MailTransport => ({ sendMail: async (m) => (sent.push(m as Record<string, unknown>), { accepted: [] }), close: () => {} });
+    const ch = createEmailChannel({ name: 'mail', type: 'email', host: '127.0.0.1', from: 'lotgate@sponsor.example', to: ['qa@sponsor.example'] }, {}, { transport });
+    expect((await ch.send(eventNotification(events[0]))).ok).toBe(true);
+    expect(sent[0]).toMatchObject({ to: ['planner@partner.example'], cc: ['qa@sponsor.example'] });
+    expect(String(sent[0].subject)).toMatch(/Document requested/);
+  });
+
+  it('asks which partner when the lot has several or none; an unknown partner is 404', async () => {
+    const r = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x', partner: 'nobody' });
+    expect(r.statusCode).toBe(404);
+    const candidates = f.inst.lg.store.partnersOfLot(lotId).filter((p) => f.inst.lg.partners().get(p) && !['erp', 'qms'].includes(f.inst.lg.partners().get(p)!.role));
+    const noPartner = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x' });
+    if (candidates.length === 1) expect(noPartner.statusCode).toBe(201);
+    else expect(noPartner.json().error.code).toBe('E_API_REQUEST_PARTNER');
+  });
+
+  it('out of scope is 404 (no leak), receiving may not request, anonymous 401', async () => {
+    await f.user('qa2000', [['qa', { sites: ['2000'] }]]);
+    const s = await f.login('qa2000');
+    const hh = { cookie: s.cookie, 'x-csrf-token': s.csrf };
+    const post = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x' }, hh);
+    expect(post.statusCode).toBe(404);
+    expect(post.json().error.code).toBe('E_API_NOT_FOUND');
+    expect((await call('GET', `/api/v1/lots/${lotId}/requests`, undefined, hh)).statusCode).toBe(404);
+    expect((await call('POST', '/api/v1/lots/999999/requests', { documentType: 'CoA', message: 'x' })).statusCode).toBe(404);
+    await f.user('recv', [['receiving']]);
+    const r = await f.login('recv');
+    expect((await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x' }, { cookie: r.cookie, 'x-csrf-token': r.csrf })).statusCode).toBe(403);
+    expect((await f.app.inject({ method: 'GET', url: `/api/v1/lots/${lotId}/requests` })).statusCode).toBe(401);
+  });
+});
