@@ -40,6 +40,19 @@ describe('operations and administration pages', () => {
     await row.getByRole('button', { name: 'Release' }).click();
     await page.waitForSelector(`tr[data-message="${msg.id}"]`, { state: 'detached' });
     expect(st.getOutbox(msg.id)!.hold).toBeNull();
+
+    // Request a missing document from the lot page: the partner is asked, the request listed.
+    const lotId = (st.getLotDetail('NW26-0427') as { lot: { id: number } }).lot.id;
+    await page.goto(`/lots/${lotId}`);
+    await page.waitForSelector('#request-doc');
+    await page.getByLabel('Document', { exact: true }).selectOption('coa');
+    await page.getByLabel('Partner', { exact: true }).selectOption('delta-cmo');
+    await page.getByLabel('Message to the partner').fill('Please send the CoA before Friday');
+    await page.getByRole('button', { name: 'Request document' }).click();
+    await page.waitForSelector('table.requests tr[data-request]');
+    expect(await page.locator('table.requests tr[data-request]').textContent()).toContain('Please send the CoA before Friday');
+    expect(st.listDocumentRequests(lotId, true).map((r) => [r.partner, r.documentType])).toEqual([['delta-cmo', 'coa']]);
+    await w.shot(page, 'lot-request');
     await page.context().close();
   });
 
@@ -87,6 +100,12 @@ describe('operations and administration pages', () => {
     expect(await page.locator('#audit-verify').getAttribute('data-ok')).toBe('true');
     const head = w.f.inst.lg.store.auditHead();
     expect(await page.locator('#audit-head').textContent()).toContain(head.hash);
+    // Search: the outbox hold of the first test, by action prefix.
+    await page.getByLabel('Action or its prefix').fill('outbox.');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/action=outbox\./);
+    await page.waitForFunction(() => document.querySelectorAll('table.audit tr[data-seq]').length === 2);
+    expect(await page.locator('table.audit tr[data-seq]').evaluateAll((t) => t.map((x) => (x as HTMLElement).dataset.action))).toEqual(['outbox.release', 'outbox.hold']);
     await w.shot(page, 'audit');
     await page.context().close();
   });

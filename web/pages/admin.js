@@ -174,7 +174,7 @@ function partnersSection(partners, reload, notice) {
       h('td', (p.feeds ?? []).join(', ')),
       h('td', h('details', h('summary', 'Keys…'), keyForm), app.can('mappings:test') ? h('a', { href: `/mappings/${encodeURIComponent(p.id)}` }, 'mappings') : ''));
   });
-  const add = h('form.inline-form#add-partner',
+  const add = h('form.filters#add-partner', { 'aria-label': 'Add a partner' },
     field('p-id', 'Partner id', { required: true, pattern: '[a-z0-9][a-z0-9-]*' }),
     field('p-name', 'Partner name', { required: true }),
     select('p-role', 'Partner role', [['cmo', 'cmo'], ['lab', 'lab'], ['erp', 'erp'], ['qms', 'qms']]),
