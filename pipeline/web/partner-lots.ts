@@ -11,7 +11,7 @@ export interface PartnerLot {
   lotId: number;
   lotNumber: string;
   materialId: string;
-  /** The partner's own id(s) of the lot (the value its files and forms carry). */
+  /** The partner's own id(s) of the lot (the value its files and forms carry), each value once. */
   batches: { scheme: string; value: string }[];
   waiting: { kind: 'document' | 'deviation'; what: string; message: string }[];
 }
@@ -24,7 +24,7 @@ export function partnerOpenLots(store: Store, config: Pick<LotgateConfig, 'readi
     const d = store.getLotDetailById(id);
     if (!d) continue;
     const batches: PartnerLot['batches'] = [];
-    for (const i of d.identifiers) if (i.issuer === partner && !batches.some((b) => b.scheme === i.scheme && b.value === i.value)) batches.push({ scheme: i.scheme, value: i.value });
+    for (const i of d.identifiers) if (i.issuer === partner && !batches.some((b) => b.value === i.value)) batches.push({ scheme: i.scheme, value: i.value });
     if (!batches.length) continue;
     const rules = resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId });
     const have = new Set(d.documents.map((x) => x.type));

@@ -31,6 +31,7 @@ describe('guided forms', () => {
     // Its own lots and what they wait on; no lot of another partner.
     const waiting = await waitingOf(page);
     expect(waiting['NW26-0440']).toEqual(['COA missing']);
+    expect(await page.locator('table.waiting tr[data-lot="NW26-0415"] td:nth-child(3)').textContent()).toBe('AC-24121');
     expect(waiting['NW26-0415']).toEqual([expect.stringMatching(/^deviation ABW-2026-0094 under investigation/)]);
     expect(Object.keys(waiting).some((l) => ['NW26-0421', 'NW26-0427'].includes(l))).toBe(false);
     await w.shot(page, 'portal-forms');
@@ -52,6 +53,7 @@ describe('guided forms', () => {
     const ev = lot.stageEvents.find((e) => e.submissionId === sub.id)!;
     expect(ev).toMatchObject({ stage: 'compounding', status: 'started' });
     expect(ev.eventTime).toBe('2026-11-20T07:15:00.000Z');
+    await page.waitForSelector(`#own-submissions tr[data-submission="${sub.id}"]`);
 
     // CoA upload: the file name is made from the feed's glob and extract patterns.
     const pdf = path.join(w.f.inst.work, 'scan.pdf');

@@ -58,6 +58,7 @@ function formCard(form, lots, results) {
       const ack = await ackWhenDone(r.submissionId);
       clear(box, h('h2', `Form: ${form.feed} — ${r.file}`), ackView(ack), h('p', h('a', { href: `/submissions/${r.submissionId}` }, 'Details')));
       el.reset();
+      document.dispatchEvent(new CustomEvent('lotgate:submitted', { detail: r.submissionId }));
     } catch (e) {
       if (!(e instanceof ApiFailure)) throw e;
       const problems = e.body?.problems ?? [{ input: '', code: e.code, message: e.message }];

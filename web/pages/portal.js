@@ -95,6 +95,9 @@ export async function portalPage(main) {
     const page = await api('/api/v1/submissions?limit=20');
     clear(own, page.items.length ? page.items.map(submissionRow) : h('tr', h('td.muted', { colspan: 9 }, 'Nothing sent yet.')));
   }
+  const onSubmitted = () => loadOwn();
+  document.addEventListener('lotgate:submitted', onSubmitted);
+  app.cleanup.push(() => document.removeEventListener('lotgate:submitted', onSubmitted));
   clear(main, form, results, ...(await guidedForms(results)), section('Your latest submissions', h('div.scroll', h('table#own-submissions', h('thead', h('tr', SUBMISSION_HEADERS.map((x) => h('th', { scope: 'col' }, x)))), own))));
   await loadOwn();
 }
