@@ -56,13 +56,24 @@ describe('document requests', () => {
     expect(String(sent[0].subject)).toMatch(/Document requested/);
   });
 
-  it('asks which partner when the lot has several or none; an unknown partner is 404', async () => {
-    const r = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x', partner: 'nobody' });
-    expect(r.statusCode).toBe(404);
-    const candidates = f.inst.lg.store.partnersOfLot(lotId).filter((p) => f.inst.lg.partners().get(p) && !['erp', 'qms'].includes(f.inst.lg.partners().get(p)!.role));
-    const noPartner = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x' });
-    if (candidates.length === 1) expect(noPartner.statusCode).toBe(201);
-    else expect(noPartner.json().error.code).toBe('E_API_REQUEST_PARTNER');
+  it('asks which partner when several reported on the lot; takes the only one; partner scope narrows both', async () => {
+    // NW26-0411: acme-cmo and bravo-lab reported on it (besides the ERP).
+    const several = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x' });
+    expect(several.statusCode).toBe(400);
+    expect(several.json().error).toMatchObject({ code: 'E_API_REQUEST_PARTNER', message: expect.stringContaining('acme-cmo, bravo-lab') });
+    expect((await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x', partner: 'nobody' })).statusCode).toBe(404);
+    // NW26-0427: only delta-cmo.
+    const only = f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0427')[0];
+    expect((await call('POST', `/api/v1/lots/${only}/requests`, { documentType: 'BatchRecord', message: 'please' })).json()).toMatchObject({ partner: 'delta-cmo' });
+    // A QA user scoped to bravo-lab: the only candidate it may see is bravo-lab; acme-cmo is not found.
+    await f.user('qabravo', [['qa', { partners: ['bravo-lab'] }]]);
+    const s = await f.login('qabravo');
+    const hh = { cookie: s.cookie, 'x-csrf-token': s.csrf };
+    expect((await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x' }, hh)).json()).toMatchObject({ partner: 'bravo-lab' });
+    expect((await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'CoA', message: 'x', partner: 'acme-cmo' }, hh)).statusCode).toBe(404);
+    const seen = (await call('GET', `/api/v1/lots/${lotId}/requests`, undefined, hh)).json().items;
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((r: { partner: string }) => r.partner === 'bravo-lab')).toBe(true);
   });
 
   it('out of scope is 404 (no leak), receiving may not request, anonymous 401', async () => {

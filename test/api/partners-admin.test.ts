@@ -1,7 +1,8 @@
 // Partner administration over the API: add, mode, SFTP keys, password — the same partner files
 // as `lotgate partner add`, unscoped admins only, every change audited, nothing secret returned.
 
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +83,27 @@ describe('partner administration API', () => {
     expect((await call('POST', '/api/v1/admin/partners/echo-lab/mode', { mode: 'live' }, { cookie: o.cookie, 'x-csrf-token': o.csrf })).statusCode).toBe(403);
     expect((await f.app.inject({ method: 'POST', url: '/api/v1/admin/partners/echo-lab/mode', payload: { mode: 'live' } })).statusCode).toBe(401);
     expect(fileOf('echo-lab')!.mode).toBe('shadow');
+  });
+});
+
+describe('partner mode and key commands', () => {
+  it('`lotgate partner mode` and `partner key add|remove` change the same file, with the same refusals', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['bin/lotgate.js', '--config', path.join(f.inst.work, 'config.yaml'), ...args], { encoding: 'utf8', env: { ...process.env, LOTGATE_LOG_LEVEL: 'silent' } });
+    expect(run('partner', 'mode', 'echo-lab', 'live').stdout).toMatch(/echo-lab: mode shadow → live/);
+    expect(fileOf('echo-lab')!.mode).toBe('live');
+    const bad = run('partner', 'mode', 'echo-lab', 'chaos');
+    expect(bad.status).toBe(2);
+    const keyFile = path.join(f.inst.work, 'echo3.pub');
+    const k3 = newKey();
+    writeFileSync(keyFile, k3 + '\n');
+    const added = run('partner', 'key', 'add', 'echo-lab', keyFile);
+    expect(added.stdout, added.stderr).toMatch(/key SHA256:\S+ added/);
+    expect(fileOf('echo-lab')!.sftp!.publicKeys).toContain(k3);
+    const fp = /key (SHA256:\S+) added/.exec(added.stdout)![1];
+    expect(run('partner', 'key', 'remove', 'echo-lab', fp).status).toBe(0);
+    expect(fileOf('echo-lab')!.sftp!.publicKeys).not.toContain(k3);
+    const missing = run('partner', 'key', 'remove', 'echo-lab', fp);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/E_PARTNER_KEY_NOT_FOUND/);
   });
 });
