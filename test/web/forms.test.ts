@@ -35,6 +35,9 @@ describe('guided forms', () => {
     expect(waiting['NW26-0415']).toEqual([expect.stringMatching(/^deviation ABW-2026-0094 under investigation/)]);
     expect(Object.keys(waiting).some((l) => ['NW26-0421', 'NW26-0427'].includes(l))).toBe(false);
     await w.shot(page, 'portal-forms');
+    await page.setViewportSize({ width: 800, height: 1100 });
+    await w.shot(page, 'portal-forms-tablet');
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // Stage milestone: the lot from its own lots, the step and status as the mapping's codes.
     const f = page.locator('form.guided[data-feed="batch-status"]');
