@@ -155,9 +155,9 @@ function partnersSection(partners, reload, notice) {
     const mid = `mode-${p.id}`;
     const mode = h('select', { id: mid, name: 'mode' }, MODES.map((m) => h('option', { value: m, selected: m === p.mode || null }, m)));
     mode.addEventListener('change', () =>
+      // No reload: the server re-reads partner files every few seconds, so a list fetched at once could still show the old mode.
       act(() => api(`/api/v1/admin/partners/${encodeURIComponent(p.id)}/mode`, { method: 'POST', body: { mode: mode.value } }), () => {
         toast(`${p.id} is now in ${mode.value} mode`);
-        return reload();
       }),
     );
     const kid = `key-${p.id}`;
