@@ -7,10 +7,12 @@ export function setCsrf(t) {
 }
 
 export class ApiFailure extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    /** The whole error answer (e.g. `problems` of a form). */
+    this.body = body;
   }
 }
 
@@ -19,7 +21,7 @@ export async function api(path, opts = {}) {
   const method = opts.method ?? 'GET';
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   let body = opts.body;
-  if (body !== undefined && !(body instanceof FormData) && typeof body !== 'string') {
+  if (body !== undefined && !(body instanceof FormData) && !(body instanceof Blob) && !(body instanceof ArrayBuffer) && typeof body !== 'string') {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(body);
   }
@@ -34,7 +36,7 @@ export async function api(path, opts = {}) {
   }
   if (!res.ok) {
     const e = json?.error ?? { code: 'E_HTTP', message: `${res.status} ${res.statusText}` };
-    throw new ApiFailure(res.status, e.code, e.message);
+    throw new ApiFailure(res.status, e.code, e.message, json);
   }
   return json;
 }

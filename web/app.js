@@ -8,7 +8,9 @@ import { adminPage } from './pages/admin.js';
 import { activatePage, enrolPage, loginPage } from './pages/login.js';
 import { lotByNumberPage, lotPage } from './pages/lot.js';
 import { opsPage } from './pages/ops.js';
+import { mappingsPage } from './pages/mappings.js';
 import { portalPage } from './pages/portal.js';
+import { auditPage } from './pages/audit.js';
 import { sessionsPage } from './pages/sessions.js';
 import { submissionPage, submissionsPage } from './pages/submissions.js';
 
@@ -57,6 +59,9 @@ const ROUTES = [
   [/^\/submissions\/(\d+)$/, 'submissions:read', (m) => (main) => submissionPage(main, Number(m[1]))],
   [/^\/portal$/, 'submissions:create', () => portalPage],
   [/^\/sessions$/, null, () => sessionsPage],
+  [/^\/mappings$/, 'mappings:test', () => (main) => mappingsPage(main, null)],
+  [/^\/mappings\/([^/]+)$/, 'mappings:test', (m) => (main) => mappingsPage(main, decodeURIComponent(m[1]))],
+  [/^\/audit$/, 'audit:read', () => auditPage],
   [/^\/partners\/([^/]+)$/, 'submissions:read', (m) => () => app.navigate(`/submissions?partner=${m[1]}`, true)],
 ];
 
@@ -74,6 +79,8 @@ function renderTop() {
   if (app.can('submissions:create')) links.push(['/portal', 'Upload']);
   if (app.can('jobs:read') && app.can('lots:read')) links.push(['/ops', 'Operations']);
   if (app.can('users:manage')) links.push(['/admin', 'Administration']);
+  if (app.can('mappings:test')) links.push(['/mappings', 'Mappings']);
+  if (app.can('audit:read')) links.push(['/audit', 'Audit']);
   if (app.can('submissions:read')) links.push(['/submissions', app.can('lots:read') ? 'Submissions' : 'My submissions']);
   clear(nav, links.map(([href, label]) => h('a', { href, 'aria-current': location.pathname.startsWith(href) ? 'page' : null }, label)));
   const roles = s.principal.roles.map((r) => r.role).join(', ');

@@ -60,7 +60,8 @@ export function badge(state) {
 }
 
 export function table(headers, rows, opts = {}) {
-  return h('div.scroll', h(
+  // A table wider than the page scrolls inside its box: keyboard users reach it with Tab and scroll with the arrows.
+  return h('div.scroll', { tabindex: '0', role: 'region', 'aria-label': opts.caption ?? opts.label ?? 'Table' }, h(
     'table' + (opts.cls ? `.${opts.cls}` : ''),
     opts.caption ? h('caption', opts.caption) : null,
     h('thead', h('tr', headers.map((x) => h('th', { scope: 'col' }, x)))),

@@ -11,6 +11,8 @@ import { listAllLots } from '../read/lots.js';
 import { lotExtras } from '../web/lot-extras.js';
 import { lotsXlsx } from '../web/lots-xlsx.js';
 import { boardCheckRoute } from './board-check.js';
+import { boardFormRoutes } from './board-forms.js';
+import { boardMappingRoutes } from './board-mappings.js';
 import { boardSessionRoutes } from './board-sessions.js';
 import type { ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
@@ -37,7 +39,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Client-side paths the shell answers: every link a notification carries opens one of them. */
-export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/activate', '/admin', '/ops', '/partners/:id'];
+export const PAGE_PATHS = ['/', '/login', '/enrol', '/lots', '/lots/:lotId', '/lots/:materialId/:lotNumber', '/submissions', '/submissions/:id', '/portal', '/sessions', '/exceptions', '/activate', '/admin', '/ops', '/partners/:id', '/mappings', '/mappings/:partner', '/audit'];
 
 const hidden = { schema: { hide: true } };
 
@@ -67,6 +69,8 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   boardCheckRoute(app, ctx);
   boardSessionRoutes(app, ctx);
+  boardFormRoutes(app, ctx);
+  boardMappingRoutes(app, ctx);
 
   app.get(
     '/api/v1/me/permissions',

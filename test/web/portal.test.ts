@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
 import { links } from '../../pipeline/outbound/notify/links.js';
 import { PW } from '../api/api-helpers.js';
-import { addUser, webFixture, type WebFixture } from './web-helpers.js';
+import { addUser, axeViolations, webFixture, type WebFixture } from './web-helpers.js';
 
 let w: WebFixture;
 beforeAll(async () => {
@@ -45,6 +45,10 @@ describe('partner portal', () => {
     expect(await page.locator('.check-result table.errors tbody tr td:first-child').allTextContents()).toEqual(['4', '6', '13']);
     expect(w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id).toBe(before);
     await w.shot(page, 'portal-check');
+    // The axe-core check is live: an unnamed field is a serious violation it reports.
+    await page.evaluate(() => document.querySelector('main')!.append(Object.assign(document.createElement('input'), { id: 'probe-unlabelled' })));
+    expect((await axeViolations(page)).join('\n')).toMatch(/^label: .*#probe-unlabelled/m);
+    await page.evaluate(() => document.getElementById('probe-unlabelled')!.remove());
     // A file no feed of the partner accepts: said so, with the names that are accepted.
     const csrf = (await (await page.request.get('/api/v1/auth/session')).json()).csrfToken;
     const noFeed = await page.request.post('/api/v1/submissions/check', { headers: { 'x-csrf-token': csrf }, multipart: { file: { name: 'holiday-photos.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n') } } });

@@ -143,5 +143,50 @@ export async function adminPage(main) {
     notice,
     app.can('users:manage') ? section('Users', addUser, table(['User', 'Kind', 'Roles and scope', 'Two-factor', 'Last sign-in', 'State', 'Actions'], userRows, { cls: 'users' })) : null,
     app.can('tokens:manage') ? section('Service tokens', addToken, table(['Token', 'Account', 'Expires', 'Last used', 'Action'], tokenRows, { empty: 'No service tokens.' })) : null,
+    app.can('partners:manage') ? partnersSection(partners, reload, notice) : null,
   );
+}
+
+const MODES = ['review', 'shadow', 'live'];
+
+/** Partners: their mode (review → shadow → live) and SFTP keys, over /api/v1/admin/partners (audited). */
+function partnersSection(partners, reload, notice) {
+  const rows = partners.items.map((p) => {
+    const mid = `mode-${p.id}`;
+    const mode = h('select', { id: mid, name: 'mode' }, MODES.map((m) => h('option', { value: m, selected: m === p.mode || null }, m)));
+    mode.addEventListener('change', () =>
+      // No reload: the server re-reads partner files every few seconds, so a list fetched at once could still show the old mode.
+      act(() => api(`/api/v1/admin/partners/${encodeURIComponent(p.id)}/mode`, { method: 'POST', body: { mode: mode.value } }), () => {
+        toast(`${p.id} is now in ${mode.value} mode`);
+      }),
+    );
+    const kid = `key-${p.id}`;
+    const keyForm = h('form.add-key', h('label', { for: kid }, 'SFTP public key (OpenSSH line)'), h('textarea', { id: kid, name: 'publicKey', rows: 2, required: true }), h('button', { type: 'submit' }, 'Add key'));
+    keyForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      act(() => api(`/api/v1/admin/partners/${encodeURIComponent(p.id)}/keys`, { method: 'POST', body: { publicKey: keyForm.elements.publicKey.value.trim() } }), (r) => {
+        clear(notice, h('div.card', { role: 'status' }, h('strong', `Key added for ${p.id}`), ' ', h('code#key-fingerprint', r.fingerprint ?? '')));
+      });
+    });
+    return h('tr', { dataset: { partner: p.id } },
+      h('th', { scope: 'row' }, p.id), h('td', p.name ?? ''), h('td', p.role),
+      h('td', h('label.sr-only', { for: mid }, `Mode of ${p.id}`), mode),
+      h('td', (p.feeds ?? []).join(', ')),
+      h('td', h('details', h('summary', 'Keys…'), keyForm), app.can('mappings:test') ? h('a', { href: `/mappings/${encodeURIComponent(p.id)}` }, 'mappings') : ''));
+  });
+  const add = h('form.filters#add-partner', { 'aria-label': 'Add a partner' },
+    field('p-id', 'Partner id', { required: true, pattern: '[a-z0-9][a-z0-9-]*' }),
+    field('p-name', 'Partner name', { required: true }),
+    select('p-role', 'Partner role', [['cmo', 'cmo'], ['lab', 'lab'], ['erp', 'erp'], ['qms', 'qms']]),
+    select('p-mode', 'Start in mode', MODES.map((m) => [m, m])),
+    h('div.actions', h('button.primary', { type: 'submit' }, 'Add partner')));
+  add.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const e = add.elements;
+    act(() => api('/api/v1/admin/partners', { method: 'POST', body: { id: e['p-id'].value.trim(), name: e['p-name'].value.trim(), role: e['p-role'].value, mode: e['p-mode'].value } }), () => {
+      toast('Partner added');
+      return reload();
+    });
+  });
+  return section('Partners', add, table(['Partner', 'Name', 'Role', 'Mode', 'Feeds', 'Keys and mappings'], rows, { cls: 'partners', empty: 'No partners.' }));
 }

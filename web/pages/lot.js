@@ -5,6 +5,7 @@
 import { api, qs } from '../api.js';
 import { app } from '../app.js';
 import { badge, clear, day, h, section, table, when } from '../dom.js';
+import { requestsSection } from './lot-requests.js';
 import { signDialog } from './sign.js';
 
 /** The readiness rules, each with the reason codes it produces (a rule without reasons passes). */
@@ -224,6 +225,9 @@ export async function lotPage(main, lotId) {
     { empty: 'No events.' },
   );
 
+  const need = extras.items[0]?.documents ?? { have: [], need: [] };
+  const partnerIds = app.can('partners:read') ? (await api('/api/v1/partners').catch(() => ({ items: [] }))).items.filter((p) => p.role !== 'erp' && p.role !== 'qms').map((p) => p.id) : [];
+  const requests = await requestsSection(lotId, need.need.filter((t) => !need.have.includes(t)), partnerIds);
   clear(
     main,
     h('p.crumbs.noprint', h('a', { href: '/lots' }, '← Board')),
@@ -237,6 +241,7 @@ export async function lotPage(main, lotId) {
     section('Deviations', devs),
     section('Disposition and signatures', dispositions, decisions),
     section('Evidence files', evidenceFiles),
+    requests,
     section('Sent to ERP and QMS', pushTable, app.can('outbox:read') ? h('p.noprint', h('a', { href: '/ops?outbox=dead' }, 'Dead messages in the outbox')) : null),
     section('Timeline', h('p', chain), events),
   );

@@ -9,12 +9,13 @@ export async function opsPage(main) {
   document.title = 'Operations · lotgate';
   const u = new URLSearchParams(location.search);
   const outboxState = u.get('outbox') ?? '';
+  const onHold = outboxState === 'on-hold';
   const [status, jobs, partners, outboxList] = await Promise.all([
     api('/api/v1/status'),
     app.can('jobs:read') ? api('/api/v1/jobs?limit=30') : null,
     app.can('partners:read') ? api('/api/v1/partners') : null,
     // The outbox covers every site: only unscoped Ops and auditors read it.
-    app.can('outbox:read') ? api(`/api/v1/outbox${qs({ state: outboxState, limit: 50 })}`).catch(() => null) : null,
+    app.can('outbox:read') ? api(`/api/v1/outbox${qs(onHold ? { onHold: true, limit: 50 } : { state: outboxState, limit: 50 })}`).catch(() => null) : null,
   ]);
   const outboxSection = outboxList
     ? section(
@@ -22,8 +23,8 @@ export async function opsPage(main) {
         h(
           'nav.views',
           { 'aria-label': 'Outbox state' },
-          [['', 'all'], ['pending', 'pending'], ['dead', 'dead'], ['held', 'held'], ['sent', 'sent']].map(([v, t]) =>
-            h('a.chip', { href: `/ops${qs({ outbox: v })}`, 'aria-current': outboxState === v ? 'true' : null }, `${t}${v && outboxList.counts?.[v] !== undefined ? ` (${outboxList.counts[v]})` : ''}`),
+          [['', 'all'], ['pending', 'pending'], ['dead', 'dead'], ['held', 'held'], ['sent', 'sent'], ['on-hold', 'on hold by an operator']].map(([v, t]) =>
+            h('a.chip', { href: `/ops${qs({ outbox: v })}`, 'aria-current': outboxState === v ? 'true' : null }, `${t}${v && outboxList.counts?.[v] !== undefined ? ` (${outboxList.counts[v]})` : v === 'on-hold' && outboxList.onHold !== undefined ? ` (${outboxList.onHold})` : ''}`),
           ),
         ),
         table(
@@ -35,20 +36,10 @@ export async function opsPage(main) {
               h('th', { scope: 'row' }, h('code', `${m.id.slice(0, 12)}…`)),
               h('td', m.topic),
               h('td', m.key),
-              h('td', m.state, m.lastError ? h('div.late', m.lastError) : null),
+              h('td', m.state, m.hold ? h('div.late', `on hold by ${m.hold.by}: ${m.hold.reason}`) : null, m.lastError ? h('div.late', m.lastError) : null),
               h('td', m.deliveries.length ? m.deliveries.map((d) => h(`div.p-${d.state}`, `${d.connector}: ${d.state}${d.attempts ? ` (${d.attempts} tries)` : ''}`)) : h('span.muted', 'not tried yet')),
               h('td', when(m.createdAt)),
-              h('td', m.state === 'dead' && app.can('outbox:manage')
-                ? h('button', { type: 'button', onclick: async () => {
-                    try {
-                      await api(`/api/v1/outbox/${encodeURIComponent(m.id)}/retry`, { method: 'POST' });
-                      toast('Message queued again');
-                      app.navigate(location.pathname + location.search, true);
-                    } catch (e) {
-                      toast(e.message, true);
-                    }
-                  } }, 'Retry')
-                : ''),
+              h('td', app.can('outbox:manage') ? outboxActions(m) : ''),
             ),
           ),
           { empty: 'No messages.' },
@@ -84,4 +75,40 @@ export async function opsPage(main) {
         )
       : null,
   );
+}
+
+/** Retry a dead message; hold a message not yet sent, or release an operator's hold (with a reason, audited). */
+function outboxActions(m) {
+  const reload = () => app.navigate(location.pathname + location.search, true);
+  const out = [];
+  if (m.state === 'dead') {
+    out.push(h('button', { type: 'button', onclick: async () => {
+      try {
+        await api(`/api/v1/outbox/${encodeURIComponent(m.id)}/retry`, { method: 'POST' });
+        toast('Message queued again');
+        reload();
+      } catch (e) {
+        toast(e.message, true);
+      }
+    } }, 'Retry'));
+  }
+  if (m.state !== 'sent' || m.hold) {
+    const action = m.hold ? 'release' : 'hold';
+    const rid = `reason-${action}-${m.id}`.replace(/[^\w-]/g, '_');
+    const form = h('form.hold', { dataset: { action } },
+      h('label', { for: rid }, 'Reason'), ' ', h('input', { id: rid, name: 'reason', required: true, maxlength: 1000 }), ' ',
+      h('button', { type: 'submit' }, m.hold ? 'Release' : 'Hold'));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api(`/api/v1/outbox/${encodeURIComponent(m.id)}/${action}`, { method: 'POST', body: { reason: form.elements.reason.value } });
+        toast(m.hold ? 'Released: the next push sends it' : 'Held: the push job leaves it alone until released');
+        reload();
+      } catch (e) {
+        toast(e.message, true);
+      }
+    });
+    out.push(h('details', h('summary', m.hold ? 'Release…' : 'Hold…'), form));
+  }
+  return out;
 }

@@ -4,12 +4,13 @@
 import { api } from '../api.js';
 import { app } from '../app.js';
 import { clear, h, section, table } from '../dom.js';
+import { guidedForms } from './portal-forms.js';
 import { ackView, stateBadge, SUBMISSION_HEADERS, submissionRow } from './submissions.js';
 
 const FINAL = new Set(['applied', 'applied_with_errors', 'rejected', 'duplicate', 'quarantined', 'pending_review']);
 
 /** Waits for intake to finish the submission (polls its acknowledgment). */
-async function ackWhenDone(id, deadlineMs = 60_000) {
+export async function ackWhenDone(id, deadlineMs = 60_000) {
   const until = Date.now() + deadlineMs;
   let ack = await api(`/api/v1/submissions/${id}/ack`);
   while (!FINAL.has(ack.state) && Date.now() < until) {
@@ -94,6 +95,9 @@ export async function portalPage(main) {
     const page = await api('/api/v1/submissions?limit=20');
     clear(own, page.items.length ? page.items.map(submissionRow) : h('tr', h('td.muted', { colspan: 9 }, 'Nothing sent yet.')));
   }
-  clear(main, form, results, section('Your latest submissions', h('div.scroll', h('table#own-submissions', h('thead', h('tr', SUBMISSION_HEADERS.map((x) => h('th', { scope: 'col' }, x)))), own))));
+  const onSubmitted = () => loadOwn();
+  document.addEventListener('lotgate:submitted', onSubmitted);
+  app.cleanup.push(() => document.removeEventListener('lotgate:submitted', onSubmitted));
+  clear(main, form, results, ...(await guidedForms(results)), section('Your latest submissions', h('div.scroll', h('table#own-submissions', h('thead', h('tr', SUBMISSION_HEADERS.map((x) => h('th', { scope: 'col' }, x)))), own))));
   await loadOwn();
 }
