@@ -202,6 +202,13 @@ export const ERROR_CODES = {
   E_SIGN_SIGNER: entry(O, 'The signer is unknown or disabled.', 'Check the user name.'),
   E_SIGN_NO_LOT: entry(O, 'No such lot.', 'Check the lot number.'),
   E_SIGN_NO_SUBMISSION: entry(O, 'No such submission.', 'Check the submission id.'),
+  E_FORM_INVALID: entry(P, 'The form has {n} problems.', 'Correct each problem listed next to the form and send it again.'),
+  E_FORM_REQUIRED: entry(P, '{label} is required.', 'Fill in the field.'),
+  E_FORM_LOT: entry(P, '{label}: {value} is not one of your open lots.', 'Pick a lot from the list.'),
+  E_FORM_VALUE: entry(P, '{label}: the value is not valid ({reason}).', 'Correct the value (a date, a number or one of the listed choices).'),
+  E_FORM_FILE: entry(P, 'Attach the document (a PDF).', 'Attach the PDF.'),
+  E_FORM_NAME: entry(P, 'No file name for these values is accepted by the feed.', 'Check the values, or send the file itself.'),
+  E_FORM_NONE: entry(P, 'This feed has no guided form.', 'Send the feed\'s files by upload or SFTP.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

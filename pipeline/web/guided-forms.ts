@@ -40,7 +40,11 @@ export interface GuidedForm {
   file: boolean;
 }
 
-const firstFrom = (f: FieldSpec): string | undefined => (Array.isArray(f.from) ? f.from[0] : f.from);
+/** The header a form writes for a field: its first spelling, or the header an address names (block and position addresses have none). */
+const firstFrom = (f: FieldSpec): string | undefined => {
+  const from = Array.isArray(f.from) ? f.from[0] : f.from;
+  return typeof from === 'string' || from === undefined ? from : from.header;
+};
 const DATETIME_FIELDS = new Set(['eventTime', 'openedAt', 'closedAt', 'updatedAt', 'issuedAt', 'testedAt', 'receivedAt']);
 const DATE_FIELDS = new Set(['expiryDate', 'manufactureDate', 'plannedDate', 'confirmedDate']);
 
