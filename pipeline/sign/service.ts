@@ -11,43 +11,13 @@ import type { LotgateConfig } from '../config/config.js';
 import type { PartnerConfig } from '../model/types.js';
 import { lotReadinessMessage } from '../outbound/messages.js';
 import { outboundHeld, recomputeReadiness } from '../readiness/recompute.js';
-import { lotSignaturesPayload } from './payload.js';
+import { lotSignaturesPayload, manifest, type SignatureManifest } from './payload.js';
+export { manifest, type SignatureManifest } from './payload.js';
 import type { SignatureRow, Store } from '../store/store.js';
 import { DECISIONS, lotRecord, MEANINGS, type Decision, type LotRecord } from './record.js';
 
 const CHALLENGE_MINUTES = 5;
 
-export interface SignatureManifest {
-  id: number;
-  signer: { id: number; printedName: string; username: string | null };
-  signedAt: string;
-  timeZone: string;
-  localTime: string;
-  meaning: string;
-  decision: string;
-  recordHash: string;
-  valid: boolean;
-  invalidatedAt: string | null;
-  invalidatedBySubmission: number | null;
-  invalidatedReason: string | null;
-}
-
-export function manifest(s: SignatureRow, username: string | null = null): SignatureManifest {
-  return {
-    id: s.id,
-    signer: { id: s.principalId, printedName: s.printedName, username },
-    signedAt: s.signedAt,
-    timeZone: s.timeZone,
-    localTime: s.localTime,
-    meaning: s.meaning,
-    decision: s.decision,
-    recordHash: s.recordHash,
-    valid: s.invalidatedAt === null,
-    invalidatedAt: s.invalidatedAt,
-    invalidatedBySubmission: s.invalidatedBySubmission,
-    invalidatedReason: s.invalidatedReason,
-  };
-}
 
 export class SignError extends AuthError {}
 
