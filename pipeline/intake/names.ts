@@ -2,6 +2,7 @@
 // Pure: no I/O. Tools that write in place (WinSCP, FileZilla, rsync, Office) use temporary names
 // until the upload is complete; those are never taken — the final rename makes the file appear.
 
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 /** Names tools give a file while it is still being written (WinSCP, rclone, browsers, curl, …). */
@@ -124,20 +125,33 @@ export function inboundFileOf(dropDir: string, file: string): { partner: string;
   return { partner, name };
 }
 
-/**
- * The drop zone's temp name of an upload in progress, `.<name>.<12 hex>.part` (see
- * pipeline/sftp/upload.ts tempNameFor; very long names are shortened there). Returns the name the
- * partner gave, or null for any other name (other tools' temp files are not ours to answer).
- */
+// The names the drop zone gives an upload in progress and a partial set aside, written by
+// pipeline/sftp and read back by the reconciler: each writer next to its parser.
+
+/** The drop zone's temp name of an upload in progress, `.<name>.<12 hex>.part`, kept within NAME_MAX. */
+export function tempNameFor(name: string): string {
+  let stem = name;
+  while (Buffer.byteLength(stem, 'utf8') > 200) stem = Array.from(stem).slice(0, -8).join('');
+  return `.${stem}.${randomBytes(6).toString('hex')}.part`;
+}
+
+/** The inverse of tempNameFor: the name the partner gave, or null for any other name (other tools' temp files are not ours to answer). */
 export function parseUploadTempName(name: string): { originalName: string } | null {
   const m = /^\.(.+)\.[0-9a-f]{12}\.part$/.exec(name);
   return m ? { originalName: m[1] } : null;
 }
 
-/**
- * A partial upload set aside by the drop zone: `<ISO time with - for : and .>-<name>` in
- * .quarantine/ (pipeline/sftp/sftp-session.ts). Returns the name and when it was set aside.
- */
+/** An ISO time usable in a file name (`-` for `:` and `.`). */
+export function stampForFileName(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:.]/g, '-');
+}
+
+/** Where the drop zone sets a partial upload aside in .quarantine/: `<stamp>-<name>`. */
+export function quarantineNameFor(ms: number, name: string): string {
+  return `${stampForFileName(ms)}-${name}`;
+}
+
+/** The inverse of quarantineNameFor: the name and when it was set aside. */
 export function parseQuarantinedName(name: string): { originalName: string; quarantinedAtMs: number } | null {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z-(.+)$/.exec(name);
   if (!m) return null;

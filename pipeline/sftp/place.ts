@@ -84,7 +84,3 @@ export async function placeNoClobber(
   throw Object.assign(new Error(`E_NAME_EXHAUSTED: more than ${MAX_COPIES} files named like ${name}`), { code: 'E_NAME_EXHAUSTED' });
 }
 
-/** `2026-01-02T03-04-05-678Z`: sortable, and safe on every file system (no colons). */
-export function stampForFileName(ms: number): string {
-  return new Date(ms).toISOString().replace(/[:.]/g, '-');
-}

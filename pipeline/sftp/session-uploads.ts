@@ -5,7 +5,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { hashFile, type Upload, type UploadResult } from './upload.js';
-import { placeNoClobber, stampForFileName } from './place.js';
+import { placeNoClobber } from './place.js';
+import { quarantineNameFor } from '../intake/names.js';
 import { MAX_TAKEN_NAME_BYTES, uploadVerdict } from '../intake/names.js';
 import { QUARANTINE_DIR, type SessionParts, type UploadHandle } from './session-types.js';
 
@@ -66,7 +67,7 @@ export async function quarantine(s: SessionParts, name: string, tempPath: string
   }
   let path = tempPath;
   try {
-    const qname = await placeNoClobber(tempPath, qdir, `${stampForFileName(ctx.now())}-${name}`);
+    const qname = await placeNoClobber(tempPath, qdir, quarantineNameFor(ctx.now(), name));
     path = join(qdir, qname);
   } catch (err) {
     // Leave it where it is (hidden in inbound/); never delete bytes a partner sent.

@@ -2,11 +2,12 @@
 // offsets the client sends (many writes in flight), hashed as the bytes arrive.
 
 import { close, fdatasync, fstat, fsync, open, write, constants as C, createReadStream } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { OrderedHasher, type OrderedHashStats } from './ordered-hash.js';
 import type { HashSink } from './hash-pool.js';
 import { RangeSet } from './ranges.js';
+import { tempNameFor } from '../intake/names.js';
 
 export interface UploadResult {
   size: number;
@@ -47,12 +48,6 @@ export function hashFile(path: string): Promise<string> {
   });
 }
 
-/** `.<name>.<random>.part`, kept within NAME_MAX whatever the name. */
-export function tempNameFor(name: string): string {
-  let stem = name;
-  while (Buffer.byteLength(stem, 'utf8') > 200) stem = Array.from(stem).slice(0, -8).join('');
-  return `.${stem}.${randomBytes(6).toString('hex')}.part`;
-}
 
 export class Upload {
   private inFlight = 0;

@@ -6,11 +6,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { directLedger } from '../../pipeline/intake/ledger-writer.js';
-import { parseQuarantinedName, parseUploadTempName } from '../../pipeline/intake/names.js';
+import { parseQuarantinedName, parseUploadTempName, stampForFileName, tempNameFor } from '../../pipeline/intake/names.js';
 import { createReconciler, type ReconcileOptions, type ReconcilerDeps } from '../../pipeline/intake/reconciler.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
-import { stampForFileName } from '../../pipeline/sftp/place.js';
-import { tempNameFor } from '../../pipeline/sftp/upload.js';
 import { testLog } from '../runtime/helpers/log.js';
 import { makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
 

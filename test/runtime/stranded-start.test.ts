@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
-import { tempNameFor } from '../../pipeline/sftp/upload.js';
+import { tempNameFor } from '../../pipeline/intake/names.js';
 import { runCli, type Child } from './helpers/child.js';
 import { testLog } from './helpers/log.js';
 import { startTestRedis, type TestRedis } from './helpers/redis.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import SftpClient from 'ssh2-sftp-client';
 import { ignoredReason, stagedName, uploadVerdict, TEMP_SUFFIXES, MAX_TAKEN_NAME_BYTES, MAX_STAGED_NAME_BYTES } from '../../pipeline/intake/names.js';
 import { numberedName } from '../../pipeline/sftp/place.js';
-import { stampForFileName } from '../../pipeline/sftp/place.js';
+import { stampForFileName } from '../../pipeline/intake/names.js';
 import { DEFAULT_STAGED_SUFFIXES } from '../../pipeline/sftp/drop-zone.js';
 import { startZone, sshKeygen, partner, tempDir, cleanup, runSftp, waitFor, type Harness, type KeyPair } from './helpers.js';
 
