@@ -141,7 +141,7 @@ export function parseUploadTempName(name: string): { originalName: string } | nu
   return m ? { originalName: m[1] } : null;
 }
 
-/** An ISO time usable in a file name (`-` for `:` and `.`). */
+/** `2026-01-02T03-04-05-678Z`: sortable, and safe on every file system (no colons). */
 export function stampForFileName(ms: number): string {
   return new Date(ms).toISOString().replace(/[:.]/g, '-');
 }

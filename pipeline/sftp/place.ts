@@ -83,4 +83,3 @@ export async function placeNoClobber(
   }
   throw Object.assign(new Error(`E_NAME_EXHAUSTED: more than ${MAX_COPIES} files named like ${name}`), { code: 'E_NAME_EXHAUSTED' });
 }
-
