@@ -8,9 +8,7 @@ import type { FaultOutcome } from './types.js';
 export async function cleanRun(ctx: ChaosContext): Promise<FaultOutcome> {
   const run = new Run(ctx, 'clean');
   try {
-    await run.prepare();
-    await run.startRedis();
-    await run.startLotgate();
+    await run.start();
     run.log(`uploading ${ctx.fx.files.standard.length} files, then the large one (${ctx.fx.files.large.name})`);
     await run.upload(ctx.fx.files.standard);
     await run.upload([ctx.fx.files.large], { timeoutMs: 300_000 });

@@ -8,9 +8,7 @@ import type { FaultOutcome } from './types.js';
 export async function redisLost(ctx: ChaosContext): Promise<FaultOutcome> {
   const run = new Run(ctx, 'fault-2-redis-lost');
   try {
-    await run.prepare();
-    await run.startRedis();
-    await run.startLotgate();
+    await run.start();
     run.log(`uploading ${ctx.fx.files.standard.length} files`);
     const uploading = run.upload(ctx.fx.files.standard);
     const where = await run.waitForTrigger((x) => x.terminal >= Math.ceil(x.total / 4) && x.terminal < x.total, 'a quarter of the files terminal, the rest not');

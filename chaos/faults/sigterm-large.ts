@@ -14,9 +14,7 @@ export async function sigtermDuringLargeFile(ctx: ChaosContext): Promise<FaultOu
   const run = new Run(ctx, 'fault-3-sigterm-large');
   const large = ctx.fx.files.large;
   try {
-    await run.prepare();
-    await run.startRedis();
-    await run.startLotgate();
+    await run.start();
     run.log(`uploading ${large.name}, then ${ctx.fx.files.standard.length} files`);
     await run.upload([large], { timeoutMs: 300_000 });
     const uploading = run.upload(ctx.fx.files.standard);

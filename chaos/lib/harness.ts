@@ -85,6 +85,13 @@ export class Run {
     this.lotgate = await startLotgate({ configPath: this.rw.ws.configPath, logDir: this.dir, redisUrl: `redis://127.0.0.1:${this.rw.redisPort}`, sftpPort: this.rw.sftpPort });
   }
 
+  /** A run's usual start: its workspace, its Redis, then `lotgate start`. */
+  async start(): Promise<void> {
+    await this.prepare();
+    await this.startRedis();
+    await this.startLotgate();
+  }
+
   /** Starts lotgate again after a fault; notes it if the previous process had died on its own. */
   async restartLotgate(why: string): Promise<void> {
     const t = Date.now();
