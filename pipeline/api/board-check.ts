@@ -4,16 +4,14 @@
 // Errors only the store can find (an unknown lot, say) still come with the acknowledgment.
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { MappingCatalog } from '../mapping/catalog.js';
 import { dryRun } from '../mapping/dry-run.js';
 import type { ApiContext } from './context.js';
+import { saveUpload } from './save-upload.js';
 import { ApiError, errorSchema } from './errors.js';
 import { guard } from './guard.js';
 
@@ -73,16 +71,7 @@ export function boardCheckRoute(app: FastifyInstance, ctx: ApiContext): void {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'lotgate-check-'));
       const file = path.join(dir, `${randomBytes(6).toString('hex')}-${name}`);
       try {
-        let bytes = 0;
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            bytes += chunk.length;
-            if (bytes > maxBytes) return cb(new ApiError(413, 'E_API_TOO_LARGE', `the file is larger than ${maxBytes} bytes (http.maxUploadMB); send it over SFTP`));
-            cb(null, chunk);
-          },
-        });
-        await pipeline(part.file, counter, createWriteStream(file, { flags: 'wx' }));
-        if (part.file.truncated) throw new ApiError(413, 'E_API_TOO_LARGE', `the file is larger than ${maxBytes} bytes (http.maxUploadMB); send it over SFTP`);
+        await saveUpload(part.file, file, maxBytes);
         const res = await dryRun(feed.compiled, feed.spec, file, { limit: 0, errorLimit: MAX_ERRORS, fileName: name });
         return { file: name, mapping: { name: feed.name, hash: feed.hash }, counts: res.counts, errors: res.errors, warnings: res.warnings ?? [] };
       } finally {

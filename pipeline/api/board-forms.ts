@@ -6,12 +6,9 @@
 // ledger row, archive, queue and acknowledgment.
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { partnerDirs, stagedName } from '../intake/names.js';
 import { MappingCatalog } from '../mapping/catalog.js';
@@ -20,6 +17,7 @@ import type { PartnerConfig } from '../model/types.js';
 import { csvOf, formOf, FormValueError, generatedName, type GuidedForm } from '../web/guided-forms.js';
 import { partnerOpenLots } from '../web/partner-lots.js';
 import type { ApiContext } from './context.js';
+import { saveUpload } from './save-upload.js';
 import { ApiError, errorSchema } from './errors.js';
 import { guard } from './guard.js';
 
@@ -100,16 +98,7 @@ export function boardFormRoutes(app: FastifyInstance, ctx: ApiContext): void {
             continue;
           }
           attached = path.join(dir, 'attached');
-          let bytes = 0;
-          const counter = new Transform({
-            transform(chunk: Buffer, _e, cb) {
-              bytes += chunk.length;
-              if (bytes > maxBytes) return cb(new ApiError(413, 'E_API_TOO_LARGE', `the file is larger than ${maxBytes} bytes (http.maxUploadBytes); send it over SFTP`));
-              cb(null, chunk);
-            },
-          });
-          await pipeline(part.file, counter, createWriteStream(attached, { flags: 'wx' }));
-          if (part.file.truncated) throw new ApiError(413, 'E_API_TOO_LARGE', `the file is larger than ${maxBytes} bytes (http.maxUploadBytes); send it over SFTP`);
+          const bytes = await saveUpload(part.file, attached, maxBytes);
           if (bytes === 0) attached = null;
         }
         const problems = checkInputs(form, values, partnerOpenLots(ctx.store, ctx.config, partner.id).flatMap((l) => l.batches.map((b) => b.value)));

@@ -3,11 +3,10 @@
 // submissions (POST, through the same intake as the SFTP drop zone).
 
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ackLinks, ackTimeZone } from '../ingest/ack-context.js';
 import { ackOf, ledgerNote, MAX_ACK_ERRORS_KEPT, toAckError } from '../ingest/acknowledge.js';
@@ -15,6 +14,7 @@ import { ignoredReason, partnerDirs, stagedName } from '../intake/names.js';
 import type { SubmissionState } from '../model/types.js';
 import { listSubmissionPage, submissionView } from '../read/submissions.js';
 import type { ApiContext } from './context.js';
+import { saveUpload } from './save-upload.js';
 import { ApiError, errorSchema, notFound } from './errors.js';
 import { guard } from './guard.js';
 
@@ -191,17 +191,8 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       await mkdir(dirs.intake, { recursive: true });
       // Staged where intake stages claimed drop-zone files: a crash before the ledger row leaves it for the reconciler.
       const staged = path.join(dirs.intake, stagedName(name!, ctx.now().getTime(), randomBytes(6).toString('hex')));
-      let bytes = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          bytes += chunk.length;
-          if (bytes > maxBytes) return cb(new ApiError(413, 'E_API_TOO_LARGE', `the file is larger than ${maxBytes} bytes (http.maxUploadBytes); send it over SFTP`));
-          cb(null, chunk);
-        },
-      });
       try {
-        await pipeline(stream, counter, createWriteStream(staged, { flags: 'wx' }));
-        if ((stream as { truncated?: boolean }).truncated) throw new ApiError(413, 'E_API_TOO_LARGE', `the file is larger than ${maxBytes} bytes (http.maxUploadBytes); send it over SFTP`);
+        await saveUpload(stream, staged, maxBytes);
       } catch (err) {
         await rm(staged, { force: true });
         throw err;
