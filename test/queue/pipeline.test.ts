@@ -1,7 +1,6 @@
 // The whole conveyor in one process: watcher/reconciler → ledger → per-partner queues → worker
 // threads (dist/) → store and acknowledgments, against a private redis-server.
 
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -56,14 +55,7 @@ async function start(roles: Role[], env: Record<string, string> = {}): Promise<R
   return s;
 }
 
-function drop(partner: string, name: string, content: string): string {
-  mkdirSync(w.inbound(partner), { recursive: true });
-  const tmp = path.join(w.inbound(partner), `.${name}.part`);
-  writeFileSync(tmp, content);
-  const file = path.join(w.inbound(partner), name);
-  execFileSync('mv', [tmp, file]);
-  return file;
-}
+const drop = (partner: string, name: string, content: string): string => w.drop(partner, name, content);
 
 const subsOf = (partner?: string) => reader.store.listSubmissions({ partner, limit: 1000 });
 const testsOf = (lot: string) => {

@@ -3,8 +3,6 @@
 // runs it again, and the file is applied exactly once.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import { startServer, type RunningServer } from '../../pipeline/runtime/server.js';
@@ -38,12 +36,7 @@ afterEach(async () => {
   w?.cleanup();
 });
 
-function drop(partner: string, name: string, content: string): void {
-  mkdirSync(w.inbound(partner), { recursive: true });
-  const tmp = path.join(w.inbound(partner), `.${name}.tmp`);
-  writeFileSync(tmp, content);
-  renameSync(tmp, path.join(w.inbound(partner), name));
-}
+const drop = (partner: string, name: string, content: string): string => w.drop(partner, name, content);
 
 describe('a worker killed mid-file', () => {
   it('is recovered after restart: the file is applied exactly once', async () => {

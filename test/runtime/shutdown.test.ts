@@ -2,8 +2,6 @@
 // handed back to its queue (not failed, no attempt used) — never left active in Redis.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
@@ -41,12 +39,7 @@ afterEach(async () => {
   w?.cleanup();
 });
 
-function drop(partner: string, name: string, content: string): void {
-  mkdirSync(w.inbound(partner), { recursive: true });
-  const tmp = path.join(w.inbound(partner), `.${name}.tmp`);
-  writeFileSync(tmp, content);
-  renameSync(tmp, path.join(w.inbound(partner), name));
-}
+const drop = (partner: string, name: string, content: string): string => w.drop(partner, name, content);
 
 async function setUp(graceMs: number) {
   w = makeWorld({ queue: { workers: 1 } });

@@ -3,7 +3,7 @@
 // process exits. Nothing is lost: the next start applies every file exactly once.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync, appendFileSync } from 'node:fs';
+import { writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -42,12 +42,7 @@ afterEach(async () => {
   w?.cleanup();
 });
 
-function drop(partner: string, name: string, content: string): void {
-  mkdirSync(w.inbound(partner), { recursive: true });
-  const tmp = path.join(w.inbound(partner), `.${name}.tmp`);
-  writeFileSync(tmp, content);
-  renameSync(tmp, path.join(w.inbound(partner), name));
-}
+const drop = (partner: string, name: string, content: string): string => w.drop(partner, name, content);
 
 async function register(partner: string, name: string, content: string): Promise<number> {
   const file = path.join(w.dir, `${partner}-${name}`);

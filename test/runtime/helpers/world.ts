@@ -1,7 +1,7 @@
 // A complete, minimal lotgate installation in a temp dir: config.yaml, an ERP partner that
 // creates lots, two labs that send test results, their mappings, and generators for their files.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type LotgateConfig } from '../../../pipeline/config/config.js';
@@ -25,6 +25,8 @@ export interface World {
   config: LotgateConfig;
   inbound(partner: string): string;
   outbound(partner: string): string;
+  /** Puts a file into a partner's inbound/ whole (written under a dot name, then renamed), as an SFTP client's rename does; returns its path. */
+  drop(partner: string, name: string, content: string): string;
   /** Environment for a child `lotgate` process of this world. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
   cleanup(): void;
@@ -108,6 +110,15 @@ export function makeWorld(opts: WorldOptions = {}): World {
     config,
     inbound: (p) => path.join(config.dropDir, p, 'inbound'),
     outbound: (p) => path.join(config.dropDir, p, 'outbound'),
+    drop: (p, name, content) => {
+      const inbound = path.join(config.dropDir, p, 'inbound');
+      mkdirSync(inbound, { recursive: true });
+      const tmp = path.join(inbound, `.${name}.part`);
+      writeFileSync(tmp, content);
+      const file = path.join(inbound, name);
+      renameSync(tmp, file);
+      return file;
+    },
     env: (extra = {}) => ({ ...process.env, LOTGATE_CONFIG: configPath, LOTGATE_LOG_LEVEL: process.env.LOTGATE_TEST_LOG ?? 'warn', ...extra }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
