@@ -9,32 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { connect as netConnect, type Socket } from 'node:net';
-import ssh2 from 'ssh2';
 import { hashPassword } from '../../pipeline/sftp/passwords.js';
 import type { BanStore } from '../../pipeline/sftp/defender.js';
 import { demoCredentials, PUBLISHED_DEMO_PASSWORDS } from '../../pipeline/sftp/demo-credentials.js';
 import { Store } from '../../pipeline/store/store.js';
-import { startZone, sshKeygen, partner, tempDir, cleanup, waitFor, type Harness } from './helpers.js';
+import { startZone, sshKeygen, partner, tempDir, cleanup, tryLogin, waitFor, type Harness } from './helpers.js';
 
-const { Client } = ssh2;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function tryLogin(port: number, opts: Record<string, unknown>): Promise<string> {
-  return new Promise((resolve) => {
-    const c = new Client();
-    let done = false;
-    const finish = (v: string) => {
-      if (done) return;
-      done = true;
-      c.end();
-      resolve(v);
-    };
-    c.on('ready', () => finish('ok'));
-    c.on('error', (err: Error) => finish(err.message));
-    c.on('close', () => finish('closed'));
-    c.connect({ host: '127.0.0.1', port, readyTimeout: 10_000, ...opts });
-  });
-}
 
 const storeBans = (store: Store): BanStore => ({
   get: (kind, key) => store.getBan(kind, key),

@@ -13,7 +13,7 @@ import type { ParsedKey } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { hashPassword } from '../../pipeline/sftp/passwords.js';
 import { generateEd25519OpenSSH } from '../../pipeline/sftp/host-key.js';
-import { startZone, sshKeygen, partner, tempDir, cleanup, runSftp, waitFor, type Harness, type KeyPair } from './helpers.js';
+import { startZone, sshKeygen, partner, tempDir, cleanup, runSftp, tryLogin, waitFor, type Harness, type KeyPair } from './helpers.js';
 
 const { Client, BaseAgent, utils } = ssh2 as unknown as {
   Client: typeof ssh2.Client;
@@ -21,25 +21,6 @@ const { Client, BaseAgent, utils } = ssh2 as unknown as {
   utils: typeof ssh2.utils;
 };
 
-type ConnectOpts = Record<string, unknown>;
-
-/** Try one SSH login with ssh2's client; resolve 'ok' or the error message. */
-function tryLogin(port: number, opts: ConnectOpts): Promise<string> {
-  return new Promise((resolve) => {
-    const c = new Client();
-    let done = false;
-    const finish = (v: string) => {
-      if (done) return;
-      done = true;
-      c.end();
-      resolve(v);
-    };
-    c.on('ready', () => finish('ok'));
-    c.on('error', (err: Error) => finish(err.message));
-    c.on('close', () => finish('closed'));
-    c.connect({ host: '127.0.0.1', port, readyTimeout: 10_000, ...opts });
-  });
-}
 
 function fingerprintOf(pubPath: string): string {
   return spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pubPath], { encoding: 'utf8' }).stdout.split(' ')[1];

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
+import ssh2 from 'ssh2';
 import { createDropZone, type DropZone, type DropZoneOptions, type UploadedFile, type PartialFile } from '../../pipeline/sftp/drop-zone.js';
 import type { PartnerConfig } from '../../pipeline/model/types.js';
 
@@ -154,4 +155,22 @@ export async function waitFor<T>(pred: () => T | undefined | null | false, ms = 
     if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Tries one SSH login with ssh2's client; resolves 'ok' or the error message ('closed' when the server hung up). */
+export function tryLogin(port: number, opts: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve) => {
+    const c = new ssh2.Client();
+    let done = false;
+    const finish = (v: string) => {
+      if (done) return;
+      done = true;
+      c.end();
+      resolve(v);
+    };
+    c.on('ready', () => finish('ok'));
+    c.on('error', (err: Error) => finish(err.message));
+    c.on('close', () => finish('closed'));
+    c.connect({ host: '127.0.0.1', port, readyTimeout: 10_000, ...opts });
+  });
 }
