@@ -208,6 +208,7 @@ class Compiled implements CompiledMapping {
 
   setNow(now: Date): void {
     this.clock.ms = now.getTime();
+    this.clock.sequence?.clear(); // a new file: replicate numbering starts again
   }
 
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult {

@@ -7,11 +7,13 @@ import type { MappedRecord, RowError } from '../model/types.js';
 import type { RowMapResult, XmlRecordLike } from './compile.js';
 import { RESULT_FIELD } from './field-types.js';
 import {
-  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_LINE, S_NONE, S_TEMPLATE, S_XML, SKIPPED, T_ID, T_RESULT,
+  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_LINE, S_NONE, S_TEMPLATE, S_XML, SKIPPED, T_ID, T_RESULT, T_SPEC,
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
 } from './plan.js';
 import { ConvError, type ParsedResult } from './values.js';
 import type { ErrorCode } from '../codes.js';
+import type { ParsedSpec } from './spec-text.js';
+import { SequenceCounter } from './sequence.js';
 
 // Bound plans: per file (CSV header resolved to column indexes) or per XML/document mapping.
 
@@ -67,6 +69,8 @@ export interface Ctx {
 /** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
 export interface Clock {
   ms: number;
+  /** Per-file counters of `sequence: true` fields (cleared with each new file). */
+  sequence?: SequenceCounter;
 }
 
 const DAY_MS = 86_400_000;
@@ -248,10 +252,15 @@ export class Engine {
     let errors = this.scratch;
     errors.length = 0;
     const skipNames = be === null ? null : be.plan.setNames;
+    let sequenced: FieldPlan | null = null;
     for (let i = 0; i < br.fields.length; i++) {
       const bf = br.fields[i];
       const f = bf.plan;
       if (skipNames !== null && skipNames.has(f.name)) continue;
+      if (f.sequence) {
+        sequenced = f;
+        continue;
+      }
       if (f.hasConst) {
         assign(f, rec, f.constValue, undefined);
         continue;
@@ -272,6 +281,7 @@ export class Engine {
       }
     }
     if (errors.length === 0) {
+      if (sequenced !== null) rec.fields[sequenced.name] = String((this.clock.sequence ??= new SequenceCounter()).next(rec));
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);
@@ -405,6 +415,13 @@ function assign(f: FieldPlan, rec: MappedRecord, value: unknown, rawText: string
       rec.fields.resultRaw = rawText ?? String(value);
       if (typeof value === 'number') rec.fields.resultValue = value;
     }
+  } else if (f.target === T_SPEC && typeof value === 'object' && value !== null) {
+    const p = value as ParsedSpec;
+    rec.fields.specText = p.specText;
+    if (p.specLow !== undefined) rec.fields.specLow = p.specLow;
+    if (p.specHigh !== undefined) rec.fields.specHigh = p.specHigh;
+    // A unit column states the unit of the result; the spec's unit fills in when there is none.
+    if (p.unit !== undefined && rec.fields.unit === undefined) rec.fields.unit = p.unit;
   } else {
     rec.fields[f.name] = value;
   }

@@ -6,7 +6,7 @@
 
 import { RECORD_KINDS, type FieldDef } from '../model/records.js';
 import { ID_SCHEMES, type RecordKind } from '../model/types.js';
-import { RESULT_FIELD } from './field-types.js';
+import { RESULT_FIELD, SPEC_FIELD } from './field-types.js';
 import { SPLIT_KIND_PATTERN } from './split.js';
 
 type Schema = Record<string, unknown>;
@@ -74,8 +74,8 @@ const fieldSchema: Schema = {
     const: { type: SCALAR, description: 'A constant value, in canonical form (no source).' },
     default: { type: SCALAR, description: 'Used when the source is absent, empty or a missing marker. In canonical form: numbers with ".", dates YYYY-MM-DD, datetimes ISO-8601.' },
     type: {
-      enum: ['string', 'decimal', 'integer', 'date', 'datetime', 'boolean', 'result', 'list'],
-      description: 'Value type. Default: what the canonical field needs (string for identifiers: "00123" stays "00123"). result = lab result text split into resultRaw/resultValue/qualifier ("<0.05", "ND", "<LOQ"); list = split by `separator`.',
+      enum: ['string', 'decimal', 'integer', 'date', 'datetime', 'boolean', 'result', 'list', 'spec'],
+      description: 'Value type. Default: what the canonical field needs (string for identifiers: "00123" stays "00123"). result = lab result text split into resultRaw/resultValue/qualifier ("<0.05", "ND", "<LOQ"); list = split by `separator`; spec = specification text split into specLow/specHigh/specText (the test_result field named spec).',
     },
     format: stringOrList('Date/datetime pattern(s) in Luxon tokens, tried in order: "dd.MM.yyyy", "M/d/yy h:mm a", "yyyy-MM-dd\'T\'HH:mm:ssZZ"; "iso" = ISO-8601 (the default).'),
     tz: { type: 'string', minLength: 1, description: 'IANA time zone for datetimes without an offset, e.g. Europe/Berlin, America/New_York (default UTC).' },
@@ -98,6 +98,17 @@ const fieldSchema: Schema = {
     extract: { type: 'string', minLength: 1, description: 'Regular expression with one capture group applied to the value before typing, e.g. "^COA_(.+)_v\\\\d+\\\\.pdf$". No match = E_EXTRACT. A named group "value" wins over the first group.' },
     separator: { type: 'string', minLength: 1, description: 'For type list: separator (default ",").' },
     decimal: { enum: ['.', ','], description: 'Decimal separator for this field, overriding the dialect.' },
+    qualifiers: {
+      type: 'object',
+      description: 'The result field: the lab\'s own words on top of the built-in ones (ND, n.d., not detected, <LOD, <LOQ, BLQ, BLOQ, …). Word as sent (compared ignoring case and spaces) → ND or <LOQ (a qualifier, alone or before its limit: "nicht nachweisbar (<0,01)"), <, >, <=, >= (an operator word before a number: "kleiner 0,05"), or conforms / does not conform / positive / negative (a qualitative result, stored as that word so readiness can judge it).',
+      additionalProperties: { enum: ['ND', '<LOQ', '<', '>', '<=', '>=', 'conforms', 'does not conform', 'positive', 'negative'] },
+      examples: [{ 'nicht nachweisbar': 'ND', '< BG': '<LOQ', entspricht: 'conforms' }],
+    },
+    sequence: {
+      type: 'boolean',
+      const: true,
+      description: 'test_result.replicate: number repeated measurements of the same test (same lot, test, sample and time) in file order, 1, 2, 3 …, so they are all kept instead of the last one overwriting the others. Instead of `from`.',
+    },
   },
 };
 
@@ -211,6 +222,10 @@ function kindBranch(kind: RecordKind): Schema {
   if (kind === 'test_result') {
     fields[RESULT_FIELD] = {
       description: 'test_result.result: the result as sent ("<0.05", "ND", "<LOQ", "99,8", "Complies"); split into resultRaw, resultValue and qualifier.',
+      allOf: [{ $ref: '#/definitions/field' }],
+    };
+    fields[SPEC_FIELD] = {
+      description: 'test_result.spec: the specification as written ("NMT 0.5 %", "≤ 20", "NLT 98.0", "95.0 - 105.0", "80–120 %", "Report"); split into specLow, specHigh, specText (always the text as sent) and unit (when stated and no unit column gives one). Unreadable limits = E_BAD_SPEC.',
       allOf: [{ $ref: '#/definitions/field' }],
     };
   }

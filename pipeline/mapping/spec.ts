@@ -20,6 +20,7 @@
 //     - { input: fixtures/acme-cmo/batch_status_sample.csv, expect: fixtures/acme-cmo/batch_status_sample.expected.json }
 
 import type { IdScheme, RecordKind } from '../model/types.js';
+import type { ResultWord } from './result-text.js';
 
 export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
 
@@ -58,7 +59,7 @@ export interface XmlOptions {
   record: string;
 }
 
-export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list';
+export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list' | 'spec';
 
 export type SplitKind = 'number' | 'unit' | 'sgtin:gtin' | 'sgtin:serial' | 'sscc' | `gs1:${string}`;
 
@@ -135,6 +136,18 @@ export interface FieldSpec {
   separator?: string;
   /** Decimal separator override for this field. */
   decimal?: string;
+  /**
+   * type result: the lab's own words on top of the built-in ones (ND, n.d., <LOQ, BLQ, …):
+   * word as sent → ND, <LOQ, <, >, <=, >= (a qualifier, alone or before a limit: "ND (<0,01)"),
+   * or conforms / does not conform / positive / negative (a qualitative result, stored as that word).
+   */
+  qualifiers?: Record<string, ResultWord>;
+  /**
+   * The value is the number of the record among the file's records with the same key but for
+   * this field (test_result: lot, test, sample, time): 1, 2, 3 … — repeated measurements of
+   * one test become replicates instead of overwriting each other. Instead of `from`.
+   */
+  sequence?: boolean;
 }
 
 /**
