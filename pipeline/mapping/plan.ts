@@ -16,6 +16,8 @@ import { createSpecParser } from './spec-text.js';
 // Small integer tags (not strings or classes) keep the row loop's switches monomorphic and cheap.
 // S_*: where a value comes from; T_*: where it goes; OK/FAILED/SKIPPED: a field's outcome.
 export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6, S_BLOCK = 7, S_TEMPLATE = 8, S_EACH_MATCH = 9;
+/** Grid sources (plate readers, see grid.ts): one value per well. */
+export const S_GRID_VALUE = 10, S_WELL = 11, S_GRID_ROW = 12, S_GRID_COLUMN = 13, S_SAMPLE = 14, S_GRID = 15, S_PLATE = 16;
 export const T_FIELD = 0, T_ID = 1, T_RESULT = 2, T_SPEC = 3;
 export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
@@ -167,6 +169,13 @@ export function specialKind(source: string): number {
     case '$each': return S_EACH;
     case '$eachColumn': return S_EACH_COLUMN;
     case '$eachMatch': return S_EACH_MATCH;
+    case '$value': return S_GRID_VALUE;
+    case '$well': return S_WELL;
+    case '$row': return S_GRID_ROW;
+    case '$column': return S_GRID_COLUMN;
+    case '$sample': return S_SAMPLE;
+    case '$grid': return S_GRID;
+    case '$plate': return S_PLATE;
     default: return S_NONE;
   }
 }

@@ -295,6 +295,38 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
           end: { type: 'string', minLength: 1, description: 'Regular expression on the first non-empty cell of a line that ends a table, e.g. "^(End of table|-{3,})".' },
         },
       },
+      grid: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['values'],
+        description: 'CSV/xlsx: plate-reader grids. A grid of values by row letter (A, B, …) × column number (1, 2, …) under a marker line becomes one record per well; a second grid or a table names the sample in each well. Fields read $value, $well ("A1"), $row ("A"), $column ("1"), $sample, $grid (the values marker\'s text), $plate, and key/value blocks (from: { block }) in the lines around the grids. Empty wells are counted as filtered; a well with a value and no sample is E_GRID_NO_SAMPLE.',
+        properties: {
+          values: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['after'],
+            description: 'Where a grid of values is: under each line whose first non-empty cell matches `after`.',
+            properties: { after: { type: 'string', minLength: 1, description: 'Regular expression on the first non-empty cell of the marker line, e.g. "^Results$" or "^Absorbance". The header of column numbers is the marker line itself (when its other cells are 1, 2, 3 …) or the next non-blank line.' } },
+          },
+          samples: {
+            description: 'What names the sample in each well: { after: "^Layout" } (a grid like the values grid) or { table: "^Samples", well: "Well", sample: "Sample" } (a table with a well column: A1, A01).',
+            oneOf: [
+              { type: 'object', additionalProperties: false, required: ['after'], properties: { after: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of the line above the layout grid.' } } },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['table'],
+                properties: {
+                  table: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of the line above the sample table; the table\'s header is the next non-blank line, it ends at a blank line.' },
+                  well: { type: 'string', minLength: 1, description: 'Header of the well column (default "Well").' },
+                  sample: { type: 'string', minLength: 1, description: 'Header of the sample column (default "Sample").' },
+                },
+              },
+            ],
+          },
+          plate: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of a line that starts a plate ($plate reads that cell). A plate\'s grids pair with its layout; a plate without one uses the previous plate\'s. Default: each values grid with the layout next to it is a plate.' },
+        },
+      },
       ignoreColumns: { type: 'array', items: { type: 'string' }, description: 'CSV: headers of columns deliberately not read; they are not reported as unclaimed and an allExcept each skips them.' },
       unclaimedColumns: { enum: ['warn', 'ignore'], description: 'CSV: report columns that nothing reads (W_UNCLAIMED_COLUMN, in mapping test and the ack). Default: warn when a record has an open-ended each (columns / allExcept), else ignore.' },
       tests: {

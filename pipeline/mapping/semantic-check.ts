@@ -4,6 +4,7 @@
 // Runs defensively on data that may also have schema errors: anything of the wrong shape is
 // skipped here (the schema already reported it).
 
+import { checkGrid, GRID_SOURCES } from './grid-check.js';
 import { RECORD_KINDS } from '../model/records.js';
 import type { IdScheme, RecordKind } from '../model/types.js';
 import { checkDateFormat, formatHasOffset, isValidZone, ISO_FORMAT } from './date-format.js';
@@ -29,9 +30,11 @@ export interface CheckContext {
   sourceText: ReadonlyMap<string, string>;
   expectedPartner?: string;
   expectedFeed?: string;
+  /** The mapping declares `grid` (set by checkMappingSemantics): the grid sources may be read. */
+  grid?: boolean;
 }
 
-export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch'] as const;
+export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch', ...GRID_SOURCES] as const;
 const TESTS = ['equals', 'in', 'notIn', 'matches', 'present'] as const;
 // Spellings of "not detected" that a `result` field would otherwise turn into qualifier ND.
 const ND_SPELLINGS = new Set(['nd', 'n.d.', 'n.d', 'not detected', 'n.n.', '<lod']);
@@ -68,8 +71,10 @@ function zoneSuggestion(tz: string): string {
 
 export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   if (!isObj(raw)) return;
+  ctx = { ...ctx, grid: isObj(raw.grid) };
   const { report } = ctx;
   const format = typeof raw.format === 'string' ? raw.format : 'csv';
+  checkGrid(raw, format, report);
 
   if (ctx.expectedPartner !== undefined && typeof raw.partner === 'string' && raw.partner !== ctx.expectedPartner) {
     report('/partner', 'value', 'error', 'E_PARTNER_MISMATCH', `partner '${raw.partner}' does not match the folder this file is in ('${ctx.expectedPartner}'); mappings live in mappings/<partner>/<feed>.yaml`);
@@ -148,6 +153,9 @@ function checkSource(ptr: string, source: string, scope: { ctx: CheckContext; fo
     if (!(SPECIAL_SOURCES as readonly string[]).includes(source)) {
       report(ptr, 'value', 'error', 'E_BAD_SOURCE', `unknown special source '${source}'${didYouMean(source, SPECIAL_SOURCES)}; special sources are ${SPECIAL_SOURCES.join(', ')}`);
       return;
+    }
+    if ((GRID_SOURCES as readonly string[]).includes(source) && scope.ctx.grid !== true) {
+      report(ptr, 'value', 'error', 'E_BAD_SOURCE', `${scope.what} reads ${source}, which only a mapping with \`grid\` (plate-reader grids) has`);
     }
     if ((source === '$each' || source === '$eachColumn' || source === '$eachMatch') && !scope.hasEach) {
       report(ptr, 'value', 'error', 'E_EACH_MISSING', `${scope.what} reads ${source}, but this record has no 'each' list of wide columns`);

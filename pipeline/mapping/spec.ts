@@ -214,6 +214,25 @@ export interface SectionsSpec {
   end?: string;
 }
 
+/**
+ * Plate-reader grids (CSV/xlsx): one record per well of a grid of values by row letter (A, B, …)
+ * × column number (1, 2, …), with the sample the layout names for it. Fields read $value,
+ * $well ("A1"), $row ("A"), $column ("1"), $sample, $grid (the values marker line's first cell),
+ * $plate (the plate marker's cell, else the grid's), and key/value blocks around the grids.
+ */
+export interface GridSpec {
+  /** The values grid: a line whose first non-empty cell matches `after` (a regular expression) stands above it. */
+  values: { after: string };
+  /**
+   * What names the sample in each well: a second grid under a marker line (`after`), or a table
+   * under a marker line (`table`) with a well column (`well`, default "Well": A1, A01) and a
+   * sample column (`sample`, default "Sample"). A well with a value and no sample is E_GRID_NO_SAMPLE.
+   */
+  samples?: { after: string } | { table: string; well?: string; sample?: string };
+  /** A line whose first non-empty cell matches this starts a plate (default: each values grid with its samples is one). */
+  plate?: string;
+}
+
 export interface MappingSpec {
   partner: string;
   feed: string;
@@ -241,6 +260,8 @@ export interface MappingSpec {
   ignoreColumns?: string[];
   /** CSV: the file holds several tables, each with its own key/value block and header row. */
   sections?: SectionsSpec;
+  /** CSV/xlsx: plate-reader grids, one record per well. */
+  grid?: GridSpec;
   /**
    * CSV: report columns nothing reads (W_UNCLAIMED_COLUMN). Default: warn when a record has an
    * open-ended `each` (columns / allExcept), else ignore.
