@@ -20,7 +20,7 @@ export interface GridInfo {
   kind: 'values' | 'samples';
   /** The marker line's first cell, e.g. "Results". */
   label: string;
-  /** The plate's label (the `plate` marker's cell), or the values grid's label. */
+  /** The plate's label: the `plate` marker's cell, else the label of the plate's first values grid (or this grid's). */
   plate: string;
   /** First and last line of the grid (marker line to last row). */
   lines: [number, number];
@@ -189,7 +189,7 @@ export class GridSplitter {
           mode.last = line;
           return;
         }
-        out.push({ kind: 'grid', info: { kind: 'samples', label: mode.label, plate: this.plateLabel, lines: [mode.start, mode.last], rows: mode.count, columns: 2, table: true } });
+        out.push({ kind: 'grid', info: { kind: 'samples', label: mode.label, plate: this.plateLabel || this.plateValues[0]?.info.label || mode.label, lines: [mode.start, mode.last], rows: mode.count, columns: 2, table: true } });
         this.mode = { m: 'outside' };
         if (blank) return;
         break;
@@ -260,7 +260,7 @@ export class GridSplitter {
   private closeGrid(out: GridEvent[]): void {
     const mode = this.mode;
     if (mode.m === 'table') {
-      out.push({ kind: 'grid', info: { kind: 'samples', label: mode.label, plate: this.plateLabel, lines: [mode.start, mode.last], rows: mode.count, columns: 2, table: true } });
+      out.push({ kind: 'grid', info: { kind: 'samples', label: mode.label, plate: this.plateLabel || this.plateValues[0]?.info.label || mode.label, lines: [mode.start, mode.last], rows: mode.count, columns: 2, table: true } });
     }
     if (mode.m === 'header') out.push({ kind: 'error', line: mode.grid.info.lines[0], message: `the grid marker "${mode.grid.info.label}" is not followed by a header of column numbers; the grid is skipped` });
     this.mode = { m: 'outside' };
@@ -278,7 +278,7 @@ export class GridSplitter {
       this.plateValues.push(grid);
       this.found++;
     }
-    out.push({ kind: 'grid', info: { ...grid.info, plate: this.plateLabel || grid.info.label } });
+    out.push({ kind: 'grid', info: { ...grid.info, plate: this.plateLabel || this.plateValues[0]?.info.label || grid.info.label } });
   }
 
   /** @param nextStarts a marker of the next plate was read: lines pending since the values grid belong to it */
