@@ -13,6 +13,7 @@ export const EMPTY_WELL = 'grid: empty well (no value)';
 
 export async function* mapGrids(compiled: CompiledMapping, spec: MappingSpec, items: AsyncIterable<CsvItem>, fileName: string, hooks: MapFileHooks): AsyncGenerator<MapUnit> {
   const splitter = new GridSplitter(spec.grid!);
+  const sampleField = fieldReading(spec, '$sample');
   let events: GridEvent[] = [];
   for await (const item of items) {
     if (item.kind === 'error') {
@@ -21,9 +22,9 @@ export async function* mapGrids(compiled: CompiledMapping, spec: MappingSpec, it
     }
     if (item.kind !== 'row') continue;
     events = tooLarge(() => splitter.push(item.values, item.line));
-    yield* units(events, compiled, fileName, hooks);
+    yield* units(events, compiled, fileName, hooks, sampleField);
   }
-  yield* units(tooLarge(() => splitter.end()), compiled, fileName, hooks);
+  yield* units(tooLarge(() => splitter.end()), compiled, fileName, hooks, sampleField);
   if (splitter.valuesGrids === 0) {
     throw new FileError('E_GRID_NOT_FOUND', `No grid of values: no line's first cell matches grid.values.after /${spec.grid!.values.after}/ followed by a header of column numbers (1, 2, 3 …). Check grid.values.after, the delimiter and the encoding.`);
   }
@@ -38,19 +39,29 @@ function tooLarge(f: () => GridEvent[]): GridEvent[] {
   }
 }
 
-function* units(events: GridEvent[], compiled: CompiledMapping, fileName: string, hooks: MapFileHooks): Generator<MapUnit> {
+/** The first field that reads `source` (for locating errors), if any. */
+function fieldReading(spec: MappingSpec, source: string): string | undefined {
+  for (const r of spec.records) {
+    for (const [name, f] of Object.entries(r.fields)) {
+      if (f.from === source || (Array.isArray(f.from) && f.from.includes(source))) return name;
+    }
+  }
+  return undefined;
+}
+
+function* units(events: GridEvent[], compiled: CompiledMapping, fileName: string, hooks: MapFileHooks, sampleField: string | undefined): Generator<MapUnit> {
   for (const ev of events) {
     if (ev.kind === 'grid') {
       hooks.onGrid?.(ev.info);
     } else if (ev.kind === 'error') {
       yield { records: [], errors: [{ line: ev.line, code: 'E_GRID_SHAPE', message: ev.message, ...(ev.column !== undefined ? { column: ev.column } : {}) }], filtered: 0, line: ev.line };
     } else {
-      yield* plateUnits(ev.info, ev, compiled, fileName, hooks);
+      yield* plateUnits(ev.info, ev, compiled, fileName, hooks, sampleField);
     }
   }
 }
 
-function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, compiled: CompiledMapping, fileName: string, hooks: MapFileHooks): Generator<MapUnit> {
+function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, compiled: CompiledMapping, fileName: string, hooks: MapFileHooks, sampleField: string | undefined): Generator<MapUnit> {
   const bound = compiled.bindCsvHeader([], info.lines[0], ev.preamble);
   if ('error' in bound) {
     throw new FileError(bound.error.code, `Grid "${info.label}" (line ${info.lines[0]}): ${bound.error.message}`, info.lines[0], undefined, bound.error.field);
@@ -63,7 +74,8 @@ function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, 
     }
     if (ev.samplesDeclared && cell.sample === undefined) {
       const message = `well ${cell.well} of grid "${info.label}" (plate "${info.plate}") has the value ${JSON.stringify(cell.value.trim())} but the layout names no sample for it: name the sample in the layout, or leave the well empty`;
-      yield { records: [], errors: [{ line: cell.line, column: cell.col + 1, code: 'E_GRID_NO_SAMPLE', message, value: cell.value.trim() }], filtered: 0, line: cell.line };
+      const error = { line: cell.line, column: cell.col + 1, code: 'E_GRID_NO_SAMPLE' as const, message, value: cell.value.trim(), ...(sampleField !== undefined ? { field: sampleField } : {}) };
+      yield { records: [], errors: [error], filtered: 0, line: cell.line };
       continue;
     }
     const unit: MapUnit = bound.mapCell(cell, fileName);
