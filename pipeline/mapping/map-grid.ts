@@ -8,6 +8,7 @@ import type { CompiledMapping } from './compile.js';
 import { GridSplitter, GridTooLarge, MAX_PLATE_WELLS, type GridEvent, type GridInfo } from './grid.js';
 import type { MapFileHooks, MapUnit } from './map-file.js';
 import type { MappingSpec } from './spec.js';
+import { sequenceKey } from './sequence.js';
 
 export const EMPTY_WELL = 'grid: empty well (no value)';
 
@@ -67,7 +68,15 @@ function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, 
     throw new FileError(bound.error.code, `Grid "${info.label}" (line ${info.lines[0]}): ${bound.error.message}`, info.lines[0], undefined, bound.error.field);
   }
   hooks.onHeader?.(bound, info.lines[0]);
+  // Wells of one line share its line number, so the store could not tell which one a later well
+  // of the same key overwrote: such a collision is an error here, never a silent overwrite.
+  let keysLine = -1;
+  const keys = new Map<string, string>();
   for (const cell of ev.cells) {
+    if (cell.line !== keysLine) {
+      keys.clear();
+      keysLine = cell.line;
+    }
     if (cell.value.trim() === '') {
       yield { records: [], errors: [], filtered: 1, why: [EMPTY_WELL], line: cell.line };
       continue;
@@ -80,6 +89,13 @@ function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, 
     }
     const unit: MapUnit = bound.mapCell(cell, fileName);
     unit.line = cell.line;
+    const clash = unit.records.map((r) => `${sequenceKey(r)}|${String(r.fields.replicate ?? '')}`).find((k) => keys.has(k));
+    if (clash !== undefined) {
+      const message = `wells ${keys.get(clash)} and ${cell.well} of grid "${info.label}" (line ${cell.line}) give the same result (same lot, test, sample, time and replicate), so one would overwrite the other: map replicate from the well (replicate: { from: $well })`;
+      yield { records: [], errors: [{ line: cell.line, column: cell.col + 1, code: 'E_GRID_SAME_KEY', message, field: 'replicate' }], filtered: 0, line: cell.line };
+      continue;
+    }
+    for (const r of unit.records) keys.set(`${sequenceKey(r)}|${String(r.fields.replicate ?? '')}`, cell.well);
     yield unit;
   }
 }

@@ -1,5 +1,5 @@
 // End to end through `lotgate ingest`: lab result text with qualifiers, specifications as text
-// and replicates (fixtures/shapes/lab-qualifiers), and plate-reader grids with a layout grid
+// and replicates (fixtures/shapes/lab-qualifiers, lab-replicates), and plate-reader grids with a layout grid
 // (fixtures/shapes/plate-reader) or a sample table (fixtures/shapes/plate-reader-table). Every
 // row (a CSV row; a well of a grid) is applied, rejected or filtered, and the counts add up.
 
@@ -56,6 +56,18 @@ describe('lab result text, spec text and replicates through lotgate ingest', () 
   });
 });
 
+describe('replicates from a column and from the measurement time through lotgate ingest', () => {
+  it('all five measurements are stored, none superseded', async () => {
+    w = await world({ 'bravo-lab/lims-results.yaml': asLimsFeed('fixtures/shapes/lab-replicates.yaml') });
+    const file = upload(w.dir, 'fixtures/shapes/lab-replicates.csv', 'LIMS_EXPORT_20261118_0720.csv', (t) => t.replaceAll('L-9002', 'NW26-0415'));
+    const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
+    expect(r.state).toBe('applied');
+    expect(r.ack.counts).toMatchObject({ rows: 5, applied: 5, rejected: 0, filtered: 0, superseded: 0 });
+    addsUp(r.ack.counts as Counts);
+    expect(r.ack.warnings ?? []).toEqual([]);
+  });
+});
+
 describe('plate-reader grids through lotgate ingest', () => {
   it('two plates with a layout grid: one result per measured well; blank and empty wells filtered, a well without sample rejected', async () => {
     w = await world({ 'bravo-lab/lims-results.yaml': asLimsFeed('fixtures/shapes/plate-reader.yaml') });
@@ -86,5 +98,25 @@ describe('plate-reader grids through lotgate ingest', () => {
     const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
     expect(r.state).toBe('rejected');
     expect(r.ack.errors.map((e) => e.code)).toEqual(['E_GRID_NOT_FOUND']);
+  });
+});
+
+describe('plate-reader grids without a replicate', () => {
+  it('two wells of one line with the same key are an error, never a silent overwrite; across plates the later read supersedes', async () => {
+    w = await world({
+      'bravo-lab/lims-results.yaml': (y) =>
+        asLimsFeed('fixtures/shapes/plate-reader.yaml')(y)
+          .replace(/^\s*replicate: .*$/m, '')
+          .replace(/^\s*testedAt: .*$/m, ''),
+    });
+    const file = upload(w.dir, 'fixtures/shapes/plate-reader.csv', 'LIMS_EXPORT_20261118_1000.csv', (t) => t.replace('L-5001', 'NW26-0411'));
+    const [r] = await ingestFiles(w.lg, 'bravo-lab', [file]);
+    addsUp(r.ack.counts as Counts);
+    // Plate 1: A2 repeats A1's S-01, A4 repeats A3's S-02; plate 2: A2 (S-01) and B4 (S-03) likewise.
+    expect(r.ack.errors.filter((e) => e.code === 'E_GRID_SAME_KEY').map((e) => [e.line, e.column])).toEqual([[9, 3], [9, 5], [23, 3], [24, 5]]);
+    expect(r.ack.counts).toMatchObject({ rows: 24, rejected: 6, filtered: 10 });
+    // Plate 2's S-01, S-02, S-03, S-04 results overwrite plate 1's (same lot, test, sample; no time,
+    // no replicate): each overwrite is a coded warning naming both lines.
+    expect((r.ack.warnings ?? []).filter((x) => x.code === 'W_SUPERSEDED_IN_FILE').map((x) => x.line)).toEqual([9, 9, 10, 11]);
   });
 });
