@@ -114,7 +114,7 @@ describe('plate-reader grids without a replicate', () => {
     addsUp(r.ack.counts as Counts);
     // Plate 1: A2 repeats A1's S-01, A4 repeats A3's S-02; plate 2: A2 (S-01) and B4 (S-03) likewise.
     expect(r.ack.errors.filter((e) => e.code === 'E_GRID_SAME_KEY').map((e) => [e.line, e.column])).toEqual([[9, 3], [9, 5], [23, 3], [24, 5]]);
-    expect(r.ack.counts).toMatchObject({ rows: 24, rejected: 6, filtered: 10 });
+    expect(r.ack.counts).toMatchObject({ rows: 24, applied: 4, rejected: 6, filtered: 10, superseded: 4 });
     // Plate 2's S-01, S-02, S-03, S-04 results overwrite plate 1's (same lot, test, sample; no time,
     // no replicate): each overwrite is a coded warning naming both lines.
     expect((r.ack.warnings ?? []).filter((x) => x.code === 'W_SUPERSEDED_IN_FILE').map((x) => x.line)).toEqual([9, 9, 10, 11]);
