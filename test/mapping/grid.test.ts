@@ -148,3 +148,30 @@ describe('grid mappings', () => {
     expect(noValues.diagnostics.map((d) => d.code)).toContain('E_UNKNOWN_KEY');
   });
 });
+
+describe('grid mappings on an Excel workbook', () => {
+  it('format xlsx: the plate grid and its layout are read from the sheet like from a CSV file', async () => {
+    const ExcelJS = (await import('exceljs')).default;
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('Plate');
+    ws.addRow(['Lot', 'L-7']);
+    ws.addRow(['Results']);
+    ws.addRow([null, 1, 2]);
+    ws.addRow(['A', 0.5, 0.25]);
+    ws.addRow([]);
+    ws.addRow(['Layout']);
+    ws.addRow([null, 1, 2]);
+    ws.addRow(['A', 'S-1', 'S-2']);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'grid-'));
+    const file = path.join(dir, 'plate.xlsx');
+    await wb.xlsx.writeFile(file);
+    const mapping = MAPPING.replace('dialect: { delimiter: ";" }', 'format: xlsx');
+    const r = await dryRun(compile(mapping), specOf(mapping), file, { now: new Date('2026-02-05T00:00:00Z') });
+    expect(r.errors).toEqual([]);
+    expect(r.records.map((x) => [x.line, x.fields.sampleId, x.fields.resultValue, x.fields.lotNumber])).toEqual([
+      [4, 'S-1', 0.5, 'L-7'],
+      [4, 'S-2', 0.25, 'L-7'],
+    ]);
+    expect(r.grids?.map((g) => [g.kind, g.lines])).toEqual([['values', [2, 4]], ['samples', [6, 8]]]);
+  });
+});
