@@ -55,6 +55,8 @@ interface Grid {
   info: GridInfo;
   columns: number[];
   rows: Map<string, { line: number; cells: string[] }>;
+  /** Label of the last row read ('' before the first). */
+  lastRow: string;
 }
 
 const ROW_LABEL = /^[A-Z]{1,2}$/;
@@ -157,7 +159,9 @@ export class GridSplitter {
       }
       case 'rows': {
         const label = (values[0] ?? '').trim().toUpperCase();
-        if (!blank && ROW_LABEL.test(label) && firstIdx === 0) {
+        // Two-letter rows (AA–AF of a 1536-well plate) only follow Z: "ID;123" under an 8-row grid is a block line.
+        const continues = label.length === 1 || mode.grid.lastRow === 'Z' || mode.grid.lastRow.length === 2;
+        if (!blank && ROW_LABEL.test(label) && firstIdx === 0 && continues) {
           this.addRow(mode.grid, label, values, line, out);
           return;
         }
@@ -225,7 +229,7 @@ export class GridSplitter {
   }
 
   private openGrid(kind: 'values' | 'samples', label: string, values: string[], line: number): void {
-    const grid: Grid = { info: { kind, label, plate: this.plateLabel || label, lines: [line, line], rows: 0, columns: 0 }, columns: [], rows: new Map() };
+    const grid: Grid = { info: { kind, label, plate: this.plateLabel || label, lines: [line, line], rows: 0, columns: 0 }, columns: [], rows: new Map(), lastRow: '' };
     // "Results;1;2;3…": the marker line is the header itself.
     const cols = columnNumbers(values);
     if (cols !== null) {
@@ -249,6 +253,7 @@ export class GridSplitter {
     this.plateWells += width;
     if (this.plateWells > MAX_PLATE_WELLS) throw new GridTooLarge(line);
     grid.rows.set(label, { line, cells: values.slice(1, width + 1) });
+    grid.lastRow = label;
     grid.info.rows++;
     grid.info.lines[1] = line;
   }

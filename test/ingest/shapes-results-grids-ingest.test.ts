@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
 import { root, world, type World } from './helpers.js';
+import type { TestResultRow } from '../../pipeline/model/types.js';
+import { evaluateResult } from '../../pipeline/readiness/evaluate-result.js';
 
 let w: World | undefined;
 afterEach(() => {
@@ -44,6 +46,18 @@ describe('lab result text, spec text and replicates through lotgate ingest', () 
       ['E_BAD_SPEC', 20, 6, 'spec'],
     ]);
     expect(r.ack.warnings ?? []).toEqual([]);
+    // Readiness judges what was stored: qualifiers against limits, text against specText.
+    const tests = (w.lg.store.getLotDetail('NW26-0411') as { tests: TestResultRow[] }).tests;
+    const verdicts = Object.fromEntries(tests.filter((t) => t.testCode !== 'ASSAY').map((t) => [t.testCode, evaluateResult(t)]));
+    expect(verdicts).toEqual({
+      WATER: 'pass', 'IMP-A': 'pass', 'IMP-B': 'pass', 'IMP-C': 'pass', 'RESIDUAL-SOLVENT': 'pass',
+      PARTICLES: 'fail', // "> 100" cannot show it stays under NMT 6000
+      TAMC: 'pass', ENDOTOXIN: 'pass', IDENTITY: 'pass', APPEARANCE: 'pass',
+      COLOUR: 'fail', PH: 'pass', DISSOLUTION: 'pass', 'CONTENT-UNIFORMITY': 'pass', REMARK: 'pass',
+    });
+    expect(tests.filter((t) => t.testCode === 'ASSAY').map((t) => [t.resultValue, evaluateResult(t)])).toEqual(
+      expect.arrayContaining([[99.2, 'pass'], [99.6, 'pass'], [98.9, 'pass']]),
+    );
   });
 
   it('without a replicate the repeated assay rows overwrite each other (what sequence: true prevents)', async () => {

@@ -85,7 +85,8 @@ describe('GridSplitter', () => {
     s.push(['Results'], 1);
     s.push(['', ...Array.from({ length: 999 }, (_, i) => String(i + 1))], 2);
     const row = (label: string) => [label, ...Array.from({ length: 999 }, () => '1')];
-    const labels = Array.from({ length: 60 }, (_, i) => String.fromCharCode(65 + Math.floor(i / 26)) + String.fromCharCode(65 + (i % 26)));
+    const letter = (i: number) => String.fromCharCode(65 + i);
+    const labels = Array.from({ length: 60 }, (_, i) => (i < 26 ? letter(i) : letter(Math.floor((i - 26) / 26)) + letter((i - 26) % 26)));
     expect(() => labels.forEach((l, i) => s.push(row(l), 3 + i))).toThrow(/more than 50000 wells/);
   });
 
@@ -173,5 +174,16 @@ describe('grid mappings on an Excel workbook', () => {
       [4, 'S-2', 0.25, 'L-7'],
     ]);
     expect(r.grids?.map((g) => [g.kind, g.lines])).toEqual([['values', [2, 4]], ['samples', [6, 8]]]);
+  });
+});
+
+describe('GridSplitter row labels', () => {
+  it('two-letter rows only after Z: a block line right under a grid ends it', () => {
+    const evs = split({ values: { after: '^Results' } }, ['Results', ';1', 'A;1', 'H;2', 'ID;P-7']);
+    const [p] = plates(evs);
+    expect(p.cells.map((c) => c.well)).toEqual(['A1', 'H1']);
+    expect(p.preamble.map((l) => l.cells.join(';'))).toEqual(['ID;P-7']);
+    const big = split({ values: { after: '^Results' } }, ['Results', ';1', 'Y;1', 'Z;2', 'AA;3', 'AF;4']);
+    expect(plates(big)[0].cells.map((c) => c.well)).toEqual(['Y1', 'Z1', 'AA1', 'AF1']);
   });
 });
