@@ -105,6 +105,7 @@ async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, items:
     if (ev.kind === 'header') {
       const bound = compiled.bindCsvHeader(ev.values, ev.line, ev.preamble);
       if ('error' in bound) throw new FileError(bound.error.code, `Section ${ev.section} (header at line ${ev.line}): ${bound.error.message}`, bound.error.line, undefined, bound.error.field);
+      if (mapper !== undefined) bound.sequence = mapper.sequence; // replicates numbered across the file's sections
       mapper = bound;
       hooks.onHeader?.(bound, ev.line);
     } else if (ev.kind === 'ragged') {

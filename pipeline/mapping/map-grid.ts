@@ -8,13 +8,14 @@ import type { CompiledMapping } from './compile.js';
 import { GridSplitter, GridTooLarge, MAX_PLATE_WELLS, type GridEvent, type GridInfo } from './grid.js';
 import type { MapFileHooks, MapUnit } from './map-file.js';
 import type { MappingSpec } from './spec.js';
-import { sequenceKey } from './sequence.js';
+import { SequenceCounter, sequenceKey } from './sequence.js';
 
 export const EMPTY_WELL = 'grid: empty well (no value)';
 
 export async function* mapGrids(compiled: CompiledMapping, spec: MappingSpec, items: AsyncIterable<CsvItem>, fileName: string, hooks: MapFileHooks): AsyncGenerator<MapUnit> {
   const splitter = new GridSplitter(spec.grid!);
   const sampleField = fieldReading(spec, '$sample');
+  const sequence = new SequenceCounter(); // replicates numbered across the file's plates
   let events: GridEvent[] = [];
   for await (const item of items) {
     if (item.kind === 'error') {
@@ -23,9 +24,9 @@ export async function* mapGrids(compiled: CompiledMapping, spec: MappingSpec, it
     }
     if (item.kind !== 'row') continue;
     events = tooLarge(() => splitter.push(item.values, item.line));
-    yield* units(events, compiled, fileName, hooks, sampleField);
+    yield* units(events, compiled, fileName, hooks, sampleField, sequence);
   }
-  yield* units(tooLarge(() => splitter.end()), compiled, fileName, hooks, sampleField);
+  yield* units(tooLarge(() => splitter.end()), compiled, fileName, hooks, sampleField, sequence);
   if (splitter.valuesGrids === 0) {
     throw new FileError('E_GRID_NOT_FOUND', `No grid of values: no line's first cell matches grid.values.after /${spec.grid!.values.after}/ followed by a header of column numbers (1, 2, 3 …). Check grid.values.after, the delimiter and the encoding.`);
   }
@@ -50,23 +51,24 @@ function fieldReading(spec: MappingSpec, source: string): string | undefined {
   return undefined;
 }
 
-function* units(events: GridEvent[], compiled: CompiledMapping, fileName: string, hooks: MapFileHooks, sampleField: string | undefined): Generator<MapUnit> {
+function* units(events: GridEvent[], compiled: CompiledMapping, fileName: string, hooks: MapFileHooks, sampleField: string | undefined, sequence: SequenceCounter): Generator<MapUnit> {
   for (const ev of events) {
     if (ev.kind === 'grid') {
       hooks.onGrid?.(ev.info);
     } else if (ev.kind === 'error') {
       yield { records: [], errors: [{ line: ev.line, code: 'E_GRID_SHAPE', message: ev.message, ...(ev.column !== undefined ? { column: ev.column } : {}) }], filtered: 0, line: ev.line };
     } else {
-      yield* plateUnits(ev.info, ev, compiled, fileName, hooks, sampleField);
+      yield* plateUnits(ev.info, ev, compiled, fileName, hooks, sampleField, sequence);
     }
   }
 }
 
-function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, compiled: CompiledMapping, fileName: string, hooks: MapFileHooks, sampleField: string | undefined): Generator<MapUnit> {
+function* plateUnits(info: GridInfo, ev: Extract<GridEvent, { kind: 'plate' }>, compiled: CompiledMapping, fileName: string, hooks: MapFileHooks, sampleField: string | undefined, sequence: SequenceCounter): Generator<MapUnit> {
   const bound = compiled.bindCsvHeader([], info.lines[0], ev.preamble);
   if ('error' in bound) {
     throw new FileError(bound.error.code, `Grid "${info.label}" (line ${info.lines[0]}): ${bound.error.message}`, info.lines[0], undefined, bound.error.field);
   }
+  bound.sequence = sequence;
   hooks.onHeader?.(bound, info.lines[0]);
   // Wells of one line share its line number, so the store could not tell which one a later well
   // of the same key overwrote: such a collision is an error here, never a silent overwrite.

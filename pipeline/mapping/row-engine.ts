@@ -67,13 +67,13 @@ export interface Ctx {
   block: Map<string, string>;
   /** Grid mappings: the well being mapped. */
   cell?: GridCell | null;
+  /** The file's counters of `sequence: true` fields (one per file, shared by its sections and plates). */
+  sequence?: SequenceCounter;
 }
 
 /** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
 export interface Clock {
   ms: number;
-  /** Per-file counters of `sequence: true` fields (cleared with each new file). */
-  sequence?: SequenceCounter;
 }
 
 const DAY_MS = 86_400_000;
@@ -284,7 +284,7 @@ export class Engine {
       }
     }
     if (errors.length === 0) {
-      if (sequenced !== null) rec.fields[sequenced.name] = String((this.clock.sequence ??= new SequenceCounter()).next(rec));
+      if (sequenced !== null) rec.fields[sequenced.name] = String((this.ctx.sequence ??= new SequenceCounter()).next(rec));
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);
