@@ -209,6 +209,12 @@ export const ERROR_CODES = {
   E_FORM_FILE: entry(P, 'Attach the document (a PDF).', 'Attach the PDF.'),
   E_FORM_NAME: entry(P, 'No file name for these values is accepted by the feed.', 'Check the values, or send the file itself.'),
   E_FORM_NONE: entry(P, 'This feed has no guided form.', 'Send the feed\'s files by upload or SFTP.'),
+  E_BAD_SPEC: entry(P, '{field}: the specification {value} starts like a limit ("NMT 0.5 %", "≥ 80", "95.0 - 105.0") but cannot be read.', 'Write the limit in one of those forms with numbers in the declared notation; if the column holds free text, the analyst maps it to specText (type string) instead of spec.'),
+  E_GRID_NO_SAMPLE: entry(P, 'Well {well} has a value but the layout names no sample for it.', 'Name the sample of every measured well in the plate layout (or the sample table), or leave the well empty.'),
+  E_GRID_SHAPE: entry(P, 'A line of a plate grid does not fit the grid: {reason}.', 'Export the plate as a grid of rows A, B, … under a header of column numbers 1, 2, …, without extra cells.'),
+  E_GRID_NOT_FOUND: entry([A, P], 'No grid of values was found: no line matches the mapping\'s grid marker {marker}.', 'Analyst: fix grid.values.after (a regular expression on the first cell of the line above the grid); partner: send the plate reader export with its result grid.'),
+  E_GRID_SAME_KEY: entry(PA, 'Two wells of one grid line give the same result (same lot, test, sample, time and replicate): one would silently overwrite the other.', 'Analyst: take the replicate from the well (`replicate: { from: $well }`) so each well is kept; partner: check the plate layout.'),
+  E_GRID_TOO_LARGE: entry(P, 'A plate grid is larger than lotgate reads ({limit} wells).', 'Send one plate per grid; split very large plates into several grids.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

@@ -79,6 +79,9 @@ export function registerMappingCommands(program: Command): void {
         const blockText = (b: Record<string, { value: string; line: number }>): string => Object.entries(b).map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (line ${v.line})`).join(', ');
         if (res.sections) for (const s of res.sections) process.stdout.write(`section with header at line ${s.headerLine}: ${blockText(s.blocks) || 'no block values'}\n`);
         else if (res.blocks) process.stdout.write(`block values: ${blockText(res.blocks)}\n`);
+        for (const g of res.grids ?? []) {
+          process.stdout.write(`${g.kind} grid "${g.label}"${g.plate !== g.label ? ` (plate "${g.plate}")` : ''}: lines ${g.lines[0]}–${g.lines[1]}, ${g.rows} ${g.table === true ? 'wells in a table' : `rows × ${g.columns} columns`}\n`);
+        }
         if (res.notMatchedByRecordPath) {
           process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
         }

@@ -3,7 +3,8 @@
 // not stored is "superseded", not applied, and gets a W_SUPERSEDED_IN_FILE warning naming the
 // line that is stored. Pure bookkeeping over what the store reports per write (FactWrite):
 // memory grows only with the rows that are not exactly one live record (wide rows, rejected
-// rows, superseded rows), never with the file's size.
+// rows, superseded rows) and rows that share a line (wells of a plate grid, XML records written on
+// one line), never with the file's size otherwise.
 
 import type { RowError } from '../model/types.js';
 import type { FactWrite } from '../store/apply.js';
@@ -18,6 +19,14 @@ export class InFileFacts {
   private currentLive = 0;
   /** Finished rows that lost their last stored record since the last takeSuperseded(). */
   private lost = 0;
+  /** Line of the last finished row. */
+  private lastLine = -1;
+  /**
+   * Lines that held several rows (the wells of one plate-grid line, XML records on one line): each row's live records and
+   * whether it was rejected. The store names only the line a fact was credited to, so a record
+   * lost from such a line is taken from a row of it that still has one, an applied row first.
+   */
+  private readonly shared = new Map<number, { live: number; rejected: boolean }[]>();
 
   beginRow(line: number): void {
     this.line = line;
@@ -48,12 +57,27 @@ export class InFileFacts {
 
   /** Ends the current row; a row that kept no stored record is superseded. */
   endRow(failed: boolean): RowFate {
-    if (this.currentLive !== 1) this.live.set(this.line, this.currentLive);
-    if (failed) {
-      this.rejectedRows.add(this.line);
-      return 'rejected';
+    const line = this.line;
+    if (line === this.lastLine) this.share(line, failed);
+    else {
+      if (this.currentLive !== 1) this.live.set(line, this.currentLive);
+      if (failed) this.rejectedRows.add(line);
     }
+    this.lastLine = line;
+    if (failed) return 'rejected';
     return this.currentLive > 0 ? 'applied' : 'superseded';
+  }
+
+  /** A further row on the line of the previous one. */
+  private share(line: number, failed: boolean): void {
+    let rows = this.shared.get(line);
+    if (rows === undefined) {
+      rows = [{ live: this.live.get(line) ?? 1, rejected: this.rejectedRows.has(line) }];
+      this.shared.set(line, rows);
+      this.live.delete(line);
+      this.rejectedRows.delete(line);
+    }
+    rows.push({ live: this.currentLive, rejected: failed });
   }
 
   /** How many rows counted applied earlier have since lost every stored record (and resets it). */
@@ -66,6 +90,12 @@ export class InFileFacts {
   private drop(line: number): void {
     if (line === this.line) {
       this.currentLive--;
+      return;
+    }
+    const rows = this.shared.get(line);
+    if (rows !== undefined) {
+      const row = rows.find((r) => r.live > 0 && !r.rejected) ?? rows.find((r) => r.live > 0);
+      if (row !== undefined && --row.live === 0 && !row.rejected) this.lost++;
       return;
     }
     const n = (this.live.get(line) ?? 1) - 1;

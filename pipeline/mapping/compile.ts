@@ -8,6 +8,8 @@ import { createRecordValidator, type RecordValidator } from '../model/schemas.js
 import type { MapResult, RowError } from '../model/types.js';
 import { bindCsvField, bindCsvSource, columnsRead, expandEachColumns, bindRecords, bindTreeSource, describeSource, hasSource, headerIndex, type CsvBindContext, type Missing } from './bind.js';
 import type { PreambleLine } from './blocks.js';
+import type { GridCell } from './grid.js';
+import { SequenceCounter } from './sequence.js';
 import { normalizeHeader } from './headers.js';
 import { C_PRESENT, compileCondition, compileRecord, lowerSet, S_BLOCK, S_COLUMN, S_NONE, S_TEMPLATE, type ConditionPlan, type RecordPlan } from './plan.js';
 import { Engine, type BoundCondition, type BoundSource, type Clock } from './row-engine.js';
@@ -48,6 +50,10 @@ export interface CsvRowMapper {
   readonly warnings: RowError[];
   /** Key/value block label → the value found and its line (for dry-run output). */
   readonly blocks: Record<string, { value: string; line: number }>;
+  /** Grid mappings: maps one well (bound with an empty header; fields read $value, $well, $sample, …). */
+  mapCell(cell: GridCell, file: string): RowMapResult;
+  /** The counters of `sequence: true` fields: the file's sections / plates share one (map-file sets it). */
+  sequence: SequenceCounter;
 }
 
 export interface CompiledMapping {
@@ -79,6 +85,24 @@ class BoundCsv implements CsvRowMapper {
     ctx.errLine = line;
     ctx.file = file;
     return this.engine.run();
+  }
+
+  get sequence(): SequenceCounter {
+    return (this.engine.ctx.sequence ??= new SequenceCounter());
+  }
+
+  set sequence(counter: SequenceCounter) {
+    this.engine.ctx.sequence = counter;
+  }
+
+  mapCell(cell: GridCell, file: string): RowMapResult {
+    const ctx = this.engine.ctx;
+    ctx.cell = cell;
+    try {
+      return this.mapRow([], cell.line, file);
+    } finally {
+      ctx.cell = null;
+    }
   }
 }
 
@@ -208,6 +232,7 @@ class Compiled implements CompiledMapping {
 
   setNow(now: Date): void {
     this.clock.ms = now.getTime();
+    this.tree?.ctx.sequence?.clear(); // XML: a new file, replicate numbering starts again (CSV: per bound header, see CsvRowMapper.sequence)
   }
 
   mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult {

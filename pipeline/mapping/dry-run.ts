@@ -7,6 +7,7 @@ import { FileError, type MappedRecord, type RowError } from '../model/types.js';
 import type { CompiledMapping, CsvRowMapper } from './compile.js';
 import { mapFile } from './map-file.js';
 import type { MappingSpec } from './spec.js';
+import type { GridInfo } from './grid.js';
 
 export interface DryRunOptions {
   /** Keep at most this many records (default: all). */
@@ -51,6 +52,8 @@ export interface DryRunResult {
    * filtered rows it removed. A row is counted under each record spec that produced nothing.
    */
   filteredByCondition: { condition: string; rows: number }[];
+  /** Grid mappings: the grids found, in file order (values and samples grids, their line range and size). */
+  grids?: GridInfo[];
   /** XML: elements beside the records that the record path does not match; they are not rows. Only present when there are some. */
   notMatchedByRecordPath?: { element: string; count: number }[];
 }
@@ -67,6 +70,9 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     now: opts.now,
     onXmlUnmatched: (elements: Map<string, number>) => {
       if (elements.size > 0) out.notMatchedByRecordPath = [...elements].map(([element, count]) => ({ element, count }));
+    },
+    onGrid: (g: GridInfo) => {
+      (out.grids ??= []).push(g);
     },
     onHeader: (mapper: CsvRowMapper, headerLine: number) => {
       const known = new Set((out.warnings ?? []).map((w) => `${w.code}:${w.message}`));

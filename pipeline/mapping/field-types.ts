@@ -7,10 +7,13 @@ import { RECORD_KINDS, type FieldDef, type FieldType } from '../model/records.js
 import type { RecordKind } from '../model/types.js';
 import type { FieldSpec, FieldValueType } from './spec.js';
 import { ConvError, createNumberParser, parseBoolean, parseResult, splitList, BOOLEAN_WORDS } from './values.js';
+import { createSpecParser } from './spec-text.js';
 import { isValidZone } from './date-format.js';
 
 /** The pseudo-field of test_result that the engine splits into resultRaw / resultValue / qualifier. */
 export const RESULT_FIELD = 'result';
+/** The pseudo-field of test_result that the engine splits into specLow / specHigh / specText (+ unit). */
+export const SPEC_FIELD = 'spec';
 
 export function isRecordKind(kind: unknown): kind is RecordKind {
   return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(RECORD_KINDS, kind);
@@ -23,7 +26,7 @@ export function canonicalField(kind: RecordKind, name: string): FieldDef | undef
 
 export function canonicalFieldNames(kind: RecordKind): string[] {
   const names = Object.keys(RECORD_KINDS[kind].fields);
-  return kind === 'test_result' ? [...names, RESULT_FIELD] : names;
+  return kind === 'test_result' ? [...names, RESULT_FIELD, SPEC_FIELD] : names;
 }
 
 const VALUE_TYPE_OF: Record<FieldType, FieldValueType> = {
@@ -34,6 +37,7 @@ const VALUE_TYPE_OF: Record<FieldType, FieldValueType> = {
 export function allowedValueTypes(kind: RecordKind, name: string, spec: Pick<FieldSpec, 'xref'>): FieldValueType[] {
   if (spec.xref !== undefined) return ['string'];
   if (kind === 'test_result' && name === RESULT_FIELD) return ['result'];
+  if (kind === 'test_result' && name === SPEC_FIELD) return ['spec'];
   const def = canonicalField(kind, name);
   if (def === undefined) return ['string'];
   if (def.type === 'decimal') return ['decimal', 'integer'];
@@ -95,5 +99,7 @@ export function coerceConstant(value: unknown, ctx: ConstantContext): unknown {
       return splitList(str, ctx.separator ?? ',');
     case 'result':
       return parseResult(str, createNumberParser('.', ''), 'a number');
+    case 'spec':
+      return createSpecParser(createNumberParser('.', ''), 'a number')(str);
   }
 }

@@ -12,6 +12,8 @@ import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
 import { splitCells, type PreambleLine } from './blocks.js';
 import { SectionSplitter } from './sections.js';
+import type { GridInfo } from './grid.js';
+import { mapGrids } from './map-grid.js';
 
 export interface MapUnit extends RowMapResult {
   /** Line of the row or element (absent for a document). */
@@ -25,6 +27,8 @@ export interface MapFileHooks {
   now?: Date;
   /** XML: the elements beside the records that the record path does not match (they are not rows). */
   onXmlUnmatched?: (elements: Map<string, number>) => void;
+  /** Grid mappings: each grid found (values or samples), with its line range and size. */
+  onGrid?: (grid: GridInfo) => void;
 }
 
 /**
@@ -54,6 +58,10 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     const xlsx = format === 'xlsx';
     if (xlsx) input.destroy();
     const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> => (xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : readCsv(input, dialect, mode));
+    if (spec.grid !== undefined) {
+      yield* mapGrids(compiled, spec, items({ raw: true }), fileName, hooks);
+      return;
+    }
     if (spec.sections !== undefined) {
       yield* mapSections(compiled, spec, items({ raw: true }), fileName, hooks);
       return;
@@ -97,6 +105,7 @@ async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, items:
     if (ev.kind === 'header') {
       const bound = compiled.bindCsvHeader(ev.values, ev.line, ev.preamble);
       if ('error' in bound) throw new FileError(bound.error.code, `Section ${ev.section} (header at line ${ev.line}): ${bound.error.message}`, bound.error.line, undefined, bound.error.field);
+      if (mapper !== undefined) bound.sequence = mapper.sequence; // replicates numbered across the file's sections
       mapper = bound;
       hooks.onHeader?.(bound, ev.line);
     } else if (ev.kind === 'ragged') {

@@ -9,12 +9,16 @@ import type { Condition, DatePlausibility, FieldSpec, FieldValueType, FromRef, M
 import { createSplitter, type Splitter } from './split.js';
 import { listOf } from './suggest.js';
 import { normalizeHeader } from './headers.js';
-import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, parseBoolean, parseResult, splitList } from './values.js';
+import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, parseBoolean, splitList } from './values.js';
+import { buildVocabulary, createResultParser } from './result-text.js';
+import { createSpecParser } from './spec-text.js';
 
 // Small integer tags (not strings or classes) keep the row loop's switches monomorphic and cheap.
 // S_*: where a value comes from; T_*: where it goes; OK/FAILED/SKIPPED: a field's outcome.
 export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6, S_BLOCK = 7, S_TEMPLATE = 8, S_EACH_MATCH = 9;
-export const T_FIELD = 0, T_ID = 1, T_RESULT = 2;
+/** Grid sources (plate readers, see grid.ts): one value per well. */
+export const S_GRID_VALUE = 10, S_WELL = 11, S_GRID_ROW = 12, S_GRID_COLUMN = 13, S_SAMPLE = 14, S_GRID = 15, S_PLATE = 16;
+export const T_FIELD = 0, T_ID = 1, T_RESULT = 2, T_SPEC = 3;
 export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
 export type Converter = (s: string) => unknown;
@@ -50,6 +54,8 @@ export interface FieldPlan {
   /** `template`: literal text around each {placeholder}; literals.length = names.length + 1. */
   template: TemplatePlan | null;
   split: Splitter | null;
+  /** `sequence: true`: numbered among the file's records of the same key (see sequence.ts). */
+  sequence: boolean;
 }
 
 export interface TemplatePlan {
@@ -163,6 +169,13 @@ export function specialKind(source: string): number {
     case '$each': return S_EACH;
     case '$eachColumn': return S_EACH_COLUMN;
     case '$eachMatch': return S_EACH_MATCH;
+    case '$value': return S_GRID_VALUE;
+    case '$well': return S_WELL;
+    case '$row': return S_GRID_ROW;
+    case '$column': return S_GRID_COLUMN;
+    case '$sample': return S_SAMPLE;
+    case '$grid': return S_GRID;
+    case '$plate': return S_PLATE;
     default: return S_NONE;
   }
 }
@@ -216,8 +229,10 @@ function buildConverter(spec: MappingSpec, fs: FieldSpec, type: FieldValueType):
     case 'result': {
       const parse = createNumberParser(decimal, thousands);
       const desc = describeNumberFormat(decimal, thousands);
-      return (s) => parseResult(s, parse, desc);
+      return createResultParser(parse, desc, buildVocabulary(fs.qualifiers));
     }
+    case 'spec':
+      return createSpecParser(createNumberParser(decimal, thousands), describeNumberFormat(decimal, thousands));
   }
 }
 
@@ -237,7 +252,7 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
   }
   return {
     name,
-    target: fs.xref !== undefined ? T_ID : type === 'result' ? T_RESULT : T_FIELD,
+    target: fs.xref !== undefined ? T_ID : type === 'result' ? T_RESULT : type === 'spec' ? T_SPEC : T_FIELD,
     scheme: fs.xref,
     aliases: aliasesOf(fs.from),
     hasConst: fs.const !== undefined,
@@ -262,6 +277,7 @@ function compileField(spec: MappingSpec, kind: RecordKind, name: string, fs: Fie
     ref: refOf(fs.from),
     template: fs.template !== undefined ? parseTemplate(fs.template) : null,
     split: fs.split !== undefined ? createSplitter(fs.split) : null,
+    sequence: fs.sequence === true,
   };
 }
 

@@ -7,11 +7,14 @@ import type { MappedRecord, RowError } from '../model/types.js';
 import type { RowMapResult, XmlRecordLike } from './compile.js';
 import { RESULT_FIELD } from './field-types.js';
 import {
-  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_LINE, S_NONE, S_TEMPLATE, S_XML, SKIPPED, T_ID, T_RESULT,
+  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_LINE, S_NONE, S_TEMPLATE, S_XML, SKIPPED, T_ID, T_RESULT, T_SPEC, S_GRID_VALUE, S_WELL, S_GRID_ROW, S_GRID_COLUMN, S_SAMPLE, S_GRID, S_PLATE,
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
 } from './plan.js';
 import { ConvError, type ParsedResult } from './values.js';
 import type { ErrorCode } from '../codes.js';
+import type { ParsedSpec } from './spec-text.js';
+import type { GridCell } from './grid.js';
+import { SequenceCounter } from './sequence.js';
 
 // Bound plans: per file (CSV header resolved to column indexes) or per XML/document mapping.
 
@@ -62,6 +65,10 @@ export interface Ctx {
   eachMatch: string | undefined;
   /** Key/value block values by block key. */
   block: Map<string, string>;
+  /** Grid mappings: the well being mapped. */
+  cell?: GridCell | null;
+  /** The file's counters of `sequence: true` fields (one per file, shared by its sections and plates). */
+  sequence?: SequenceCounter;
 }
 
 /** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
@@ -199,7 +206,7 @@ export class Engine {
       case S_EACH_MATCH:
         return this.ctx.eachMatch;
       default:
-        return undefined;
+        return readCell(this.ctx.cell, kind);
     }
   }
 
@@ -248,10 +255,15 @@ export class Engine {
     let errors = this.scratch;
     errors.length = 0;
     const skipNames = be === null ? null : be.plan.setNames;
+    let sequenced: FieldPlan | null = null;
     for (let i = 0; i < br.fields.length; i++) {
       const bf = br.fields[i];
       const f = bf.plan;
       if (skipNames !== null && skipNames.has(f.name)) continue;
+      if (f.sequence) {
+        sequenced = f;
+        continue;
+      }
       if (f.hasConst) {
         assign(f, rec, f.constValue, undefined);
         continue;
@@ -272,6 +284,7 @@ export class Engine {
       }
     }
     if (errors.length === 0) {
+      if (sequenced !== null) rec.fields[sequenced.name] = String((this.ctx.sequence ??= new SequenceCounter()).next(rec));
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);
@@ -405,6 +418,13 @@ function assign(f: FieldPlan, rec: MappedRecord, value: unknown, rawText: string
       rec.fields.resultRaw = rawText ?? String(value);
       if (typeof value === 'number') rec.fields.resultValue = value;
     }
+  } else if (f.target === T_SPEC && typeof value === 'object' && value !== null) {
+    const p = value as ParsedSpec;
+    rec.fields.specText = p.specText;
+    if (p.specLow !== undefined) rec.fields.specLow = p.specLow;
+    if (p.specHigh !== undefined) rec.fields.specHigh = p.specHigh;
+    // A unit column states the unit of the result; the spec's unit fills in when there is none.
+    if (p.unit !== undefined && rec.fields.unit === undefined) rec.fields.unit = p.unit;
   } else {
     rec.fields[f.name] = value;
   }
@@ -421,8 +441,24 @@ function canonicalValue(rec: MappedRecord, name: string, records: BoundRecord[])
   return undefined;
 }
 
+/** A grid source of the well being mapped. */
+function readCell(cell: GridCell | null | undefined, kind: number): string | undefined {
+  if (cell === null || cell === undefined) return undefined;
+  switch (kind) {
+    case S_GRID_VALUE: return cell.value;
+    case S_WELL: return cell.well;
+    case S_GRID_ROW: return cell.row;
+    case S_GRID_COLUMN: return String(cell.column);
+    case S_SAMPLE: return cell.sample;
+    case S_GRID: return cell.grid;
+    case S_PLATE: return cell.plate;
+    default: return undefined;
+  }
+}
+
 /** 1-based CSV column a value came from, when it came from one. */
 export function columnOf(src: BoundSource, ctx: Ctx): number | undefined {
+  if (src.kind === S_GRID_VALUE && ctx.cell) return ctx.cell.col + 1;
   if (src.kind === S_COLUMN) return src.col + 1;
   if ((src.kind === S_EACH || src.kind === S_EACH_COLUMN || src.kind === S_EACH_MATCH) && ctx.eachCol >= 0) return ctx.eachCol + 1;
   return undefined;

@@ -6,7 +6,7 @@
 
 import { RECORD_KINDS, type FieldDef } from '../model/records.js';
 import { ID_SCHEMES, type RecordKind } from '../model/types.js';
-import { RESULT_FIELD } from './field-types.js';
+import { RESULT_FIELD, SPEC_FIELD } from './field-types.js';
 import { SPLIT_KIND_PATTERN } from './split.js';
 
 type Schema = Record<string, unknown>;
@@ -74,8 +74,8 @@ const fieldSchema: Schema = {
     const: { type: SCALAR, description: 'A constant value, in canonical form (no source).' },
     default: { type: SCALAR, description: 'Used when the source is absent, empty or a missing marker. In canonical form: numbers with ".", dates YYYY-MM-DD, datetimes ISO-8601.' },
     type: {
-      enum: ['string', 'decimal', 'integer', 'date', 'datetime', 'boolean', 'result', 'list'],
-      description: 'Value type. Default: what the canonical field needs (string for identifiers: "00123" stays "00123"). result = lab result text split into resultRaw/resultValue/qualifier ("<0.05", "ND", "<LOQ"); list = split by `separator`.',
+      enum: ['string', 'decimal', 'integer', 'date', 'datetime', 'boolean', 'result', 'list', 'spec'],
+      description: 'Value type. Default: what the canonical field needs (string for identifiers: "00123" stays "00123"). result = lab result text split into resultRaw/resultValue/qualifier ("<0.05", "ND", "<LOQ"); list = split by `separator`; spec = specification text split into specLow/specHigh/specText (the test_result field named spec).',
     },
     format: stringOrList('Date/datetime pattern(s) in Luxon tokens, tried in order: "dd.MM.yyyy", "M/d/yy h:mm a", "yyyy-MM-dd\'T\'HH:mm:ssZZ"; "iso" = ISO-8601 (the default).'),
     tz: { type: 'string', minLength: 1, description: 'IANA time zone for datetimes without an offset, e.g. Europe/Berlin, America/New_York (default UTC).' },
@@ -98,6 +98,17 @@ const fieldSchema: Schema = {
     extract: { type: 'string', minLength: 1, description: 'Regular expression with one capture group applied to the value before typing, e.g. "^COA_(.+)_v\\\\d+\\\\.pdf$". No match = E_EXTRACT. A named group "value" wins over the first group.' },
     separator: { type: 'string', minLength: 1, description: 'For type list: separator (default ",").' },
     decimal: { enum: ['.', ','], description: 'Decimal separator for this field, overriding the dialect.' },
+    qualifiers: {
+      type: 'object',
+      description: 'The result field: the lab\'s own words on top of the built-in ones (ND, n.d., not detected, <LOD, <LOQ, BLQ, BLOQ, …). Word as sent (compared ignoring case and spaces) → ND or <LOQ (a qualifier, alone or before its limit: "nicht nachweisbar (<0,01)"), <, >, <=, >= (an operator word before a number: "kleiner 0,05"), or conforms / does not conform / positive / negative (a qualitative result, stored as that word so readiness can judge it).',
+      additionalProperties: { enum: ['ND', '<LOQ', '<', '>', '<=', '>=', 'conforms', 'does not conform', 'positive', 'negative'] },
+      examples: [{ 'nicht nachweisbar': 'ND', '< BG': '<LOQ', entspricht: 'conforms' }],
+    },
+    sequence: {
+      type: 'boolean',
+      const: true,
+      description: 'test_result.replicate: number repeated measurements of the same test (same lot, test, sample and time) in file order, 1, 2, 3 …, so they are all kept instead of the last one overwriting the others. Instead of `from`.',
+    },
   },
 };
 
@@ -213,6 +224,10 @@ function kindBranch(kind: RecordKind): Schema {
       description: 'test_result.result: the result as sent ("<0.05", "ND", "<LOQ", "99,8", "Complies"); split into resultRaw, resultValue and qualifier.',
       allOf: [{ $ref: '#/definitions/field' }],
     };
+    fields[SPEC_FIELD] = {
+      description: 'test_result.spec: the specification as written ("NMT 0.5 %", "≤ 20", "NLT 98.0", "95.0 - 105.0", "80–120 %", "Report"); split into specLow, specHigh, specText (always the text as sent) and unit (when stated and no unit column gives one). Unreadable limits = E_BAD_SPEC.',
+      allOf: [{ $ref: '#/definitions/field' }],
+    };
   }
   return {
     if: { properties: { emit: { const: kind } }, required: ['emit'] },
@@ -278,6 +293,38 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         properties: {
           header: { type: 'string', minLength: 1, description: 'Text of a header cell that marks a header row, e.g. "Analyte".' },
           end: { type: 'string', minLength: 1, description: 'Regular expression on the first non-empty cell of a line that ends a table, e.g. "^(End of table|-{3,})".' },
+        },
+      },
+      grid: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['values'],
+        description: 'CSV/xlsx: plate-reader grids. A grid of values by row letter (A, B, …) × column number (1, 2, …) under a marker line becomes one record per well; a second grid or a table names the sample in each well. Fields read $value, $well ("A1"), $row ("A"), $column ("1"), $sample, $grid (the values marker\'s text), $plate, and key/value blocks (from: { block }) in the lines around the grids. Empty wells are counted as filtered; a well with a value and no sample is E_GRID_NO_SAMPLE.',
+        properties: {
+          values: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['after'],
+            description: 'Where a grid of values is: under each line whose first non-empty cell matches `after`.',
+            properties: { after: { type: 'string', minLength: 1, description: 'Regular expression on the first non-empty cell of the marker line, e.g. "^Results$" or "^Absorbance". The header of column numbers is the marker line itself (when its other cells are 1, 2, 3 …) or the next non-blank line.' } },
+          },
+          samples: {
+            description: 'What names the sample in each well: { after: "^Layout" } (a grid like the values grid) or { table: "^Samples", well: "Well", sample: "Sample" } (a table with a well column: A1, A01).',
+            oneOf: [
+              { type: 'object', additionalProperties: false, required: ['after'], properties: { after: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of the line above the layout grid.' } } },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['table'],
+                properties: {
+                  table: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of the line above the sample table; the table\'s header is the next non-blank line, it ends at a blank line.' },
+                  well: { type: 'string', minLength: 1, description: 'Header of the well column (default "Well").' },
+                  sample: { type: 'string', minLength: 1, description: 'Header of the sample column (default "Sample").' },
+                },
+              },
+            ],
+          },
+          plate: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of a line that starts a plate ($plate reads that cell). A plate\'s grids pair with its layout; a plate without one uses the previous plate\'s. Default: each values grid with the layout next to it is a plate.' },
         },
       },
       ignoreColumns: { type: 'array', items: { type: 'string' }, description: 'CSV: headers of columns deliberately not read; they are not reported as unclaimed and an allExcept each skips them.' },

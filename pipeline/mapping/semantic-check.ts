@@ -4,12 +4,13 @@
 // Runs defensively on data that may also have schema errors: anything of the wrong shape is
 // skipped here (the schema already reported it).
 
+import { checkGrid, GRID_SOURCES } from './grid-check.js';
 import { RECORD_KINDS } from '../model/records.js';
 import type { IdScheme, RecordKind } from '../model/types.js';
 import { checkDateFormat, formatHasOffset, isValidZone, ISO_FORMAT } from './date-format.js';
 import type { Severity } from './diagnostics.js';
 import {
-  allowedValueTypes, canonicalField, canonicalFieldNames, coerceConstant, effectiveType, isRecordKind, RESULT_FIELD,
+  allowedValueTypes, canonicalField, canonicalFieldNames, coerceConstant, effectiveType, isRecordKind, RESULT_FIELD, SPEC_FIELD,
 } from './field-types.js';
 import type { FieldValueType } from './spec.js';
 import { normalizeHeader } from './headers.js';
@@ -29,9 +30,11 @@ export interface CheckContext {
   sourceText: ReadonlyMap<string, string>;
   expectedPartner?: string;
   expectedFeed?: string;
+  /** The mapping declares `grid` (set by checkMappingSemantics): the grid sources may be read. */
+  grid?: boolean;
 }
 
-export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch'] as const;
+export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch', ...GRID_SOURCES] as const;
 const TESTS = ['equals', 'in', 'notIn', 'matches', 'present'] as const;
 // Spellings of "not detected" that a `result` field would otherwise turn into qualifier ND.
 const ND_SPELLINGS = new Set(['nd', 'n.d.', 'n.d', 'not detected', 'n.n.', '<lod']);
@@ -68,8 +71,10 @@ function zoneSuggestion(tz: string): string {
 
 export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   if (!isObj(raw)) return;
+  ctx = { ...ctx, grid: isObj(raw.grid) };
   const { report } = ctx;
   const format = typeof raw.format === 'string' ? raw.format : 'csv';
+  checkGrid(raw, format, report);
 
   if (ctx.expectedPartner !== undefined && typeof raw.partner === 'string' && raw.partner !== ctx.expectedPartner) {
     report('/partner', 'value', 'error', 'E_PARTNER_MISMATCH', `partner '${raw.partner}' does not match the folder this file is in ('${ctx.expectedPartner}'); mappings live in mappings/<partner>/<feed>.yaml`);
@@ -148,6 +153,9 @@ function checkSource(ptr: string, source: string, scope: { ctx: CheckContext; fo
     if (!(SPECIAL_SOURCES as readonly string[]).includes(source)) {
       report(ptr, 'value', 'error', 'E_BAD_SOURCE', `unknown special source '${source}'${didYouMean(source, SPECIAL_SOURCES)}; special sources are ${SPECIAL_SOURCES.join(', ')}`);
       return;
+    }
+    if ((GRID_SOURCES as readonly string[]).includes(source) && scope.ctx.grid !== true) {
+      report(ptr, 'value', 'error', 'E_BAD_SOURCE', `${scope.what} reads ${source}, which only a mapping with \`grid\` (plate-reader grids) has`);
     }
     if ((source === '$each' || source === '$eachColumn' || source === '$eachMatch') && !scope.hasEach) {
       report(ptr, 'value', 'error', 'E_EACH_MISSING', `${scope.what} reads ${source}, but this record has no 'each' list of wide columns`);
@@ -282,7 +290,7 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
   const { report } = scope.ctx;
   const xref = typeof fs.xref === 'string' ? (fs.xref as IdScheme) : undefined;
   const def = canonicalField(kind, name);
-  const isResult = kind === 'test_result' && name === RESULT_FIELD;
+  const isResult = kind === 'test_result' && (name === RESULT_FIELD || name === SPEC_FIELD);
   if (xref === undefined && def === undefined && !isResult) {
     const names = canonicalFieldNames(kind);
     const near = closest(name, names);
@@ -293,7 +301,11 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
     report(p(ptr, 'xref'), 'key', 'warning', 'W_XREF_SHADOWS', `'${name}' has xref, so it becomes a ${xref} identifier of the lot, not the ${kind}.${name} field; give the identifier another name if you want both`);
   }
 
-  const hasFrom = has(fs, 'from') || has(fs, 'template');
+  const hasFrom = has(fs, 'from') || has(fs, 'template') || fs.sequence === true;
+  if (fs.sequence === true && (has(fs, 'from') || has(fs, 'template'))) report(p(ptr, 'sequence'), 'key', 'error', 'E_CONFLICTING_SOURCE', `field '${name}' has both sequence and from/template; keep one`);
+  if (fs.sequence === true && !(kind === 'test_result' && name === 'replicate')) {
+    report(p(ptr, 'sequence'), 'key', 'warning', 'W_UNUSED_OPTION', `sequence numbers repeated test results; it belongs on test_result.replicate`);
+  }
   const hasConst = has(fs, 'const');
   const hasDefault = has(fs, 'default');
   if (!hasFrom && !hasConst && !hasDefault) {
@@ -330,7 +342,7 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
   const allowed = allowedValueTypes(kind, name, { xref });
   const declared = typeof fs.type === 'string' ? (fs.type as FieldValueType) : undefined;
   if (declared !== undefined && !allowed.includes(declared)) {
-    const what = xref !== undefined ? `'${name}' is an identifier (text)` : isResult ? `'result' is split into resultRaw/resultValue/qualifier` : `${kind}.${name} is a ${def!.type === 'string[]' ? 'list' : def!.type} field`;
+    const what = xref !== undefined ? `'${name}' is an identifier (text)` : isResult ? (name === SPEC_FIELD ? `'spec' is split into specLow/specHigh/specText` : `'result' is split into resultRaw/resultValue/qualifier`) : `${kind}.${name} is a ${def!.type === 'string[]' ? 'list' : def!.type} field`;
     report(p(ptr, 'type'), 'value', 'error', 'E_TYPE_MISMATCH', `${what}; type ${declared} would make every record invalid; use ${allowed.join(' or ')}${declared === 'result' ? ' (type result belongs on the test_result field named result)' : ''}`);
     return;
   }
@@ -371,7 +383,8 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
 
   // Options that only make sense for some types.
   if (has(fs, 'separator') && type !== 'list') report(p(ptr, 'separator'), 'key', 'warning', 'W_UNUSED_OPTION', `separator only applies to list fields ('${name}' is ${type})`);
-  if (has(fs, 'decimal') && type !== 'decimal' && type !== 'integer' && type !== 'result') {
+  if (has(fs, 'qualifiers') && type !== 'result') report(p(ptr, 'qualifiers'), 'key', 'warning', 'W_UNUSED_OPTION', `qualifiers only apply to the result field ('${name}' is ${type})`);
+  if (has(fs, 'decimal') && type !== 'decimal' && type !== 'integer' && type !== 'result' && type !== 'spec') {
     report(p(ptr, 'decimal'), 'key', 'warning', 'W_UNUSED_OPTION', `decimal only applies to numbers and results ('${name}' is ${type})`);
   }
 

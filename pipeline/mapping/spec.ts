@@ -20,6 +20,7 @@
 //     - { input: fixtures/acme-cmo/batch_status_sample.csv, expect: fixtures/acme-cmo/batch_status_sample.expected.json }
 
 import type { IdScheme, RecordKind } from '../model/types.js';
+import type { ResultWord } from './result-text.js';
 
 export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
 
@@ -58,7 +59,7 @@ export interface XmlOptions {
   record: string;
 }
 
-export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list';
+export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list' | 'spec';
 
 export type SplitKind = 'number' | 'unit' | 'sgtin:gtin' | 'sgtin:serial' | 'sscc' | `gs1:${string}`;
 
@@ -135,6 +136,18 @@ export interface FieldSpec {
   separator?: string;
   /** Decimal separator override for this field. */
   decimal?: string;
+  /**
+   * type result: the lab's own words on top of the built-in ones (ND, n.d., <LOQ, BLQ, …):
+   * word as sent → ND, <LOQ, <, >, <=, >= (a qualifier, alone or before a limit: "ND (<0,01)"),
+   * or conforms / does not conform / positive / negative (a qualitative result, stored as that word).
+   */
+  qualifiers?: Record<string, ResultWord>;
+  /**
+   * The value is the number of the record among the file's records with the same key but for
+   * this field (test_result: lot, test, sample, time): 1, 2, 3 … — repeated measurements of
+   * one test become replicates instead of overwriting each other. Instead of `from`.
+   */
+  sequence?: boolean;
 }
 
 /**
@@ -201,6 +214,25 @@ export interface SectionsSpec {
   end?: string;
 }
 
+/**
+ * Plate-reader grids (CSV/xlsx): one record per well of a grid of values by row letter (A, B, …)
+ * × column number (1, 2, …), with the sample the layout names for it. Fields read $value,
+ * $well ("A1"), $row ("A"), $column ("1"), $sample, $grid (the values marker line's first cell),
+ * $plate (the plate marker's cell, else the grid's), and key/value blocks around the grids.
+ */
+export interface GridSpec {
+  /** The values grid: a line whose first non-empty cell matches `after` (a regular expression) stands above it. */
+  values: { after: string };
+  /**
+   * What names the sample in each well: a second grid under a marker line (`after`), or a table
+   * under a marker line (`table`) with a well column (`well`, default "Well": A1, A01) and a
+   * sample column (`sample`, default "Sample"). A well with a value and no sample is E_GRID_NO_SAMPLE.
+   */
+  samples?: { after: string } | { table: string; well?: string; sample?: string };
+  /** A line whose first non-empty cell matches this starts a plate (default: each values grid with its samples is one). */
+  plate?: string;
+}
+
 export interface MappingSpec {
   partner: string;
   feed: string;
@@ -228,6 +260,8 @@ export interface MappingSpec {
   ignoreColumns?: string[];
   /** CSV: the file holds several tables, each with its own key/value block and header row. */
   sections?: SectionsSpec;
+  /** CSV/xlsx: plate-reader grids, one record per well. */
+  grid?: GridSpec;
   /**
    * CSV: report columns nothing reads (W_UNCLAIMED_COLUMN). Default: warn when a record has an
    * open-ended `each` (columns / allExcept), else ignore.

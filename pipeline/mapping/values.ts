@@ -2,7 +2,6 @@
 // Converters are built once per field and return the typed value or a ConvError (never throw),
 // so the row loop stays free of try/catch and closures.
 
-import type { Qualifier } from '../model/types.js';
 import type { ErrorCode } from '../codes.js';
 
 export class ConvError {
@@ -53,55 +52,8 @@ export function parseBoolean(text: string): boolean | undefined {
 
 export const BOOLEAN_WORDS = 'yes/no, true/false, 1/0, Y/N, ja/nein';
 
-export interface ParsedResult {
-  resultRaw: string;
-  resultValue?: number;
-  qualifier?: Qualifier;
-}
-
-// Lab spellings of "not detected"; "<LOD" (below the limit of detection) is the same statement.
-const NOT_DETECTED = new Set([
-  'nd', 'n.d.', 'n.d', 'n/d', 'not detected', 'none detected', 'not found', 'n.n.', 'n.n', 'nn',
-  'nicht nachweisbar', 'bdl', '<lod', '< lod',
-]);
-const QUALIFIED = /^(<=|>=|≤|≥|<|>)\s*(.+)$/;
-const LOQ = /^loq\b/i;
-const LOD = /^lod\b/i;
-const LOOKS_NUMERIC = /^[-+\u2212]?[\d.,]/;
-
-/**
- * Splits a lab result as sent into qualifier and value: "<0.05" → <, 0.05; "ND" → ND;
- * "<LOQ" → <LOQ; "99,8" (decimal comma) → 99.8; "Complies" → text only. Text that starts like
- * a number but is not one in the declared notation is an error, not a silent text result.
- */
-export function parseResult(raw: string, parseNumber: NumberParser, numberFormat: string): ParsedResult | ConvError {
-  const text = raw.trim();
-  const lower = text.toLowerCase();
-  if (NOT_DETECTED.has(lower)) return { resultRaw: text, qualifier: 'ND' };
-  const q = QUALIFIED.exec(text);
-  if (q !== null) {
-    const op = q[1] === '≤' ? '<=' : q[1] === '≥' ? '>=' : (q[1] as Qualifier);
-    const rest = q[2].trim();
-    if (op === '<' && LOQ.test(rest)) return { resultRaw: text, qualifier: '<LOQ' };
-    if (op === '<' && LOD.test(rest)) return { resultRaw: text, qualifier: 'ND' };
-    const n = parseNumber(rest);
-    if (Number.isNaN(n)) {
-      return new ConvError('E_BAD_NUMBER', `result "${text}": after "${q[1]}" expected ${numberFormat}`);
-    }
-    return { resultRaw: text, resultValue: n, qualifier: op };
-  }
-  if (LOOKS_NUMERIC.test(text)) {
-    const n = parseNumber(text);
-    if (Number.isNaN(n)) {
-      return new ConvError(
-        'E_BAD_NUMBER',
-        `result "${text}" is not ${numberFormat}, nor a qualified result like "<0.05", "ND" or "<LOQ"`,
-      );
-    }
-    return { resultRaw: text, resultValue: n };
-  }
-  return { resultRaw: text }; // qualitative result ("Complies", "Conforms", "Positive")
-}
+// Lab result text (qualifiers, ND, <LOQ, vocabulary): see result-text.ts.
+export { parseResult, type ParsedResult } from './result-text.js';
 
 export function splitList(text: string, separator: string): string[] {
   const out: string[] = [];

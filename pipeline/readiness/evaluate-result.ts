@@ -42,7 +42,9 @@ type Measured =
 // Only '.' decimals: '1,000' is ambiguous and the mapping engine has already normalised numbers it knows about.
 const NUMERIC_RAW = /^(<=|>=|≤|≥|<|>)?\s*([+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?)\s*(?:[%a-zµμ]+(?:\/[a-z]+)?)?$/i;
 const ND_RAW = /^(?:n\.?d\.?|not detected|none detected)$/i;
-const LOQ_RAW = /^(?:<\s*loq|<\s*lod|below loq|bloq)$/i;
+const LOQ_RAW = /^(?:<\s*loq|<\s*lod|below loq|bloq|blq|bql)$/i;
+// A spec that asks only for the value to be reported ("Report", "Report result", "For information"): any result conforms.
+const REPORT_ONLY = /^(?:report(?:ed)?(?: (?:result|value))?|for information(?: only)?|info(?:rmation)? only|to be reported)$/i;
 
 /** What the result says, taking the split fields when present and reading resultRaw when not. */
 function measure(r: TestResultRow): Measured {
@@ -119,6 +121,11 @@ export function evaluateResult(result: TestResultRow, spec?: SpecLimits): Evalua
   const hasLow = low !== undefined;
   const hasHigh = high !== undefined;
 
+  if (!hasLow && !hasHigh && REPORT_ONLY.test(norm(result.specText ?? ''))) {
+    // Report only: the result conforms once reported, unless it states a failure itself.
+    if (m.kind === 'text') return !m.text ? 'unknown' : FAILS.test(norm(m.text)) ? 'fail' : 'pass';
+    return 'pass';
+  }
   if (m.kind === 'text') return evaluateText(m.text, result.specText);
   if (!hasLow && !hasHigh) return m.kind === 'nondetect' ? evaluateNondetect(m.text, result.specText) : 'unknown';
 

@@ -113,3 +113,31 @@ describe('evaluateResult: text results', () => {
     expect(evaluateResult(r({}))).toBe('unknown');
   });
 });
+
+describe('evaluateResult: lab qualifiers and spec text as mapped from real lab files', () => {
+  it('ND with its detection limit, <LOQ and BLQ against an upper limit', () => {
+    expect(evaluateResult(r({ qualifier: 'ND', resultRaw: 'ND (<0,01)', resultValue: 0.01, specHigh: 0.5, specText: 'NMT 0.5 %' }))).toBe('pass');
+    expect(evaluateResult(r({ qualifier: 'ND', resultRaw: 'ND (<0,8)', resultValue: 0.8, specHigh: 0.5 }))).toBe('fail');
+    expect(evaluateResult(r({ qualifier: '<LOQ', resultRaw: 'BLQ', specHigh: 20 }))).toBe('pass');
+    expect(evaluateResult(r({ resultRaw: 'BLQ' }), { specHigh: 20 })).toBe('pass');
+    expect(evaluateResult(r({ qualifier: 'ND', resultRaw: 'n.d.', specLow: 98 }))).toBe('fail');
+  });
+  it('> 100 against a high limit fails, against a low limit passes', () => {
+    expect(evaluateResult(r({ qualifier: '>', resultValue: 100, resultRaw: '> 100', specHigh: 120 }))).toBe('fail');
+    expect(evaluateResult(r({ qualifier: '>', resultValue: 100, resultRaw: '> 100', specLow: 80 }))).toBe('pass');
+  });
+  it('a report-only spec passes any reported result that does not itself state a failure', () => {
+    expect(evaluateResult(r({ resultValue: 3.2, resultRaw: '3.2', specText: 'Report' }))).toBe('pass');
+    expect(evaluateResult(r({ qualifier: 'ND', resultRaw: 'ND', specText: 'Report result' }))).toBe('pass');
+    expect(evaluateResult(r({ resultRaw: 'Does not conform', specText: 'Report' }))).toBe('fail');
+    expect(evaluateResult(r({ resultRaw: '', specText: 'Report' }))).toBe('unknown');
+    expect(evaluateResult(r({ resultValue: 3.2, resultRaw: '3.2' }))).toBe('unknown');
+  });
+  it('positive / negative / conforms against specText', () => {
+    expect(evaluateResult(r({ resultRaw: 'positive', specText: 'Positive' }))).toBe('pass');
+    expect(evaluateResult(r({ resultRaw: 'negative', specText: 'Negative' }))).toBe('pass');
+    expect(evaluateResult(r({ resultRaw: 'positive', specText: 'Negative' }))).toBe('fail');
+    expect(evaluateResult(r({ resultRaw: 'conforms', specText: 'Conforms' }))).toBe('pass');
+    expect(evaluateResult(r({ resultRaw: 'does not conform', specText: 'Conforms' }))).toBe('fail');
+  });
+});

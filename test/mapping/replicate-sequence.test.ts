@@ -1,0 +1,49 @@
+// `replicate: { sequence: true }`: repeated measurements numbered per file, across the file's
+// sections, and never mixed between two files mapped at the same time.
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dryRun } from '../../pipeline/mapping/dry-run.js';
+import { compile, specOf, yaml } from './helpers.js';
+
+const now = new Date('2026-02-05T00:00:00Z');
+const replicates = (r: Awaited<ReturnType<typeof dryRun>>) => r.records.map((x) => `${x.fields.testCode}#${x.fields.replicate}`);
+
+describe('replicate sequence', () => {
+  it('two files mapped at the same time with one compiled mapping each count from 1', async () => {
+    const mapping = readFileSync('fixtures/shapes/lab-qualifiers.yaml', 'utf8');
+    const compiled = compile(mapping);
+    const spec = specOf(mapping);
+    const file = 'fixtures/shapes/lab-qualifiers.csv';
+    const [a, b] = await Promise.all([dryRun(compiled, spec, file, { now }), dryRun(compiled, spec, file, { now })]);
+    expect(replicates(a).slice(0, 3)).toEqual(['ASSAY#1', 'ASSAY#2', 'ASSAY#3']);
+    expect(replicates(b)).toEqual(replicates(a));
+    // And again afterwards: a new file starts at 1.
+    expect(replicates(await dryRun(compiled, spec, file, { now })).slice(0, 3)).toEqual(['ASSAY#1', 'ASSAY#2', 'ASSAY#3']);
+  });
+
+  it('counts across the sections of one file, per sample', async () => {
+    const mapping = yaml`
+      partner: acme
+      feed: feed
+      match: ["*.csv"]
+      dialect: { delimiter: ";" }
+      sections: { header: Test }
+      records:
+        - emit: test_result
+          fields:
+            lotNumber: { from: { block: "Lot" }, required: true }
+            sampleId:  { from: { block: "Sample" } }
+            testCode:  { from: Test }
+            result:    { from: Result }
+            replicate: { sequence: true }
+    `;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'seq-'));
+    const file = path.join(dir, 'runs.csv');
+    writeFileSync(file, ['Lot;L-1', 'Sample;S-1', 'Test;Result', 'PH;6.8', 'PH;6.9', '', 'Sample;S-2', 'Test;Result', 'PH;7.0', '', 'Sample;S-1', 'Test;Result', 'PH;6.7'].join('\n') + '\n');
+    const r = await dryRun(compile(mapping), specOf(mapping), file, { now });
+    expect(r.records.map((x) => `${x.fields.sampleId}:${x.fields.replicate}`)).toEqual(['S-1:1', 'S-1:2', 'S-2:1', 'S-1:3']);
+  });
+});
