@@ -209,6 +209,10 @@ export const ERROR_CODES = {
   E_FORM_FILE: entry(P, 'Attach the document (a PDF).', 'Attach the PDF.'),
   E_FORM_NAME: entry(P, 'No file name for these values is accepted by the feed.', 'Check the values, or send the file itself.'),
   E_FORM_NONE: entry(P, 'This feed has no guided form.', 'Send the feed\'s files by upload or SFTP.'),
+  E_FIXED_SHORT_LINE: entry(P, 'A fixed-width line ends before one of the declared columns starts ({column}).', 'Re-export the file with every column padded to its width; analyst: check `fixed.columns` in the mapping.'),
+  E_FIXED_LONG_LINE: entry(P, 'A fixed-width line has text after the last declared column (position {column}): the columns have probably shifted.', 'Re-export the file in the agreed layout; analyst: check `fixed.columns` (or set `fixed.overlong: ignore` if trailing text is expected).'),
+  E_FIXED_AFTER_TRAILER: entry(P, 'A data line follows the trailer line: the file was probably concatenated or cut.', 'Send each export as one complete file.'),
+  E_FIXED_TRAILER_COUNT: entry(P, 'The trailer\'s record count does not match the data lines of the file, or the required trailer is missing.', 'Send the complete export; nothing of this file was applied.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

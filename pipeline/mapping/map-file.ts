@@ -8,6 +8,7 @@ import { FileError } from '../model/types.js';
 import { readCsv, type CsvItem } from '../parse/csv-reader.js';
 import { readXlsx } from '../parse/xlsx-reader.js';
 import { readXml } from '../parse/xml-reader.js';
+import { readFixedWidth } from '../parse/fixed-width-reader.js';
 import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
 import { splitCells, type PreambleLine } from './blocks.js';
@@ -25,6 +26,8 @@ export interface MapFileHooks {
   now?: Date;
   /** XML: the elements beside the records that the record path does not match (they are not rows). */
   onXmlUnmatched?: (elements: Map<string, number>) => void;
+  /** The cells of the first data row (to show what fixed-width columns read). */
+  onFirstRow?: (values: string[], line: number) => void;
 }
 
 /**
@@ -53,12 +56,14 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     const dialect = spec.dialect ?? {};
     const xlsx = format === 'xlsx';
     if (xlsx) input.destroy();
-    const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> => (xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : readCsv(input, dialect, mode));
+    const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> =>
+      xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : format === 'fixed' ? readFixedWidth(input, spec.fixed ?? { columns: [] }, dialect) : readCsv(input, dialect, mode);
     if (spec.sections !== undefined) {
       yield* mapSections(compiled, spec, items({ raw: true }), fileName, hooks);
       return;
     }
     const preamble: PreambleLine[] = [];
+    let firstRow = true;
     for await (const item of items({ preamble: compiled.usesBlocks })) {
       if (item.kind === 'preamble') {
         preamble.push({ line: item.line, cells: item.cells ?? splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
@@ -69,6 +74,8 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
         hooks.onHeader?.(bound, item.line);
       } else if (item.kind === 'row') {
         if (mapper === undefined) throw new FileError('E_NO_HEADER', 'The file has rows before its header row.', item.line);
+        if (firstRow) hooks.onFirstRow?.(item.values, item.line);
+        firstRow = false;
         const unit: MapUnit = mapper.mapRow(item.values, item.line, fileName);
         unit.line = item.line;
         yield unit;

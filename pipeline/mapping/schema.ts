@@ -246,7 +246,42 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       feed: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Feed name; must equal this file\'s name without .yaml.' },
       version: { type: ['string', 'number'], description: 'Free-form version label an analyst bumps; the content hash is stamped on every record too.' },
       description: { type: 'string', description: 'What this feed is, for the next analyst.' },
-      format: { enum: ['csv', 'xml', 'document', 'xlsx'], default: 'csv', description: 'csv (default), xml, xlsx (an Excel workbook, one sheet read like a CSV file: same dialect.headerRow, fields, blocks, sections), or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      format: { enum: ['csv', 'xml', 'document', 'xlsx', 'fixed'], default: 'csv', description: 'csv (default), xml, xlsx (an Excel workbook, one sheet read like a CSV file: same dialect.headerRow, fields, blocks, sections), fixed (fixed-width text: columns at declared character positions, see `fixed`), or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      fixed: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['columns'],
+        description: 'format fixed: the layout of a fixed-width text export. Each data line is cut into the declared columns (1-based character positions after decoding with dialect.encoding); fields read them by name like CSV headers. dialect.decimal, thousands and skipEmptyRows apply.',
+        properties: {
+          columns: {
+            type: 'array',
+            minItems: 1,
+            description: 'The columns, e.g. [{ name: LOT, start: 1, width: 10 }, { name: QTY, start: 11, end: 19 }].',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name', 'start'],
+              properties: {
+                name: { type: 'string', minLength: 1, description: 'The name fields read with `from`.' },
+                start: { type: 'integer', minimum: 1, description: '1-based position of the first character.' },
+                end: { type: 'integer', minimum: 1, description: '1-based position of the last character (inclusive). Give end or width.' },
+                width: { type: 'integer', minimum: 1, description: 'Number of characters. Give end or width.' },
+              },
+            },
+          },
+          skip: { type: 'integer', minimum: 0, description: 'Lines at the top that are not data (report titles, column headings, a header record). Default 0.' },
+          trailer: { type: 'string', minLength: 1, description: 'Regular expression for trailer/control lines, e.g. "^TRL": not rows. A data line after it is an error (E_FIXED_AFTER_TRAILER).' },
+          trailerCount: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['start'],
+            description: 'Where the trailer holds the number of data lines; a mismatch rejects the file (E_FIXED_TRAILER_COUNT).',
+            properties: { start: { type: 'integer', minimum: 1 }, end: { type: 'integer', minimum: 1 }, width: { type: 'integer', minimum: 1 } },
+          },
+          trailerRequired: { type: 'boolean', description: 'A file without a trailer line was cut off: reject it (E_FIXED_TRAILER_COUNT). Default false.' },
+          overlong: { enum: ['error', 'ignore'], description: 'Text after the last column: error (default, E_FIXED_LONG_LINE: the columns have probably shifted) or ignore.' },
+        },
+      },
       xlsx: {
         type: 'object',
         additionalProperties: false,

@@ -83,6 +83,9 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   if (format === 'xml' && !has(raw, 'xml')) {
     report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format xml needs xml.record (the path of the record elements)');
   }
+  if (format === 'fixed' && !has(raw, 'fixed')) report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format fixed needs fixed.columns (the column positions)');
+  if (format === 'fixed' && isObj(raw.fixed) && Array.isArray(raw.fixed.columns)) checkFixedSources(raw, raw.fixed.columns, report);
+  if (format !== 'fixed' && has(raw, 'fixed')) report('/fixed', 'key', 'warning', 'W_UNUSED_OPTION', `fixed options only apply to format fixed (this mapping is ${format})`);
   if (format !== 'xml' && has(raw, 'xml')) report('/xml', 'key', 'warning', 'W_UNUSED_OPTION', `xml options are ignored for format ${format}`);
   if (format === 'document' && has(raw, 'dialect')) report('/dialect', 'key', 'warning', 'W_UNUSED_OPTION', 'dialect is ignored for format document');
   if (format === 'xml' && isObj(raw.dialect)) {
@@ -226,7 +229,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
       const problem = regexProblem(e.columns, false);
       if (problem) report(p(ptr, 'each', i, 'columns'), 'value', 'error', 'E_BAD_REGEX', problem);
     }
-    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv' && scope.format !== 'xlsx') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
+    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv' && scope.format !== 'xlsx' && scope.format !== 'fixed') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
     const cols = strings(e.column);
     cols.forEach((col, j) => {
       const key = norm(col);
@@ -310,7 +313,10 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
       report(p(ptr, 'template'), 'value', 'error', 'E_BAD_TEMPLATE', (e as Error).message);
     }
   }
-  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv' && scope.format !== 'xlsx') {
+  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format === 'fixed' && isObj(fs.from) && has(fs.from, 'block')) {
+    report(p(ptr, 'from'), 'value', 'error', 'E_BAD_SOURCE', `from: { block } reads the lines above a CSV header; a fixed-width file has only its declared columns`);
+  }
+  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv' && scope.format !== 'xlsx' && scope.format !== 'fixed') {
     report(p(ptr, 'from'), 'value', 'error', 'E_BAD_SOURCE', `from: { block / column / header / rightOf } addresses CSV cells; format ${scope.format} has none`);
   }
   if (hasConst && hasDefault) report(p(ptr, 'default'), 'key', 'warning', 'W_UNUSED_OPTION', `default never applies to a const field`);
@@ -421,4 +427,48 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
       report(ptr, 'key', 'warning', 'W_ND_MISSING', `missing marker(s) ${hidden.map((h) => `"${h}"`).join(', ')} also apply to '${name}': such results become absent instead of qualifier ND`);
     }
   }
+}
+
+/** format fixed: every column a field, template or condition names must be a declared column (a typo would empty a field on every line). */
+function checkFixedSources(raw: Obj, columns: unknown[], report: CheckContext['report']): void {
+  const span = (at: string, c: Obj, what: string): void => {
+    const ways = ['end', 'width'].filter((k) => has(c, k));
+    if (ways.length !== 1) report(at, 'key', 'error', 'E_SCHEMA', `${what} needs exactly one of end (last position) or width; it has ${ways.length === 0 ? 'neither' : 'both'}`);
+    else if (typeof c.end === 'number' && typeof c.start === 'number' && c.end < c.start) report(p(at, 'end'), 'value', 'error', 'E_SCHEMA', `${what}: end ${c.end} is before start ${c.start}`);
+  };
+  columns.forEach((c, i) => isObj(c) && span(p('/fixed/columns', i), c, `column '${String(c.name)}'`));
+  if (isObj(raw.fixed) && isObj(raw.fixed.trailerCount)) span('/fixed/trailerCount', raw.fixed.trailerCount, 'trailerCount');
+  if (isObj(raw.fixed) && typeof raw.fixed.trailer === 'string') {
+    const problem = regexProblem(raw.fixed.trailer, false);
+    if (problem) report('/fixed/trailer', 'value', 'error', 'E_BAD_REGEX', problem);
+  }
+  const names = columns.filter(isObj).map((c) => (typeof c.name === 'string' ? c.name : '')).filter((n) => n !== '');
+  const known = new Set(names.map(norm));
+  const check = (at: string, src: string): void => {
+    if (src.startsWith('$') || src.startsWith('=') || known.has(norm(src))) return;
+    report(at, 'value', 'error', 'E_BAD_SOURCE', `'${src}' is not a column of fixed.columns${didYouMean(src, names)}; the columns are ${names.join(', ')}`);
+  };
+  const conds = (at: string, list: unknown): void => {
+    if (Array.isArray(list)) list.forEach((c, i) => isObj(c) && typeof c.field === 'string' && check(p(at, i, 'field'), c.field));
+  };
+  conds('/filter', raw.filter);
+  if (!Array.isArray(raw.records)) return;
+  raw.records.forEach((rec, r) => {
+    if (!isObj(rec)) return;
+    conds(p('/records', r, 'when'), rec.when);
+    if (Array.isArray(rec.each)) rec.each.forEach((e, i) => isObj(e) && strings(e.column).forEach((c, j) => check(itemPtr(p('/records', r, 'each', i, 'column'), e.column, j), c)));
+    if (!isObj(rec.fields)) return;
+    for (const [name, fs] of Object.entries(rec.fields)) {
+      if (!isObj(fs)) continue;
+      const at = p('/records', r, 'fields', name);
+      strings(fs.from).forEach((src, i) => check(itemPtr(p(at, 'from'), fs.from, i), src));
+      if (typeof fs.template === 'string') {
+        try {
+          for (const n of parseTemplate(fs.template).names) check(p(at, 'template'), n);
+        } catch {
+          // reported by checkField
+        }
+      }
+    }
+  });
 }

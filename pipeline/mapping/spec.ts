@@ -21,12 +21,39 @@
 
 import type { IdScheme, RecordKind } from '../model/types.js';
 
-export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
+export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx' | 'fixed';
 
 /** format xlsx: which sheet. dialect.headerRow, trim and skipEmptyRows apply as for CSV. */
 export interface XlsxOptions {
   /** Sheet name (case-insensitive; hidden sheets only by name) or 1-based index among visible sheets. Default: the first visible sheet. */
   sheet?: string | number;
+}
+
+/** One column of a fixed-width line: 1-based character positions after decoding. */
+export interface FixedColumn {
+  /** The column's name: what fields read with `from` (like a CSV header). */
+  name: string;
+  /** 1-based position of its first character. */
+  start: number;
+  /** 1-based position of its last character (inclusive). One of end / width. */
+  end?: number;
+  /** Number of characters. One of end / width. */
+  width?: number;
+}
+
+/** format fixed: the column layout of a fixed-width text export. dialect.encoding, decimal, thousands, skipEmptyRows apply. */
+export interface FixedOptions {
+  columns: FixedColumn[];
+  /** Lines at the top that are not data (titles, column headings, a header record). Default 0. */
+  skip?: number;
+  /** Regular expression for control lines (a trailer record), e.g. "^TRL": not rows. */
+  trailer?: string;
+  /** Where the trailer line holds the number of data lines; checked (E_FIXED_TRAILER_COUNT). */
+  trailerCount?: { start: number; end?: number; width?: number };
+  /** The trailer line must be there (a file without it was cut off). Default false. */
+  trailerRequired?: boolean;
+  /** Text after the last column: error (default, E_FIXED_LONG_LINE) or ignore. */
+  overlong?: 'error' | 'ignore';
 }
 
 export interface CsvDialect {
@@ -214,6 +241,8 @@ export interface MappingSpec {
   dialect?: CsvDialect;
   xml?: XmlOptions;
   xlsx?: XlsxOptions;
+  /** format fixed: the column layout. */
+  fixed?: FixedOptions;
   /** File-level missing-value markers (default: [""]). */
   missing?: string[];
   /** Rows not matching all conditions are skipped (counted as filtered, not errors). */
