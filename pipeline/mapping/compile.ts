@@ -14,12 +14,15 @@ import { Engine, type BoundCondition, type BoundSource, type Clock } from './row
 import type { MappingFormat, MappingSpec } from './spec.js';
 import { closest, listOf } from './suggest.js';
 import type { ErrorCode } from '../codes.js';
+import type { JoinLookup } from './xml-join.js';
 
 /** What the XML reader hands over per record element (structurally, so this module needs no parser). */
 export interface XmlRecordLike {
   line: number;
   get(path: string): string | undefined;
   getAll(path: string): string[];
+  /** The elements at a path, as records of their own (XML `each: [{ path }]`). */
+  nodes?(path: string): XmlRecordLike[];
 }
 
 /**
@@ -60,7 +63,8 @@ export interface CompiledMapping {
   readonly usesBlocks: boolean;
   /** "Now" for date plausibility (E_IMPLAUSIBLE_DATE) of the files mapped from here on. */
   setNow(now: Date): void;
-  mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult;
+  /** @param joins the document's join index (MappingSpec.joins), built in a first pass */
+  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
 }
 
@@ -210,9 +214,10 @@ class Compiled implements CompiledMapping {
     this.clock.ms = now.getTime();
   }
 
-  mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult {
+  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult {
     const engine = this.treeEngine();
     const ctx = engine.ctx;
+    ctx.joins = joins ?? null;
     ctx.xml = rec;
     ctx.values = null;
     ctx.line = rec.line;

@@ -13,6 +13,7 @@ import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
 import { splitCells, type PreambleLine } from './blocks.js';
 import { SectionSplitter } from './sections.js';
+import { JoinIndex, type JoinStats } from './xml-join.js';
 
 export interface MapUnit extends RowMapResult {
   /** Line of the row or element (absent for a document). */
@@ -26,6 +27,8 @@ export interface MapFileHooks {
   now?: Date;
   /** XML: the elements beside the records that the record path does not match (they are not rows). */
   onXmlUnmatched?: (elements: Map<string, number>) => void;
+  /** XML with joins: the size of each join index after the first pass. */
+  onJoinIndex?: (stats: JoinStats[]) => void;
   /** The cells of the first data row (to show what fixed-width columns read). */
   onFirstRow?: (values: string[], line: number) => void;
 }
@@ -45,8 +48,9 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
   try {
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
+      const joins = await buildJoins(spec, path, hooks);
       for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
-        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName);
+        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName, joins);
         unit.line = rec.line;
         yield unit;
       }
@@ -118,4 +122,21 @@ async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, items:
   if (splitter.sections === 0) {
     throw new FileError('E_HEADER_NOT_FOUND', `No header row: no line has a cell "${spec.sections!.header}" (sections.header). Check sections.header, the delimiter and the encoding.`);
   }
+}
+
+/**
+ * XML with `joins`: the first of two passes over the file. Only the join index is kept (bounded
+ * by maxEntries, E_JOIN_INDEX_LIMIT); each record's subtree is dropped once it is indexed.
+ */
+async function buildJoins(spec: MappingSpec, path: string, hooks: MapFileHooks): Promise<JoinIndex | undefined> {
+  if (spec.joins === undefined || Object.keys(spec.joins).length === 0 || spec.xml === undefined) return undefined;
+  const index = new JoinIndex(spec.joins);
+  const first = createReadStream(path);
+  try {
+    for await (const rec of readXml(first, spec.xml)) index.add(rec);
+  } finally {
+    first.destroy();
+  }
+  hooks.onJoinIndex?.(index.stats());
+  return index;
 }

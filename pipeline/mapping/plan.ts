@@ -13,7 +13,7 @@ import { BOOLEAN_WORDS, ConvError, createNumberParser, describeNumberFormat, par
 
 // Small integer tags (not strings or classes) keep the row loop's switches monomorphic and cheap.
 // S_*: where a value comes from; T_*: where it goes; OK/FAILED/SKIPPED: a field's outcome.
-export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6, S_BLOCK = 7, S_TEMPLATE = 8, S_EACH_MATCH = 9;
+export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6, S_BLOCK = 7, S_TEMPLATE = 8, S_EACH_MATCH = 9, S_XML_EACH = 10, S_JOIN_EACH = 11;
 export const T_FIELD = 0, T_ID = 1, T_RESULT = 2;
 export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
@@ -125,6 +125,11 @@ export interface ConditionPlan {
 
 export interface EachPlan {
   aliases: string[];
+  /** XML: one record per element at this path, or null. */
+  path: string | null;
+  /** XML: one record per value this join resolves the keys at joinKeys to, or null. */
+  join: string | null;
+  joinKeys: string[];
   /** `columns:` pattern, or null. */
   pattern: RegExp | null;
   /** `allExcept:` normalized headers, or null. */
@@ -297,6 +302,9 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
     });
     return {
       aliases: aliasesOf(e.column),
+      path: e.path ?? null,
+      join: e.join ?? null,
+      joinKeys: e.key === undefined ? [] : typeof e.key === 'string' ? [e.key] : e.key,
       pattern: e.columns !== undefined ? new RegExp(e.columns) : null,
       except: e.allExcept !== undefined ? new Set(e.allExcept.map(normalizeHeader)) : null,
       optional: e.optional === true,

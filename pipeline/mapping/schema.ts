@@ -136,6 +136,9 @@ const eachSchema: Schema = {
     column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
     columns: { type: 'string', minLength: 1, description: 'CSV: every column whose header matches this regular expression, e.g. "^(.+) \\(%\\)$"; $eachMatch reads the first capture group (a test code), $eachColumn the header. New analytes are picked up without a mapping change.' },
     allExcept: { type: 'array', items: { type: 'string' }, description: 'CSV: every column except these headers and those the mapping reads elsewhere (fields, conditions, ignoreColumns); $eachColumn / $eachMatch read the header.' },
+    path: { type: 'string', minLength: 1, description: 'XML: one record per element at this path (relative to the record), e.g. "epcList/epc" or "extension/quantityList/quantityElement". Fields read the element with $each (its text), "$each/child" or "$each/@attr"; other paths read the record (the parent event), so its fields are copied into each record. Records carry the line of their element.' },
+    join: { type: 'string', minLength: 1, description: 'XML: one record per value the named join (see joins) resolves the keys at `key` to, e.g. the lots packed on the pallet a shipping event names; $each reads the value. A key that resolves to nothing is E_JOIN_UNRESOLVED.' },
+    key: stringOrList('XML, with join: path(s) of the keys in the record, e.g. ["epcList/epc", "parentID", "childEPCs/epc"].'),
     set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
     optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header (otherwise E_MISSING_COLUMN).' },
   },
@@ -299,6 +302,37 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         required: ['record'],
         properties: {
           record: { type: 'string', minLength: 1, description: 'Path of the record elements from the document root by local name, e.g. "EPCISDocument/EPCISBody/EventList/ObjectEvent"; "*" = any element, "a|b" = either.' },
+          namespaces: {
+            type: 'object',
+            additionalProperties: { type: 'string', minLength: 1 },
+            description: 'Prefixes the mapping\'s paths use, bound to namespace URIs, e.g. { epcis: "urn:epcglobal:epcis:xsd:1" }: "epcis:EPCISDocument" then matches that element whatever prefix the partner writes. An undeclared prefix matches the prefix as the document writes it; no prefix (or "*:name") matches any namespace.',
+          },
+        },
+      },
+      joins: {
+        type: 'object',
+        description: 'XML: lookups built in a first pass over the document, used by each: [{ join, key }]. E.g. { lot: { records: ObjectEvent, key: epcList/epc, value: extension/ilmd/lotNumber, contains: { records: AggregationEvent, parent: parentID, children: childEPCs/epc } } }.',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['key', 'value'],
+          properties: {
+            records: { type: 'string', minLength: 1, description: 'Record elements (local names, "a|b") that give key → value; default every record.' },
+            key: stringOrList('Path(s) of the keys in such a record, e.g. "epcList/epc" (every element there is a key).'),
+            value: { type: 'string', minLength: 1, description: 'Path of the value, e.g. "extension/ilmd/lotNumber".' },
+            contains: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['parent', 'children'],
+              description: 'Containment, searched recursively: a pallet holds cases, a case holds items.',
+              properties: {
+                records: { type: 'string', minLength: 1, description: 'Record elements that state containment, e.g. "AggregationEvent"; default every record.' },
+                parent: { type: 'string', minLength: 1, description: 'Path of the container\'s key, e.g. "parentID".' },
+                children: stringOrList('Path(s) of the contained keys, e.g. "childEPCs/epc".'),
+              },
+            },
+            maxEntries: { type: 'integer', minimum: 1, description: 'Most entries (key → value pairs plus containment links) the index may hold; more rejects the file (E_JOIN_INDEX_LIMIT). Default 1000000.' },
+          },
         },
       },
       missing: { type: 'array', items: { type: 'string' }, description: 'File-level missing-value markers, e.g. ["n.a.", "-"] (the empty string always counts as missing; compared ignoring case).' },

@@ -14,6 +14,7 @@ import {
 import type { FieldValueType } from './spec.js';
 import { normalizeHeader } from './headers.js';
 import { closest, didYouMean, listOf } from './suggest.js';
+import { compileFieldPath, compileRecordPath } from '../parse/xml-path.js';
 import { ConvError } from './values.js';
 import { escapePointer } from './yaml-source.js';
 import { parseTemplate } from './plan.js';
@@ -29,6 +30,9 @@ export interface CheckContext {
   sourceText: ReadonlyMap<string, string>;
   expectedPartner?: string;
   expectedFeed?: string;
+  /** Filled in by checkMappingSemantics: xml.namespaces and the names under joins. */
+  namespaces?: Record<string, string>;
+  joinNames?: string[];
 }
 
 export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch'] as const;
@@ -70,6 +74,19 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   if (!isObj(raw)) return;
   const { report } = ctx;
   const format = typeof raw.format === 'string' ? raw.format : 'csv';
+  const namespaces = isObj(raw.xml) && isObj(raw.xml.namespaces) ? (Object.fromEntries(Object.entries(raw.xml.namespaces).filter(([, v]) => typeof v === 'string')) as Record<string, string>) : undefined;
+  ctx = { ...ctx, namespaces, joinNames: isObj(raw.joins) ? Object.keys(raw.joins) : [] };
+  if (isObj(raw.joins)) {
+    if (format !== 'xml') report('/joins', 'key', 'error', 'E_BAD_SOURCE', `joins look up values inside one XML document; format ${format} has none`);
+    else checkJoins(raw.joins, report, namespaces);
+  }
+  if (format === 'xml' && isObj(raw.xml) && typeof raw.xml.record === 'string') {
+    try {
+      compileRecordPath(raw.xml.record, namespaces);
+    } catch (e) {
+      report('/xml/record', 'value', 'error', 'E_XML_PATH', (e as Error).message);
+    }
+  }
 
   if (ctx.expectedPartner !== undefined && typeof raw.partner === 'string' && raw.partner !== ctx.expectedPartner) {
     report('/partner', 'value', 'error', 'E_PARTNER_MISMATCH', `partner '${raw.partner}' does not match the folder this file is in ('${ctx.expectedPartner}'); mappings live in mappings/<partner>/<feed>.yaml`);
@@ -147,6 +164,12 @@ interface ConditionScope {
 
 function checkSource(ptr: string, source: string, scope: { ctx: CheckContext; format: string; hasEach: boolean; what: string }): void {
   const { report } = scope.ctx;
+  if (scope.format === 'xml' && !(SPECIAL_SOURCES as readonly string[]).includes(source)) {
+    if (source.startsWith('$each/') && !scope.hasEach) report(ptr, 'value', 'error', 'E_EACH_MISSING', `${scope.what} reads ${source}, but this record has no 'each'`);
+    const problem = xmlPathProblem(source.startsWith('$each/') ? source.slice(6) : source, scope.ctx.namespaces);
+    if (problem !== null) report(ptr, 'value', 'error', 'E_XML_PATH', problem);
+    if (!source.startsWith('$') || source.startsWith('$each/')) return;
+  }
   if (source.startsWith('$')) {
     if (!(SPECIAL_SOURCES as readonly string[]).includes(source)) {
       report(ptr, 'value', 'error', 'E_BAD_SOURCE', `unknown special source '${source}'${didYouMean(source, SPECIAL_SOURCES)}; special sources are ${SPECIAL_SOURCES.join(', ')}`);
@@ -212,7 +235,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   for (const name of fieldNames) {
     const fs = fields[name];
     if (!isObj(fs)) continue;
-    if (strings(fs.from).some((f) => f === '$each')) readsEach = true;
+    if (strings(fs.from).some((f) => f === '$each' || f.startsWith('$each/'))) readsEach = true;
     if (kind !== undefined) checkField(p(ptr, 'fields', name), name, fs, kind, { ...scope, hasEach });
   }
 
@@ -223,8 +246,19 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   // Wide columns: aliases unique across entries (else one column yields two records), set keys canonical.
   const seenColumns = new Map<string, number>();
   each.forEach((e, i) => {
-    const ways = ['column', 'columns', 'allExcept'].filter((k) => has(e, k));
-    if (ways.length !== 1) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}] needs exactly one of column (listed headers), columns (a header pattern) or allExcept (all other columns); it has ${ways.length === 0 ? 'none' : ways.join(' and ')}`);
+    const ways = ['column', 'columns', 'allExcept', 'path', 'join'].filter((k) => has(e, k));
+    if (ways.length !== 1) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}] needs exactly one of column (listed headers), columns (a header pattern), allExcept (all other columns), path (XML elements) or join (XML join values); it has ${ways.length === 0 ? 'none' : ways.join(' and ')}`);
+    if ((has(e, 'path') || has(e, 'join')) && scope.format !== 'xml') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `each path / join read XML elements; format ${scope.format} has none`);
+    if (has(e, 'join') !== has(e, 'key')) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}]: join and key go together (the join to ask, and the path of the keys in the record)`);
+    if (typeof e.join === 'string' && !(scope.ctx.joinNames ?? []).includes(e.join)) report(p(ptr, 'each', i, 'join'), 'value', 'error', 'E_UNKNOWN_FIELD', `no join "${e.join}" is declared under joins${didYouMean(e.join, scope.ctx.joinNames ?? [])}`);
+    if (typeof e.path === 'string') {
+      const problem = xmlPathProblem(e.path, scope.ctx.namespaces);
+      if (problem !== null) report(p(ptr, 'each', i, 'path'), 'value', 'error', 'E_XML_PATH', problem);
+    }
+    strings(e.key).forEach((k, j) => {
+      const problem = xmlPathProblem(k, scope.ctx.namespaces);
+      if (problem !== null) report(itemPtr(p(ptr, 'each', i, 'key'), e.key, j), 'value', 'error', 'E_XML_PATH', problem);
+    });
     if (typeof e.columns === 'string') {
       const problem = regexProblem(e.columns, false);
       if (problem) report(p(ptr, 'each', i, 'columns'), 'value', 'error', 'E_BAD_REGEX', problem);
@@ -471,4 +505,38 @@ function checkFixedSources(raw: Obj, columns: unknown[], report: CheckContext['r
       }
     }
   });
+}
+
+/** Why an XML field path cannot work, or null. */
+function xmlPathProblem(path: string, ns: Record<string, string> | undefined): string | null {
+  try {
+    compileFieldPath(path, ns);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** joins: every path compiles, record selectors name elements. */
+function checkJoins(joins: Obj, report: CheckContext['report'], ns: Record<string, string> | undefined): void {
+  for (const [name, j] of Object.entries(joins)) {
+    if (!isObj(j)) continue;
+    const at = p('/joins', name);
+    const paths: [string, unknown][] = [[p(at, 'value'), j.value], [p(at, 'key'), j.key]];
+    if (isObj(j.contains)) paths.push([p(at, 'contains', 'parent'), j.contains.parent], [p(at, 'contains', 'children'), j.contains.children]);
+    for (const [ptr, v] of paths) {
+      strings(v).forEach((s, i) => {
+        const problem = xmlPathProblem(s, ns);
+        if (problem !== null) report(itemPtr(ptr, v, i), 'value', 'error', 'E_XML_PATH', problem);
+      });
+    }
+    for (const [ptr, v] of [[p(at, 'records'), j.records], [p(at, 'contains', 'records'), isObj(j.contains) ? j.contains.records : undefined]] as const) {
+      if (typeof v !== 'string') continue;
+      try {
+        if (compileRecordPath(v).length !== 1) report(ptr, 'value', 'error', 'E_XML_PATH', `name the record elements ("ObjectEvent", "a|b"), not a path`);
+      } catch (e) {
+        report(ptr, 'value', 'error', 'E_XML_PATH', (e as Error).message);
+      }
+    }
+  }
 }
