@@ -109,10 +109,13 @@ function pathMismatch(record: string, steps: Step[], shape: PathShape): FileErro
   const names = record.trim().replace(/^\/+/, '').split('/');
   const d = shape.matched;
   if (d === steps.length - 1 && (shape.under[d]?.size ?? 0) === 0 && d > 0) return null;
+  // The local name is there but the namespace (or the prefix as written) is not the one the path asks for.
+  const want = localName(names[d] ?? '');
+  const otherNs = (d === 0 ? shape.root === want : shape.under[d]?.has(want) === true) ? ` (<${want}> is there, but not in the namespace or with the prefix "${names[d]}" asks for: check xml.namespaces, or write "*:${want}")` : '';
   const where =
     d === 0
-      ? `the root element is <${shape.root}>, not <${names[0]}>`
-      : `"${names.slice(0, d).join('/')}" is there, but it holds no <${names[d]}>; it holds ${showNames(shape.under[d])}`;
+      ? `the root element is <${shape.root}>, not <${names[0]}>${otherNs}`
+      : `"${names.slice(0, d).join('/')}" is there, but it holds no <${names[d]}>${otherNs}; it holds ${showNames(shape.under[d])}`;
   return new FileError(
     'E_RECORD_PATH_NO_MATCH',
     `The mapping's record path (xml.record) "${record}" matches no element in this file: ${where}. ` +
