@@ -62,7 +62,7 @@ describe('EPCIS through lotgate ingest', () => {
 
   it("delta-cmo's DSCSA feed: every event of its document applied to lot NW26-0424", async () => {
     w = await world();
-    const file = copyUp(w.dir, path.join(root, 'fixtures/delta-cmo/dscsa/GS1_DCM_DSCSA_20261118.xml'));
+    const file = copyUp(w.dir, path.join(root, 'fixtures/epcis/GS1_DCM_DSCSA_20261118.xml'));
     const [r] = await ingestFiles(w.lg, 'delta-cmo', [file]);
     expect(r.ack.errors).toEqual([]);
     expect(r.state).toBe('applied');
