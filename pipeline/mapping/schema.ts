@@ -59,7 +59,7 @@ const fieldSchema: Schema = {
     from: {
       anyOf: [
         stringOrList(
-      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text), "$eachMatch" (the capture group of a `columns` pattern).',
+      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text), "$eachMatch" (the capture group of a `columns` pattern); XML with each path: "$each/child", "$each/@attr" read the current element. XML paths may use namespace prefixes (see xml.namespaces) and attribute predicates: "bizTransaction[@type=\'urn:epcglobal:cbv:btt:po\']".',
     ),
         { $ref: '#/definitions/fromRef' },
       ],

@@ -102,6 +102,11 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   }
   if (format === 'fixed' && !has(raw, 'fixed')) report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format fixed needs fixed.columns (the column positions)');
   if (format === 'fixed' && isObj(raw.fixed) && Array.isArray(raw.fixed.columns)) checkFixedSources(raw, raw.fixed.columns, report);
+  if (format === 'fixed' && isObj(raw.dialect)) {
+    for (const k of Object.keys(raw.dialect)) {
+      if (!['encoding', 'decimal', 'thousands', 'skipEmptyRows', 'trim'].includes(k)) report(p('/dialect', k), 'key', 'warning', 'W_UNUSED_OPTION', `dialect.${k} is ignored for format fixed (columns are cut at fixed.columns; fixed.skip skips heading lines)`);
+    }
+  }
   if (format !== 'fixed' && has(raw, 'fixed')) report('/fixed', 'key', 'warning', 'W_UNUSED_OPTION', `fixed options only apply to format fixed (this mapping is ${format})`);
   if (format !== 'xml' && has(raw, 'xml')) report('/xml', 'key', 'warning', 'W_UNUSED_OPTION', `xml options are ignored for format ${format}`);
   if (format === 'document' && has(raw, 'dialect')) report('/dialect', 'key', 'warning', 'W_UNUSED_OPTION', 'dialect is ignored for format document');

@@ -188,3 +188,12 @@ describe('XML joins', () => {
     expect(load(bad).diagnostics.filter((d) => d.code === 'E_XML_PATH').length).toBe(3);
   });
 });
+
+describe('XML default namespace', () => {
+  it('a declared prefix matches elements in the default namespace of the document', async () => {
+    const doc = '<Doc xmlns="urn:example:doc"><Event><id>E9</id></Event></Doc>';
+    const r = await run(base('d:Doc/d:Event', '        lotNumber: { from: "d:id" }', ', namespaces: { d: "urn:example:doc" }'), doc);
+    expect(r.errors).toEqual([]);
+    expect(r.records.map((x) => x.fields)).toEqual([{ lotNumber: 'E9' }]);
+  });
+});
