@@ -86,6 +86,7 @@ export function registerMappingCommands(program: Command): void {
         for (const j of res.joins ?? []) {
           process.stdout.write(`join ${j.name}: ${j.keys} key(s) with a value, ${j.links} containment link(s); ${j.unresolvedRows} row(s) with keys that resolve to nothing${j.unresolvedRows > 0 ? ' (E_JOIN_UNRESOLVED below)' : ''}\n`);
         }
+        for (const c of res.recordsPerSpec ?? []) process.stdout.write(`${c.spec}: ${c.records} record(s)${c.each !== null ? `, one per ${c.each}` : ''}\n`);
         if (res.notMatchedByRecordPath) {
           process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
         }
@@ -93,11 +94,6 @@ export function registerMappingCommands(program: Command): void {
         for (const r of res.records.slice(0, opts.limit)) {
           const ids = r.ids.map((i) => `${i.scheme}=${i.value}`).join(' ');
           process.stdout.write(`line ${r.line}  ${r.kind}  ${ids}  ${JSON.stringify(r.fields)}\n`);
-        }
-        const perKind = new Map<string, number>();
-        for (const r of res.records) perKind.set(r.kind, (perKind.get(r.kind) ?? 0) + 1);
-        if (res.counts.rows > 0 && res.counts.records > res.counts.applied) {
-          process.stdout.write(`records per row: ${(res.counts.records / res.counts.rows).toFixed(2)} on average (each / several record specs); shown by kind: ${[...perKind].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
         }
         if (res.counts.records > opts.limit) process.stdout.write(`… ${res.counts.records - opts.limit} more record(s) (--limit, or --json for all)\n`);
         if (res.errors.length) {

@@ -66,6 +66,8 @@ export interface CompiledMapping {
   /** @param joins the document's join index (MappingSpec.joins), built in a first pass */
   mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
+  /** XML: records produced so far per record spec, with what its `each` iterates (for the dry run). */
+  xmlRecordCounts(): { spec: string; each: string | null; records: number }[];
 }
 
 class BoundCsv implements CsvRowMapper {
@@ -235,6 +237,14 @@ class Compiled implements CompiledMapping {
     ctx.errLine = undefined;
     ctx.file = fileName;
     return engine.run();
+  }
+
+  xmlRecordCounts(): { spec: string; each: string | null; records: number }[] {
+    const produced = this.tree?.produced;
+    return this.plans.map((p, i) => {
+      const e = p.each?.map((x) => (x.path !== null ? `path "${x.path}"` : x.join !== null ? `join "${x.join}" on ${x.joinKeys.map((k) => `"${k}"`).join(', ')}` : null)).filter((x) => x !== null) ?? [];
+      return { spec: `records[${i}] ${p.kind}`, each: e.length > 0 ? e.join(', ') : null, records: produced?.[i] ?? 0 };
+    });
   }
 
   private treeEngine(): Engine {

@@ -57,6 +57,8 @@ export interface DryRunResult {
   notMatchedByRecordPath?: { element: string; count: number }[];
   /** XML with joins: each join index after the first pass (keys with a value, containment links) and the keys that resolved to nothing (E_JOIN_UNRESOLVED). */
   joins?: (JoinStats & { unresolvedRows: number })[];
+  /** XML: records per record spec and what its `each` iterates (elements at a path, join values). */
+  recordsPerSpec?: { spec: string; each: string | null; records: number }[];
   /** format fixed: the declared columns and what they read on the first data row. */
   fixedColumns?: { name: string; start: number; end: number; firstRow?: { line: number; value: string } }[];
 }
@@ -95,6 +97,8 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
       if (spec.sections !== undefined) (out.sections ??= []).push({ headerLine, blocks: { ...mapper.blocks } });
     },
   };
+  const xml = spec.format === 'xml';
+  const before = xml ? compiled.xmlRecordCounts() : [];
   try {
     for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath), hooks)) {
       out.counts.rows++;
@@ -122,6 +126,9 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     if (err.field !== undefined) e.field = err.field;
     out.errors.push(e);
     out.counts.errors++;
+  }
+  if (xml && spec.records.some((r) => r.each !== undefined)) {
+    out.recordsPerSpec = compiled.xmlRecordCounts().map((c, i) => ({ ...c, records: c.records - (before[i]?.records ?? 0) }));
   }
   if (out.counts.rows === 0 && out.counts.errors === 0) {
     out.errors.push({ code: 'E_NO_ROWS', message: 'The sample has no data rows, so it cannot show whether the mapping fits. Try a file with data.' });

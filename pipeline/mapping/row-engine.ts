@@ -83,6 +83,8 @@ export class Engine {
   /** Set by mapRecord when it drops a record on purpose (unmapped: skip, a `=field` when). */
   private dropNote = '';
   private readonly labels: string[];
+  /** Records produced so far by each record spec (for the dry run's per-`each` counts). */
+  readonly produced: number[];
   readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1, eachMatch: undefined, block: new Map(), eachXml: null, joins: null, several: null };
 
   constructor(
@@ -93,6 +95,7 @@ export class Engine {
     private readonly clock: Clock,
   ) {
     this.labels = records.map((br, i) => `records[${i}] ${br.plan.kind}`);
+    this.produced = records.map(() => 0);
   }
 
   run(): RowMapResult {
@@ -391,6 +394,7 @@ export class Engine {
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);
+        this.produced[this.records.indexOf(br)]++;
         return OK;
       }
       errors = invalid.map((e) => locateRecordError(e, br, ctx));
