@@ -215,6 +215,13 @@ export const ERROR_CODES = {
   E_GRID_NOT_FOUND: entry([A, P], 'No grid of values was found: no line matches the mapping\'s grid marker {marker}.', 'Analyst: fix grid.values.after (a regular expression on the first cell of the line above the grid); partner: send the plate reader export with its result grid.'),
   E_GRID_SAME_KEY: entry(PA, 'Two wells of one grid line give the same result (same lot, test, sample, time and replicate): one would silently overwrite the other.', 'Analyst: take the replicate from the well (`replicate: { from: $well }`) so each well is kept; partner: check the plate layout.'),
   E_GRID_TOO_LARGE: entry(P, 'A plate grid is larger than lotgate reads ({limit} wells).', 'Send one plate per grid; split very large plates into several grids.'),
+  E_FIXED_SHORT_LINE: entry(P, 'A fixed-width line ends before one of the declared columns starts ({column}).', 'Re-export the file with every column padded to its width; analyst: check `fixed.columns` in the mapping.'),
+  E_FIXED_LONG_LINE: entry(P, 'A fixed-width line has text after the last declared column (position {column}): the columns have probably shifted.', 'Re-export the file in the agreed layout; analyst: check `fixed.columns` (or set `fixed.overlong: ignore` if trailing text is expected).'),
+  E_FIXED_AFTER_TRAILER: entry(P, 'A data line follows the trailer line: the file was probably concatenated or cut.', 'Send each export as one complete file.'),
+  E_FIXED_TRAILER_COUNT: entry(P, 'The trailer\'s record count does not match the data lines of the file, or the required trailer is missing.', 'Send the complete export; nothing of this file was applied.'),
+  E_XML_SEVERAL_VALUES: entry(PA, '{field}: the XML path matches several elements in the record, but the field takes one value.', 'Analyst: pick one element with a predicate (`name[@type=\'…\']`), make one record per element with `each: [{ path: … }]`, or read all with `type: list`; partner: send one value if only one is agreed.'),
+  E_JOIN_UNRESOLVED: entry(P, 'A key of the record ({value}) resolves to nothing through the document\'s join: no event in the document gives it a lot, directly or through what it contains.', 'Send the commissioning and packing (aggregation) events of these items in the same document; analyst: check the mapping\'s `joins`.'),
+  E_JOIN_INDEX_LIMIT: entry(PA, 'The document holds more join entries than the mapping allows; it was not mapped.', 'Partner: split the document; analyst: raise `joins.<name>.maxEntries` if the memory allows.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

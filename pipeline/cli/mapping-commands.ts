@@ -82,6 +82,14 @@ export function registerMappingCommands(program: Command): void {
         for (const g of res.grids ?? []) {
           process.stdout.write(`${g.kind} grid "${g.label}"${g.plate !== g.label ? ` (plate "${g.plate}")` : ''}: lines ${g.lines[0]}–${g.lines[1]}, ${g.rows} ${g.table === true ? 'wells in a table' : `rows × ${g.columns} columns`}\n`);
         }
+        if (res.fixedColumns) {
+          process.stdout.write(`fixed-width columns${res.fixedColumns[0]?.firstRow ? ` (values of the first data row, line ${res.fixedColumns[0].firstRow.line})` : ''}:\n`);
+          for (const c of res.fixedColumns) process.stdout.write(`  ${c.name.padEnd(16)} ${String(c.start).padStart(4)}-${String(c.end).padEnd(4)} ${c.firstRow ? JSON.stringify(c.firstRow.value) : ''}\n`);
+        }
+        for (const j of res.joins ?? []) {
+          process.stdout.write(`join ${j.name}: ${j.keys} key(s) with a value, ${j.links} containment link(s); ${j.unresolvedRows} row(s) with keys that resolve to nothing${j.unresolvedRows > 0 ? ' (E_JOIN_UNRESOLVED below)' : ''}\n`);
+        }
+        for (const c of res.recordsPerSpec ?? []) process.stdout.write(`${c.spec}: ${c.records} record(s)${c.each !== null ? `, one per ${c.each}` : ''}\n`);
         if (res.notMatchedByRecordPath) {
           process.stdout.write(`not rows: elements beside the records that xml.record does not match: ${res.notMatchedByRecordPath.map((e) => `<${e.element}> ×${e.count}`).join(', ')}\n`);
         }

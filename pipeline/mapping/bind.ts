@@ -4,7 +4,7 @@
 
 import { normalizeHeader } from './headers.js';
 import { findBlockValue, normalizeLabel, type PreambleLine } from './blocks.js';
-import { C_PRESENT, S_BLOCK, S_COLUMN, S_NONE, S_TEMPLATE, S_XML, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan } from './plan.js';
+import { C_PRESENT, S_BLOCK, S_COLUMN, S_JOIN_EACH, S_NONE, S_TEMPLATE, S_XML, S_XML_EACH, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan } from './plan.js';
 import type { BoundCondition, BoundEach, BoundField, BoundRecord, BoundSource } from './row-engine.js';
 import type { MappingFormat } from './spec.js';
 
@@ -161,6 +161,11 @@ export function bindRecords(
     if (plan.each !== null) {
       each = [];
       for (const e of plan.each) {
+        if (e.path !== null || e.join !== null) {
+          // XML: the elements at a path, or the values a join resolves keys to (per record).
+          each.push({ kind: e.path !== null ? S_XML_EACH : S_JOIN_EACH, col: -1, aliases: e.path !== null ? [e.path] : e.joinKeys, plan: e, header: e.path ?? e.join! });
+          continue;
+        }
         if (e.pattern !== null || e.except !== null) {
           const found = expandEach === null ? [] : expandEach(e);
           each.push(...found);

@@ -16,12 +16,15 @@ import { Engine, type BoundCondition, type BoundSource, type Clock } from './row
 import type { MappingFormat, MappingSpec } from './spec.js';
 import { closest, listOf } from './suggest.js';
 import type { ErrorCode } from '../codes.js';
+import type { JoinLookup } from './xml-join.js';
 
 /** What the XML reader hands over per record element (structurally, so this module needs no parser). */
 export interface XmlRecordLike {
   line: number;
   get(path: string): string | undefined;
   getAll(path: string): string[];
+  /** The elements at a path, as records of their own (XML `each: [{ path }]`). */
+  nodes?(path: string): XmlRecordLike[];
 }
 
 /**
@@ -66,8 +69,11 @@ export interface CompiledMapping {
   readonly usesBlocks: boolean;
   /** "Now" for date plausibility (E_IMPLAUSIBLE_DATE) of the files mapped from here on. */
   setNow(now: Date): void;
-  mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult;
+  /** @param joins the document's join index (MappingSpec.joins), built in a first pass */
+  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
+  /** XML: records produced so far per record spec, with what its `each` iterates (for the dry run). */
+  xmlRecordCounts(): { spec: string; each: string | null; records: number }[];
 }
 
 class BoundCsv implements CsvRowMapper {
@@ -235,9 +241,10 @@ class Compiled implements CompiledMapping {
     this.tree?.ctx.sequence?.clear(); // XML: a new file, replicate numbering starts again (CSV: per bound header, see CsvRowMapper.sequence)
   }
 
-  mapXmlRecord(rec: XmlRecordLike, file: string): RowMapResult {
+  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult {
     const engine = this.treeEngine();
     const ctx = engine.ctx;
+    ctx.joins = joins ?? null;
     ctx.xml = rec;
     ctx.values = null;
     ctx.line = rec.line;
@@ -255,6 +262,14 @@ class Compiled implements CompiledMapping {
     ctx.errLine = undefined;
     ctx.file = fileName;
     return engine.run();
+  }
+
+  xmlRecordCounts(): { spec: string; each: string | null; records: number }[] {
+    const produced = this.tree?.produced;
+    return this.plans.map((p, i) => {
+      const e = p.each?.map((x) => (x.path !== null ? `path "${x.path}"` : x.join !== null ? `join "${x.join}" on ${x.joinKeys.map((k) => `"${k}"`).join(', ')}` : null)).filter((x) => x !== null) ?? [];
+      return { spec: `records[${i}] ${p.kind}`, each: e.length > 0 ? e.join(', ') : null, records: produced?.[i] ?? 0 };
+    });
   }
 
   private treeEngine(): Engine {

@@ -8,6 +8,8 @@ import type { CompiledMapping, CsvRowMapper } from './compile.js';
 import { mapFile } from './map-file.js';
 import type { MappingSpec } from './spec.js';
 import type { GridInfo } from './grid.js';
+import type { JoinStats } from './xml-join.js';
+import { fixedColumnsOf } from '../parse/fixed-width-reader.js';
 
 export interface DryRunOptions {
   /** Keep at most this many records (default: all). */
@@ -56,6 +58,12 @@ export interface DryRunResult {
   grids?: GridInfo[];
   /** XML: elements beside the records that the record path does not match; they are not rows. Only present when there are some. */
   notMatchedByRecordPath?: { element: string; count: number }[];
+  /** XML with joins: each join index after the first pass (keys with a value, containment links) and the keys that resolved to nothing (E_JOIN_UNRESOLVED). */
+  joins?: (JoinStats & { unresolvedRows: number })[];
+  /** XML: records per record spec and what its `each` iterates (elements at a path, join values). */
+  recordsPerSpec?: { spec: string; each: string | null; records: number }[];
+  /** format fixed: the declared columns and what they read on the first data row. */
+  fixedColumns?: { name: string; start: number; end: number; firstRow?: { line: number; value: string } }[];
 }
 
 const MAX_REASONS = 50;
@@ -66,8 +74,21 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
   const out: DryRunResult = { records: [], errors: [], counts: { rows: 0, applied: 0, rejected: 0, filtered: 0, records: 0, errors: 0 }, filteredBy: [], filteredByCondition: [] };
   const reasons = new Map<string, number>();
   const conditions = new Map<string, number>();
+  if (spec.format === 'fixed' && spec.fixed !== undefined) {
+    try {
+      out.fixedColumns = fixedColumnsOf(spec.fixed).map((c) => ({ name: c.name, start: c.from + 1, end: c.to }));
+    } catch {
+      // the reader reports the layout error
+    }
+  }
   const hooks = {
     now: opts.now,
+    onJoinIndex: (stats: JoinStats[]) => {
+      out.joins = stats.map((j) => ({ ...j, unresolvedRows: 0 }));
+    },
+    onFirstRow: (values: string[], line: number) => {
+      if (out.fixedColumns !== undefined) out.fixedColumns.forEach((c, i) => (c.firstRow = { line, value: values[i] ?? '' }));
+    },
     onXmlUnmatched: (elements: Map<string, number>) => {
       if (elements.size > 0) out.notMatchedByRecordPath = [...elements].map(([element, count]) => ({ element, count }));
     },
@@ -82,6 +103,8 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
       if (spec.sections !== undefined) (out.sections ??= []).push({ headerLine, blocks: { ...mapper.blocks } });
     },
   };
+  const xml = spec.format === 'xml';
+  const before = xml ? compiled.xmlRecordCounts() : [];
   try {
     for await (const unit of mapFile(compiled, spec, filePath, opts.fileName ?? basename(filePath), hooks)) {
       out.counts.rows++;
@@ -99,6 +122,7 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
       out.counts.errors += unit.errors.length;
       for (const r of unit.records) if (out.records.length < limit) out.records.push(r);
       for (const e of unit.errors) if (out.errors.length < errorLimit) out.errors.push(e);
+      if (out.joins !== undefined && unit.errors.some((e) => e.code === 'E_JOIN_UNRESOLVED')) for (const j of out.joins) if (unit.errors.some((e) => e.code === 'E_JOIN_UNRESOLVED' && e.message.startsWith(`join "${j.name}"`))) j.unresolvedRows++;
     }
   } catch (err) {
     if (!(err instanceof FileError)) throw err;
@@ -108,6 +132,9 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
     if (err.field !== undefined) e.field = err.field;
     out.errors.push(e);
     out.counts.errors++;
+  }
+  if (xml && spec.records.some((r) => r.each !== undefined)) {
+    out.recordsPerSpec = compiled.xmlRecordCounts().map((c, i) => ({ ...c, records: c.records - (before[i]?.records ?? 0) }));
   }
   if (out.counts.rows === 0 && out.counts.errors === 0) {
     out.errors.push({ code: 'E_NO_ROWS', message: 'The sample has no data rows, so it cannot show whether the mapping fits. Try a file with data.' });

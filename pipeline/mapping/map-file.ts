@@ -8,12 +8,14 @@ import { FileError } from '../model/types.js';
 import { readCsv, type CsvItem } from '../parse/csv-reader.js';
 import { readXlsx } from '../parse/xlsx-reader.js';
 import { readXml } from '../parse/xml-reader.js';
+import { readFixedWidth } from '../parse/fixed-width-reader.js';
 import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
 import { splitCells, type PreambleLine } from './blocks.js';
 import { SectionSplitter } from './sections.js';
 import type { GridInfo } from './grid.js';
 import { mapGrids } from './map-grid.js';
+import { JoinIndex, type JoinStats } from './xml-join.js';
 
 export interface MapUnit extends RowMapResult {
   /** Line of the row or element (absent for a document). */
@@ -29,6 +31,10 @@ export interface MapFileHooks {
   onXmlUnmatched?: (elements: Map<string, number>) => void;
   /** Grid mappings: each grid found (values or samples), with its line range and size. */
   onGrid?: (grid: GridInfo) => void;
+  /** XML with joins: the size of each join index after the first pass. */
+  onJoinIndex?: (stats: JoinStats[]) => void;
+  /** The cells of the first data row (to show what fixed-width columns read). */
+  onFirstRow?: (values: string[], line: number) => void;
 }
 
 /**
@@ -46,8 +52,9 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
   try {
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
+      const joins = await buildJoins(spec, path, hooks);
       for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
-        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName);
+        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName, joins);
         unit.line = rec.line;
         yield unit;
       }
@@ -57,7 +64,8 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     const dialect = spec.dialect ?? {};
     const xlsx = format === 'xlsx';
     if (xlsx) input.destroy();
-    const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> => (xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : readCsv(input, dialect, mode));
+    const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> =>
+      xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : format === 'fixed' ? readFixedWidth(input, spec.fixed ?? { columns: [] }, dialect) : readCsv(input, dialect, mode);
     if (spec.grid !== undefined) {
       yield* mapGrids(compiled, spec, items({ raw: true }), fileName, hooks);
       return;
@@ -67,6 +75,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
       return;
     }
     const preamble: PreambleLine[] = [];
+    let firstRow = true;
     for await (const item of items({ preamble: compiled.usesBlocks })) {
       if (item.kind === 'preamble') {
         preamble.push({ line: item.line, cells: item.cells ?? splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
@@ -77,6 +86,8 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
         hooks.onHeader?.(bound, item.line);
       } else if (item.kind === 'row') {
         if (mapper === undefined) throw new FileError('E_NO_HEADER', 'The file has rows before its header row.', item.line);
+        if (firstRow) hooks.onFirstRow?.(item.values, item.line);
+        firstRow = false;
         const unit: MapUnit = mapper.mapRow(item.values, item.line, fileName);
         unit.line = item.line;
         yield unit;
@@ -120,4 +131,21 @@ async function* mapSections(compiled: CompiledMapping, spec: MappingSpec, items:
   if (splitter.sections === 0) {
     throw new FileError('E_HEADER_NOT_FOUND', `No header row: no line has a cell "${spec.sections!.header}" (sections.header). Check sections.header, the delimiter and the encoding.`);
   }
+}
+
+/**
+ * XML with `joins`: the first of two passes over the file. Only the join index is kept (bounded
+ * by maxEntries, E_JOIN_INDEX_LIMIT); each record's subtree is dropped once it is indexed.
+ */
+async function buildJoins(spec: MappingSpec, path: string, hooks: MapFileHooks): Promise<JoinIndex | undefined> {
+  if (spec.joins === undefined || Object.keys(spec.joins).length === 0 || spec.xml === undefined) return undefined;
+  const index = new JoinIndex(spec.joins);
+  const first = createReadStream(path);
+  try {
+    for await (const rec of readXml(first, spec.xml)) index.add(rec);
+  } finally {
+    first.destroy();
+  }
+  hooks.onJoinIndex?.(index.stats());
+  return index;
 }

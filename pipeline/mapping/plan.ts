@@ -18,6 +18,8 @@ import { createSpecParser } from './spec-text.js';
 export const S_NONE = 0, S_COLUMN = 1, S_XML = 2, S_FILE = 3, S_LINE = 4, S_EACH = 5, S_EACH_COLUMN = 6, S_BLOCK = 7, S_TEMPLATE = 8, S_EACH_MATCH = 9;
 /** Grid sources (plate readers, see grid.ts): one value per well. */
 export const S_GRID_VALUE = 10, S_WELL = 11, S_GRID_ROW = 12, S_GRID_COLUMN = 13, S_SAMPLE = 14, S_GRID = 15, S_PLATE = 16;
+/** XML `each` sources: the current element of `each: [{ path }]`, the current value of `each: [{ join }]`. */
+export const S_XML_EACH = 17, S_JOIN_EACH = 18;
 export const T_FIELD = 0, T_ID = 1, T_RESULT = 2, T_SPEC = 3;
 export const OK = 0, FAILED = 1, SKIPPED = 2, DROPPED = 3;
 
@@ -131,6 +133,11 @@ export interface ConditionPlan {
 
 export interface EachPlan {
   aliases: string[];
+  /** XML: one record per element at this path, or null. */
+  path: string | null;
+  /** XML: one record per value this join resolves the keys at joinKeys to, or null. */
+  join: string | null;
+  joinKeys: string[];
   /** `columns:` pattern, or null. */
   pattern: RegExp | null;
   /** `allExcept:` normalized headers, or null. */
@@ -313,6 +320,9 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
     });
     return {
       aliases: aliasesOf(e.column),
+      path: e.path ?? null,
+      join: e.join ?? null,
+      joinKeys: e.key === undefined ? [] : typeof e.key === 'string' ? [e.key] : e.key,
       pattern: e.columns !== undefined ? new RegExp(e.columns) : null,
       except: e.allExcept !== undefined ? new Set(e.allExcept.map(normalizeHeader)) : null,
       optional: e.optional === true,

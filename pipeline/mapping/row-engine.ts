@@ -7,7 +7,7 @@ import type { MappedRecord, RowError } from '../model/types.js';
 import type { RowMapResult, XmlRecordLike } from './compile.js';
 import { RESULT_FIELD } from './field-types.js';
 import {
-  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_LINE, S_NONE, S_TEMPLATE, S_XML, SKIPPED, T_ID, T_RESULT, T_SPEC, S_GRID_VALUE, S_WELL, S_GRID_ROW, S_GRID_COLUMN, S_SAMPLE, S_GRID, S_PLATE,
+  C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_JOIN_EACH, S_LINE, S_NONE, S_TEMPLATE, S_XML, S_XML_EACH, SKIPPED, T_ID, T_RESULT, T_SPEC, S_GRID_VALUE, S_WELL, S_GRID_ROW, S_GRID_COLUMN, S_SAMPLE, S_GRID, S_PLATE,
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
 } from './plan.js';
 import { ConvError, type ParsedResult } from './values.js';
@@ -15,6 +15,7 @@ import type { ErrorCode } from '../codes.js';
 import type { ParsedSpec } from './spec-text.js';
 import type { GridCell } from './grid.js';
 import { SequenceCounter } from './sequence.js';
+import type { JoinLookup } from './xml-join.js';
 
 // Bound plans: per file (CSV header resolved to column indexes) or per XML/document mapping.
 
@@ -69,6 +70,12 @@ export interface Ctx {
   cell?: GridCell | null;
   /** The file's counters of `sequence: true` fields (one per file, shared by its sections and plates). */
   sequence?: SequenceCounter;
+  /** XML `each: [{ path }]`: the current element (read with `$each/…`). */
+  eachXml: XmlRecordLike | null;
+  /** XML joins of the current document (built in the first pass). */
+  joins: JoinLookup | null;
+  /** Set when a field's XML path matched several elements (E_XML_SEVERAL_VALUES). */
+  several: { path: string; values: string[] } | null;
 }
 
 /** "Now" for date plausibility, set per file (the ingest clock, or the time of a dry run). */
@@ -83,7 +90,9 @@ export class Engine {
   /** Set by mapRecord when it drops a record on purpose (unmapped: skip, a `=field` when). */
   private dropNote = '';
   private readonly labels: string[];
-  readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1, eachMatch: undefined, block: new Map() };
+  /** Records produced so far by each record spec (for the dry run's per-`each` counts). */
+  readonly produced: number[];
+  readonly ctx: Ctx = { values: null, xml: null, file: '', line: 0, errLine: undefined, eachValue: undefined, eachColumn: undefined, eachCol: -1, eachMatch: undefined, block: new Map(), eachXml: null, joins: null, several: null };
 
   constructor(
     private readonly records: BoundRecord[],
@@ -93,6 +102,7 @@ export class Engine {
     private readonly clock: Clock,
   ) {
     this.labels = records.map((br, i) => `records[${i}] ${br.plan.kind}`);
+    this.produced = records.map(() => 0);
   }
 
   run(): RowMapResult {
@@ -127,6 +137,39 @@ export class Engine {
       let note: string | null = null;
       for (let e = 0; e < br.each.length; e++) {
         const be = br.each[e];
+        if (be.kind === S_XML_EACH || be.kind === S_JOIN_EACH) {
+          const items = this.eachItems(be, out);
+          if (items === null) {
+            note ??= be.kind === S_XML_EACH ? `no element at each path "${be.aliases[0]}"` : `no key at ${be.aliases.map((a) => `"${a}"`).join(', ')} for join "${be.header}"`;
+            continue;
+          }
+          const line = this.ctx.line;
+          const errLine = this.ctx.errLine;
+          for (const item of items) {
+            this.ctx.eachValue = typeof item === 'string' ? item : item.get('.');
+            this.ctx.eachXml = typeof item === 'string' ? null : item;
+            this.ctx.eachColumn = be.header;
+            this.ctx.eachCol = -1;
+            this.ctx.eachMatch = undefined;
+            if (typeof item !== 'string') {
+              this.ctx.line = item.line;
+              if (errLine !== undefined) this.ctx.errLine = item.line;
+            }
+            const ei = this.failing(br.eachWhen, null);
+            if (ei >= 0) {
+              note ??= `when [${br.eachWhen[ei].plan.label}] not met`;
+              continue;
+            }
+            const st = this.mapRecord(br, be, out);
+            if (st === SKIPPED) skipped++;
+            if (st === SKIPPED || st === DROPPED) note ??= this.dropNote;
+            else produced = true;
+          }
+          this.ctx.line = line;
+          this.ctx.errLine = errLine;
+          this.ctx.eachXml = null;
+          continue;
+        }
         const v = this.read(be);
         if (v === undefined) continue;
         const t = v.trim();
@@ -154,6 +197,37 @@ export class Engine {
     return out;
   }
 
+  /**
+   * The items of an XML each: the elements at its path, or the values its join resolves the
+   * record's keys to (a key that resolves to nothing is an E_JOIN_UNRESOLVED error of the row).
+   * null when there is nothing to iterate (no element, no key).
+   */
+  private eachItems(be: BoundEach, out: RowMapResult): (XmlRecordLike | string)[] | null {
+    const xml = this.ctx.xml;
+    if (xml === null) return null;
+    if (be.kind === S_XML_EACH) {
+      const nodes = xml.nodes?.(be.aliases[0]) ?? [];
+      return nodes.length === 0 ? null : nodes;
+    }
+    const keys: string[] = [];
+    for (const a of be.aliases) for (const k of xml.getAll(a)) if (k !== '' && !keys.includes(k)) keys.push(k);
+    if (keys.length === 0) return null;
+    const joins = this.ctx.joins;
+    const r = joins === null ? { values: [], unresolved: keys } : joins.resolve(be.header, keys);
+    if (r.unresolved.length > 0) {
+      const shown = r.unresolved.slice(0, 5).map((k) => JSON.stringify(k)).join(', ') + (r.unresolved.length > 5 ? ` and ${r.unresolved.length - 5} more` : '');
+      const e: RowError = {
+        code: 'E_JOIN_UNRESOLVED',
+        message: `join "${be.header}": ${shown} (read at ${be.aliases.map((a) => `"${a}"`).join(', ')}) resolve${r.unresolved.length === 1 ? 's' : ''} to nothing in this document: no record gives ${r.unresolved.length === 1 ? 'it' : 'them'} a value, directly or through what ${r.unresolved.length === 1 ? 'it contains' : 'they contain'}. Send the events that commission and pack these items in the same document, or check the mapping's joins.`,
+        value: r.unresolved.join(' '),
+      };
+      if (this.ctx.errLine !== undefined) e.line = this.ctx.errLine;
+      out.errors.push(e);
+      return [];
+    }
+    return r.values.length === 0 ? null : r.values;
+  }
+
   /** Index of the first condition that does not hold, or -1 when all hold. */
   private failing(conds: BoundCondition[], rec: MappedRecord | null): number {
     for (let i = 0; i < conds.length; i++) if (!this.conditionsHold(conds, rec, i)) return i;
@@ -169,7 +243,7 @@ export class Engine {
         for (let i = 0; i < src.aliases.length; i++) {
           const a = src.aliases[i];
           const special = specialKind(a);
-          const v = special !== S_NONE ? this.readSpecial(special) : ctx.xml!.get(a);
+          const v = special !== S_NONE ? this.readSpecial(special) : this.xmlValue(a);
           if (v !== undefined) return v;
         }
         return undefined;
@@ -193,6 +267,20 @@ export class Engine {
     }
   }
 
+  /** Every value at an XML path: of the `each` element for "$each/…", else of the record. */
+  private xmlAll(path: string): string[] {
+    const ctx = this.ctx;
+    if (path.startsWith('$each/')) return ctx.eachXml === null ? [] : ctx.eachXml.getAll(path.slice(6));
+    return ctx.xml!.getAll(path);
+  }
+
+  /** The one value at an XML path; several values are noted (E_XML_SEVERAL_VALUES), never a silent first-wins. */
+  private xmlValue(path: string): string | undefined {
+    const all = this.xmlAll(path);
+    if (all.length > 1) this.ctx.several ??= { path, values: all };
+    return all[0];
+  }
+
   private readSpecial(kind: number): string | undefined {
     switch (kind) {
       case S_FILE:
@@ -212,7 +300,7 @@ export class Engine {
 
   private readXmlList(bf: BoundField): string | undefined {
     for (let i = 0; i < bf.aliases.length; i++) {
-      const all = this.ctx.xml!.getAll(bf.aliases[i]);
+      const all = specialKind(bf.aliases[i]) !== S_NONE ? [this.readSpecial(specialKind(bf.aliases[i])) ?? ''].filter((x) => x !== '') : this.xmlAll(bf.aliases[i]);
       if (all.length > 1) return all.join(bf.plan.listSeparator);
       if (all.length === 1) return all[0];
     }
@@ -228,6 +316,10 @@ export class Engine {
       if (p.canonical !== null) {
         const f = rec === null ? undefined : canonicalValue(rec, p.canonical, this.records);
         v = f === undefined || f === null ? undefined : String(f);
+      } else if (c.kind === S_XML) {
+        // Several elements at the path: the condition holds if one of them passes (none for notIn).
+        if (!this.xmlConditionHolds(c)) return false;
+        continue;
       } else {
         v = this.read(c);
       }
@@ -246,6 +338,24 @@ export class Engine {
       if (!ok) return false;
     }
     return true;
+  }
+
+  private xmlConditionHolds(c: BoundCondition): boolean {
+    const p = c.plan;
+    let values: string[] = [];
+    for (const a of c.aliases) {
+      const special = specialKind(a);
+      values = special !== S_NONE ? [this.readSpecial(special) ?? ''] : this.xmlAll(a);
+      values = values.map((x) => x.trim()).filter((x) => x !== '' && !this.fileMissing.has(x.toLowerCase()));
+      if (values.length > 0) break;
+    }
+    switch (p.test) {
+      case C_EQUALS: return values.some((x) => x === p.equals);
+      case C_IN: return values.some((x) => p.set!.has(x));
+      case C_NOT_IN: return values.every((x) => !p.set!.has(x));
+      case C_MATCHES: return values.some((x) => p.re!.test(x));
+      default: return (values.length > 0) === p.present;
+    }
   }
 
   private mapRecord(br: BoundRecord, be: BoundEach | null, out: RowMapResult): number {
@@ -268,7 +378,16 @@ export class Engine {
         assign(f, rec, f.constValue, undefined);
         continue;
       }
+      ctx.several = null;
       const raw = f.type === 'list' && bf.kind === S_XML ? this.readXmlList(bf) : this.read(bf);
+      const several = ctx.several as Ctx['several'];
+      if (several !== null) {
+        const { path, values } = several;
+        ctx.several = null;
+        const shown = values.slice(0, 3).map((x) => show(x)).join(', ') + (values.length > 3 ? ', …' : '');
+        errors.push(this.error(f, bf, 'E_XML_SEVERAL_VALUES', `${f.name}: "${path}" matches ${values.length} elements in this record (${shown}), but a field takes one value: pick one with a predicate (e.g. name[@type='…']), make one record per element with each: [{ path: … }], or take all with type: list`, values.join(' ')));
+        continue;
+      }
       const status = this.mapField(f, raw, bf, rec, errors);
       if (status === SKIPPED) {
         this.dropNote = `${f.name}: code ${show(String(raw ?? '').trim())} is not in the map (unmapped: skip)`;
@@ -288,6 +407,7 @@ export class Engine {
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);
+        this.produced[this.records.indexOf(br)]++;
         return OK;
       }
       errors = invalid.map((e) => locateRecordError(e, br, ctx));

@@ -59,7 +59,7 @@ const fieldSchema: Schema = {
     from: {
       anyOf: [
         stringOrList(
-      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text), "$eachMatch" (the capture group of a `columns` pattern).',
+      'Where the value comes from. CSV: header text; several spellings allowed, the first one present in the file wins (compared ignoring case, spaces around and repeated spaces). XML: path relative to the record element by local name, "@attr" for attributes, "a/b/@c", "." for the element\'s own text. Special: "$file" (file name), "$line" (line number), "$each" (value of the current `each` column), "$eachColumn" (its header text), "$eachMatch" (the capture group of a `columns` pattern); XML with each path: "$each/child", "$each/@attr" read the current element. XML paths may use namespace prefixes (see xml.namespaces) and attribute predicates: "bizTransaction[@type=\'urn:epcglobal:cbv:btt:po\']".',
     ),
         { $ref: '#/definitions/fromRef' },
       ],
@@ -147,6 +147,9 @@ const eachSchema: Schema = {
     column: stringOrList('Header text of the column (several spellings allowed). For XML: a path relative to the record.'),
     columns: { type: 'string', minLength: 1, description: 'CSV: every column whose header matches this regular expression, e.g. "^(.+) \\(%\\)$"; $eachMatch reads the first capture group (a test code), $eachColumn the header. New analytes are picked up without a mapping change.' },
     allExcept: { type: 'array', items: { type: 'string' }, description: 'CSV: every column except these headers and those the mapping reads elsewhere (fields, conditions, ignoreColumns); $eachColumn / $eachMatch read the header.' },
+    path: { type: 'string', minLength: 1, description: 'XML: one record per element at this path (relative to the record), e.g. "epcList/epc" or "extension/quantityList/quantityElement". Fields read the element with $each (its text), "$each/child" or "$each/@attr"; other paths read the record (the parent event), so its fields are copied into each record. Records carry the line of their element.' },
+    join: { type: 'string', minLength: 1, description: 'XML: one record per value the named join (see joins) resolves the keys at `key` to, e.g. the lots packed on the pallet a shipping event names; $each reads the value. A key that resolves to nothing is E_JOIN_UNRESOLVED.' },
+    key: stringOrList('XML, with join: path(s) of the keys in the record, e.g. ["epcList/epc", "parentID", "childEPCs/epc"].'),
     set: { type: 'object', description: 'Constant canonical fields for the record made from this column, e.g. { testCode: ASSAY, unit: "%" }.', additionalProperties: { type: SCALAR } },
     optional: { type: 'boolean', description: 'CSV: the column may be absent from a file\'s header (otherwise E_MISSING_COLUMN).' },
   },
@@ -261,7 +264,42 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
       feed: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Feed name; must equal this file\'s name without .yaml.' },
       version: { type: ['string', 'number'], description: 'Free-form version label an analyst bumps; the content hash is stamped on every record too.' },
       description: { type: 'string', description: 'What this feed is, for the next analyst.' },
-      format: { enum: ['csv', 'xml', 'document', 'xlsx'], default: 'csv', description: 'csv (default), xml, xlsx (an Excel workbook, one sheet read like a CSV file: same dialect.headerRow, fields, blocks, sections), or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      format: { enum: ['csv', 'xml', 'document', 'xlsx', 'fixed'], default: 'csv', description: 'csv (default), xml, xlsx (an Excel workbook, one sheet read like a CSV file: same dialect.headerRow, fields, blocks, sections), fixed (fixed-width text: columns at declared character positions, see `fixed`), or document (a file taken as a whole, e.g. a PDF certificate; fields come from $file).' },
+      fixed: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['columns'],
+        description: 'format fixed: the layout of a fixed-width text export. Each data line is cut into the declared columns (1-based character positions after decoding with dialect.encoding); fields read them by name like CSV headers. dialect.decimal, thousands and skipEmptyRows apply.',
+        properties: {
+          columns: {
+            type: 'array',
+            minItems: 1,
+            description: 'The columns, e.g. [{ name: LOT, start: 1, width: 10 }, { name: QTY, start: 11, end: 19 }].',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name', 'start'],
+              properties: {
+                name: { type: 'string', minLength: 1, description: 'The name fields read with `from`.' },
+                start: { type: 'integer', minimum: 1, description: '1-based position of the first character.' },
+                end: { type: 'integer', minimum: 1, description: '1-based position of the last character (inclusive). Give end or width.' },
+                width: { type: 'integer', minimum: 1, description: 'Number of characters. Give end or width.' },
+              },
+            },
+          },
+          skip: { type: 'integer', minimum: 0, description: 'Lines at the top that are not data (report titles, column headings, a header record). Default 0.' },
+          trailer: { type: 'string', minLength: 1, description: 'Regular expression for trailer/control lines, e.g. "^TRL": not rows. A data line after it is an error (E_FIXED_AFTER_TRAILER).' },
+          trailerCount: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['start'],
+            description: 'Where the trailer holds the number of data lines; a mismatch rejects the file (E_FIXED_TRAILER_COUNT).',
+            properties: { start: { type: 'integer', minimum: 1 }, end: { type: 'integer', minimum: 1 }, width: { type: 'integer', minimum: 1 } },
+          },
+          trailerRequired: { type: 'boolean', description: 'A file without a trailer line was cut off: reject it (E_FIXED_TRAILER_COUNT). Default false.' },
+          overlong: { enum: ['error', 'ignore'], description: 'Text after the last column: error (default, E_FIXED_LONG_LINE: the columns have probably shifted) or ignore.' },
+        },
+      },
       xlsx: {
         type: 'object',
         additionalProperties: false,
@@ -279,6 +317,37 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         required: ['record'],
         properties: {
           record: { type: 'string', minLength: 1, description: 'Path of the record elements from the document root by local name, e.g. "EPCISDocument/EPCISBody/EventList/ObjectEvent"; "*" = any element, "a|b" = either.' },
+          namespaces: {
+            type: 'object',
+            additionalProperties: { type: 'string', minLength: 1 },
+            description: 'Prefixes the mapping\'s paths use, bound to namespace URIs, e.g. { epcis: "urn:epcglobal:epcis:xsd:1" }: "epcis:EPCISDocument" then matches that element whatever prefix the partner writes. An undeclared prefix matches the prefix as the document writes it; no prefix (or "*:name") matches any namespace.',
+          },
+        },
+      },
+      joins: {
+        type: 'object',
+        description: 'XML: lookups built in a first pass over the document, used by each: [{ join, key }]. E.g. { lot: { records: ObjectEvent, key: epcList/epc, value: extension/ilmd/lotNumber, contains: { records: AggregationEvent, parent: parentID, children: childEPCs/epc } } }.',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['key', 'value'],
+          properties: {
+            records: { type: 'string', minLength: 1, description: 'Record elements (local names, "a|b") that give key → value; default every record.' },
+            key: stringOrList('Path(s) of the keys in such a record, e.g. "epcList/epc" (every element there is a key).'),
+            value: { type: 'string', minLength: 1, description: 'Path of the value, e.g. "extension/ilmd/lotNumber".' },
+            contains: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['parent', 'children'],
+              description: 'Containment, searched recursively: a pallet holds cases, a case holds items.',
+              properties: {
+                records: { type: 'string', minLength: 1, description: 'Record elements that state containment, e.g. "AggregationEvent"; default every record.' },
+                parent: { type: 'string', minLength: 1, description: 'Path of the container\'s key, e.g. "parentID".' },
+                children: stringOrList('Path(s) of the contained keys, e.g. "childEPCs/epc".'),
+              },
+            },
+            maxEntries: { type: 'integer', minimum: 1, description: 'Most entries (key → value pairs plus containment links) the index may hold; more rejects the file (E_JOIN_INDEX_LIMIT). Default 1000000.' },
+          },
         },
       },
       missing: { type: 'array', items: { type: 'string' }, description: 'File-level missing-value markers, e.g. ["n.a.", "-"] (the empty string always counts as missing; compared ignoring case).' },

@@ -15,6 +15,7 @@ import {
 import type { FieldValueType } from './spec.js';
 import { normalizeHeader } from './headers.js';
 import { closest, didYouMean, listOf } from './suggest.js';
+import { compileFieldPath, compileRecordPath } from '../parse/xml-path.js';
 import { ConvError } from './values.js';
 import { escapePointer } from './yaml-source.js';
 import { parseTemplate } from './plan.js';
@@ -32,6 +33,9 @@ export interface CheckContext {
   expectedFeed?: string;
   /** The mapping declares `grid` (set by checkMappingSemantics): the grid sources may be read. */
   grid?: boolean;
+  /** Filled in by checkMappingSemantics: xml.namespaces and the names under joins. */
+  namespaces?: Record<string, string>;
+  joinNames?: string[];
 }
 
 export const SPECIAL_SOURCES = ['$file', '$line', '$each', '$eachColumn', '$eachMatch', ...GRID_SOURCES] as const;
@@ -75,6 +79,19 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   const { report } = ctx;
   const format = typeof raw.format === 'string' ? raw.format : 'csv';
   checkGrid(raw, format, report);
+  const namespaces = isObj(raw.xml) && isObj(raw.xml.namespaces) ? (Object.fromEntries(Object.entries(raw.xml.namespaces).filter(([, v]) => typeof v === 'string')) as Record<string, string>) : undefined;
+  ctx = { ...ctx, namespaces, joinNames: isObj(raw.joins) ? Object.keys(raw.joins) : [] };
+  if (isObj(raw.joins)) {
+    if (format !== 'xml') report('/joins', 'key', 'error', 'E_BAD_SOURCE', `joins look up values inside one XML document; format ${format} has none`);
+    else checkJoins(raw.joins, report, namespaces);
+  }
+  if (format === 'xml' && isObj(raw.xml) && typeof raw.xml.record === 'string') {
+    try {
+      compileRecordPath(raw.xml.record, namespaces);
+    } catch (e) {
+      report('/xml/record', 'value', 'error', 'E_XML_PATH', (e as Error).message);
+    }
+  }
 
   if (ctx.expectedPartner !== undefined && typeof raw.partner === 'string' && raw.partner !== ctx.expectedPartner) {
     report('/partner', 'value', 'error', 'E_PARTNER_MISMATCH', `partner '${raw.partner}' does not match the folder this file is in ('${ctx.expectedPartner}'); mappings live in mappings/<partner>/<feed>.yaml`);
@@ -88,6 +105,14 @@ export function checkMappingSemantics(raw: unknown, ctx: CheckContext): void {
   if (format === 'xml' && !has(raw, 'xml')) {
     report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format xml needs xml.record (the path of the record elements)');
   }
+  if (format === 'fixed' && !has(raw, 'fixed')) report(has(raw, 'format') ? '/format' : '', 'key', 'error', 'E_MISSING_KEY', 'format fixed needs fixed.columns (the column positions)');
+  if (format === 'fixed' && isObj(raw.fixed) && Array.isArray(raw.fixed.columns)) checkFixedSources(raw, raw.fixed.columns, report);
+  if (format === 'fixed' && isObj(raw.dialect)) {
+    for (const k of Object.keys(raw.dialect)) {
+      if (!['encoding', 'decimal', 'thousands', 'skipEmptyRows', 'trim'].includes(k)) report(p('/dialect', k), 'key', 'warning', 'W_UNUSED_OPTION', `dialect.${k} is ignored for format fixed (columns are cut at fixed.columns; fixed.skip skips heading lines)`);
+    }
+  }
+  if (format !== 'fixed' && has(raw, 'fixed')) report('/fixed', 'key', 'warning', 'W_UNUSED_OPTION', `fixed options only apply to format fixed (this mapping is ${format})`);
   if (format !== 'xml' && has(raw, 'xml')) report('/xml', 'key', 'warning', 'W_UNUSED_OPTION', `xml options are ignored for format ${format}`);
   if (format === 'document' && has(raw, 'dialect')) report('/dialect', 'key', 'warning', 'W_UNUSED_OPTION', 'dialect is ignored for format document');
   if (format === 'xml' && isObj(raw.dialect)) {
@@ -149,6 +174,12 @@ interface ConditionScope {
 
 function checkSource(ptr: string, source: string, scope: { ctx: CheckContext; format: string; hasEach: boolean; what: string }): void {
   const { report } = scope.ctx;
+  if (scope.format === 'xml' && !(SPECIAL_SOURCES as readonly string[]).includes(source)) {
+    if (source.startsWith('$each/') && !scope.hasEach) report(ptr, 'value', 'error', 'E_EACH_MISSING', `${scope.what} reads ${source}, but this record has no 'each'`);
+    const problem = xmlPathProblem(source.startsWith('$each/') ? source.slice(6) : source, scope.ctx.namespaces);
+    if (problem !== null) report(ptr, 'value', 'error', 'E_XML_PATH', problem);
+    if (!source.startsWith('$') || source.startsWith('$each/')) return;
+  }
   if (source.startsWith('$')) {
     if (!(SPECIAL_SOURCES as readonly string[]).includes(source)) {
       report(ptr, 'value', 'error', 'E_BAD_SOURCE', `unknown special source '${source}'${didYouMean(source, SPECIAL_SOURCES)}; special sources are ${SPECIAL_SOURCES.join(', ')}`);
@@ -217,7 +248,7 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   for (const name of fieldNames) {
     const fs = fields[name];
     if (!isObj(fs)) continue;
-    if (strings(fs.from).some((f) => f === '$each')) readsEach = true;
+    if (strings(fs.from).some((f) => f === '$each' || f.startsWith('$each/'))) readsEach = true;
     if (kind !== undefined) checkField(p(ptr, 'fields', name), name, fs, kind, { ...scope, hasEach });
   }
 
@@ -228,13 +259,24 @@ function checkRecord(ptr: string, rec: Obj, scope: RecordScope): void {
   // Wide columns: aliases unique across entries (else one column yields two records), set keys canonical.
   const seenColumns = new Map<string, number>();
   each.forEach((e, i) => {
-    const ways = ['column', 'columns', 'allExcept'].filter((k) => has(e, k));
-    if (ways.length !== 1) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}] needs exactly one of column (listed headers), columns (a header pattern) or allExcept (all other columns); it has ${ways.length === 0 ? 'none' : ways.join(' and ')}`);
+    const ways = ['column', 'columns', 'allExcept', 'path', 'join'].filter((k) => has(e, k));
+    if (ways.length !== 1) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}] needs exactly one of column (listed headers), columns (a header pattern), allExcept (all other columns), path (XML elements) or join (XML join values); it has ${ways.length === 0 ? 'none' : ways.join(' and ')}`);
+    if ((has(e, 'path') || has(e, 'join')) && scope.format !== 'xml') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `each path / join read XML elements; format ${scope.format} has none`);
+    if (has(e, 'join') !== has(e, 'key')) report(p(ptr, 'each', i), 'key', 'error', 'E_SCHEMA', `each[${i}]: join and key go together (the join to ask, and the path of the keys in the record)`);
+    if (typeof e.join === 'string' && !(scope.ctx.joinNames ?? []).includes(e.join)) report(p(ptr, 'each', i, 'join'), 'value', 'error', 'E_UNKNOWN_FIELD', `no join "${e.join}" is declared under joins${didYouMean(e.join, scope.ctx.joinNames ?? [])}`);
+    if (typeof e.path === 'string') {
+      const problem = xmlPathProblem(e.path, scope.ctx.namespaces);
+      if (problem !== null) report(p(ptr, 'each', i, 'path'), 'value', 'error', 'E_XML_PATH', problem);
+    }
+    strings(e.key).forEach((k, j) => {
+      const problem = xmlPathProblem(k, scope.ctx.namespaces);
+      if (problem !== null) report(itemPtr(p(ptr, 'each', i, 'key'), e.key, j), 'value', 'error', 'E_XML_PATH', problem);
+    });
     if (typeof e.columns === 'string') {
       const problem = regexProblem(e.columns, false);
       if (problem) report(p(ptr, 'each', i, 'columns'), 'value', 'error', 'E_BAD_REGEX', problem);
     }
-    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv' && scope.format !== 'xlsx') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
+    if ((has(e, 'columns') || has(e, 'allExcept')) && scope.format !== 'csv' && scope.format !== 'xlsx' && scope.format !== 'fixed') report(p(ptr, 'each', i), 'key', 'error', 'E_BAD_SOURCE', `columns / allExcept pick CSV columns by header; format ${scope.format} has none: list the paths under column`);
     const cols = strings(e.column);
     cols.forEach((col, j) => {
       const key = norm(col);
@@ -322,7 +364,10 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
       report(p(ptr, 'template'), 'value', 'error', 'E_BAD_TEMPLATE', (e as Error).message);
     }
   }
-  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv' && scope.format !== 'xlsx') {
+  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format === 'fixed' && isObj(fs.from) && has(fs.from, 'block')) {
+    report(p(ptr, 'from'), 'value', 'error', 'E_BAD_SOURCE', `from: { block } reads the lines above a CSV header; a fixed-width file has only its declared columns`);
+  }
+  if (has(fs, 'from') && typeof fs.from === 'object' && !Array.isArray(fs.from) && scope.format !== 'csv' && scope.format !== 'xlsx' && scope.format !== 'fixed') {
     report(p(ptr, 'from'), 'value', 'error', 'E_BAD_SOURCE', `from: { block / column / header / rightOf } addresses CSV cells; format ${scope.format} has none`);
   }
   if (hasConst && hasDefault) report(p(ptr, 'default'), 'key', 'warning', 'W_UNUSED_OPTION', `default never applies to a const field`);
@@ -432,6 +477,84 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
     const hidden = [...scope.fileMissing, ...markers].filter((m) => ND_SPELLINGS.has(norm(m)));
     if (hidden.length > 0) {
       report(ptr, 'key', 'warning', 'W_ND_MISSING', `missing marker(s) ${hidden.map((h) => `"${h}"`).join(', ')} also apply to '${name}': such results become absent instead of qualifier ND`);
+    }
+  }
+}
+
+/** format fixed: every column a field, template or condition names must be a declared column (a typo would empty a field on every line). */
+function checkFixedSources(raw: Obj, columns: unknown[], report: CheckContext['report']): void {
+  const span = (at: string, c: Obj, what: string): void => {
+    const ways = ['end', 'width'].filter((k) => has(c, k));
+    if (ways.length !== 1) report(at, 'key', 'error', 'E_SCHEMA', `${what} needs exactly one of end (last position) or width; it has ${ways.length === 0 ? 'neither' : 'both'}`);
+    else if (typeof c.end === 'number' && typeof c.start === 'number' && c.end < c.start) report(p(at, 'end'), 'value', 'error', 'E_SCHEMA', `${what}: end ${c.end} is before start ${c.start}`);
+  };
+  columns.forEach((c, i) => isObj(c) && span(p('/fixed/columns', i), c, `column '${String(c.name)}'`));
+  if (isObj(raw.fixed) && isObj(raw.fixed.trailerCount)) span('/fixed/trailerCount', raw.fixed.trailerCount, 'trailerCount');
+  if (isObj(raw.fixed) && typeof raw.fixed.trailer === 'string') {
+    const problem = regexProblem(raw.fixed.trailer, false);
+    if (problem) report('/fixed/trailer', 'value', 'error', 'E_BAD_REGEX', problem);
+  }
+  const names = columns.filter(isObj).map((c) => (typeof c.name === 'string' ? c.name : '')).filter((n) => n !== '');
+  const known = new Set(names.map(norm));
+  const check = (at: string, src: string): void => {
+    if (src.startsWith('$') || src.startsWith('=') || known.has(norm(src))) return;
+    report(at, 'value', 'error', 'E_BAD_SOURCE', `'${src}' is not a column of fixed.columns${didYouMean(src, names)}; the columns are ${names.join(', ')}`);
+  };
+  const conds = (at: string, list: unknown): void => {
+    if (Array.isArray(list)) list.forEach((c, i) => isObj(c) && typeof c.field === 'string' && check(p(at, i, 'field'), c.field));
+  };
+  conds('/filter', raw.filter);
+  if (!Array.isArray(raw.records)) return;
+  raw.records.forEach((rec, r) => {
+    if (!isObj(rec)) return;
+    conds(p('/records', r, 'when'), rec.when);
+    if (Array.isArray(rec.each)) rec.each.forEach((e, i) => isObj(e) && strings(e.column).forEach((c, j) => check(itemPtr(p('/records', r, 'each', i, 'column'), e.column, j), c)));
+    if (!isObj(rec.fields)) return;
+    for (const [name, fs] of Object.entries(rec.fields)) {
+      if (!isObj(fs)) continue;
+      const at = p('/records', r, 'fields', name);
+      strings(fs.from).forEach((src, i) => check(itemPtr(p(at, 'from'), fs.from, i), src));
+      if (typeof fs.template === 'string') {
+        try {
+          for (const n of parseTemplate(fs.template).names) check(p(at, 'template'), n);
+        } catch {
+          // reported by checkField
+        }
+      }
+    }
+  });
+}
+
+/** Why an XML field path cannot work, or null. */
+function xmlPathProblem(path: string, ns: Record<string, string> | undefined): string | null {
+  try {
+    compileFieldPath(path, ns);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** joins: every path compiles, record selectors name elements. */
+function checkJoins(joins: Obj, report: CheckContext['report'], ns: Record<string, string> | undefined): void {
+  for (const [name, j] of Object.entries(joins)) {
+    if (!isObj(j)) continue;
+    const at = p('/joins', name);
+    const paths: [string, unknown][] = [[p(at, 'value'), j.value], [p(at, 'key'), j.key]];
+    if (isObj(j.contains)) paths.push([p(at, 'contains', 'parent'), j.contains.parent], [p(at, 'contains', 'children'), j.contains.children]);
+    for (const [ptr, v] of paths) {
+      strings(v).forEach((s, i) => {
+        const problem = xmlPathProblem(s, ns);
+        if (problem !== null) report(itemPtr(ptr, v, i), 'value', 'error', 'E_XML_PATH', problem);
+      });
+    }
+    for (const [ptr, v] of [[p(at, 'records'), j.records], [p(at, 'contains', 'records'), isObj(j.contains) ? j.contains.records : undefined]] as const) {
+      if (typeof v !== 'string') continue;
+      try {
+        if (compileRecordPath(v).length !== 1) report(ptr, 'value', 'error', 'E_XML_PATH', `name the record elements ("ObjectEvent", "a|b"), not a path`);
+      } catch (e) {
+        report(ptr, 'value', 'error', 'E_XML_PATH', (e as Error).message);
+      }
     }
   }
 }

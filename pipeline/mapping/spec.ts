@@ -22,12 +22,39 @@
 import type { IdScheme, RecordKind } from '../model/types.js';
 import type { ResultWord } from './result-text.js';
 
-export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
+export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx' | 'fixed';
 
 /** format xlsx: which sheet. dialect.headerRow, trim and skipEmptyRows apply as for CSV. */
 export interface XlsxOptions {
   /** Sheet name (case-insensitive; hidden sheets only by name) or 1-based index among visible sheets. Default: the first visible sheet. */
   sheet?: string | number;
+}
+
+/** One column of a fixed-width line: 1-based character positions after decoding. */
+export interface FixedColumn {
+  /** The column's name: what fields read with `from` (like a CSV header). */
+  name: string;
+  /** 1-based position of its first character. */
+  start: number;
+  /** 1-based position of its last character (inclusive). One of end / width. */
+  end?: number;
+  /** Number of characters. One of end / width. */
+  width?: number;
+}
+
+/** format fixed: the column layout of a fixed-width text export. dialect.encoding, decimal, thousands, skipEmptyRows apply. */
+export interface FixedOptions {
+  columns: FixedColumn[];
+  /** Lines at the top that are not data (titles, column headings, a header record). Default 0. */
+  skip?: number;
+  /** Regular expression for control lines (a trailer record), e.g. "^TRL": not rows. */
+  trailer?: string;
+  /** Where the trailer line holds the number of data lines; checked (E_FIXED_TRAILER_COUNT). */
+  trailerCount?: { start: number; end?: number; width?: number };
+  /** The trailer line must be there (a file without it was cut off). Default false. */
+  trailerRequired?: boolean;
+  /** Text after the last column: error (default, E_FIXED_LONG_LINE) or ignore. */
+  overlong?: 'error' | 'ignore';
 }
 
 export interface CsvDialect {
@@ -57,6 +84,13 @@ export interface XmlOptions {
    * "*" matches any one element; "a|b" matches either name at that step.
    */
   record: string;
+  /**
+   * Prefixes the mapping's paths use, bound to namespace URIs: `{ epcis: "urn:epcglobal:epcis:xsd:1" }`.
+   * A path step "epcis:EPCISDocument" then matches the element in that namespace whatever prefix
+   * the partner writes. An undeclared prefix matches the prefix as written; no prefix (or "*:")
+   * matches any namespace.
+   */
+  namespaces?: Record<string, string>;
 }
 
 export type FieldValueType = 'string' | 'decimal' | 'integer' | 'date' | 'datetime' | 'boolean' | 'result' | 'list' | 'spec';
@@ -186,10 +220,50 @@ export interface EachSpec {
    * ignoreColumns): "the rest are analytes". Columns with an empty header are not included.
    */
   allExcept?: string[];
+  /**
+   * XML: one record per element at this path (relative to the record), e.g. "epcList/epc" or
+   * "extension/quantityList/quantityElement". Fields read the element with `$each` (its text) or
+   * `$each/child`, `$each/@attr`; every other path still reads the record (the parent event), so
+   * its fields are copied into each record. The records carry the line of their element.
+   */
+  path?: string;
+  /**
+   * XML: one record per value a join (see MappingSpec.joins) resolves the keys at `key` to, e.g.
+   * the lots packed on the pallet a shipping event names. `$each` reads the value.
+   */
+  join?: string;
+  /** XML, with `join`: path(s) of the keys in the record, e.g. ["epcList/epc", "parentID"]. */
+  key?: string | string[];
   /** Constant canonical fields for the record produced from this column. */
   set?: Record<string, string | number | boolean>;
   /** The column may be absent from a file's header (otherwise E_MISSING_COLUMN). */
   optional?: boolean;
+}
+
+/**
+ * A lookup built in a first pass over an XML document, used by `each: [{ join, key }]` in the
+ * second pass: key → value from the records that carry both (e.g. EPC → lot number from the
+ * commissioning events' ILMD), and optionally a containment (parent → children, e.g. from
+ * aggregation events) searched recursively, so a pallet resolves to the lots of its cases' items.
+ */
+export interface JoinSpec {
+  /** Record elements (local names, "a|b") that give key → value; default every record. */
+  records?: string;
+  /** Path(s) of the keys in such a record, e.g. "epcList/epc" (every element there is a key). */
+  key: string | string[];
+  /** Path of the value, e.g. "extension/ilmd/lotNumber". */
+  value: string;
+  /** Containment: keys that hold other keys (a pallet holds cases, a case holds items). */
+  contains?: {
+    /** Record elements that state containment, e.g. "AggregationEvent"; default every record. */
+    records?: string;
+    /** Path of the container's key, e.g. "parentID". */
+    parent: string;
+    /** Path(s) of the contained keys, e.g. "childEPCs/epc". */
+    children: string | string[];
+  };
+  /** Most entries (key → value pairs plus parent → child links) the index may hold (default 1,000,000): more is E_JOIN_INDEX_LIMIT. */
+  maxEntries?: number;
 }
 
 export interface RecordSpec {
@@ -246,6 +320,10 @@ export interface MappingSpec {
   dialect?: CsvDialect;
   xml?: XmlOptions;
   xlsx?: XlsxOptions;
+  /** format fixed: the column layout. */
+  fixed?: FixedOptions;
+  /** XML: lookups built in a first pass over the document (see JoinSpec), by name. */
+  joins?: Record<string, JoinSpec>;
   /** File-level missing-value markers (default: [""]). */
   missing?: string[];
   /** Rows not matching all conditions are skipped (counted as filtered, not errors). */

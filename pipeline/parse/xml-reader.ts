@@ -10,7 +10,7 @@ import { FileError } from '../model/types.js';
 import { decodeText, peekBytes, releaseInput, type ByteSource } from './decode.js';
 import { describeBinary, sniffFormat } from './sniff.js';
 import { detectXmlEncoding } from './xml-encoding.js';
-import { compileRecordPath, localName, stepMatches, type Step } from './xml-path.js';
+import { compileRecordPath, localName, prefixOf, stepMatches, type Namespaces, type Step } from './xml-path.js';
 import { DTD_MESSAGE, PrologScanner, dtdError } from './xml-prolog.js';
 import { XmlRecordView, type PathCache, type XmlNode, type XmlRecord } from './xml-record.js';
 
@@ -109,10 +109,13 @@ function pathMismatch(record: string, steps: Step[], shape: PathShape): FileErro
   const names = record.trim().replace(/^\/+/, '').split('/');
   const d = shape.matched;
   if (d === steps.length - 1 && (shape.under[d]?.size ?? 0) === 0 && d > 0) return null;
+  // The local name is there but the namespace (or the prefix as written) is not the one the path asks for.
+  const want = localName(names[d] ?? '');
+  const otherNs = (d === 0 ? shape.root === want : shape.under[d]?.has(want) === true) ? ` (<${want}> is there, but not in the namespace or with the prefix "${names[d]}" asks for: check xml.namespaces, or write "*:${want}")` : '';
   const where =
     d === 0
-      ? `the root element is <${shape.root}>, not <${names[0]}>`
-      : `"${names.slice(0, d).join('/')}" is there, but it holds no <${names[d]}>; it holds ${showNames(shape.under[d])}`;
+      ? `the root element is <${shape.root}>, not <${names[0]}>${otherNs}`
+      : `"${names.slice(0, d).join('/')}" is there, but it holds no <${names[d]}>${otherNs}; it holds ${showNames(shape.under[d])}`;
   return new FileError(
     'E_RECORD_PATH_NO_MATCH',
     `The mapping's record path (xml.record) "${record}" matches no element in this file: ${where}. ` +
@@ -121,7 +124,7 @@ function pathMismatch(record: string, steps: Step[], shape: PathShape): FileErro
 }
 
 /** Wires saxes events to record building; returns the records found so far in `out`. */
-function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Required<XmlLimits>): Walker {
+function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Required<XmlLimits>, ns?: Namespaces): Walker {
   const out: XmlRecord[] = [];
   // saxes calls the close-tag handler before it checks the end tag's name, so a record closed
   // by a mismatched tag would look complete. It waits here until the next event proves it.
@@ -142,6 +145,17 @@ function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Require
   let recordLine = 0;
   let recordSize = 0;
   const shape: PathShape = { root: '', top: new Map(), matched: 0, under: [] };
+  // Namespace URIs are only worked out when the mapping binds prefixes to URIs (xml.namespaces).
+  const resolveUris = ns !== undefined && Object.keys(ns).length > 0;
+  // scopes[d] = the xmlns declarations of the open element at depth d (null: none).
+  const scopes: (Record<string, string> | null)[] = [];
+  const uriOf = (prefix: string): string => {
+    for (let d = depth; d >= 1; d--) {
+      const s = scopes[d];
+      if (s != null && Object.prototype.hasOwnProperty.call(s, prefix)) return s[prefix];
+    }
+    return prefix === 'xml' ? 'http://www.w3.org/XML/1998/namespace' : '';
+  };
 
   // Text outside records is dropped, but the handler stays on so saxes keeps collecting every
   // text node where checkBuffers can see its size: a huge text node is refused wherever it is.
@@ -173,11 +187,22 @@ function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Require
   parser.on('opentag', (tag: SaxesTagPlain) => {
     depth++;
     const name = localName(tag.name);
+    const prefix = prefixOf(tag.name);
+    let uri = '';
+    if (resolveUris) {
+      let decl: Record<string, string> | null = null;
+      for (const q in tag.attributes) {
+        if (q === 'xmlns') (decl ??= Object.create(null) as Record<string, string>)[''] = tag.attributes[q];
+        else if (q.startsWith('xmlns:')) (decl ??= Object.create(null) as Record<string, string>)[q.slice(6)] = tag.attributes[q];
+      }
+      scopes[depth] = decl;
+      uri = uriOf(prefix);
+    }
     if (stack.length === 0) {
       if (depth === 1) shape.root = name;
       else if (depth === 2) countName(shape.top, name);
       if (prefixOk[depth - 1] === true && depth <= depthOfRecord) countName((shape.under[depth - 1] ??= new Map()), name);
-      prefixOk[depth] = depth <= depthOfRecord && prefixOk[depth - 1] === true && stepMatches(steps[depth - 1], name);
+      prefixOk[depth] = depth <= depthOfRecord && prefixOk[depth - 1] === true && stepMatches(steps[depth - 1], name, prefix, uri);
       if (prefixOk[depth] && depth > shape.matched) shape.matched = depth;
       if (depth !== depthOfRecord || !prefixOk[depth]) return;
       recordLine = tagLine;
@@ -194,18 +219,19 @@ function attachRecordBuilder(parser: SaxesParser, steps: Step[], limits: Require
     }
     recordSize += name.length;
     if (recordSize > limits.maxRecordBytes) throw tooLarge(`The record starting at line ${recordLine}`, limits.maxRecordBytes, recordLine);
-    const node: XmlNode = { name, attrs, text: '', children: [] };
+    const node: XmlNode = { name, prefix, uri, line: tagLine, attrs, text: '', children: [] };
     if (stack.length !== 0) stack[stack.length - 1].children.push(node);
     stack.push(node);
   });
 
   parser.on('closetag', () => {
     commit();
+    if (resolveUris) scopes[depth] = null;
     depth--;
     if (stack.length === 0) return;
     const node = stack.pop() as XmlNode;
     if (stack.length === 0) {
-      justClosed = new XmlRecordView(recordLine, node, cache);
+      justClosed = new XmlRecordView(recordLine, node, cache, ns);
       stack = [];
     }
   });
@@ -255,7 +281,7 @@ export async function* readXml(
   const lim: Required<XmlLimits> = { ...DEFAULT_XML_LIMITS, ...stripUndefined(limits) };
   let steps: Step[];
   try {
-    steps = compileRecordPath(opts.record);
+    steps = compileRecordPath(opts.record, opts.namespaces);
   } catch (e) {
     await releaseInput(input as ByteSource);
     throw e;
@@ -275,7 +301,7 @@ export async function* readXml(
     }
     const { encoding, declaredBy } = detectXmlEncoding(head);
     const parser = new SaxesParser({ position: true });
-    const walker = attachRecordBuilder(parser, steps, lim);
+    const walker = attachRecordBuilder(parser, steps, lim, opts.namespaces);
     const prolog = new PrologScanner();
     let yielded = 0;
 

@@ -1,11 +1,17 @@
 // One record element and its subtree, kept just long enough for the mapping to read fields
 // out of it with relative paths.
 
-import { compileFieldPath, stepMatches, type FieldPath } from './xml-path.js';
+import { compileFieldPath, predicateHolds, stepMatches, type FieldPath, type Namespaces } from './xml-path.js';
 
 export interface XmlNode {
   /** Local name (prefix removed). */
   name: string;
+  /** Prefix as the document writes it ('' for none). */
+  prefix: string;
+  /** Namespace URI ('' when unbound or not resolved: only resolved when the mapping declares xml.namespaces). */
+  uri: string;
+  /** 1-based line of the start tag. */
+  line: number;
   /** Attributes by local name; xmlns declarations are left out. */
   attrs: Record<string, string> | null;
   /** Direct character data (text and CDATA), untrimmed. */
@@ -22,6 +28,8 @@ export interface XmlRecord {
   get(path: string): string | undefined;
   /** Every value at the path in document order, trimmed. */
   getAll(path: string): string[];
+  /** The elements at the path (an `each` path), each as a record of its own (its line, relative paths). */
+  nodes(path: string): XmlRecord[];
 }
 
 /** Compiled field paths, shared by all records of one read (mappings ask the same few paths again and again). */
@@ -35,11 +43,26 @@ function collect(node: XmlNode, path: FieldPath, k: number, out: string[], first
     return firstOnly;
   }
   const step = path.steps[k];
+  const pred = path.preds[k];
   const kids = node.children;
   for (let i = 0; i < kids.length; i++) {
-    if (stepMatches(step, kids[i].name) && collect(kids[i], path, k + 1, out, firstOnly)) return true;
+    const kid = kids[i];
+    if (!stepMatches(step, kid.name, kid.prefix, kid.uri) || (pred !== null && !predicateHolds(pred, kid.attrs))) continue;
+    if (collect(kid, path, k + 1, out, firstOnly)) return true;
   }
   return false;
+}
+
+function collectNodes(node: XmlNode, path: FieldPath, k: number, out: XmlNode[]): void {
+  if (k === path.steps.length) {
+    out.push(node);
+    return;
+  }
+  const step = path.steps[k];
+  const pred = path.preds[k];
+  for (const kid of node.children) {
+    if (stepMatches(step, kid.name, kid.prefix, kid.uri) && (pred === null || predicateHolds(pred, kid.attrs))) collectNodes(kid, path, k + 1, out);
+  }
 }
 
 export class XmlRecordView implements XmlRecord {
@@ -47,6 +70,7 @@ export class XmlRecordView implements XmlRecord {
     readonly line: number,
     private readonly root: XmlNode,
     private readonly cache: PathCache,
+    private readonly ns?: Namespaces,
   ) {}
 
   get name(): string {
@@ -56,7 +80,7 @@ export class XmlRecordView implements XmlRecord {
   private compiled(path: string): FieldPath {
     let p = this.cache.get(path);
     if (p === undefined) {
-      p = compileFieldPath(path);
+      p = compileFieldPath(path, this.ns);
       this.cache.set(path, p);
     }
     return p;
@@ -72,5 +96,13 @@ export class XmlRecordView implements XmlRecord {
     const out: string[] = [];
     collect(this.root, this.compiled(path), 0, out, false);
     return out;
+  }
+
+  nodes(path: string): XmlRecord[] {
+    const p = this.compiled(path);
+    if (p.attr !== undefined) return [];
+    const out: XmlNode[] = [];
+    collectNodes(this.root, p, 0, out);
+    return out.map((n) => new XmlRecordView(n.line, n, this.cache, this.ns));
   }
 }
