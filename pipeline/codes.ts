@@ -209,6 +209,10 @@ export const ERROR_CODES = {
   E_FORM_FILE: entry(P, 'Attach the document (a PDF).', 'Attach the PDF.'),
   E_FORM_NAME: entry(P, 'No file name for these values is accepted by the feed.', 'Check the values, or send the file itself.'),
   E_FORM_NONE: entry(P, 'This feed has no guided form.', 'Send the feed\'s files by upload or SFTP.'),
+  E_XLSX_ENCRYPTED: entry(P, 'The workbook is protected with a password (encrypted) and cannot be read.', 'Remove the password in Excel (File > Info > Protect Workbook), save it as .xlsx and send it again.'),
+  E_XLSX_DOCTYPE: entry(P, 'A part of the workbook declares a DOCTYPE or entities, which Excel never writes; it was not read (entities are never resolved).', 'Open the file in Excel, save it as .xlsx and send it again.'),
+  E_SUGGEST_EXISTS: entry(A, 'The output file {path} exists; mapping suggest does not overwrite it.', 'Pass --force to replace it, or choose another --out path.'),
+  E_SUGGEST_UNREADABLE: entry(A, 'No table could be found in the sample {file} ({reason}).', 'Check the file is a CSV/TXT, .xlsx or XML sample of the feed; or write the mapping by hand (docs/mapping.md).'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

@@ -27,6 +27,8 @@ export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx';
 export interface XlsxOptions {
   /** Sheet name (case-insensitive; hidden sheets only by name) or 1-based index among visible sheets. Default: the first visible sheet. */
   sheet?: string | number;
+  /** Header rows joined per column (default 1): 2 reads a group row ("Assay", merged) over a label row ("Result"). */
+  headerRows?: number;
 }
 
 export interface CsvDialect {
