@@ -103,6 +103,11 @@ export function detectHeader(rows: { line: number; cells: string[] }[]): Guess<n
     }
     if (fit === 0) continue;
     const score = fit * 2 + dataLike + n;
+    // The first table that holds two or more rows wins (later ones may be further sections).
+    if (fit >= 2 && dataLike >= 1) {
+      best = { index: i, score };
+      break;
+    }
     if (best === undefined || score > best.score + 2) best = { index: i, score };
   }
   if (best === undefined) return undefined;
@@ -164,11 +169,11 @@ export type ColumnType =
   | { type: 'time'; format: string };
 
 export const DATE_FORMATS = [
-  'yyyy-MM-dd', 'dd.MM.yyyy', 'd.M.yyyy', 'dd.MM.yy', 'MM/dd/yyyy', 'dd/MM/yyyy', 'M/d/yyyy', 'd/M/yyyy', 'yyyyMMdd', 'dd-MMM-yyyy', 'yyyy/MM/dd',
+  'yyyy-MM-dd', 'dd.MM.yyyy', 'd.M.yyyy', 'dd.MM.yy', 'MM/dd/yyyy', 'dd/MM/yyyy', 'M/d/yyyy', 'd/M/yyyy', 'MM/dd/yy', 'M/d/yy', 'd/M/yy', 'yyyyMMdd', 'dd-MMM-yyyy', 'yyyy/MM/dd',
 ] as const;
 export const DATETIME_FORMATS = [
   "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", 'yyyy-MM-dd HH:mm:ss', 'yyyy-MM-dd HH:mm', 'dd.MM.yyyy HH:mm:ss', 'dd.MM.yyyy HH:mm', 'd.M.yyyy H:mm',
-  'MM/dd/yyyy HH:mm:ss', 'MM/dd/yyyy HH:mm', 'M/d/yyyy H:mm', 'M/d/yyyy h:mm a', 'dd/MM/yyyy HH:mm', 'd/M/yyyy H:mm', 'yyyy/MM/dd HH:mm',
+  'MM/dd/yyyy HH:mm:ss', 'MM/dd/yyyy HH:mm', 'M/d/yyyy H:mm', 'M/d/yyyy h:mm a', 'M/d/yy h:mm a', 'M/d/yy H:mm', 'dd/MM/yyyy HH:mm', 'd/M/yyyy H:mm', 'yyyy/MM/dd HH:mm',
 ] as const;
 const TIME_FORMATS = ['HH:mm:ss', 'HH:mm', 'H:mm'] as const;
 
@@ -201,6 +206,25 @@ export function detectColumnType(raw: string[], decimalHint?: '.' | ','): Guess<
     const ambiguous = dayFirst !== undefined && monthFirst !== undefined ? (format === dayFirst ? monthFirst : dayFirst) : undefined;
     return { value: { type: 'datetime', format, ...(ambiguous ? { ambiguous } : {}) }, confidence: ambiguous ? 'low' : 'high', why: `all ${n} values read as ${format}${ambiguous ? ` (but also as ${ambiguous}: no day above 12 in the sample)` : ''}` };
   }
+  // Mixed patterns (a LIMS that changed its export midway): a short list of formats covering all.
+  const cover = (kind: 'date' | 'datetime', formats: readonly string[]): string[] | undefined => {
+    const parsers = formats.map((f) => ({ f, p: createDateParser({ kind, formats: [f], tz: 'UTC' }) }));
+    let left = values;
+    const chosen: string[] = [];
+    while (left.length > 0 && chosen.length < 3) {
+      let best: { f: string; rest: string[] } | undefined;
+      for (const { f, p } of parsers) {
+        const rest = left.filter((v) => p.parse(v) instanceof ConvError);
+        if (rest.length < left.length && (best === undefined || rest.length < best.rest.length)) best = { f, rest };
+      }
+      if (best === undefined) return undefined;
+      chosen.push(best.f);
+      left = best.rest;
+    }
+    return left.length === 0 && chosen.length > 1 ? chosen : undefined;
+  };
+  const mixed = cover('datetime', DATETIME_FORMATS);
+  if (mixed !== undefined) return { value: { type: 'datetime', format: mixed }, confidence: 'medium', why: `the ${n} values use ${mixed.length} patterns: ${mixed.join(' | ')}` };
   const d = fitting(values, 'date', DATE_FORMATS).filter((f) => f !== 'yyyyMMdd' || values.every((v) => /^(19|20)\d{6}$/.test(v)));
   if (d.length > 0) {
     const dayFirst = d.find((f) => /^d/.test(f));

@@ -197,7 +197,7 @@ const ANALYTE_UNIT = /^(.+?)\s*[([]\s*([^)\]]+?)\s*[)\]]$/;
 const ELEMENT = /^[A-Z][a-z]?$/;
 
 function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Wide files: several value columns named "<analyte> (<unit>)", or named by element symbols. */
@@ -256,12 +256,10 @@ function withTime(f: FieldGuess, columns: ColumnInfo[], taken: Set<number>): Fie
 export function guessRecord(columns: ColumnInfo[], blocks: BlockInfo[]): RecordGuess {
   const attempt = (kind: RecordKind, rules: Rule[]): { claims: Map<string, Claim>; taken: Set<number>; each?: EachGuess } => {
     const taken = new Set<number>();
-    const claims = claim([...LOT_REFS, ...rules], columns, blocks, taken);
-    let each: EachGuess | undefined;
-    if (kind === 'test_result' && !claims.has('result')) {
-      each = wideColumns(columns, taken);
-      if (each) for (const c of each.claimed) taken.add(c.index);
-    }
+    // Wide files first: their value columns are the results, whatever words their headers hold.
+    const each = kind === 'test_result' ? wideColumns(columns, taken) : undefined;
+    if (each) for (const c of each.claimed) taken.add(c.index);
+    const claims = claim([...LOT_REFS, ...(each ? rules.filter((r) => r.field !== 'testCode' && r.field !== 'result') : rules)], columns, blocks, taken);
     return { claims, taken, ...(each ? { each } : {}) };
   };
   const tr = attempt('test_result', TEST_RESULT);

@@ -72,15 +72,33 @@ function twoRowHeader(rows: Row[], at: number, width: number): boolean {
   return next.some((c, i) => c.trim() !== '' && (top[i] === undefined || top[i].trim() === '' || (i > 0 && top[i] === top[i - 1]) || top[i] === top[i + 1]));
 }
 
-function dataRows(rows: Row[], from: number, width: number): Row[] {
+/**
+ * The table's rows under the header: up to a row that ends it — a marker or key/value line, or
+ * the header again (the file has several sections: `repeats` lists those lines).
+ */
+function dataRows(rows: Row[], from: number, header: string[]): { rows: Row[]; repeats: number[] } {
   const out: Row[] = [];
-  for (let i = from; i < rows.length && out.length < 300; i++) {
+  const repeats: number[] = [];
+  const same = (r: Row): boolean => r.cells.filter((c) => c.trim() !== '').length >= 2 && header.every((h, i) => (r.cells[i] ?? '').trim() === h.trim());
+  let ended = false;
+  for (let i = from; i < rows.length; i++) {
     const r = rows[i];
-    if (r.cells.every((c) => c.trim() === '')) continue;
-    if (trimmedWidth(r.cells) > width) continue;
+    if (same(r)) {
+      repeats.push(r.line);
+      ended = true;
+      continue;
+    }
+    if (ended || out.length >= 300) continue;
+    const filled = r.cells.filter((c) => c.trim() !== '');
+    if (filled.length === 0) continue;
+    if (trimmedWidth(r.cells) > header.length) continue;
+    if (out.length > 0 && header.length > 1 && (filled.length <= 1 || filled.some((c) => /[:=]$/.test(c.trim())))) {
+      ended = true;
+      continue;
+    }
     out.push(r);
   }
-  return out;
+  return { rows: out, repeats };
 }
 
 export async function suggestMapping(file: string, opts: SuggestOptions = {}): Promise<Suggestion> {
@@ -105,7 +123,8 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
     headerCells = joinHeaderRows([rows[at].cells, rows[at + 1].cells]);
     headerCells = headerCells.slice(0, trimmedWidth(headerCells));
   }
-  const data = dataRows(rows, at + headerRows, headerCells.length);
+  const table = dataRows(rows, at + headerRows, headerCells);
+  const data = table.rows;
   if (data.length === 0) throw unreadable(name, `the header at line ${header.value} has no data rows under it`);
   const numberish = data.flatMap((r) => r.cells).filter((c) => /^[-+−]?[\d.,]+$/.test(c) && /\d/.test(c));
   const nf = sample.kind === 'text' ? numberFormat(numberish) : undefined;
@@ -157,6 +176,10 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
   if (sample.kind === 'xlsx') {
     notes.push(`A workbook: sheet ${JSON.stringify(opts.sheet ?? 1)}${opts.sheet === undefined ? ' (the first visible one; name it once known)' : ''}. Numbers and date cells arrive as stored, not as displayed.`);
     if (headerRows > 1) notes.push(`The header takes two rows (${header.value} and ${header.value + 1}), joined per column: ${headerCells.slice(0, 4).map((h) => JSON.stringify(h)).join(', ')} …`);
+  }
+  if (table.repeats.length > 0) {
+    notes.push(`The header repeats at line(s) ${table.repeats.slice(0, 5).join(', ')}: the file holds several sections, each with its own block values.`);
+    notes.push('This draft reads the first table only; declare `sections:` (docs/mapping.md) so every section is read with its own values.');
   }
   const head: DraftHead = { partner, feed, format: sample.kind === 'xlsx' ? 'xlsx' : 'csv', match: matchPattern(name), sampleName: name, notes, dialect, dialectWhy, ...(xlsx ? { xlsx } : {}) };
   const yaml = renderDraft(head, rec, columns);
