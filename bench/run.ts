@@ -22,6 +22,7 @@ import { upload } from './scenarios/upload.js';
 import { latency } from './scenarios/latency.js';
 import { manyPartners } from './scenarios/many-partners.js';
 import { apiLatency } from './scenarios/api-latency.js';
+import { xlsxIngest } from './scenarios/xlsx-ingest.js';
 
 interface ScenarioDef {
   id: number;
@@ -40,6 +41,7 @@ const SCENARIOS: ScenarioDef[] = [
   { id: 5, name: 'many partners', tools: [TOOLS.sshKeygen, TOOLS.redis, TOOLS.time], run: manyPartners },
   { id: 6, name: 'readiness sweep', tools: [TOOLS.time], run: readinessSweep },
   { id: 7, name: 'api latency', alias: 'api', tools: [], run: apiLatency },
+  { id: 8, name: 'xlsx ingest', alias: 'xlsx', tools: [TOOLS.time], run: xlsxIngest },
 ];
 
 interface Args {

@@ -222,6 +222,10 @@ export const ERROR_CODES = {
   E_XML_SEVERAL_VALUES: entry(PA, '{field}: the XML path matches several elements in the record, but the field takes one value.', 'Analyst: pick one element with a predicate (`name[@type=\'…\']`), make one record per element with `each: [{ path: … }]`, or read all with `type: list`; partner: send one value if only one is agreed.'),
   E_JOIN_UNRESOLVED: entry(P, 'A key of the record ({value}) resolves to nothing through the document\'s join: no event in the document gives it a lot, directly or through what it contains.', 'Send the commissioning and packing (aggregation) events of these items in the same document; analyst: check the mapping\'s `joins`.'),
   E_JOIN_INDEX_LIMIT: entry(PA, 'The document holds more join entries than the mapping allows; it was not mapped.', 'Partner: split the document; analyst: raise `joins.<name>.maxEntries` if the memory allows.'),
+  E_XLSX_ENCRYPTED: entry(P, 'The workbook is protected with a password (encrypted) and cannot be read.', 'Remove the password in Excel (File > Info > Protect Workbook), save it as .xlsx and send it again.'),
+  E_XLSX_DOCTYPE: entry(P, 'A part of the workbook declares a DOCTYPE or entities, which Excel never writes; it was not read (entities are never resolved).', 'Open the file in Excel, save it as .xlsx and send it again.'),
+  E_SUGGEST_EXISTS: entry(A, 'The output file {path} exists; mapping suggest does not overwrite it.', 'Pass --force to replace it, or choose another --out path.'),
+  E_SUGGEST_UNREADABLE: entry(A, 'No table could be found in the sample {file} ({reason}).', 'Check the file is a CSV/TXT, .xlsx or XML sample of the feed; or write the mapping by hand (docs/mapping.md).'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

@@ -12,9 +12,11 @@ import { checkSamples } from '../mapping/sample-check.js';
 import { loadMappings } from '../mapping/registry.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
+import { registerSuggestCommand } from './mapping-suggest-command.js';
 
 export function registerMappingCommands(program: Command): void {
   const mapping = program.command('mapping').description('Check and try out partner mapping files.');
+  registerSuggestCommand(mapping);
 
   mapping
     .command('check')

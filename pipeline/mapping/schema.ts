@@ -306,6 +306,7 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
         description: 'format xlsx: which sheet. Numbers arrive as numbers ("12.5", never as displayed), date-formatted cells as yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss (both Excel date systems), formulas as their cached result.',
         properties: {
           sheet: { type: ['string', 'integer'], description: 'Sheet name (case-insensitive; a hidden sheet only by name) or 1-based number among the visible sheets. Default: the first visible sheet.' },
+          headerRows: { type: 'integer', minimum: 1, maximum: 5, default: 1, description: 'How many rows the header takes, from dialect.headerRow down (default 1). With 2, the rows are joined per column: "Assay" (merged over two columns) above "Result" and "Units" gives "Assay Result" and "Assay Units". A merged cell always gives its value to every cell it covers.' },
         },
       },
       match: stringOrList('File-name glob(s) this feed accepts, case-insensitive, e.g. "batch_status_*.csv".'),

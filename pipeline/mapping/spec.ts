@@ -28,6 +28,8 @@ export type MappingFormat = 'csv' | 'xml' | 'document' | 'xlsx' | 'fixed';
 export interface XlsxOptions {
   /** Sheet name (case-insensitive; hidden sheets only by name) or 1-based index among visible sheets. Default: the first visible sheet. */
   sheet?: string | number;
+  /** Header rows joined per column (default 1): 2 reads a group row ("Assay", merged) over a label row ("Result"). */
+  headerRows?: number;
 }
 
 /** One column of a fixed-width line: 1-based character positions after decoding. */

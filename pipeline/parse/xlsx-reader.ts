@@ -3,6 +3,10 @@
 // mapping reads a workbook with the same field language. Numbers come as numbers ("12.5", never
 // as displayed), dates as ISO text (Excel serials of either date system; date-formatted cells
 // only), formulas as their cached result. Legacy .xls is refused.
+// Merged cells: a merged range gives its (top-left) value to every cell it covers, in the header
+// and in data rows alike; with xlsx.headerRows: 2 the two header rows are joined per column
+// ("Assay" merged over "Result" and "Units" → "Assay Result", "Assay Units").
+// Every ZIP entry is inflated once and counted before the parser runs (zip-scan.ts).
 
 import { open } from 'node:fs/promises';
 import ExcelJS from 'exceljs';
@@ -10,6 +14,11 @@ import { FileError } from '../model/types.js';
 import type { CsvDialect, XlsxOptions } from '../mapping/spec.js';
 import type { CsvItem } from './csv-reader.js';
 import { checkZip } from './zip-guard.js';
+import { scanZip, type MergeRange } from './zip-scan.js';
+
+/** Excel's own sheet limits: a row or column beyond them is not a workbook Excel wrote. */
+export const EXCEL_MAX_ROWS = 1_048_576;
+export const EXCEL_MAX_COLUMNS = 16_384;
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
@@ -40,12 +49,72 @@ export function cellText(v: unknown): string {
   return String(v);
 }
 
+/** Whether the file holds `text` in UTF-16LE (read in 64 KiB chunks; bounded memory). */
+async function holdsUtf16(fh: import('node:fs/promises').FileHandle, text: string): Promise<boolean> {
+  const needle = Buffer.from(text, 'utf16le');
+  const chunk = Buffer.alloc(64 * 1024 + needle.length);
+  let pos = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+    if (bytesRead <= 0) return false;
+    if (chunk.subarray(0, bytesRead).includes(needle)) return true;
+    if (bytesRead < chunk.length) return false;
+    pos += 64 * 1024;
+  }
+}
+
+/** Fills merged ranges: each cell a range covers takes the range's top-left value. */
+class MergeFill {
+  private readonly ranges: MergeRange[];
+  private next = 0;
+  private active: { r: MergeRange; value: string }[] = [];
+  constructor(ranges: MergeRange[]) {
+    this.ranges = [...ranges].sort((a, b) => a.top - b.top);
+  }
+  get empty(): boolean {
+    return this.ranges.length === 0;
+  }
+  apply(line: number, values: string[]): void {
+    this.active = this.active.filter((a) => a.r.bottom >= line);
+    while (this.next < this.ranges.length && this.ranges[this.next].top <= line) {
+      const r = this.ranges[this.next++];
+      if (r.bottom >= line) this.active.push({ r, value: r.top === line ? values[r.left - 1] ?? '' : '' });
+    }
+    for (const a of this.active) {
+      if (a.r.right > EXCEL_MAX_COLUMNS) continue;
+      for (let c = a.r.left; c <= a.r.right; c++) {
+        while (values.length < c) values.push('');
+        values[c - 1] = a.value;
+      }
+    }
+  }
+}
+
+/** Two or more header rows joined per column: the parts that are not empty, repeats dropped. */
+export function joinHeaderRows(rows: string[][]): string[] {
+  const width = Math.max(0, ...rows.map((r) => r.length));
+  const out: string[] = [];
+  for (let c = 0; c < width; c++) {
+    const parts: string[] = [];
+    for (const r of rows) {
+      const t = (r[c] ?? '').trim();
+      if (t !== '' && parts[parts.length - 1] !== t) parts.push(t);
+    }
+    out.push(parts.join(' '));
+  }
+  return out;
+}
+
 async function checkSignature(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(8);
     const { bytesRead } = await fh.read(buf, 0, 8, 0);
     if (bytesRead >= 8 && buf.equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]))) {
+      // A password-protected .xlsx is an OLE2 container too, holding an "EncryptedPackage" stream.
+      if (await holdsUtf16(fh, 'EncryptedPackage')) {
+        throw new FileError('E_XLSX_ENCRYPTED', 'The workbook is protected with a password (encrypted), so it cannot be read. Remove the password in Excel (File > Info > Protect Workbook > Encrypt with Password: empty), save it as .xlsx and send it again.');
+      }
       throw new FileError('E_XLS_LEGACY', 'The file is a legacy Excel 97-2003 workbook (.xls), which is not read. Save it as Excel Workbook (.xlsx) or as CSV and send it again.');
     }
     if (bytesRead < 4 || buf[0] !== 0x50 || buf[1] !== 0x4b) {
@@ -64,6 +133,8 @@ async function checkSignature(path: string): Promise<void> {
 export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: CsvDialect = {}, mode: { raw?: boolean; preamble?: boolean } = {}): AsyncGenerator<CsvItem> {
   await checkSignature(path);
   await checkZip(path);
+  const headerRows = mode.raw ? 1 : Math.max(1, opts.headerRows ?? 1);
+  const scan = await scanZip(path, { mergeRowsUpTo: EXCEL_MAX_ROWS });
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
   const wanted = opts.sheet;
   const seen: string[] = [];
@@ -85,16 +156,23 @@ export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: C
         continue;
       }
       found = true;
+      const part = scan.sheetParts.get(name);
+      const merges = new MergeFill(part === undefined ? [] : scan.merges.get(part) ?? []);
+      const headerParts: string[][] = [];
       let width = -1;
       let last = 0;
       for await (const row of ws as AsyncIterable<ExcelJS.Row>) {
         const line = row.number;
+        if (!(line >= 1 && line <= EXCEL_MAX_ROWS) || row.cellCount > EXCEL_MAX_COLUMNS) {
+          throw new FileError('E_XLSX_INVALID', `The sheet "${name}" has a row ${line} with ${row.cellCount} columns, beyond Excel's limits (${EXCEL_MAX_ROWS} rows, ${EXCEL_MAX_COLUMNS} columns): Excel did not write it. Save the workbook again in Excel and send it again.`, line);
+        }
         const raw = row.values as unknown[];
         const values: string[] = [];
         for (let i = 1; i < raw.length; i++) {
           const t = cellText(raw[i]);
           values.push(trim ? t.trim() : t);
         }
+        if (!merges.empty) merges.apply(line, values);
         if (mode.raw) {
           for (let l = last + 1; l < line; l++) yield { kind: 'row', line: l, values: [''] };
           last = line;
@@ -108,9 +186,12 @@ export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: C
         const empty = values.every((v) => v.trim() === '');
         if (empty && (skipEmpty || width < 0)) continue;
         if (width < 0) {
-          while (values.length > 0 && values[values.length - 1].trim() === '') values.pop();
-          width = values.length;
-          yield { kind: 'header', line, values };
+          headerParts.push(values);
+          if (headerParts.length < headerRows) continue;
+          const header = headerRows === 1 ? values : joinHeaderRows(headerParts);
+          while (header.length > 0 && header[header.length - 1].trim() === '') header.pop();
+          width = header.length;
+          yield { kind: 'header', line: line - headerRows + 1, values: header };
           continue;
         }
         // Excel leaves trailing empty cells out: pad; text beyond the header is a ragged row.

@@ -19,7 +19,7 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntries: 10_000, maxUncompress
 const EOCD = 0x06054b50;
 const CDH = 0x02014b50;
 
-function bomb(message: string): FileError {
+export function zipBomb(message: string): FileError {
   return new FileError('E_XLSX_TOO_LARGE', `${message} The workbook was not opened. Send the data in smaller workbooks, or as CSV.`);
 }
 
@@ -36,8 +36,8 @@ export async function checkZip(path: string, limits: ZipLimits = DEFAULT_ZIP_LIM
     const entries = tail.readUInt16LE(at + 10);
     const cdSize = tail.readUInt32LE(at + 12);
     const cdOffset = tail.readUInt32LE(at + 16);
-    if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) throw bomb('The workbook is a ZIP64 archive (over 65535 entries or 4 GiB).');
-    if (entries > limits.maxEntries) throw bomb(`The workbook holds ${entries} entries; at most ${limits.maxEntries} are accepted.`);
+    if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) throw zipBomb('The workbook is a ZIP64 archive (over 65535 entries or 4 GiB).');
+    if (entries > limits.maxEntries) throw zipBomb(`The workbook holds ${entries} entries; at most ${limits.maxEntries} are accepted.`);
     if (cdOffset + cdSize > size || cdSize > 64 * 1024 * 1024) throw new FileError('E_XLSX_INVALID', 'The workbook is damaged (its ZIP directory lies outside the file). Save it again as .xlsx.');
     const cd = Buffer.alloc(cdSize);
     await fh.read(cd, 0, cdSize, cdOffset);
@@ -49,11 +49,11 @@ export async function checkZip(path: string, limits: ZipLimits = DEFAULT_ZIP_LIM
       const uncompressed = cd.readUInt32LE(p + 24);
       const nameLen = cd.readUInt16LE(p + 28);
       const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
-      if (compressed === 0xffffffff || uncompressed === 0xffffffff) throw bomb(`The entry ${name} is a ZIP64 entry (over 4 GiB).`);
+      if (compressed === 0xffffffff || uncompressed === 0xffffffff) throw zipBomb(`The entry ${name} is a ZIP64 entry (over 4 GiB).`);
       total += uncompressed;
-      if (total > limits.maxUncompressedBytes) throw bomb(`The workbook's entries declare more than ${limits.maxUncompressedBytes} bytes uncompressed.`);
+      if (total > limits.maxUncompressedBytes) throw zipBomb(`The workbook's entries declare more than ${limits.maxUncompressedBytes} bytes uncompressed.`);
       if (uncompressed > 1024 * 1024 && uncompressed > limits.maxRatio * Math.max(1, compressed)) {
-        throw bomb(`The entry ${name} would expand ${Math.round(uncompressed / Math.max(1, compressed))}-fold (${uncompressed} bytes from ${compressed}); at most ${limits.maxRatio}-fold is accepted.`);
+        throw zipBomb(`The entry ${name} would expand ${Math.round(uncompressed / Math.max(1, compressed))}-fold (${uncompressed} bytes from ${compressed}); at most ${limits.maxRatio}-fold is accepted.`);
       }
       p += 46 + nameLen + cd.readUInt16LE(p + 30) + cd.readUInt16LE(p + 32);
     }
