@@ -138,6 +138,8 @@ export interface DirtyRecomputeOptions {
   batchSize?: number;
   /** Actor of the audit events for markers without a submission (e.g. `job:readiness-sweep`). */
   actor?: string;
+  /** Only markers set before this instant (the reconciler leaves fresh ones to their own process). */
+  markedBefore?: string;
 }
 
 /**
@@ -174,7 +176,7 @@ export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRe
   }
   let after = 0;
   for (;;) {
-    const batch = runBatch(() => store.dirtyLots(size, after));
+    const batch = runBatch(() => store.dirtyLots(size, after, opts.markedBefore));
     if (batch.length < size) break;
     after = batch[batch.length - 1].lotId;
   }

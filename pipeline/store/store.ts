@@ -45,7 +45,7 @@ import {
   listUnfinishedSubmissions,
   updateSubmission,
 } from './ledger.js';
-import { clearDirty, countDirtyLots, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
+import { clearDirty, countDirtyLots, dirtyAmong, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
 import { getReadiness, loadLotFacts, loadLotFactsBatch, saveReadiness, type ReadinessClock } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
@@ -476,8 +476,13 @@ export class Store {
     return markLotsDirty(this.sql, lotIds, cause);
   }
 
-  dirtyLots(limit: number, afterLotId = 0): DirtyLot[] {
-    return dirtyLots(this.sql, limit, afterLotId);
+  dirtyLots(limit: number, afterLotId = 0, markedBefore?: string): DirtyLot[] {
+    return dirtyLots(this.sql, limit, afterLotId, markedBefore);
+  }
+
+  /** Which of these lots await recomputation (one statement, for lists). */
+  dirtyAmong(lotIds: readonly number[]): Set<number> {
+    return dirtyAmong(this.sql, lotIds);
   }
 
   stillDirty(lotIds: readonly number[]): DirtyLot[] {
