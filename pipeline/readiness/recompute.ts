@@ -8,7 +8,7 @@ import type { LotFacts, PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import { lotSignaturesPayload } from '../sign/payload.js';
-import type { DirtyLot, Store } from '../store/store.js';
+import type { DirtyLot, ReadinessStamp, Store } from '../store/store.js';
 import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
 import { resolveRuleSet } from './rule-set.js';
@@ -52,14 +52,14 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
   let lots = 0;
   let changed = 0;
   const rulesHash = rulesHashOf(deps.config.readiness);
-  for (const { lotId, facts } of withFacts(store, lotIds)) {
+  for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
     lots++;
     // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
     // ERP then hears of it even when the readiness state stays the same.
     const invalidated = cause.submissionId != null ? invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);
-    const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash });
+    const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash }, stamp);
     if (!res.changed && !invalidated) continue;
     const lot = facts.lot;
     if (res.changed) changed++;
@@ -115,11 +115,12 @@ export function enqueueDeviationUpdates(
 /** Facts loaded this many lots at a time (one statement per fact table for the batch). */
 const FACTS_BATCH = 200;
 
-function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts }> {
+function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }> {
   let chunk: number[] = [];
   const flush = function* () {
     const all = store.loadLotFactsBatch(chunk);
-    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i] };
+    const stamps = store.readinessStamps(chunk);
+    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i], stamp: stamps.get(chunk[i]) ?? null };
     chunk = [];
   };
   for (const id of lotIds) {

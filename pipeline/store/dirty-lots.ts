@@ -51,7 +51,7 @@ export function stillDirty(sql: Sql, lotIds: readonly number[]): DirtyLot[] {
 /** Which of these lots are marked (one statement): the lot list's "recomputing" flag. */
 export function dirtyAmong(sql: Sql, lotIds: readonly number[]): Set<number> {
   if (lotIds.length === 0) return new Set();
-  return new Set(sql.raw('SELECT lot_id FROM dirty_lots WHERE lot_id IN (SELECT value FROM json_each(?))').pluck().all(JSON.stringify(lotIds)) as number[]);
+  return new Set(sql.q('SELECT lot_id FROM dirty_lots WHERE lot_id IN (SELECT value FROM json_each(?))').pluck().all(JSON.stringify(lotIds)) as number[]);
 }
 
 export function clearDirty(sql: Sql, lotIds: Iterable<number>): void {

@@ -46,7 +46,7 @@ import {
   updateSubmission,
 } from './ledger.js';
 import { clearDirty, countDirtyLots, dirtyAmong, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
-import { getReadiness, loadLotFacts, loadLotFactsBatch, saveReadiness, type ReadinessClock } from './lot-facts.js';
+import { getReadiness, loadLotFacts, loadLotFactsBatch, readinessStamps, saveReadiness, type ReadinessClock, type ReadinessStamp } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { latestPushes, type LotPush } from './board-reads.js';
@@ -125,6 +125,7 @@ export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads
 export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
 export type { DirtyLot } from './dirty-lots.js';
+export type { ReadinessStamp } from './lot-facts.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
 export type { DocumentRequestRow } from './document-requests.js';
@@ -446,8 +447,13 @@ export class Store {
     return getReadiness(this.sql, lotId);
   }
 
-  saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
-    return saveReadiness(this.sql, lotId, r, at, clock);
+  saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock, stamp?: ReadinessStamp | null): { changed: boolean; previous: Readiness | null } {
+    return saveReadiness(this.sql, lotId, r, at, clock, stamp);
+  }
+
+  /** The stored readiness digests and clocks of a batch of lots (one statement). */
+  readinessStamps(lotIds: readonly number[]): Map<number, ReadinessStamp> {
+    return readinessStamps(this.sql, lotIds);
   }
 
   // ---------------------------------------------------------------- reads
