@@ -184,6 +184,15 @@ export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRe
   return total;
 }
 
+/**
+ * Recovery after a crash (the reconciler's step f): recomputes lots whose marker is older than
+ * `olderThanMs` — younger ones are being recomputed by the process that set them. Returns the
+ * number of lots recomputed.
+ */
+export function recoverDirtyLots(deps: RecomputeDeps, now: Date, olderThanMs: number): number {
+  return recomputeDirtyLots(deps, now, { actor: 'lotgate:reconciler', markedBefore: new Date(now.getTime() - olderThanMs).toISOString() }).lots;
+}
+
 /** Groups markers by cause, keeping lot order within each group. */
 function byCause(batch: readonly DirtyLot[]): { submissionId: number | null; partner: string | null; lotIds: number[] }[] {
   const groups = new Map<string, { submissionId: number | null; partner: string | null; lotIds: number[] }>();

@@ -12,7 +12,7 @@ import { takeFile, takePartial, type IntakeDeps, type TakeRequest, type TakeResu
 import { directLedger, type LedgerWriter } from '../intake/ledger-writer.js';
 import { partnerDirs } from '../intake/names.js';
 import { createReconciler, type ReconcileOptions, type Reconciler } from '../intake/reconciler.js';
-import { recomputeDirtyLots } from '../readiness/recompute.js';
+import { recoverDirtyLots } from '../readiness/recompute.js';
 import { startWatcher, type InboundWatcher } from '../intake/watcher.js';
 import { createLogger, createLotgate, type Lotgate } from '../lotgate.js';
 import { IngestQueues } from '../queue/ingest-queues.js';
@@ -249,10 +249,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           store: lg.store,
           requeue: (partner, id) => queues.ensureQueued(partner, id),
           jobState: (partner, id) => queues.jobState(partner, id),
-          recomputeDirty: (olderThanMs) => {
-            const at = new Date();
-            return recomputeDirtyLots(lg, at, { actor: 'lotgate:reconciler', markedBefore: new Date(at.getTime() - olderThanMs).toISOString() }).lots;
-          },
+          recomputeDirty: (olderThanMs) => recoverDirtyLots(lg, lg.now(), olderThanMs),
         },
         opts.reconcile,
       );
