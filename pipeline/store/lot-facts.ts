@@ -2,7 +2,7 @@
 // Every list is in a fixed order defined by the data itself, so the same facts give the same
 // LotFacts whatever order the files arrived in (storage ids are left out for that reason).
 
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import type { IdentifierRow, LotFacts, Readiness } from '../model/types.js';
 import {
   toDeviation,
@@ -39,6 +39,14 @@ function byLot<T>(sql: Sql, query: string, ids: string, lotIds: readonly number[
 
 const IN_BATCH = 'lot_id IN (SELECT value FROM json_each(?))';
 
+const DOC_COLUMNS = (
+  ['type', 'doc_id', 'version', 'sha256', 'stored_path', 'issued_at', 'supersedes', 'submission_id'] as const satisfies readonly (keyof DocumentDbRow)[]
+).join(', ');
+const PO_COLUMNS = (
+  ['po_number', 'po_item', 'material_id', 'quantity', 'uom', 'vendor', 'planned_date', 'confirmed_date', 'lot_number', 'status'] as const satisfies readonly (keyof PurchaseOrderDbRow)[]
+)
+  .map((c) => `p.${c}`)
+  .join(', ');
 const LOT_COLUMNS = (
   ['id', 'material_id', 'lot_number', 'expiry_date', 'manufacture_date', 'quantity', 'uom', 'site', 'vendor', 'quality_state', 'po_number', 'po_item'] as const satisfies readonly (keyof LotDbRow)[]
 ).join(', ');
@@ -54,7 +62,7 @@ export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts
   // Only the columns the model carries (provenance columns make rows wide).
   const lots = new Map((sql.q(`SELECT ${LOT_COLUMNS} FROM lots WHERE id IN (SELECT value FROM json_each(?))`).all(ids) as LotDbRow[]).map((l) => [l.id, l]));
   const stages = byLot<StageDbRow>(sql, `SELECT lot_id, id, stage, status, event_time, site, submission_id, line FROM stage_events WHERE ${IN_BATCH} ORDER BY lot_id, event_time, stage, status`, ids, lotIds);
-  const docs = byLot<DocumentDbRow>(sql, `SELECT * FROM documents WHERE ${IN_BATCH} ORDER BY lot_id, type, doc_id, version`, ids, lotIds);
+  const docs = byLot<DocumentDbRow>(sql, `SELECT lot_id, ${DOC_COLUMNS} FROM documents WHERE ${IN_BATCH} ORDER BY lot_id, type, doc_id, version`, ids, lotIds);
   const disps = byLot<DispositionDbRow>(sql, `SELECT * FROM dispositions WHERE ${IN_BATCH} ORDER BY lot_id, decided_at`, ids, lotIds);
   // Identifiers, and whether each also names another lot; the lot numbers of a conflict (rare)
   // only for a lot that has one.
@@ -119,14 +127,14 @@ function plannedReceiptsOf(sql: Sql, ids: string): Map<number, PurchaseOrderDbRo
   const out = new Map<number, PurchaseOrderDbRow>();
   const linked = sql
     .q(
-      `SELECT l.id AS lot_id, p.* FROM lots l JOIN purchase_orders p ON p.po_number = l.po_number AND p.po_item = l.po_item
+      `SELECT l.id AS lot_id, ${PO_COLUMNS} FROM lots l JOIN purchase_orders p ON p.po_number = l.po_number AND p.po_item = l.po_item
        WHERE l.id IN (SELECT value FROM json_each(?))`,
     )
     .all(ids) as (PurchaseOrderDbRow & { lot_id: number })[];
   for (const r of linked) out.set(r.lot_id, r);
   const byNumber = sql
     .q(
-      `SELECT l.id AS lot_id, p.* FROM lots l JOIN purchase_orders p ON p.material_id = l.material_id AND p.lot_number = l.lot_number
+      `SELECT l.id AS lot_id, ${PO_COLUMNS} FROM lots l JOIN purchase_orders p ON p.material_id = l.material_id AND p.lot_number = l.lot_number
        WHERE l.id IN (SELECT value FROM json_each(?))
        ORDER BY l.id, (coalesce(p.status, 'open') = 'open') DESC, p.po_number, p.po_item`,
     )
@@ -265,7 +273,7 @@ export function readinessStamps(sql: Sql, lotIds: readonly number[]): Map<number
 
 /** Digest of a readiness document as stored (its JSON text). */
 export function readinessHash(text: string): string {
-  return createHash('sha1').update(text).digest('base64url');
+  return digestOf('sha1', text, 'base64url');
 }
 
 /**
