@@ -8,7 +8,7 @@ import type { LotFacts, PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import { lotSignaturesPayload } from '../sign/payload.js';
-import type { DirtyLot, ReadinessStamp, Store } from '../store/store.js';
+import { readinessHash, type DirtyLot, type ReadinessStamp, type Store } from '../store/store.js';
 import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
 import { resolveRuleSet } from './rule-set.js';
@@ -110,6 +110,25 @@ export function enqueueDeviationUpdates(
     if (deps.store.enqueueOutbox({ ...msg, state: held ? 'held' : 'pending', submissionId: cause.submissionId ?? null })) stored++;
   }
   return stored;
+}
+
+/**
+ * Read-only half of a recompute, for a second thread with its own read connection: which of
+ * these lots would a recompute write — their new readiness differs from the stored one (by
+ * digest), or its clock-due instant or rules hash does, or they have none. Writes nothing; the
+ * caller recomputes the lots returned under the write lock (recomputeReadiness), where they are
+ * judged again on the facts of that moment. A lot whose facts change after this read is marked
+ * dirty by that change and recomputed on that account.
+ */
+export function staleLots(store: Store, readiness: LotgateConfig['readiness'], lotIds: readonly number[], now: Date): number[] {
+  const rulesHash = rulesHashOf(readiness);
+  const out: number[] = [];
+  for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
+    const rules = resolveRuleSet(readiness, facts.material ?? { materialId: facts.lot.materialId });
+    const dueAt = nextClockInstant(facts, rules, now);
+    if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessHash(JSON.stringify(computeReadiness(facts, rules, now)))) out.push(lotId);
+  }
+  return out;
 }
 
 /** Facts loaded this many lots at a time (one statement per fact table for the batch). */
