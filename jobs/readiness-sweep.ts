@@ -8,20 +8,23 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { recomputeDirtyLots, recomputeReadiness } from '../pipeline/readiness/recompute.js';
 import { rulesHashOf } from '../pipeline/readiness/clock.js';
+import { startJudgePool } from '../pipeline/readiness/judge-pool.js';
 import { checkAborted, defineJob } from '../pipeline/scheduler/job.js';
 
 export interface SweepOptions {
   batchSize: number;
   /** Recompute every open lot, not only those the clock may have changed. */
   all: boolean;
+  /** From this many lots on, every other batch is judged on a second thread (0: never). */
+  parallelMinLots: number;
 }
 
 export const readinessSweepJob = defineJob<SweepOptions>({
   name: 'readiness-sweep',
   description: 'Recompute the readiness of open lots the clock may have changed (shelf life, late milestones); all: every open lot.',
   defaultSchedule: '5 * * * *',
-  optionsSchema: { batchSize: { type: 'integer', minimum: 1, maximum: 10000 }, all: { type: 'boolean' } },
-  defaults: { batchSize: 200, all: false },
+  optionsSchema: { batchSize: { type: 'integer', minimum: 1, maximum: 10000 }, all: { type: 'boolean' }, parallelMinLots: { type: 'integer', minimum: 0 } },
+  defaults: { batchSize: 200, all: false, parallelMinLots: 4000 },
   async run(ctx) {
     const { lg } = ctx;
     // One clock reading for the whole sweep: every lot is judged at the same instant.
@@ -36,19 +39,64 @@ export const readinessSweepJob = defineJob<SweepOptions>({
     const ids = ctx.options.all ? open : lg.store.listClockDueLotIds(at, rulesHashOf(lg.config.readiness));
     let changed = 0;
     let done = 0;
+    const size = ctx.options.batchSize;
     ctx.progress?.(0, ids.length);
-    for (let i = 0; i < ids.length; i += ctx.options.batchSize) {
-      checkAborted(ctx.signal);
-      const batch = ids.slice(i, i + ctx.options.batchSize);
-      const r = lg.store.transaction(() => recomputeReadiness(lg, batch, at, 'job:readiness-sweep'));
-      changed += r.changed;
-      done += batch.length;
-      ctx.progress?.(done, ids.length);
-      // Let lease renewals, uploads and other jobs in this process get a turn between batches.
-      await yieldToLoop();
+    // Many lots: every other batch is judged on a second thread with its own read connection;
+    // it answers which of its lots need writing, and those are recomputed here, under the lock.
+    const min = ctx.options.parallelMinLots;
+    const pool = min > 0 && ids.length >= min ? startJudgePool(lg.store.path, lg.config.readiness, lg.log) : null;
+    const offloaded: Promise<number[]>[] = [];
+    let judgedOnThread = 0;
+    const recompute = (lotIds: number[]) => {
+      changed += lg.store.transaction(() => recomputeReadiness(lg, lotIds, at, 'job:readiness-sweep')).changed;
+    };
+    try {
+      for (let i = 0, n = 0; i < ids.length; i += size, n++) {
+        checkAborted(ctx.signal);
+        const batch = ids.slice(i, i + size);
+        if (pool && n % 2 === 1) {
+          offloaded.push(
+            pool.run({ lotIds: batch, at: at.toISOString() }).then(
+              (stale) => {
+                judgedOnThread++;
+                done += batch.length - stale.length;
+                return stale;
+              },
+              // The thread failed: this batch is judged here.
+              () => batch,
+            ),
+          );
+          continue;
+        }
+        recompute(batch);
+        done += batch.length;
+        ctx.progress?.(done, ids.length);
+        // Let lease renewals, uploads, other jobs and the judge thread's answers get a turn.
+        await yieldToLoop();
+      }
+      for (const pending of offloaded) {
+        const stale = await pending;
+        for (let i = 0; i < stale.length; i += size) {
+          checkAborted(ctx.signal);
+          const chunk = stale.slice(i, i + size);
+          recompute(chunk);
+          done += chunk.length;
+          await yieldToLoop();
+        }
+        ctx.progress?.(done, ids.length);
+      }
+    } finally {
+      await pool?.close();
     }
     return {
-      counts: { lots: open.length, recomputed: ids.length, changed: changed + dirty.changed, batches: Math.ceil(ids.length / ctx.options.batchSize), dirtyLots: dirty.lots },
+      counts: {
+        lots: open.length,
+        recomputed: ids.length,
+        changed: changed + dirty.changed,
+        batches: Math.ceil(ids.length / size),
+        dirtyLots: dirty.lots,
+        judgedOnThread,
+      },
     };
   },
 });

@@ -59,6 +59,11 @@ export function badge(state) {
   return state ? h(`span.badge.s-${state}`, state.replace('_', ' ')) : h('span.badge', 'no readiness');
 }
 
+/** New facts arrived and the lot's readiness is being recomputed: the state shown may be stale. */
+export function recomputingBadge(lot) {
+  return lot?.recomputing ? h('span.badge.recomputing', { title: 'New facts arrived; readiness is being recomputed. Do not act on the state shown until it is.' }, 'recomputing…') : null;
+}
+
 export function table(headers, rows, opts = {}) {
   // A table wider than the page scrolls inside its box: keyboard users reach it with Tab and scroll with the arrows.
   return h('div.scroll', { tabindex: '0', role: 'region', 'aria-label': opts.caption ?? opts.label ?? 'Table' }, h(

@@ -9,6 +9,7 @@ import { side } from '../lib/context.js';
 import { describeFailure, runChecked, runMeasured } from '../lib/proc.js';
 import { nodeFlags, reportProfiles } from '../lib/profiling.js';
 import { checkApplied, freshDataDir, ingestFixture, lotgateIngest, limsFile, removeDir } from './ingest-fixture.js';
+import { readinessSettled, type ReadinessSettled } from './readiness-settled.js';
 
 export const TARGET_RATIO = 2.0;
 
@@ -31,12 +32,15 @@ export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
   const refDb = path.join(fx.dir, 'reference.sqlite');
   const lg: { s: number; rss: number | null; cpu: number | null }[] = [];
   const ref: { s: number; rss: number | null; cpu: number | null }[] = [];
+  const settled: ReadinessSettled[] = [];
 
   for (let i = 0; i < ctx.runs; i++) {
     const dataDir = freshDataDir(fx, 'run-data');
+    const startedAt = Date.now();
     const r = await lotgateIngest(fx.ws, dataDir, 'bravo-lab', [file], nodeFlags(ctx, 'scenario-1'));
     checkApplied(`lotgate ingest of ${rows} rows`, r, rows);
     lg.push({ s: r.seconds, rss: r.peakRssMb, cpu: r.cpuSeconds });
+    settled.push(readinessSettled(dataDir, 'bravo-lab', startedAt));
     removeDir(dataDir);
 
     const q = await sqliteImport(file, refDb);
@@ -68,9 +72,21 @@ export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
     target: `lotgate ≤ ${TARGET_RATIO.toFixed(1)}× sqlite3 .import`,
     met: ratio <= TARGET_RATIO,
     outcome: `${ratio.toFixed(2)}× (${l.medianSeconds.toFixed(2)} s vs ${rf.medianSeconds.toFixed(2)} s; ${(mb / l.medianSeconds).toFixed(1)} vs ${(mb / rf.medianSeconds).toFixed(1)} MB/s)`,
-    notes: cpuNote,
-    details: { rows, bytes, lotgateMBps: mb / l.medianSeconds, referenceMBps: mb / rf.medianSeconds, lotgateCpuSeconds: cpuL, referenceCpuSeconds: cpuR, profiles },
+    notes: [...cpuNote, settledNote(settled, rf.medianSeconds)],
+    details: { readinessSettled: settled, rows, bytes, lotgateMBps: mb / l.medianSeconds, referenceMBps: mb / rf.medianSeconds, lotgateCpuSeconds: cpuL, referenceCpuSeconds: cpuR, profiles },
   };
+}
+
+/** Scenario 1b: upload → last outbox message of the touched lots' readiness, vs .import. */
+function settledNote(runs: ReadinessSettled[], refSeconds: number): string {
+  const s = medianOf(runs.map((r) => r.settledSeconds));
+  const a = medianOf(runs.map((r) => r.ackSeconds));
+  const left = runs.reduce((n, r) => n + r.dirtyLeft, 0);
+  if (s === null) return '1b. readiness settled: no outbox message was stored';
+  return (
+    `1b. readiness settled (command start → last outbox message, median): ${s.toFixed(2)} s, ${(s / refSeconds).toFixed(2)}× .import (target ≤ 5×); ` +
+    `ack written at ${a?.toFixed(2) ?? 'n/a'} s; ${runs.map((r) => r.messages).join(' / ')} messages; ${left} lot(s) left awaiting recomputation`
+  );
 }
 
 const cpuText = (cpu: number | null): string => (cpu === null ? 'CPU n/a' : `CPU ${cpu.toFixed(2)} s`);

@@ -23,8 +23,9 @@ const config: Group = async () => (await import('./config-commands.js')).registe
 const users: Group = async () => (await import('./user-commands.js')).registerUserCommands;
 // After the read commands: `lot dispose` is a subcommand of their `lot`.
 const sign: Group = async () => (await import('./sign-commands.js')).registerSignCommands;
+const readiness: Group = async () => (await import('./readiness-commands.js')).registerReadinessCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config, users, sign];
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config, users, sign, readiness];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
@@ -45,6 +46,7 @@ const BY_COMMAND: Record<string, Group[]> = {
   user: [users],
   token: [users],
   access: [users],
+  readiness: [readiness],
 };
 
 /** The first word that is not an option (or an option's value) names the command. */

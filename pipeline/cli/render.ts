@@ -46,7 +46,7 @@ export function renderLot(lot: Any, opts: RenderOptions = {}): string {
   let out = `Lot ${lot.lotNumber}  material ${lot.materialId}${lot.vendor ? `  vendor ${lot.vendor}` : ''}\n`;
   if (lot.expiryDate || lot.manufactureDate) out += `  manufactured ${lot.manufactureDate ?? '?'}  expires ${lot.expiryDate ?? '?'}\n`;
   if (lot.quantity !== undefined && lot.quantity !== null) out += `  quantity ${lot.quantity} ${lot.uom ?? ''}\n`;
-  out += `\nREADINESS: ${r?.state ?? 'not computed'}${r?.late ? '  (LATE)' : ''}\n`;
+  out += `\nREADINESS: ${r?.state ?? 'not computed'}${r?.late ? '  (LATE)' : ''}${lot.recomputing ? '  (RECOMPUTING: new facts arrived, this is the previous readiness)' : ''}\n`;
   for (const reason of r?.reasons ?? []) {
     out += `  - [${reason.severity ?? ''}] ${reason.code}: ${reason.message}\n`;
     for (const ev of reason.evidence ?? []) out += `      ${ev.kind} ${ev.ref}${ev.detail ? ` — ${ev.detail}` : ''}\n`;

@@ -13,4 +13,9 @@ export interface IngestDeps {
   mappings: MappingCatalog;
   now: () => Date;
   log: Logger;
+  /**
+   * Fault injection for crash tests only (never set in production): called at named points,
+   * e.g. `readiness` between a file's commit (and ack) and the recompute of its lots.
+   */
+  crashPoint?: (name: string, info: Record<string, unknown>) => void;
 }

@@ -92,7 +92,10 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
 
   const limits = limitsFor(deps.config, partner, feed.spec.feed);
   const outcome = await applyFile(deps, sub, { partner, feed, started, approval, review, dedupe, limits, onProgress: opts.onProgress });
-  return settle(deps, submissionId, partner.id, outcome, approval);
+  const result = await settle(deps, submissionId, partner.id, outcome, approval);
+  // The acknowledgment is written: only now the touched lots' readiness (it never waits for it).
+  if (outcome.kind === 'committed') settleReadiness(deps, outcome.touched, outcome.at, submissionId);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +266,7 @@ async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
 
 export type ApplyOutcome =
   /** Committed: the submission is in `state` with its facts. */
-  | { kind: 'committed'; state: SubmissionState; tally: Tally; touchedLots: number; notRows?: Map<string, number> }
+  | { kind: 'committed'; state: SubmissionState; tally: Tally; touchedLots: number; notRows?: Map<string, number>; touched: ReadonlySet<number>; at: Date }
   /** Review preview, rolled back: what the file would give once approved. */
   | { kind: 'preview'; wouldBe: SubmissionState; tally: Tally }
   /** Somebody else decided it while this run waited for the write lock; rolled back. */
@@ -397,8 +400,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
     });
     store.commit();
-    settleReadiness(deps, touched, now, submissionId);
-    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: mapped.notRows };
+    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: mapped.notRows, touched, at: now };
   } catch (err) {
     store.rollback();
     // A failed approval leaves the submission pending review, to be approved again.
@@ -415,6 +417,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
 function settleReadiness(deps: IngestDeps, touched: ReadonlySet<number>, now: Date, submissionId: number): void {
   if (touched.size === 0) return;
   try {
+    deps.crashPoint?.('readiness', { submissionId, lots: touched.size });
     recomputeDirtyLots(deps, now, { lotIds: touched });
   } catch (err) {
     deps.log?.warn({ err, submissionId, lots: touched.size }, 'readiness of the touched lots not recomputed yet; the readiness sweep will');

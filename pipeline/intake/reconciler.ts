@@ -12,6 +12,9 @@
 //       (`.<name>.<hex>.part`) left in inbound/ by a server that died mid-upload, and partial
 //       uploads set aside in .quarantine/ that never reached the ledger. Each becomes a ledger row,
 //       quarantined with E_PARTIAL_UPLOAD, with an acknowledgment; the bytes go to the archive.
+//   (f) recomputes the readiness of lots a committed file left marked dirty (the process died
+//       between the file's commit and its readiness step), each change audited and put in the
+//       outbox exactly once, with the submission as its cause (readiness/recompute.ts).
 
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +34,11 @@ export interface ReconcilerDeps extends IntakeDeps {
   requeue: (partner: string, submissionId: number) => Promise<RequeueOutcome>;
   /** Live job state, to tell a job that is running from one that is gone for good. */
   jobState: (partner: string, submissionId: number) => Promise<string>;
+  /**
+   * Recomputes lots whose dirty marker is older than `olderThanMs` (step f); returns the lots
+   * recomputed. Absent: this process does not recover readiness.
+   */
+  recomputeDirty?: (olderThanMs: number) => number;
 }
 
 export interface ReconcileOptions {
@@ -47,6 +55,8 @@ export interface ReconcileOptions {
   startupQuietMs?: number;
   /** Owed acks are written only for submissions decided at least this long ago (default 30 s): younger ones are being written by their own run. */
   ackRedriveAfterMs?: number;
+  /** Dirty readiness markers are recovered only once this old (default 30 s): younger ones are being recomputed by their own run. */
+  dirtyAfterMs?: number;
 }
 
 export interface ReconcileReport {
@@ -63,6 +73,8 @@ export interface ReconcileReport {
   /** Partials already in the ledger whose leftover copy was removed. */
   strandedRemoved: number;
   waitingForStability: number;
+  /** Lots whose readiness was left dirty by a crash and recomputed in this pass. */
+  readinessRecovered: number;
   errors: string[];
 }
 
@@ -288,8 +300,17 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     }
   }
 
+  function recoverReadiness(report: ReconcileReport): void {
+    if (!deps.recomputeDirty) return;
+    try {
+      report.readinessRecovered += deps.recomputeDirty(opts.dirtyAfterMs ?? 30_000);
+    } catch (err) {
+      report.errors.push(`readiness: ${(err as Error).message}`);
+    }
+  }
+
   async function pass(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, acksWritten: 0, acksFailed: 0, strandedAnswered: 0, strandedRemoved: 0, waitingForStability: 0, errors: [] };
+    const report: ReconcileReport = { taken: 0, recovered: 0, stagedRemoved: 0, requeued: 0, quarantined: 0, acksWritten: 0, acksFailed: 0, strandedAnswered: 0, strandedRemoved: 0, waitingForStability: 0, readinessRecovered: 0, errors: [] };
     const alive = new Set<string>();
     const startUp = firstPass;
     firstPass = false;
@@ -303,10 +324,11 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     for (const k of deps.noticed ?? []) if (!alive.has(k)) deps.noticed!.delete(k);
     await requeueUnfinished(report);
     await redriveOwedAcks(report);
+    recoverReadiness(report);
     // Mapped rows of files whose process was killed while reading them (pipeline/ingest/spool.ts).
     const spools = removeStaleSpools(path.join(deps.config.dataDir, 'tmp'));
     if (spools) deps.log.info({ removed: spools }, 'removed spool files of stopped processes');
-    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined + report.acksWritten + report.strandedAnswered + report.strandedRemoved;
+    const did = report.taken + report.recovered + report.stagedRemoved + report.requeued + report.quarantined + report.acksWritten + report.strandedAnswered + report.strandedRemoved + report.readinessRecovered;
     if (did || report.errors.length) deps.log.info({ ...report, errors: report.errors.slice(0, 5) }, 'reconcile pass');
     return report;
   }

@@ -21,6 +21,8 @@ export type LotView = ReturnType<typeof lotDetailJson> & {
   signatures: SignatureManifest[];
   /** A signed decision was invalidated by a later fact and none has replaced it: back in QA's queue. */
   awaitingSignature: boolean;
+  /** New facts arrived and the readiness is being recomputed: `readiness` is the previous one. */
+  recomputing: boolean;
 };
 
 /** The lot when it exists within `access`; undefined otherwise (callers answer "not found" either way). */
@@ -35,6 +37,7 @@ export function lotView(store: Store, config: Pick<LotgateConfig, 'readiness'>, 
     ...lotDetailJson(d, resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId })),
     signatures,
     awaitingSignature: last !== undefined && !last.valid,
+    recomputing: store.isLotDirty(lotId),
   };
 }
 

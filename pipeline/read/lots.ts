@@ -16,6 +16,8 @@ export interface LotListItem {
   poNumber: string | null;
   expiryDate: string | null;
   readiness: { state: ReadinessState; late: boolean; reasons: { code: string; severity: string; message: string }[]; computedAt: string | null } | null;
+  /** New facts arrived and the readiness is being recomputed: `readiness` is the previous one. */
+  recomputing: boolean;
 }
 
 export interface LotPage {
@@ -39,6 +41,7 @@ export function lotListItem(l: ScopedLotRow): LotListItem {
     readiness: l.readiness
       ? { state: l.readiness, late: l.late, reasons: l.reasons.map((r) => ({ code: r.code, severity: r.severity, message: r.message })), computedAt: l.computedAt }
       : null,
+    recomputing: l.recomputing,
   };
 }
 

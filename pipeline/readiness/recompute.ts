@@ -8,7 +8,7 @@ import type { LotFacts, PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import { lotSignaturesPayload } from '../sign/payload.js';
-import type { DirtyLot, Store } from '../store/store.js';
+import { readinessHash, type DirtyLot, type ReadinessStamp, type Store } from '../store/store.js';
 import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
 import { resolveRuleSet } from './rule-set.js';
@@ -52,14 +52,14 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
   let lots = 0;
   let changed = 0;
   const rulesHash = rulesHashOf(deps.config.readiness);
-  for (const { lotId, facts } of withFacts(store, lotIds)) {
+  for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
     lots++;
     // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
     // ERP then hears of it even when the readiness state stays the same.
     const invalidated = cause.submissionId != null ? invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);
-    const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash });
+    const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash }, stamp);
     if (!res.changed && !invalidated) continue;
     const lot = facts.lot;
     if (res.changed) changed++;
@@ -112,14 +112,34 @@ export function enqueueDeviationUpdates(
   return stored;
 }
 
+/**
+ * Read-only half of a recompute, for a second thread with its own read connection: which of
+ * these lots would a recompute write — their new readiness differs from the stored one (by
+ * digest), or its clock-due instant or rules hash does, or they have none. Writes nothing; the
+ * caller recomputes the lots returned under the write lock (recomputeReadiness), where they are
+ * judged again on the facts of that moment. A lot whose facts change after this read is marked
+ * dirty by that change and recomputed on that account.
+ */
+export function staleLots(store: Store, readiness: LotgateConfig['readiness'], lotIds: readonly number[], now: Date): number[] {
+  const rulesHash = rulesHashOf(readiness);
+  const out: number[] = [];
+  for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
+    const rules = resolveRuleSet(readiness, facts.material ?? { materialId: facts.lot.materialId });
+    const dueAt = nextClockInstant(facts, rules, now);
+    if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessHash(JSON.stringify(computeReadiness(facts, rules, now)))) out.push(lotId);
+  }
+  return out;
+}
+
 /** Facts loaded this many lots at a time (one statement per fact table for the batch). */
 const FACTS_BATCH = 200;
 
-function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts }> {
+function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }> {
   let chunk: number[] = [];
   const flush = function* () {
     const all = store.loadLotFactsBatch(chunk);
-    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i] };
+    const stamps = store.readinessStamps(chunk);
+    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i], stamp: stamps.get(chunk[i]) ?? null };
     chunk = [];
   };
   for (const id of lotIds) {
@@ -138,6 +158,8 @@ export interface DirtyRecomputeOptions {
   batchSize?: number;
   /** Actor of the audit events for markers without a submission (e.g. `job:readiness-sweep`). */
   actor?: string;
+  /** Only markers set before this instant (the reconciler leaves fresh ones to their own process). */
+  markedBefore?: string;
 }
 
 /**
@@ -174,11 +196,20 @@ export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRe
   }
   let after = 0;
   for (;;) {
-    const batch = runBatch(() => store.dirtyLots(size, after));
+    const batch = runBatch(() => store.dirtyLots(size, after, opts.markedBefore));
     if (batch.length < size) break;
     after = batch[batch.length - 1].lotId;
   }
   return total;
+}
+
+/**
+ * Recovery after a crash (the reconciler's step f): recomputes lots whose marker is older than
+ * `olderThanMs` — younger ones are being recomputed by the process that set them. Returns the
+ * number of lots recomputed.
+ */
+export function recoverDirtyLots(deps: RecomputeDeps, now: Date, olderThanMs: number): number {
+  return recomputeDirtyLots(deps, now, { actor: 'lotgate:reconciler', markedBefore: new Date(now.getTime() - olderThanMs).toISOString() }).lots;
 }
 
 /** Groups markers by cause, keeping lot order within each group. */

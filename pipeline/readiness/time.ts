@@ -4,9 +4,24 @@
 const MS_PER_DAY = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/;
 
+// dayOf and instantOf are pure and called many times per lot with a few thousand distinct
+// dates per recompute: remembered, up to a bound.
+const MEMO_MAX = 50_000;
+const days = new Map<string, number | null>();
+const instants = new Map<string, number>();
+
 /** Day number (days since 1970-01-01) of a `YYYY-MM-DD` date (a datetime's date part is accepted), or null if invalid. */
 export function dayOf(date: string | null | undefined): number | null {
   if (typeof date !== 'string') return null;
+  const hit = days.get(date);
+  if (hit !== undefined) return hit;
+  if (days.size >= MEMO_MAX) days.clear();
+  const day = parseDay(date);
+  days.set(date, day);
+  return day;
+}
+
+function parseDay(date: string): number | null {
   const m = DATE_RE.exec(date.trim());
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -31,6 +46,11 @@ export function formatDay(day: number): string {
 /** Milliseconds of an ISO instant; missing or unparseable instants sort before every real one. */
 export function instantOf(iso: string | null | undefined): number {
   if (typeof iso !== 'string') return Number.NEGATIVE_INFINITY;
+  const hit = instants.get(iso);
+  if (hit !== undefined) return hit;
+  if (instants.size >= MEMO_MAX) instants.clear();
   const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+  const v = Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+  instants.set(iso, v);
+  return v;
 }

@@ -12,6 +12,7 @@ import { takeFile, takePartial, type IntakeDeps, type TakeRequest, type TakeResu
 import { directLedger, type LedgerWriter } from '../intake/ledger-writer.js';
 import { partnerDirs } from '../intake/names.js';
 import { createReconciler, type ReconcileOptions, type Reconciler } from '../intake/reconciler.js';
+import { recoverDirtyLots } from '../readiness/recompute.js';
 import { startWatcher, type InboundWatcher } from '../intake/watcher.js';
 import { createLogger, createLotgate, type Lotgate } from '../lotgate.js';
 import { IngestQueues } from '../queue/ingest-queues.js';
@@ -248,6 +249,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           store: lg.store,
           requeue: (partner, id) => queues.ensureQueued(partner, id),
           jobState: (partner, id) => queues.jobState(partner, id),
+          recomputeDirty: (olderThanMs) => recoverDirtyLots(lg, lg.now(), olderThanMs),
         },
         opts.reconcile,
       );

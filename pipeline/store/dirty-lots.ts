@@ -29,20 +29,29 @@ export function markLotsDirty(sql: Sql, lotIds: Iterable<number>, cause: { submi
 type DirtyDbRow = [number, number | null, string | null];
 const toDirty = ([lotId, submissionId, partner]: DirtyDbRow): DirtyLot => ({ lotId, submissionId, partner });
 
-/** Up to `limit` marked lots, oldest lot id first, after `afterLotId`. */
-export function dirtyLots(sql: Sql, limit: number, afterLotId = 0): DirtyLot[] {
-  return (sql.raw('SELECT lot_id, submission_id, partner FROM dirty_lots WHERE lot_id > ? ORDER BY lot_id LIMIT ?').all(afterLotId, limit) as DirtyDbRow[]).map(toDirty);
+/**
+ * Up to `limit` marked lots, oldest lot id first, after `afterLotId`; with `markedBefore`, only
+ * markers older than that instant (a recovery leaves fresh markers to the process recomputing them).
+ */
+export function dirtyLots(sql: Sql, limit: number, afterLotId = 0, markedBefore?: string): DirtyLot[] {
+  const rows =
+    markedBefore === undefined
+      ? sql.raw('SELECT lot_id, submission_id, partner FROM dirty_lots WHERE lot_id > ? ORDER BY lot_id LIMIT ?').all(afterLotId, limit)
+      : sql.raw('SELECT lot_id, submission_id, partner FROM dirty_lots WHERE lot_id > ? AND marked_at < ? ORDER BY lot_id LIMIT ?').all(afterLotId, markedBefore, limit);
+  return (rows as DirtyDbRow[]).map(toDirty);
 }
 
 /** Which of these lots are still marked (another process may have recomputed some meanwhile). */
 export function stillDirty(sql: Sql, lotIds: readonly number[]): DirtyLot[] {
-  const stmt = sql.raw('SELECT lot_id, submission_id, partner FROM dirty_lots WHERE lot_id = ?');
-  const out: DirtyLot[] = [];
-  for (const id of lotIds) {
-    const r = stmt.get(id) as DirtyDbRow | undefined;
-    if (r) out.push(toDirty(r));
-  }
-  return out;
+  if (lotIds.length === 0) return [];
+  const rows = sql.raw('SELECT lot_id, submission_id, partner FROM dirty_lots WHERE lot_id IN (SELECT value FROM json_each(?)) ORDER BY lot_id').all(JSON.stringify(lotIds));
+  return (rows as DirtyDbRow[]).map(toDirty);
+}
+
+/** Which of these lots are marked (one statement): the lot list's "recomputing" flag. */
+export function dirtyAmong(sql: Sql, lotIds: readonly number[]): Set<number> {
+  if (lotIds.length === 0) return new Set();
+  return new Set(sql.q('SELECT lot_id FROM dirty_lots WHERE lot_id IN (SELECT value FROM json_each(?))').pluck().all(JSON.stringify(lotIds)) as number[]);
 }
 
 export function clearDirty(sql: Sql, lotIds: Iterable<number>): void {

@@ -2,8 +2,8 @@
 // Every list is in a fixed order defined by the data itself, so the same facts give the same
 // LotFacts whatever order the files arrived in (storage ids are left out for that reason).
 
+import { hash as digestOf } from 'node:crypto';
 import type { IdentifierRow, LotFacts, Readiness } from '../model/types.js';
-import { getLot, plannedReceiptOf } from './masterdata.js';
 import {
   toDeviation,
   toDisposition,
@@ -17,7 +17,9 @@ import {
   type DispositionDbRow,
   type DocumentDbRow,
   type IdentifierDbRow,
+  type LotDbRow,
   type MaterialDbRow,
+  type PurchaseOrderDbRow,
   type StageDbRow,
   type TestDbRow,
 } from './rows.js';
@@ -37,34 +39,62 @@ function byLot<T>(sql: Sql, query: string, ids: string, lotIds: readonly number[
 
 const IN_BATCH = 'lot_id IN (SELECT value FROM json_each(?))';
 
+const DOC_COLUMNS = (
+  ['type', 'doc_id', 'version', 'sha256', 'stored_path', 'issued_at', 'supersedes', 'submission_id'] as const satisfies readonly (keyof DocumentDbRow)[]
+).join(', ');
+const PO_COLUMNS = (
+  ['po_number', 'po_item', 'material_id', 'quantity', 'uom', 'vendor', 'planned_date', 'confirmed_date', 'lot_number', 'status'] as const satisfies readonly (keyof PurchaseOrderDbRow)[]
+)
+  .map((c) => `p.${c}`)
+  .join(', ');
+const LOT_COLUMNS = (
+  ['id', 'material_id', 'lot_number', 'expiry_date', 'manufacture_date', 'quantity', 'uom', 'site', 'vendor', 'quality_state', 'po_number', 'po_item'] as const satisfies readonly (keyof LotDbRow)[]
+).join(', ');
+
 /**
- * loadLotFacts for several lots: the fact tables are read with one statement each for the whole
- * batch (ordered as for one lot, grouped by lot here) instead of one statement per lot and table.
+ * loadLotFacts for several lots: every fact table — the lot rows, identifiers, stages, tests,
+ * documents, deviations, dispositions, PO lines — is read with one statement for the whole batch
+ * (ordered as for one lot, grouped by lot here) instead of one statement per lot and table.
  */
 export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts[] {
   if (lotIds.length === 0) return [];
   const ids = JSON.stringify(lotIds);
-  const stages = byLot<StageDbRow>(sql, `SELECT * FROM stage_events WHERE ${IN_BATCH} ORDER BY lot_id, event_time, stage, status`, ids, lotIds);
-  const docs = byLot<DocumentDbRow>(sql, `SELECT * FROM documents WHERE ${IN_BATCH} ORDER BY lot_id, type, doc_id, version`, ids, lotIds);
+  // Only the columns the model carries (provenance columns make rows wide).
+  const lots = new Map((sql.q(`SELECT ${LOT_COLUMNS} FROM lots WHERE id IN (SELECT value FROM json_each(?))`).all(ids) as LotDbRow[]).map((l) => [l.id, l]));
+  const stages = byLot<StageDbRow>(sql, `SELECT lot_id, id, stage, status, event_time, site, submission_id, line FROM stage_events WHERE ${IN_BATCH} ORDER BY lot_id, event_time, stage, status`, ids, lotIds);
+  const docs = byLot<DocumentDbRow>(sql, `SELECT lot_id, ${DOC_COLUMNS} FROM documents WHERE ${IN_BATCH} ORDER BY lot_id, type, doc_id, version`, ids, lotIds);
   const disps = byLot<DispositionDbRow>(sql, `SELECT * FROM dispositions WHERE ${IN_BATCH} ORDER BY lot_id, decided_at`, ids, lotIds);
+  // Identifiers, and whether each also names another lot; the lot numbers of a conflict (rare)
+  // only for a lot that has one.
+  const idRows = byLot<IdentifierFlagRow>(
+    sql,
+    `SELECT i.lot_id, i.scheme, i.value, i.issuer,
+       EXISTS (SELECT 1 FROM lot_identifiers o WHERE o.scheme = i.scheme AND o.value = i.value AND o.issuer = i.issuer AND o.lot_id <> i.lot_id) AS shared
+     FROM lot_identifiers i WHERE i.${IN_BATCH} ORDER BY i.lot_id, i.scheme, i.value, i.issuer`,
+    ids,
+    lotIds,
+  );
+  const deviations = byLot<DeviationDbRow & { lot_id: number }>(
+    sql,
+    `SELECT a.lot_id, d.* FROM (
+       SELECT DISTINCT dl.lot_id, dv.issuer, dv.partner_ref FROM deviation_lots dl JOIN deviations dv ON dv.id = dl.deviation_id WHERE dl.${IN_BATCH}
+     ) a
+     JOIN deviations d ON d.id = (SELECT v.id FROM deviations v WHERE v.issuer = a.issuer AND v.partner_ref = a.partner_ref ORDER BY v.updated_at DESC LIMIT 1)
+     ORDER BY a.lot_id, d.issuer, d.partner_ref`,
+    ids,
+    lotIds,
+  );
+  const receipts = plannedReceiptsOf(sql, ids);
   const tests = testResultsOfBatch(sql, ids, lotIds);
   // A batch's lots share a few materials.
   const materials = new Map<string, MaterialDbRow | undefined>();
   return lotIds.map((lotId) => {
-    const lotDb = getLot(sql, lotId);
+    const lotDb = lots.get(lotId);
     if (!lotDb) throw new Error(`loadLotFacts: no lot ${lotId}`);
-    // One statement for the identifiers and whether each also names another lot; the lot numbers
-    // of a conflict (rare) only when there is one.
-    const idRows = sql
-      .q(
-        `SELECT scheme, value, issuer,
-           EXISTS (SELECT 1 FROM lot_identifiers o WHERE o.scheme = i.scheme AND o.value = i.value AND o.issuer = i.issuer AND o.lot_id <> i.lot_id) AS shared
-         FROM lot_identifiers i WHERE lot_id = ? ORDER BY scheme, value, issuer`,
-      )
-      .all(lotId) as { scheme: IdentifierRow['scheme']; value: string; issuer: string; shared: number }[];
-    const identifiers: IdentifierRow[] = idRows.map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
-    const conflicting = idRows.some((r) => r.shared) ? conflictingIdentifiers(sql, lotId) : [];
-    const po = plannedReceiptOf(sql, lotDb);
+    const ident = idRows.get(lotId)!;
+    const identifiers: IdentifierRow[] = ident.map(({ scheme, value, issuer }) => ({ scheme, value, issuer }));
+    const conflicting = ident.some((r) => r.shared) ? conflictingIdentifiers(sql, lotId) : [];
+    const po = receipts.get(lotId);
     if (!materials.has(lotDb.material_id)) materials.set(lotDb.material_id, materialRow(sql, lotDb.material_id));
     const material = materials.get(lotDb.material_id);
     return {
@@ -74,12 +104,43 @@ export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts
       stageEvents: stages.get(lotId)!.map(toStageEvent),
       testResults: tests.get(lotId)!,
       documents: docs.get(lotId)!.map(toDocument),
-      deviations: currentDeviations(sql, lotId),
+      deviations: deviations.get(lotId)!.map(toDeviation),
       dispositions: disps.get(lotId)!.map(toDisposition),
       plannedReceipt: po ? toPlannedReceipt(po) : null,
       material: material ? toMaterial(material) : null,
     };
   });
+}
+
+interface IdentifierFlagRow {
+  scheme: IdentifierRow['scheme'];
+  value: string;
+  issuer: string;
+  shared: number;
+}
+
+/**
+ * masterdata.ts plannedReceiptOf for a batch of lots (two statements): the line a lot links
+ * explicitly, else the line naming its lot number (open lines first, then by PO and item).
+ */
+function plannedReceiptsOf(sql: Sql, ids: string): Map<number, PurchaseOrderDbRow> {
+  const out = new Map<number, PurchaseOrderDbRow>();
+  const linked = sql
+    .q(
+      `SELECT l.id AS lot_id, ${PO_COLUMNS} FROM lots l JOIN purchase_orders p ON p.po_number = l.po_number AND p.po_item = l.po_item
+       WHERE l.id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(ids) as (PurchaseOrderDbRow & { lot_id: number })[];
+  for (const r of linked) out.set(r.lot_id, r);
+  const byNumber = sql
+    .q(
+      `SELECT l.id AS lot_id, ${PO_COLUMNS} FROM lots l JOIN purchase_orders p ON p.material_id = l.material_id AND p.lot_number = l.lot_number
+       WHERE l.id IN (SELECT value FROM json_each(?))
+       ORDER BY l.id, (coalesce(p.status, 'open') = 'open') DESC, p.po_number, p.po_item`,
+    )
+    .all(ids) as (PurchaseOrderDbRow & { lot_id: number })[];
+  for (const r of byNumber) if (!out.has(r.lot_id)) out.set(r.lot_id, r);
+  return out;
 }
 
 // A lot's results are the widest rows readiness reads: only the columns the model carries, as
@@ -194,17 +255,60 @@ export interface ReadinessClock {
   rulesHash: string;
 }
 
-export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
+/** What a recompute compares with before writing: the stored readiness's digest and clock. */
+export interface ReadinessStamp {
+  hash: string | null;
+  dueAt: string | null;
+  rulesHash: string | null;
+}
+
+/** The stored stamps of a batch of lots (one statement); a lot without readiness is absent. */
+export function readinessStamps(sql: Sql, lotIds: readonly number[]): Map<number, ReadinessStamp> {
+  const out = new Map<number, ReadinessStamp>();
+  if (lotIds.length === 0) return out;
+  const rows = sql.raw(`SELECT lot_id, readiness_hash, clock_due_at, rules_hash FROM lot_readiness WHERE ${IN_BATCH}`).all(JSON.stringify(lotIds)) as [number, string | null, string | null, string | null][];
+  for (const [lotId, hash, dueAt, rulesHash] of rows) out.set(lotId, { hash, dueAt, rulesHash });
+  return out;
+}
+
+/** Digest of a readiness document as stored (its JSON text). */
+export function readinessHash(text: string): string {
+  return digestOf('sha1', text, 'base64url');
+}
+
+/**
+ * Stores the readiness; `changed` when state, late or the set of reason codes differ from before.
+ * An identical readiness is not written again (a sweep over 100k unchanged lots writes nothing):
+ * the stored digest says so, without reading the stored document back. `stamp` is the lot's
+ * stored stamp when the caller read it for a batch (readinessStamps; null: no readiness yet);
+ * omitted, it is read here.
+ */
+export function saveReadiness(
+  sql: Sql,
+  lotId: number,
+  r: Readiness,
+  at: string,
+  clock?: ReadinessClock,
+  stamp?: ReadinessStamp | null,
+): { changed: boolean; previous: Readiness | null } {
   const text = JSON.stringify(r);
-  const stored = sql.raw('SELECT readiness, clock_due_at, rules_hash FROM lot_readiness WHERE lot_id = ?').get(lotId) as [string, string | null, string | null] | undefined;
-  if (stored && stored[0] === text) {
-    if (clock && (stored[1] !== clock.dueAt || stored[2] !== clock.rulesHash)) {
-      sql.q('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?').run(clock.dueAt, clock.rulesHash, lotId);
-    }
+  const hash = readinessHash(text);
+  const stored = stamp !== undefined ? stamp : readinessStamps(sql, [lotId]).get(lotId) ?? null;
+  const sameClock = (s: ReadinessStamp) => !clock || (s.dueAt === clock.dueAt && s.rulesHash === clock.rulesHash);
+  if (stored && stored.hash === hash) {
+    if (!sameClock(stored)) sql.q('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?').run(clock!.dueAt, clock!.rulesHash, lotId);
     return { changed: false, previous: r };
   }
   return sql.atomic(() => {
-    const prevStored = getReadiness(sql, lotId);
+    // No digest yet (stored before migration 13): the same document is only given its digest.
+    if (stored && stored.hash === null) {
+      const doc = sql.q('SELECT readiness FROM lot_readiness WHERE lot_id = ?').pluck().get(lotId) as string | undefined;
+      if (doc === text) {
+        sql.q('UPDATE lot_readiness SET readiness_hash = ?, clock_due_at = ?, rules_hash = ? WHERE lot_id = ?').run(hash, clock?.dueAt ?? stored.dueAt, clock?.rulesHash ?? stored.rulesHash, lotId);
+        return { changed: false, previous: r };
+      }
+    }
+    const prevStored = stored ? getReadiness(sql, lotId) : null;
     let previous: Readiness | null = null;
     if (prevStored) {
       const { computedAt: _computedAt, ...rest } = prevStored;
@@ -213,11 +317,11 @@ export function saveReadiness(sql: Sql, lotId: number, r: Readiness, at: string,
     const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
     sql
       .q(
-        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash, readiness_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at,
-           clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash`,
+           clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash, readiness_hash = excluded.readiness_hash`,
       )
-      .run(lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null);
+      .run(lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null, hash);
     return { changed, previous };
   });
 }

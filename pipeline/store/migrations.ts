@@ -585,6 +585,16 @@ CREATE TABLE document_requests (
 CREATE INDEX document_requests_lot ON document_requests(lot_id, state);
 `,
   },
+  {
+    version: 13,
+    name: 'readiness change detection by hash',
+    sql: `
+-- A digest of the stored readiness (state, late, reasons with their wording and evidence): a
+-- recompute compares the new readiness's digest with it instead of reading back and comparing
+-- the stored document. NULL (rows stored before this version) is compared the long way once.
+ALTER TABLE lot_readiness ADD COLUMN readiness_hash TEXT;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -40,6 +40,8 @@ export interface ScopedLotRow {
   late: boolean;
   reasons: ReadinessReason[];
   computedAt: string | null;
+  /** The lot's facts changed and its readiness is being recomputed (dirty marker present). */
+  recomputing: boolean;
 }
 
 interface Row {
@@ -55,6 +57,7 @@ interface Row {
   late: number | null;
   readiness: string | null;
   computed_at: string | null;
+  recomputing: number;
 }
 
 const OOS = ['R_TEST_OOS', 'R_TEST_OOS_NOT_RETRACTED'];
@@ -120,7 +123,8 @@ export function listLotsScoped(
     where.push('(l.lot_number, l.material_id, l.id) > (?, ?, ?)');
     args.push(page.after.lotNumber, page.after.materialId, page.after.id);
   }
-  const text = `SELECT l.id, l.lot_number, l.material_id, m.description, l.site, l.vendor, l.po_number, l.expiry_date, r.state, r.late, r.readiness, r.computed_at
+  const text = `SELECT l.id, l.lot_number, l.material_id, m.description, l.site, l.vendor, l.po_number, l.expiry_date, r.state, r.late, r.readiness, r.computed_at,
+      EXISTS (SELECT 1 FROM dirty_lots dl WHERE dl.lot_id = l.id) AS recomputing
     ${FROM} WHERE ${where.join(' AND ')} ORDER BY l.lot_number, l.material_id, l.id LIMIT ?`;
   return (sql.q(text).all(...args, page.limit) as Row[]).map((r) => ({
     lotId: r.id,
@@ -135,6 +139,7 @@ export function listLotsScoped(
     late: bool(r.late),
     reasons: parseJson<{ reasons?: ReadinessReason[] }>(r.readiness, {}).reasons ?? [],
     computedAt: r.computed_at,
+    recomputing: bool(r.recomputing),
   }));
 }
 

@@ -45,8 +45,8 @@ import {
   listUnfinishedSubmissions,
   updateSubmission,
 } from './ledger.js';
-import { clearDirty, countDirtyLots, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
-import { getReadiness, loadLotFacts, loadLotFactsBatch, saveReadiness, type ReadinessClock } from './lot-facts.js';
+import { clearDirty, countDirtyLots, dirtyAmong, dirtyLots, isLotDirty, markLotsDirty, stillDirty, type DirtyLot } from './dirty-lots.js';
+import { getReadiness, loadLotFacts, loadLotFactsBatch, readinessStamps, saveReadiness, type ReadinessClock, type ReadinessStamp } from './lot-facts.js';
 import { addIdentifier, getLotRow, upsertLot, upsertMaterial, upsertPurchaseOrder } from './masterdata.js';
 import { migrate, MIGRATIONS, schemaVersion, type Migration } from './migrations.js';
 import { latestPushes, type LotPush } from './board-reads.js';
@@ -125,6 +125,8 @@ export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads
 export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
 export type { DirtyLot } from './dirty-lots.js';
+export type { ReadinessStamp } from './lot-facts.js';
+export { readinessHash } from './lot-facts.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
 export type { DocumentRequestRow } from './document-requests.js';
@@ -446,8 +448,13 @@ export class Store {
     return getReadiness(this.sql, lotId);
   }
 
-  saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock): { changed: boolean; previous: Readiness | null } {
-    return saveReadiness(this.sql, lotId, r, at, clock);
+  saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock, stamp?: ReadinessStamp | null): { changed: boolean; previous: Readiness | null } {
+    return saveReadiness(this.sql, lotId, r, at, clock, stamp);
+  }
+
+  /** The stored readiness digests and clocks of a batch of lots (one statement). */
+  readinessStamps(lotIds: readonly number[]): Map<number, ReadinessStamp> {
+    return readinessStamps(this.sql, lotIds);
   }
 
   // ---------------------------------------------------------------- reads
@@ -476,8 +483,13 @@ export class Store {
     return markLotsDirty(this.sql, lotIds, cause);
   }
 
-  dirtyLots(limit: number, afterLotId = 0): DirtyLot[] {
-    return dirtyLots(this.sql, limit, afterLotId);
+  dirtyLots(limit: number, afterLotId = 0, markedBefore?: string): DirtyLot[] {
+    return dirtyLots(this.sql, limit, afterLotId, markedBefore);
+  }
+
+  /** Which of these lots await recomputation (one statement, for lists). */
+  dirtyAmong(lotIds: readonly number[]): Set<number> {
+    return dirtyAmong(this.sql, lotIds);
   }
 
   stillDirty(lotIds: readonly number[]): DirtyLot[] {

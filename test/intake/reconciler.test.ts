@@ -2,19 +2,21 @@ import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'n
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashFile } from '../../pipeline/intake/archive.js';
 import { directLedger } from '../../pipeline/intake/ledger-writer.js';
 import { stagedName } from '../../pipeline/intake/names.js';
 import { createReconciler, type ReconcilerDeps } from '../../pipeline/intake/reconciler.js';
 import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
+import { processSubmission } from '../../pipeline/ingest/process-submission.js';
+import { recoverDirtyLots } from '../../pipeline/readiness/recompute.js';
 import { IngestQueues } from '../../pipeline/queue/ingest-queues.js';
 import { queueName, queueSettings } from '../../pipeline/queue/settings.js';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { testLog } from '../runtime/helpers/log.js';
 import { startTestRedis, type TestRedis } from '../runtime/helpers/redis.js';
-import { makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
+import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
 
 let redis: TestRedis;
 let conn: Redis;
@@ -94,6 +96,28 @@ async function jobIds(partner: string): Promise<string[]> {
 }
 
 describe('reconciler', () => {
+  it('recomputes lots a crash left dirty once their markers are old enough, each change once', async () => {
+    const file = path.join(w.dir, 'LOTS_1.csv');
+    writeFileSync(file, lotsCsv(['L1', 'L2']));
+    const sub = await registerFile(lg, { partner: 'erp', path: file, name: 'LOTS_1.csv', source: 'cli', removeSource: false });
+    // The process "dies" after the file's commit, before its readiness step.
+    const spy = vi.spyOn(lg.store, 'stillDirty').mockImplementation(() => {
+      throw new Error('killed');
+    });
+    await processSubmission(lg, sub);
+    spy.mockRestore();
+    expect(lg.store.countDirtyLots()).toBe(2);
+    const withReadiness = { ...deps, recomputeDirty: (ms: number) => recoverDirtyLots(lg, lg.now(), ms) };
+    // Fresh markers belong to the process that set them.
+    expect(await createReconciler(withReadiness, { dirtyAfterMs: 60_000 }).scan()).toMatchObject({ readinessRecovered: 0 });
+    expect(lg.store.countDirtyLots()).toBe(2);
+    expect(await createReconciler(withReadiness, { dirtyAfterMs: 0 }).scan()).toMatchObject({ readinessRecovered: 2, errors: [] });
+    expect(lg.store.countDirtyLots()).toBe(0);
+    expect(lg.store.listAudit({ action: 'lot.readiness_changed' }).map((e) => e.actor)).toEqual([`submission:${sub}`, `submission:${sub}`]);
+    expect(await createReconciler(withReadiness, { dirtyAfterMs: 0 }).scan()).toMatchObject({ readinessRecovered: 0 });
+    expect(lg.store.listOutbox({ topic: 'erp.lot_readiness' })).toHaveLength(2);
+  });
+
   it('takes files that were already complete in inbound/ at start-up', async () => {
     drop('lab-a', 'RESULTS_1.csv', resultsCsv('L1', 3), 60_000);
     drop('lab-b', 'RESULTS_2.csv', resultsCsv('L1', 3), 60_000);

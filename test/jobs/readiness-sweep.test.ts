@@ -46,6 +46,26 @@ describe('readiness-sweep', () => {
     expect(progress).toEqual([[0, 6], [4, 6], [6, 6]]);
   });
 
+  it('judges every other batch on a second thread, and records each change once', async () => {
+    const w = makeWorld({ jobs: { 'readiness-sweep': { batchSize: 1, all: true, parallelMinLots: 1 } } });
+    await ingestDemo(w);
+    expect(await w.run('readiness-sweep')).toMatchObject({ status: 'ok', counts: { lots: 6, recomputed: 6, changed: 0, judgedOnThread: 3 } });
+
+    // Three years on: lots judged on either thread change, and each change is recorded once.
+    w.clock.advance(3 * 365 * 86_400_000);
+    const swept = await w.run('readiness-sweep');
+    expect(swept).toMatchObject({ status: 'ok', counts: { recomputed: 6, judgedOnThread: 3 } });
+    const changed = swept.status === 'busy' ? 0 : Number(swept.counts.changed);
+    const board = w.lg.store.listLots();
+    const expired = board.filter((l) => l.reasonCodes.includes('R_SHELF_LIFE') || l.reasonCodes.includes('R_EXPIRED'));
+    expect(changed).toBe(expired.length);
+    expect(changed).toBeGreaterThan(1);
+    expect(w.lg.store.listAudit({ action: 'lot.readiness_changed' }).filter((e) => e.actor === 'job:readiness-sweep')).toHaveLength(changed);
+    expect(w.lg.store.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 }).filter((m) => m.submissionId === null)).toHaveLength(changed);
+    // Swept again at the same time: nothing is stale on either thread.
+    expect(await w.run('readiness-sweep')).toMatchObject({ counts: { changed: 0, judgedOnThread: 3 } });
+  });
+
   it('recomputes only the lots whose clock-due day has come', async () => {
     const w = makeWorld({ jobs: { 'readiness-sweep': { batchSize: 4 } } });
     await ingestDemo(w);

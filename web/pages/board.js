@@ -3,7 +3,7 @@
 
 import { api, qs } from '../api.js';
 import { app } from '../app.js';
-import { badge, clear, day, h, whenShort } from '../dom.js';
+import { badge, clear, day, h, recomputingBadge, whenShort } from '../dom.js';
 
 const STATES = ['READY', 'CONDITIONAL', 'NOT_READY', 'BLOCKED'];
 /** URL parameter → API filter (the same names). */
@@ -179,7 +179,7 @@ function lotRow(l, x) {
     h('td', l.site ?? ''),
     h('td', l.vendor ?? ''),
     h('td', l.poNumber ?? (x?.po ? [h('div', x.po.poNumber), h('small.muted', `item ${x.po.poItem}`)] : '')),
-    h('td', h('span', { title: r?.computedAt ? `evaluated ${new Date(r.computedAt).toLocaleString()}` : '' }, badge(r?.state)), first ? h('div.reason', { title: first.message }, h('code', first.code), ' ', first.message) : null, r?.reasons?.length > 1 ? h('small.muted', `+${r.reasons.length - 1} more`) : null),
+    h('td', h('span', { title: r?.computedAt ? `evaluated ${new Date(r.computedAt).toLocaleString()}` : '' }, badge(r?.state)), recomputingBadge(l), first ? h('div.reason', { title: first.message }, h('code', first.code), ' ', first.message) : null, r?.reasons?.length > 1 ? h('small.muted', `+${r.reasons.length - 1} more`) : null),
     h('td', r?.late ? h('div.late', 'late') : null, x?.po?.dueDate ? h('small', 'due ', day(x.po.dueDate)) : ''),
     h('td', day(l.expiryDate)),
     h('td', x ? whenShort(x.lastEvidenceAt) : ''),

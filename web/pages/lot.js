@@ -4,7 +4,7 @@
 
 import { api, qs } from '../api.js';
 import { app } from '../app.js';
-import { badge, clear, day, h, section, table, when } from '../dom.js';
+import { badge, clear, day, h, recomputingBadge, section, table, when } from '../dom.js';
 import { requestsSection } from './lot-requests.js';
 import { signDialog } from './sign.js';
 
@@ -94,7 +94,7 @@ export async function lotPage(main, lotId) {
   const head = h(
     'div.lot-head',
     h('div', h('h1', 'Lot ', h('span#lot-number', lot.lotNumber)), h('p.muted', `${lot.materialId} · ${lot.material?.description ?? ''}`)),
-    h('div.state', badge(r?.state), r?.late ? h('span.late', ' late') : null, h('div.muted', 'evaluated ', when(r?.computedAt))),
+    h('div.state', badge(r?.state), recomputingBadge(lot), r?.late ? h('span.late', ' late') : null, h('div.muted', 'evaluated ', when(r?.computedAt))),
     actions,
   );
   const facts = h(

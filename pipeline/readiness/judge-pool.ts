@@ -1,0 +1,33 @@
+// A second thread for a large recompute (the readiness sweep with many lots due, or `all`): it
+// judges every other batch on its own read-only connection (judge-thread.ts) and answers which
+// lots a recompute would write; the main thread recomputes those under the write lock. Only
+// worth it for thousands of lots (the thread costs ≈ 0.2 s of start-up); when the thread is
+// unavailable (no compiled build, it crashed) the caller judges its batches itself.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { LotgateConfig } from '../config/config.js';
+import { ThreadPool } from '../queue/thread-pool.js';
+import type { JudgeTask, JudgeThreadData } from './judge-thread.js';
+
+export type JudgePool = ThreadPool<JudgeTask, number[]>;
+
+/** The compiled thread entry (threads run the JavaScript in dist/, also under the test runner). */
+function judgeThreadEntry(): URL | null {
+  const here = new URL(import.meta.url);
+  const entry = here.pathname.endsWith('.ts') ? new URL('../../dist/pipeline/readiness/judge-thread.js', here) : new URL('./judge-thread.js', here);
+  return existsSync(fileURLToPath(entry)) ? entry : null;
+}
+
+/** One judge thread reading `dbPath`, or null when it cannot be started. */
+export function startJudgePool(dbPath: string, readiness: LotgateConfig['readiness'], log: Logger): JudgePool | null {
+  const entry = judgeThreadEntry();
+  if (!entry || dbPath === ':memory:' || dbPath === '') return null;
+  try {
+    return new ThreadPool<JudgeTask, number[]>({ name: 'readiness-judge', size: 1, entry, workerData: { dbPath, readiness } satisfies JudgeThreadData, log });
+  } catch (err) {
+    log.warn({ err }, 'readiness judge thread not started; judging on the main thread');
+    return null;
+  }
+}

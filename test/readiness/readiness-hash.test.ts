@@ -1,0 +1,93 @@
+// A recompute compares the new readiness with the stored one by its digest (migration 13,
+// lot_readiness.readiness_hash). A store written before that version has no digests: opening it
+// migrates it, and the first recompute gives every unchanged lot its digest without counting a
+// change, an audit event or an outbox message; after that unchanged lots are skipped by digest.
+
+import { copyFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { processSubmission } from '../../pipeline/ingest/process-submission.js';
+import { registerFile } from '../../pipeline/intake/register-file.js';
+import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
+import { recomputeReadiness } from '../../pipeline/readiness/recompute.js';
+import { testLog } from '../runtime/helpers/log.js';
+import { lotsCsv, makeWorld, type World } from '../runtime/helpers/world.js';
+
+let w: World;
+let lg: Lotgate;
+
+beforeEach(() => {
+  w = makeWorld();
+  lg = createLotgate(w.config, { log: testLog() });
+});
+afterEach(() => {
+  lg.close();
+  w.cleanup();
+});
+
+async function ingest(name: string, text: string): Promise<void> {
+  const file = path.join(w.dir, name);
+  writeFileSync(file, text);
+  const id = await registerFile(lg, { partner: 'erp', path: file, name, source: 'cli', removeSource: false });
+  expect((await processSubmission(lg, id)).state).toBe('applied');
+}
+
+const dbPath = () => path.join(w.config.dataDir, 'lotgate.db');
+const counts = (l: Lotgate) => ({ audit: l.store.listAudit({ action: 'lot.readiness_changed', limit: 10_000 }).length, outbox: l.store.listOutbox({}).length });
+
+describe('readiness digests', () => {
+  it('upgrades a store from before migration 13 without a spurious change, then skips unchanged lots by digest', async () => {
+    await ingest('LOTS_1.csv', lotsCsv(['L1', 'L2', 'L3']));
+    const ids = lg.store.listLots().map((l) => l.lotId);
+    const before = counts(lg);
+    lg.close();
+
+    // The same store as lotgate 12 left it: no digest column, user_version 12.
+    const old = path.join(w.dir, 'v12.db');
+    copyFileSync(dbPath(), old);
+    const raw = new Database(old);
+    const docs = raw.prepare('SELECT lot_id, readiness FROM lot_readiness ORDER BY lot_id').all();
+    raw.exec('ALTER TABLE lot_readiness DROP COLUMN readiness_hash');
+    raw.pragma('user_version = 12');
+    raw.close();
+    copyFileSync(old, dbPath());
+
+    lg = createLotgate(w.config, { log: testLog() });
+    const db = new Database(dbPath(), { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(13);
+      expect(db.prepare('SELECT count(*) FROM lot_readiness WHERE readiness_hash IS NULL').pluck().get()).toBe(3);
+
+      const at = new Date();
+      expect(lg.store.transaction(() => recomputeReadiness(lg, ids, at, 'test'))).toEqual({ lots: 3, changed: 0 });
+      expect(counts(lg)).toEqual(before);
+      expect(db.prepare('SELECT count(*) FROM lot_readiness WHERE readiness_hash IS NULL').pluck().get()).toBe(0);
+      // The documents themselves were left as they were.
+      expect(db.prepare('SELECT lot_id, readiness FROM lot_readiness ORDER BY lot_id').all()).toEqual(docs);
+
+      // With digests, an unchanged lot is not written again.
+      expect(lg.store.transaction(() => recomputeReadiness(lg, ids, at, 'test'))).toEqual({ lots: 3, changed: 0 });
+      expect(counts(lg)).toEqual(before);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a lot whose stored digest differs is compared and rewritten; the change is counted once', async () => {
+    await ingest('LOTS_1.csv', lotsCsv(['L1']));
+    const [lotId] = lg.store.listLots().map((l) => l.lotId);
+    const before = counts(lg);
+    const stored = lg.store.getReadiness(lotId)!;
+    // Make the stored readiness differ (another state, another digest), as new facts would.
+    const other = stored.state === 'BLOCKED' ? 'READY' : 'BLOCKED';
+    const rw = new Database(dbPath());
+    rw.prepare(`UPDATE lot_readiness SET state = ?, readiness = json_set(readiness, '$.state', ?), readiness_hash = 'x' WHERE lot_id = ?`).run(other, other, lotId);
+    rw.close();
+    const r = lg.store.transaction(() => recomputeReadiness(lg, [lotId], new Date(), 'test'));
+    expect(r.changed).toBe(1);
+    expect(lg.store.getReadiness(lotId)!.state).toBe(stored.state);
+    expect(counts(lg).audit).toBe(before.audit + r.changed);
+    expect(lg.store.transaction(() => recomputeReadiness(lg, [lotId], new Date(), 'test')).changed).toBe(0);
+  });
+});
