@@ -209,6 +209,7 @@ export const ERROR_CODES = {
   E_FORM_FILE: entry(P, 'Attach the document (a PDF).', 'Attach the PDF.'),
   E_FORM_NAME: entry(P, 'No file name for these values is accepted by the feed.', 'Check the values, or send the file itself.'),
   E_FORM_NONE: entry(P, 'This feed has no guided form.', 'Send the feed\'s files by upload or SFTP.'),
+  E_PARSE_THREAD_FAILED: entry([P, O], 'The file could not be read and mapped: its mapping thread failed ({reason}); nothing was applied.', 'Partner: check that the file is a sound export of the agreed shape and send it again. Operator: the log names the reason (out of memory on an oversized cell or row, a crash); report it if the file is sound.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

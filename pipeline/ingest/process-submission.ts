@@ -8,8 +8,6 @@
 import type { Acknowledgment, AckError, MappedRecord, PartnerConfig, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import path from 'node:path';
-import { mapFile, type MapUnit } from '../mapping/map-file.js';
-import type { CsvRowMapper } from '../mapping/compile.js';
 import { enqueueDeviationUpdates, recomputeDirtyLots } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import { notRowsNote } from './ack.js';
@@ -17,8 +15,10 @@ import { InFileFacts } from './in-file-facts.js';
 import type { SelectedFeed } from '../mapping/catalog.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
-import { limitsFor, tooManyErrorsMessage, tooManyRowsMessage, type FileLimits } from './limits.js';
-import { Spool } from './spool.js';
+import { limitsFor, tooManyErrorsMessage, type FileLimits } from './limits.js';
+import type { Spool } from './spool.js';
+import { mapToSpool as mapFileToSpool, type MapOutcome, type SpooledUnit } from './map-to-spool.js';
+import { mapOffThread } from './map-off-thread.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 import type { ErrorCode } from '../codes.js';
 
@@ -200,60 +200,28 @@ interface ApplyContext {
   onProgress?: (rows: number) => void;
 }
 
-/** One mapped row (or XML record / document) that produces records or errors. */
-type SpooledUnit = Pick<MapUnit, 'records' | 'errors' | 'line'>;
+/**
+ * The file's size from which it is mapped on a thread of its own (map-off-thread.ts): the
+ * thread's start (≈ 0.1 s of module loading) only pays off for big files.
+ */
+const DEFAULT_PARSE_THREAD_MIN_BYTES = 1024 * 1024;
 
-export type MapOutcome =
-  /** notRows: XML elements the record path did not read (a note for the ack). */
-  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number; notRows?: Map<string, number>; headerWarnings?: RowError[] }
-  /** The file as a whole cannot be read. */
-  | { kind: 'file_error'; error: FileError; rows: number; filtered: number }
-  /** Beyond the file's limits: rejected as a whole with these first errors. */
-  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; filtered: number; sample: RowError[] };
-
-async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
+function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
   const { feed, limits, partner } = ctx;
-  const spool = new Spool<SpooledUnit>(path.join(deps.config.dataDir, 'tmp'), deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES);
-  let rows = 0;
-  let filtered = 0;
-  let rowsWithErrors = 0;
-  const sample: RowError[] = [];
-  let notRows: Map<string, number> | undefined;
-  // Header findings the partner should see (columns nothing reads); the others are the analyst's.
-  let headerWarnings: RowError[] | undefined;
-  const onHeader = (m: CsvRowMapper): void => {
-    headerWarnings = m.warnings.filter((w) => w.code === 'W_UNCLAIMED_COLUMN');
+  const job = {
+    spec: feed.spec,
+    partnerId: partner.id,
+    archivePath: sub.archivePath,
+    originalName: sub.originalName,
+    sha256: sub.sha256,
+    now: deps.now(),
+    limits,
+    spoolDir: path.join(deps.config.dataDir, 'tmp'),
+    onProgress: ctx.onProgress,
   };
-  try {
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now(), onXmlUnmatched: (m) => (notRows = m), onHeader })) {
-      rows++;
-      if (rows > limits.maxRows) {
-        spool.dispose();
-        return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partner.id, feed.spec.feed), rows: rows - 1, filtered, sample: [] };
-      }
-      if (unit.records.length === 0 && unit.errors.length === 0) {
-        filtered++;
-        continue;
-      }
-      if (unit.errors.length > 0) {
-        rowsWithErrors++;
-        for (const e of unit.errors) if (sample.length < MAX_ACK_ERRORS_KEPT) sample.push(e);
-        if (rowsWithErrors > limits.maxErrors) {
-          spool.dispose();
-          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, unit.line), rows, filtered, sample };
-        }
-      }
-      for (const rec of unit.records) if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
-      spool.push({ records: unit.records, errors: unit.errors, line: unit.line });
-      if (ctx.onProgress && rows % 50_000 === 0) ctx.onProgress(rows);
-    }
-    spool.finish();
-  } catch (err) {
-    spool.dispose();
-    if (err instanceof FileError) return { kind: 'file_error', error: err, rows, filtered };
-    throw err;
-  }
-  return { kind: 'mapped', spool, rows, filtered, notRows, headerWarnings };
+  const minBytes = deps.config.ingest?.parseThreadMinBytes ?? DEFAULT_PARSE_THREAD_MIN_BYTES;
+  if ((sub.size ?? 0) >= minBytes && (feed.spec.format ?? 'csv') !== 'document') return mapOffThread({ ...job, hash: feed.hash });
+  return mapFileToSpool({ ...job, compiled: feed.compiled, spoolMemoryBytes: deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,7 +295,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       store.updateSubmission(submissionId, ctx.started);
     }
     for (const w of mapped.headerWarnings ?? []) recordError(w);
-    for (const unit of mapped.spool.items()) {
+    for (const unit of unitsOf(mapped.spool)) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
       inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
@@ -405,6 +373,11 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
+}
+
+/** The spooled units in line order (the spool holds batches). */
+function* unitsOf(spool: Spool<SpooledUnit[]>): Generator<SpooledUnit> {
+  for (const batch of spool.items()) yield* batch;
 }
 
 /**
@@ -508,11 +481,6 @@ export async function rejectReview(deps: IngestDeps, submissionId: number, by: s
     return true;
   });
   return { changed, result: await finish(deps, submissionId, null) };
-}
-
-function attachDocumentFile(rec: MappedRecord, sha256: string, storedPath: string): void {
-  rec.fields.sha256 = sha256;
-  rec.fields.storedPath = storedPath;
 }
 
 /**
