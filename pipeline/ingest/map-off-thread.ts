@@ -1,24 +1,32 @@
-// Maps a big file on a thread of its own (node:worker_threads), so that the thread that applies
-// files — and holds the write lock while it does — never parses: the mapping thread reads the
-// archived original, writes the mapped rows to a spool file in batches, and hands the spool over
-// when the whole file is mapped. The writer then applies it exactly as a spool mapped in-thread.
+// Maps a big file on a thread of its own (node:worker_threads) while the writer applies it:
+// the mapping thread reads the archived original and appends the mapped rows, in batches, to a
+// stream file (map-stream.ts); the writer reads them in line order inside the file's one
+// transaction. The writer takes the write lock only once the mapping is far enough ahead that
+// it would finish before the writer catches up (estimated from the bytes read so far and the
+// writer's measured rows per second), so the lock is held about as long as applying the rows
+// takes — not for the parse — while parsing and applying still overlap.
 //
-// Memory: the mapping thread holds one batch (MAP_BATCH_UNITS rows) plus the reader's chunk; its
-// heap is capped (`MAP_THREAD_LIMITS`). A thread that dies (out of memory on hostile input, a
-// crash) rejects the file with E_PARSE_THREAD_FAILED; the process goes on.
+// Memory: the mapping thread holds one batch (MAP_BATCH_UNITS rows) plus the reader's chunk;
+// its heap is capped (`MAP_THREAD_LIMITS`). A thread that dies (out of memory on hostile input,
+// a crash) rejects the file with E_PARSE_THREAD_FAILED; the process goes on.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { FileError, type RowError } from '../model/types.js';
 import type { MappingSpec } from '../mapping/spec.js';
-import type { ErrorCode } from '../codes.js';
 import type { FileLimits } from './limits.js';
-import type { MapJob, MapOutcome, SpooledUnit } from './map-to-spool.js';
-import { Spool, type SpoolHandoff } from './spool.js';
+import type { MapEnd, MapJob, SpooledUnit } from './map-to-spool.js';
+import { COUNTERS, DONE, KIB_READ, LINES, MapStreamReader, OUTCOME, ROWS, type EndLine } from './map-stream.js';
 
-/** Heap of one mapping thread: batches are small, so anything near this is a hostile file. */
-export const MAP_THREAD_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 };
+/** Heap of one mapping thread: it holds one batch at a time, so anything near this is a hostile file. */
+export const MAP_THREAD_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
+
+/** How often the writer looks at the mapping thread's progress before it takes the lock. */
+const POLL_MS = 20;
 
 /** What the mapping thread is started with (structured clone: the spec, not the compiled mapping). */
 export interface MapThreadData {
@@ -31,16 +39,30 @@ export interface MapThreadData {
   /** ISO instant: "now" for date plausibility, the same as the writer's. */
   now: string;
   limits: FileLimits;
-  spoolDir: string;
+  /** The stream file the thread appends to, and the shared counters (map-stream.ts). */
+  streamFile: string;
+  counters: SharedArrayBuffer;
 }
 
-export type MapThreadMessage<T> =
-  | { kind: 'progress'; rows: number }
-  | { kind: 'mapped'; spool: SpoolHandoff<T>; rows: number; filtered: number; notRows?: Map<string, number>; headerWarnings?: RowError[] }
-  | { kind: 'file_error'; error: { code: ErrorCode; message: string; line?: number; column?: number; field?: string }; rows: number; filtered: number }
-  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; filtered: number; sample: RowError[] }
-  /** An exception on the thread; `errno` for system errors (disk full, …), retried like any failed run. */
-  | { kind: 'failed'; message: string; errno?: string };
+/** The rows of a file being mapped, for the writer (all reads are synchronous). */
+export interface MappedRows {
+  headerWarnings: RowError[] | undefined;
+  units(): Iterable<SpooledUnit>;
+  /** After units(): how mapping ended (a thread failure is a FileError E_PARSE_THREAD_FAILED). */
+  end(): MapEnd;
+  /** Milliseconds the writer spent waiting for the mapping thread. */
+  waitedMs(): number;
+  dispose(): void;
+}
+
+// The writer's apply rate, measured on the files it applied (rows per second, moving average).
+let applyRowsPerSecond = 30_000;
+
+/** Records how fast the writer applied a streamed file (time waiting for the mapping excluded). */
+export function noteApplyRate(rows: number, busyMs: number): void {
+  if (rows < 10_000 || busyMs <= 0) return;
+  applyRowsPerSecond = 0.5 * applyRowsPerSecond + 0.5 * (rows / (busyMs / 1000));
+}
 
 export function mapThreadEntry(from: string = import.meta.url): URL {
   const here = new URL(from);
@@ -51,7 +73,38 @@ export function mapThreadEntry(from: string = import.meta.url): URL {
   return entry;
 }
 
-export function mapOffThread(job: Omit<MapJob, 'compiled' | 'spoolMemoryBytes'> & { hash: string }): Promise<MapOutcome> {
+function threadFailed(why: string): FileError {
+  return new FileError('E_PARSE_THREAD_FAILED', `The file could not be read and mapped: ${why}. Nothing was applied.`);
+}
+
+function mapEndOf(e: EndLine): MapEnd {
+  switch (e.kind) {
+    case 'mapped':
+      return { kind: 'mapped', rows: e.rows, filtered: e.filtered, notRows: e.notRows ? new Map(e.notRows) : undefined, headerWarnings: e.headerWarnings };
+    case 'file_error':
+      return { kind: 'file_error', error: new FileError(e.error.code, e.error.message, e.error.line, e.error.column, e.error.field), rows: e.rows, filtered: e.filtered };
+    case 'over_limit':
+      return e;
+    case 'failed':
+      // A system error (disk full, …) is retried like any failed run; anything else is the file's.
+      if (e.errno !== undefined) throw Object.assign(new Error(e.message), { code: e.errno });
+      throw threadFailed(e.message);
+  }
+}
+
+/**
+ * Starts mapping `job` on its own thread and resolves once the writer should start applying:
+ * `stream` (rows readable in order, possibly still being mapped), or how mapping ended when it
+ * ended without rows to apply (a file error, beyond limits, a failed thread).
+ */
+export async function mapOffThread(
+  job: Omit<MapJob, 'compiled' | 'spoolMemoryBytes' | 'onInput'> & { hash: string; size: number },
+): Promise<{ kind: 'stream'; rows: MappedRows } | Exclude<MapEnd, { kind: 'mapped' }>> {
+  mkdirSync(job.spoolDir, { recursive: true });
+  // Named like a spool, so removeStaleSpools() removes it after a crash of the process.
+  const streamFile = path.join(job.spoolDir, `spool-${process.pid}-${randomBytes(6).toString('hex')}.bin`);
+  const shared = new SharedArrayBuffer(COUNTERS * 4);
+  const counters = new Int32Array(shared);
   const data: MapThreadData = {
     spec: job.spec,
     hash: job.hash,
@@ -61,48 +114,79 @@ export function mapOffThread(job: Omit<MapJob, 'compiled' | 'spoolMemoryBytes'> 
     sha256: job.sha256,
     now: job.now.toISOString(),
     limits: job.limits,
-    spoolDir: job.spoolDir,
+    streamFile,
+    counters: shared,
   };
-  return new Promise<MapOutcome>((resolve, reject) => {
-    let settled = false;
-    const worker = new Worker(mapThreadEntry(), { workerData: data, resourceLimits: MAP_THREAD_LIMITS });
-    const done = (f: () => void): void => {
-      if (settled) return;
-      settled = true;
-      f();
-    };
-    const crashed = (why: string): void =>
-      done(() =>
-        resolve({
-          kind: 'file_error',
-          error: new FileError('E_PARSE_THREAD_FAILED', `The file could not be read and mapped: ${why}. Nothing was applied.`),
-          rows: 0,
-          filtered: 0,
-        }),
-      );
-    worker.on('message', (m: MapThreadMessage<SpooledUnit[]>) => {
-      switch (m.kind) {
-        case 'progress':
-          job.onProgress?.(m.rows);
-          return;
-        case 'mapped': {
-          if (settled) {
-            Spool.adopt(job.spoolDir, m.spool).dispose();
-            return;
-          }
-          const spool = Spool.adopt<SpooledUnit[]>(job.spoolDir, m.spool);
-          return done(() => resolve({ kind: 'mapped', spool, rows: m.rows, filtered: m.filtered, notRows: m.notRows, headerWarnings: m.headerWarnings }));
-        }
-        case 'file_error':
-          return done(() => resolve({ kind: 'file_error', error: new FileError(m.error.code, m.error.message, m.error.line, m.error.column, m.error.field), rows: m.rows, filtered: m.filtered }));
-        case 'over_limit':
-          return done(() => resolve(m));
-        case 'failed':
-          if (m.errno !== undefined) return done(() => reject(Object.assign(new Error(m.message), { code: m.errno })));
-          return crashed(m.message);
+  let failure: string | undefined;
+  const started = performance.now();
+  const worker = new Worker(mapThreadEntry(), { workerData: data, resourceLimits: MAP_THREAD_LIMITS });
+  worker.on('error', (err) => (failure ??= String((err as Error)?.message ?? err)));
+  worker.on('exit', (code) => (failure ??= `the mapping thread stopped (exit code ${code})`));
+  worker.unref();
+
+  let reader: MapStreamReader | undefined;
+  const dispose = (): void => {
+    void worker.terminate();
+    reader?.dispose();
+    reader = undefined;
+  };
+  try {
+    let lastProgress = 0;
+    for (;;) {
+      const done = Atomics.load(counters, DONE) === 1;
+      if (!done && failure !== undefined) {
+        dispose();
+        return { kind: 'file_error', error: threadFailed(failure), rows: 0, filtered: 0 };
       }
-    });
-    worker.on('error', (err) => crashed(String((err as Error)?.message ?? err)));
-    worker.on('exit', (code) => crashed(`the mapping thread stopped (exit code ${code})`));
-  });
+      if (done || (Atomics.load(counters, LINES) > 0 && job.spec.sections === undefined && aheadEnough(counters, job.size, performance.now() - started))) {
+        reader ??= new MapStreamReader(streamFile, counters);
+        if (done && Atomics.load(counters, OUTCOME) !== 1) {
+          const line = reader.end();
+          dispose();
+          try {
+            return mapEndOf(line) as Exclude<MapEnd, { kind: 'mapped' }>;
+          } catch (err) {
+            if (err instanceof FileError) return { kind: 'file_error', error: err, rows: 0, filtered: 0 };
+            throw err;
+          }
+        }
+        const r = reader;
+        const rows: MappedRows = {
+          headerWarnings: r.headerWarnings(),
+          units: () => r.units(),
+          end: () => mapEndOf(r.end()),
+          waitedMs: () => r.waitedMs,
+          dispose,
+        };
+        return { kind: 'stream', rows };
+      }
+      const mapped = Atomics.load(counters, ROWS);
+      if (job.onProgress && mapped - lastProgress >= 50_000) {
+        lastProgress = mapped - (mapped % 50_000);
+        job.onProgress(lastProgress);
+      }
+      await sleep(POLL_MS);
+    }
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+/**
+ * Whether the mapping thread is far enough ahead: what is left to map (from the share of the
+ * file read so far and the time it took) takes no longer than applying the whole file would.
+ */
+function aheadEnough(counters: Int32Array, size: number, elapsedMs: number): boolean {
+  if (size <= 0) return false;
+  const share = Math.min(1, (Atomics.load(counters, KIB_READ) * 1024) / size);
+  if (share < 0.01) return false;
+  const mapLeftMs = (elapsedMs * (1 - share)) / share;
+  const applyAllMs = (Atomics.load(counters, ROWS) / share / applyRowsPerSecond) * 1000;
+  return mapLeftMs <= applyAllMs;
+}
+
+/** The writer's current apply-rate estimate (rows per second): shown by tests and the bench. */
+export function applyRateEstimate(): number {
+  return applyRowsPerSecond;
 }

@@ -17,8 +17,8 @@ import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 import { limitsFor, tooManyErrorsMessage, type FileLimits } from './limits.js';
 import type { Spool } from './spool.js';
-import { mapToSpool as mapFileToSpool, type MapOutcome, type SpooledUnit } from './map-to-spool.js';
-import { mapOffThread } from './map-off-thread.js';
+import { mapToSpool, type MapEnd, type SpooledUnit } from './map-to-spool.js';
+import { mapOffThread, noteApplyRate, type MappedRows } from './map-off-thread.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 import type { ErrorCode } from '../codes.js';
 
@@ -206,7 +206,10 @@ interface ApplyContext {
  */
 const DEFAULT_PARSE_THREAD_MIN_BYTES = 1024 * 1024;
 
-function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
+/** The rows to apply (being mapped meanwhile when on a thread of their own), or why there are none. */
+type MapStart = { kind: 'rows'; rows: MappedRows } | Exclude<MapEnd, { kind: 'mapped' }>;
+
+async function mapRows(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapStart> {
   const { feed, limits, partner } = ctx;
   const job = {
     spec: feed.spec,
@@ -220,14 +223,27 @@ function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Pr
     onProgress: ctx.onProgress,
   };
   const minBytes = deps.config.ingest?.parseThreadMinBytes ?? DEFAULT_PARSE_THREAD_MIN_BYTES;
-  if ((sub.size ?? 0) >= minBytes && (feed.spec.format ?? 'csv') !== 'document') return mapOffThread({ ...job, hash: feed.hash });
-  return mapFileToSpool({ ...job, compiled: feed.compiled, spoolMemoryBytes: deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES });
+  if ((sub.size ?? 0) >= minBytes && (feed.spec.format ?? 'csv') !== 'document') {
+    const out = await mapOffThread({ ...job, hash: feed.hash, size: sub.size });
+    return out.kind === 'stream' ? { kind: 'rows', rows: out.rows } : out;
+  }
+  const out = await mapToSpool({ ...job, compiled: feed.compiled, spoolMemoryBytes: deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES });
+  if (out.kind !== 'mapped') return out;
+  const { spool, ...end } = out;
+  const rows: MappedRows = {
+    headerWarnings: end.headerWarnings,
+    units: () => unitsOf(spool),
+    end: () => end,
+    waitedMs: () => 0,
+    dispose: () => spool.dispose(),
+  };
+  return { kind: 'rows', rows };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Step 5: applySpool — apply the mapped rows in ONE write transaction that either commits the
 // decision with everything it implies, or rolls back and says why. Holds the lock only for the
-// database work, never for reading or mapping the file.
+// database work, never for reading or mapping the file (a big file's mapping thread runs ahead).
 
 export type ApplyOutcome =
   /** Committed: the submission is in `state` with its facts. */
@@ -238,29 +254,29 @@ export type ApplyOutcome =
   | { kind: 'already_decided' }
   /** The same bytes were applied by another worker while this one waited for the lock; rolled back. */
   | { kind: 'duplicate'; first: SubmissionRow }
-  | Exclude<MapOutcome, { kind: 'mapped' }>;
+  | Exclude<MapEnd, { kind: 'mapped' }>;
 
 async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<ApplyOutcome> {
-  let mapped: MapOutcome;
+  let mapped: MapStart;
   try {
-    mapped = await mapToSpool(deps, sub, ctx);
+    mapped = await mapRows(deps, sub, ctx);
   } catch (err) {
     if (!ctx.approval) deps.store.updateSubmission(sub.id, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
-  if (mapped.kind !== 'mapped') return mapped;
+  if (mapped.kind !== 'rows') return mapped;
   try {
-    return applySpool(deps, sub, ctx, mapped);
+    return applySpool(deps, sub, ctx, mapped.rows);
   } finally {
-    mapped.spool.dispose();
+    mapped.rows.dispose();
   }
 }
 
-function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: Extract<MapOutcome, { kind: 'mapped' }>): ApplyOutcome {
+function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: MappedRows): ApplyOutcome {
   const { store } = deps;
   const { partner, feed, approval, limits } = ctx;
   const submissionId = sub.id;
-  const tally: Tally = { rows: mapped.rows, applied: 0, rejected: 0, filtered: mapped.filtered, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
+  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const inFile = new InFileFacts();
   const deviationRefs = new Set<string>();
@@ -295,7 +311,8 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       store.updateSubmission(submissionId, ctx.started);
     }
     for (const w of mapped.headerWarnings ?? []) recordError(w);
-    for (const unit of unitsOf(mapped.spool)) {
+    const applyStarted = performance.now();
+    for (const unit of mapped.units()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
       inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
@@ -318,9 +335,21 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
         // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
         store.rollback();
         const line = unit.records[0]?.line ?? unit.errors[0]?.line;
-        return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: tally.rows, filtered: tally.filtered, sample: tally.rowErrors };
+        // The file's counts (and a file error found further on, which wins) once it is all mapped.
+        const end = mapped.end();
+        if (end.kind !== 'mapped') return end;
+        return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: end.rows, filtered: end.filtered, sample: tally.rowErrors };
       }
     }
+    // A file mapped on its own thread may end in a file error only now: nothing is applied.
+    const end = mapped.end();
+    if (end.kind !== 'mapped') {
+      store.rollback();
+      return end;
+    }
+    tally.rows = end.rows;
+    tally.filtered = end.filtered;
+    noteApplyRate(end.rows, performance.now() - applyStarted - mapped.waitedMs());
 
     const nothingToApply = tally.rows === tally.filtered;
     if (nothingToApply) {
@@ -366,9 +395,11 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     });
     store.commit();
     settleReadiness(deps, touched, now, submissionId);
-    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: mapped.notRows };
+    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: end.notRows };
   } catch (err) {
     store.rollback();
+    // The mapping thread failed while the rows were being applied: the file is rejected.
+    if (err instanceof FileError) return { kind: 'file_error', error: err, rows: tally.rows, filtered: tally.filtered };
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;

@@ -95,6 +95,17 @@ function measure(v: unknown): { bytes: number; json: boolean } {
   return { bytes, json };
 }
 
+/** One item as one line of a spool file: JSON when it carries the item unchanged, else v8 serialization. */
+export function encodeSpoolLine(item: unknown): string {
+  return measure(item).json ? `J${JSON.stringify(item)}\n` : `V${serialize(item).toString('base64')}\n`;
+}
+
+/** The item of the line text[start, end) (without its newline). */
+export function decodeSpoolLine(text: string, start: number, end: number): unknown {
+  const body = text.slice(start + 1, end);
+  return text.charCodeAt(start) === 74 /* J */ ? JSON.parse(body) : deserialize(Buffer.from(body, 'base64'));
+}
+
 /** A spool in transit between threads: its temp file (or null) and the items held in memory. */
 export interface SpoolHandoff<T> {
   file: string | null;
@@ -136,7 +147,7 @@ export class Spool<T> {
   }
 
   private line(item: T): string {
-    return measure(item).json ? `J${JSON.stringify(item)}\n` : `V${serialize(item).toString('base64')}\n`;
+    return encodeSpoolLine(item);
   }
 
   private append(item: T): void {
@@ -198,8 +209,7 @@ export class Spool<T> {
   }
 
   private parse(text: string, start: number, end: number): T {
-    const body = text.slice(start + 1, end);
-    return (text.charCodeAt(start) === 74 /* J */ ? JSON.parse(body) : deserialize(Buffer.from(body, 'base64'))) as T;
+    return decodeSpoolLine(text, start, end) as T;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface MapFileHooks {
   now?: Date;
   /** XML: the elements beside the records that the record path does not match (they are not rows). */
   onXmlUnmatched?: (elements: Map<string, number>) => void;
+  /** The byte stream being read (its `bytesRead` tells how far the file is read). */
+  onInput?: (input: { readonly bytesRead: number }) => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     return;
   }
   const input = createReadStream(path);
+  hooks.onInput?.(input);
   try {
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');

@@ -4,13 +4,13 @@
 // that fails rejects the file with a coded error; the process goes on.
 // (Runs the compiled thread entry: `npx tsc -p tsconfig.json` first.)
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../pipeline/config/config.js';
 import { processSubmission } from '../../pipeline/ingest/process-submission.js';
-import { mapOffThread } from '../../pipeline/ingest/map-off-thread.js';
+import { applyRateEstimate, mapOffThread, noteApplyRate } from '../../pipeline/ingest/map-off-thread.js';
 import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import type { MappingSpec } from '../../pipeline/mapping/spec.js';
@@ -71,6 +71,15 @@ describe('mapping on a thread of its own', () => {
     expect(inThread.state).toBe('applied_with_errors');
     expect(inThread.rejected.some((r) => (r as { code: string }).code === 'W_SUPERSEDED_IN_FILE')).toBe(true);
     expect(offThread).toEqual(inThread);
+    // A writer that believes it is very slow starts at the first line and reads the rows while
+    // they are being mapped (waiting on the mapping thread): still the same outcome.
+    for (let i = 0; i < 40; i++) noteApplyRate(10_000, 1e9);
+    expect(applyRateEstimate()).toBeLessThan(1);
+    const streamed = await outcome('ingest: { parseThreadMinBytes: 0 }\n', 'RESULTS_mixed.csv', file);
+    expect(streamed).toEqual(inThread);
+    const lateQuote = mixedResults(8_000) + 'L1,x,"S-unclosed,ASSAY,1\n';
+    expect(await outcome('ingest: { parseThreadMinBytes: 0 }\n', 'RESULTS_quote.csv', lateQuote)).toEqual(await outcome('', 'RESULTS_quote.csv', lateQuote));
+    for (let i = 0; i < 40; i++) noteApplyRate(30_000, 1000);
   });
 
   it('rejects a file beyond its limits and a file without its columns the same way', async () => {
@@ -84,6 +93,12 @@ describe('mapping on a thread of its own', () => {
     const d = await outcome('ingest: { parseThreadMinBytes: 0 }\n', 'RESULTS_cols.csv', noColumn);
     expect(c.errors[0].code).toBe('E_MISSING_COLUMN');
     expect(d).toEqual(c);
+    // A file error far down the file, found after the writer may have started applying.
+    const lateQuote = mixedResults(8_000) + 'L1,x,"S-unclosed,ASSAY,1\n';
+    const e = await outcome('', 'RESULTS_quote.csv', lateQuote);
+    const f = await outcome('ingest: { parseThreadMinBytes: 0 }\n', 'RESULTS_quote.csv', lateQuote);
+    expect(e.errors[0].code).toBe('E_CSV_QUOTE');
+    expect(f).toEqual(e);
   });
 
   it('rejects the file with E_PARSE_THREAD_FAILED when the mapping thread fails, and goes on', async () => {
@@ -92,9 +107,10 @@ describe('mapping on a thread of its own', () => {
     writeFileSync(archive, 'a\n1\n');
     // A spec the thread cannot compile stands in for any failure inside the thread.
     const broken = { partner: 'lab-a', feed: 'results', format: 'csv', records: 42 } as unknown as MappingSpec;
-    const out = await mapOffThread({ spec: broken, hash: 'x', partnerId: 'lab-a', archivePath: archive, originalName: 'x.csv', sha256: 'x', now: new Date(), limits: { maxRows: 10, maxErrors: 10 }, spoolDir: path.join(w.dir, 'tmp') });
+    const out = await mapOffThread({ spec: broken, hash: 'x', size: 4, partnerId: 'lab-a', archivePath: archive, originalName: 'x.csv', sha256: 'x', now: new Date(), limits: { maxRows: 10, maxErrors: 10 }, spoolDir: path.join(w.dir, 'tmp') });
     expect(out.kind).toBe('file_error');
     if (out.kind === 'file_error') expect(out.error.code).toBe('E_PARSE_THREAD_FAILED');
+    expect(readdirSync(path.join(w.dir, 'tmp'))).toEqual([]);
     // The process is still fine: a file after it maps on a thread again.
     const good = await outcome('ingest: { parseThreadMinBytes: 0 }\n', 'RESULTS_ok.csv', mixedResults(10));
     expect(good.state).toBe('applied');
