@@ -52,6 +52,8 @@ export interface MappedRows {
   end(): MapEnd;
   /** Milliseconds the writer spent waiting for the mapping thread. */
   waitedMs(): number;
+  /** CPU milliseconds the mapping thread used (known once it ended; Linux only). */
+  mapCpuMs?(): number | undefined;
   dispose(): void;
 }
 
@@ -156,6 +158,10 @@ export async function mapOffThread(
           units: () => r.units(),
           end: () => mapEndOf(r.end()),
           waitedMs: () => r.waitedMs,
+          mapCpuMs: () => {
+            const e = r.end();
+            return e.kind === 'mapped' ? e.threadCpuMs : undefined;
+          },
           dispose,
         };
         return { kind: 'stream', rows };

@@ -7,7 +7,7 @@
 // The file is the back-pressure: the mapping thread never waits for the writer, and neither
 // side holds more than one batch in memory; the disk holds what the writer has not read yet.
 
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { FileError, type RowError } from '../model/types.js';
 import type { ErrorCode } from '../codes.js';
@@ -30,7 +30,7 @@ export const STALL_MS = 30_000;
 
 /** How mapping ended, as one line (FileError and Map made plain). */
 export type EndLine =
-  | { kind: 'mapped'; rows: number; filtered: number; notRows?: [string, number][]; headerWarnings?: RowError[] }
+  | { kind: 'mapped'; rows: number; filtered: number; notRows?: [string, number][]; headerWarnings?: RowError[]; threadCpuMs?: number }
   | { kind: 'file_error'; error: { code: ErrorCode; message: string; line?: number; column?: number; field?: string }; rows: number; filtered: number }
   | Extract<MapEnd, { kind: 'over_limit' }>
   /** An exception on the mapping thread; `errno` for system errors (disk full, …). */
@@ -38,10 +38,22 @@ export type EndLine =
 
 type Line = { h: RowError[] } | { b: SpooledUnit[] } | { e: EndLine };
 
+/** CPU milliseconds of the calling thread so far (Linux /proc; undefined elsewhere). */
+export function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 (11 and 12 after the command name), in clock ticks.
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 export function endLineOf(end: MapEnd): EndLine {
   switch (end.kind) {
     case 'mapped':
-      return { kind: 'mapped', rows: end.rows, filtered: end.filtered, notRows: end.notRows ? [...end.notRows] : undefined, headerWarnings: end.headerWarnings };
+      return { kind: 'mapped', rows: end.rows, filtered: end.filtered, notRows: end.notRows ? [...end.notRows] : undefined, headerWarnings: end.headerWarnings, threadCpuMs: threadCpuMs() };
     case 'file_error': {
       const e = end.error;
       return { kind: 'file_error', error: { code: e.code, message: e.message, line: e.line, column: e.column, field: e.field }, rows: end.rows, filtered: end.filtered };

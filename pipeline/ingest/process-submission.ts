@@ -19,6 +19,7 @@ import { limitsFor, tooManyErrorsMessage, type FileLimits } from './limits.js';
 import type { Spool } from './spool.js';
 import { mapToSpool, type MapEnd, type SpooledUnit } from './map-to-spool.js';
 import { mapOffThread, noteApplyRate, type MappedRows } from './map-off-thread.js';
+import { threadCpuMs } from './map-stream.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 import type { ErrorCode } from '../codes.js';
 
@@ -312,6 +313,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     }
     for (const w of mapped.headerWarnings ?? []) recordError(w);
     const applyStarted = performance.now();
+    const writerCpuAtStart = threadCpuMs();
     for (const unit of mapped.units()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
@@ -349,7 +351,11 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     }
     tally.rows = end.rows;
     tally.filtered = end.filtered;
-    noteApplyRate(end.rows, performance.now() - applyStarted - mapped.waitedMs());
+    const appliedMs = performance.now() - applyStarted;
+    noteApplyRate(end.rows, appliedMs - mapped.waitedMs());
+    if (mapped.mapCpuMs) {
+      deps.log.info({ submissionId, rows: end.rows, mapThreadCpuMs: mapped.mapCpuMs(), writerMs: Math.round(appliedMs), writerWaitedMs: Math.round(mapped.waitedMs()), writerCpuMs: writerCpuAtStart === undefined ? undefined : (threadCpuMs() ?? 0) - writerCpuAtStart }, 'mapped on its own thread, applied while mapped');
+    }
 
     const nothingToApply = tally.rows === tally.filtered;
     if (nothingToApply) {
