@@ -136,6 +136,12 @@ export async function mapOffThread(
     let lastProgress = 0;
     for (;;) {
       const done = Atomics.load(counters, DONE) === 1;
+      const mapped = Atomics.load(counters, ROWS);
+      // Progress while the lock is not taken yet (every 50,000 rows, as the in-thread path).
+      while (job.onProgress && mapped - lastProgress >= 50_000) {
+        lastProgress += 50_000;
+        job.onProgress(lastProgress);
+      }
       if (!done && failure !== undefined) {
         dispose();
         return { kind: 'file_error', error: threadFailed(failure), rows: 0, filtered: 0 };
@@ -165,11 +171,6 @@ export async function mapOffThread(
           dispose,
         };
         return { kind: 'stream', rows };
-      }
-      const mapped = Atomics.load(counters, ROWS);
-      if (job.onProgress && mapped - lastProgress >= 50_000) {
-        lastProgress = mapped - (mapped % 50_000);
-        job.onProgress(lastProgress);
       }
       await sleep(POLL_MS);
     }
