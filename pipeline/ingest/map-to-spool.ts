@@ -5,7 +5,7 @@
 // batches of `MAP_BATCH_UNITS`, in line order.
 
 import { FileError, type MappedRecord, type RowError } from '../model/types.js';
-import { mapFile, type MapUnit } from '../mapping/map-file.js';
+import { mapFileBatches, type MapUnit } from '../mapping/map-file.js';
 import type { CompiledMapping, CsvRowMapper } from '../mapping/compile.js';
 import type { MappingSpec } from '../mapping/spec.js';
 import { MAX_ACK_ERRORS_KEPT } from './acknowledge.js';
@@ -68,7 +68,8 @@ export async function mapUnits(job: MapJob, sink: MapSink): Promise<MapEnd> {
     sink.header(headerWarnings);
   };
   try {
-    for await (const unit of mapFile(job.compiled, spec, job.archivePath, job.originalName, { now: job.now, onXmlUnmatched: (m) => (notRows = m), onHeader, onInput: job.onInput })) {
+    const hooks = { now: job.now, onXmlUnmatched: (m: Map<string, number>) => (notRows = m), onHeader, onInput: job.onInput };
+    for await (const mappedBatch of mapFileBatches(job.compiled, spec, job.archivePath, job.originalName, hooks)) for (const unit of mappedBatch) {
       rows++;
       if (rows > limits.maxRows) {
         return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partnerId, spec.feed), rows: rows - 1, filtered, sample: [] };

@@ -5,7 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { FileError } from '../model/types.js';
-import { readCsv, type CsvItem } from '../parse/csv-reader.js';
+import { readCsv, readCsvBatches, type CsvItem } from '../parse/csv-reader.js';
 import { readXlsx } from '../parse/xlsx-reader.js';
 import { readXml } from '../parse/xml-reader.js';
 import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
@@ -34,10 +34,15 @@ export interface MapFileHooks {
  * @param fileName the name the partner gave the file: what `$file` reads and `match` saw
  */
 export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit> {
+  for await (const batch of mapFileBatches(compiled, spec, path, fileName, hooks)) yield* batch;
+}
+
+/** `mapFile` by the chunk read (CSV): one promise per chunk of rows, not per row. Batches are never empty. */
+export async function* mapFileBatches(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit[]> {
   const format = spec.format ?? 'csv';
   compiled.setNow(hooks.now ?? new Date());
   if (format === 'document') {
-    yield compiled.mapDocument(fileName);
+    yield [compiled.mapDocument(fileName)];
     return;
   }
   const input = createReadStream(path);
@@ -48,7 +53,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
       for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
         const unit: MapUnit = compiled.mapXmlRecord(rec, fileName);
         unit.line = rec.line;
-        yield unit;
+        yield [unit];
       }
       return;
     }
@@ -58,11 +63,12 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     if (xlsx) input.destroy();
     const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> => (xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : readCsv(input, dialect, mode));
     if (spec.sections !== undefined) {
-      yield* mapSections(compiled, spec, items({ raw: true }), fileName, hooks);
+      for await (const unit of mapSections(compiled, spec, items({ raw: true }), fileName, hooks)) yield [unit];
       return;
     }
+    const batches = (mode: { preamble?: boolean }): AsyncIterable<CsvItem[]> => (xlsx ? oneByOne(readXlsx(path, spec.xlsx, dialect, mode)) : readCsvBatches(input, dialect, mode));
     const preamble: PreambleLine[] = [];
-    for await (const item of items({ preamble: compiled.usesBlocks })) {
+    const mapItem = (item: CsvItem, out: MapUnit[]): void => {
       if (item.kind === 'preamble') {
         preamble.push({ line: item.line, cells: item.cells ?? splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
       } else if (item.kind === 'header') {
@@ -74,15 +80,30 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
         if (mapper === undefined) throw new FileError('E_NO_HEADER', 'The file has rows before its header row.', item.line);
         const unit: MapUnit = mapper.mapRow(item.values, item.line, fileName);
         unit.line = item.line;
-        yield unit;
+        out.push(unit);
       } else {
         const error = { line: item.line, code: item.code, message: item.message, ...(item.column !== undefined ? { column: item.column } : {}) };
-        yield { records: [], errors: [error], filtered: 0, line: item.line };
+        out.push({ records: [], errors: [error], filtered: 0, line: item.line });
       }
+    };
+    for await (const batch of batches({ preamble: compiled.usesBlocks })) {
+      const out: MapUnit[] = [];
+      try {
+        for (const item of batch) mapItem(item, out);
+      } catch (err) {
+        // Rows mapped before a file error in the same chunk are still delivered.
+        if (out.length > 0) yield out;
+        throw err;
+      }
+      if (out.length > 0) yield out;
     }
   } finally {
     input.destroy();
   }
+}
+
+async function* oneByOne<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of items) yield [item];
 }
 
 /** A CSV file of several sections (spec.sections): each table bound to its own header and block. */
