@@ -226,6 +226,7 @@ export const ERROR_CODES = {
   E_XLSX_DOCTYPE: entry(P, 'A part of the workbook declares a DOCTYPE or entities, which Excel never writes; it was not read (entities are never resolved).', 'Open the file in Excel, save it as .xlsx and send it again.'),
   E_SUGGEST_EXISTS: entry(A, 'The output file {path} exists; mapping suggest does not overwrite it.', 'Pass --force to replace it, or choose another --out path.'),
   E_SUGGEST_UNREADABLE: entry(A, 'No table could be found in the sample {file} ({reason}).', 'Check the file is a CSV/TXT, .xlsx or XML sample of the feed; or write the mapping by hand (docs/mapping.md).'),
+  E_PARSE_THREAD_FAILED: entry([P, O], 'The file could not be read and mapped: its mapping thread failed ({reason}); nothing was applied.', 'Partner: check that the file is a sound export of the agreed shape and send it again. Operator: the log names the reason (out of memory on an oversized cell or row, a crash); report it if the file is sound.'),
 } as const satisfies Record<`E_${string}`, CodeInfo>;
 
 /** Warnings: something is used, but probably not as meant. */

@@ -24,6 +24,24 @@ export async function sqliteImport(file: string, db: string) {
   });
 }
 
+/**
+ * The per-thread CPU of a file mapped on its own thread, from lotgate's info log line (run the
+ * bench with LOTGATE_LOG_LEVEL=info to get it): mapping thread, and the writer while applying.
+ */
+function twoThreadLine(stderr: string): string | null {
+  for (const line of stderr.split('\n')) {
+    if (!line.includes('mapped on its own thread')) continue;
+    try {
+      const o = JSON.parse(line) as { mapThreadCpuMs?: number; writerCpuMs?: number; writerMs?: number; writerWaitedMs?: number };
+      const s = (ms: number | undefined) => (ms === undefined ? '?' : (ms / 1000).toFixed(2));
+      return `threads: mapping ${s(o.mapThreadCpuMs)} CPU s; writer applying ${s(o.writerCpuMs)} CPU s in ${s(o.writerMs)} s, of which ${s(o.writerWaitedMs)} s waiting for the mapping`;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
   const rows = ingestRows(ctx);
   const fx = await ingestFixture(ctx);
@@ -49,6 +67,8 @@ export async function bulkIngest(ctx: BenchContext): Promise<ScenarioResult> {
     if (count !== rows) throw new Error(`sqlite3 .import loaded ${count} rows, expected ${rows}`);
     ref.push({ s: q.seconds, rss: q.peakRssMb, cpu: q.cpuSeconds });
     ctx.log(`  run ${i + 1}/${ctx.runs}: lotgate ${r.seconds.toFixed(2)} s, ${cpuText(r.cpuSeconds)} (peak RSS ${r.peakRssMb?.toFixed(0)} MB), sqlite3 .import ${q.seconds.toFixed(2)} s, ${cpuText(q.cpuSeconds)}`);
+    const threads = twoThreadLine(r.stderr);
+    if (threads) ctx.log(`    ${threads}`);
   }
   rmSync(refDb, { force: true });
   const profiles = reportProfiles(ctx, 'scenario-1');

@@ -45,7 +45,7 @@ export interface LotgateConfig {
     shutdownGraceMs?: number;
   };
   /** Per-file limits (defaults for every partner; partner files may set their own) and the spool of mapped rows. */
-  ingest?: { limits?: { maxRows?: number; maxErrors?: number }; spoolMemoryBytes?: number };
+  ingest?: { limits?: { maxRows?: number; maxErrors?: number }; spoolMemoryBytes?: number; parseThreadMinBytes?: number };
   /** Graceful stop: running files get this long to finish after SIGTERM, then they are handed back. */
   shutdown?: { graceSeconds?: number };
   readiness: ReadinessConfig;
@@ -218,6 +218,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
         ...(raw.ingest?.limits?.maxErrors !== undefined ? { maxErrors: num(raw.ingest.limits.maxErrors, 0, 'ingest.limits.maxErrors') } : {}),
       },
       ...(raw.ingest?.spoolMemoryBytes !== undefined ? { spoolMemoryBytes: num(raw.ingest.spoolMemoryBytes, 0, 'ingest.spoolMemoryBytes') } : {}),
+      ...(raw.ingest?.parseThreadMinBytes !== undefined ? { parseThreadMinBytes: num(raw.ingest.parseThreadMinBytes, 0, 'ingest.parseThreadMinBytes') } : {}),
     },
     shutdown: raw.shutdown?.graceSeconds === undefined ? {} : { graceSeconds: num(raw.shutdown.graceSeconds, 30, 'shutdown.graceSeconds') },
     readiness,

@@ -8,8 +8,6 @@
 import type { Acknowledgment, AckError, MappedRecord, PartnerConfig, RowError, SubmissionState } from '../model/types.js';
 import { FileError, TERMINAL_STATES } from '../model/types.js';
 import path from 'node:path';
-import { mapFile, type MapUnit } from '../mapping/map-file.js';
-import type { CsvRowMapper } from '../mapping/compile.js';
 import { enqueueDeviationUpdates, recomputeDirtyLots } from '../readiness/recompute.js';
 import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import { notRowsNote } from './ack.js';
@@ -17,8 +15,11 @@ import { InFileFacts } from './in-file-facts.js';
 import type { SelectedFeed } from '../mapping/catalog.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
-import { limitsFor, tooManyErrorsMessage, tooManyRowsMessage, type FileLimits } from './limits.js';
-import { Spool } from './spool.js';
+import { limitsFor, tooManyErrorsMessage, type FileLimits } from './limits.js';
+import type { Spool } from './spool.js';
+import { mapToSpool, type MapEnd, type SpooledUnit } from './map-to-spool.js';
+import { mapOffThread, noteApplyRate, type MappedRows } from './map-off-thread.js';
+import { threadCpuMs } from './map-stream.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
 import type { ErrorCode } from '../codes.js';
 
@@ -203,66 +204,50 @@ interface ApplyContext {
   onProgress?: (rows: number) => void;
 }
 
-/** One mapped row (or XML record / document) that produces records or errors. */
-type SpooledUnit = Pick<MapUnit, 'records' | 'errors' | 'line'>;
+/**
+ * The file's size from which it is mapped on a thread of its own (map-off-thread.ts): the
+ * thread's start (≈ 0.1 s of module loading) only pays off for big files.
+ */
+const DEFAULT_PARSE_THREAD_MIN_BYTES = 1024 * 1024;
 
-export type MapOutcome =
-  /** notRows: XML elements the record path did not read (a note for the ack). */
-  | { kind: 'mapped'; spool: Spool<SpooledUnit>; rows: number; filtered: number; notRows?: Map<string, number>; headerWarnings?: RowError[] }
-  /** The file as a whole cannot be read. */
-  | { kind: 'file_error'; error: FileError; rows: number; filtered: number }
-  /** Beyond the file's limits: rejected as a whole with these first errors. */
-  | { kind: 'over_limit'; code: 'E_TOO_MANY_ROWS' | 'E_TOO_MANY_ERRORS'; message: string; rows: number; filtered: number; sample: RowError[] };
+/** The rows to apply (being mapped meanwhile when on a thread of their own), or why there are none. */
+type MapStart = { kind: 'rows'; rows: MappedRows } | Exclude<MapEnd, { kind: 'mapped' }>;
 
-async function mapToSpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapOutcome> {
+async function mapRows(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<MapStart> {
   const { feed, limits, partner } = ctx;
-  const spool = new Spool<SpooledUnit>(path.join(deps.config.dataDir, 'tmp'), deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES);
-  let rows = 0;
-  let filtered = 0;
-  let rowsWithErrors = 0;
-  const sample: RowError[] = [];
-  let notRows: Map<string, number> | undefined;
-  // Header findings the partner should see (columns nothing reads); the others are the analyst's.
-  let headerWarnings: RowError[] | undefined;
-  const onHeader = (m: CsvRowMapper): void => {
-    headerWarnings = m.warnings.filter((w) => w.code === 'W_UNCLAIMED_COLUMN');
+  const job = {
+    spec: feed.spec,
+    partnerId: partner.id,
+    archivePath: sub.archivePath,
+    originalName: sub.originalName,
+    sha256: sub.sha256,
+    now: deps.now(),
+    limits,
+    spoolDir: path.join(deps.config.dataDir, 'tmp'),
+    onProgress: ctx.onProgress,
   };
-  try {
-    for await (const unit of mapFile(feed.compiled, feed.spec, sub.archivePath, sub.originalName, { now: deps.now(), onXmlUnmatched: (m) => (notRows = m), onHeader })) {
-      rows++;
-      if (rows > limits.maxRows) {
-        spool.dispose();
-        return { kind: 'over_limit', code: 'E_TOO_MANY_ROWS', message: tooManyRowsMessage(limits, partner.id, feed.spec.feed), rows: rows - 1, filtered, sample: [] };
-      }
-      if (unit.records.length === 0 && unit.errors.length === 0) {
-        filtered++;
-        continue;
-      }
-      if (unit.errors.length > 0) {
-        rowsWithErrors++;
-        for (const e of unit.errors) if (sample.length < MAX_ACK_ERRORS_KEPT) sample.push(e);
-        if (rowsWithErrors > limits.maxErrors) {
-          spool.dispose();
-          return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, unit.line), rows, filtered, sample };
-        }
-      }
-      for (const rec of unit.records) if (rec.kind === 'document') attachDocumentFile(rec, sub.sha256, sub.archivePath);
-      spool.push({ records: unit.records, errors: unit.errors, line: unit.line });
-      if (ctx.onProgress && rows % 50_000 === 0) ctx.onProgress(rows);
-    }
-    spool.finish();
-  } catch (err) {
-    spool.dispose();
-    if (err instanceof FileError) return { kind: 'file_error', error: err, rows, filtered };
-    throw err;
+  const minBytes = deps.config.ingest?.parseThreadMinBytes ?? DEFAULT_PARSE_THREAD_MIN_BYTES;
+  if ((sub.size ?? 0) >= minBytes && (feed.spec.format ?? 'csv') !== 'document') {
+    const out = await mapOffThread({ ...job, hash: feed.hash, size: sub.size });
+    return out.kind === 'stream' ? { kind: 'rows', rows: out.rows } : out;
   }
-  return { kind: 'mapped', spool, rows, filtered, notRows, headerWarnings };
+  const out = await mapToSpool({ ...job, compiled: feed.compiled, spoolMemoryBytes: deps.config.ingest?.spoolMemoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES });
+  if (out.kind !== 'mapped') return out;
+  const { spool, ...end } = out;
+  const rows: MappedRows = {
+    headerWarnings: end.headerWarnings,
+    units: () => unitsOf(spool),
+    end: () => end,
+    waitedMs: () => 0,
+    dispose: () => spool.dispose(),
+  };
+  return { kind: 'rows', rows };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Step 5: applySpool — apply the mapped rows in ONE write transaction that either commits the
 // decision with everything it implies, or rolls back and says why. Holds the lock only for the
-// database work, never for reading or mapping the file.
+// database work, never for reading or mapping the file (a big file's mapping thread runs ahead).
 
 export type ApplyOutcome =
   /** Committed: the submission is in `state` with its facts. */
@@ -273,29 +258,29 @@ export type ApplyOutcome =
   | { kind: 'already_decided' }
   /** The same bytes were applied by another worker while this one waited for the lock; rolled back. */
   | { kind: 'duplicate'; first: SubmissionRow }
-  | Exclude<MapOutcome, { kind: 'mapped' }>;
+  | Exclude<MapEnd, { kind: 'mapped' }>;
 
 async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext): Promise<ApplyOutcome> {
-  let mapped: MapOutcome;
+  let mapped: MapStart;
   try {
-    mapped = await mapToSpool(deps, sub, ctx);
+    mapped = await mapRows(deps, sub, ctx);
   } catch (err) {
     if (!ctx.approval) deps.store.updateSubmission(sub.id, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
-  if (mapped.kind !== 'mapped') return mapped;
+  if (mapped.kind !== 'rows') return mapped;
   try {
-    return applySpool(deps, sub, ctx, mapped);
+    return applySpool(deps, sub, ctx, mapped.rows);
   } finally {
-    mapped.spool.dispose();
+    mapped.rows.dispose();
   }
 }
 
-function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: Extract<MapOutcome, { kind: 'mapped' }>): ApplyOutcome {
+function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: MappedRows): ApplyOutcome {
   const { store } = deps;
   const { partner, feed, approval, limits } = ctx;
   const submissionId = sub.id;
-  const tally: Tally = { rows: mapped.rows, applied: 0, rejected: 0, filtered: mapped.filtered, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
+  const tally: Tally = { rows: 0, applied: 0, rejected: 0, filtered: 0, superseded: 0, errors: [], rowErrors: [], errorCount: 0 };
   const touched = new Set<number>();
   const inFile = new InFileFacts();
   const deviationRefs = new Set<string>();
@@ -330,7 +315,9 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       store.updateSubmission(submissionId, ctx.started);
     }
     for (const w of mapped.headerWarnings ?? []) recordError(w);
-    for (const unit of mapped.spool.items()) {
+    const applyStarted = performance.now();
+    const writerCpuAtStart = threadCpuMs();
+    for (const unit of mapped.units()) {
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
       inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
@@ -353,8 +340,24 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
         // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
         store.rollback();
         const line = unit.records[0]?.line ?? unit.errors[0]?.line;
-        return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: tally.rows, filtered: tally.filtered, sample: tally.rowErrors };
+        // The file's counts (and a file error found further on, which wins) once it is all mapped.
+        const end = mapped.end();
+        if (end.kind !== 'mapped') return end;
+        return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: end.rows, filtered: end.filtered, sample: tally.rowErrors };
       }
+    }
+    // A file mapped on its own thread may end in a file error only now: nothing is applied.
+    const end = mapped.end();
+    if (end.kind !== 'mapped') {
+      store.rollback();
+      return end;
+    }
+    tally.rows = end.rows;
+    tally.filtered = end.filtered;
+    const appliedMs = performance.now() - applyStarted;
+    noteApplyRate(end.rows, appliedMs - mapped.waitedMs());
+    if (mapped.mapCpuMs) {
+      deps.log.info({ submissionId, rows: end.rows, mapThreadCpuMs: mapped.mapCpuMs(), writerMs: Math.round(appliedMs), writerWaitedMs: Math.round(mapped.waitedMs()), writerCpuMs: writerCpuAtStart === undefined ? undefined : (threadCpuMs() ?? 0) - writerCpuAtStart }, 'mapped on its own thread, applied while mapped');
     }
 
     const nothingToApply = tally.rows === tally.filtered;
@@ -400,13 +403,20 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
       details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
     });
     store.commit();
-    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: mapped.notRows, touched, at: now };
+    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: end.notRows, touched, at: now };
   } catch (err) {
     store.rollback();
+    // The mapping thread failed while the rows were being applied: the file is rejected.
+    if (err instanceof FileError) return { kind: 'file_error', error: err, rows: tally.rows, filtered: tally.filtered };
     // A failed approval leaves the submission pending review, to be approved again.
     if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
+}
+
+/** The spooled units in line order (the spool holds batches). */
+function* unitsOf(spool: Spool<SpooledUnit[]>): Generator<SpooledUnit> {
+  for (const batch of spool.items()) yield* batch;
 }
 
 /**
@@ -511,11 +521,6 @@ export async function rejectReview(deps: IngestDeps, submissionId: number, by: s
     return true;
   });
   return { changed, result: await finish(deps, submissionId, null) };
-}
-
-function attachDocumentFile(rec: MappedRecord, sha256: string, storedPath: string): void {
-  rec.fields.sha256 = sha256;
-  rec.fields.storedPath = storedPath;
 }
 
 /**

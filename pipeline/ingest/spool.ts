@@ -95,6 +95,24 @@ function measure(v: unknown): { bytes: number; json: boolean } {
   return { bytes, json };
 }
 
+/** One item as one line of a spool file: JSON when it carries the item unchanged, else v8 serialization. */
+export function encodeSpoolLine(item: unknown): string {
+  return measure(item).json ? `J${JSON.stringify(item)}\n` : `V${serialize(item).toString('base64')}\n`;
+}
+
+/** The item of the line text[start, end) (without its newline). */
+export function decodeSpoolLine(text: string, start: number, end: number): unknown {
+  const body = text.slice(start + 1, end);
+  return text.charCodeAt(start) === 74 /* J */ ? JSON.parse(body) : deserialize(Buffer.from(body, 'base64'));
+}
+
+/** A spool in transit between threads: its temp file (or null) and the items held in memory. */
+export interface SpoolHandoff<T> {
+  file: string | null;
+  count: number;
+  memory: T[];
+}
+
 export class Spool<T> {
   private memory: T[] = [];
   private memoryUsed = 0;
@@ -129,7 +147,7 @@ export class Spool<T> {
   }
 
   private line(item: T): string {
-    return measure(item).json ? `J${JSON.stringify(item)}\n` : `V${serialize(item).toString('base64')}\n`;
+    return encodeSpoolLine(item);
   }
 
   private append(item: T): void {
@@ -191,8 +209,35 @@ export class Spool<T> {
   }
 
   private parse(text: string, start: number, end: number): T {
-    const body = text.slice(start + 1, end);
-    return (text.charCodeAt(start) === 74 /* J */ ? JSON.parse(body) : deserialize(Buffer.from(body, 'base64'))) as T;
+    return decodeSpoolLine(text, start, end) as T;
+  }
+
+  /**
+   * Hands the spool to another thread (the file is closed, not removed): the mapping thread
+   * writes a file's batches, the writer adopts them with `Spool.adopt`. Items still in memory
+   * travel in the handoff (structured clone).
+   */
+  detach(): SpoolHandoff<T> {
+    this.flush();
+    const handoff: SpoolHandoff<T> = { file: this.file, count: this.count, memory: this.fd === null ? this.memory : [] };
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.file = null;
+    this.memory = [];
+    return handoff;
+  }
+
+  /** Takes over a spool another thread detached; `dispose()` removes its file. */
+  static adopt<T>(dir: string, h: SpoolHandoff<T>): Spool<T> {
+    const s = new Spool<T>(dir, 0);
+    s.count = h.count;
+    if (h.file === null) {
+      s.memory = h.memory;
+      return s;
+    }
+    s.file = h.file;
+    s.fd = openSync(h.file, 'r');
+    return s;
   }
 
   /** Frees the memory and removes the temp file. */

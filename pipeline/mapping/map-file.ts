@@ -5,7 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { FileError } from '../model/types.js';
-import { readCsv, type CsvItem } from '../parse/csv-reader.js';
+import { readCsv, readCsvBatches, type CsvItem } from '../parse/csv-reader.js';
 import { readXlsx } from '../parse/xlsx-reader.js';
 import { readXml } from '../parse/xml-reader.js';
 import { readFixedWidth } from '../parse/fixed-width-reader.js';
@@ -35,6 +35,8 @@ export interface MapFileHooks {
   onJoinIndex?: (stats: JoinStats[]) => void;
   /** The cells of the first data row (to show what fixed-width columns read). */
   onFirstRow?: (values: string[], line: number) => void;
+  /** The byte stream being read (its `bytesRead` tells how far the file is read). */
+  onInput?: (input: { readonly bytesRead: number }) => void;
 }
 
 /**
@@ -42,13 +44,19 @@ export interface MapFileHooks {
  * @param fileName the name the partner gave the file: what `$file` reads and `match` saw
  */
 export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit> {
+  for await (const batch of mapFileBatches(compiled, spec, path, fileName, hooks)) yield* batch;
+}
+
+/** `mapFile` by the chunk read (CSV): one promise per chunk of rows, not per row. Batches are never empty. */
+export async function* mapFileBatches(compiled: CompiledMapping, spec: MappingSpec, path: string, fileName: string, hooks: MapFileHooks = {}): AsyncGenerator<MapUnit[]> {
   const format = spec.format ?? 'csv';
   compiled.setNow(hooks.now ?? new Date());
   if (format === 'document') {
-    yield compiled.mapDocument(fileName);
+    yield [compiled.mapDocument(fileName)];
     return;
   }
   const input = createReadStream(path);
+  hooks.onInput?.(input);
   try {
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
@@ -56,7 +64,7 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
       for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
         const unit: MapUnit = compiled.mapXmlRecord(rec, fileName, joins);
         unit.line = rec.line;
-        yield unit;
+        yield [unit];
       }
       return;
     }
@@ -67,16 +75,17 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
     const items = (mode: { raw?: boolean; preamble?: boolean }): AsyncIterable<CsvItem> =>
       xlsx ? readXlsx(path, spec.xlsx, dialect, mode) : format === 'fixed' ? readFixedWidth(input, spec.fixed ?? { columns: [] }, dialect) : readCsv(input, dialect, mode);
     if (spec.grid !== undefined) {
-      yield* mapGrids(compiled, spec, items({ raw: true }), fileName, hooks);
+      for await (const unit of mapGrids(compiled, spec, items({ raw: true }), fileName, hooks)) yield [unit];
       return;
     }
     if (spec.sections !== undefined) {
-      yield* mapSections(compiled, spec, items({ raw: true }), fileName, hooks);
+      for await (const unit of mapSections(compiled, spec, items({ raw: true }), fileName, hooks)) yield [unit];
       return;
     }
+    const batches = (mode: { preamble?: boolean }): AsyncIterable<CsvItem[]> => (format === 'csv' ? readCsvBatches(input, dialect, mode) : oneByOne(items(mode)));
     const preamble: PreambleLine[] = [];
     let firstRow = true;
-    for await (const item of items({ preamble: compiled.usesBlocks })) {
+    const mapItem = (item: CsvItem, out: MapUnit[]): void => {
       if (item.kind === 'preamble') {
         preamble.push({ line: item.line, cells: item.cells ?? splitCells(item.text, dialect.delimiter ?? ',', dialect.quote ?? '"') });
       } else if (item.kind === 'header') {
@@ -90,15 +99,30 @@ export async function* mapFile(compiled: CompiledMapping, spec: MappingSpec, pat
         firstRow = false;
         const unit: MapUnit = mapper.mapRow(item.values, item.line, fileName);
         unit.line = item.line;
-        yield unit;
+        out.push(unit);
       } else {
         const error = { line: item.line, code: item.code, message: item.message, ...(item.column !== undefined ? { column: item.column } : {}) };
-        yield { records: [], errors: [error], filtered: 0, line: item.line };
+        out.push({ records: [], errors: [error], filtered: 0, line: item.line });
       }
+    };
+    for await (const batch of batches({ preamble: compiled.usesBlocks })) {
+      const out: MapUnit[] = [];
+      try {
+        for (const item of batch) mapItem(item, out);
+      } catch (err) {
+        // Rows mapped before a file error in the same chunk are still delivered.
+        if (out.length > 0) yield out;
+        throw err;
+      }
+      if (out.length > 0) yield out;
     }
   } finally {
     input.destroy();
   }
+}
+
+async function* oneByOne<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of items) yield [item];
 }
 
 /** A CSV file of several sections (spec.sections): each table bound to its own header and block. */

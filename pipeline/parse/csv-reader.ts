@@ -300,6 +300,18 @@ export async function* readCsv(
   dialect: CsvDialect = {},
   opts: CsvReadOptions = {},
 ): AsyncGenerator<CsvItem> {
+  for await (const batch of readCsvBatches(input, dialect, opts)) yield* batch;
+}
+
+/**
+ * `readCsv` by the chunk: the items of each chunk of text as one array (never empty), so that a
+ * caller looping over rows pays one promise per chunk, not one per row.
+ */
+export async function* readCsvBatches(
+  input: NodeJS.ReadableStream | Readable | ByteSource,
+  dialect: CsvDialect = {},
+  opts: CsvReadOptions = {},
+): AsyncGenerator<CsvItem[]> {
   const raw = opts.raw === true;
   const headerRow = raw ? 1 : dialect.headerRow ?? 1;
   const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
@@ -357,21 +369,16 @@ export async function* readCsv(
             throw tooLarge(lines.currentRecordLine(parser.info), max, lines.currentRecordSpansLines(parser.info), undefined);
           }
         }
-        if (items.length !== 0) {
-          for (let k = 0; k < items.length; k++) yield items[k];
-          items.length = 0;
-        }
+        if (items.length !== 0) yield items.splice(0);
       }
       await end(parser);
       if (fatal !== undefined) throw fatal;
     } catch (e) {
       // Rows completed before a fatal error are still delivered, whatever the chunking was.
-      const done = items.splice(0);
-      for (const item of done) yield item;
+      if (items.length !== 0) yield items.splice(0);
       throw failure(e);
     }
-    for (let k = 0; k < items.length; k++) yield items[k];
-    items.length = 0;
+    if (items.length !== 0) yield items.splice(0);
   } finally {
     parser.destroy();
   }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../pipeline/config/config.js';
 import { limitsFor } from '../../pipeline/ingest/limits.js';
 import { processSubmission } from '../../pipeline/ingest/process-submission.js';
+import { noteApplyRate } from '../../pipeline/ingest/map-off-thread.js';
 import { removeStaleSpools, Spool } from '../../pipeline/ingest/spool.js';
 import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
@@ -116,7 +117,8 @@ describe('limits per file', () => {
 
 describe('no write lock while a file is read and mapped', () => {
   it('another writer gets the database while a big file is being mapped', async () => {
-    const lg = await setUp(null, 'ingest: { spoolMemoryBytes: 100000 }\n');
+    // Mapped on the applying thread (a file mapped on its own thread: the next test).
+    const lg = await setUp(null, 'ingest: { spoolMemoryBytes: 100000, parseThreadMinBytes: 1000000000 }\n');
     const id = await register('lab-a', 'RESULTS_big.csv', resultsCsv('L1', 100_000));
     const other = new Database(path.join(w!.dataDir, 'lotgate.db'), { timeout: 0 });
     const probes: string[] = [];
@@ -140,6 +142,36 @@ describe('no write lock while a file is read and mapped', () => {
     expect(probes).toEqual(['50000: free', '100000: free']);
     expect(storedTests()).toBe(100_000);
     // The spool spilled to disk (100 kB in memory) and was removed afterwards.
+    const tmp = path.join(w!.dataDir, 'tmp');
+    expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
+  }, 120_000);
+
+  it('a file mapped on its own thread takes the lock only once the mapping is far enough ahead', async () => {
+    const lg = await setUp(null, 'ingest: { parseThreadMinBytes: 0 }\n');
+    // A writer that applies (it believes) in no time waits for the whole file to be mapped.
+    for (let i = 0; i < 40; i++) noteApplyRate(1e9, 1);
+    const id = await register('lab-a', 'RESULTS_big.csv', resultsCsv('L1', 100_000));
+    const other = new Database(path.join(w!.dataDir, 'lotgate.db'), { timeout: 0 });
+    const probes: string[] = [];
+    try {
+      const r = await processSubmission(lg, id, {
+        onProgress: (rows) => {
+          try {
+            other.prepare('BEGIN IMMEDIATE').run();
+            other.prepare('ROLLBACK').run();
+            probes.push(`${rows}: free`);
+          } catch (err) {
+            probes.push(`${rows}: ${(err as { code?: string }).code}`);
+          }
+        },
+      });
+      expect(r.state).toBe('applied');
+    } finally {
+      other.close();
+      for (let i = 0; i < 40; i++) noteApplyRate(30_000, 1000);
+    }
+    expect(probes).toEqual(['50000: free', '100000: free']);
+    expect(storedTests()).toBe(100_000);
     const tmp = path.join(w!.dataDir, 'tmp');
     expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
   }, 120_000);
