@@ -15,7 +15,11 @@ export interface SweepOptions {
   batchSize: number;
   /** Recompute every open lot, not only those the clock may have changed. */
   all: boolean;
-  /** From this many lots on, every other batch is judged on a second thread (0: never). */
+  /**
+   * From this many lots on, every other batch is judged on a second thread (0, the default:
+   * never). Off by default: on the 2-core bench VM, shared and loaded, the thread cost more CPU
+   * (its own start-up and JIT warm-up) than it saved in wall time — see bench/README.md.
+   */
   parallelMinLots: number;
 }
 
@@ -24,7 +28,7 @@ export const readinessSweepJob = defineJob<SweepOptions>({
   description: 'Recompute the readiness of open lots the clock may have changed (shelf life, late milestones); all: every open lot.',
   defaultSchedule: '5 * * * *',
   optionsSchema: { batchSize: { type: 'integer', minimum: 1, maximum: 10000 }, all: { type: 'boolean' }, parallelMinLots: { type: 'integer', minimum: 0 } },
-  defaults: { batchSize: 200, all: false, parallelMinLots: 4000 },
+  defaults: { batchSize: 200, all: false, parallelMinLots: 0 },
   async run(ctx) {
     const { lg } = ctx;
     // One clock reading for the whole sweep: every lot is judged at the same instant.

@@ -311,7 +311,7 @@ export function compileRecord(spec: MappingSpec, rec: RecordSpec, fileMissing: s
   const kind = rec.emit;
   const fields = Object.entries(rec.fields).map(([name, fs]) => compileField(spec, kind, name, fs, fileMissing));
   const conds = (rec.when ?? []).map(compileCondition);
-  const usesEach = (c: ConditionPlan): boolean => c.source === '$each' || c.source === '$eachColumn' || c.source === '$eachMatch';
+  const usesEach = (c: ConditionPlan): boolean => c.source === '$each' || c.source === '$eachColumn' || c.source === '$eachMatch' || c.source.startsWith('$each/');
   const each = rec.each?.map((e): EachPlan => {
     const set: [string, unknown][] = Object.entries(e.set ?? {}).map(([k, v]) => {
       const fs = rec.fields[k] ?? {};

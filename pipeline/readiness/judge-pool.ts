@@ -1,7 +1,8 @@
 // A second thread for a large recompute (the readiness sweep with many lots due, or `all`): it
 // judges every other batch on its own read-only connection (judge-thread.ts) and answers which
 // lots a recompute would write; the main thread recomputes those under the write lock. Only
-// worth it for thousands of lots (the thread costs ≈ 0.2 s of start-up); when the thread is
+// worth it for many lots on a machine with a free core (the thread costs ≈ 0.3–0.5 s of CPU for
+// its start-up and warm-up); opt-in (readiness-sweep option parallelMinLots). When the thread is
 // unavailable (no compiled build, it crashed) the caller judges its batches itself.
 
 import { existsSync } from 'node:fs';

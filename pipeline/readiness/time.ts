@@ -4,11 +4,11 @@
 const MS_PER_DAY = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/;
 
-// dayOf and instantOf are pure and called many times per lot with a few thousand distinct
-// dates per recompute: remembered, up to a bound.
+// dayOf is pure and called many times per lot with few distinct dates per recompute (expiry,
+// planned receipt): remembered, up to a bound. (Instants — event times — are mostly distinct:
+// remembering them costs more than parsing them.)
 const MEMO_MAX = 50_000;
 const days = new Map<string, number | null>();
-const instants = new Map<string, number>();
 
 /** Day number (days since 1970-01-01) of a `YYYY-MM-DD` date (a datetime's date part is accepted), or null if invalid. */
 export function dayOf(date: string | null | undefined): number | null {
@@ -46,11 +46,6 @@ export function formatDay(day: number): string {
 /** Milliseconds of an ISO instant; missing or unparseable instants sort before every real one. */
 export function instantOf(iso: string | null | undefined): number {
   if (typeof iso !== 'string') return Number.NEGATIVE_INFINITY;
-  const hit = instants.get(iso);
-  if (hit !== undefined) return hit;
-  if (instants.size >= MEMO_MAX) instants.clear();
   const ms = Date.parse(iso);
-  const v = Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
-  instants.set(iso, v);
-  return v;
+  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
 }

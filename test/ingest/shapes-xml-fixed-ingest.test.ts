@@ -2,7 +2,7 @@
 // the ERP's lot feed, an EPCIS shipment whose pallet resolves to its lots through the document's
 // aggregation events (fixtures/shapes/epcis-shipment) and delta-cmo's DSCSA feed on its sample.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
@@ -67,5 +67,24 @@ describe('EPCIS through lotgate ingest', () => {
     expect(r.ack.errors).toEqual([]);
     expect(r.state).toBe('applied');
     expect(r.ack.counts).toMatchObject({ rows: 5, applied: 5, rejected: 0, filtered: 0 });
+  });
+});
+
+const corpusFile = path.join(process.env.LOTGATE_CORPUS ?? path.resolve(root, '../shared/corpus'), 'epcis/GS1_US_Pharma_Example_2_2_1_1.xml');
+
+describe.skipIf(!existsSync(corpusFile))('the GS1 corpus EPCIS document through lotgate ingest', () => {
+  it('every one of its 8 events applied to the lot (its lot A123 renamed to a lot the ERP knows)', async () => {
+    w = await world();
+    const file = upload(w.dir, path.relative(root, corpusFile), 'GS1_US_Pharma_Example_2_2_1_1.xml', (t) => t.toString('utf8').replaceAll('>A123<', '>NW26-0424<').replaceAll('2025-03-27', '2029-09-30'));
+    const [r] = await ingestFiles(w.lg, 'delta-cmo', [file]);
+    expect(r.ack.errors).toEqual([]);
+    expect(r.state).toBe('applied');
+    expect(r.ack.counts).toMatchObject({ rows: 8, applied: 8, rejected: 0, filtered: 0 });
+    // The shipping event named only the pallet SSCC: it is stored on the lot.
+    const found = w.lg.store.resolveLot(w.lg.partners().get('delta-cmo')!, { ids: [], lotNumber: 'NW26-0424' });
+    expect('lotId' in found).toBe(true);
+    const stages = w.lg.store.loadLotFacts((found as { lotId: number }).lotId).stageEvents.filter((e) => e.eventTime.startsWith('2023'));
+    expect(stages.map((e) => [e.stage, e.eventTime.slice(0, 16)])).toContainEqual(['shipped', '2023-04-01T07:48']);
+    expect(stages.filter((e) => e.stage === 'packaging')).toHaveLength(7);
   });
 });

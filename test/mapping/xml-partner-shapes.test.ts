@@ -120,6 +120,25 @@ describe('XML each: one record per repeated child', () => {
       [9, { lotNumber: 'L2', quantity: 7, vendorBatch: 'PO-1' }],
     ]);
     expect(r.counts).toMatchObject({ rows: 1, applied: 1, records: 2 });
+    expect(r.recordsPerSpec).toEqual([{ spec: 'records[0] lot', each: 'path "items/item"', records: 2 }]);
+  });
+
+  it('a when on the element ($each/…) chooses among the children', async () => {
+    const m = yaml`
+      partner: acme-cmo
+      feed: xml
+      format: xml
+      match: ["*.xml"]
+      xml: { record: "Doc/Event" }
+      records:
+        - emit: lot
+          each: [{ path: items/item }]
+          when: [{ field: $each/qty, equals: "7" }]
+          fields:
+            lotNumber: { from: $each/lot, required: true }
+    `;
+    const r = await run(m, DOC);
+    expect(r.records.map((x) => [x.line, x.fields.lotNumber])).toEqual([[9, 'L2']]);
   });
 });
 

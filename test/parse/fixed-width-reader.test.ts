@@ -81,3 +81,19 @@ describe('fixed-width mappings are checked when they load', () => {
     expect(d).toEqual(expect.arrayContaining([expect.stringMatching(/^E_BAD_SOURCE 'LOTNO' is not a column of fixed.columns.*the columns are LOT, QTY/), expect.stringMatching(/^E_SCHEMA column 'QTY' needs exactly one of end/)]));
   });
 });
+
+describe('mapping test on a fixed-width file', () => {
+  it('shows the declared columns and what they read on the first data line (padding kept, so a shifted position shows)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { dryRun } = await import('../../pipeline/mapping/dry-run.js');
+    const { compile, specOf } = await import('../mapping/helpers.js');
+    const text = readFileSync('fixtures/shapes/fixed-width.yaml', 'utf8');
+    const r = await dryRun(compile(text), specOf(text), 'fixtures/shapes/fixed-width.txt', { now: new Date('2026-02-05T00:00:00Z') });
+    expect(r.fixedColumns?.slice(0, 3)).toEqual([
+      { name: 'LOT-NO', start: 1, end: 10, firstRow: { line: 4, value: 'NW26-0411 ' } },
+      { name: 'MATERIAL', start: 12, end: 29, firstRow: { line: 4, value: '000000000010012345' } },
+      { name: 'QTY', start: 31, end: 39, firstRow: { line: 4, value: '12.500,00' } },
+    ]);
+    expect(r.fixedColumns?.at(-1)).toEqual({ name: 'SITE', start: 59, end: 70, firstRow: { line: 4, value: 'Lörrach' } });
+  });
+});

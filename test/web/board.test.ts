@@ -257,4 +257,24 @@ describe('board', () => {
     expect(w.f.inst.lg.store.listAudit({ action: 'signature.applied', limit: 10 }).some((e) => e.subject === `submission:${r.submissionId}`)).toBe(true);
     await page.context().close();
   });
+  it('a lot whose readiness is being recomputed carries a "recomputing" badge on the board and its page', async () => {
+    const st = w.f.inst.lg.store;
+    const lot = st.listLots().find((l) => l.lotNumber === 'NW26-0427')!;
+    st.transaction(() => st.markLotsDirty([lot.lotId], {}));
+    try {
+      const page = await w.signIn('ops');
+      await page.goto(new URL('/lots?view=all&q=NW26-0427', page.url()).href);
+      await page.waitForFunction(() => document.querySelectorAll('#lot-rows tr[data-lot]').length === 1);
+      expect(await page.locator('#lot-rows tr[data-lot="NW26-0427"] .badge.recomputing').textContent()).toBe('recomputing…');
+      await page.getByRole('link', { name: 'NW26-0427' }).click();
+      await page.waitForSelector('#lot-number');
+      expect(await page.locator('.lot-head .badge.recomputing').count()).toBe(1);
+      st.transaction(() => st.clearDirty([lot.lotId]));
+      await page.reload();
+      await page.waitForSelector('#lot-number');
+      expect(await page.locator('.lot-head .badge.recomputing').count()).toBe(0);
+    } finally {
+      st.transaction(() => st.clearDirty([lot.lotId]));
+    }
+  });
 });
