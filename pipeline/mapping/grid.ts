@@ -93,6 +93,8 @@ export class GridSplitter {
   private readonly samplesTable: RegExp | null;
   private readonly tableWell: string;
   private readonly tableSample: string;
+  private readonly wellHeader: string;
+  private readonly sampleHeader: string;
   private readonly plateRe: RegExp | null;
   private mode: Mode = { m: 'outside' };
   // The current plate.
@@ -111,10 +113,12 @@ export class GridSplitter {
   constructor(private readonly spec: GridSpec) {
     this.values = new RegExp(spec.values.after);
     const s = spec.samples;
-    this.samplesGrid = s !== undefined && 'after' in s && s.after !== undefined ? new RegExp(s.after) : null;
-    this.samplesTable = s !== undefined && 'table' in s && s.table !== undefined ? new RegExp(s.table) : null;
-    this.tableWell = normalizeHeader(s !== undefined && 'table' in s ? s.well ?? 'Well' : 'Well');
-    this.tableSample = normalizeHeader(s !== undefined && 'table' in s ? s.sample ?? 'Sample' : 'Sample');
+    this.samplesGrid = s?.after !== undefined ? new RegExp(s.after) : null;
+    this.samplesTable = s?.table !== undefined && this.samplesGrid === null ? new RegExp(s.table) : null;
+    this.wellHeader = s?.well ?? 'Well';
+    this.sampleHeader = s?.sample ?? 'Sample';
+    this.tableWell = normalizeHeader(this.wellHeader);
+    this.tableSample = normalizeHeader(this.sampleHeader);
     this.plateRe = spec.plate !== undefined ? new RegExp(spec.plate) : null;
   }
 
@@ -175,7 +179,7 @@ export class GridSplitter {
         const well = heads.indexOf(this.tableWell);
         const sample = heads.indexOf(this.tableSample);
         if (well < 0 || sample < 0) {
-          out.push({ kind: 'error', line, message: `the sample table under "${mode.label}" (line ${mode.start}) needs a header with columns "${this.spec.samples && 'table' in this.spec.samples ? this.spec.samples.well ?? 'Well' : 'Well'}" and "${this.spec.samples && 'table' in this.spec.samples ? this.spec.samples.sample ?? 'Sample' : 'Sample'}"; the table is skipped` });
+          out.push({ kind: 'error', line, message: `the sample table under "${mode.label}" (line ${mode.start}) needs a header with columns "${this.wellHeader}" and "${this.sampleHeader}" (grid.samples.well / sample); the table is skipped` });
           this.mode = { m: 'outside' };
           break;
         }

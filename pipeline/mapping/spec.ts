@@ -228,7 +228,7 @@ export interface GridSpec {
    * under a marker line (`table`) with a well column (`well`, default "Well": A1, A01) and a
    * sample column (`sample`, default "Sample"). A well with a value and no sample is E_GRID_NO_SAMPLE.
    */
-  samples?: { after: string } | { table: string; well?: string; sample?: string };
+  samples?: { after?: string; table?: string; well?: string; sample?: string };
   /** A line whose first non-empty cell matches this starts a plate (default: each values grid with its samples is one). */
   plate?: string;
 }

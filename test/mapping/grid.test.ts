@@ -143,8 +143,9 @@ describe('grid mappings', () => {
     expect(badRe.diagnostics.map((d) => [d.code, d.line])).toEqual([['E_BAD_REGEX', 6]]);
     const mixed = load(MAPPING.replace('samples: { after: "^Layout" }', 'samples: { after: "^Layout", table: "^Samples" }'));
     expect(mixed.spec).toBeUndefined();
-    expect(mixed.diagnostics.length).toBeGreaterThan(0);
-    expect(mixed.diagnostics[0].line).toBe(7);
+    expect(mixed.diagnostics.map((d) => [d.code, d.line])).toEqual([['E_CONFLICTING_SOURCE', 7]]);
+    const neither = load(MAPPING.replace('samples: { after: "^Layout" }', 'samples: { well: Pos }'));
+    expect(neither.diagnostics.map((d) => [d.code, d.severity])).toEqual([['E_MISSING_KEY', 'error'], ['W_UNUSED_OPTION', 'warning']]);
     const noValues = load(MAPPING.replace('values: { after: "^Results" }', 'value: { after: "^Results" }'));
     expect(noValues.diagnostics.map((d) => d.code)).toContain('E_UNKNOWN_KEY');
   });
