@@ -73,9 +73,13 @@ function columnNumbers(values: string[]): number[] | null {
   while (cells.length > 0 && cells[cells.length - 1] === '') cells.pop();
   if (cells.length === 0) return null;
   const out: number[] = [];
+  const seen = new Set<number>();
   for (const c of cells) {
     if (!/^\d{1,3}$/.test(c)) return null;
-    out.push(Number(c));
+    const n = Number(c);
+    if (seen.has(n)) return null; // "1;1": not a header of distinct column numbers
+    seen.add(n);
+    out.push(n);
   }
   return out;
 }

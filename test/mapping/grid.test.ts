@@ -90,6 +90,12 @@ describe('GridSplitter', () => {
     expect(() => labels.forEach((l, i) => s.push(row(l), 3 + i))).toThrow(/more than 50000 wells/);
   });
 
+  it('a header with a column number twice is not a grid header', () => {
+    const evs = split({ values: { after: '^Results' } }, ['Results', ';1;1', 'A;5;6', '', 'Results', ';1;2', 'A;7;8']);
+    expect(evs.filter((e) => e.kind === 'error').map((e) => e.kind === 'error' && e.line)).toEqual([2]);
+    expect(plates(evs).map((p) => p.cells.map((c) => `${c.well}=${c.value}`).join(' '))).toEqual(['A1=7 A2=8']);
+  });
+
   it('normalizes well ids', () => {
     expect(['A1', 'a01', 'H 12', 'AF-048', 'A', '1A', 'A1B'].map(normalizeWell)).toEqual(['A1', 'A1', 'H12', 'AF48', undefined, undefined, undefined]);
   });
