@@ -283,8 +283,9 @@ export class Engine {
         return DROPPED;
       }
     }
+    // Every row of a key counts, rejected ones too: a corrected resend numbers its rows the same.
+    if (sequenced !== null) rec.fields[sequenced.name] = String((this.ctx.sequence ??= new SequenceCounter()).next(rec));
     if (errors.length === 0) {
-      if (sequenced !== null) rec.fields[sequenced.name] = String((this.ctx.sequence ??= new SequenceCounter()).next(rec));
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);

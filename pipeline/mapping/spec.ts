@@ -144,8 +144,9 @@ export interface FieldSpec {
   qualifiers?: Record<string, ResultWord>;
   /**
    * The value is the number of the record among the file's records with the same key but for
-   * this field (test_result: lot, test, sample, time): 1, 2, 3 … — repeated measurements of
-   * one test become replicates instead of overwriting each other. Instead of `from`.
+   * this field (test_result: lot, test, sample, time): 1, 2, 3 … in file order, rejected rows
+   * included (so a corrected resend numbers alike) — repeated measurements of one test become
+   * replicates instead of overwriting each other. Instead of `from`.
    */
   sequence?: boolean;
 }
