@@ -194,3 +194,21 @@ describe('GridSplitter row labels', () => {
     expect(plates(big)[0].cells.map((c) => c.well)).toEqual(['Y1', 'Z1', 'AA1', 'AF1']);
   });
 });
+
+describe('GridSplitter over many plates', () => {
+  it('keeps the file\'s head block in reach of every plate, carrying the newest line per label', () => {
+    const lines = ['Lot:;L-1', 'Assay:;IL6'];
+    for (let p = 1; p <= 1500; p++) lines.push(`Plate ${p}`, `Note ${p};x`, `Read at:;t${p}`, 'Results', ';1', 'A;1', '');
+    const s = new GridSplitter({ plate: '^Plate \\d+$', values: { after: '^Results' } });
+    let last: Extract<GridEvent, { kind: 'plate' }> | undefined;
+    lines.forEach((l, i) => {
+      for (const e of s.push(l.split(';'), i + 1)) if (e.kind === 'plate') last = e;
+    });
+    for (const e of s.end()) if (e.kind === 'plate') last = e;
+    const firsts = last!.preamble.map((l) => l.cells[0]);
+    expect(firsts.slice(0, 3)).toEqual(['Plate 1500', 'Note 1500', 'Read at:']);
+    expect(firsts.slice(-2)).toEqual(['Lot:', 'Assay:']);
+    expect(last!.preamble.length).toBeLessThanOrEqual(1000 + 2 + 3);
+    expect(firsts.filter((f) => f === 'Read at:')).toHaveLength(2); // this plate's own, and the newest carried one
+  });
+});
