@@ -54,7 +54,7 @@ export interface DryRunResult {
    * filtered rows it removed. A row is counted under each record spec that produced nothing.
    */
   filteredByCondition: { condition: string; rows: number }[];
-  /** Grid mappings: the grids found, in file order (values and samples grids, their line range and size). */
+  /** Grid mappings: the grids found, in file order (values and samples grids, their line range and size); the first 1000. */
   grids?: GridInfo[];
   /** XML: elements beside the records that the record path does not match; they are not rows. Only present when there are some. */
   notMatchedByRecordPath?: { element: string; count: number }[];
@@ -67,6 +67,8 @@ export interface DryRunResult {
 }
 
 const MAX_REASONS = 50;
+/** Grids listed (a file of thousands of plates is counted in full, listed in part). */
+const MAX_GRIDS = 1000;
 
 export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, filePath: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
   const limit = opts.limit ?? Infinity;
@@ -93,7 +95,7 @@ export async function dryRun(compiled: CompiledMapping, spec: MappingSpec, fileP
       if (elements.size > 0) out.notMatchedByRecordPath = [...elements].map(([element, count]) => ({ element, count }));
     },
     onGrid: (g: GridInfo) => {
-      (out.grids ??= []).push(g);
+      if ((out.grids ??= []).length < MAX_GRIDS) out.grids.push(g);
     },
     onHeader: (mapper: CsvRowMapper, headerLine: number) => {
       const known = new Set((out.warnings ?? []).map((w) => `${w.code}:${w.message}`));

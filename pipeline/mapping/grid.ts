@@ -73,9 +73,13 @@ function columnNumbers(values: string[]): number[] | null {
   while (cells.length > 0 && cells[cells.length - 1] === '') cells.pop();
   if (cells.length === 0) return null;
   const out: number[] = [];
+  const seen = new Set<number>();
   for (const c of cells) {
     if (!/^\d{1,3}$/.test(c)) return null;
-    out.push(Number(c));
+    const n = Number(c);
+    if (seen.has(n)) return null; // "1;1": not a header of distinct column numbers
+    seen.add(n);
+    out.push(n);
   }
   return out;
 }
@@ -93,6 +97,8 @@ export class GridSplitter {
   private readonly samplesTable: RegExp | null;
   private readonly tableWell: string;
   private readonly tableSample: string;
+  private readonly wellHeader: string;
+  private readonly sampleHeader: string;
   private readonly plateRe: RegExp | null;
   private mode: Mode = { m: 'outside' };
   // The current plate.
@@ -106,15 +112,20 @@ export class GridSplitter {
   // Carried down from earlier plates.
   private lastSamples: Map<string, string> | null = null;
   private earlierLines: PreambleLine[] = [];
+  /** The file's own block (the lines before its first plate or grid marker): every plate sees it. */
+  private readonly head: PreambleLine[] = [];
+  private started = false;
   private found = 0;
 
   constructor(private readonly spec: GridSpec) {
     this.values = new RegExp(spec.values.after);
     const s = spec.samples;
-    this.samplesGrid = s !== undefined && 'after' in s && s.after !== undefined ? new RegExp(s.after) : null;
-    this.samplesTable = s !== undefined && 'table' in s && s.table !== undefined ? new RegExp(s.table) : null;
-    this.tableWell = normalizeHeader(s !== undefined && 'table' in s ? s.well ?? 'Well' : 'Well');
-    this.tableSample = normalizeHeader(s !== undefined && 'table' in s ? s.sample ?? 'Sample' : 'Sample');
+    this.samplesGrid = s?.after !== undefined ? new RegExp(s.after) : null;
+    this.samplesTable = s?.table !== undefined && this.samplesGrid === null ? new RegExp(s.table) : null;
+    this.wellHeader = s?.well ?? 'Well';
+    this.sampleHeader = s?.sample ?? 'Sample';
+    this.tableWell = normalizeHeader(this.wellHeader);
+    this.tableSample = normalizeHeader(this.sampleHeader);
     this.plateRe = spec.plate !== undefined ? new RegExp(spec.plate) : null;
   }
 
@@ -175,7 +186,7 @@ export class GridSplitter {
         const well = heads.indexOf(this.tableWell);
         const sample = heads.indexOf(this.tableSample);
         if (well < 0 || sample < 0) {
-          out.push({ kind: 'error', line, message: `the sample table under "${mode.label}" (line ${mode.start}) needs a header with columns "${this.spec.samples && 'table' in this.spec.samples ? this.spec.samples.well ?? 'Well' : 'Well'}" and "${this.spec.samples && 'table' in this.spec.samples ? this.spec.samples.sample ?? 'Sample' : 'Sample'}"; the table is skipped` });
+          out.push({ kind: 'error', line, message: `the sample table under "${mode.label}" (line ${mode.start}) needs a header with columns "${this.wellHeader}" and "${this.sampleHeader}" (grid.samples.well / sample); the table is skipped` });
           this.mode = { m: 'outside' };
           break;
         }
@@ -204,11 +215,13 @@ export class GridSplitter {
     if (blank) return;
     // Outside any grid: a plate marker, a grid marker, or a line of the plate's key/value block.
     if (this.plateRe !== null && this.plateRe.test(first)) {
+      this.started = true;
       this.flushPlate(out);
       this.plateLabel = first;
       this.plateLines.push({ line, cells: values });
       return;
     }
+    if (this.values.test(first) || (this.samplesGrid ?? this.samplesTable)?.test(first) === true) this.started = true;
     if (this.values.test(first)) {
       if (this.plateRe === null && this.plateValues.length > 0) this.flushPlate(out, true);
       this.openGrid('values', first, values, line);
@@ -224,7 +237,8 @@ export class GridSplitter {
       this.mode = { m: 'tableHeader', start: line, label: first };
       return;
     }
-    if (this.plateRe === null && this.plateValues.length > 0) this.pendingLines.push({ line, cells: values });
+    if (!this.started && this.head.length < MAX_CARRIED) this.head.push({ line, cells: values });
+    else if (this.plateRe === null && this.plateValues.length > 0) this.pendingLines.push({ line, cells: values });
     else this.plateLines.push({ line, cells: values });
   }
 
@@ -256,6 +270,26 @@ export class GridSplitter {
     grid.lastRow = label;
     grid.info.rows++;
     grid.info.lines[1] = line;
+  }
+
+  /**
+   * The lines later plates may still read (a plate without its own "Read at:" keeps the last one):
+   * the newest line per first cell, without plate marker lines, at most MAX_CARRIED — so a file
+   * of thousands of plates keeps memory flat and its head block in reach.
+   */
+  private carried(lines: PreambleLine[]): PreambleLine[] {
+    const out: PreambleLine[] = [];
+    const seen = new Set<string>();
+    for (const l of lines) {
+      const first = l.cells.find((c) => c.trim() !== '')?.trim() ?? '';
+      if (this.plateRe !== null && this.plateRe.test(first)) continue;
+      const key = normalizeHeader(first);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(l);
+      if (out.length === MAX_CARRIED) break;
+    }
+    return out;
   }
 
   private startSamples(): void {
@@ -290,7 +324,7 @@ export class GridSplitter {
   private flushPlate(out: GridEvent[], nextStarts = false): void {
     const samples = this.plateSamples ?? this.lastSamples;
     const own = nextStarts ? this.plateLines : [...this.plateLines, ...this.pendingLines];
-    const preamble = [...own, ...this.earlierLines];
+    const preamble = [...own, ...this.earlierLines, ...this.head];
     const declared = this.spec.samples !== undefined;
     for (const grid of this.plateValues) {
       const cells: GridCell[] = [];
@@ -304,7 +338,7 @@ export class GridSplitter {
       out.push({ kind: 'plate', info: { ...grid.info, plate }, cells, preamble, samplesDeclared: declared });
     }
     if (this.plateSamples !== null) this.lastSamples = this.plateSamples;
-    this.earlierLines = preamble.length > MAX_CARRIED ? preamble.slice(0, MAX_CARRIED) : preamble;
+    this.earlierLines = this.carried([...own, ...this.earlierLines]);
     this.plateValues = [];
     this.plateSamples = null;
     this.plateLines = nextStarts ? this.pendingLines : [];

@@ -5,7 +5,7 @@
 import type { RecordValidator } from '../model/schemas.js';
 import type { MappedRecord, RowError } from '../model/types.js';
 import type { RowMapResult, XmlRecordLike } from './compile.js';
-import { RESULT_FIELD } from './field-types.js';
+import { RESULT_FIELD, SPEC_FIELD } from './field-types.js';
 import {
   C_EQUALS, C_IN, C_MATCHES, C_NOT_IN, DROPPED, FAILED, OK, S_BLOCK, S_COLUMN, S_EACH, S_EACH_COLUMN, S_EACH_MATCH, S_FILE, S_JOIN_EACH, S_LINE, S_NONE, S_TEMPLATE, S_XML, S_XML_EACH, SKIPPED, T_ID, T_RESULT, T_SPEC, S_GRID_VALUE, S_WELL, S_GRID_ROW, S_GRID_COLUMN, S_SAMPLE, S_GRID, S_PLATE,
   show, specialKind, type ConditionPlan, type EachPlan, type FieldPlan, type RecordPlan,
@@ -402,8 +402,9 @@ export class Engine {
         return DROPPED;
       }
     }
+    // Every row of a key counts, rejected ones too: a corrected resend numbers its rows the same.
+    if (sequenced !== null) rec.fields[sequenced.name] = String((this.ctx.sequence ??= new SequenceCounter()).next(rec));
     if (errors.length === 0) {
-      if (sequenced !== null) rec.fields[sequenced.name] = String((this.ctx.sequence ??= new SequenceCounter()).next(rec));
       const invalid = this.validate(rec);
       if (invalid.length === 0) {
         out.records.push(rec);
@@ -587,7 +588,8 @@ export function columnOf(src: BoundSource, ctx: Ctx): number | undefined {
 function locateRecordError(e: RowError, br: BoundRecord, ctx: Ctx): RowError {
   const out: RowError = { ...e };
   if (ctx.errLine === undefined) delete out.line;
-  const name = e.field === 'resultRaw' || e.field === 'resultValue' || e.field === 'qualifier' ? RESULT_FIELD : e.field;
+  const fromSpec = (e.field === 'specLow' || e.field === 'specHigh' || e.field === 'specText') && !br.fields.some((f) => f.plan.name === e.field);
+  const name = e.field === 'resultRaw' || e.field === 'resultValue' || e.field === 'qualifier' ? RESULT_FIELD : fromSpec ? SPEC_FIELD : e.field;
   const bf = name === undefined ? undefined : br.fields.find((f) => f.plan.name === name);
   const column = bf === undefined ? undefined : columnOf(bf, ctx);
   if (column !== undefined) out.column = column;

@@ -380,19 +380,15 @@ export function buildMappingSchema(opts: MappingSchemaOptions = {}): Schema {
           },
           samples: {
             description: 'What names the sample in each well: { after: "^Layout" } (a grid like the values grid) or { table: "^Samples", well: "Well", sample: "Sample" } (a table with a well column: A1, A01).',
-            oneOf: [
-              { type: 'object', additionalProperties: false, required: ['after'], properties: { after: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of the line above the layout grid.' } } },
-              {
-                type: 'object',
-                additionalProperties: false,
-                required: ['table'],
-                properties: {
-                  table: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of the line above the sample table; the table\'s header is the next non-blank line, it ends at a blank line.' },
-                  well: { type: 'string', minLength: 1, description: 'Header of the well column (default "Well").' },
-                  sample: { type: 'string', minLength: 1, description: 'Header of the sample column (default "Sample").' },
-                },
-              },
-            ],
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              after: { type: 'string', minLength: 1, description: 'A layout grid: regular expression on the first cell of the line above it.' },
+              table: { type: 'string', minLength: 1, description: 'A sample table: regular expression on the first cell of the line above it; its header is the next non-blank line, it ends at a blank line. Instead of after.' },
+              well: { type: 'string', minLength: 1, description: 'With table: header of the well column (default "Well"; wells written A1, A01, a 1).' },
+              sample: { type: 'string', minLength: 1, description: 'With table: header of the sample column (default "Sample").' },
+            },
           },
           plate: { type: 'string', minLength: 1, description: 'Regular expression on the first cell of a line that starts a plate ($plate reads that cell). A plate\'s grids pair with its layout; a plate without one uses the previous plate\'s. Default: each values grid with the layout next to it is a plate.' },
         },

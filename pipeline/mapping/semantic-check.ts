@@ -474,7 +474,8 @@ function checkField(ptr: string, name: string, fs: Obj, kind: RecordKind, scope:
   const markers = strings(fs.missing);
   checkMarkers(p(ptr, 'missing'), fs.missing, report);
   if (type === 'result') {
-    const hidden = [...scope.fileMissing, ...markers].filter((m) => ND_SPELLINGS.has(norm(m)));
+    const words = new Set(isObj(fs.qualifiers) ? Object.keys(fs.qualifiers).map(norm) : []);
+    const hidden = [...scope.fileMissing, ...markers].filter((m) => ND_SPELLINGS.has(norm(m)) || words.has(norm(m)));
     if (hidden.length > 0) {
       report(ptr, 'key', 'warning', 'W_ND_MISSING', `missing marker(s) ${hidden.map((h) => `"${h}"`).join(', ')} also apply to '${name}': such results become absent instead of qualifier ND`);
     }

@@ -180,8 +180,9 @@ export interface FieldSpec {
   qualifiers?: Record<string, ResultWord>;
   /**
    * The value is the number of the record among the file's records with the same key but for
-   * this field (test_result: lot, test, sample, time): 1, 2, 3 … — repeated measurements of
-   * one test become replicates instead of overwriting each other. Instead of `from`.
+   * this field (test_result: lot, test, sample, time): 1, 2, 3 … in file order, rejected rows
+   * included (so a corrected resend numbers alike) — repeated measurements of one test become
+   * replicates instead of overwriting each other. Instead of `from`.
    */
   sequence?: boolean;
 }
@@ -304,7 +305,7 @@ export interface GridSpec {
    * under a marker line (`table`) with a well column (`well`, default "Well": A1, A01) and a
    * sample column (`sample`, default "Sample"). A well with a value and no sample is E_GRID_NO_SAMPLE.
    */
-  samples?: { after: string } | { table: string; well?: string; sample?: string };
+  samples?: { after?: string; table?: string; well?: string; sample?: string };
   /** A line whose first non-empty cell matches this starts a plate (default: each values grid with its samples is one). */
   plate?: string;
 }

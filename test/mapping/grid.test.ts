@@ -90,6 +90,12 @@ describe('GridSplitter', () => {
     expect(() => labels.forEach((l, i) => s.push(row(l), 3 + i))).toThrow(/more than 50000 wells/);
   });
 
+  it('a header with a column number twice is not a grid header', () => {
+    const evs = split({ values: { after: '^Results' } }, ['Results', ';1;1', 'A;5;6', '', 'Results', ';1;2', 'A;7;8']);
+    expect(evs.filter((e) => e.kind === 'error').map((e) => e.kind === 'error' && e.line)).toEqual([2]);
+    expect(plates(evs).map((p) => p.cells.map((c) => `${c.well}=${c.value}`).join(' '))).toEqual(['A1=7 A2=8']);
+  });
+
   it('normalizes well ids', () => {
     expect(['A1', 'a01', 'H 12', 'AF-048', 'A', '1A', 'A1B'].map(normalizeWell)).toEqual(['A1', 'A1', 'H12', 'AF48', undefined, undefined, undefined]);
   });
@@ -143,8 +149,9 @@ describe('grid mappings', () => {
     expect(badRe.diagnostics.map((d) => [d.code, d.line])).toEqual([['E_BAD_REGEX', 6]]);
     const mixed = load(MAPPING.replace('samples: { after: "^Layout" }', 'samples: { after: "^Layout", table: "^Samples" }'));
     expect(mixed.spec).toBeUndefined();
-    expect(mixed.diagnostics.length).toBeGreaterThan(0);
-    expect(mixed.diagnostics[0].line).toBe(7);
+    expect(mixed.diagnostics.map((d) => [d.code, d.line])).toEqual([['E_CONFLICTING_SOURCE', 7]]);
+    const neither = load(MAPPING.replace('samples: { after: "^Layout" }', 'samples: { well: Pos }'));
+    expect(neither.diagnostics.map((d) => [d.code, d.severity])).toEqual([['E_MISSING_KEY', 'error'], ['W_UNUSED_OPTION', 'warning']]);
     const noValues = load(MAPPING.replace('values: { after: "^Results" }', 'value: { after: "^Results" }'));
     expect(noValues.diagnostics.map((d) => d.code)).toContain('E_UNKNOWN_KEY');
   });
@@ -185,5 +192,23 @@ describe('GridSplitter row labels', () => {
     expect(p.preamble.map((l) => l.cells.join(';'))).toEqual(['ID;P-7']);
     const big = split({ values: { after: '^Results' } }, ['Results', ';1', 'Y;1', 'Z;2', 'AA;3', 'AF;4']);
     expect(plates(big)[0].cells.map((c) => c.well)).toEqual(['Y1', 'Z1', 'AA1', 'AF1']);
+  });
+});
+
+describe('GridSplitter over many plates', () => {
+  it('keeps the file\'s head block in reach of every plate, carrying the newest line per label', () => {
+    const lines = ['Lot:;L-1', 'Assay:;IL6'];
+    for (let p = 1; p <= 1500; p++) lines.push(`Plate ${p}`, `Note ${p};x`, `Read at:;t${p}`, 'Results', ';1', 'A;1', '');
+    const s = new GridSplitter({ plate: '^Plate \\d+$', values: { after: '^Results' } });
+    let last: Extract<GridEvent, { kind: 'plate' }> | undefined;
+    lines.forEach((l, i) => {
+      for (const e of s.push(l.split(';'), i + 1)) if (e.kind === 'plate') last = e;
+    });
+    for (const e of s.end()) if (e.kind === 'plate') last = e;
+    const firsts = last!.preamble.map((l) => l.cells[0]);
+    expect(firsts.slice(0, 3)).toEqual(['Plate 1500', 'Note 1500', 'Read at:']);
+    expect(firsts.slice(-2)).toEqual(['Lot:', 'Assay:']);
+    expect(last!.preamble.length).toBeLessThanOrEqual(1000 + 2 + 3);
+    expect(firsts.filter((f) => f === 'Read at:')).toHaveLength(2); // this plate's own, and the newest carried one
   });
 });

@@ -47,3 +47,26 @@ describe('replicate sequence', () => {
     expect(r.records.map((x) => `${x.fields.sampleId}:${x.fields.replicate}`)).toEqual(['S-1:1', 'S-1:2', 'S-2:1', 'S-1:3']);
   });
 });
+
+describe('replicate sequence and rejected rows', () => {
+  it('a rejected row keeps its number, so a corrected resend numbers its rows alike', async () => {
+    const mapping = yaml`
+      partner: acme
+      feed: feed
+      match: ["*.csv"]
+      records:
+        - emit: test_result
+          fields:
+            lotNumber: { from: Lot, required: true }
+            testCode:  { from: Test }
+            result:    { from: Result }
+            replicate: { sequence: true }
+    `;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'seq-'));
+    const file = path.join(dir, 'r.csv');
+    writeFileSync(file, 'Lot,Test,Result\nL-1,PH,6.8\nL-1,PH,6.x\nL-1,PH,7.0\n');
+    const r = await dryRun(compile(mapping), specOf(mapping), file, { now });
+    expect(r.records.map((x) => [x.line, x.fields.replicate])).toEqual([[2, '1'], [4, '3']]);
+    expect(r.errors.map((e) => [e.code, e.line])).toEqual([['E_BAD_NUMBER', 3]]);
+  });
+});

@@ -68,3 +68,13 @@ describe('specification text', () => {
     }
   });
 });
+
+describe('mapping checks of qualifiers', () => {
+  it('a missing marker that is also one of the lab\'s qualifier words is a warning; a wrong target an error', async () => {
+    const { load } = await import('./helpers.js');
+    const base = (extra: string) =>
+      `partner: acme\nfeed: feed\nmatch: ["*.csv"]\nmissing: ["-", "nicht nachweisbar"]\nrecords:\n  - emit: test_result\n    fields:\n      lotNumber: { from: Lot }\n      testCode: { from: Test }\n      result: { from: Result, qualifiers: { "Nicht nachweisbar": ${extra} } }\n`;
+    expect(load(base('ND')).diagnostics.map((d) => [d.code, d.line])).toEqual([['W_ND_MISSING', 10]]);
+    expect(load(base('nd')).diagnostics.map((d) => d.code)).toContain('E_BAD_VALUE');
+  });
+});
