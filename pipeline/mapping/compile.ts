@@ -70,7 +70,8 @@ export interface CompiledMapping {
   /** "Now" for date plausibility (E_IMPLAUSIBLE_DATE) of the files mapped from here on. */
   setNow(now: Date): void;
   /** @param joins the document's join index (MappingSpec.joins), built in a first pass */
-  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult;
+  /** `sequence`: the file's replicate counters (one per file: files mapped at the same time never share one). */
+  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup, sequence?: SequenceCounter): RowMapResult;
   mapDocument(fileName: string): RowMapResult;
   /** XML: records produced so far per record spec, with what its `each` iterates (for the dry run). */
   xmlRecordCounts(): { spec: string; each: string | null; records: number }[];
@@ -238,13 +239,13 @@ class Compiled implements CompiledMapping {
 
   setNow(now: Date): void {
     this.clock.ms = now.getTime();
-    this.tree?.ctx.sequence?.clear(); // XML: a new file, replicate numbering starts again (CSV: per bound header, see CsvRowMapper.sequence)
   }
 
-  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup): RowMapResult {
+  mapXmlRecord(rec: XmlRecordLike, file: string, joins?: JoinLookup, sequence?: SequenceCounter): RowMapResult {
     const engine = this.treeEngine();
     const ctx = engine.ctx;
     ctx.joins = joins ?? null;
+    ctx.sequence = sequence;
     ctx.xml = rec;
     ctx.values = null;
     ctx.line = rec.line;

@@ -13,6 +13,7 @@ import type { CompiledMapping, CsvRowMapper, RowMapResult } from './compile.js';
 import type { MappingSpec } from './spec.js';
 import { splitCells, type PreambleLine } from './blocks.js';
 import { SectionSplitter } from './sections.js';
+import { SequenceCounter } from './sequence.js';
 import type { GridInfo } from './grid.js';
 import { mapGrids } from './map-grid.js';
 import { JoinIndex, type JoinStats } from './xml-join.js';
@@ -61,8 +62,9 @@ export async function* mapFileBatches(compiled: CompiledMapping, spec: MappingSp
     if (format === 'xml') {
       if (spec.xml === undefined) throw new FileError('E_MAPPING_INVALID', 'The mapping has format xml but no xml.record path.');
       const joins = await buildJoins(spec, path, hooks);
+      const sequence = new SequenceCounter(); // replicate numbering of this file only
       for await (const rec of readXml(input, spec.xml, {}, hooks.onXmlUnmatched)) {
-        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName, joins);
+        const unit: MapUnit = compiled.mapXmlRecord(rec, fileName, joins, sequence);
         unit.line = rec.line;
         yield [unit];
       }

@@ -70,3 +70,33 @@ describe('replicate sequence and rejected rows', () => {
     expect(r.errors.map((e) => [e.code, e.line])).toEqual([['E_BAD_NUMBER', 3]]);
   });
 });
+
+describe('replicate sequence in XML files', () => {
+  it('two XML files mapped at the same time with one compiled mapping each count from 1', async () => {
+    const mapping = yaml`
+      partner: acme
+      feed: feed
+      format: xml
+      match: ["*.xml"]
+      xml: { record: Results/Result }
+      records:
+        - emit: test_result
+          fields:
+            lotNumber: { from: Lot, required: true }
+            testCode:  { from: Test }
+            result:    { from: Value }
+            replicate: { sequence: true }
+    `;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'seq-'));
+    const file = path.join(dir, 'r.xml');
+    const result = (v: string) => `<Result><Lot>L-1</Lot><Test>PH</Test><Value>${v}</Value></Result>`;
+    // Large enough that the two files' records interleave between reads.
+    writeFileSync(file, `<Results>${Array.from({ length: 3000 }, (_, i) => result(`6.${i % 10}`)).join('\n')}</Results>\n`);
+    const compiled = compile(mapping);
+    const spec = specOf(mapping);
+    const [a, b] = await Promise.all([dryRun(compiled, spec, file, { now }), dryRun(compiled, spec, file, { now })]);
+    const numbers = (r: Awaited<ReturnType<typeof dryRun>>) => r.records.map((x) => Number(x.fields.replicate));
+    expect(numbers(a)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    expect(numbers(b)).toEqual(numbers(a));
+  });
+});
