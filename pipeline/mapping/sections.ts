@@ -22,6 +22,8 @@ export class SectionSplitter {
   private width = -1; // -1: between tables
   private current: PreambleLine[] = [];
   private earlier: PreambleLine[] = [];
+  /** The lines above the first table: the file's own block, carried to every section. */
+  private top: PreambleLine[] | null = null;
   private count = 0;
 
   constructor(spec: SectionsSpec) {
@@ -42,8 +44,10 @@ export class SectionSplitter {
     if (values.some((v) => normalizeHeader(v) === this.header)) {
       this.closeTable();
       const preamble = [...this.current, ...this.earlier];
-      // Carried down; bounded so a file of thousands of sections keeps memory flat.
-      this.earlier = preamble.length > MAX_CARRIED ? preamble.slice(0, MAX_CARRIED) : preamble;
+      this.top ??= this.current.slice(0, MAX_CARRIED);
+      // Carried down, bounded so a file of thousands of sections keeps memory flat: the latest
+      // sections' lines, and always the file's own block above the first table.
+      this.earlier = preamble.length > MAX_CARRIED ? [...preamble.slice(0, MAX_CARRIED), ...this.top] : preamble;
       this.current = [];
       this.width = values.length;
       return { kind: 'header', line, values, preamble, section: ++this.count };

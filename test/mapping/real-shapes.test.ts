@@ -227,6 +227,16 @@ describe('several sections in one file (fixtures/shapes/multi-sample)', () => {
     expect(r.counts).toMatchObject({ rows: 5, applied: 4, rejected: 1, filtered: 0 });
   });
 
+  it('the file\'s own block (above the first table) reaches the last of thousands of sections', async () => {
+    const lines = ['Instrument:;MA-9', ''];
+    for (let i = 1; i <= 1500; i++) lines.push(`Sample ID:;S-${i}`, `Lot:;L-${i}`, 'Test;Result;Unit', 'LOD;0,4;%', '');
+    const file = tmpFile('many-sections.csv', lines.join('\n') + '\n');
+    const r = await run(MULTI, file);
+    expect(r.counts).toMatchObject({ rows: 1500, applied: 1500, rejected: 0 });
+    const last = r.records[r.records.length - 1];
+    expect([last.ids[0].value, last.fields.lotNumber, last.fields.method]).toEqual(['S-1500', 'L-1500', 'MA-9']);
+  });
+
   it('no header cell anywhere: E_HEADER_NOT_FOUND naming sections.header', async () => {
     const r = await run(MULTI.replace('header: Test ', 'header: Prüfung '), FILE);
     expect(r.errors).toEqual([expect.objectContaining({ code: 'E_HEADER_NOT_FOUND' })]);
