@@ -164,6 +164,7 @@ export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: C
       for await (const row of ws as AsyncIterable<ExcelJS.Row>) {
         const line = row.number;
         if (!(line >= 1 && line <= EXCEL_MAX_ROWS) || row.cellCount > EXCEL_MAX_COLUMNS) {
+          if (!Number.isFinite(line)) throw new FileError('E_XLSX_INVALID', `The sheet "${name}" has a row without a row number, which Excel always writes. Open the workbook in Excel, save it as .xlsx and send it again.`);
           throw new FileError('E_XLSX_INVALID', `The sheet "${name}" has a row ${line} with ${row.cellCount} columns, beyond Excel's limits (${EXCEL_MAX_ROWS} rows, ${EXCEL_MAX_COLUMNS} columns): Excel did not write it. Save the workbook again in Excel and send it again.`, line);
         }
         const raw = row.values as unknown[];

@@ -37,7 +37,7 @@ export interface ZipScan {
 
 const SMALL_PARTS = new Set(['xl/workbook.xml', 'xl/_rels/workbook.xml.rels']);
 const MAX_SMALL_PART = 4 * 1024 * 1024;
-const MAX_MERGES = 10_000;
+const MAX_MERGES = 100_000;
 
 /** "AB12" → [row 12, column 28]. */
 export function cellRef(ref: string): [number, number] | undefined {
@@ -141,7 +141,6 @@ export async function scanZip(path: string, opts: { limits?: ZipLimits; mergeRow
     let head = '';
     let carry = '';
     let kept = '';
-    const found = new Set<string>();
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         actual += chunk.length;
@@ -163,18 +162,18 @@ export async function scanZip(path: string, opts: { limits?: ZipLimits; mergeRow
         if (isSheet && mergeRowsUpTo > 0) {
           const window = carry + text;
           for (const m of window.matchAll(/<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z$]+\d+):([A-Z$]+\d+)"/g)) {
-            if (found.has(m[0])) continue;
-            found.add(m[0]);
+            // A match that ends inside the carried-over tail was read with the previous chunk.
+            if ((m.index ?? 0) + m[0].length <= carry.length) continue;
             const a = cellRef(m[1]);
             const b = cellRef(m[2]);
-            if (a === undefined || b === undefined || a[0] > mergeRowsUpTo || mergeCount >= MAX_MERGES) continue;
-            mergeCount++;
+            if (a === undefined || b === undefined || a[0] > mergeRowsUpTo) continue;
+            // Merged cells change values: never drop some silently.
+            if (++mergeCount > MAX_MERGES) throw zipBomb(`The workbook has more than ${MAX_MERGES} merged cell ranges.`);
             const list = merges.get(e.name) ?? [];
             list.push({ top: a[0], left: a[1], bottom: b[0], right: b[1] });
             merges.set(e.name, list);
           }
           carry = window.slice(-200);
-          if (found.size > 2 * MAX_MERGES) found.clear();
         }
       }
     } catch (err) {

@@ -194,6 +194,10 @@ export function detectColumnType(raw: string[], decimalHint?: '.' | ','): Guess<
   const values = raw.map((v) => v.trim()).filter((v) => v !== '').slice(0, 200);
   if (values.length === 0) return { value: { type: 'empty' }, confidence: 'low', why: 'no values in the sample' };
   const n = values.length;
+  // ISO-8601 instants with their offset: the offset says the zone.
+  if (values.every((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v))) {
+    return { value: { type: 'datetime', format: 'iso' }, confidence: 'high', why: `all ${n} values are ISO-8601 date-times with an offset` };
+  }
   // Workbook date cells: yyyy-MM-ddTHH:mm:ss, or yyyy-MM-dd when the time is midnight.
   if (values.every((v) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?$/.test(v)) && values.some((v) => v.includes('T')) && values.some((v) => !v.includes('T'))) {
     return { value: { type: 'datetime', format: ["yyyy-MM-dd'T'HH:mm:ss", 'yyyy-MM-dd'] }, confidence: 'high', why: `all ${n} values are ISO dates (with a time unless midnight), as a workbook's date cells are read` };
