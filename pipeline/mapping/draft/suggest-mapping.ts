@@ -130,7 +130,7 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
   const data = table.rows;
   if (data.length === 0) throw unreadable(name, `the header at line ${header.value} has no data rows under it`);
   const numberish = data.flatMap((r) => r.cells).filter((c) => /^[-+−]?[\d.,]+$/.test(c) && /\d/.test(c));
-  const nf = sample.kind === 'text' ? numberFormat(numberish) : undefined;
+  const nf = sample.kind === 'text' ? numberFormat(numberish, delimiter?.value === ';' ? ',' : '.') : undefined;
   const decimalHint = nf?.decimal ?? '.';
   const seen = new Map<string, number>();
   const columns: ColumnInfo[] = headerCells.map((h, index) => {
@@ -161,7 +161,10 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
     const usesComma = columns.some((c) => (c.type.value.type === 'number' || c.type.value.type === 'result') && c.type.value.decimal === ',');
     if (usesComma) {
       dialect.decimal = ',';
-      decimal = { value: ',', confidence: 'high', why: 'numbers such as ' + JSON.stringify(numberish.find((v) => v.includes(',')) ?? '') + ' use a decimal comma' };
+      const withComma = numberish.find((v) => v.includes(','));
+      decimal = withComma !== undefined
+        ? { value: ',', confidence: 'high', why: `numbers such as ${JSON.stringify(withComma)} use a decimal comma` }
+        : { value: ',', confidence: 'low', why: `numbers such as ${JSON.stringify(numberish.find((v) => v.includes('.')) ?? '')} read as thousands with "." (usual in a ";"-separated European export); check` };
       dialectWhy.decimal = `${decimal.confidence}: ${decimal.why}`;
     } else decimal = { value: '.', confidence: numberish.length > 0 ? 'high' : 'low', why: numberish.length > 0 ? 'numbers use a decimal point' : 'no numbers seen' };
     const grouped = columns.find((c) => c.type.value.type === 'number' && c.type.value.thousands !== '');
