@@ -13,7 +13,6 @@ import ExcelJS from 'exceljs';
 import { FileError } from '../model/types.js';
 import type { CsvDialect, XlsxOptions } from '../mapping/spec.js';
 import type { CsvItem } from './csv-reader.js';
-import { checkZip } from './zip-guard.js';
 import { scanZip, type MergeRange } from './zip-scan.js';
 
 /** Excel's own sheet limits: a row or column beyond them is not a workbook Excel wrote. */
@@ -132,7 +131,6 @@ async function checkSignature(path: string): Promise<void> {
  */
 export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: CsvDialect = {}, mode: { raw?: boolean; preamble?: boolean } = {}): AsyncGenerator<CsvItem> {
   await checkSignature(path);
-  await checkZip(path);
   const headerRows = mode.raw ? 1 : Math.max(1, opts.headerRows ?? 1);
   const scan = await scanZip(path, { mergeRowsUpTo: EXCEL_MAX_ROWS });
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
@@ -164,6 +162,7 @@ export async function* readXlsx(path: string, opts: XlsxOptions = {}, dialect: C
       for await (const row of ws as AsyncIterable<ExcelJS.Row>) {
         const line = row.number;
         if (!(line >= 1 && line <= EXCEL_MAX_ROWS) || row.cellCount > EXCEL_MAX_COLUMNS) {
+          if (!Number.isFinite(line)) throw new FileError('E_XLSX_INVALID', `The sheet "${name}" has a row without a row number, which Excel always writes. Open the workbook in Excel, save it as .xlsx and send it again.`);
           throw new FileError('E_XLSX_INVALID', `The sheet "${name}" has a row ${line} with ${row.cellCount} columns, beyond Excel's limits (${EXCEL_MAX_ROWS} rows, ${EXCEL_MAX_COLUMNS} columns): Excel did not write it. Save the workbook again in Excel and send it again.`, line);
         }
         const raw = row.values as unknown[];

@@ -23,7 +23,19 @@ export function zipBomb(message: string): FileError {
   return new FileError('E_XLSX_TOO_LARGE', `${message} The workbook was not opened. Send the data in smaller workbooks, or as CSV.`);
 }
 
-export async function checkZip(path: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<void> {
+/** One entry of the ZIP's central directory. */
+export interface ZipEntry {
+  name: string;
+  flags: number;
+  method: number;
+  compressed: number;
+  uncompressed: number;
+  /** Where the entry's local header starts. */
+  headerOffset: number;
+}
+
+/** Checks the directory against the limits and returns its entries (nothing is inflated). */
+export async function checkZip(path: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipEntry[]> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
@@ -43,6 +55,7 @@ export async function checkZip(path: string, limits: ZipLimits = DEFAULT_ZIP_LIM
     await fh.read(cd, 0, cdSize, cdOffset);
     let total = 0;
     let p = 0;
+    const out: ZipEntry[] = [];
     for (let n = 0; n < entries; n++) {
       if (p + 46 > cd.length || cd.readUInt32LE(p) !== CDH) throw new FileError('E_XLSX_INVALID', 'The workbook is damaged (a ZIP directory entry cannot be read). Save it again as .xlsx.');
       const compressed = cd.readUInt32LE(p + 20);
@@ -55,8 +68,10 @@ export async function checkZip(path: string, limits: ZipLimits = DEFAULT_ZIP_LIM
       if (uncompressed > 1024 * 1024 && uncompressed > limits.maxRatio * Math.max(1, compressed)) {
         throw zipBomb(`The entry ${name} would expand ${Math.round(uncompressed / Math.max(1, compressed))}-fold (${uncompressed} bytes from ${compressed}); at most ${limits.maxRatio}-fold is accepted.`);
       }
+      out.push({ name, flags: cd.readUInt16LE(p + 8), method: cd.readUInt16LE(p + 10), compressed, uncompressed, headerOffset: cd.readUInt32LE(p + 42) });
       p += 46 + nameLen + cd.readUInt16LE(p + 30) + cd.readUInt16LE(p + 32);
     }
+    return out;
   } finally {
     await fh.close();
   }

@@ -9,15 +9,11 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInflateRaw } from 'node:zlib';
 import { FileError } from '../model/types.js';
-import { DEFAULT_ZIP_LIMITS, zipBomb, type ZipLimits } from './zip-guard.js';
+import { checkZip, DEFAULT_ZIP_LIMITS, zipBomb, type ZipEntry, type ZipLimits } from './zip-guard.js';
 
-export interface ZipEntry {
-  name: string;
-  method: number;
-  flags: number;
-  compressed: number;
-  uncompressed: number;
-  localOffset: number;
+/** An entry with where its (compressed) data starts, after its local header. */
+interface DataEntry extends ZipEntry {
+  dataOffset: number;
 }
 
 /** A merged range, 1-based and inclusive. */
@@ -37,7 +33,7 @@ export interface ZipScan {
 
 const SMALL_PARTS = new Set(['xl/workbook.xml', 'xl/_rels/workbook.xml.rels']);
 const MAX_SMALL_PART = 4 * 1024 * 1024;
-const MAX_MERGES = 10_000;
+const MAX_MERGES = 100_000;
 
 /** "AB12" → [row 12, column 28]. */
 export function cellRef(ref: string): [number, number] | undefined {
@@ -72,43 +68,21 @@ export function sheetPartsOf(workbookXml: string, relsXml: string): Map<string, 
   return out;
 }
 
-/** The entries of the ZIP's central directory (the checks of zip-guard run first). */
-export async function zipEntries(path: string): Promise<ZipEntry[]> {
+/** The directory's entries (checked by zip-guard) with where each one's data starts. */
+async function dataEntries(path: string, limits: ZipLimits): Promise<DataEntry[]> {
+  const entries = await checkZip(path, limits);
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const tailLen = Math.min(size, 65_557);
-    const tail = Buffer.alloc(tailLen);
-    await fh.read(tail, 0, tailLen, size - tailLen);
-    let at = -1;
-    for (let i = tailLen - 22; i >= 0; i--) if (tail.readUInt32LE(i) === 0x06054b50) { at = i; break; }
-    if (at < 0) throw new FileError('E_XLSX_INVALID', 'The workbook is damaged (no ZIP central directory). Open it in Excel, save it as .xlsx and send it again.');
-    const count = tail.readUInt16LE(at + 10);
-    const cdSize = tail.readUInt32LE(at + 12);
-    const cdOffset = tail.readUInt32LE(at + 16);
-    const cd = Buffer.alloc(cdSize);
-    await fh.read(cd, 0, cdSize, cdOffset);
-    const out: ZipEntry[] = [];
-    let p = 0;
-    for (let n = 0; n < count; n++) {
-      const nameLen = cd.readUInt16LE(p + 28);
-      out.push({
-        name: cd.toString('utf8', p + 46, p + 46 + nameLen),
-        flags: cd.readUInt16LE(p + 8),
-        method: cd.readUInt16LE(p + 10),
-        compressed: cd.readUInt32LE(p + 20),
-        uncompressed: cd.readUInt32LE(p + 24),
-        localOffset: cd.readUInt32LE(p + 42),
-      });
-      p += 46 + nameLen + cd.readUInt16LE(p + 30) + cd.readUInt16LE(p + 32);
-    }
-    // Where each entry's data starts: after its local header (whose name/extra lengths may differ).
-    for (const e of out) {
-      const h = Buffer.alloc(30);
-      const { bytesRead } = await fh.read(h, 0, 30, e.localOffset);
+    const out: DataEntry[] = [];
+    const h = Buffer.alloc(30);
+    for (const e of entries) {
+      const { bytesRead } = await fh.read(h, 0, 30, e.headerOffset);
       if (bytesRead < 30 || h.readUInt32LE(0) !== 0x04034b50) throw new FileError('E_XLSX_INVALID', `The workbook is damaged (the entry ${e.name} cannot be found). Save it again as .xlsx.`);
-      e.localOffset += 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-      if (e.localOffset + e.compressed > size) throw new FileError('E_XLSX_INVALID', `The workbook is damaged (the entry ${e.name} is cut off). Save it again as .xlsx.`);
+      // The local header's name and extra field may differ in length from the directory's.
+      const dataOffset = e.headerOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
+      if (dataOffset + e.compressed > size) throw new FileError('E_XLSX_INVALID', `The workbook is damaged (the entry ${e.name} is cut off). Save it again as .xlsx.`);
+      out.push({ ...e, dataOffset });
     }
     return out;
   } finally {
@@ -117,13 +91,13 @@ export async function zipEntries(path: string): Promise<ZipEntry[]> {
 }
 
 /**
- * Inflates every entry, counting actual bytes against the declared sizes and the limits, and
+ * Checks the ZIP directory (zip-guard), then inflates every entry, counting actual bytes against the declared sizes and the limits, and
  * reads the few facts above on the way. Memory: one inflate window and a small carry per entry.
  */
 export async function scanZip(path: string, opts: { limits?: ZipLimits; mergeRowsUpTo?: number } = {}): Promise<ZipScan> {
   const limits = opts.limits ?? DEFAULT_ZIP_LIMITS;
   const mergeRowsUpTo = opts.mergeRowsUpTo ?? 0;
-  const entries = await zipEntries(path);
+  const entries = await dataEntries(path, limits);
   const merges = new Map<string, MergeRange[]>();
   const small = new Map<string, string>();
   let total = 0;
@@ -132,7 +106,7 @@ export async function scanZip(path: string, opts: { limits?: ZipLimits; mergeRow
     if ((e.flags & 1) !== 0) throw new FileError('E_XLSX_ENCRYPTED', `The workbook is encrypted (the entry ${e.name} has a password). Remove the password (File > Info > Protect Workbook), save it as .xlsx and send it again.`);
     if (e.method !== 0 && e.method !== 8) throw new FileError('E_XLSX_INVALID', `The workbook's entry ${e.name} uses ZIP compression method ${e.method}, which Excel does not write. Save it again as .xlsx in Excel.`);
     if (e.name.endsWith('/') || e.compressed === 0) continue;
-    const raw = createReadStream(path, { start: e.localOffset, end: e.localOffset + e.compressed - 1, highWaterMark: 64 * 1024 });
+    const raw = createReadStream(path, { start: e.dataOffset, end: e.dataOffset + e.compressed - 1, highWaterMark: 64 * 1024 });
     const stream = e.method === 8 ? raw.pipe(createInflateRaw()) : raw;
     const isXml = /\.(xml|rels|vml)$/i.test(e.name);
     const isSheet = /^xl\/worksheets\/[^/]+\.xml$/i.test(e.name);
@@ -141,7 +115,6 @@ export async function scanZip(path: string, opts: { limits?: ZipLimits; mergeRow
     let head = '';
     let carry = '';
     let kept = '';
-    const found = new Set<string>();
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         actual += chunk.length;
@@ -163,18 +136,18 @@ export async function scanZip(path: string, opts: { limits?: ZipLimits; mergeRow
         if (isSheet && mergeRowsUpTo > 0) {
           const window = carry + text;
           for (const m of window.matchAll(/<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z$]+\d+):([A-Z$]+\d+)"/g)) {
-            if (found.has(m[0])) continue;
-            found.add(m[0]);
+            // A match that ends inside the carried-over tail was read with the previous chunk.
+            if ((m.index ?? 0) + m[0].length <= carry.length) continue;
             const a = cellRef(m[1]);
             const b = cellRef(m[2]);
-            if (a === undefined || b === undefined || a[0] > mergeRowsUpTo || mergeCount >= MAX_MERGES) continue;
-            mergeCount++;
+            if (a === undefined || b === undefined || a[0] > mergeRowsUpTo) continue;
+            // Merged cells change values: never drop some silently.
+            if (++mergeCount > MAX_MERGES) throw zipBomb(`The workbook has more than ${MAX_MERGES} merged cell ranges.`);
             const list = merges.get(e.name) ?? [];
             list.push({ top: a[0], left: a[1], bottom: b[0], right: b[1] });
             merges.set(e.name, list);
           }
           carry = window.slice(-200);
-          if (found.size > 2 * MAX_MERGES) found.clear();
         }
       }
     } catch (err) {

@@ -21,6 +21,8 @@ const PARTNER_SAMPLES = [
   'fixtures/erp/ZMM_BATCHES_20261120.csv',
   'fixtures/erp/ZMM_PO_20261120.csv',
   'fixtures/bad/Chargenstatus_utf16.csv',
+  'fixtures/delta-cmo/DCM_MES_20261118T2305.xml',
+  'fixtures/delta-cmo/DCM_EPCIS_20261118.xml',
 ];
 
 describe('mapping suggest: every sample gets a draft that loads and maps it', () => {
@@ -86,6 +88,17 @@ describe('mapping suggest: what the drafts say', () => {
     const { yaml, report } = await suggestMapping('fixtures/shapes/multi-sample.csv');
     expect(report.headerRow.value).toBe(6);
     expect(yaml).toMatch(/The header repeats at line\(s\) 12, 16/);
+  });
+
+  it('XML: the repeated elements as record-path candidates, fields by relative path', async () => {
+    const { yaml, report } = await suggestMapping('fixtures/delta-cmo/DCM_MES_20261118T2305.xml');
+    expect(report.format).toBe('xml');
+    expect(report.recordCandidates?.[0]).toEqual({ path: 'BatchExport/Batches/BatchHeader', count: 3, fields: 10 });
+    expect(report.recordCandidates?.map((c) => c.path)).toEqual(expect.arrayContaining(['BatchExport/OperationResponses/OperationResponse']));
+    expect(yaml).toContain('xml: { record: "BatchExport/Batches/BatchHeader" }');
+    expect(yaml).toContain('batch:           { from: "@batchId", xref: "cmo_batch" }');
+    expect(yaml).toContain('uom:             { from: "Quantity/@uom" }');
+    expect(yaml).toContain('match: ["DCM_MES_*.xml"]');
   });
 
   it('not a table: a coded error', async () => {

@@ -105,3 +105,13 @@ describe('fields and record kind', () => {
     expect(feedName('2026.csv')).toBe('feed');
   });
 });
+
+describe('ambiguous thousands', () => {
+  it('"239.850" alone follows the file convention; with decimal commas it groups thousands', () => {
+    expect(numberFormat(['239.850'], ',')).toMatchObject({ decimal: ',', thousands: '.' });
+    expect(numberFormat(['239.850'], '.')).toMatchObject({ decimal: '.', thousands: '' });
+    expect(numberFormat(['239.850', '1,5'])).toMatchObject({ decimal: ',', thousands: '.' });
+    expect(numberFormat(['239.850', '1.25'])).toMatchObject({ decimal: '.', thousands: '' });
+    expect(numberFormat(['1.239.850'])).toMatchObject({ decimal: ',', thousands: '.' });
+  });
+});

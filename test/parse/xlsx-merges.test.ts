@@ -78,3 +78,20 @@ describe('ZIP facts', () => {
     expect(scan.merges.get('xl/worksheets/sheet1.xml')).toEqual([{ top: 1, left: 1, bottom: 1, right: 2 }]);
   });
 });
+
+describe('merged ranges across inflate chunks', () => {
+  it('every merge of a long sheet is found once, wherever the chunks split', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('S');
+    for (let r = 1; r <= 3000; r++) ws.addRow([`v${r}`, null, 'x'.repeat(40)]);
+    for (let r = 1; r <= 3000; r += 2) ws.mergeCells(`A${r}:B${r + 1}`);
+    const path = join(dir, 'many-merges.xlsx');
+    await wb.xlsx.writeFile(path);
+    const scan = await scanZip(path, { mergeRowsUpTo: 1_048_576 });
+    const merges = scan.merges.get('xl/worksheets/sheet1.xml') ?? [];
+    expect(merges.length).toBe(1500);
+    expect(new Set(merges.map((m) => `${m.top}:${m.left}`)).size).toBe(1500);
+    const got = await items(path, 1, 1);
+    expect(got[1]).toEqual({ kind: 'row', line: 2, values: ['v1', 'v1', 'x'.repeat(40)] });
+  });
+});

@@ -194,6 +194,10 @@ export function detectColumnType(raw: string[], decimalHint?: '.' | ','): Guess<
   const values = raw.map((v) => v.trim()).filter((v) => v !== '').slice(0, 200);
   if (values.length === 0) return { value: { type: 'empty' }, confidence: 'low', why: 'no values in the sample' };
   const n = values.length;
+  // ISO-8601 instants with their offset: the offset says the zone.
+  if (values.every((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v))) {
+    return { value: { type: 'datetime', format: 'iso' }, confidence: 'high', why: `all ${n} values are ISO-8601 date-times with an offset` };
+  }
   // Workbook date cells: yyyy-MM-ddTHH:mm:ss, or yyyy-MM-dd when the time is midnight.
   if (values.every((v) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?$/.test(v)) && values.some((v) => v.includes('T')) && values.some((v) => !v.includes('T'))) {
     return { value: { type: 'datetime', format: ["yyyy-MM-dd'T'HH:mm:ss", 'yyyy-MM-dd'] }, confidence: 'high', why: `all ${n} values are ISO dates (with a time unless midnight), as a workbook's date cells are read` };
@@ -235,7 +239,7 @@ export function detectColumnType(raw: string[], decimalHint?: '.' | ','): Guess<
   }
   const t = TIME_FORMATS.find((f) => values.every((v) => new RegExp(`^${f.replace(/HH|mm|ss/g, '\\d{2}').replace('H', '\\d{1,2}')}$`).test(v)));
   if (t !== undefined) return { value: { type: 'time', format: t }, confidence: 'high', why: `all ${n} values are times (${t})` };
-  const num = numberFormat(values);
+  const num = numberFormat(values, decimalHint);
   if (num !== undefined && num.count === n) return { value: { type: 'number', decimal: num.decimal, thousands: num.thousands }, confidence: 'high', why: `all ${n} values are numbers${num.decimal === ',' ? ' with a decimal comma' : ''}${num.thousands ? ` and "${num.thousands}" between thousands` : ''}` };
   const qualified = values.filter((v) => QUALIFIED.test(v)).length;
   if (num !== undefined && num.count > 0 && num.count + qualified === n) {
@@ -244,26 +248,34 @@ export function detectColumnType(raw: string[], decimalHint?: '.' | ','): Guess<
   return { value: { type: 'text' }, confidence: 'high', why: `text (e.g. "${values[0].slice(0, 30)}")` };
 }
 
-/** How the numbers among `values` are written, if any are. */
-export function numberFormat(values: string[]): { decimal: '.' | ','; thousands: '' | '.' | ','; count: number } | undefined {
+/**
+ * How the numbers among `values` are written, if any are. "1.234" alone could be either: with
+ * decimal commas elsewhere it groups thousands; alone it follows `hint` (the file's convention,
+ * e.g. "," for a ";"-separated European export).
+ */
+export function numberFormat(values: string[], hint: '.' | ',' = '.'): { decimal: '.' | ','; thousands: '' | '.' | ','; count: number } | undefined {
   const plain = /^[-+−]?\d+$/;
+  const ambiguous = /^[-+−]?\d{1,3}\.\d{3}$/;
   const dotDec = /^[-+−]?(\d+|\d{1,3}(,\d{3})+)?\.\d+$/;
   const commaDec = /^[-+−]?(\d+|\d{1,3}(\.\d{3})+)?,\d+$/;
-  const dotGroup = /^[-+−]?\d{1,3}(\.\d{3})+$/;
+  const dotGroup = /^[-+−]?\d{1,3}(\.\d{3}){2,}$/;
   const commaGroup = /^[-+−]?\d{1,3}(,\d{3})+$/;
-  let dot = 0, comma = 0, ints = 0, dotG = 0, commaG = 0;
+  let dot = 0, comma = 0, ints = 0, dotG = 0, commaG = 0, amb = 0;
   for (const v of values) {
     if (plain.test(v)) ints++;
+    else if (ambiguous.test(v)) amb++;
     else if (commaDec.test(v)) comma++;
     else if (dotDec.test(v)) dot++;
     else if (dotGroup.test(v)) dotG++;
     else if (commaGroup.test(v)) commaG++;
   }
-  const count = ints + dot + comma + dotG + commaG;
+  const count = ints + dot + comma + dotG + commaG + amb;
   if (count === 0) return undefined;
-  // "1.234" alone is ambiguous: with decimal commas elsewhere it groups thousands.
-  if (comma > 0 && dot === 0 && commaG === 0) return { decimal: ',', thousands: dotG > 0 || values.some((v) => /\d\.\d{3},/.test(v)) ? '.' : '', count };
-  if (comma === 0 && dot === 0 && dotG > 0 && commaG === 0) return { decimal: ',', thousands: '.', count };
+  const germanGroups = values.some((v) => /\d\.\d{3},/.test(v));
+  if (comma > 0 && dot === 0 && commaG === 0) return { decimal: ',', thousands: amb > 0 || dotG > 0 || germanGroups ? '.' : '', count };
+  if (comma === 0 && dot === 0 && commaG === 0 && (dotG > 0 || amb > 0)) {
+    return dotG > 0 || hint === ',' ? { decimal: ',', thousands: '.', count } : { decimal: '.', thousands: '', count };
+  }
   if (comma === 0 && dotG === 0) return { decimal: '.', thousands: commaG > 0 || values.some((v) => /\d,\d{3}\./.test(v)) ? ',' : '', count };
-  return { decimal: '.', thousands: '', count: ints + dot };
+  return { decimal: '.', thousands: '', count: ints + dot + amb };
 }

@@ -112,9 +112,10 @@ const LOT: Rule[] = [
 /** A header as compared: lower case, accents kept, punctuation and spacing collapsed. */
 export function words(header: string): string {
   return header
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .replace(/[\u00a0\s]+/g, ' ')
-    .replace(/[.:#()[\]_/\\,;*-]+/g, ' ')
+    .replace(/[.:#@()[\]_/\\,;*-]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

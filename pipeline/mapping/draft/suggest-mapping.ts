@@ -14,6 +14,7 @@ import { detectBlocks, detectColumnType, detectDelimiter, detectHeader, detectQu
 import { guessRecord, words, type BlockInfo, type ColumnInfo, type RecordGuess } from './fields.js';
 import { renderDraft, type DraftHead } from './render.js';
 import { readSample, type Sample } from './sample.js';
+import { xmlCandidates } from './xml-candidates.js';
 
 export interface SuggestOptions {
   partner?: string;
@@ -24,7 +25,9 @@ export interface SuggestOptions {
 
 export interface DetectionReport {
   file: string;
-  format: 'csv' | 'xlsx';
+  format: 'csv' | 'xlsx' | 'xml';
+  /** XML: the repeated elements, best first (the draft reads the first). */
+  recordCandidates?: { path: string; count: number; fields: number }[];
   encoding?: Guess<string>;
   delimiter?: Guess<string>;
   quote?: Guess<string>;
@@ -51,12 +54,12 @@ const unreadable = (file: string, reason: string): FileError => new FileError('E
 
 /** The sample's file name with digit runs as `*`: "Chargenstatus_20261119.csv" → "Chargenstatus_*.csv". */
 export function matchPattern(fileName: string): string {
-  return fileName.replace(/\d+/g, '*').replace(/\*(?:[-_.]?\*)+/g, '*');
+  return fileName.replace(/\d+(?:T\d+)?/g, '*').replace(/\*(?:[-_.]?\*)+/g, '*');
 }
 
 /** A feed name from the file name: "LIMS_EXPORT_20261118_0200.csv" → "lims-export". */
 export function feedName(fileName: string): string {
-  const stem = fileName.replace(/\.[^.]+$/, '').replace(/\d+/g, '');
+  const stem = fileName.replace(/\.[^.]+$/, '').replace(/\d+(?:T\d+)?/g, '');
   const name = stem.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
   return name === '' ? 'feed' : name;
 }
@@ -104,7 +107,7 @@ function dataRows(rows: Row[], from: number, header: string[]): { rows: Row[]; r
 export async function suggestMapping(file: string, opts: SuggestOptions = {}): Promise<Suggestion> {
   const sample: Sample = await readSample(file, opts.sheet);
   const name = path.basename(file);
-  if (sample.kind === 'xml') throw unreadable(name, 'it is an XML document: start from docs/mapping.md "XML files" — suggest reads CSV/TXT and .xlsx samples');
+  if (sample.kind === 'xml') return suggestXml(name, sample.text, opts);
   let rows: Row[];
   let delimiter: Guess<string> | undefined;
   let quote: Guess<string> | undefined;
@@ -127,7 +130,7 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
   const data = table.rows;
   if (data.length === 0) throw unreadable(name, `the header at line ${header.value} has no data rows under it`);
   const numberish = data.flatMap((r) => r.cells).filter((c) => /^[-+−]?[\d.,]+$/.test(c) && /\d/.test(c));
-  const nf = sample.kind === 'text' ? numberFormat(numberish) : undefined;
+  const nf = sample.kind === 'text' ? numberFormat(numberish, delimiter?.value === ';' ? ',' : '.') : undefined;
   const decimalHint = nf?.decimal ?? '.';
   const seen = new Map<string, number>();
   const columns: ColumnInfo[] = headerCells.map((h, index) => {
@@ -158,7 +161,10 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
     const usesComma = columns.some((c) => (c.type.value.type === 'number' || c.type.value.type === 'result') && c.type.value.decimal === ',');
     if (usesComma) {
       dialect.decimal = ',';
-      decimal = { value: ',', confidence: 'high', why: 'numbers such as ' + JSON.stringify(numberish.find((v) => v.includes(',')) ?? '') + ' use a decimal comma' };
+      const withComma = numberish.find((v) => v.includes(','));
+      decimal = withComma !== undefined
+        ? { value: ',', confidence: 'high', why: `numbers such as ${JSON.stringify(withComma)} use a decimal comma` }
+        : { value: ',', confidence: 'low', why: `numbers such as ${JSON.stringify(numberish.find((v) => v.includes('.')) ?? '')} read as thousands with "." (usual in a ";"-separated European export); check` };
       dialectWhy.decimal = `${decimal.confidence}: ${decimal.why}`;
     } else decimal = { value: '.', confidence: numberish.length > 0 ? 'high' : 'low', why: numberish.length > 0 ? 'numbers use a decimal point' : 'no numbers seen' };
     const grouped = columns.find((c) => c.type.value.type === 'number' && c.type.value.thousands !== '');
@@ -200,3 +206,45 @@ export async function suggestMapping(file: string, opts: SuggestOptions = {}): P
   };
   return { yaml, report };
 }
+
+/** An XML sample: the repeated element with the most values under it is the record. */
+function suggestXml(name: string, text: string, opts: SuggestOptions): Suggestion {
+  const candidates = xmlCandidates(text);
+  if (candidates.length === 0) throw unreadable(name, 'the XML document has no repeated element with values under it');
+  const best = candidates[0];
+  const seen = new Map<string, number>();
+  const columns: ColumnInfo[] = [...best.leaves.entries()].map(([rel, values], index) => {
+    const key = words(rel);
+    const occurrence = (seen.get(key) ?? 0) + 1;
+    seen.set(key, occurrence);
+    return { index, header: rel, occurrence: 1, type: detectColumnType(values), values };
+  });
+  const rec = guessRecord(columns, []);
+  const partner = opts.partner ?? 'new-partner';
+  const feed = opts.feed ?? feedName(name);
+  const notes = [
+    `An XML document: the record is the repeated element ${best.path} (${best.count} in the sample, ${best.leaves.size} values under it).`,
+    'Other repeated elements (xml.record accepts alternatives, e.g. "Root/A|B/Item"):',
+    ...candidates.slice(1, 6).map((c) => `  ${c.path} (${c.count}×, ${c.leaves.size} values)`),
+    'Field paths are relative to the record element, by local name: "Child", "@attribute", "Child/@attribute".',
+  ];
+  const head: DraftHead = { partner, feed, format: 'xml', match: matchPattern(name), sampleName: name, notes, dialect: {}, dialectWhy: {}, xml: { record: best.path } };
+  const yaml = renderDraft(head, rec, columns);
+  const loaded = parseMappingText(yaml, `mappings/${partner}/${feed}.yaml`, { checkLocation: false });
+  const fieldOf = (c: ColumnInfo): string | undefined => rec.fields.find((f) => 'column' in f.source && f.source.column === c)?.name;
+  const report: DetectionReport = {
+    file: name,
+    format: 'xml',
+    recordCandidates: candidates.slice(0, 10).map((c) => ({ path: c.path, count: c.count, fields: c.leaves.size })),
+    headerRow: { value: 0, confidence: 'high', why: 'XML: no header row' },
+    headerRows: 0,
+    blocks: [],
+    columns: columns.map((c) => ({ position: c.index + 1, header: c.header, type: c.type.value, confidence: c.type.confidence, why: c.type.why, ...(fieldOf(c) ? { field: fieldOf(c) } : {}) })),
+    record: { kind: rec.kind, why: rec.why },
+    fields: rec.fields.map((f) => ({ name: f.name, confidence: f.confidence, why: f.why })),
+    unclaimedColumns: rec.unclaimed.map((c) => c.header),
+    diagnostics: loaded.diagnostics,
+  };
+  return { yaml, report };
+}
+
