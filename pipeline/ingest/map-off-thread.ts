@@ -23,7 +23,7 @@ import type { MapEnd, MapJob, SpooledUnit } from './map-to-spool.js';
 import { COUNTERS, DONE, KIB_READ, LINES, MapStreamReader, OUTCOME, ROWS, type EndLine } from './map-stream.js';
 
 /** Heap of one mapping thread: it holds one batch at a time, so anything near this is a hostile file. */
-export const MAP_THREAD_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
+export const MAP_THREAD_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8, stackSizeMb: 4 };
 
 /** How often the writer looks at the mapping thread's progress before it takes the lock. */
 const POLL_MS = 20;

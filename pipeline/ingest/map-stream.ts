@@ -8,6 +8,7 @@
 // side holds more than one batch in memory; the disk holds what the writer has not read yet.
 
 import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { FileError, type RowError } from '../model/types.js';
 import type { ErrorCode } from '../codes.js';
@@ -21,9 +22,11 @@ export const ROWS = 1;
 export const KIB_READ = 2;
 /** 1 once the last line (how mapping ended) is written. */
 export const DONE = 3;
-/** Set with DONE: 1 when the whole file was mapped, 2 when it ended otherwise. */
+/** Set with DONE: 1 when the whole file was mapped, 2 when it ended otherwise, 3 when its last line could not be written. */
 export const OUTCOME = 4;
-export const COUNTERS = 5;
+/** With OUTCOME 3: the system error number (os.constants.errno) that stopped the writing. */
+export const ERRNO = 5;
+export const COUNTERS = 6;
 
 /** How long the writer waits without the mapping thread moving before it gives up on it. */
 export const STALL_MS = 30_000;
@@ -90,11 +93,17 @@ export class MapStreamWriter implements MapSink {
   }
 
   end(line: EndLine): void {
+    let outcome = line.kind === 'mapped' ? 1 : 2;
     try {
       this.write({ e: line });
+    } catch (err) {
+      // Most likely the disk is full: say so through the counters, the only channel left.
+      outcome = 3;
+      const code = (err as NodeJS.ErrnoException)?.code;
+      Atomics.store(this.counters, ERRNO, (code !== undefined ? (os.constants.errno as Record<string, number>)[code] : undefined) ?? -1);
     } finally {
       closeSync(this.fd);
-      Atomics.store(this.counters, OUTCOME, line.kind === 'mapped' ? 1 : 2);
+      Atomics.store(this.counters, OUTCOME, outcome);
       Atomics.store(this.counters, DONE, 1);
       Atomics.notify(this.counters, LINES);
     }
@@ -110,6 +119,12 @@ export class MapStreamWriter implements MapSink {
 }
 
 const CHUNK = 1 << 20;
+
+/** The mapping thread could not write its stream file (a system error, e.g. a full disk): retried like any failed run. */
+function spoolWriteFailed(errno: number): Error {
+  const name = Object.entries(os.constants.errno).find(([, v]) => v === errno)?.[0] ?? 'EIO';
+  return Object.assign(new Error(`${name}: the mapping thread could not write its spool file in <dataDir>/tmp; nothing was applied, the run is retried.`), { code: name });
+}
 
 /** The writer's side: reads the lines in order, blocking while the mapping thread is behind. */
 export class MapStreamReader {
@@ -204,7 +219,10 @@ export class MapStreamReader {
       // Caught up with the mapping thread: wait for its next line.
       const lines = Atomics.load(this.counters, LINES);
       if (Atomics.load(this.counters, DONE) === 1) {
-        if (this.fileFullyRead()) throw new FileError('E_PARSE_THREAD_FAILED', 'The file could not be read and mapped: the mapping thread ended without its last line. Nothing was applied.');
+        if (this.fileFullyRead()) {
+          if (Atomics.load(this.counters, OUTCOME) === 3) throw spoolWriteFailed(Atomics.load(this.counters, ERRNO));
+          throw new FileError('E_PARSE_THREAD_FAILED', 'The file could not be read and mapped: the mapping thread ended without its last line. Nothing was applied.');
+        }
         continue;
       }
       const moved = lines + Atomics.load(this.counters, KIB_READ);

@@ -13,7 +13,7 @@ import { tooManyErrorsMessage, tooManyRowsMessage, type FileLimits } from './lim
 import { Spool } from './spool.js';
 
 /** Mapped rows per batch (one spool item; one line of the spool file). */
-export const MAP_BATCH_UNITS = 2000;
+export const MAP_BATCH_UNITS = 250;
 
 /** One mapped row (or XML record / document) that produces records or errors. */
 export type SpooledUnit = Pick<MapUnit, 'records' | 'errors' | 'line'>;
