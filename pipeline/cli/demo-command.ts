@@ -165,8 +165,9 @@ export function registerDemoCommand(program: Command): void {
           ].join('\n'),
         );
         if (!opts.serve) return;
+        const stopped = waitForSignal(stop); // before the line that invites Ctrl-C
         process.stderr.write('Serving. Ctrl-C to stop.\n');
-        await waitForSignal(stop);
+        await stopped;
       } finally {
         await stop();
       }

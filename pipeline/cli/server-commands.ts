@@ -111,8 +111,10 @@ export function registerServerCommands(program: Command): void {
         if (e.code === 'EADDRINUSE') throw new UserError(`a port is already in use (${e.message}): stop the other server or set LOTGATE_SFTP_PORT / sftp.port, LOTGATE_HTTP_PORT / http.port`, 69);
         throw err;
       }
+      // Handlers first: whoever reads the banner may signal at once (a signal without a handler kills the process).
+      const stopped = waitForSignal(server.stop);
       process.stderr.write(server.banner.join('\n') + '\n');
-      await waitForSignal(server.stop);
+      await stopped;
       // Everything is closed; a handle leaked by a library must not keep the process up.
       setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
     });
