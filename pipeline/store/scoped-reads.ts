@@ -3,6 +3,7 @@
 // submission outside the scope is indistinguishable from one that does not exist.
 
 import type { ReadinessReason, ReadinessState, SubmissionState } from '../model/types.js';
+import { expandReadiness } from '../readiness/render.js';
 import { toSubmission, type SubmissionDbRow } from './ledger.js';
 import { scopeWhere, submissionScopeWhere, type Access } from './scope.js';
 import { bool, parseJson, type Sql } from './sql.js';
@@ -137,7 +138,7 @@ export function listLotsScoped(
     expiryDate: r.expiry_date,
     readiness: r.state,
     late: bool(r.late),
-    reasons: parseJson<{ reasons?: ReadinessReason[] }>(r.readiness, {}).reasons ?? [],
+    reasons: expandReadiness(parseJson<{ reasons?: unknown }>(r.readiness, {}), { lotNumber: r.lot_number, materialId: r.material_id }).reasons,
     computedAt: r.computed_at,
     recomputing: bool(r.recomputing),
   }));
