@@ -186,36 +186,108 @@ export function reason(
 // ---------------------------------------------------------------------------
 // The stored (compact) form and back.
 
-/** A stored reason: compact (params, no message) or, in rows written before, the rendered message. */
-interface StoredReason {
-  code: ReasonCode;
-  severity: ReadinessReason['severity'];
-  message?: string;
-  params?: ReasonParams;
-  evidence?: ReadinessReason['evidence'];
+type Severity = ReadinessReason['severity'];
+type Evidence = ReadinessReason['evidence'];
+
+/** Each code's severity as the rules give it: stored only when a reason's differs. */
+const SEVERITY: Record<ReasonCode, Severity> = {
+  R_ID_CONFLICT: 'BLOCKED',
+  R_STAGE_ON_HOLD: 'BLOCKED',
+  R_STAGE_ABORTED: 'BLOCKED',
+  R_STAGE_INCOMPLETE: 'NOT_READY',
+  R_COA_MISSING: 'NOT_READY',
+  R_DOC_MISSING: 'NOT_READY',
+  R_LABEL_APPROVAL_MISSING: 'NOT_READY',
+  R_TEST_MISSING: 'NOT_READY',
+  R_TEST_PRELIMINARY: 'NOT_READY',
+  R_TEST_OOS: 'BLOCKED',
+  R_TEST_OOS_NOT_RETRACTED: 'CONDITIONAL',
+  R_TEST_UNIT_MISMATCH: 'NOT_READY',
+  R_TEST_UNEVALUABLE: 'NOT_READY',
+  R_DEVIATION_OPEN_CRITICAL: 'BLOCKED',
+  R_DEVIATION_OPEN_MAJOR: 'BLOCKED',
+  R_DEVIATION_OPEN_MINOR: 'CONDITIONAL',
+  R_DISPOSITION_REJECTED: 'BLOCKED',
+  R_DISPOSITION_REQUARANTINED: 'NOT_READY',
+  R_EXPIRY_UNKNOWN: 'NOT_READY',
+  R_EXPIRED: 'BLOCKED',
+  R_SHELF_LIFE: 'BLOCKED',
+  R_QTY_UOM_MISMATCH: 'CONDITIONAL',
+  R_QTY_OUT_OF_TOLERANCE: 'CONDITIONAL',
+};
+
+/**
+ * The evidence a reason's params already say, for the codes whose evidence is only that ("no
+ * final result for ASSAY", "stage filling: no event received"): stored only when it differs.
+ * null: the evidence names records the params don't (stored as it is).
+ */
+function impliedEvidence(code: string, p: ReasonParams): Evidence | null {
+  switch (code) {
+    case 'R_COA_MISSING':
+      return [{ kind: 'document', ref: 'coa', detail: 'none received' }];
+    case 'R_LABEL_APPROVAL_MISSING':
+      return [{ kind: 'document', ref: 'label_approval', detail: 'none received' }];
+    case 'R_DOC_MISSING':
+      return [{ kind: 'document', ref: str(p, 'type'), detail: 'none received' }];
+    case 'R_TEST_MISSING':
+      return p.retracted ? null : [{ kind: 'test', ref: str(p, 'test'), detail: 'no final result' }];
+    case 'R_STAGE_INCOMPLETE': {
+      const stages = list(p, 'stages');
+      if (!stages.every((s) => Array.isArray(s) && !s[1])) return null;
+      return stages.map((s) => ({ kind: 'stage', ref: String((s as unknown[])[0]), detail: 'no event received' }));
+    }
+    default:
+      return null;
+  }
 }
 
-/** The readiness as stored: each reason's code, severity, params and evidence, no sentences. */
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A stored reason. Compact (no message): code, and only what the code does not imply — params
+ * when there are any, severity when not the code's, evidence when not implied by the params.
+ * Rows written before migration 16 carry the rendered message (that is the per-reason format flag).
+ */
+interface StoredReason {
+  code: ReasonCode;
+  severity?: Severity;
+  message?: string;
+  params?: ReasonParams;
+  evidence?: Evidence;
+}
+
+/** The readiness as stored: no sentences (see StoredReason). */
 export function compactReadiness(r: Readiness): Record<string, unknown> {
   const out: Record<string, unknown> = {
     state: r.state,
-    reasons: r.reasons.map((x) => compactReason(x)),
+    reasons: r.reasons.map((x) => compactReason(x, x.evidence)),
     late: r.late,
   };
   if (r.lateStages !== undefined) out.lateStages = r.lateStages;
   return out;
 }
 
-function compactReason(x: ReadinessReason): StoredReason {
+/** `evidence` as it is to be stored (wire form in the outbox), compared with the implied one in the same form. */
+function compactReason<E>(x: ReadinessReason, evidence: E, implied = (ev: Evidence): unknown => ev): { code: ReasonCode; severity?: Severity; message?: string; params?: ReasonParams; evidence?: E } {
   // A reason without params (built by hand, not by a rule) keeps its sentence.
-  if (x.params === undefined) return { code: x.code, severity: x.severity, message: x.message, evidence: x.evidence };
-  return { code: x.code, severity: x.severity, params: x.params, evidence: x.evidence };
+  if (x.params === undefined) return { code: x.code, severity: x.severity, message: x.message, evidence };
+  const out: { code: ReasonCode; severity?: Severity; params?: ReasonParams; evidence?: E } = { code: x.code };
+  if (SEVERITY[x.code] !== x.severity) out.severity = x.severity;
+  if (Object.keys(x.params).length > 0) out.params = x.params;
+  const ev = impliedEvidence(x.code, x.params);
+  if (!ev || !sameJson(implied(ev), evidence)) out.evidence = evidence;
+  return out;
+}
+
+function severityOf(x: { code: string; severity?: Severity }): Severity {
+  return x.severity ?? (SEVERITY as Record<string, Severity | undefined>)[x.code] ?? 'NOT_READY';
 }
 
 /** A stored reason as readers see it: the sentence rendered (or kept, from an older row), no params. */
 export function expandReason(x: StoredReason, lot: LotName): ReadinessReason {
-  const message = typeof x.message === 'string' ? x.message : renderMessage(x.code, x.params, lot);
-  return { code: x.code, severity: x.severity, message, evidence: x.evidence ?? [] };
+  if (typeof x.message === 'string') return { code: x.code, severity: severityOf(x), message: x.message, evidence: x.evidence ?? [] };
+  const params = x.params ?? {};
+  return { code: x.code, severity: severityOf(x), message: renderMessage(x.code, params, lot), evidence: x.evidence ?? impliedEvidence(x.code, params) ?? [] };
 }
 
 /** A stored readiness document (compact or older rendered) as readers see it. */
@@ -224,27 +296,30 @@ export function expandReadiness<T extends { reasons?: unknown }>(stored: T, lot:
   return { ...stored, reasons };
 }
 
-/** Reasons as the outbox payload carries them on the wire (evidence detail null when absent). */
+/** Evidence as the outbox payload carries it on the wire (detail null when absent). */
+type WireEvidence = { kind: string; ref: string; detail: string | null }[];
+const wireEvidence = (ev: Evidence): WireEvidence => ev.map((e) => ({ kind: e.kind, ref: e.ref, detail: e.detail ?? null }));
+
 interface WireReason {
   code: ReasonCode;
-  severity: ReadinessReason['severity'];
+  severity?: Severity;
   message?: string;
   params?: ReasonParams;
-  evidence: { kind: string; ref: string; detail: string | null }[];
+  evidence?: WireEvidence;
 }
 
 /**
- * An outbound payload with a `readiness` section, as stored: the reasons' sentences replaced by
- * their params (the message id was computed on the rendered payload, which expandPayload gives back).
- * `readiness` is the in-memory readiness the payload was built from (its reasons carry the params).
+ * An outbound payload with a `readiness` section, as stored: its reasons compact like
+ * lot_readiness's (the message id was computed on the rendered payload, which expandPayload gives
+ * back byte for byte). `readiness` is the in-memory readiness the payload was built from.
  */
 export function compactPayload(payload: Record<string, unknown>, readiness: Readiness): Record<string, unknown> {
   const section = payload.readiness as { reasons?: WireReason[] } | undefined;
   if (!section || !Array.isArray(section.reasons) || section.reasons.length !== readiness.reasons.length) return payload;
   const reasons = section.reasons.map((w, i) => {
-    const params = readiness.reasons[i].params;
-    if (params === undefined || w.code !== readiness.reasons[i].code) return w;
-    return { code: w.code, severity: w.severity, params, evidence: w.evidence };
+    const x = readiness.reasons[i];
+    if (x.params === undefined || w.code !== x.code || w.severity !== x.severity || w.message !== x.message) return w;
+    return compactReason(x, w.evidence ?? [], wireEvidence);
   });
   return { ...payload, readiness: { ...section, reasons } };
 }
@@ -255,12 +330,17 @@ export function expandPayload(payload: unknown): unknown {
   const p = payload as Record<string, unknown>;
   const section = p.readiness as { reasons?: WireReason[] } | undefined;
   const lot = p.lot as Partial<LotName> | undefined;
-  if (!section || !Array.isArray(section.reasons) || !lot || !section.reasons.some((w) => w && w.message === undefined && w.params !== undefined)) return payload;
+  if (!section || !Array.isArray(section.reasons) || !lot || !section.reasons.some((w) => w && typeof w.message !== 'string')) return payload;
   const name: LotName = { lotNumber: String(lot.lotNumber ?? ''), materialId: String(lot.materialId ?? '') };
-  const reasons = section.reasons.map((w) =>
-    w.message === undefined && w.params !== undefined
-      ? { code: w.code, severity: w.severity, message: renderMessage(w.code, w.params, name), evidence: w.evidence }
-      : w,
-  );
+  const reasons = section.reasons.map((w) => {
+    if (typeof w.message === 'string') return w;
+    const params = w.params ?? {};
+    return {
+      code: w.code,
+      severity: severityOf(w),
+      message: renderMessage(w.code, params, name),
+      evidence: w.evidence ?? wireEvidence(impliedEvidence(w.code, params) ?? []),
+    };
+  });
   return { ...p, readiness: { ...section, reasons } };
 }

@@ -91,8 +91,9 @@ describe('compact readiness', () => {
     for (const row of rawRows()) {
       const stored = JSON.parse(row.readiness) as { reasons: Record<string, unknown>[] };
       for (const r of stored.reasons) {
+        // Compact: no sentence; severity and evidence only where the code and params don't imply them.
         expect(r).not.toHaveProperty('message');
-        expect(r).toHaveProperty('params');
+        expect(Object.keys(r).every((k) => ['code', 'severity', 'params', 'evidence'].includes(k))).toBe(true);
         reasonsSeen.add(String(r.code));
       }
       expect(lg.store.getReadiness(row.lot_id)).toEqual({ ...expected(lg, row.lot_id, at), computedAt: row.computed_at });
