@@ -332,7 +332,7 @@ export function saveReadiness(
     const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
     // Only the stored form differs (a row written before migration 16, rendered messages): the
     // readiness readers see is the same, so it keeps the time it was computed at.
-    const sameAsRead = previous !== null && JSON.stringify(previous) === JSON.stringify(asRead(r));
+    const sameAsRead = !changed && previous !== null && JSON.stringify(previous) === JSON.stringify(asRead(r));
     sql
       .q(
         `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash, readiness_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
