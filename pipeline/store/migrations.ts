@@ -603,7 +603,7 @@ ALTER TABLE lot_readiness ADD COLUMN readiness_hash TEXT;
 -- rendered when read or sent (readiness/render.ts), in lot_readiness and in outbox payloads.
 -- Rows written before keep their rendered messages and are read as they are (a reason with a
 -- message is an old one: that is the per-row format flag). So that the scheduled sweep rewrites
--- the old lot_readiness rows compactly, their rules hash is cleared: the sweep recomputes lots
+-- the old lot_readiness rows of open lots compactly, their rules hash is cleared: the sweep recomputes lots
 -- whose rules hash differs, and the rewrite counts no change (same codes), so it audits and sends
 -- nothing. Old outbox messages are delivered (and kept) as stored.
 UPDATE lot_readiness SET rules_hash = NULL
