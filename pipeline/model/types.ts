@@ -214,6 +214,11 @@ export interface ReadinessReason {
   severity: Exclude<ReadinessState, 'READY'>;
   /** The records behind it: e.g. { kind: 'deviation', ref: 'DEV-2026-014' }. */
   evidence: { kind: string; ref: string; detail?: string }[];
+  /**
+   * The values the message names (readiness/render.ts renders the message from code + params).
+   * What lot_readiness and the outbox store instead of the message; readers never see it.
+   */
+  params?: Record<string, unknown>;
 }
 
 export interface Readiness {

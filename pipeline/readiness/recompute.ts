@@ -8,9 +8,10 @@ import type { LotFacts, PartnerConfig } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import { lotSignaturesPayload } from '../sign/payload.js';
-import { readinessHash, type DirtyLot, type ReadinessStamp, type Store } from '../store/store.js';
+import { readinessText, type DirtyLot, type ReadinessStamp, type Store } from '../store/store.js';
 import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
+import { compactPayload } from './render.js';
 import { resolveRuleSet } from './rule-set.js';
 
 export interface RecomputeDeps {
@@ -78,10 +79,12 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
     const submissionId = cause.submissionId ?? null;
     const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
     const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, lotSignaturesPayload(store, lotId));
-    store.enqueueOutbox({ ...msg, payload: msg.payload, state: held ? 'held' : 'pending', submissionId });
+    // The id is computed on the rendered payload; the outbox stores reasons as code + params
+    // and renders them back when the message is read or sent (store/outbox.ts).
+    store.enqueueOutbox({ ...msg, payload: compactPayload(msg.payload, readiness), state: held ? 'held' : 'pending', submissionId });
     if (readiness.state === 'READY' && res.previous?.state !== 'READY') {
       const req = dispositionRequestMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at);
-      store.enqueueOutbox({ ...req, payload: req.payload, state: held ? 'held' : 'pending', submissionId });
+      store.enqueueOutbox({ ...req, payload: compactPayload(req.payload, readiness), state: held ? 'held' : 'pending', submissionId });
     }
   }
   return { lots, changed };
@@ -126,7 +129,7 @@ export function staleLots(store: Store, readiness: LotgateConfig['readiness'], l
   for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
     const rules = resolveRuleSet(readiness, facts.material ?? { materialId: facts.lot.materialId });
     const dueAt = nextClockInstant(facts, rules, now);
-    if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessHash(JSON.stringify(computeReadiness(facts, rules, now)))) out.push(lotId);
+    if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessText(computeReadiness(facts, rules, now)).hash) out.push(lotId);
   }
   return out;
 }

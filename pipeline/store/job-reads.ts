@@ -4,6 +4,7 @@
 // rejected rows before the real apply records them).
 
 import type { DeviationRow, Readiness, ReadinessState } from '../model/types.js';
+import { expandReadiness } from '../readiness/render.js';
 import { toAuditRow, type AuditDbRow } from './audit.js';
 import { toDeviation, type DeviationDbRow } from './rows.js';
 import { bool, isoInstant, parseJson, type Sql } from './sql.js';
@@ -83,7 +84,7 @@ export function listOpenBoard(sql: Sql): BoardLot[] {
     productFamily: r.product_family,
     state: r.state,
     late: bool(r.late),
-    readiness: parseJson<Readiness>(r.readiness, { state: r.state, late: bool(r.late), reasons: [] }),
+    readiness: expandReadiness(parseJson<Readiness>(r.readiness, { state: r.state, late: bool(r.late), reasons: [] }), { lotNumber: r.lot_number, materialId: r.material_id }),
     computedAt: r.computed_at,
   }));
 }

@@ -4,6 +4,7 @@
 
 import { hash as digestOf } from 'node:crypto';
 import type { IdentifierRow, LotFacts, Readiness } from '../model/types.js';
+import { compactReadiness, expandReadiness, expandReason } from '../readiness/render.js';
 import {
   toDeviation,
   toDisposition,
@@ -231,14 +232,19 @@ interface ReadinessDbRow {
   late: number;
   readiness: string;
   computed_at: string;
+  lot_number: string;
+  material_id: string;
 }
 
+/** The lot's stored readiness with its reasons' messages rendered (readiness/render.ts). */
 export function getReadiness(sql: Sql, lotId: number): StoredReadiness | null {
-  const r = sql.q('SELECT * FROM lot_readiness WHERE lot_id = ?').get(lotId) as ReadinessDbRow | undefined;
+  const r = sql
+    .q('SELECT r.state, r.late, r.readiness, r.computed_at, l.lot_number, l.material_id FROM lot_readiness r JOIN lots l ON l.id = r.lot_id WHERE r.lot_id = ?')
+    .get(lotId) as ReadinessDbRow | undefined;
   if (!r) return null;
   const stored = parseJson<Readiness | null>(r.readiness, null);
   if (!stored) return { state: r.state as Readiness['state'], late: bool(r.late), reasons: [], computedAt: r.computed_at };
-  return { ...stored, computedAt: r.computed_at };
+  return { ...expandReadiness(stored, { lotNumber: r.lot_number, materialId: r.material_id }), computedAt: r.computed_at };
 }
 
 /**
@@ -271,9 +277,19 @@ export function readinessStamps(sql: Sql, lotIds: readonly number[]): Map<number
   return out;
 }
 
-/** Digest of a readiness document as stored (its JSON text). */
+/**
+ * Digest of a readiness document as stored (its JSON text: the compact form, codes + params +
+ * evidence, readiness/render.ts). Rows stored before that (rendered messages) have another
+ * digest: their first recompute rewrites them compactly without counting a change.
+ */
 export function readinessHash(text: string): string {
   return digestOf('sha1', text, 'base64url');
+}
+
+/** The stored text of a readiness (its compact form) and its digest. */
+export function readinessText(r: Readiness): { text: string; hash: string } {
+  const text = JSON.stringify(compactReadiness(r));
+  return { text, hash: readinessHash(text) };
 }
 
 /**
@@ -291,8 +307,7 @@ export function saveReadiness(
   clock?: ReadinessClock,
   stamp?: ReadinessStamp | null,
 ): { changed: boolean; previous: Readiness | null } {
-  const text = JSON.stringify(r);
-  const hash = readinessHash(text);
+  const { text, hash } = readinessText(r);
   const stored = stamp !== undefined ? stamp : readinessStamps(sql, [lotId]).get(lotId) ?? null;
   const sameClock = (s: ReadinessStamp) => !clock || (s.dueAt === clock.dueAt && s.rulesHash === clock.rulesHash);
   if (stored && stored.hash === hash) {
@@ -315,15 +330,26 @@ export function saveReadiness(
       previous = rest;
     }
     const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
+    // Only the stored form differs (a row written before migration 16, rendered messages): the
+    // readiness readers see is the same, so it keeps the time it was computed at.
+    const sameAsRead = !changed && previous !== null && JSON.stringify(previous) === JSON.stringify(asRead(r));
     sql
       .q(
         `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash, readiness_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness, computed_at = excluded.computed_at,
+         ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness,
+           computed_at = CASE WHEN ? THEN lot_readiness.computed_at ELSE excluded.computed_at END,
            clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash, readiness_hash = excluded.readiness_hash`,
       )
-      .run(lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null, hash);
+      .run(lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null, hash, sameAsRead ? 1 : 0);
     return { changed, previous };
   });
+}
+
+/** The readiness as getReadiness gives it back (messages, no params), for comparing. */
+function asRead(r: Readiness): Readiness {
+  const out: Readiness = { state: r.state, reasons: r.reasons.map((x) => expandReason({ ...x, params: undefined }, { lotNumber: '', materialId: '' })), late: r.late };
+  if (r.lateStages !== undefined) out.lateStages = r.lateStages;
+  return out;
 }
 
 function reasonKey(r: Readiness): string {

@@ -595,6 +595,22 @@ CREATE INDEX document_requests_lot ON document_requests(lot_id, state);
 ALTER TABLE lot_readiness ADD COLUMN readiness_hash TEXT;
 `,
   },
+  {
+    version: 16,
+    name: 'compact readiness: reasons stored as code + params',
+    sql: `
+-- Readiness reasons are now stored as code, severity, params and evidence; the message is
+-- rendered when read or sent (readiness/render.ts), in lot_readiness and in outbox payloads.
+-- Rows written before keep their rendered messages and are read as they are (a reason with a
+-- message is an old one: that is the per-row format flag). So that the scheduled sweep rewrites
+-- the old lot_readiness rows of open lots compactly, their rules hash is cleared: the sweep recomputes lots
+-- whose rules hash differs, and the rewrite counts no change (same codes), so it audits and sends
+-- nothing. Old outbox messages are delivered (and kept) as stored.
+UPDATE lot_readiness SET rules_hash = NULL
+ WHERE json_valid(readiness)
+   AND EXISTS (SELECT 1 FROM json_each(readiness, '$.reasons') j WHERE json_type(j.value, '$.message') = 'text');
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -2,6 +2,7 @@
 // delivered at least once by the push job. The message id is the idempotency key end to end:
 // enqueueing the same id twice stores it once, and receivers dedupe on it.
 
+import { expandPayload } from '../readiness/render.js';
 import { isoInstant, type Sql } from './sql.js';
 import type { Instant, OutboxHold, OutboxMessage, OutboxRow, OutboxState } from './types.js';
 
@@ -29,7 +30,9 @@ function toOutbox(r: OutboxDbRow): OutboxRow {
     topic: r.topic,
     target: r.target,
     key: r.key,
-    payload: JSON.parse(r.payload) as unknown,
+    // Readiness reasons are stored as code + params; the message is rendered back here, so the
+    // push job, the CLI and the API see (and send) the payload the message id was computed on.
+    payload: expandPayload(JSON.parse(r.payload) as unknown),
     state: r.state,
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,

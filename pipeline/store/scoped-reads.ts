@@ -3,6 +3,7 @@
 // submission outside the scope is indistinguishable from one that does not exist.
 
 import type { ReadinessReason, ReadinessState, SubmissionState } from '../model/types.js';
+import { expandReadiness } from '../readiness/render.js';
 import { toSubmission, type SubmissionDbRow } from './ledger.js';
 import { scopeWhere, submissionScopeWhere, type Access } from './scope.js';
 import { bool, parseJson, type Sql } from './sql.js';
@@ -89,9 +90,17 @@ function filterSql(f: LotFilters): { where: string[]; args: unknown[] } {
     );
   if (f.missingDocType !== undefined)
     add(
-      `EXISTS (SELECT 1 FROM json_each(r.readiness, '$.reasons') j, json_each(j.value, '$.evidence') e
-        WHERE json_extract(j.value, '$.code') IN ('R_DOC_MISSING', 'R_COA_MISSING', 'R_LABEL_APPROVAL_MISSING')
-          AND json_extract(e.value, '$.kind') = 'document' AND json_extract(e.value, '$.ref') = ?)`,
+      // Compact reasons (readiness/render.ts) name the document by their code or params; rows
+      // stored before migration 16 by their evidence.
+      `EXISTS (SELECT 1 FROM json_each(r.readiness, '$.reasons') j
+        WHERE (json_extract(j.value, '$.code') = 'R_COA_MISSING' AND ? = 'coa')
+           OR (json_extract(j.value, '$.code') = 'R_LABEL_APPROVAL_MISSING' AND ? = 'label_approval')
+           OR (json_extract(j.value, '$.code') = 'R_DOC_MISSING' AND json_extract(j.value, '$.params.type') = ?)
+           OR (json_extract(j.value, '$.code') IN ('R_DOC_MISSING', 'R_COA_MISSING', 'R_LABEL_APPROVAL_MISSING')
+               AND EXISTS (SELECT 1 FROM json_each(j.value, '$.evidence') e WHERE json_extract(e.value, '$.kind') = 'document' AND json_extract(e.value, '$.ref') = ?)))`,
+      f.missingDocType,
+      f.missingDocType,
+      f.missingDocType,
       f.missingDocType,
     );
   if (f.oos !== undefined)
@@ -137,7 +146,7 @@ export function listLotsScoped(
     expiryDate: r.expiry_date,
     readiness: r.state,
     late: bool(r.late),
-    reasons: parseJson<{ reasons?: ReadinessReason[] }>(r.readiness, {}).reasons ?? [],
+    reasons: expandReadiness(parseJson<{ reasons?: unknown }>(r.readiness, {}), { lotNumber: r.lot_number, materialId: r.material_id }).reasons,
     computedAt: r.computed_at,
     recomputing: bool(r.recomputing),
   }));

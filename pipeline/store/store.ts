@@ -126,7 +126,7 @@ export type { Access, Scope, ScopeDim } from './scope.js';
 export type { ResolveResult } from './resolve.js';
 export type { DirtyLot } from './dirty-lots.js';
 export type { ReadinessStamp } from './lot-facts.js';
-export { readinessHash } from './lot-facts.js';
+export { readinessHash, readinessText } from './lot-facts.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 export type { DeliveryRow, DeliveryState } from './deliveries.js';
 export type { DocumentRequestRow } from './document-requests.js';

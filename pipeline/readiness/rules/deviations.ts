@@ -1,5 +1,5 @@
 import type { DeviationRow, DeviationStatus, ReadinessReason, ReadinessState } from '../../model/types.js';
-import { lotLabel } from '../describe.js';
+import { reason } from '../render.js';
 import type { Rule } from '../rule.js';
 import { cmp } from '../severity.js';
 import { instantOf } from '../time.js';
@@ -32,10 +32,10 @@ function newer(a: DeviationRow, b: DeviationRow): boolean {
   return cmp(`${a.status}|${a.qmsRef ?? ''}|${a.title ?? ''}`, `${b.status}|${b.qmsRef ?? ''}|${b.title ?? ''}`) > 0;
 }
 
-const CODES: Record<DeviationRow['classification'], { code: ReasonCode; severity: Exclude<ReadinessState, 'READY'>; clears: string }> = {
-  critical: { code: 'R_DEVIATION_OPEN_CRITICAL', severity: 'BLOCKED', clears: 'Release is blocked until QA closes the deviation' },
-  major: { code: 'R_DEVIATION_OPEN_MAJOR', severity: 'BLOCKED', clears: 'Release is blocked until QA closes the deviation (or reclassifies it as minor)' },
-  minor: { code: 'R_DEVIATION_OPEN_MINOR', severity: 'CONDITIONAL', clears: 'The lot may be released with QA sign-off on the open deviation; closing it clears this' },
+const CODES: Record<DeviationRow['classification'], { code: ReasonCode; severity: Exclude<ReadinessState, 'READY'> }> = {
+  critical: { code: 'R_DEVIATION_OPEN_CRITICAL', severity: 'BLOCKED' },
+  major: { code: 'R_DEVIATION_OPEN_MAJOR', severity: 'BLOCKED' },
+  minor: { code: 'R_DEVIATION_OPEN_MINOR', severity: 'CONDITIONAL' },
 };
 
 /** Open (or under investigation) deviations against the lot; closed and cancelled ones are history. */
@@ -44,17 +44,16 @@ export const deviationsRule: Rule = (facts) => {
   for (const d of latestVersions(facts.deviations)) {
     if (!OPEN.has(d.status)) continue;
     const c = CODES[d.classification];
-    const name = `${d.partnerRef}${d.qmsRef ? ` (QMS ${d.qmsRef})` : ''}${d.title ? ` "${d.title}"` : ''}`;
-    const state = d.status === 'investigation' ? 'under investigation' : 'open';
     const capas = d.capaRefs.length > 0 ? `; CAPA ${d.capaRefs.join(', ')}` : '';
-    reasons.push({
-      code: c.code,
-      severity: c.severity,
-      message: `${d.classification[0].toUpperCase()}${d.classification.slice(1)} deviation ${name} from ${d.issuer} is ${state} (opened ${d.openedAt}) against ${lotLabel(facts)}. ${c.clears}.`,
-      evidence: [
-        { kind: 'deviation', ref: d.partnerRef, detail: `${d.classification}, ${d.status}; issuer ${d.issuer}${d.qmsRef ? `; QMS ${d.qmsRef}` : ''}; opened ${d.openedAt}${capas}` },
-      ],
-    });
+    reasons.push(
+      reason(
+        facts,
+        c.code,
+        c.severity,
+        { classification: d.classification, ref: d.partnerRef, qmsRef: d.qmsRef ?? null, title: d.title ?? null, issuer: d.issuer, status: d.status, openedAt: d.openedAt },
+        [{ kind: 'deviation', ref: d.partnerRef, detail: `${d.classification}, ${d.status}; issuer ${d.issuer}${d.qmsRef ? `; QMS ${d.qmsRef}` : ''}; opened ${d.openedAt}${capas}` }],
+      ),
+    );
   }
   return reasons;
 };

@@ -1,5 +1,5 @@
 import type { DispositionDecision, DispositionRow, LotFacts } from '../../model/types.js';
-import { lotTitle } from '../describe.js';
+import { reason } from '../render.js';
 import type { Rule } from '../rule.js';
 import { cmp } from '../severity.js';
 import { instantOf } from '../time.js';
@@ -34,28 +34,20 @@ export const dispositionRule: Rule = (facts) => {
   const current = latestDisposition(facts);
   if (!current) return [];
   if (current.decision === 'rejected') {
-    return [
-      {
-        code: 'R_DISPOSITION_REJECTED',
-        severity: 'BLOCKED',
-        message: `${lotTitle(facts)} was rejected by QA on ${current.decidedAt}${current.decidedBy ? ` (${current.decidedBy})` : ''}. It cannot be released unless QA reverses the decision in the QMS.`,
-        evidence: [evidence(current)],
-      },
-    ];
+    return [reason(facts, 'R_DISPOSITION_REJECTED', 'BLOCKED', { decidedAt: current.decidedAt, decidedBy: current.decidedBy ?? null }, [evidence(current)])];
   }
   if (current.decision === 'quarantine') {
     const releases = facts.dispositions.filter((d) => d.decision === 'released' && later(current, d));
     if (releases.length === 0) return [];
     const lastRelease = releases.reduce((a, b) => (later(b, a) ? b : a));
     return [
-      {
-        code: 'R_DISPOSITION_REQUARANTINED',
-        severity: 'NOT_READY',
-        message:
-          `${lotTitle(facts)} was released on ${lastRelease.decidedAt} and put back into quarantine on ${current.decidedAt}` +
-          `${current.decidedBy ? ` by ${current.decidedBy}` : ''}. It is not available until QA releases it again.`,
-        evidence: [evidence(current), evidence(lastRelease)],
-      },
+      reason(
+        facts,
+        'R_DISPOSITION_REQUARANTINED',
+        'NOT_READY',
+        { releasedAt: lastRelease.decidedAt, decidedAt: current.decidedAt, decidedBy: current.decidedBy ?? null },
+        [evidence(current), evidence(lastRelease)],
+      ),
     ];
   }
   return [];

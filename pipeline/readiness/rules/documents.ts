@@ -1,6 +1,6 @@
 import type { ReadinessReason } from '../../model/types.js';
-import { lotLabel } from '../describe.js';
-import { currentDocument, DOCUMENT_NAMES } from '../documents.js';
+import { currentDocument } from '../documents.js';
+import { reason } from '../render.js';
 import type { Rule } from '../rule.js';
 
 /** Each required document type present for the lot (its current version stands for the whole chain). */
@@ -11,21 +11,8 @@ export const documentsRule: Rule = (facts, rules) => {
     if (type === 'label_approval' && rules.labelApprovalRequired) continue;
     if (currentDocument(facts, type)) continue;
     const evidence = [{ kind: 'document', ref: type, detail: 'none received' }];
-    if (type === 'coa') {
-      reasons.push({
-        code: 'R_COA_MISSING',
-        severity: 'NOT_READY',
-        message: `No Certificate of Analysis received for lot ${facts.lot.lotNumber} (material ${facts.lot.materialId}). The lab or manufacturer needs to send the CoA for this lot.`,
-        evidence,
-      });
-    } else {
-      reasons.push({
-        code: 'R_DOC_MISSING',
-        severity: 'NOT_READY',
-        message: `No ${DOCUMENT_NAMES[type]} (${type}) received for ${lotLabel(facts)}; this product requires one before release. The manufacturer needs to send it.`,
-        evidence,
-      });
-    }
+    if (type === 'coa') reasons.push(reason(facts, 'R_COA_MISSING', 'NOT_READY', {}, evidence));
+    else reasons.push(reason(facts, 'R_DOC_MISSING', 'NOT_READY', { type }, evidence));
   }
   return reasons;
 };

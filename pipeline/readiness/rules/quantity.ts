@@ -1,4 +1,4 @@
-import { lotTitle } from '../describe.js';
+import { reason } from '../render.js';
 import type { Rule } from '../rule.js';
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -19,16 +19,7 @@ export const quantityRule: Rule = (facts, rules) => {
     { kind: 'planned_receipt', ref: poRef, detail: `quantity ${po.quantity}${po.uom ? ` ${po.uom}` : ''}` },
   ];
   if (normUom(lot.uom) && normUom(po.uom) && normUom(lot.uom) !== normUom(po.uom)) {
-    return [
-      {
-        code: 'R_QTY_UOM_MISMATCH',
-        severity: 'CONDITIONAL',
-        message:
-          `${lotTitle(facts)} is reported as ${lot.quantity} ${lot.uom} but PO line ${poRef} orders ${po.quantity} ${po.uom}; ` +
-          `the quantities cannot be compared. Receiving should confirm the quantity, or the partner should report in ${po.uom}.`,
-        evidence,
-      },
-    ];
+    return [reason(facts, 'R_QTY_UOM_MISMATCH', 'CONDITIONAL', { quantity: lot.quantity, uom: lot.uom, po: poRef, poQuantity: po.quantity, poUom: po.uom }, evidence)];
   }
   // A zero or negative ordered quantity gives no meaningful percentage.
   if (po.quantity <= 0) return [];
@@ -38,13 +29,12 @@ export const quantityRule: Rule = (facts, rules) => {
   const pct = Math.round((diff / po.quantity) * 10000) / 100;
   const uom = po.uom ?? lot.uom ?? '';
   return [
-    {
-      code: 'R_QTY_OUT_OF_TOLERANCE',
-      severity: 'CONDITIONAL',
-      message:
-        `${lotTitle(facts)} quantity ${lot.quantity}${uom ? ` ${uom}` : ''} is ${lot.quantity > po.quantity ? 'over' : 'under'} PO line ${poRef} ` +
-        `(${po.quantity}${uom ? ` ${uom}` : ''}) by ${pct} %, beyond the ${rules.quantityTolerancePct} % tolerance. Purchasing should accept the difference, or the partner should correct the quantity.`,
+    reason(
+      facts,
+      'R_QTY_OUT_OF_TOLERANCE',
+      'CONDITIONAL',
+      { quantity: lot.quantity, uom, over: lot.quantity > po.quantity, po: poRef, poQuantity: po.quantity, pct, tolerance: rules.quantityTolerancePct },
       evidence,
-    },
+    ),
   ];
 };

@@ -1,4 +1,4 @@
-import { lotLabel, lotTitle, plural } from '../describe.js';
+import { reason } from '../render.js';
 import type { Rule } from '../rule.js';
 import { dayOf, formatDay, todayOf } from '../time.js';
 
@@ -12,39 +12,15 @@ export const shelfLifeRule: Rule = (facts, rules, now) => {
   const expiry = dayOf(raw);
   const evidence = [{ kind: 'lot', ref: facts.lot.lotNumber, detail: `expiryDate ${raw ?? '(none)'}` }];
   if (expiry === null) {
-    return [
-      {
-        code: 'R_EXPIRY_UNKNOWN',
-        severity: 'NOT_READY',
-        message:
-          `${raw ? `The expiry date '${raw}' of ${lotLabel(facts)} is not a valid date` : `No expiry date is known for ${lotLabel(facts)}`}, ` +
-          `so remaining shelf life (minimum ${plural(rules.minShelfLifeDays, 'day')}) cannot be checked. The manufacturer or ERP needs to send the expiry date.`,
-        evidence,
-      },
-    ];
+    return [reason(facts, 'R_EXPIRY_UNKNOWN', 'NOT_READY', { raw: raw ?? null, minDays: rules.minShelfLifeDays }, evidence)];
   }
   if (expiry < today) {
-    return [
-      {
-        code: 'R_EXPIRED',
-        severity: 'BLOCKED',
-        message: `${lotTitle(facts)} expired on ${formatDay(expiry)} and cannot be released.`,
-        evidence,
-      },
-    ];
+    return [reason(facts, 'R_EXPIRED', 'BLOCKED', { expiry: formatDay(expiry) }, evidence)];
   }
   const needed = today + rules.minShelfLifeDays;
   if (expiry < needed) {
     return [
-      {
-        code: 'R_SHELF_LIFE',
-        severity: 'BLOCKED',
-        message:
-          `${lotTitle(facts)} expires on ${formatDay(expiry)}: ${plural(expiry - today, 'day')} of shelf life left, ` +
-          `below the minimum of ${plural(rules.minShelfLifeDays, 'day')} (expiry on or after ${formatDay(needed)} needed). ` +
-          `Only a corrected expiry date or a QA exception for this lot clears this.`,
-        evidence,
-      },
+      reason(facts, 'R_SHELF_LIFE', 'BLOCKED', { expiry: formatDay(expiry), left: expiry - today, minDays: rules.minShelfLifeDays, needed: formatDay(needed) }, evidence),
     ];
   }
   return [];

@@ -1,5 +1,5 @@
 import type { ReadinessReason } from '../../model/types.js';
-import { lotLabel, lotTitle } from '../describe.js';
+import { reason } from '../render.js';
 import type { Rule } from '../rule.js';
 import { eventDetail, stagesNotCompleted } from '../stage-status.js';
 
@@ -9,31 +9,24 @@ export const stagesRule: Rule = (facts, rules) => {
   const incomplete: { stage: string; detail: string }[] = [];
   for (const { stage, event } of stagesNotCompleted(facts, rules.requiredStages)) {
     if (event?.status === 'on_hold') {
-      reasons.push({
-        code: 'R_STAGE_ON_HOLD',
-        severity: 'BLOCKED',
-        message: `Stage ${stage} of ${lotLabel(facts)} is on hold since ${event.eventTime}. The lot stays blocked until the partner reports the stage resumed and completed.`,
-        evidence: [{ kind: 'stage_event', ref: stage, detail: eventDetail(event) }],
-      });
+      reasons.push(reason(facts, 'R_STAGE_ON_HOLD', 'BLOCKED', { stage, at: event.eventTime }, [{ kind: 'stage_event', ref: stage, detail: eventDetail(event) }]));
     } else if (event?.status === 'aborted') {
-      reasons.push({
-        code: 'R_STAGE_ABORTED',
-        severity: 'BLOCKED',
-        message: `Stage ${stage} of ${lotLabel(facts)} was aborted at ${event.eventTime}. The lot cannot be released unless the partner reports the stage repeated and completed.`,
-        evidence: [{ kind: 'stage_event', ref: stage, detail: eventDetail(event) }],
-      });
+      reasons.push(reason(facts, 'R_STAGE_ABORTED', 'BLOCKED', { stage, at: event.eventTime }, [{ kind: 'stage_event', ref: stage, detail: eventDetail(event) }]));
     } else {
       incomplete.push({ stage, detail: event ? eventDetail(event) : 'no event received' });
     }
   }
   if (incomplete.length > 0) {
-    const list = incomplete.map((s) => `${s.stage} (${s.detail.startsWith('started') ? 'started, not completed' : 'not reported'})`).join(', ');
-    reasons.push({
-      code: 'R_STAGE_INCOMPLETE',
-      severity: 'NOT_READY',
-      message: `${lotTitle(facts)} has required stages not completed: ${list}. A completion event from the manufacturer for each clears this.`,
-      evidence: incomplete.map((s) => ({ kind: 'stage', ref: s.stage, detail: s.detail })),
-    });
+    const stages = incomplete.map((s) => [s.stage, s.detail.startsWith('started') ? 1 : 0]);
+    reasons.push(
+      reason(
+        facts,
+        'R_STAGE_INCOMPLETE',
+        'NOT_READY',
+        { stages },
+        incomplete.map((s) => ({ kind: 'stage', ref: s.stage, detail: s.detail })),
+      ),
+    );
   }
   return reasons;
 };

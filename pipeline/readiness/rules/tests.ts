@@ -1,6 +1,7 @@
 import type { LotFacts, ReadinessReason, RuleSet, TestResultRow } from '../../model/types.js';
-import { formatLimits, formatResult, lotLabel, plural, resultRef } from '../describe.js';
+import { formatLimits, formatResult, resultRef } from '../describe.js';
 import { declaresFailure, effectiveLimits, evaluateResult, type EffectiveLimits, type Evaluation } from '../evaluate-result.js';
+import { limitsText, reason, type LimitsKind } from '../render.js';
 import type { Rule } from '../rule.js';
 import { cmp } from '../severity.js';
 import { instantOf } from '../time.js';
@@ -66,16 +67,21 @@ function pickLatest(results: readonly TestResultRow[], judgeOf: (r: TestResultRo
   return best;
 }
 
-function describeLimits(r: TestResultRow, j: Judgement, spec?: Spec): string {
-  if (j.limits.source === 'none') return r.specText ? `the specification '${r.specText}'` : 'a conforming result';
+/** Which limits a result was judged against, as render.ts names them (kind + text). */
+function limitsOf(r: TestResultRow, j: Judgement, spec?: Spec): { lk: LimitsKind; lim: string | null } {
+  if (j.limits.source === 'none') return r.specText ? { lk: 'text', lim: r.specText } : { lk: 'conforming', lim: null };
   const unit = j.limits.source === 'spec' ? spec?.unit ?? r.unit : r.unit;
-  return `the ${j.outsideProductSpec ? 'product specification' : j.limits.source === 'result' ? "lab's limits" : 'specification'} ${formatLimits(j.limits.low, j.limits.high, unit)}`;
+  return { lk: j.outsideProductSpec ? 'product' : j.limits.source === 'result' ? 'lab' : 'spec', lim: formatLimits(j.limits.low, j.limits.high, unit) };
 }
 
-/** "on sample S-1 (tested …)" — where the result came from, for the QA reader. */
-function tested(r: TestResultRow): string {
-  const when = r.testedAt ? ` (tested ${r.testedAt})` : '';
-  return r.sampleId ? `on sample ${r.sampleId}${when}` : `without a sample id${when}`;
+function describeLimits(r: TestResultRow, j: Judgement, spec?: Spec): string {
+  const { lk, lim } = limitsOf(r, j, spec);
+  return limitsText(lk, lim);
+}
+
+/** The result, its sample and when it was tested: what a sentence names about one result. */
+function resultParams(r: TestResultRow): { result: string; sample: string | null; testedAt: string | null } {
+  return { result: formatResult(r), sample: r.sampleId || null, testedAt: r.testedAt || null };
 }
 
 function evidenceOf(r: TestResultRow, note: string): { kind: string; ref: string; detail: string } {
@@ -84,16 +90,10 @@ function evidenceOf(r: TestResultRow, note: string): { kind: string; ref: string
 }
 
 function oosReason(facts: LotFacts, r: TestResultRow, j: Judgement, spec: Spec | undefined): ReadinessReason {
-  const lab = j.outsideProductSpec ? ` (it is within the lab's own limits ${formatLimits(r.specLow, r.specHigh, r.unit)})` : '';
-  const scope = spec ? '' : ` This test is not in the product's test plan, but an out-of-specification result still stands.`;
-  return {
-    code: 'R_TEST_OOS',
-    severity: 'BLOCKED',
-    message:
-      `${r.testCode} result ${formatResult(r)} ${tested(r)} for ${lotLabel(facts)} is outside ${describeLimits(r, j, spec)}${lab}.${scope} ` +
-      `Release is blocked until the OOS is investigated; the lab retracting this result and sending a passing final retest clears it.`,
-    evidence: [evidenceOf(r, `outside ${describeLimits(r, j, spec)}`)],
-  };
+  const params: Record<string, unknown> = { test: r.testCode, ...resultParams(r), ...limitsOf(r, j, spec) };
+  if (j.outsideProductSpec) params.labLimits = formatLimits(r.specLow, r.specHigh, r.unit);
+  if (!spec) params.planned = false;
+  return reason(facts, 'R_TEST_OOS', 'BLOCKED', params, [evidenceOf(r, `outside ${describeLimits(r, j, spec)}`)]);
 }
 
 /**
@@ -108,16 +108,18 @@ function supersededOosReason(
   judgeOf: (r: TestResultRow) => Judgement,
   spec: Spec | undefined,
 ): ReadinessReason {
-  const list = failed.map((r) => `${formatResult(r)} ${tested(r)}`).join('; ');
-  return {
-    code: 'R_TEST_OOS_NOT_RETRACTED',
-    severity: 'CONDITIONAL',
-    message:
-      `${latest.testCode} for ${lotLabel(facts)} passes on the latest final result ${formatResult(latest)} ${tested(latest)}, ` +
-      `but earlier final ${failed.length === 1 ? 'result' : 'results'} ${list} ${failed.length === 1 ? 'was' : 'were'} out of specification and not retracted. ` +
-      `QA should confirm the OOS investigation invalidated ${failed.length === 1 ? 'it' : 'them'}; the lab retracting ${failed.length === 1 ? 'it' : 'them'} clears this.`,
-    evidence: [evidenceOf(latest, 'latest final, passes'), ...failed.map((r) => evidenceOf(r, `earlier final, outside ${describeLimits(r, judgeOf(r), spec)}`))],
+  const params = {
+    test: latest.testCode,
+    ...resultParams(latest),
+    failed: failed.map((r) => {
+      const p = resultParams(r);
+      return [p.result, p.sample, p.testedAt];
+    }),
   };
+  return reason(facts, 'R_TEST_OOS_NOT_RETRACTED', 'CONDITIONAL', params, [
+    evidenceOf(latest, 'latest final, passes'),
+    ...failed.map((r) => evidenceOf(r, `earlier final, outside ${describeLimits(r, judgeOf(r), spec)}`)),
+  ]);
 }
 
 function earlierFailures(finals: TestResultRow[], latest: TestResultRow, judgeOf: (r: TestResultRow) => Judgement): TestResultRow[] {
@@ -128,33 +130,28 @@ function earlierFailures(finals: TestResultRow[], latest: TestResultRow, judgeOf
 
 function assessSpecTest(facts: LotFacts, spec: Spec, results: TestResultRow[]): ReadinessReason[] {
   const finals = results.filter((r) => r.resultStatus === 'final');
-  const specText = hasLimits(spec) ? ` (spec ${formatLimits(spec.specLow, spec.specHigh, spec.unit)})` : '';
+  const specLimits = hasLimits(spec) ? formatLimits(spec.specLow, spec.specHigh, spec.unit) : null;
   if (finals.length === 0) {
     const prelim = results.filter((r) => r.resultStatus === 'preliminary');
     const retracted = results.filter((r) => r.resultStatus === 'retracted');
     if (prelim.length > 0) {
       return [
-        {
-          code: 'R_TEST_PRELIMINARY',
-          severity: 'NOT_READY',
-          message:
-            `Test ${spec.code}${specText} for ${lotLabel(facts)} has only ${plural(prelim.length, 'preliminary result')} ` +
-            `(${prelim.map(formatResult).sort().join(', ')}). Preliminary results do not count; the lab needs to send the final result.`,
-          evidence: [...prelim, ...retracted].map((r) => evidenceOf(r, 'does not count')).sort((a, b) => cmp(a.ref + a.detail, b.ref + b.detail)),
-        },
+        reason(
+          facts,
+          'R_TEST_PRELIMINARY',
+          'NOT_READY',
+          { test: spec.code, spec: specLimits, results: prelim.map(formatResult).sort() },
+          [...prelim, ...retracted].map((r) => evidenceOf(r, 'does not count')).sort((a, b) => cmp(a.ref + a.detail, b.ref + b.detail)),
+        ),
       ];
     }
-    const why = retracted.length > 0 ? `; ${plural(retracted.length, 'retracted result')} ${retracted.length === 1 ? 'does' : 'do'} not count` : '';
+    const params: Record<string, unknown> = { test: spec.code, spec: specLimits };
+    if (retracted.length > 0) params.retracted = retracted.length;
     return [
-      {
-        code: 'R_TEST_MISSING',
-        severity: 'NOT_READY',
-        message: `No final result for test ${spec.code}${specText} on ${lotLabel(facts)}${why}. The lab needs to send a final result for this test.`,
-        evidence: [
-          { kind: 'test', ref: spec.code, detail: 'no final result' },
-          ...retracted.map((r) => evidenceOf(r, 'retracted, does not count')).sort((a, b) => cmp(a.ref + a.detail, b.ref + b.detail)),
-        ],
-      },
+      reason(facts, 'R_TEST_MISSING', 'NOT_READY', params, [
+        { kind: 'test', ref: spec.code, detail: 'no final result' },
+        ...retracted.map((r) => evidenceOf(r, 'retracted, does not count')).sort((a, b) => cmp(a.ref + a.detail, b.ref + b.detail)),
+      ]),
     ];
   }
 
@@ -166,27 +163,16 @@ function assessSpecTest(facts: LotFacts, spec: Spec, results: TestResultRow[]): 
       return [oosReason(facts, latest, j, spec)];
     case 'unit_mismatch':
       return [
-        {
-          code: 'R_TEST_UNIT_MISMATCH',
-          severity: 'NOT_READY',
-          message:
-            `${spec.code} result ${formatResult(latest)} ${tested(latest)} for ${lotLabel(facts)} is in ${latest.unit}, but the specification ` +
-            `${formatLimits(spec.specLow, spec.specHigh, spec.unit)} is in ${spec.unit}, so it cannot be judged. The lab should report in ${spec.unit} or state its limits with the result.`,
-          evidence: [evidenceOf(latest, `unit ${latest.unit} vs spec unit ${spec.unit}`)],
-        },
+        reason(
+          facts,
+          'R_TEST_UNIT_MISMATCH',
+          'NOT_READY',
+          { test: spec.code, ...resultParams(latest), unit: latest.unit, spec: formatLimits(spec.specLow, spec.specHigh, spec.unit), specUnit: spec.unit },
+          [evidenceOf(latest, `unit ${latest.unit} vs spec unit ${spec.unit}`)],
+        ),
       ];
     case 'unknown':
-      return [
-        {
-          code: 'R_TEST_UNEVALUABLE',
-          severity: 'NOT_READY',
-          message:
-            `${spec.code} result ${formatResult(latest)} ${tested(latest)} for ${lotLabel(facts)} cannot be judged: ` +
-            `${formatResult(latest) === '(no value)' ? 'the result has no value' : 'neither the result nor the product specification gives limits'}. ` +
-            `The lab should resend the result with its value and limits, or QA should add limits for ${spec.code} to the rule set.`,
-          evidence: [evidenceOf(latest, 'no limits to judge against')],
-        },
-      ];
+      return [reason(facts, 'R_TEST_UNEVALUABLE', 'NOT_READY', { test: spec.code, ...resultParams(latest) }, [evidenceOf(latest, 'no limits to judge against')])];
     case 'pass': {
       const failed = earlierFailures(finals, latest, judgeOf);
       return failed.length > 0 ? [supersededOosReason(facts, latest, failed, judgeOf, spec)] : [];
