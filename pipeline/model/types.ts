@@ -139,6 +139,8 @@ export interface TestResultRow {
   specText?: string | null;
   resultStatus: ResultStatus;
   testedAt?: string | null;
+  /** A re-measurement's replicate / sequence number: part of the result's key (absent when none). */
+  replicate?: string | null;
   submissionId?: number | null;
   line?: number | null;
 }

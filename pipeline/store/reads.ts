@@ -79,7 +79,7 @@ function detailOf(sql: Sql, lotDb: LotDbRow): LotDetail {
     stageEvents,
     tests: (
       sql
-        .q(`SELECT * FROM test_results WHERE lot_id = ? ORDER BY test_code, coalesce(tested_at, ''), coalesce(sample_id, '')`)
+        .q(`SELECT * FROM test_results WHERE lot_id = ? ORDER BY test_code, coalesce(tested_at, ''), coalesce(sample_id, ''), coalesce(replicate, ''), id`)
         .all(lotId) as TestDbRow[]
     ).map((r) => toTestResult(r, true)),
     documents: (sql.q('SELECT * FROM documents WHERE lot_id = ? ORDER BY type, doc_id, version').all(lotId) as DocumentDbRow[]).map(toDocument),

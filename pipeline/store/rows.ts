@@ -81,6 +81,8 @@ export interface TestDbRow {
   spec_text: string | null;
   result_status: TestResultRow['resultStatus'];
   tested_at: string | null;
+  /** Absent from reads that do not select it (readiness). */
+  replicate?: string | null;
   submission_id: number | null;
   line: number | null;
 }
@@ -104,6 +106,7 @@ export function toTestResult(r: TestDbRow, withId: boolean): TestResultRow {
     line: r.line,
   };
   if (withId) out.id = r.id;
+  if (r.replicate != null) out.replicate = r.replicate;
   return out;
 }
 

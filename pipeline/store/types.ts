@@ -266,8 +266,6 @@ export interface StageEventInput {
 
 export type TestResultInput = Omit<TestResultRow, 'id' | 'submissionId' | 'line' | 'resultStatus'> & {
   resultStatus?: TestResultRow['resultStatus'];
-  /** Replicate / sequence of a re-measurement: part of the result's key (see docs/mapping-checks.md). */
-  replicate?: string | null;
   analyst?: string | null;
 };
 

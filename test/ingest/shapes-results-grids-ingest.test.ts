@@ -58,6 +58,9 @@ describe('lab result text, spec text and replicates through lotgate ingest', () 
     expect(tests.filter((t) => t.testCode === 'ASSAY').map((t) => [t.resultValue, evaluateResult(t)])).toEqual(
       expect.arrayContaining([[99.2, 'pass'], [99.6, 'pass'], [98.9, 'pass']]),
     );
+    // The lot view reads each replicate back with its number.
+    expect(tests.filter((t) => t.testCode === 'ASSAY').map((t) => t.replicate)).toEqual(['1', '2', '3']);
+    expect(tests.find((t) => t.testCode === 'WATER')).toMatchObject({ replicate: '1' });
   });
 
   it('without a replicate the repeated assay rows overwrite each other (what sequence: true prevents)', async () => {

@@ -141,7 +141,7 @@ export async function lotPage(main, lotId) {
         'tr',
         { dataset: { test: t.testCode, evaluation: t.evaluation } },
         h('th', { scope: 'row' }, t.testCode, h('div.muted', t.testName ?? '')),
-        h('td', t.sampleId ?? ''),
+        h('td', t.sampleId ?? '', t.replicate != null ? h('div.muted', `replicate ${t.replicate}`) : ''),
         h('td', h('code', t.resultRaw ?? ''), t.unit ? ` ${t.unit}` : ''),
         h('td', t.resultValue != null && String(t.resultValue) !== t.resultRaw ? `${t.qualifier ?? ''}${t.resultValue}` : ''),
         h('td', t.specText ?? [t.specLow != null ? `≥ ${t.specLow}` : '', t.specHigh != null ? `≤ ${t.specHigh}` : ''].filter(Boolean).join(' ')),
