@@ -10,6 +10,9 @@ import { dryRun } from '../mapping/dry-run.js';
 import { MappingCatalog } from '../mapping/catalog.js';
 import { checkSamples } from '../mapping/sample-check.js';
 import { loadMappings } from '../mapping/registry.js';
+import { loadMapping } from '../mapping/load.js';
+import { compileMapping, type CompiledMapping } from '../mapping/compile.js';
+import type { MappingSpec } from '../mapping/spec.js';
 import { configFrom, printJson, UserError } from './context.js';
 import { renderTable } from './render.js';
 import { registerSuggestCommand } from './mapping-suggest-command.js';
@@ -56,15 +59,22 @@ export function registerMappingCommands(program: Command): void {
     .argument('<file>', 'sample file')
     .option('-n, --limit <n>', 'records to show (counts are always complete)', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'print { records, errors, counts } as JSON')
-    .action(async (partnerId: string, file: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
+    .option('--mapping <file>', 'try this mapping file (a draft, e.g. from mapping suggest) instead of the partner\'s installed feeds')
+    .action(async (partnerId: string, file: string, opts: { limit: number; json?: boolean; mapping?: string }, cmd: Command) => {
       const config = configFrom(cmd);
       if (!existsSync(file)) throw new UserError(`no such file: ${file}`, 2);
-      const partner = loadPartners(config.partnersDir).get(partnerId);
-      if (!partner) throw new UserError(`unknown partner "${partnerId}" (no ${path.join(config.partnersDir, `${partnerId}.yaml`)})`, 2);
-      const catalog = new MappingCatalog(config.mappingsDir);
-      const feed = catalog.select(partner, path.basename(file));
-      if (!feed) throw new UserError(`no feed of "${partnerId}" accepts a file named "${path.basename(file)}". Feeds: ${catalog.describe(partner)}. Rename the sample or add a pattern to the mapping's match.`, 3);
-      if ('diagnostics' in feed) throw new UserError(`mapping ${feed.path} has errors:\n${feed.diagnostics.join('\n')}`, 1);
+      let feed: { name: string; path: string; hash: string; spec: MappingSpec; compiled: CompiledMapping };
+      if (opts.mapping !== undefined) {
+        feed = draftFeed(opts.mapping, partnerId);
+      } else {
+        const partner = loadPartners(config.partnersDir).get(partnerId);
+        if (!partner) throw new UserError(`unknown partner "${partnerId}" (no ${path.join(config.partnersDir, `${partnerId}.yaml`)})`, 2);
+        const catalog = new MappingCatalog(config.mappingsDir);
+        const selected = catalog.select(partner, path.basename(file));
+        if (!selected) throw new UserError(`no feed of "${partnerId}" accepts a file named "${path.basename(file)}". Feeds: ${catalog.describe(partner)}. Rename the sample or add a pattern to the mapping's match (or try a draft with --mapping <file>).`, 3);
+        if ('diagnostics' in selected) throw new UserError(`mapping ${selected.path} has errors:\n${selected.diagnostics.join('\n')}`, 1);
+        feed = selected;
+      }
       const res = await dryRun(feed.compiled, feed.spec, file, { limit: opts.json ? undefined : opts.limit });
       if (opts.json) {
         printJson({ mapping: { name: feed.name, path: feed.path, hash: feed.hash }, ...res });
@@ -108,4 +118,14 @@ export function registerMappingCommands(program: Command): void {
       }
       if (res.counts.errors > 0) process.exitCode = 1;
     });
+}
+
+/** `mapping test --mapping <file>`: a mapping file outside mappings/ (a draft), checked and compiled as the catalog would. */
+function draftFeed(file: string, partnerId: string): { name: string; path: string; hash: string; spec: MappingSpec; compiled: CompiledMapping } {
+  if (!existsSync(file)) throw new UserError(`no such mapping file: ${file}`, 2);
+  const loaded = loadMapping(file, { checkLocation: false });
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (loaded.spec === undefined || errors.length > 0) throw new UserError(`mapping ${file} has errors:\n${errors.map(formatDiagnostic).join('\n')}`, 1);
+  if (loaded.spec.partner !== partnerId) throw new UserError(`mapping ${file} is for partner "${loaded.spec.partner}", not "${partnerId}": give its partner, or fix its partner: line`, 2);
+  return { name: `${loaded.spec.partner}/${loaded.spec.feed}`, path: file, hash: loaded.hash, spec: loaded.spec, compiled: compileMapping(loaded.spec, loaded.hash) };
 }

@@ -89,6 +89,22 @@ describe('lotgate CLI', () => {
     expect(r.code).toBe(1); // row errors → non-zero, for scripts
   });
 
+  it('mapping test --mapping: a draft outside mappings/ is checked, compiled and run; its partner must be the one named', () => {
+    const shape = (f: string) => path.join(work, 'fixtures/shapes', f);
+    const r = lotgate(['mapping', 'test', 'bravo-lab', shape('aas-report.csv'), '--mapping', shape('aas-report.yaml'), '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.mapping).toMatchObject({ name: 'bravo-lab/aas-report', path: shape('aas-report.yaml') });
+    expect(out.counts).toMatchObject({ rows: 3, applied: 3, rejected: 0 });
+    const other = lotgate(['mapping', 'test', 'acme-cmo', shape('aas-report.csv'), '--mapping', shape('aas-report.yaml')]);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/is for partner "bravo-lab", not "acme-cmo"/);
+    writeFileSync(path.join(work, 'broken.yaml'), readFileSync(shape('aas-report.yaml'), 'utf8').replace('emit: lot', 'emit: lott'));
+    const broken = lotgate(['mapping', 'test', 'bravo-lab', shape('aas-report.csv'), '--mapping', path.join(work, 'broken.yaml')]);
+    expect(broken.code).toBe(1);
+    expect(broken.err).toMatch(/broken\.yaml:\d+:\d+/);
+  });
+
   it('submissions and submission: filtered and superseded counts, and rows always add up', () => {
     const subs = json(['submissions', '--limit', '100']);
     expect(subs.length).toBeGreaterThan(10);
