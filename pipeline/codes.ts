@@ -247,6 +247,7 @@ export const WARNING_CODES = {
   W_AUDIT_NO_ANCHORS: entry(O, 'There are no anchors to compare the audit chain with.', 'Keep the printed head somewhere else; let the audit-anchor job run.'),
   W_REVIEW_SUPERSEDED: entry([A, O], 'Superseded by a newer preview of the same content ({id}).', 'Decide on the newer submission.'),
   W_SUPERSEDED_IN_FILE: entry(PA, 'Line {line} was overwritten by line {kept} of the same file (same fact: {key}); only the kept line\'s values are stored.', 'Send each fact once per file, or (analyst) map a `replicate` field so repeated measurements are all kept.'),
+  W_DATABASE_BUSY: entry(O, 'Submission {submissionId} waited for the write lock longer than the busy timeout (another file\'s transaction held it); nothing of it was applied yet, and it is tried again (attempt {attempt}).', 'Nothing to do: the file is applied once the other transaction ends. If this repeats for minutes, look for a very large file being applied or a stuck process holding the database.'),
 } as const satisfies Record<`W_${string}`, CodeInfo>;
 
 /** Readiness reasons: why a lot is not READY (shown to QA and analysts on the board). */

@@ -20,6 +20,8 @@ export interface LotgateOptions {
   now?: () => Date;
   /** Open the store read-only (read commands). */
   readonly?: boolean;
+  /** How long a write waits for another connection's lock before SQLITE_BUSY (default 30 s; tests shorten it). */
+  busyTimeoutMs?: number;
 }
 
 export function createLogger(level = process.env.LOTGATE_LOG_LEVEL ?? 'info'): Logger {
@@ -30,7 +32,7 @@ export function createLogger(level = process.env.LOTGATE_LOG_LEVEL ?? 'info'): L
 export function createLotgate(config: LotgateConfig, opts: LotgateOptions = {}): Lotgate {
   mkdirSync(config.dataDir, { recursive: true });
   mkdirSync(config.dropDir, { recursive: true });
-  const store = Store.open(path.join(config.dataDir, 'lotgate.db'));
+  const store = Store.open(path.join(config.dataDir, 'lotgate.db'), { busyTimeoutMs: opts.busyTimeoutMs });
   const log = opts.log ?? createLogger();
   // Partner files are re-read when they change on disk, so `lotgate partner add` and key
   // rotations take effect without a restart.

@@ -45,7 +45,7 @@ export interface LotgateConfig {
     shutdownGraceMs?: number;
   };
   /** Per-file limits (defaults for every partner; partner files may set their own) and the spool of mapped rows. */
-  ingest?: { limits?: { maxRows?: number; maxErrors?: number }; spoolMemoryBytes?: number; parseThreadMinBytes?: number };
+  ingest?: { limits?: { maxRows?: number; maxErrors?: number }; spoolMemoryBytes?: number; parseThreadMinBytes?: number; writerHeapBudgetMb?: number };
   /** Graceful stop: running files get this long to finish after SIGTERM, then they are handed back. */
   shutdown?: { graceSeconds?: number };
   readiness: ReadinessConfig;
@@ -219,6 +219,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
       },
       ...(raw.ingest?.spoolMemoryBytes !== undefined ? { spoolMemoryBytes: num(raw.ingest.spoolMemoryBytes, 0, 'ingest.spoolMemoryBytes') } : {}),
       ...(raw.ingest?.parseThreadMinBytes !== undefined ? { parseThreadMinBytes: num(raw.ingest.parseThreadMinBytes, 0, 'ingest.parseThreadMinBytes') } : {}),
+      ...(raw.ingest?.writerHeapBudgetMb !== undefined ? { writerHeapBudgetMb: num(raw.ingest.writerHeapBudgetMb, 0, 'ingest.writerHeapBudgetMb') } : {}),
     },
     shutdown: raw.shutdown?.graceSeconds === undefined ? {} : { graceSeconds: num(raw.shutdown.graceSeconds, 30, 'shutdown.graceSeconds') },
     readiness,

@@ -113,6 +113,7 @@ export function sections(parts: SchemaParts): Record<string, JsonSchema> {
         limits: section({ maxRows: seconds(1), maxErrors: seconds(0) }, 'Per-file limits for every partner (partner files may set their own): a file beyond them is rejected whole.'),
         spoolMemoryBytes: { ...seconds(0), description: 'Mapped rows kept in memory per file before they spill to <dataDir>/tmp.' },
         parseThreadMinBytes: { ...seconds(0), description: 'Files at least this large (bytes) are parsed and mapped on a thread of their own (default 1 MiB; 0 = every file).' },
+        writerHeapBudgetMb: { ...seconds(0), description: 'JavaScript heap in use (MiB) above which the writer collects garbage while it applies a file or recomputes readiness (default 96; 0 = leave it to V8). Bounds peak memory; see docs/reliability.md.' },
       },
       'Ingest.',
     ),

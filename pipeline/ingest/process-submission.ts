@@ -20,8 +20,10 @@ import type { Spool } from './spool.js';
 import { mapToSpool, type MapEnd, type SpooledUnit } from './map-to-spool.js';
 import { mapOffThread, noteApplyRate, type MappedRows } from './map-off-thread.js';
 import { threadCpuMs } from './map-stream.js';
+import { DEFAULT_WRITER_HEAP_BUDGET_MB, HeapBudget } from './heap-budget.js';
 import { assertReviewedMapping, assertReviewedOutcome, supersedeOlderPreviews } from './review-pin.js';
-import type { ErrorCode } from '../codes.js';
+import type { ErrorCode, WarningCode } from '../codes.js';
+import { isSqliteBusy, retryBusy } from '../intake/retry-busy.js';
 
 /** Mapped rows kept in memory per file before they spill to a temp file in <dataDir>/tmp. */
 const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
@@ -66,6 +68,23 @@ export interface ProcessOptions {
  * Only `applySpool` writes facts, and only inside its one transaction.
  */
 export async function processSubmission(deps: IngestDeps, submissionId: number, opts: ProcessOptions = {}): Promise<ProcessResult> {
+  // Another process's write transaction (a big file) may hold the write lock longer than the
+  // busy timeout: every step rolls back what it began, so the whole run is tried again (the
+  // ledger decides what is left to do, exactly once) instead of failing the file.
+  return retryBusy(() => processOnce(deps, submissionId, opts), {
+    maxWaitMs: BUSY_MAX_WAIT_MS,
+    onRetry: (attempt, err) =>
+      deps.log.warn({ code: 'W_DATABASE_BUSY' satisfies WarningCode, submissionId, attempt, err: (err as Error)?.message }, `W_DATABASE_BUSY: submission ${submissionId} waited for the write lock longer than the busy timeout; it is tried again`),
+  });
+}
+
+/**
+ * How long a submission keeps waiting for the write lock before the error reaches the caller
+ * (the queue then delays the job without counting an attempt): longer than any file's apply.
+ */
+export const BUSY_MAX_WAIT_MS = 60 * 60_000;
+
+async function processOnce(deps: IngestDeps, submissionId: number, opts: ProcessOptions): Promise<ProcessResult> {
   const sub = deps.store.getSubmission(submissionId);
   if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
 
@@ -285,6 +304,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
   const inFile = new InFileFacts();
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
+  const heap = new HeapBudget(deps.config.ingest?.writerHeapBudgetMb ?? DEFAULT_WRITER_HEAP_BUDGET_MB);
   const recordError = (e: RowError) => {
     store.insertRejectedRow(submissionId, e);
     tally.errorCount++;
@@ -318,6 +338,7 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     const applyStarted = performance.now();
     const writerCpuAtStart = threadCpuMs();
     for (const unit of mapped.units()) {
+      heap.check();
       let rowFailed = unit.errors.length > 0;
       for (const e of unit.errors) recordError(e);
       inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
@@ -408,8 +429,9 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
     store.rollback();
     // The mapping thread failed while the rows were being applied: the file is rejected.
     if (err instanceof FileError) return { kind: 'file_error', error: err, rows: tally.rows, filtered: tally.filtered };
-    // A failed approval leaves the submission pending review, to be approved again.
-    if (!approval) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
+    // A failed approval leaves the submission pending review, to be approved again. A busy
+    // database is no failure of the file: it stays claimed and the run is tried again.
+    if (!approval && !isSqliteBusy(err)) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
 }

@@ -13,9 +13,10 @@ import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
 import { compactPayload } from './render.js';
 import { resolveRuleSet } from './rule-set.js';
+import { DEFAULT_WRITER_HEAP_BUDGET_MB, HeapBudget } from '../ingest/heap-budget.js';
 
 export interface RecomputeDeps {
-  config: Pick<LotgateConfig, 'readiness'>;
+  config: Pick<LotgateConfig, 'readiness'> & Partial<Pick<LotgateConfig, 'ingest'>>;
   store: Store;
   partners: () => Map<string, PartnerConfig>;
   log?: Logger;
@@ -134,20 +135,35 @@ export function staleLots(store: Store, readiness: LotgateConfig['readiness'], l
   return out;
 }
 
-/** Facts loaded this many lots at a time (one statement per fact table for the batch). */
+/** Facts loaded at most this many lots at a time (one statement per fact table for the batch). */
 const FACTS_BATCH = 200;
+/**
+ * ...and about this many fact rows (test results, stage events, documents) at a time: lots with
+ * many results (4M results over 25k lots is 160 each) load fewer lots per batch, so the memory a
+ * batch takes does not grow with the store. The next batch is sized from the rows per lot of the
+ * previous one.
+ */
+const FACTS_BATCH_ROWS = 8_000;
+
+function factRows(f: LotFacts): number {
+  return f.testResults.length + f.stageEvents.length + f.documents.length + f.identifiers.length + 1;
+}
 
 function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }> {
   let chunk: number[] = [];
+  let size = FACTS_BATCH;
   const flush = function* () {
     const all = store.loadLotFactsBatch(chunk);
     const stamps = store.readinessStamps(chunk);
+    let rows = 0;
+    for (const f of all) rows += factRows(f);
+    size = Math.max(1, Math.min(FACTS_BATCH, Math.floor((FACTS_BATCH_ROWS * chunk.length) / Math.max(1, rows))));
     for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i], stamp: stamps.get(chunk[i]) ?? null };
     chunk = [];
   };
   for (const id of lotIds) {
     chunk.push(id);
-    if (chunk.length >= FACTS_BATCH) yield* flush();
+    if (chunk.length >= size) yield* flush();
   }
   if (chunk.length) yield* flush();
 }
@@ -176,6 +192,8 @@ export interface DirtyRecomputeOptions {
 export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRecomputeOptions = {}): RecomputeSummary {
   const { store } = deps;
   const size = Math.max(1, opts.batchSize ?? DIRTY_BATCH);
+  // Between transactions the heap is brought back within the writer's budget (heap-budget.ts).
+  const heap = new HeapBudget(deps.config.ingest?.writerHeapBudgetMb ?? DEFAULT_WRITER_HEAP_BUDGET_MB);
   const total: RecomputeSummary = { lots: 0, changed: 0 };
   const runBatch = (pick: () => DirtyLot[]): DirtyLot[] =>
     store.transaction(() => {
@@ -189,17 +207,22 @@ export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRe
       store.clearDirty(batch.map((d) => d.lotId));
       return batch;
     });
+  const runBatchInBudget = (pick: () => DirtyLot[]): DirtyLot[] => {
+    const batch = runBatch(pick);
+    heap.now();
+    return batch;
+  };
   if (opts.lotIds !== undefined) {
     const ids = [...new Set(opts.lotIds)].sort((a, b) => a - b);
     for (let i = 0; i < ids.length; i += size) {
       const chunk = ids.slice(i, i + size);
-      runBatch(() => store.stillDirty(chunk));
+      runBatchInBudget(() => store.stillDirty(chunk));
     }
     return total;
   }
   let after = 0;
   for (;;) {
-    const batch = runBatch(() => store.dirtyLots(size, after, opts.markedBefore));
+    const batch = runBatchInBudget(() => store.dirtyLots(size, after, opts.markedBefore));
     if (batch.length < size) break;
     after = batch[batch.length - 1].lotId;
   }

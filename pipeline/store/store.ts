@@ -142,6 +142,8 @@ export interface StoreOpenOptions {
   now?: () => Date;
   /** Migrations to apply instead of the built-in ones (tests of the migration runner). */
   migrations?: readonly Migration[];
+  /** How long a statement waits for another connection's write lock before SQLITE_BUSY (default 30 s). */
+  busyTimeoutMs?: number;
 }
 
 /** Page cache during a Store.begin() transaction (KiB), and SQLite's default outside it. */
@@ -200,7 +202,7 @@ export class Store {
     const latest = migrations.length ? migrations[migrations.length - 1].version : 0;
     const db = new Database(dbPath, { readonly, fileMustExist: readonly });
     try {
-      db.pragma('busy_timeout = 30000');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 30_000))}`);
       if (!readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
