@@ -3,15 +3,14 @@
 // second connection (BEGIN IMMEDIATE) until the file has met the busy state at least once —
 // no timing: the test waits for the coded warning, then releases the lock.
 
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processSubmission } from '../../pipeline/ingest/process-submission.js';
-import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
+import { registerText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
 
 let w: World;
@@ -37,11 +36,7 @@ afterEach(() => {
   w.cleanup();
 });
 
-async function register(partner: string, name: string, text: string): Promise<number> {
-  const file = path.join(w.dir, name);
-  writeFileSync(file, text);
-  return registerFile(lg, { partner, path: file, name, source: 'cli', removeSource: false });
-}
+const register = (partner: string, name: string, text: string): Promise<number> => registerText(lg, w.dir, partner, name, text);
 
 const busyWarnings = (id: number) => logged.filter((l) => l.code === 'W_DATABASE_BUSY' && l.submissionId === id);
 

@@ -4,14 +4,11 @@
 // (the readiness sweep's first step) recomputes every marked lot exactly once — one audit event
 // and one outbox message per change, caused by the submission — and a second drain does nothing.
 
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { processSubmission } from '../../pipeline/ingest/process-submission.js';
-import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import { recomputeDirtyLots } from '../../pipeline/readiness/recompute.js';
 import { testLog } from '../runtime/helpers/log.js';
+import { ingestText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, MATERIAL, type World } from '../runtime/helpers/world.js';
 
 let w: World;
@@ -27,13 +24,7 @@ afterEach(() => {
   w.cleanup();
 });
 
-async function ingest(partner: string, name: string, text: string): Promise<number> {
-  const file = path.join(w.dir, name);
-  writeFileSync(file, text);
-  const id = await registerFile(lg, { partner, path: file, name, source: 'cli', removeSource: false });
-  expect((await processSubmission(lg, id)).state).toBe('applied');
-  return id;
-}
+const ingest = (partner: string, name: string, text: string): Promise<number> => ingestText(lg, w.dir, partner, name, text);
 
 const changesOf = (lot: string) => lg.store.listAudit({ subject: `lot:${MATERIAL}/${lot}`, action: 'lot.readiness_changed' });
 

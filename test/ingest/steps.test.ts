@@ -1,12 +1,10 @@
 // processSubmission's named steps return values: each can be asked on its own what it would do.
 
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decide, finalStateOf, processSubmission, selectFeed } from '../../pipeline/ingest/process-submission.js';
-import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import { testLog } from '../runtime/helpers/log.js';
+import { registerText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
 
 let w: World;
@@ -21,11 +19,7 @@ afterEach(() => {
   w.cleanup();
 });
 
-async function register(partner: string, name: string, content: string, source: 'cli' | 'replay' = 'cli'): Promise<number> {
-  const file = path.join(w.dir, `${Math.random().toString(36).slice(2)}-${name}`);
-  writeFileSync(file, content);
-  return registerFile(lg, { partner, path: file, name, source, removeSource: false });
-}
+const register = (partner: string, name: string, content: string, source: 'cli' | 'replay' = 'cli'): Promise<number> => registerText(lg, w.dir, partner, name, content, source);
 
 describe('processSubmission steps', () => {
   it('decide: process a new file, settle a decided one, point a resend at the original', async () => {

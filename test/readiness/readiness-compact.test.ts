@@ -3,12 +3,10 @@
 // what the rules produce, and a store written before (version 13, rendered messages) must keep
 // reading as it did and be rewritten compactly by a recompute without a change being counted.
 
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { processSubmission } from '../../pipeline/ingest/process-submission.js';
-import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import type { Readiness } from '../../pipeline/model/types.js';
 import { dispositionRequestMessage, lotReadinessMessage } from '../../pipeline/outbound/messages.js';
@@ -20,6 +18,7 @@ import { resolveRuleSet } from '../../pipeline/readiness/rule-set.js';
 import { lotSignaturesPayload } from '../../pipeline/sign/payload.js';
 import { readinessHash } from '../../pipeline/store/store.js';
 import { testLog } from '../runtime/helpers/log.js';
+import { ingestText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
 
 let w: World;
@@ -34,12 +33,7 @@ afterEach(() => {
   w.cleanup();
 });
 
-async function ingest(name: string, partner: string, text: string): Promise<void> {
-  const file = path.join(w.dir, name);
-  writeFileSync(file, text);
-  const id = await registerFile(lg, { partner, path: file, name, source: 'cli', removeSource: false });
-  expect((await processSubmission(lg, id)).state).toBe('applied');
-}
+const ingest = async (name: string, partner: string, text: string): Promise<void> => void (await ingestText(lg, w.dir, partner, name, text));
 
 const dbPath = () => path.join(w.config.dataDir, 'lotgate.db');
 const counts = (l: Lotgate) => ({ audit: l.store.listAudit({ action: 'lot.readiness_changed', limit: 10_000 }).length, outbox: l.store.listOutbox({}).length });

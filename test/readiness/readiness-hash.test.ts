@@ -3,15 +3,14 @@
 // migrates it, and the first recompute gives every unchanged lot its digest without counting a
 // change, an audit event or an outbox message; after that unchanged lots are skipped by digest.
 
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { processSubmission } from '../../pipeline/ingest/process-submission.js';
-import { registerFile } from '../../pipeline/intake/register-file.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import { recomputeReadiness } from '../../pipeline/readiness/recompute.js';
 import { testLog } from '../runtime/helpers/log.js';
+import { ingestText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, type World } from '../runtime/helpers/world.js';
 
 let w: World;
@@ -26,12 +25,7 @@ afterEach(() => {
   w.cleanup();
 });
 
-async function ingest(name: string, text: string): Promise<void> {
-  const file = path.join(w.dir, name);
-  writeFileSync(file, text);
-  const id = await registerFile(lg, { partner: 'erp', path: file, name, source: 'cli', removeSource: false });
-  expect((await processSubmission(lg, id)).state).toBe('applied');
-}
+const ingest = async (name: string, text: string): Promise<void> => void (await ingestText(lg, w.dir, 'erp', name, text));
 
 const dbPath = () => path.join(w.config.dataDir, 'lotgate.db');
 const counts = (l: Lotgate) => ({ audit: l.store.listAudit({ action: 'lot.readiness_changed', limit: 10_000 }).length, outbox: l.store.listOutbox({}).length });
