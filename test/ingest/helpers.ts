@@ -53,3 +53,21 @@ export function copyUp(dir: string, file: string, as = path.basename(file)): str
   cpSync(file, to);
   return to;
 }
+
+/** A project fixture copied into the world's upload folder as `name`, its text edited on the way (bytes: see `uploadBytes`). */
+export function upload(dir: string, fixture: string, name: string, edit: (text: string) => string = (t) => t): string {
+  return uploadBytes(dir, fixture, name, (b) => edit(b.toString('utf8')));
+}
+
+/** The same for files whose bytes matter (another encoding, a workbook). */
+export function uploadBytes(dir: string, fixture: string, name: string, edit: (bytes: Buffer) => Buffer | string = (b) => b): string {
+  const to = path.join(dir, 'up', name);
+  writeFileSync(to, edit(readFileSync(path.join(root, fixture))));
+  return to;
+}
+
+/** A fixtures/shapes mapping installed in place of an existing feed: that partner and feed name, the given file-name pattern. */
+export function shapeAsFeed(file: string, partner: string, feed: string, match: string): () => string {
+  const text = readFileSync(path.join(root, file), 'utf8');
+  return () => text.replace(/^partner: .*$/m, `partner: ${partner}`).replace(/^feed: .*$/m, `feed: ${feed}`).replace(/^match: .*$/m, `match: ["${match}"]`) + '\n';
+}

@@ -2,11 +2,11 @@
 // addressed columns (fixtures/shapes/aas-report), and an open-ended wide file whose unread
 // column reaches the partner's ack as W_UNCLAIMED_COLUMN (fixtures/shapes/icp-wide).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
-import { root, world, type World } from './helpers.js';
+import { root, upload, world, type World } from './helpers.js';
 
 let w: World | undefined;
 afterEach(() => {
@@ -21,11 +21,6 @@ function asLimsFeed(file: string): (y: string) => string {
   return () => body.replace(/^feed: .*$/m, 'feed: lims-results').replace(/^match: .*$/m, 'match: ["LIMS_EXPORT_*.csv"]') + '\n';
 }
 
-function upload(dir: string, fixture: string, name: string, edit: (t: string) => string): string {
-  const to = path.join(dir, 'up', name);
-  writeFileSync(to, edit(readFileSync(path.join(root, fixture), 'utf8')));
-  return to;
-}
 
 describe('real partner shapes through lotgate ingest', () => {
   it('an instrument report: the block sample id and lot reach every stored result', async () => {

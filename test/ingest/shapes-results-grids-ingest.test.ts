@@ -3,11 +3,9 @@
 // (fixtures/shapes/plate-reader) or a sample table (fixtures/shapes/plate-reader-table). Every
 // row (a CSV row; a well of a grid) is applied, rejected or filtered, and the counts add up.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
-import { root, world, type World } from './helpers.js';
+import { shapeAsFeed, upload, world, type World } from './helpers.js';
 import type { TestResultRow } from '../../pipeline/model/types.js';
 import { evaluateResult } from '../../pipeline/readiness/evaluate-result.js';
 
@@ -18,17 +16,8 @@ afterEach(() => {
 });
 
 /** A shapes mapping in place of bravo-lab's lims-results feed (same partner, feed name and match). */
-function asLimsFeed(file: string): (y: string) => string {
-  const text = readFileSync(path.join(root, file), 'utf8');
-  return () =>
-    text.replace(/^partner: .*$/m, 'partner: bravo-lab').replace(/^feed: .*$/m, 'feed: lims-results').replace(/^match: .*$/m, 'match: ["LIMS_EXPORT_*.csv"]') + '\n';
-}
+const asLimsFeed = (file: string): ((y: string) => string) => shapeAsFeed(file, 'bravo-lab', 'lims-results', 'LIMS_EXPORT_*.csv');
 
-function upload(dir: string, fixture: string, name: string, edit: (t: string) => string): string {
-  const to = path.join(dir, 'up', name);
-  writeFileSync(to, edit(readFileSync(path.join(root, fixture), 'utf8')));
-  return to;
-}
 
 type Counts = { rows: number; applied: number; rejected: number; filtered: number; superseded: number };
 const addsUp = (c: Counts): void => expect(c.applied + c.rejected + c.filtered + c.superseded).toBe(c.rows);

@@ -2,11 +2,11 @@
 // the ERP's lot feed, an EPCIS shipment whose pallet resolves to its lots through the document's
 // aggregation events (fixtures/shapes/epcis-shipment) and delta-cmo's DSCSA feed on its sample.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
-import { copyUp, root, world, type World } from './helpers.js';
+import { copyUp, root, shapeAsFeed, uploadBytes, world, type World } from './helpers.js';
 
 let w: World | undefined;
 afterEach(() => {
@@ -14,17 +14,9 @@ afterEach(() => {
   w = undefined;
 });
 
-/** A shapes mapping in place of an existing feed (same partner and feed name, the given match). */
-function asFeed(file: string, partner: string, feed: string, match: string): () => string {
-  const text = readFileSync(path.join(root, file), 'utf8');
-  return () => text.replace(/^partner: .*$/m, `partner: ${partner}`).replace(/^feed: .*$/m, `feed: ${feed}`).replace(/^match: .*$/m, `match: ["${match}"]`);
-}
+const asFeed = shapeAsFeed;
 
-function upload(dir: string, fixture: string, name: string, edit: (t: Buffer) => Buffer | string = (t) => t): string {
-  const to = path.join(dir, 'up', name);
-  writeFileSync(to, edit(readFileSync(path.join(root, fixture))));
-  return to;
-}
+const upload = uploadBytes;
 
 describe('fixed-width text through lotgate ingest', () => {
   it('a mainframe lot extract: the good lines applied, the short and the shifted line rejected with their line and column', async () => {
