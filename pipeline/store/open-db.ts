@@ -1,0 +1,37 @@
+// Which database a lotgate uses: `store.url` in config.yaml or LOTGATE_DATABASE_URL.
+// `postgres://…` / `postgresql://…` is PostgreSQL; anything else (a path, `sqlite:<path>`) is a
+// SQLite file, `<dataDir>/lotgate.db` when nothing is set.
+
+import type { RootDb } from './db/db.js';
+import { PgDb, type PgOpenOptions } from './dialect/postgres/driver.js';
+import { migratePg } from './dialect/postgres/migrate.js';
+import { SqliteDb } from './dialect/sqlite/driver.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export function databaseKind(url: string): DatabaseKind {
+  return /^postgres(?:ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
+}
+
+/** `sqlite:/a/b.db` and `/a/b.db` name the same file. */
+export function sqlitePath(url: string): string {
+  return url.replace(/^sqlite:(\/\/)?/i, '');
+}
+
+export interface OpenDbOptions extends PgOpenOptions {
+  /** Leave the schema as it is (store copy checks the target itself). Default: migrate. */
+  migrate?: boolean;
+}
+
+/** Opens and migrates the database the URL names. */
+export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<RootDb> {
+  if (databaseKind(url) === 'sqlite') return SqliteDb.open(sqlitePath(url), { now: opts.now });
+  const db = await PgDb.connect(url, opts);
+  try {
+    if (opts.migrate !== false) await migratePg(db);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return db;
+}
