@@ -1,3 +1,3 @@
-// PostgreSQL tables of the auth area (the same columns as the SQLite schema in pipeline/store/migrations.ts).
+// PostgreSQL-only parts of the auth area (triggers, indexes) appended to the tables of base.ts.
 
 export const SQL = ``;

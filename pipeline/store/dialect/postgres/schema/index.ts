@@ -1,7 +1,8 @@
-// The PostgreSQL schema, one fragment per store area, in foreign-key order. Together they are
-// migration 1 of the PostgreSQL store (migrate.ts); later changes are appended there as new
+// The PostgreSQL schema: the tables (base.ts), then each area's PostgreSQL-only parts (triggers,
+// indexes), in area order. Together they are migration 1 of the PostgreSQL store (migrate.ts); later changes are appended there as new
 // migrations, never by editing a fragment that has shipped.
 
+import { SQL as base } from './base.js';
 import { SQL as audit } from './audit.js';
 import { SQL as auth } from './auth.js';
 import { SQL as facts } from './facts.js';
@@ -12,4 +13,4 @@ import { SQL as outbox } from './outbox.js';
 import { SQL as pulls } from './pulls.js';
 import { SQL as readiness } from './readiness.js';
 
-export const INITIAL_SCHEMA = [ledger, masterdata, facts, readiness, audit, outbox, jobs, auth, pulls].join('\n');
+export const INITIAL_SCHEMA = [base, ledger, masterdata, facts, readiness, audit, outbox, jobs, auth, pulls].join('\n');
