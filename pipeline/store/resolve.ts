@@ -186,7 +186,7 @@ function lotLabel(sql: Sql, lotId: number): string {
   return l ? `${l.lot_number} (${l.material_id})` : `#${lotId}`;
 }
 
-function describeRef(ids: IdRef[], lotNumber?: string, material?: string, poNumber?: string, poItem?: string): string {
+export function describeRef(ids: IdRef[], lotNumber?: string, material?: string, poNumber?: string, poItem?: string): string {
   const parts = ids.map((i) => `${i.scheme} ${i.value}`);
   if (lotNumber) parts.push(`lot number ${lotNumber}`);
   if (material) parts.push(`material ${material}`);
@@ -194,13 +194,13 @@ function describeRef(ids: IdRef[], lotNumber?: string, material?: string, poNumb
   return parts.join(', ');
 }
 
-function clean(v: string | undefined | null): string | undefined {
+export function clean(v: string | undefined | null): string | undefined {
   if (v == null) return undefined;
   const s = String(v).trim();
   return s === '' ? undefined : s;
 }
 
-function dedupeIds(ids: IdRef[]): IdRef[] {
+export function dedupeIds(ids: IdRef[]): IdRef[] {
   const seen = new Set<string>();
   const out: IdRef[] = [];
   for (const id of ids) {
@@ -214,6 +214,6 @@ function dedupeIds(ids: IdRef[]): IdRef[] {
   return out;
 }
 
-function unique<T>(xs: (T | undefined)[]): T[] {
+export function unique<T>(xs: (T | undefined)[]): T[] {
   return [...new Set(xs.filter((x): x is T => x !== undefined))];
 }
