@@ -3,6 +3,11 @@
 // fresh() gives each test an empty, migrated database; another() a second connection to it, as a
 // second lotgate process (or machine) would have.
 //
+// SQLite and another(): two connections of one process cannot both hold a write transaction. The
+// second BEGIN IMMEDIATE blocks the event loop until the busy timeout, so the first can never go
+// on: a test that keeps a transaction open on one connection while the other writes is
+// PostgreSQL-only. Racing single statements or short transactions (Promise.all) works on both.
+//
 // PostgreSQL: LOTGATE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) must
 // reach a server where that user may CREATE DATABASE; `.ci/run` starts one when none answers.
 
