@@ -36,7 +36,7 @@ export interface RoleBindingRow {
   createdBy: string;
 }
 
-interface PrincipalDb {
+export interface PrincipalDb {
   id: number;
   kind: PrincipalKind;
   username: string;
@@ -57,7 +57,7 @@ interface PrincipalDb {
   created_at: string;
 }
 
-function toPrincipal(r: PrincipalDb): PrincipalRow {
+export function toPrincipal(r: PrincipalDb): PrincipalRow {
   return {
     id: r.id,
     kind: r.kind,
@@ -106,7 +106,7 @@ export function listPrincipals(sql: Sql): PrincipalRow[] {
   return (sql.q('SELECT * FROM principals ORDER BY username').all() as PrincipalDb[]).map(toPrincipal);
 }
 
-const COLUMNS: Record<string, string> = {
+export const COLUMNS: Record<string, string> = {
   displayName: 'display_name',
   email: 'email',
   passwordHash: 'password_hash',
@@ -141,7 +141,7 @@ export function acceptTotpStep(sql: Sql, id: number, step: number): boolean {
   return sql.q('UPDATE principals SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)').run(step, id, step).changes === 1;
 }
 
-const dimText = (d: ScopeDim) => JSON.stringify(d === '*' || d.includes('*') ? '*' : [...d].sort());
+export const dimText = (d: ScopeDim) => JSON.stringify(d === '*' || d.includes('*') ? '*' : [...d].sort());
 
 export function addRoleBinding(sql: Sql, b: { principalId: number; role: string; scope: Scope; createdBy: string }): number | null {
   const r = sql
@@ -154,7 +154,7 @@ export function removeRoleBinding(sql: Sql, principalId: number, role: string): 
   return sql.q('DELETE FROM role_bindings WHERE principal_id = ? AND role = ?').run(principalId, role).changes;
 }
 
-interface BindingDb {
+export interface BindingDb {
   id: number;
   principal_id: number;
   role: string;
@@ -169,15 +169,17 @@ export function listRoleBindings(sql: Sql, principalId?: number): RoleBindingRow
   const rows = (
     principalId === undefined ? sql.q('SELECT * FROM role_bindings ORDER BY principal_id, id').all() : sql.q('SELECT * FROM role_bindings WHERE principal_id = ? ORDER BY id').all(principalId)
   ) as BindingDb[];
-  return rows.map((r) => ({
-    id: r.id,
-    principalId: r.principal_id,
-    role: r.role,
-    scope: { sites: parseJson<ScopeDim>(r.sites, []), materials: parseJson<ScopeDim>(r.materials, []), partners: parseJson<ScopeDim>(r.partners, []) },
-    createdAt: r.created_at,
-    createdBy: r.created_by,
-  }));
+  return rows.map(toBinding);
 }
+
+export const toBinding = (r: BindingDb): RoleBindingRow => ({
+  id: r.id,
+  principalId: r.principal_id,
+  role: r.role,
+  scope: { sites: parseJson<ScopeDim>(r.sites, []), materials: parseJson<ScopeDim>(r.materials, []), partners: parseJson<ScopeDim>(r.partners, []) },
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+});
 
 export function replaceRecoveryCodes(sql: Sql, principalId: number, hashes: string[]): void {
   sql.q('DELETE FROM recovery_codes WHERE principal_id = ?').run(principalId);

@@ -18,7 +18,7 @@ export interface SessionRow {
   revokedReason: string | null;
 }
 
-interface SessionDb {
+export interface SessionDb {
   id_hash: string;
   principal_id: number;
   created_at: string;
@@ -33,7 +33,7 @@ interface SessionDb {
   revoked_reason: string | null;
 }
 
-const toSession = (r: SessionDb): SessionRow => ({
+export const toSession = (r: SessionDb): SessionRow => ({
   idHash: r.id_hash,
   principalId: r.principal_id,
   createdAt: r.created_at,
@@ -93,7 +93,7 @@ export interface ServiceTokenRow {
   revokedAt: string | null;
 }
 
-interface TokenDb {
+export interface TokenDb {
   id: number;
   principal_id: number;
   name: string;
@@ -106,7 +106,7 @@ interface TokenDb {
   revoked_at: string | null;
 }
 
-const toToken = (r: TokenDb): ServiceTokenRow => ({
+export const toToken = (r: TokenDb): ServiceTokenRow => ({
   id: r.id,
   principalId: r.principal_id,
   name: r.name,

@@ -23,7 +23,7 @@ export interface SignatureRow {
   invalidatedReason: string | null;
 }
 
-interface Db {
+export interface Db {
   id: number;
   kind: SignatureRow['kind'];
   lot_id: number | null;
@@ -44,7 +44,7 @@ interface Db {
   invalidated_reason: string | null;
 }
 
-const toRow = (r: Db): SignatureRow => ({
+export const toRow = (r: Db): SignatureRow => ({
   id: r.id,
   kind: r.kind,
   lotId: r.lot_id,
