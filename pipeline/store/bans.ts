@@ -17,7 +17,7 @@ export interface BanRecord {
   bannedAt: number;
 }
 
-interface BanDbRow {
+export interface BanDbRow {
   kind: BanKind;
   key: string;
   until_ms: number;
@@ -25,7 +25,7 @@ interface BanDbRow {
   banned_at_ms: number;
 }
 
-const toBan = (r: BanDbRow): BanRecord => ({ kind: r.kind, key: r.key, until: r.until_ms, strike: r.strikes, bannedAt: r.banned_at_ms });
+export const toBan = (r: BanDbRow): BanRecord => ({ kind: r.kind, key: r.key, until: r.until_ms, strike: r.strikes, bannedAt: r.banned_at_ms });
 
 export function getBan(sql: Sql, kind: BanKind, key: string): BanRecord | undefined {
   const r = sql.q('SELECT * FROM sftp_bans WHERE kind = ? AND "key" = ?').get(kind, key) as BanDbRow | undefined;

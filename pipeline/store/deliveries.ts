@@ -19,7 +19,7 @@ export interface DeliveryRow {
   updatedAt: string;
 }
 
-interface DeliveryDbRow {
+export interface DeliveryDbRow {
   outbox_id: string;
   connector: string;
   state: DeliveryState;
@@ -30,7 +30,7 @@ interface DeliveryDbRow {
   updated_at: string;
 }
 
-function toDelivery(r: DeliveryDbRow): DeliveryRow {
+export function toDelivery(r: DeliveryDbRow): DeliveryRow {
   return {
     outboxId: r.outbox_id,
     connector: r.connector,

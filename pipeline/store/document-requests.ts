@@ -19,7 +19,7 @@ export interface DocumentRequestRow {
   fulfilledAt: string | null;
 }
 
-interface DbRow {
+export interface DbRow {
   id: number;
   lot_id: number;
   partner: string;
@@ -32,7 +32,7 @@ interface DbRow {
   fulfilled_at: string | null;
 }
 
-const toRow = (r: DbRow): DocumentRequestRow => ({
+export const toRow = (r: DbRow): DocumentRequestRow => ({
   id: r.id,
   lotId: r.lot_id,
   partner: r.partner,
@@ -45,7 +45,7 @@ const toRow = (r: DbRow): DocumentRequestRow => ({
   fulfilledAt: r.fulfilled_at,
 });
 
-const SELECT = `SELECT r.*, (SELECT min(d.recorded_at) FROM documents d
+export const SELECT = `SELECT r.*, (SELECT min(d.recorded_at) FROM documents d
                               WHERE d.lot_id = r.lot_id AND d.type = r.document_type AND d.partner = r.partner AND d.recorded_at >= r.requested_at) AS fulfilled_at
                 FROM document_requests r`;
 

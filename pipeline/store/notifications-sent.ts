@@ -16,7 +16,7 @@ export interface NotificationSentRow {
   updatedAt: string;
 }
 
-interface Db {
+export interface Db {
   key: string;
   channel: string;
   event_type: string;

@@ -6,7 +6,7 @@ import { expandPayload } from '../readiness/render.js';
 import { isoInstant, type Sql } from './sql.js';
 import type { Instant, OutboxHold, OutboxMessage, OutboxRow, OutboxState } from './types.js';
 
-interface OutboxDbRow {
+export interface OutboxDbRow {
   id: string;
   topic: string;
   target: string | null;
@@ -24,7 +24,7 @@ interface OutboxDbRow {
   held_at: string | null;
 }
 
-function toOutbox(r: OutboxDbRow): OutboxRow {
+export function toOutbox(r: OutboxDbRow): OutboxRow {
   return {
     id: r.id,
     topic: r.topic,

@@ -31,7 +31,7 @@ export interface PulledFileRow extends RemoteFileKey {
   updatedAt: string;
 }
 
-interface Db {
+export interface Db {
   partner: string;
   remote_path: string;
   size: number;
@@ -47,7 +47,7 @@ interface Db {
   updated_at: string;
 }
 
-function toRow(r: Db): PulledFileRow {
+export function toRow(r: Db): PulledFileRow {
   return {
     partner: r.partner,
     remotePath: r.remote_path,
