@@ -2,7 +2,8 @@
 // correct (pipeline/mapping/draft/). YAML to stdout or --out (never over an existing file without
 // --force); --json prints the detection report instead.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { FileError } from '../model/types.js';
 import { formatDiagnostic } from '../mapping/diagnostics.js';
@@ -42,7 +43,15 @@ export function registerSuggestCommand(mapping: Command): void {
         if (e instanceof FileError) throw new UserError(`${e.code}: ${e.message}`, 3);
         throw e;
       }
-      if (opts.out !== undefined) writeFileSync(opts.out, draft.yaml);
+      if (opts.out !== undefined) {
+        try {
+          // The partner's mapping folder may not exist yet: a draft is often its first file.
+          mkdirSync(path.dirname(opts.out), { recursive: true });
+          writeFileSync(opts.out, draft.yaml);
+        } catch (e) {
+          throw new UserError(`cannot write the draft to ${opts.out}: ${(e as Error).message}`, 1);
+        }
+      }
       if (opts.json) printJson({ ...draft.report, ...(opts.out ? { out: opts.out } : { yaml: draft.yaml }) });
       else if (opts.out === undefined) process.stdout.write(draft.yaml);
       else process.stdout.write(`wrote ${opts.out}: ${draft.report.record.kind} with ${draft.report.fields.length} guessed field(s); check every "guess" comment, then run \`lotgate mapping test\`\n`);
