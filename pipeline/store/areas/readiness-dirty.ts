@@ -6,11 +6,14 @@
 // SQLite the recompute's BEGIN IMMEDIATE keeps every other writer out until it commits, so no
 // re-mark can land in between. On PostgreSQL (READ COMMITTED) another machine can re-mark a lot
 // and commit while the recompute runs; so a transaction remembers each marker it read (its
-// marked_at and cause) and clears that lot only when the row is still the one it read. A re-mark
-// still uncommitted when the DELETE runs holds the row: the DELETE waits, then re-checks the
-// condition against the committed row and leaves it. The reads take no row locks, so a recompute
-// never waits on a file's transaction (which marks lots and then appends audit events) while
-// holding the audit chain's lock.
+// marked_at and cause) and clears that lot only when the row is still the one it read.
+//
+// A marker whose row another transaction holds right now (a file's transaction re-marking it,
+// not yet committed) is left alone on PostgreSQL (FOR UPDATE SKIP LOCKED): that transaction is
+// about to commit a newer marker, which must survive anyway. Waiting for it instead would
+// deadlock: a file's transaction marks its lots and then appends to the audit chain, while a
+// recompute appends to the chain (holding the chain's lock to its COMMIT) before it clears
+// markers. The reads take no row locks for the same reason.
 
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
@@ -38,6 +41,10 @@ export function dirtyMarkers(db: Db) {
     return rows.map(toDirty);
   };
   const columns = 'lot_id, submission_id, partner, marked_at';
+  // SQLite: the write lock already keeps every other writer out. PostgreSQL: skip the markers
+  // another transaction is writing (see the header).
+  const deleteWhere = (cond: string) =>
+    db.dialect === 'postgres' ? `DELETE FROM dirty_lots WHERE lot_id IN (SELECT lot_id FROM dirty_lots WHERE ${cond} FOR UPDATE SKIP LOCKED)` : `DELETE FROM dirty_lots WHERE ${cond}`;
 
   return {
     /** Marks lots stale; a lot already marked takes the newer cause. Returns how many ids were given. */
@@ -85,7 +92,8 @@ export function dirtyMarkers(db: Db) {
 
     /**
      * Clears the markers of these lots. A lot whose marker this transaction read is cleared only
-     * if nobody marked it again since (see the header); any other lot is cleared outright.
+     * if nobody marked it again since (see the header); any other lot is cleared outright. On
+     * PostgreSQL a marker another transaction is writing at this moment is left to it.
      */
     async clearDirty(lotIds: Iterable<number>): Promise<void> {
       const ids = [...new Set(lotIds)].sort((a, b) => a - b);
@@ -93,9 +101,9 @@ export function dirtyMarkers(db: Db) {
       const unread = ids.filter((id) => !seen.has(id));
       for (const part of chunks(read, ROWS_PER_STATEMENT)) {
         const one = '(lot_id = ? AND marked_at = ? AND submission_id IS NOT DISTINCT FROM ? AND partner IS NOT DISTINCT FROM ?)';
-        await db.run(`DELETE FROM dirty_lots WHERE ${part.map(() => one).join(' OR ')}`, part.flatMap((r) => [r.lot_id, r.marked_at, r.submission_id, r.partner]));
+        await db.run(deleteWhere(part.map(() => one).join(' OR ')), part.flatMap((r) => [r.lot_id, r.marked_at, r.submission_id, r.partner]));
       }
-      for (const part of chunks(unread)) await db.run(`DELETE FROM dirty_lots WHERE lot_id IN (${marks(part)})`, part);
+      for (const part of chunks(unread)) await db.run(deleteWhere(`lot_id IN (${marks(part)})`), part);
       for (const id of ids) seen.delete(id);
     },
 

@@ -251,6 +251,41 @@ describeStore('readiness', (h) => {
     expect(await s.readiness.dirtyLots(10)).toEqual([{ lotId: 2, submissionId: null, partner: 'again' }]);
   });
 
+  if (h.dialect === 'postgres') {
+    it('a recompute holding the audit chain does not wait for a file that re-marks a lot and then audits', async () => {
+      const s = await h.fresh();
+      await lots(s.db, [1]);
+      await s.readiness.markLotsDirty([1], {});
+      const b = await h.another({ now: () => new Date('2026-09-09T09:09:09.000Z') });
+      const signal = () => {
+        let fire!: () => void;
+        const p = new Promise<void>((r) => (fire = r));
+        return { p, fire };
+      };
+      const recomputed = signal();
+      const marked = signal();
+      // The recompute: reads the marker, appends its audit event (the chain's lock, held to COMMIT)…
+      const recompute = s.transaction(async (tx) => {
+        await tx.readiness.stillDirty([1]);
+        await tx.audit.appendAudit({ actor: 'readiness:recompute', action: 'job.run', subject: 'lot:M/L1' });
+        recomputed.fire();
+        await marked.p;
+        // …and clears while the file's transaction holds the re-marked row and waits for the chain.
+        await tx.readiness.clearDirty([1]);
+      });
+      // The file: re-marks the lot, then audits (as process-submission.ts does).
+      const file = b.transaction(async (tx) => {
+        await recomputed.p;
+        await tx.readiness.markLotsDirty([1], { partner: 'file' });
+        marked.fire();
+        await tx.audit.appendAudit({ actor: 'partner:file', action: 'job.run', subject: 'submission:1' });
+      });
+      await Promise.all([recompute, file]);
+      expect(await s.readiness.dirtyLots(10)).toEqual([{ lotId: 1, submissionId: null, partner: 'file' }]);
+      expect(await s.audit.verifyAudit()).toEqual({ ok: true, count: 2 });
+    });
+  }
+
   it('a lot re-marked by another machine while a recompute runs keeps its marker', async () => {
     const s = await h.fresh({ now: () => new Date('2026-01-01T00:00:00.000Z') });
     const ids = Array.from({ length: 40 }, (_, i) => i + 1);
