@@ -135,7 +135,7 @@ async function testResultsOf(db: Db, lotIds: readonly number[]): Promise<Map<num
 }
 
 /** Identifiers of this lot whose (scheme, value, issuer) also names another lot, with those lots' numbers. */
-async function conflictingIdentifiers(db: Db, lotId: number): Promise<(IdentifierRow & { lotNumbers: string[] })[]> {
+export async function conflictingIdentifiers(db: Db, lotId: number): Promise<(IdentifierRow & { lotNumbers: string[] })[]> {
   const rows = await db.all<{ scheme: IdentifierRow['scheme']; value: string; issuer: string; other: number; lot_number: string }>(
     `SELECT mine.scheme, mine.value, mine.issuer, other.lot_id AS other, l.lot_number
      FROM lot_identifiers mine
