@@ -40,15 +40,15 @@ function byLot<T>(sql: Sql, query: string, ids: string, lotIds: readonly number[
 
 const IN_BATCH = 'lot_id IN (SELECT value FROM json_each(?))';
 
-const DOC_COLUMNS = (
+export const DOC_COLUMNS = (
   ['type', 'doc_id', 'version', 'sha256', 'stored_path', 'issued_at', 'supersedes', 'submission_id'] as const satisfies readonly (keyof DocumentDbRow)[]
 ).join(', ');
-const PO_COLUMNS = (
+export const PO_COLUMNS = (
   ['po_number', 'po_item', 'material_id', 'quantity', 'uom', 'vendor', 'planned_date', 'confirmed_date', 'lot_number', 'status'] as const satisfies readonly (keyof PurchaseOrderDbRow)[]
 )
   .map((c) => `p.${c}`)
   .join(', ');
-const LOT_COLUMNS = (
+export const LOT_COLUMNS = (
   ['id', 'material_id', 'lot_number', 'expiry_date', 'manufacture_date', 'quantity', 'uom', 'site', 'vendor', 'quality_state', 'po_number', 'po_item'] as const satisfies readonly (keyof LotDbRow)[]
 ).join(', ');
 
@@ -113,7 +113,7 @@ export function loadLotFactsBatch(sql: Sql, lotIds: readonly number[]): LotFacts
   });
 }
 
-interface IdentifierFlagRow {
+export interface IdentifierFlagRow {
   scheme: IdentifierRow['scheme'];
   value: string;
   issuer: string;
@@ -146,7 +146,7 @@ function plannedReceiptsOf(sql: Sql, ids: string): Map<number, PurchaseOrderDbRo
 
 // A lot's results are the widest rows readiness reads: only the columns the model carries, as
 // arrays (raw) rather than objects, which is most of what reading them costs.
-const TEST_FACT_COLUMNS = [
+export const TEST_FACT_COLUMNS = [
   'sample_id',
   'test_code',
   'test_name',
@@ -227,7 +227,7 @@ export function currentDeviations(sql: Sql, lotId: number) {
   return rows.map(toDeviation);
 }
 
-interface ReadinessDbRow {
+export interface ReadinessDbRow {
   state: string;
   late: number;
   readiness: string;
@@ -346,13 +346,13 @@ export function saveReadiness(
 }
 
 /** The readiness as getReadiness gives it back (messages, no params), for comparing. */
-function asRead(r: Readiness): Readiness {
+export function asRead(r: Readiness): Readiness {
   const out: Readiness = { state: r.state, reasons: r.reasons.map((x) => expandReason({ ...x, params: undefined }, { lotNumber: '', materialId: '' })), late: r.late };
   if (r.lateStages !== undefined) out.lateStages = r.lateStages;
   return out;
 }
 
-function reasonKey(r: Readiness): string {
+export function reasonKey(r: Readiness): string {
   return r.reasons
     .map((x) => x.code)
     .sort()
