@@ -24,8 +24,9 @@ const users: Group = async () => (await import('./user-commands.js')).registerUs
 // After the read commands: `lot dispose` is a subcommand of their `lot`.
 const sign: Group = async () => (await import('./sign-commands.js')).registerSignCommands;
 const readiness: Group = async () => (await import('./readiness-commands.js')).registerReadinessCommands;
+const storeGroup: Group = async () => (await import('./store-commands.js')).registerStoreCommands;
 
-const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config, users, sign, readiness];
+const ALL = [ingest, mapping, read, submission, job, outbox, server, partner, demo, bans, config, users, sign, readiness, storeGroup];
 const BY_COMMAND: Record<string, Group[]> = {
   ingest: [ingest],
   replay: [ingest],
@@ -47,6 +48,7 @@ const BY_COMMAND: Record<string, Group[]> = {
   token: [users],
   access: [users],
   readiness: [readiness],
+  store: [storeGroup],
 };
 
 /** The first word that is not an option (or an option's value) names the command. */

@@ -78,3 +78,29 @@ describeStore('Db', (h) => {
     expect(await db.all('SELECT id FROM t_conf ORDER BY id')).toEqual([{ id: 2 }]);
   });
 });
+
+describeStore('Db across connections', (h) => {
+  it('a writer waiting for another connection\'s transaction does not stop the process; it goes on after the commit', async () => {
+    const a = await h.fresh();
+    await a.db.exec('CREATE TABLE t_wait (id INTEGER PRIMARY KEY, v TEXT)');
+    const b = await h.another();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const first = a.db.transaction(async (tx) => {
+      await tx.run('INSERT INTO t_wait (id, v) VALUES (?, ?)', [1, 'a']);
+      entered();
+      await gate;
+    });
+    await inside;
+    const second = b.db.transaction(async (tx) => {
+      await tx.run('INSERT INTO t_wait (id, v) VALUES (?, ?)', [2, 'b']);
+    });
+    // The event loop still turns while b waits for a's lock: timers fire, a can finish.
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await Promise.all([first, second]);
+    expect(await b.db.all('SELECT id FROM t_wait ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+});

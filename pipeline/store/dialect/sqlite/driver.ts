@@ -2,6 +2,11 @@
 // synchronous underneath; the Mutex keeps other callers' statements out of an open transaction
 // (the connection is shared by everything in the process). Transactions are BEGIN IMMEDIATE so
 // writers of other processes queue on the file lock instead of failing half-way.
+//
+// Waiting for that lock must not block the event loop: SQLite's own busy handler sleeps inside
+// the call, and a second connection of the same process (or anything else the process serves)
+// would stop with it. So the connection's busy_timeout is 0 and a BEGIN IMMEDIATE or a statement
+// outside a transaction that meets SQLITE_BUSY is tried again on a timer, until busyTimeoutMs.
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,13 +26,29 @@ function bind(params: readonly unknown[]): unknown[] {
   return params.map((p) => (p === undefined ? null : p === true ? 1 : p === false ? 0 : p instanceof Date ? p.toISOString() : p));
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 class Conn {
   private readonly stmts = new Map<string, Database.Statement>();
   readonly mutex = new Mutex();
   constructor(
     readonly db: Database.Database,
     readonly clock: () => Date,
+    private readonly busyTimeoutMs: number,
   ) {}
+
+  /** Runs fn, again and again while another connection holds the write lock (up to the busy timeout). */
+  async whenFree<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        return fn();
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      }
+      await sleep(delay);
+    }
+  }
 
   stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -66,7 +87,7 @@ class SqliteHandle implements Db {
   }
 
   private use<T>(fn: () => T): Promise<T> {
-    return this.depth > 0 ? Promise.resolve().then(fn) : this.conn.mutex.run(fn);
+    return this.depth > 0 ? Promise.resolve().then(fn) : this.conn.mutex.run(() => this.conn.whenFree(fn));
   }
 
   all<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -89,7 +110,7 @@ class SqliteHandle implements Db {
     if (this.depth > 0) return this.savepoint(fn);
     const release = await this.conn.mutex.lock();
     try {
-      this.conn.db.exec('BEGIN IMMEDIATE');
+      await this.conn.whenFree(() => this.conn.db.exec('BEGIN IMMEDIATE'));
       try {
         const out = await fn(new SqliteHandle(this.conn, 1));
         this.conn.db.exec('COMMIT');
@@ -133,18 +154,21 @@ export class SqliteDb extends SqliteHandle implements RootDb {
   static open(path: string, opts: SqliteOpenOptions = {}): SqliteDb {
     const inMemory = path === ':memory:' || path === '';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+    const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 30_000));
     const db = new Database(path);
     try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 30_000))}`);
+      // Opening waits in SQLite's own handler (once per process start); afterwards whenFree() waits.
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db, MIGRATIONS);
+      db.pragma('busy_timeout = 0');
     } catch (err) {
       db.close();
       throw err;
     }
-    return new SqliteDb(new Conn(db, opts.now ?? (() => new Date())), path);
+    return new SqliteDb(new Conn(db, opts.now ?? (() => new Date()), busyTimeoutMs), path);
   }
 
   /** The better-sqlite3 connection, for the few edges that stream (store copy reads through it). */

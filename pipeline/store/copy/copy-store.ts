@@ -1,0 +1,148 @@
+// `lotgate store copy --to postgres://…`: moves a SQLite store into an empty PostgreSQL database
+// for a user who outgrows one machine. Every table, every row as stored (ids kept, identities
+// moved past them), in one PostgreSQL transaction: a failure leaves the target empty. Before:
+// the source's audit chain must verify. After: row counts per table, the ledger's totals per
+// state and the audit chain (verified on PostgreSQL, same head) must match, or the command fails.
+
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { from as copyFrom } from 'pg-copy-streams';
+import { asyncStore, type AsyncStore } from '../areas/index.js';
+import type { Db } from '../db/db.js';
+import { pgClientOf, PgDb } from '../dialect/postgres/driver.js';
+import { migratePg } from '../dialect/postgres/migrate.js';
+import { copyLine } from './copy-text.js';
+import { LEDGER_TOTALS, SqliteSource, type LedgerTotal, type SourceTable } from './sqlite-source.js';
+
+export interface CopyProgress {
+  table: string;
+  copied: number;
+  total: number;
+}
+
+export interface CopyReport {
+  from: string;
+  to: string;
+  tables: { table: string; rows: number }[];
+  rows: number;
+  ledger: LedgerTotal[];
+  audit: { events: number; head: { seq: number; hash: string } };
+}
+
+export class CopyError extends Error {
+  constructor(
+    readonly code: 'E_DATABASE_UNREACHABLE' | 'E_STORE_COPY_AUDIT_BROKEN' | 'E_STORE_COPY_TARGET_NOT_EMPTY' | 'E_STORE_COPY_MISMATCH' | 'E_STORE_COPY_FAILED',
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'CopyError';
+  }
+}
+
+const PROGRESS_EVERY = 20_000;
+
+export async function copyStore(sqlitePath: string, url: string, onProgress: (p: CopyProgress) => void = () => {}): Promise<CopyReport> {
+  const source = SqliteSource.open(sqlitePath);
+  let target: PgDb | undefined;
+  try {
+    const before = source.verifyAudit();
+    if (!before.ok) throw new CopyError('E_STORE_COPY_AUDIT_BROKEN', `the audit chain of ${sqlitePath} is broken at event ${before.brokenAt} (${before.reason}); nothing was copied. Run \`lotgate audit verify\` and resolve it first`);
+    target = await PgDb.connect(url).catch((e: Error) => {
+      throw new CopyError('E_DATABASE_UNREACHABLE', `${e.message}; nothing was copied. Check the URL (postgres://user@host:5432/dbname), that the server runs and that the database exists (createdb)`);
+    });
+    await migratePg(target);
+    const tables = source.tables();
+    await assertEmpty(target, tables);
+
+    const copied: { table: string; rows: number }[] = [];
+    await target.transaction(async (tx) => {
+      for (const t of tables) copied.push({ table: t.name, rows: await copyTable(tx, source, t, onProgress) });
+      await moveIdentities(tx);
+    });
+
+    const report: CopyReport = {
+      from: sqlitePath,
+      to: target.location,
+      tables: copied,
+      rows: copied.reduce((n, t) => n + t.rows, 0),
+      ledger: source.ledgerTotals(),
+      audit: { events: before.count, head: { seq: 0, hash: '' } },
+    };
+    await compare(source, asyncStore(target), tables, report);
+    return report;
+  } finally {
+    source.close();
+    await target?.close();
+  }
+}
+
+async function assertEmpty(db: Db, tables: SourceTable[]): Promise<void> {
+  for (const t of tables) {
+    const r = await db.get<{ one: number }>(`SELECT 1 AS one FROM "${t.name}" LIMIT 1`);
+    if (r) throw new CopyError('E_STORE_COPY_TARGET_NOT_EMPTY', `table ${t.name} of the target already holds rows; copy into an empty database (createdb a new one, or drop this one's tables)`);
+  }
+}
+
+async function copyTable(tx: Db, source: SqliteSource, t: SourceTable, onProgress: (p: CopyProgress) => void): Promise<number> {
+  const total = source.count(t.name);
+  if (total === 0) return 0;
+  const cols = t.columns.map((c) => `"${c}"`).join(', ');
+  let copied = 0;
+  const rows = source.rows(t);
+  const lines = Readable.from(
+    (function* () {
+      // Lines are sent in chunks of ~64 KB: one write per row would cost more than the COPY.
+      let chunk = '';
+      for (const row of rows) {
+        copied++;
+        if (copied % PROGRESS_EVERY === 0) onProgress({ table: t.name, copied, total });
+        try {
+          chunk += copyLine(row);
+        } catch (e) {
+          throw new CopyError('E_STORE_COPY_FAILED', `table ${t.name}, row ${copied}: ${(e as Error).message}`);
+        }
+        if (chunk.length >= 65_536) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      if (chunk) yield chunk;
+    })(),
+  );
+  try {
+    await pipeline(lines, pgClientOf(tx).query(copyFrom(`COPY "${t.name}" (${cols}) FROM STDIN`)));
+  } catch (e) {
+    if (e instanceof CopyError) throw e;
+    throw new CopyError('E_STORE_COPY_FAILED', `table ${t.name}: ${(e as Error).message}; nothing was copied (the target is left empty)`);
+  }
+  onProgress({ table: t.name, copied, total });
+  return copied;
+}
+
+/** Ids were copied as they are: each identity must continue after the largest. */
+async function moveIdentities(tx: Db): Promise<void> {
+  const cols = await tx.all<{ table_name: string; column_name: string }>(
+    `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY table_name`,
+  );
+  for (const c of cols) {
+    await tx.get(`SELECT setval(pg_get_serial_sequence(?, ?), coalesce((SELECT max("${c.column_name}") FROM "${c.table_name}"), 0) + 1, false)`, [`"${c.table_name}"`, c.column_name]);
+  }
+}
+
+async function compare(source: SqliteSource, target: AsyncStore, tables: SourceTable[], report: CopyReport): Promise<void> {
+  const problems: string[] = [];
+  for (const t of tables) {
+    const want = source.count(t.name);
+    const got = (await target.db.get<{ n: number }>(`SELECT count(*) AS n FROM "${t.name}"`))?.n ?? 0;
+    if (want !== got) problems.push(`${t.name}: ${want} rows in SQLite, ${got} in PostgreSQL`);
+  }
+  const ledger = await target.db.all<LedgerTotal>(LEDGER_TOTALS);
+  if (JSON.stringify(ledger) !== JSON.stringify(report.ledger)) problems.push(`ledger totals differ: ${JSON.stringify(report.ledger)} vs ${JSON.stringify(ledger)}`);
+  const after = await target.audit.verifyAudit();
+  if (!after.ok) problems.push(`the copied audit chain does not verify: event ${after.brokenAt}: ${after.reason}`);
+  else if (after.count !== report.audit.events) problems.push(`audit events: ${report.audit.events} in SQLite, ${after.count} in PostgreSQL`);
+  report.audit.head = await target.audit.auditHead();
+  const sourceHead = source.auditHead();
+  if (sourceHead.seq !== report.audit.head.seq || sourceHead.hash !== report.audit.head.hash) problems.push(`audit heads differ: ${sourceHead.seq}:${sourceHead.hash} vs ${report.audit.head.seq}:${report.audit.head.hash}`);
+  if (problems.length) throw new CopyError('E_STORE_COPY_MISMATCH', `the copy does not match its source: ${problems.join('; ')}. The source is untouched; drop the target database and copy again`);
+}
