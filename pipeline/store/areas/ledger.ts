@@ -6,7 +6,8 @@
 // The exactly-once decisions of the intake read from here: findAppliedBySha (is this a duplicate
 // of bytes already counted?), findResendOrigin (which rejected file does it resend?),
 // listUnfinishedSubmissions (what the reconciler must requeue) and listAckPending (which answers
-// are still owed). They are plain reads; the callers serialise the decision around them.
+// are still owed). They are plain reads, so a decision made from them must be serialised:
+// lockDecision (the one method the sync module lacks) does that on PostgreSQL; see there.
 
 import type { ProblemCode } from '../../codes.js';
 import type { RowError, SubmissionState } from '../../model/types.js';
@@ -23,6 +24,13 @@ export interface ListSubmissionsOptions {
 }
 
 export interface LedgerArea {
+  /**
+   * Serialises the decision about a file's bytes: call it first in the transaction that re-reads a
+   * submission's state and findAppliedBySha, then writes the outcome. Until that transaction ends,
+   * no other transaction deciding bytes with this partner and sha256 (the same submission or a
+   * copy of it) gets past its own lockDecision. Throws outside a transaction.
+   */
+  lockDecision(partner: string, sha256: string): Promise<void>;
   /** Records a file that arrived; returns its id. Unset fields take the ledger's defaults. */
   insertSubmission(s: NewSubmission): Promise<number>;
   getSubmission(id: number): Promise<SubmissionRow | undefined>;
@@ -144,6 +152,30 @@ export function rejectedChunks(n: number): number[] {
   return out;
 }
 
+// --- the decision lock -----------------------------------------------------------------------
+
+/**
+ * The first key of the ledger's advisory locks (the two-int form keeps them apart from other
+ * areas' keys): "LGLD" in ASCII.
+ */
+const DECISION_LOCK_CLASS = 0x4c474c44;
+
+/**
+ * SQLite: a transaction is BEGIN IMMEDIATE, which takes the database's one write lock before its
+ * first statement, so every deciding transaction is already serial; nothing to add.
+ * PostgreSQL: READ COMMITTED transactions run side by side, so two workers could both find no
+ * counted original and both apply the same bytes (or the same submission twice). A transaction-
+ * level advisory lock on (partner, sha256) makes the second wait until the first commits, and its
+ * reads then see the first's outcome. PostgreSQL frees it at COMMIT/ROLLBACK, also when the
+ * process dies. A hash collision between two keys only makes unrelated files wait, never wrong.
+ * The sha256 is fixed-length hex, so `partner:sha256` cannot name two different pairs.
+ */
+async function lockDecision(db: Db, partner: string, sha256: string): Promise<void> {
+  if (!db.inTransaction) throw new Error('lockDecision: call it inside the deciding transaction (db.transaction(async (tx) => …))');
+  if (db.dialect !== 'postgres') return;
+  await db.get('SELECT pg_advisory_xact_lock(?, hashtext(?)) AS locked', [DECISION_LOCK_CLASS, `${partner}:${sha256}`]);
+}
+
 // --- the area --------------------------------------------------------------------------------
 
 export function ledgerArea(db: Db): LedgerArea {
@@ -155,6 +187,8 @@ export function ledgerArea(db: Db): LedgerArea {
     (await db.all<SubmissionDbRow>(text, params)).map(toSubmission);
 
   return {
+    lockDecision: (partner, sha256) => lockDecision(db, partner, sha256),
+
     async insertSubmission(s) {
       const row: Omit<SubmissionRow, 'id'> = {
         ...defaults(db.now()),

@@ -266,6 +266,65 @@ describeStore('ledger area', (h) => {
     );
   });
 
+  // The intake's decision, as process-submission makes it: under the lock, re-read the state and
+  // look for a counted original; then write the outcome. The rejected rows in between widen the
+  // window in which an unserialised second worker would read the same "nothing applied yet".
+  const decide = (s: AsyncStore, id: number, partner: string, digest: string) =>
+    s.transaction(async (tx) => {
+      await tx.ledger.lockDecision(partner, digest);
+      const current = await tx.ledger.getSubmission(id);
+      if (current?.state !== 'processing') return 'already_decided' as const;
+      const counted = await tx.ledger.findAppliedBySha(partner, digest, id);
+      if (counted) {
+        await tx.ledger.updateSubmission(id, { state: 'duplicate', duplicateOf: counted.id });
+        return 'duplicate' as const;
+      }
+      await tx.ledger.insertRejectedRows(id, Array.from({ length: 20 }, (_, i) => rowError(i)));
+      await tx.ledger.updateSubmission(id, { state: 'applied', applied: 1 });
+      return 'applied' as const;
+    });
+
+  // SQLite's two sides share one connection: two connections of ONE process cannot both hold a
+  // write transaction across awaits (the second's BEGIN IMMEDIATE blocks the event loop the first
+  // needs to commit), and SQLite serialises writers anyway. PostgreSQL gets two real connections.
+  const twoSides = async (): Promise<[OpenedStore, OpenedStore]> => {
+    const a = await h.fresh();
+    return [a, h.dialect === 'postgres' ? await h.another() : a];
+  };
+
+  it('lockDecision refuses to run outside a transaction', async () => {
+    const s = await h.fresh();
+    await expect(s.ledger.lockDecision('acme', sha('a'))).rejects.toThrow(/inside the deciding transaction/);
+  });
+
+  it('two workers deciding copies of the same bytes at once: exactly one applies, the other is its duplicate', async () => {
+    const [a, b] = await twoSides();
+    const digests = ['1', '2', '3', '4', '5', '6'].map(sha);
+    const pairs = await Promise.all(
+      digests.map(async (digest) => {
+        const one = await adder(a)('acme', 'one.csv', digest, { state: 'processing' });
+        const two = await adder(a)('acme', 'two.csv', digest, { state: 'processing' });
+        const outcomes = await Promise.all([decide(a, one, 'acme', digest), decide(b, two, 'acme', digest)]);
+        return { one, two, outcomes };
+      }),
+    );
+    for (const { one, two, outcomes } of pairs) {
+      expect([...outcomes].sort()).toEqual(['applied', 'duplicate']);
+      const [winner, loser] = outcomes[0] === 'applied' ? [one, two] : [two, one];
+      expect(await b.ledger.getSubmission(loser)).toMatchObject({ state: 'duplicate', duplicateOf: winner });
+      expect(await b.ledger.countRejectedRows(winner)).toBe(20);
+      expect(await b.ledger.countRejectedRows(loser)).toBe(0);
+    }
+  });
+
+  it('two workers deciding the same submission at once: it is applied once', async () => {
+    const [a, b] = await twoSides();
+    const ids = await Promise.all(['7', '8', '9'].map((c) => adder(a)('acme', `${c}.csv`, sha(c), { state: 'processing' })));
+    const outcomes = await Promise.all(ids.flatMap((id, i) => [a, b].map((s) => decide(s, id, 'acme', sha(['7', '8', '9'][i]!)))));
+    for (let i = 0; i < ids.length; i++) expect([outcomes[2 * i], outcomes[2 * i + 1]].sort()).toEqual(['already_decided', 'applied']);
+    for (const id of ids) expect(await a.ledger.countRejectedRows(id)).toBe(20);
+  });
+
   it('two connections inserting at once get distinct ids and see each other’s rows', async () => {
     const a = await h.fresh();
     const b = await h.another();
