@@ -6,7 +6,7 @@ import type { Instant, NewSubmission, RejectedRowRow, SubmissionRow } from './ty
 import type { ProblemCode } from '../codes.js';
 
 // camelCase field → column. Also the whitelist of what updateSubmission may change.
-const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
+export const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
   partner: 'partner',
   feed: 'feed',
   originalName: 'original_name',
@@ -293,7 +293,7 @@ function toDb(v: unknown): unknown {
   return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+export function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
