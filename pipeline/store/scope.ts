@@ -27,21 +27,25 @@ export interface SqlPart {
   args: unknown[];
 }
 
+/** "Always" and "never" as conditions both SQLite and PostgreSQL accept (PostgreSQL refuses a bare 1/0). */
+export const ALWAYS = '1 = 1';
+export const NEVER = '1 = 0';
+
 const isAll = (d: ScopeDim) => d === '*' || (Array.isArray(d) && d.includes('*'));
 
 function inList(expr: string, values: readonly string[]): SqlPart {
-  if (values.length === 0) return { sql: '0', args: [] };
+  if (values.length === 0) return { sql: NEVER, args: [] };
   return { sql: `${expr} IN (${values.map(() => '?').join(', ')})`, args: [...values] };
 }
 
 /** Facts about lot `lot` that partner list `p` sent (any fact table). */
 function partnerTouches(lot: string, values: readonly string[]): SqlPart {
-  const inner = inList('partner', values);
+  const inner = inList('x.partner', values);
   const tables = ['lot_identifiers', 'stage_events', 'test_results', 'documents', 'dispositions'];
   const parts = [
     inList(`${lot}.partner`, values),
     inList(`${lot}.vendor`, values),
-    ...tables.map((t) => ({ sql: `EXISTS (SELECT 1 FROM ${t} x WHERE x.lot_id = ${lot}.id AND x.${inner.sql})`, args: inner.args })),
+    ...tables.map((t) => ({ sql: `EXISTS (SELECT 1 FROM ${t} x WHERE x.lot_id = ${lot}.id AND ${inner.sql})`, args: inner.args })),
   ];
   return { sql: `(${parts.map((p) => p.sql).join(' OR ')})`, args: parts.flatMap((p) => p.args) };
 }
@@ -56,16 +60,16 @@ function oneScope(s: Scope, lot: string): SqlPart {
     parts.push({ sql: `(${mat.sql} OR EXISTS (SELECT 1 FROM materials pf WHERE pf.material_id = ${lot}.material_id AND ${fam.sql}))`, args: [...mat.args, ...fam.args] });
   }
   if (!isAll(s.partners)) parts.push(partnerTouches(lot, s.partners as string[]));
-  if (!parts.length) return { sql: '1', args: [] };
+  if (!parts.length) return { sql: ALWAYS, args: [] };
   return { sql: `(${parts.map((p) => p.sql).join(' AND ')})`, args: parts.flatMap((p) => p.args) };
 }
 
 /** SQL predicate over a `lots` row aliased `lot` that is true exactly for the lots `access` may see. */
 export function scopeWhere(access: Access, lot = 'l'): SqlPart {
-  if (access === 'all') return { sql: '1', args: [] };
-  if (access.length === 0) return { sql: '0', args: [] };
+  if (access === 'all') return { sql: ALWAYS, args: [] };
+  if (access.length === 0) return { sql: NEVER, args: [] };
   const parts = access.map((s) => oneScope(s, lot));
-  if (parts.some((p) => p.sql === '1')) return { sql: '1', args: [] };
+  if (parts.some((p) => p.sql === ALWAYS)) return { sql: ALWAYS, args: [] };
   return { sql: `(${parts.map((p) => p.sql).join(' OR ')})`, args: parts.flatMap((p) => p.args) };
 }
 
@@ -82,7 +86,7 @@ const TOUCHED = (sub: string) =>
  * rejected values and raw bytes), and it touched at least one.
  */
 export function submissionScopeWhere(access: Access, sub = 's'): SqlPart {
-  if (access === 'all') return { sql: '1', args: [] };
+  if (access === 'all') return { sql: ALWAYS, args: [] };
   const parts: SqlPart[] = [];
   for (const s of access) {
     const p: SqlPart[] = [];
@@ -94,10 +98,10 @@ export function submissionScopeWhere(access: Access, sub = 's'): SqlPart {
         args: lotScope.args,
       });
     }
-    if (!p.length) return { sql: '1', args: [] };
+    if (!p.length) return { sql: ALWAYS, args: [] };
     parts.push({ sql: `(${p.map((x) => x.sql).join(' AND ')})`, args: p.flatMap((x) => x.args) });
   }
-  if (!parts.length) return { sql: '0', args: [] };
+  if (!parts.length) return { sql: NEVER, args: [] };
   return { sql: `(${parts.map((p) => p.sql).join(' OR ')})`, args: parts.flatMap((p) => p.args) };
 }
 

@@ -167,8 +167,8 @@ async function search(db: Db, access: Access, q: AuditSearch): Promise<{ items: 
     const lot = scopeWhere(access, 'l');
     const sub = submissionScopeWhere(access, 's');
     add(
-      `(EXISTS (SELECT 1 FROM lots l WHERE a.subject = 'lot:' || l.material_id || '/' || l.lot_number AND ${truth(db, lot.sql)})
-        OR EXISTS (SELECT 1 FROM submissions s WHERE a.subject = 'submission:' || s.id AND ${truth(db, sub.sql)}))`,
+      `(EXISTS (SELECT 1 FROM lots l WHERE a.subject = 'lot:' || l.material_id || '/' || l.lot_number AND ${lot.sql})
+        OR EXISTS (SELECT 1 FROM submissions s WHERE a.subject = 'submission:' || s.id AND ${sub.sql}))`,
       ...lot.args,
       ...sub.args,
     );
@@ -176,18 +176,6 @@ async function search(db: Db, access: Access, q: AuditSearch): Promise<{ items: 
   const rows = await db.all<AuditDbRow>(`SELECT a.* FROM audit_events a ${whereOf(where)} ORDER BY a.seq DESC LIMIT ?`, [...argsOf(where), q.limit + 1]);
   const items = rows.slice(0, q.limit).map(toAuditRow);
   return { items, nextBeforeSeq: rows.length > q.limit ? items[items.length - 1].seq : null };
-}
-
-/**
- * scope.ts writes "always" and "never" as the integers 1 and 0, which SQLite takes as truth
- * values and PostgreSQL refuses ("argument of AND must be type boolean"). On PostgreSQL each
- * bare 0/1 standing where a condition stands becomes (1 = 1) / (1 = 0). Values are always `?`
- * placeholders there, so a bare digit between these separators is never data.
- * TODO(issue 13): drop this once scope.ts writes 1 = 1 / 1 = 0 itself (a shared file).
- */
-export function truth(db: Db, predicate: string): string {
-  if (db.dialect === 'sqlite') return predicate;
-  return predicate.replace(/(^|\(|\bOR |\bAND |\bNOT )([01])(?=$|\)| OR| AND)/g, (_m, before: string, digit: string) => `${before}(1 = ${digit})`);
 }
 
 function whereOf(parts: readonly SqlPart[]): string {

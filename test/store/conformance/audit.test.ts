@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import { auditHash, GENESIS_HASH } from '../../../pipeline/store/audit.js';
-import { truth } from '../../../pipeline/store/areas/audit.js';
 import { asyncStore } from '../../../pipeline/store/areas/index.js';
 import { createRolesSql, DEFAULT_AUDIT_ROLES, grantAppSql, prepareDatabaseSql } from '../../../pipeline/store/dialect/postgres/audit-roles.js';
 import { openDb } from '../../../pipeline/store/open-db.js';
@@ -258,11 +257,3 @@ describeStore('audit', (h) => {
   }
 });
 
-it('truth(): scope.ts’s bare 0/1 conditions become booleans on PostgreSQL only', () => {
-  const pgDb = { dialect: 'postgres' } as Parameters<typeof truth>[0];
-  const liteDb = { dialect: 'sqlite' } as Parameters<typeof truth>[0];
-  expect(truth(pgDb, '0')).toBe('(1 = 0)');
-  expect(truth(pgDb, '(l.site IN (?) AND (1 OR x.partner IN (?)) AND NOT 0)')).toBe('(l.site IN (?) AND ((1 = 1) OR x.partner IN (?)) AND NOT (1 = 0))');
-  expect(truth(pgDb, 'l.c10 = ? AND x.v1 IN (?)')).toBe('l.c10 = ? AND x.v1 IN (?)');
-  expect(truth(liteDb, '0')).toBe('0');
-});
