@@ -120,7 +120,7 @@ describeStore('facts: applyTestResults = upsertTestResult row by row', (h) => {
     const a = { s: sa, ...(await seed(sa.db)) };
     const bulk = await runBulk(a, []);
     expect(bulk.rows).toEqual([]);
-    const c = { seed: 77, before: 60, rows: 900, keyPool: 3000 };
+    const c = { seed: 77, before: 60, rows: 1300, keyPool: 3000 };
     const make = (side: Side, count: number, offset: number) => randomResults(rng(c.seed + offset), count, side.lotIds, side.subIds, c.keyPool);
     await writeBefore(a, make(a, c.before, 0));
     clock.t += 3_600_000;

@@ -66,7 +66,20 @@ export function randomResults(r: () => number, n: number, lotIds: readonly numbe
     replicate: pick(r, [null, '1', '2']),
   }));
   const maybe = <T>(list: readonly T[]): T | null | undefined => (r() < 0.25 ? pick(r, [null, undefined]) : pick(r, list));
-  return Array.from({ length: n }, (_, i) => {
+  const out: GeneratedRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const prov: Prov = {
+      submissionId: pick(r, [...subIds, null]),
+      partner: pick(r, ['lab-one', 'lab\ttwo']),
+      ...(r() < 0.8 ? { line: i + 2 } : {}),
+      ...(r() < 0.7 ? { mappingHash: pick(r, ['h1', 'h\\2']) } : {}),
+    };
+    // A third of the rows state an earlier row's fact again (from another or the same submission).
+    if (out.length && r() < 0.35) {
+      const again = pick(r, out);
+      out.push({ lotId: again.lotId, result: again.result, prov });
+      continue;
+    }
     const k = pick(r, keys);
     const result: TestResultInput = {
       testCode: k.testCode,
@@ -85,10 +98,9 @@ export function randomResults(r: () => number, n: number, lotIds: readonly numbe
       resultStatus: pick(r, [undefined, 'preliminary', 'final', 'final', 'retracted'] as const),
       analyst: maybe(ODD_TEXT),
     };
-    const submissionId = pick(r, [...subIds, null]);
-    const prov: Prov = { submissionId, partner: pick(r, ['lab-one', 'lab\ttwo']), ...(r() < 0.8 ? { line: i + 2 } : {}), ...(r() < 0.7 ? { mappingHash: pick(r, ['h1', 'h\\2']) } : {}) };
-    return { lotId: k.lotId, result, prov };
-  });
+    out.push({ lotId: k.lotId, result, prov });
+  }
+  return out;
 }
 
 /** Every column but the id, in key order: what two databases must agree on. */
