@@ -95,7 +95,9 @@ async function readStored(tx: Db, keys: readonly TestKey[]): Promise<Map<string,
     // Locked in key order, as the merge writes: two bulk writers cannot deadlock on each other.
     rows = await tx.all(`SELECT t.* FROM ${table} k JOIN test_results t ON ${JOIN_KEYS} ORDER BY k.lot_id, k.test_code, k.k_sample, k.k_tested, k.k_rep FOR UPDATE OF t`);
   } else {
-    await tx.exec(`CREATE TEMP TABLE ${table} (lot_id INTEGER, test_code TEXT, k_sample TEXT, k_tested TEXT, k_rep TEXT)`);
+    // Key columns without a type: a TEXT column's affinity would keep SQLite from matching
+    // coalesce(t.sample_id, '') = k.k_sample to the index expression (it then searches on lot and test only).
+    await tx.exec(`CREATE TEMP TABLE ${table} (lot_id INTEGER, test_code TEXT, k_sample, k_tested, k_rep)`);
     for (const part of chunks(keys, SQLITE_CHUNK)) {
       await tx.run(`INSERT INTO ${table} (${KEY_TABLE_COLUMNS.join(', ')}) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, part.flatMap(keyRow));
     }
