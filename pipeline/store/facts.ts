@@ -11,7 +11,7 @@ import type { DeviationStatus, DispositionDecision, ResultStatus } from '../mode
 import { normTime, type Sql } from './sql.js';
 import type { DeviationInput, DocumentInput, Prov, StageEventInput, TestResultInput, WriteResult } from './types.js';
 
-const provArgs = (p: Prov) => [p.submissionId, p.line ?? null, p.mappingHash ?? null, p.partner] as const;
+export const provArgs = (p: Prov) => [p.submissionId, p.line ?? null, p.mappingHash ?? null, p.partner] as const;
 
 /**
  * When several submissions state the same fact, it is credited to the earliest of them (lowest
@@ -28,7 +28,7 @@ function creditEarliest(sql: Sql, table: 'stage_events' | 'test_results' | 'docu
     .run(...provArgs(prov), rowId, prov.submissionId);
 }
 
-const orNull = (v: string | null | undefined): string | null => (v == null || v === '' ? null : v);
+export const orNull = (v: string | null | undefined): string | null => (v == null || v === '' ? null : v);
 
 const priorOf = (r: { submission_id: number | null; line: number | null }): WriteResult['prior'] => ({ submissionId: r.submission_id, line: r.line });
 
@@ -61,9 +61,9 @@ export function insertStageEvent(sql: Sql, lotId: number, e: StageEventInput, pr
 }
 
 // A lab result moves preliminary → final → retracted; a late-arriving earlier state never undoes a later one.
-const RESULT_RANK: Record<ResultStatus, number> = { preliminary: 0, final: 1, retracted: 2 };
+export const RESULT_RANK: Record<ResultStatus, number> = { preliminary: 0, final: 1, retracted: 2 };
 
-const TEST_VALUE_COLUMNS = [
+export const TEST_VALUE_COLUMNS = [
   'test_name',
   'method',
   'result_raw',
@@ -154,9 +154,9 @@ export function upsertDocument(sql: Sql, lotId: number, d: DocumentInput, prov: 
   return { id: Number(info.lastInsertRowid), created: true };
 }
 
-const DEVIATION_RANK: Record<DeviationStatus, number> = { open: 0, investigation: 1, closed: 2, cancelled: 2 };
+export const DEVIATION_RANK: Record<DeviationStatus, number> = { open: 0, investigation: 1, closed: 2, cancelled: 2 };
 
-interface DeviationVersionDb {
+export interface DeviationVersionDb {
   id: number;
   qms_ref: string | null;
   title: string | null;
@@ -225,7 +225,7 @@ export function upsertDeviation(sql: Sql, lotIds: number[], d: DeviationInput, i
 }
 
 // Two decisions at the same instant: the more restrictive one stands, whatever the order.
-const DECISION_RANK: Record<DispositionDecision, number> = { released: 0, quarantine: 1, rejected: 2 };
+export const DECISION_RANK: Record<DispositionDecision, number> = { released: 0, quarantine: 1, rejected: 2 };
 
 export function insertDisposition(
   sql: Sql,
