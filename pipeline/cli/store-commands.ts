@@ -18,7 +18,10 @@ export function registerStoreCommands(program: Command): void {
     .action(async (opts: { to: string; from?: string; json?: boolean }, cmd: Command) => {
       if (databaseKind(opts.to) !== 'postgres') throw new UserError(`--to must be a postgres:// URL (got ${JSON.stringify(opts.to)})`, 2);
       const from = opts.from ?? path.join(configFrom(cmd).dataDir, 'lotgate.db');
-      const progress = (p: CopyProgress) => process.stderr.write(`  ${p.table}: ${p.copied.toLocaleString('en')} / ${p.total.toLocaleString('en')} rows\n`);
+      // Progress for the tables that take a while; the summary lists them all.
+      const progress = (p: CopyProgress) => {
+        if (p.total >= 50_000) process.stderr.write(`  ${p.table}: ${p.copied.toLocaleString('en')} / ${p.total.toLocaleString('en')} rows\n`);
+      };
       const report = await copyStore(from, opts.to, progress).catch((e: unknown) => {
         throw e instanceof CopyError ? new UserError(e.message) : e;
       });
