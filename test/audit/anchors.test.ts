@@ -28,7 +28,7 @@ function setup(): { dir: string; config: LotgateConfig; dbPath: string } {
 }
 
 function addEvents(store: Store, n: number, from = 0): void {
-  for (let i = 0; i < n; i++) store.appendAudit({ actor: 'test', action: 'test.event', subject: `thing:${from + i}`, details: { i: from + i } });
+  for (let i = 0; i < n; i++) store.appendAudit({ actor: 'test', action: 'job.run', subject: `thing:${from + i}`, details: { i: from + i } });
 }
 
 /** What an attacker with the database file does: drop the append-only guard first. */

@@ -12,7 +12,7 @@ import { totpCode } from '../../pipeline/auth/totp.js';
 import { Store } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const AUTH = { auth: { maxFailedLogins: 3, lockoutMinutes: 15, sessionIdleMinutes: 30, sessionAbsoluteHours: 12, tokenMaxDays: 365 } };
+const AUTH = { auth: { maxFailedLogins: 3, lockoutMinutes: 15, sessionIdleMinutes: 30, sessionAbsoluteHours: 12, tokenMaxDays: 365, timeZone: 'UTC' } };
 let dir: string;
 let store: Store;
 let clock: Date;

@@ -36,12 +36,14 @@ function codeBlocks(file: string): string[] {
   let body: string[] = [];
   for (const line of text(file).split('\n')) {
     const fence = /^```(\w*)\s*$/.exec(line);
-    if (fence && lang === null) {
-      lang = fence[1];
-      body = [];
-    } else if (fence) {
-      if (['', 'sh', 'bash', 'console'].includes(lang)) blocks.push(body.join('\n'));
-      lang = null;
+    if (fence) {
+      if (lang === null) {
+        lang = fence[1];
+        body = [];
+      } else {
+        if (['', 'sh', 'bash', 'console'].includes(lang)) blocks.push(body.join('\n'));
+        lang = null;
+      }
     } else if (lang !== null) body.push(line);
   }
   return blocks;

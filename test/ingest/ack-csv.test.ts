@@ -22,7 +22,7 @@ const hostile = buildAck({
   errors: [
     { line: 2, column: 3, field: 'status', code: 'E_UNMAPPED_CODE', message: '+SUM(A1:A9) is not a status' },
     { line: 3, field: 'lot', code: 'E_UNKNOWN_LOT', message: '@cmd|"/c calc"!A1; -1+1\nnext line' },
-    { line: 4, code: 'E_X', message: '\tTabbed' },
+    { line: 4, code: 'E_BAD_DATE', message: '\tTabbed' },
   ],
 });
 

@@ -5,6 +5,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../../pipeline/codes.js';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
 import { processSubmission, quarantine } from '../../pipeline/ingest/process-submission.js';
 import { registerFile } from '../../pipeline/intake/register-file.js';
@@ -65,7 +66,7 @@ describe('resending a file', () => {
     const dir = path.join(w.dir, 'partial');
     mkdirSync(dir, { recursive: true });
     copyFileSync(path.join(FIXTURES, 'acme-cmo/Chargenstatus_20261119.csv'), path.join(dir, 'Chargenstatus_20261119.csv'));
-    const partial = { code: 'E_PARTIAL_UPLOAD', message: 'The upload was interrupted.' };
+    const partial: { code: ErrorCode; message: string } = { code: 'E_PARTIAL_UPLOAD', message: 'The upload was interrupted.' };
     const qid = await registerFile(w.lg, { partner: 'acme-cmo', path: path.join(dir, 'Chargenstatus_20261119.csv'), name: 'Chargenstatus_20261119.csv', source: 'sftp', removeSource: false, quarantined: partial });
     await quarantine(w.lg, qid, partial.code, partial.message);
     const again = await ingestAs(w, 'acme-cmo', 'acme-cmo/Chargenstatus_20261119.csv', 'Chargenstatus_20261119.csv');

@@ -10,7 +10,7 @@ import type { AuditRow, BoardLot, SubmissionRow } from '../../pipeline/store/sto
 const l = links('https://lotgate.example/');
 const partner = (id: string, extra: Partial<PartnerConfig> & Record<string, unknown> = {}): PartnerConfig => ({ id, name: id, role: 'cmo', mode: 'live', sites: [], products: [], feeds: [], ...extra });
 const audit = (seq: number, action: string, subject: string, details: unknown, actor = 'lotgate', at = `2026-11-20T10:00:0${seq}.000Z`): AuditRow => ({ seq, at, actor, action, subject, details, prevHash: '', hash: '' });
-const change = (from: { state: string; late: boolean } | null, to: { state: string; late: boolean }) => ({ from, to, reasons: ['R_X'] });
+const change = (from: { state: string; late: boolean } | null, to: { state: string; late: boolean }) => ({ from, to, reasons: ['R_DEVIATION_OPEN_MAJOR'] });
 const look = (subs: Record<number, Partial<SubmissionRow>> = {}, partners = [partner('acme-cmo'), partner('shadowy', { mode: 'shadow' })]) => ({
   links: l,
   partners: new Map(partners.map((p) => [p.id, p])),
@@ -28,7 +28,7 @@ describe('notification events from the audit trail', () => {
       subject: '000123 / L1',
       at: '2026-11-20T10:00:03.000Z',
       link: 'https://lotgate.example/lots/000123/L1',
-      details: { previous: 'NOT_READY', reasons: 'R_X' },
+      details: { previous: 'NOT_READY', reasons: 'R_DEVIATION_OPEN_MAJOR' },
     });
   });
 
@@ -72,7 +72,7 @@ describe('digest view of the board', () => {
     productFamily: 'oral-solid',
     state: 'BLOCKED',
     late: false,
-    readiness: { state: 'BLOCKED', late: false, reasons: [{ code: 'R_X', message: 'x', severity: 'BLOCKED', evidence: [] }] },
+    readiness: { state: 'BLOCKED', late: false, reasons: [{ code: 'R_DEVIATION_OPEN_MAJOR', message: 'x', severity: 'BLOCKED', evidence: [] }] },
     computedAt: '2026-11-20T10:00:00Z',
     ...over,
   });

@@ -258,7 +258,7 @@ describe('loadMapping / parseMappingText', () => {
   });
 
   it('formats diagnostics as file:line:col: severity CODE: message', () => {
-    expect(formatDiagnostic({ file: 'm/a/f.yaml', line: 3, col: 7, severity: 'error', code: 'E_X', message: 'boom' })).toBe('m/a/f.yaml:3:7: error E_X: boom');
+    expect(formatDiagnostic({ file: 'm/a/f.yaml', line: 3, col: 7, severity: 'error', code: 'E_SCHEMA', message: 'boom' })).toBe('m/a/f.yaml:3:7: error E_SCHEMA: boom');
   });
 });
 

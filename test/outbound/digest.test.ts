@@ -14,7 +14,7 @@ const lots: LotSummary[] = [
     changedAt: '2026-03-01T09:00:00.000Z',
     late: true,
     lateStages: [{ stage: 'packaging', dueDate: '2026-02-20' }],
-    reasons: [{ code: 'R_DEVIATION_MAJOR_OPEN', message: 'Open major deviation DEV-14 & retest' }],
+    reasons: [{ code: 'R_DEVIATION_OPEN_MAJOR', message: 'Open major deviation DEV-14 & retest' }],
     link: 'https://lotgate.example.com/lots/000100234/L2',
     groups: ['qa', 'supply'],
   },
@@ -47,7 +47,7 @@ describe('renderDigest', () => {
     expect(d.counts).toEqual({ blocked: 1, late: 1, changed: 2 });
     expect(d.empty).toBe(false);
     expect(d.subject).toBe('lotgate daily summary 2026-03-02 (qa): 1 blocked, 1 late, 2 changed');
-    expect(d.text).toContain('BLOCKED (1)\n-----------\n* 000100234 / L2 (Tabs <10 mg>) — acme-cmo\n  R_DEVIATION_MAJOR_OPEN: Open major deviation DEV-14 & retest\n  https://lotgate.example.com/lots/000100234/L2');
+    expect(d.text).toContain('BLOCKED (1)\n-----------\n* 000100234 / L2 (Tabs <10 mg>) — acme-cmo\n  R_DEVIATION_OPEN_MAJOR: Open major deviation DEV-14 & retest\n  https://lotgate.example.com/lots/000100234/L2');
     expect(d.text).toContain('Late (1)');
     expect(d.text).toContain('BLOCKED; packaging due 2026-02-20');
     // Changed: sorted by material then lot; the unsafe link is not shown.

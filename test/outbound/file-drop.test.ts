@@ -32,7 +32,7 @@ describe('file-drop connector', () => {
     const [file] = readdirSync(path.join(root, 'erp'));
     expect(file).toMatch(/\.csv$/);
     const rows = parse(readFileSync(path.join(root, 'erp', file)), { columns: true }) as Record<string, string>[];
-    expect(rows.map((r) => r.reason_code)).toEqual(['R_DEVIATION_MAJOR_OPEN', 'R_STAGE_INCOMPLETE']);
+    expect(rows.map((r) => r.reason_code)).toEqual(['R_DEVIATION_OPEN_MAJOR', 'R_STAGE_INCOMPLETE']);
     expect(rows[0].reason_message).toBe(TRICKY_REASON);
   });
 

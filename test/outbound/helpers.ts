@@ -27,7 +27,7 @@ export function blocked(): Readiness {
     lateStages: [{ stage: 'packaging', dueDate: '2026-02-20' }],
     reasons: [
       {
-        code: 'R_DEVIATION_MAJOR_OPEN',
+        code: 'R_DEVIATION_OPEN_MAJOR',
         severity: 'BLOCKED',
         message: TRICKY_REASON,
         evidence: [{ kind: 'deviation', ref: 'DEV-14', detail: 'major, open' }],

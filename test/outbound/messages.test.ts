@@ -48,7 +48,7 @@ describe('lotReadinessMessage', () => {
         late: true,
         lateStages: [{ stage: 'packaging', dueDate: '2026-02-20' }],
         reasons: [
-          expect.objectContaining({ code: 'R_DEVIATION_MAJOR_OPEN', severity: 'BLOCKED', evidence: [{ kind: 'deviation', ref: 'DEV-14', detail: 'major, open' }] }),
+          expect.objectContaining({ code: 'R_DEVIATION_OPEN_MAJOR', severity: 'BLOCKED', evidence: [{ kind: 'deviation', ref: 'DEV-14', detail: 'major, open' }] }),
           expect.objectContaining({ code: 'R_STAGE_INCOMPLETE', evidence: [{ kind: 'stage', ref: 'packaging', detail: null }] }),
         ],
       },

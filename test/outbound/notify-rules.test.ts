@@ -13,7 +13,7 @@ const blockedEvent: NotifyEvent = {
   type: 'lot_blocked',
   subject: '000100234 / L2026-001',
   at: '2026-03-02T08:15:00.000Z',
-  details: { message: 'Open major deviation DEV-14 <filter>.', reasons: 'R_DEVIATION_MAJOR_OPEN', partner: 'acme-cmo', lateStages: undefined, quantity: 12000, late: false },
+  details: { message: 'Open major deviation DEV-14 <filter>.', reasons: 'R_DEVIATION_OPEN_MAJOR', partner: 'acme-cmo', lateStages: undefined, quantity: 12000, late: false },
   link: 'https://lotgate.example.com/lots/000100234/L2026-001',
 };
 
@@ -76,7 +76,7 @@ describe('eventNotification', () => {
       title: 'Lot BLOCKED: 000100234 / L2026-001',
       summary: 'Open major deviation DEV-14 <filter>.',
       facts: [
-        { name: 'Reasons', value: 'R_DEVIATION_MAJOR_OPEN' },
+        { name: 'Reasons', value: 'R_DEVIATION_OPEN_MAJOR' },
         { name: 'Partner', value: 'acme-cmo' },
         { name: 'Quantity', value: '12000' },
         { name: 'Late', value: 'false' },

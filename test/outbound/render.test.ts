@@ -24,7 +24,7 @@ describe('CSV', () => {
       state: 'BLOCKED',
       late: 'true',
       late_stages: 'packaging due 2026-02-20',
-      reason_code: 'R_DEVIATION_MAJOR_OPEN',
+      reason_code: 'R_DEVIATION_OPEN_MAJOR',
       reason_message: TRICKY_REASON,
       evidence: 'deviation:DEV-14 (major, open)',
     });

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { ReasonCode } from '../../pipeline/codes.js';
 import type { Readiness, ReadinessReason } from '../../pipeline/model/types.js';
 import { readinessChanged } from '../../pipeline/readiness/diff.js';
 
-const reason = (code: string, ref = 'x', message = `${code} happened`): ReadinessReason => ({
+const reason = (code: ReasonCode, ref = 'x', message = `${code} happened`): ReadinessReason => ({
   code,
   message,
   severity: 'NOT_READY',
   evidence: [{ kind: 'k', ref, detail: 'd' }],
 });
-const readiness = (over: Partial<Readiness> = {}): Readiness => ({ state: 'NOT_READY', reasons: [reason('R_A'), reason('R_B')], late: false, ...over });
+const readiness = (over: Partial<Readiness> = {}): Readiness => ({ state: 'NOT_READY', reasons: [reason('R_COA_MISSING'), reason('R_TEST_MISSING')], late: false, ...over });
 
 describe('readinessChanged', () => {
   it('is a change when there was no readiness before', () => {
@@ -28,14 +29,14 @@ describe('readinessChanged', () => {
   });
 
   it('is a change when the set of reason codes differs', () => {
-    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_A')] }))).toBe(true);
-    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_A'), reason('R_C')] }))).toBe(true);
-    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_A'), reason('R_B'), reason('R_C')] }))).toBe(true);
+    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_COA_MISSING')] }))).toBe(true);
+    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_COA_MISSING'), reason('R_DOC_MISSING')] }))).toBe(true);
+    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_COA_MISSING'), reason('R_TEST_MISSING'), reason('R_DOC_MISSING')] }))).toBe(true);
   });
 
   it('is a change when the same code now rests on other records', () => {
-    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_A'), reason('R_B', 'y')] }))).toBe(true);
-    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_A'), reason('R_B'), reason('R_B', 'y')] }))).toBe(true);
+    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_COA_MISSING'), reason('R_TEST_MISSING', 'y')] }))).toBe(true);
+    expect(readinessChanged(readiness(), readiness({ reasons: [reason('R_COA_MISSING'), reason('R_TEST_MISSING'), reason('R_TEST_MISSING', 'y')] }))).toBe(true);
   });
 
   it('ignores reason order, message wording, evidence detail and lateStages dates', () => {
@@ -43,7 +44,7 @@ describe('readinessChanged', () => {
     const b = readiness({
       late: true,
       lateStages: [{ stage: 'filling', dueDate: '2026-04-02' }],
-      reasons: [{ ...reason('R_B', 'x', '12 days left'), evidence: [{ kind: 'k', ref: 'x', detail: 'other detail' }] }, reason('R_A')],
+      reasons: [{ ...reason('R_TEST_MISSING', 'x', '12 days left'), evidence: [{ kind: 'k', ref: 'x', detail: 'other detail' }] }, reason('R_COA_MISSING')],
     });
     expect(readinessChanged(a, b)).toBe(false);
   });

@@ -294,8 +294,8 @@ describe('transactions', () => {
     const work = () => {
       seedErp(store);
       store.applyRecord(ACME, rec('stage_event', { stage: 'filling', status: 'started', eventTime: '2026-02-01T00:00:00Z' }, [id('erp_lot', 'L1')]), prov('acme-cmo', sub));
-      store.insertRejectedRow(sub, { line: 3, code: 'E_X', message: 'bad' });
-      store.appendAudit({ actor: 'x', action: 'y' });
+      store.insertRejectedRow(sub, { line: 3, code: 'E_BAD_NUMBER', message: 'bad' });
+      store.appendAudit({ actor: 'x', action: 'job.run' });
       store.enqueueOutbox({ id: 'm1', topic: 't', key: 'k', payload: {} });
       store.updateSubmission(sub, { state: 'applied' });
     };

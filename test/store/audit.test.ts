@@ -16,19 +16,19 @@ describe('audit trail', () => {
 
   const append = (n: number) => {
     for (let i = 1; i <= n; i++) {
-      store.appendAudit({ actor: 'tester', action: 'thing.done', subject: `thing:${i}`, details: { i, nested: { b: 2, a: [1, { z: true, y: null }] } } });
+      store.appendAudit({ actor: 'tester', action: 'job.run', subject: `thing:${i}`, details: { i, nested: { b: 2, a: [1, { z: true, y: null }] } } });
     }
   };
 
   it('chains hashes from 64 zeros and verifies', () => {
     expect(store.verifyAudit()).toEqual({ ok: true, count: 0 });
-    const first = store.appendAudit({ actor: 'a', action: 'x', subject: 's', details: { b: 1, a: 2 }, at: '2026-01-01T00:00:00Z' });
+    const first = store.appendAudit({ actor: 'a', action: 'outbox.hold', subject: 's', details: { b: 1, a: 2 }, at: '2026-01-01T00:00:00Z' });
     expect(first.seq).toBe(1);
     const expected = createHash('sha256')
-      .update('0'.repeat(64) + canonicalJson({ seq: 1, at: '2026-01-01T00:00:00.000Z', actor: 'a', action: 'x', subject: 's', details: { a: 2, b: 1 } }))
+      .update('0'.repeat(64) + canonicalJson({ seq: 1, at: '2026-01-01T00:00:00.000Z', actor: 'a', action: 'outbox.hold', subject: 's', details: { a: 2, b: 1 } }))
       .digest('hex');
     expect(first.hash).toBe(expected);
-    const second = store.appendAudit({ actor: 'a', action: 'y', details: undefined });
+    const second = store.appendAudit({ actor: 'a', action: 'outbox.release', details: undefined });
     expect(second.seq).toBe(2);
     append(3);
     expect(store.verifyAudit()).toEqual({ ok: true, count: 5 });
@@ -42,7 +42,7 @@ describe('audit trail', () => {
 
   it('canonical JSON ignores key order and drops undefined members', () => {
     expect(canonicalJson({ b: 1, a: { d: undefined, c: [3, 'x'] } })).toBe('{"a":{"c":[3,"x"]},"b":1}');
-    const a = store.appendAudit({ actor: 'a', action: 'x', details: { when: new Date('2026-01-01T00:00:00Z'), skip: undefined } });
+    const a = store.appendAudit({ actor: 'a', action: 'outbox.hold', details: { when: new Date('2026-01-01T00:00:00Z'), skip: undefined } });
     expect(store.listAudit({ limit: 1 })[0].details).toEqual({ when: '2026-01-01T00:00:00.000Z' });
     expect(store.verifyAudit()).toEqual({ ok: true, count: 1 });
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -108,10 +108,10 @@ describe('audit trail', () => {
   it('appends inside an open transaction and disappears with its rollback', () => {
     append(1);
     store.begin();
-    store.appendAudit({ actor: 'a', action: 'inside' });
+    store.appendAudit({ actor: 'a', action: 'outbox.retry' });
     store.rollback();
     expect(store.verifyAudit()).toEqual({ ok: true, count: 1 });
-    const next = store.appendAudit({ actor: 'a', action: 'after' });
+    const next = store.appendAudit({ actor: 'a', action: 'outbox.release' });
     expect(next.seq).toBe(2);
     expect(store.verifyAudit()).toEqual({ ok: true, count: 2 });
   });

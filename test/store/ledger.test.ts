@@ -116,7 +116,7 @@ describe('submission ledger', () => {
     expect(rows[0]).not.toHaveProperty('line');
     expect(store.listRejectedRows(sid, 1)).toHaveLength(1);
     // Foreign keys are on: a rejected row needs its submission.
-    expect(() => store.insertRejectedRow(777, { code: 'E', message: 'm' })).toThrow(/FOREIGN KEY/);
+    expect(() => store.insertRejectedRow(777, { code: 'E_UNKNOWN_LOT', message: 'm' })).toThrow(/FOREIGN KEY/);
   });
 
   it('refuses rows the schema does not allow', () => {

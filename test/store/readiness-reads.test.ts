@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ReasonCode } from '../../pipeline/codes.js';
 import type { Readiness } from '../../pipeline/model/types.js';
 import type { Store } from '../../pipeline/store/store.js';
 import { ACME, ERP, QMS, addSubmission, id, prov, rec, seedErp, tempStore } from './helpers.js';
 
-const reason = (code: string, severity: 'BLOCKED' | 'NOT_READY' | 'CONDITIONAL' = 'NOT_READY') => ({ code, message: code, severity, evidence: [] });
+const reason = (code: ReasonCode, severity: 'BLOCKED' | 'NOT_READY' | 'CONDITIONAL' = 'NOT_READY') => ({ code, message: code, severity, evidence: [] });
 
 describe('readiness persistence', () => {
   let t: ReturnType<typeof tempStore>;
@@ -18,12 +19,12 @@ describe('readiness persistence', () => {
 
   it('saves readiness and reports a change only when state, late or reason codes change', () => {
     expect(store.getReadiness(lotId)).toBeNull();
-    const r1: Readiness = { state: 'NOT_READY', late: false, reasons: [reason('R_STAGE_MISSING'), reason('R_COA_MISSING')] };
+    const r1: Readiness = { state: 'NOT_READY', late: false, reasons: [reason('R_STAGE_INCOMPLETE'), reason('R_COA_MISSING')] };
     expect(store.saveReadiness(lotId, r1, '2026-03-01T00:00:00.000Z')).toEqual({ changed: true, previous: null });
     expect(store.getReadiness(lotId)).toEqual({ ...r1, computedAt: '2026-03-01T00:00:00.000Z' });
 
     // Same codes in another order, new messages: no change, but the new computation is kept.
-    const r1b: Readiness = { state: 'NOT_READY', late: false, reasons: [{ ...reason('R_COA_MISSING'), message: 'still no CoA' }, reason('R_STAGE_MISSING')] };
+    const r1b: Readiness = { state: 'NOT_READY', late: false, reasons: [{ ...reason('R_COA_MISSING'), message: 'still no CoA' }, reason('R_STAGE_INCOMPLETE')] };
     expect(store.saveReadiness(lotId, r1b, '2026-03-02T00:00:00.000Z')).toEqual({ changed: false, previous: r1 });
     expect(store.getReadiness(lotId)?.computedAt).toBe('2026-03-02T00:00:00.000Z');
 
@@ -81,7 +82,7 @@ describe('lot reads', () => {
       expect(store.applyRecord(ACME, rec('stage_event', { stage, status, eventTime }, L1, i + 2), prov('acme-cmo', sub))).toEqual({ lotIds: [lotId] });
     });
     store.applyRecord(ACME, rec('test_result', { testCode: 'ASSAY', resultValue: 99 }, L1), prov('acme-cmo', sub));
-    store.saveReadiness(lotId, { state: 'NOT_READY', late: false, reasons: [reason('R_STAGE_MISSING')] }, '2026-03-01T00:00:00.000Z');
+    store.saveReadiness(lotId, { state: 'NOT_READY', late: false, reasons: [reason('R_STAGE_INCOMPLETE')] }, '2026-03-01T00:00:00.000Z');
 
     const d = store.getLotDetail('L1');
     if (!d || Array.isArray(d)) throw new Error('expected one lot');
@@ -155,7 +156,7 @@ describe('lot reads', () => {
 
   it('health reports the file and its contents', () => {
     store.enqueueOutbox({ id: 'x', topic: 't', key: 'k', payload: null });
-    store.appendAudit({ actor: 'a', action: 'b' });
+    store.appendAudit({ actor: 'a', action: 'job.run' });
     const h = store.health();
     expect(h).toMatchObject({ ok: true, path: t.path, submissions: 1, lots: 1, outboxPending: 1, outboxDead: 0, auditEvents: 1 });
     expect(h.sizeBytes).toBeGreaterThan(0);

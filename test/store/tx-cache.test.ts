@@ -126,23 +126,23 @@ describe('Store lookups cached within begin()…commit()', () => {
 
   it('keeps the audit chain whole across savepoints and rollbacks', () => {
     store.begin();
-    store.appendAudit({ actor: 'a', action: 'x.one', details: { n: 1 } });
+    store.appendAudit({ actor: 'a', action: 'job.run', details: { n: 1 } });
     expect(() =>
       store.transaction(() => {
-        store.appendAudit({ actor: 'a', action: 'x.undone' });
+        store.appendAudit({ actor: 'a', action: 'outbox.retry' });
         throw new Error('undo');
       }),
     ).toThrow('undo');
-    const kept = store.appendAudit({ actor: 'a', action: 'x.two' });
+    const kept = store.appendAudit({ actor: 'a', action: 'outbox.hold' });
     store.commit();
     store.begin();
-    store.appendAudit({ actor: 'a', action: 'x.rolled_back' });
+    store.appendAudit({ actor: 'a', action: 'outbox.release' });
     store.rollback();
     store.begin();
-    const last = store.appendAudit({ actor: 'a', action: 'x.three' });
+    const last = store.appendAudit({ actor: 'a', action: 'job.run_requested' });
     store.commit();
     expect(last.seq).toBe(kept.seq + 1);
-    expect(store.listAudit({ limit: 3 }).map((e) => e.action)).toEqual(['x.three', 'x.two', 'x.one']);
+    expect(store.listAudit({ limit: 3 }).map((e) => e.action)).toEqual(['job.run_requested', 'outbox.hold', 'job.run']);
     expect(store.verifyAudit()).toMatchObject({ ok: true });
   });
 
