@@ -19,7 +19,7 @@ import type { DeviationInput, DocumentInput, Prov, StageEventInput, TestResultIn
 import { applyTestResults, type TestResultRowInput, type TestResultsApplied } from './facts-bulk.js';
 import { foldTestResult, normalizeTestResult, stateOfRow } from './facts-rule.js';
 
-export type { TestResultRowInput, TestResultsApplied } from './facts-bulk.js';
+export type { AppliedTestResult, TestResultRowInput, TestResultsApplied } from './facts-bulk.js';
 
 export interface DispositionInput {
   decision: DispositionDecision;
