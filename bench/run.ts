@@ -23,6 +23,7 @@ import { latency } from './scenarios/latency.js';
 import { manyPartners } from './scenarios/many-partners.js';
 import { apiLatency } from './scenarios/api-latency.js';
 import { xlsxIngest } from './scenarios/xlsx-ingest.js';
+import { pgBulk } from './scenarios/pg-bulk.js';
 
 interface ScenarioDef {
   id: number;
@@ -42,6 +43,7 @@ const SCENARIOS: ScenarioDef[] = [
   { id: 6, name: 'readiness sweep', tools: [TOOLS.time], run: readinessSweep },
   { id: 7, name: 'api latency', alias: 'api', tools: [], run: apiLatency },
   { id: 8, name: 'xlsx ingest', alias: 'xlsx', tools: [TOOLS.time], run: xlsxIngest },
+  { id: 9, name: 'PostgreSQL bulk fact path', alias: 'pg', tools: [TOOLS.psql, TOOLS.time], run: pgBulk },
 ];
 
 interface Args {

@@ -18,6 +18,8 @@ export const TOOLS = {
   sftp: { bin: 'sftp', pkg: 'openssh-client' },
   sshKeygen: { bin: 'ssh-keygen', pkg: 'openssh-client' },
   redis: { bin: 'redis-server', pkg: 'redis-server' },
+  /** Scenario 9's reference; the PostgreSQL server itself is not installed by the bench (LOTGATE_BENCH_PG_URL). */
+  psql: { bin: 'psql', pkg: 'postgresql-client' },
 } satisfies Record<string, Tool>;
 
 export function which(bin: string): string | null {

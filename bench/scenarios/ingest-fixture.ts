@@ -81,10 +81,13 @@ export function checkApplied(what: string, r: RunResult, expectRows?: number): A
   return acks;
 }
 
+/** Where scenarios 1, 2 and 9 keep their input files (the LIMS exports are shared). */
+export const ingestDir = (ctx: BenchContext): string => path.join(ctx.workDir, 'ingest');
+
 export async function ingestFixture(ctx: BenchContext): Promise<IngestFixture> {
   const cached = ctx.shared.get('ingest-fixture') as IngestFixture | undefined;
   if (cached) return cached;
-  const dir = path.join(ctx.workDir, 'ingest');
+  const dir = ingestDir(ctx);
   const ws = createWorkspace(path.join(dir, 'ws'), { partners: STANDARD_PARTNERS, mappings: [...ERP_MAPPINGS, repoMapping('bravo-lab', 'lims-results')] });
   const md = generateMasterData(ctx.seed, SEED_LOTS);
   const input = path.join(dir, 'input');
@@ -101,7 +104,7 @@ export async function ingestFixture(ctx: BenchContext): Promise<IngestFixture> {
 }
 
 /** A LIMS export of `rows` rows against the fixture's lots, generated once per bench run. */
-export async function limsFile(ctx: BenchContext, fx: IngestFixture, rows: number): Promise<{ file: string; bytes: number }> {
+export async function limsFile(ctx: BenchContext, fx: Pick<IngestFixture, 'dir' | 'md'>, rows: number): Promise<{ file: string; bytes: number }> {
   const file = path.join(fx.dir, 'input', `LIMS_EXPORT_${rows}_0200.csv`);
   if (!existsSync(file)) {
     ctx.log(`  generating ${rows.toLocaleString('en-US')}-row LIMS export`);

@@ -1,0 +1,51 @@
+// The PostgreSQL server of scenario 9: a database created for the run and dropped after, psql,
+// and the CPU of a server backend from /proc (the server runs on this machine).
+// LOTGATE_BENCH_PG_URL names the server (a superuser's URL; default the local trust login).
+
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { runChecked } from './proc.js';
+
+export const PG_ADMIN_URL = process.env.LOTGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** The admin URL with another database name. */
+export function dbUrl(adminUrl: string, database: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** psql -X -q -v ON_ERROR_STOP=1 -At <url> -c <sql>: the output; throws on failure. */
+export function psql(url: string, sql: string): Promise<string> {
+  return runChecked('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-d', url, '-c', sql]);
+}
+
+/** CREATE DATABASE lotgate_bench_<random>; returns its name and URL. */
+export async function createBenchDb(adminUrl = PG_ADMIN_URL): Promise<{ name: string; url: string }> {
+  const name = `lotgate_bench_${randomBytes(5).toString('hex')}`;
+  await psql(adminUrl, `CREATE DATABASE ${name}`);
+  return { name, url: dbUrl(adminUrl, name) };
+}
+
+export async function dropBenchDb(name: string, adminUrl = PG_ADMIN_URL): Promise<void> {
+  await psql(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+/** utime + stime of a process in seconds (fields 14 and 15 of /proc/<pid>/stat), null when unreadable. */
+export function procCpuSeconds(pid: number): number | null {
+  try {
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The same from the text of a /proc/<pid>/stat line. */
+export function statCpuSeconds(stat: string): number | null {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  // After "(comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
+  const f = stat.slice(close + 2).trim().split(' ');
+  const t = Number(f[11]) + Number(f[12]);
+  return Number.isFinite(t) ? t / 100 : null; // USER_HZ is 100 on Linux
+}
