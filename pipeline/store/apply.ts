@@ -42,26 +42,26 @@ function factWrite(sql: Sql, table: FactTable, w: WriteResult, prov: Prov, key: 
   return { key: key(), priorLine: w.prior.line, heldByLine: now.submissionId === prov.submissionId ? now.line : null };
 }
 
-const lotWords = (rec: MappedRecord): string => {
+export const lotWords = (rec: MappedRecord): string => {
   const n = rec.fields.lotNumber;
   return typeof n === 'string' && n !== '' ? `lot ${n}` : (rec.ids ?? []).map((i) => `${i.scheme} ${i.value}`).join(', ') || 'the lot';
 };
 
-const STAGE_STATUSES: readonly StageStatus[] = ['started', 'completed', 'on_hold', 'aborted'];
-const RESULT_STATUSES: readonly ResultStatus[] = ['preliminary', 'final', 'retracted'];
-const QUALIFIERS: readonly Qualifier[] = ['<', '>', '<=', '>=', 'ND', '<LOQ'];
-const DOC_TYPES: readonly DocumentType[] = ['coa', 'batch_record', 'packaging_record', 'test_report', 'label_approval'];
-const DEV_CLASSES: readonly DeviationClass[] = ['minor', 'major', 'critical'];
-const DEV_STATUSES: readonly DeviationStatus[] = ['open', 'investigation', 'closed', 'cancelled'];
-const DECISIONS: readonly DispositionDecision[] = ['released', 'rejected', 'quarantine'];
-const PO_STATUSES = ['open', 'closed', 'cancelled'] as const;
+export const STAGE_STATUSES: readonly StageStatus[] = ['started', 'completed', 'on_hold', 'aborted'];
+export const RESULT_STATUSES: readonly ResultStatus[] = ['preliminary', 'final', 'retracted'];
+export const QUALIFIERS: readonly Qualifier[] = ['<', '>', '<=', '>=', 'ND', '<LOQ'];
+export const DOC_TYPES: readonly DocumentType[] = ['coa', 'batch_record', 'packaging_record', 'test_report', 'label_approval'];
+export const DEV_CLASSES: readonly DeviationClass[] = ['minor', 'major', 'critical'];
+export const DEV_STATUSES: readonly DeviationStatus[] = ['open', 'investigation', 'closed', 'cancelled'];
+export const DECISIONS: readonly DispositionDecision[] = ['released', 'rejected', 'quarantine'];
+export const PO_STATUSES = ['open', 'closed', 'cancelled'] as const;
 
 /** Thrown inside the reader to stop at the first bad field; caught in applyRecord. */
-class FieldProblem {
+export class FieldProblem {
   constructor(readonly error: RowError) {}
 }
 
-class FieldReader {
+export class FieldReader {
   constructor(
     private readonly fields: Record<string, unknown>,
     private readonly line: number,
