@@ -3,8 +3,10 @@
 // …)` hands the callback a store whose areas all run on the transaction's connection.
 
 import type { Db, RootDb } from '../db/db.js';
+import { applyArea, type ApplyArea } from './apply.js';
 import { auditArea, type AuditArea } from './audit.js';
 import { authArea, type AuthArea } from './auth.js';
+import { boardArea, type BoardArea } from './board.js';
 import { factsArea, type FactsArea } from './facts.js';
 import { jobsArea, type JobsArea } from './jobs.js';
 import { ledgerArea, type LedgerArea } from './ledger.js';
@@ -25,6 +27,10 @@ export interface Areas {
   readonly auth: AuthArea;
   readonly pulls: PullsArea;
   readonly notifications: NotificationsArea;
+  /** One mapped record of a partner's file applied (resolution + facts, all or nothing). */
+  readonly apply: ApplyArea;
+  /** The board's, the metrics' and the jobs' reads. */
+  readonly board: BoardArea;
 }
 
 export interface AsyncStore extends Areas {
@@ -46,6 +52,8 @@ export function asyncStore(db: Db): AsyncStore {
     auth: authArea(db),
     pulls: pullsArea(db),
     notifications: notificationsArea(db),
+    apply: applyArea(db),
+    board: boardArea(db),
     transaction: (fn) => db.transaction((tx) => fn(asyncStore(tx))),
   };
 }
