@@ -1,6 +1,6 @@
 // Read models for the CLI and the jobs: one lot in full, lot lists, lot id sets.
 
-import type { ReadinessReason, ReadinessState, StageStatus } from '../model/types.js';
+import type { ReadinessReason, ReadinessState, StageEventRow, StageStatus } from '../model/types.js';
 import { getLot, lotsByNumber, plannedReceiptOf } from './masterdata.js';
 import { conflictingIdentifiers, currentDeviations, getReadiness, listIdentifiers } from './lot-facts.js';
 import {
@@ -13,6 +13,7 @@ import {
   toTestResult,
   type DispositionDbRow,
   type DocumentDbRow,
+  type IdentifierDbRow,
   type LotDbRow,
   type MaterialDbRow,
   type StageDbRow,
@@ -49,11 +50,8 @@ export function findLotIdsByIdentifier(sql: Sql, value: string, opts: { scheme?:
 // When two events of one stage share a time, the more telling status is the one shown.
 const STATUS_WEIGHT: Record<StageStatus, number> = { started: 0, completed: 1, on_hold: 2, aborted: 3 };
 
-function detailOf(sql: Sql, lotDb: LotDbRow): LotDetail {
-  const lotId = lotDb.id;
-  const stageEvents = (sql.q('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status').all(lotId) as StageDbRow[]).map(
-    toStageEvent,
-  );
+/** The latest status of each stage (by event time), in order of first activity. */
+export function stageSummaries(stageEvents: readonly StageEventRow[]): StageSummary[] {
   const latest = new Map<string, StageSummary>();
   for (const e of stageEvents) {
     const cur = latest.get(e.stage);
@@ -62,20 +60,27 @@ function detailOf(sql: Sql, lotDb: LotDbRow): LotDetail {
       latest.set(e.stage, { stage: e.stage, status: e.status, eventTime: e.eventTime, site: e.site ?? null });
     }
   }
+  return [...latest.values()];
+}
+
+/** An identifier as the lot detail shows it. */
+export function toIdentifierDetail(r: IdentifierDbRow): LotDetail['identifiers'][number] {
+  return { scheme: r.scheme, value: r.value, issuer: r.issuer, submissionId: r.submission_id, createdAt: r.created_at };
+}
+
+function detailOf(sql: Sql, lotDb: LotDbRow): LotDetail {
+  const lotId = lotDb.id;
+  const stageEvents = (sql.q('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status').all(lotId) as StageDbRow[]).map(
+    toStageEvent,
+  );
   const material = sql.q('SELECT * FROM materials WHERE material_id = ?').get(lotDb.material_id) as MaterialDbRow | undefined;
   const po = plannedReceiptOf(sql, lotDb);
   return {
     lot: toLot(lotDb),
     material: material ? toMaterial(material) : null,
-    identifiers: listIdentifiers(sql, lotId).map((r) => ({
-      scheme: r.scheme,
-      value: r.value,
-      issuer: r.issuer,
-      submissionId: r.submission_id,
-      createdAt: r.created_at,
-    })),
+    identifiers: listIdentifiers(sql, lotId).map(toIdentifierDetail),
     conflictingIdentifiers: conflictingIdentifiers(sql, lotId),
-    stages: [...latest.values()],
+    stages: stageSummaries(stageEvents),
     stageEvents,
     tests: (
       sql
@@ -90,7 +95,7 @@ function detailOf(sql: Sql, lotDb: LotDbRow): LotDetail {
   };
 }
 
-interface SummaryDbRow {
+export interface SummaryDbRow {
   id: number;
   lot_number: string;
   material_id: string;
@@ -131,7 +136,11 @@ export function listLots(
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY l.lot_number, l.material_id LIMIT ? OFFSET ?`;
   const rows = sql.q(text).all(...args, opts.limit ?? 1000, opts.offset ?? 0) as SummaryDbRow[];
-  return rows.map((r) => ({
+  return rows.map(toLotSummary);
+}
+
+export function toLotSummary(r: SummaryDbRow): LotSummary {
+  return {
     lotId: r.id,
     lotNumber: r.lot_number,
     materialId: r.material_id,
@@ -141,7 +150,7 @@ export function listLots(
     late: bool(r.late),
     reasonCodes: parseJson<{ reasons?: ReadinessReason[] }>(r.readiness, {}).reasons?.map((x) => x.code) ?? [],
     computedAt: r.computed_at,
-  }));
+  };
 }
 
 /** Lots still in play: no disposition yet, or the latest one is not final (quarantine). */

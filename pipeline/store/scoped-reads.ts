@@ -45,7 +45,8 @@ export interface ScopedLotRow {
   recomputing: boolean;
 }
 
-interface Row {
+/** A board row as selected by listLotsScoped. */
+export interface ScopedLotDbRow {
   id: number;
   lot_number: string;
   material_id: string;
@@ -58,10 +59,11 @@ interface Row {
   late: number | null;
   readiness: string | null;
   computed_at: string | null;
-  recomputing: number;
+  recomputing: number | boolean;
 }
 
-const OOS = ['R_TEST_OOS', 'R_TEST_OOS_NOT_RETRACTED'];
+/** The reason codes of an out-of-specification result (the `oos` filter). */
+export const OOS = ['R_TEST_OOS', 'R_TEST_OOS_NOT_RETRACTED'];
 
 function filterSql(f: LotFilters): { where: string[]; args: unknown[] } {
   const where: string[] = [];
@@ -112,7 +114,7 @@ function filterSql(f: LotFilters): { where: string[]; args: unknown[] } {
   return { where, args };
 }
 
-const FROM = `FROM lots l LEFT JOIN lot_readiness r ON r.lot_id = l.id LEFT JOIN materials m ON m.material_id = l.material_id`;
+export const FROM = `FROM lots l LEFT JOIN lot_readiness r ON r.lot_id = l.id LEFT JOIN materials m ON m.material_id = l.material_id`;
 
 /**
  * One page of the board in (lot number, material, id) order. `after` is the key of the last row
@@ -135,7 +137,11 @@ export function listLotsScoped(
   const text = `SELECT l.id, l.lot_number, l.material_id, m.description, l.site, l.vendor, l.po_number, l.expiry_date, r.state, r.late, r.readiness, r.computed_at,
       EXISTS (SELECT 1 FROM dirty_lots dl WHERE dl.lot_id = l.id) AS recomputing
     ${FROM} WHERE ${where.join(' AND ')} ORDER BY l.lot_number, l.material_id, l.id LIMIT ?`;
-  return (sql.q(text).all(...args, page.limit) as Row[]).map((r) => ({
+  return (sql.q(text).all(...args, page.limit) as ScopedLotDbRow[]).map(toScopedLotRow);
+}
+
+export function toScopedLotRow(r: ScopedLotDbRow): ScopedLotRow {
+  return {
     lotId: r.id,
     lotNumber: r.lot_number,
     materialId: r.material_id,
@@ -149,7 +155,7 @@ export function listLotsScoped(
     reasons: expandReadiness(parseJson<{ reasons?: unknown }>(r.readiness, {}), { lotNumber: r.lot_number, materialId: r.material_id }).reasons,
     computedAt: r.computed_at,
     recomputing: bool(r.recomputing),
-  }));
+  };
 }
 
 export function countLotsScoped(sql: Sql, access: Access, f: LotFilters): number {
