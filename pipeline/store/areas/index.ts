@@ -15,6 +15,7 @@ import { notificationsArea, type NotificationsArea } from './notifications.js';
 import { outboxArea, type OutboxArea } from './outbox.js';
 import { pullsArea, type PullsArea } from './pulls.js';
 import { readinessArea, type ReadinessArea } from './readiness.js';
+import { readsArea, type ReadsArea } from './reads.js';
 
 export interface Areas {
   readonly ledger: LedgerArea;
@@ -31,6 +32,8 @@ export interface Areas {
   readonly apply: ApplyArea;
   /** The board's, the metrics' and the jobs' reads. */
   readonly board: BoardArea;
+  /** The read model of the API, the CLI and the board, scoped in one place (scope.ts). */
+  readonly reads: ReadsArea;
 }
 
 export interface AsyncStore extends Areas {
@@ -54,6 +57,7 @@ export function asyncStore(db: Db): AsyncStore {
     notifications: notificationsArea(db),
     apply: applyArea(db),
     board: boardArea(db),
+    reads: readsArea(db),
     transaction: (fn) => db.transaction((tx) => fn(asyncStore(tx))),
   };
 }
