@@ -17,6 +17,7 @@ import { ingestText, registerText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, MATERIAL, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
 import { processSubmission } from '../../pipeline/ingest/process-submission.js';
 import { openDb } from '../../pipeline/store/open-db.js';
+import { asyncStore } from '../../pipeline/store/areas/index.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/lotgate.js');
@@ -101,6 +102,32 @@ describe('store copy', () => {
     const [{ id }] = await pgRows(target.url, `INSERT INTO job_runs (name, started_at, status) VALUES ('x', '2026-01-01T00:00:00.000Z', 'ok') RETURNING id`);
     const maxSrc = Math.max(0, ...src.job_runs.map((r) => (JSON.parse(r) as { id: number }).id));
     expect(Number(id)).toBe(maxSrc + 1);
+  });
+
+  it('the copy reads the same through the async store on both databases: board, lot pages, submissions, audit', async () => {
+    await copyStore(dbPath(), target.url);
+    const views = async (url: string) => {
+      const db = await openDb(url, { migrate: false });
+      try {
+        const s = asyncStore(db);
+        const lots = await s.reads.listLotsScoped('all', {}, { limit: 1000 });
+        return {
+          lots,
+          details: await Promise.all(lots.map((l) => s.reads.getLotDetailById(l.lotId))),
+          board: await s.board.listOpenBoard(),
+          submissions: await s.reads.listSubmissionsScoped('all', {}, { limit: 1000 }),
+          rejected: await s.ledger.listRejectedRows(2),
+          audit: await s.audit.listAudit({ limit: 1000 }),
+          outbox: await s.outbox.listOutbox({}),
+        };
+      } finally {
+        await db.close();
+      }
+    };
+    const [lite, pg] = [await views(dbPath()), await views(target.url)];
+    expect(lite.lots.length).toBe(3);
+    expect(lite.rejected.length).toBe(1);
+    expect(pg).toEqual(lite);
   });
 
   it('refuses a target that already holds rows, and changes nothing there', async () => {
