@@ -1,6 +1,7 @@
 // The demo data (README "Without servers": the four demo partners' files through `lotgate
 // ingest`) moved to PostgreSQL with `lotgate store copy` reads the same through the async store
-// on both databases: the board with every readiness state, each lot's page, the submissions.
+// on both databases: the board with every readiness state, each lot's page, the submissions,
+// the rejected rows, the audit trail and the outbox.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -8,9 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { asyncStore } from '../../pipeline/store/areas/index.js';
 import { copyStore } from '../../pipeline/store/copy/copy-store.js';
-import { openDb } from '../../pipeline/store/open-db.js';
+import { readViews } from './helpers/read-views.js';
 import { createPgDatabase } from './conformance/harness.js';
 
 const run = promisify(execFile);
@@ -37,27 +37,10 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function views(url: string) {
-  const db = await openDb(url, { migrate: false });
-  try {
-    const s = asyncStore(db);
-    const lots = await s.reads.listLotsScoped('all', {}, { limit: 1000 });
-    return {
-      lots,
-      details: await Promise.all(lots.map((l) => s.reads.getLotDetailById(l.lotId))),
-      board: await s.board.listOpenBoard(),
-      submissions: await s.reads.listSubmissionsScoped('all', {}, { limit: 1000 }),
-      blocked: await s.reads.countLotsScoped('all', { readiness: ['BLOCKED'] }),
-    };
-  } finally {
-    await db.close();
-  }
-}
-
 it('the demo board comes out identical on SQLite and PostgreSQL, every readiness state included', async () => {
-  const lite = await views(path.join(dataDir, 'lotgate.db'));
+  const lite = await readViews(path.join(dataDir, 'lotgate.db'));
   expect(new Set(lite.lots.map((l) => l.readiness))).toEqual(new Set(['READY', 'CONDITIONAL', 'NOT_READY', 'BLOCKED']));
   expect(lite.submissions.length).toBeGreaterThan(5);
-  const pg = await views(target.url);
+  const pg = await readViews(target.url);
   expect(pg).toEqual(lite);
 });
