@@ -19,7 +19,7 @@ export function sqlitePath(url: string): string {
 }
 
 export interface OpenDbOptions extends PgOpenOptions {
-  /** Leave the schema as it is (store copy checks the target itself). Default: migrate. */
+  /** PostgreSQL: leave the schema as it is (a reader that must not change the database). A SQLite file is always brought to the current version, as Store.open does. */
   migrate?: boolean;
 }
 
