@@ -5,6 +5,8 @@
 // A transaction is an object, not a global: `db.transaction(async (tx) => …)` hands `tx`, a Db
 // bound to the transaction's connection, to the area functions it calls. A transaction inside a
 // transaction is a savepoint. The callback's rejection rolls back (to the savepoint) and rethrows.
+// Inside the callback use `tx` only: the root handle runs outside the transaction (on PostgreSQL
+// another connection; on SQLite it waits for the transaction to end, so from inside it, for ever).
 
 export type Dialect = 'sqlite' | 'postgres';
 
