@@ -21,7 +21,7 @@
 
 import type { Db } from '../db/db.js';
 import { pgClientOf } from '../dialect/postgres/driver.js';
-import { copyRows, type CopyValue } from '../dialect/postgres/copy-facts.js';
+import { copyRows, type CopyValue } from '../dialect/postgres/copy.js';
 import { TEST_VALUE_COLUMNS } from '../facts.js';
 import type { Prov, TestResultInput, WriteResult } from '../types.js';
 import { foldTestResult, keyText, normalizeTestResult, stateOfRow, type NormalizedTestResult, type Step, type TestKey, type TestState } from './facts-rule.js';

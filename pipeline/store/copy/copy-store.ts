@@ -4,14 +4,11 @@
 // the source's audit chain must verify. After: row counts per table, the ledger's totals per
 // state and the audit chain (verified on PostgreSQL, same head) must match, or the command fails.
 
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { from as copyFrom } from 'pg-copy-streams';
 import { asyncStore, type AsyncStore } from '../areas/index.js';
 import type { Db } from '../db/db.js';
 import { pgClientOf, PgDb } from '../dialect/postgres/driver.js';
 import { migratePg } from '../dialect/postgres/migrate.js';
-import { copyLine } from './copy-text.js';
+import { copyRows, CopyValueError, type CopyValue } from '../dialect/postgres/copy.js';
 import { LEDGER_TOTALS, SqliteSource, type LedgerTotal, type SourceTable } from './sqlite-source.js';
 
 export interface CopyProgress {
@@ -86,34 +83,20 @@ async function assertEmpty(db: Db, tables: SourceTable[]): Promise<void> {
 async function copyTable(tx: Db, source: SqliteSource, t: SourceTable, onProgress: (p: CopyProgress) => void): Promise<number> {
   const total = source.count(t.name);
   if (total === 0) return 0;
-  const cols = t.columns.map((c) => `"${c}"`).join(', ');
   let copied = 0;
-  const rows = source.rows(t);
-  const lines = Readable.from(
-    (function* () {
-      // Lines are sent in chunks of ~64 KB: one write per row would cost more than the COPY.
-      let chunk = '';
-      for (const row of rows) {
-        copied++;
-        if (copied % PROGRESS_EVERY === 0) onProgress({ table: t.name, copied, total });
-        try {
-          chunk += copyLine(row);
-        } catch (e) {
-          throw new CopyError('E_STORE_COPY_FAILED', `table ${t.name}, row ${copied}: ${(e as Error).message}`);
-        }
-        if (chunk.length >= 65_536) {
-          yield chunk;
-          chunk = '';
-        }
-      }
-      if (chunk) yield chunk;
-    })(),
-  );
+  function* counted(): Generator<CopyValue[]> {
+    for (const row of source.rows(t)) {
+      copied++;
+      if (copied % PROGRESS_EVERY === 0) onProgress({ table: t.name, copied, total });
+      yield row as CopyValue[];
+    }
+  }
   try {
-    await pipeline(lines, pgClientOf(tx).query(copyFrom(`COPY "${t.name}" (${cols}) FROM STDIN`)));
+    await copyRows(pgClientOf(tx), `"${t.name}"`, t.columns.map((c) => `"${c}"`), counted());
   } catch (e) {
-    if (e instanceof CopyError) throw e;
-    throw new CopyError('E_STORE_COPY_FAILED', `table ${t.name}: ${(e as Error).message}; nothing was copied (the target is left empty)`);
+    // A value refused while formatting names its row; one the server refuses, only its table.
+    const where = e instanceof CopyValueError ? `table ${t.name}, row ${copied}` : `table ${t.name}`;
+    throw new CopyError('E_STORE_COPY_FAILED', `${where}: ${(e as Error).message}; nothing was copied (the target is left empty)`);
   }
   onProgress({ table: t.name, copied, total });
   return copied;

@@ -1,7 +1,7 @@
-// COPY … FROM STDIN for the facts area's bulk path: rows streamed in PostgreSQL's text format
-// into a (temporary) table on the connection of the caller's transaction. One COPY replaces
-// tens of thousands of INSERT round trips; the merge into the real table is one SQL statement
-// after it (areas/facts-bulk.ts).
+// COPY … FROM STDIN: rows streamed in PostgreSQL's text format into a table on the connection
+// of the caller's transaction. One COPY replaces tens of thousands of INSERT round trips: the
+// facts area's bulk path fills its staging tables with it (areas/facts-bulk.ts), and
+// `lotgate store copy` every table (store/copy/copy-store.ts).
 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 export type CopyValue = string | number | null;
 
+/** A value COPY text cannot carry (thrown while formatting, before the server sees the row). */
+export class CopyValueError extends Error {}
+
 /**
  * One value in COPY text format: \N is NULL; backslash, tab (the delimiter), newline and
  * carriage return are escaped with a backslash; everything else, unicode included, goes as is.
@@ -17,9 +20,10 @@ export type CopyValue = string | number | null;
 export function copyText(v: CopyValue): string {
   if (v === null) return '\\N';
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`COPY: not a finite number: ${v}`);
+    if (!Number.isFinite(v)) throw new CopyValueError(`COPY: not a finite number: ${v}`);
     return String(v);
   }
+  if (v.includes('\0')) throw new CopyValueError('a text value holds a NUL character, which PostgreSQL text cannot store');
   return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
