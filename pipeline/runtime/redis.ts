@@ -6,6 +6,9 @@ import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
+import { redactUrl } from './redact-url.js';
+
+export { redactUrl };
 import { startPrivateRedis, readPrivateRedisRecord, type PrivateRedis } from './private-redis.js';
 
 export type RedisSource = 'env' | 'config' | 'private';
@@ -97,17 +100,6 @@ export async function pingRedis(url: string, timeoutMs = 1000): Promise<PingResu
   } finally {
     clearTimeout(timer);
     client?.disconnect();
-  }
-}
-
-/** Hides a password in a Redis URL for logs and banners. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
   }
 }
 

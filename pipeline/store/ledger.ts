@@ -100,10 +100,11 @@ export function toSubmission(r: SubmissionDbRow): SubmissionRow {
   };
 }
 
-export function insertSubmission(sql: Sql, s: NewSubmission): number {
-  const row: Omit<SubmissionRow, 'id'> = {
+/** The stored row of a new submission: the defaults of every column, then what the caller gives. */
+export function newSubmissionRow(s: NewSubmission, receivedAt: string): Omit<SubmissionRow, 'id'> {
+  return {
     feed: null,
-    receivedAt: sql.now(),
+    receivedAt,
     state: 'received',
     mappingName: null,
     mappingHash: null,
@@ -131,6 +132,10 @@ export function insertSubmission(sql: Sql, s: NewSubmission): number {
     source: s.source,
     archivePath: s.archivePath,
   };
+}
+
+export function insertSubmission(sql: Sql, s: NewSubmission): number {
+  const row = newSubmissionRow(s, sql.now());
   const keys = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
   const text = `INSERT INTO submissions (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
   const info = sql.q(text).run(...keys.map((k) => toDb(row[k])));

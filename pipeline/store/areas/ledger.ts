@@ -12,7 +12,7 @@
 import type { ProblemCode } from '../../codes.js';
 import type { RowError, SubmissionState } from '../../model/types.js';
 import { marks, type Db } from '../db/db.js';
-import { COLUMNS, COUNTING_STATES, stripUndefined, toSubmission, type SubmissionDbRow } from '../ledger.js';
+import { COLUMNS, COUNTING_STATES, newSubmissionRow, toSubmission, type SubmissionDbRow } from '../ledger.js';
 import { isoInstant } from '../sql.js';
 import type { Instant, NewSubmission, RejectedRowRow, SubmissionRow } from '../types.js';
 
@@ -65,33 +65,7 @@ export interface LedgerArea {
 }
 
 /** Everything a new submission has unless the caller says otherwise. */
-type SubmissionDefaults = Omit<SubmissionRow, 'id' | 'partner' | 'originalName' | 'size' | 'sha256' | 'source' | 'archivePath'>;
 
-function defaults(receivedAt: string): SubmissionDefaults {
-  return {
-    feed: null,
-    receivedAt,
-    state: 'received',
-    mappingName: null,
-    mappingHash: null,
-    rows: 0,
-    applied: 0,
-    rejected: 0,
-    filtered: 0,
-    superseded: 0,
-    errorCode: null,
-    errorMessage: null,
-    attempts: 0,
-    startedAt: null,
-    finishedAt: null,
-    replayOf: null,
-    duplicateOf: null,
-    resendOf: null,
-    ackPath: null,
-    ackPending: false,
-    ackWrittenAt: null,
-  };
-}
 
 type ColumnKey = keyof typeof COLUMNS;
 const INSERT_KEYS = Object.keys(COLUMNS) as ColumnKey[];
@@ -190,16 +164,7 @@ export function ledgerArea(db: Db): LedgerArea {
     lockDecision: (partner, sha256) => lockDecision(db, partner, sha256),
 
     async insertSubmission(s) {
-      const row: Omit<SubmissionRow, 'id'> = {
-        ...defaults(db.now()),
-        ...stripUndefined(s),
-        partner: s.partner,
-        originalName: s.originalName,
-        size: s.size,
-        sha256: s.sha256,
-        source: s.source,
-        archivePath: s.archivePath,
-      };
+      const row = newSubmissionRow(s, db.now());
       const r = await db.run(INSERT_SUBMISSION, INSERT_KEYS.map((k) => row[k]));
       return Number(r.rows[0]!.id);
     },

@@ -22,6 +22,7 @@ import { applyArea, refusedByStore, type ApplyResult } from '../../../pipeline/s
 import { Store } from '../../../pipeline/store/store.js';
 import type { NewSubmission, Prov } from '../../../pipeline/store/types.js';
 import { describeStore, type OpenedStore } from './harness.js';
+import { rng } from './facts-fixtures.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 
@@ -48,17 +49,6 @@ const submission = (partnerId: string, n: number): NewSubmission => ({
 const provOf = (p: PartnerConfig, sub: number, line: number): Prov => ({ submissionId: sub, partner: p.id, mappingHash: 'h1', line });
 
 // ---------------------------------------------------------------- the random files
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface File {
   partner: PartnerConfig;
@@ -189,7 +179,7 @@ function randomFile(rand: () => number, rows: number, earlier: MappedRecord[]): 
 }
 
 function randomFiles(seed: number): File[] {
-  const rand = mulberry32(seed);
+  const rand = rng(seed);
   const earlier: MappedRecord[] = [];
   return [masterFile(), ...Array.from({ length: 5 }, () => randomFile(rand, 25, earlier))];
 }

@@ -8,7 +8,11 @@
 // statement (default 60 s) so a stuck query fails with a code instead of holding locks forever.
 
 import pg from 'pg';
+import { redactUrl as redact } from '../../../runtime/redact-url.js';
 import type { Db, RootDb, RunResult } from '../../db/db.js';
+
+/** The URL without its password, for messages and logs. */
+export const redactUrl = (url: string): string => redact(url, 'postgres://(unparseable URL)');
 
 export interface PgOpenOptions {
   now?: () => Date;
@@ -150,17 +154,6 @@ export function pgClientOf(db: Db): pg.PoolClient {
   const client = db instanceof PgHandle ? db.client : undefined;
   if (!client) throw new Error('a PostgreSQL transaction handle is needed here (db.transaction(async (tx) => …))');
   return client;
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable URL)';
-  }
 }
 
 export class PgDb extends PgHandle implements RootDb {
