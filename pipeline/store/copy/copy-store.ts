@@ -65,7 +65,7 @@ export async function copyStore(sqlitePath: string, url: string, onProgress: (p:
       ledger: source.ledgerTotals(),
       audit: { events: before.count, head: { seq: 0, hash: '' } },
     };
-    await compare(source, asyncStore(target), tables, report);
+    await compare(source, asyncStore(target), report);
     return report;
   } finally {
     source.close();
@@ -112,12 +112,12 @@ async function moveIdentities(tx: Db): Promise<void> {
   }
 }
 
-async function compare(source: SqliteSource, target: AsyncStore, tables: SourceTable[], report: CopyReport): Promise<void> {
+/** The rows read from the SQLite snapshot (report.tables) against what PostgreSQL now holds. */
+async function compare(source: SqliteSource, target: AsyncStore, report: CopyReport): Promise<void> {
   const problems: string[] = [];
-  for (const t of tables) {
-    const want = source.count(t.name);
-    const got = (await target.db.get<{ n: number }>(`SELECT count(*) AS n FROM "${t.name}"`))?.n ?? 0;
-    if (want !== got) problems.push(`${t.name}: ${want} rows in SQLite, ${got} in PostgreSQL`);
+  for (const t of report.tables) {
+    const got = (await target.db.get<{ n: number }>(`SELECT count(*) AS n FROM "${t.table}"`))?.n ?? 0;
+    if (t.rows !== got) problems.push(`${t.table}: ${t.rows} rows in SQLite, ${got} in PostgreSQL`);
   }
   const ledger = await target.db.all<LedgerTotal>(LEDGER_TOTALS);
   if (JSON.stringify(ledger) !== JSON.stringify(report.ledger)) problems.push(`ledger totals differ: ${JSON.stringify(report.ledger)} vs ${JSON.stringify(ledger)}`);
