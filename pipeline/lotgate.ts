@@ -9,18 +9,17 @@ import { loadPartners } from './config/partners.js';
 import type { IngestDeps } from './ingest/deps.js';
 import { MappingCatalog } from './mapping/catalog.js';
 import type { PartnerConfig } from './model/types.js';
-import { Store } from './store/store.js';
+import { openStore, type OpenStore } from './store/store.js';
 
 export interface Lotgate extends IngestDeps {
-  close(): void;
+  store: OpenStore;
+  close(): Promise<void>;
 }
 
 export interface LotgateOptions {
   log?: Logger;
   now?: () => Date;
-  /** Open the store read-only (read commands). */
-  readonly?: boolean;
-  /** How long a write waits for another connection's lock before SQLITE_BUSY (default 30 s; tests shorten it). */
+  /** SQLite: how long a write waits for another process's lock before SQLITE_BUSY (default 30 s; tests shorten it). */
   busyTimeoutMs?: number;
 }
 
@@ -29,10 +28,12 @@ export function createLogger(level = process.env.LOTGATE_LOG_LEVEL ?? 'info'): L
   return pino({ level, base: { app: 'lotgate' } }, pino.destination(2));
 }
 
-export function createLotgate(config: LotgateConfig, opts: LotgateOptions = {}): Lotgate {
+/** Opens the store config.store.url names (SQLite under the data dir unless set) and builds the rest around it. */
+export async function createLotgate(config: LotgateConfig, opts: LotgateOptions = {}): Promise<Lotgate> {
   mkdirSync(config.dataDir, { recursive: true });
   mkdirSync(config.dropDir, { recursive: true });
-  const store = Store.open(path.join(config.dataDir, 'lotgate.db'), { busyTimeoutMs: opts.busyTimeoutMs });
+  const now = opts.now ?? (() => new Date());
+  const store = await openStore(config.store.url, { busyTimeoutMs: opts.busyTimeoutMs });
   const log = opts.log ?? createLogger();
   // Partner files are re-read when they change on disk, so `lotgate partner add` and key
   // rotations take effect without a restart.
@@ -48,7 +49,7 @@ export function createLotgate(config: LotgateConfig, opts: LotgateOptions = {}):
     store,
     partners,
     mappings,
-    now: opts.now ?? (() => new Date()),
+    now,
     log,
     close: () => store.close(),
   };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ReadinessConfig } from '../readiness/rule-set.js';
 import { parseReadinessConfig } from '../readiness/rule-set.js';
 import { isValidZone, machineZone } from '../model/local-time.js';
+import { databaseKind, sqlitePath } from '../store/url.js';
 import { checkConfig, formatIssue, parseConfigText, type CheckOptions, type ConfigIssue } from './check.js';
 
 export interface LotgateConfig {
@@ -15,6 +16,8 @@ export interface LotgateConfig {
   configPath: string | null;
   dataDir: string;
   dropDir: string;
+  /** The database: a postgres:// URL, or a SQLite file (default <dataDir>/lotgate.db). */
+  store: { url: string; fromEnv: boolean };
   partnersDir: string;
   mappingsDir: string;
   sftp: {
@@ -137,6 +140,13 @@ function shownPath(p: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
+/** LOTGATE_DATABASE_URL, else store.url (a relative SQLite path is the config file's), else <dataDir>/lotgate.db. */
+function storeUrl(url: unknown, env: NodeJS.ProcessEnv, dataDir: string, rel: (p: unknown, fallback: string) => string): LotgateConfig['store'] {
+  if (env.LOTGATE_DATABASE_URL) return { url: env.LOTGATE_DATABASE_URL, fromEnv: true };
+  if (typeof url !== 'string' || !url) return { url: path.join(dataDir, 'lotgate.db'), fromEnv: false };
+  return { url: databaseKind(url) === 'postgres' ? url : rel(sqlitePath(url), ''), fromEnv: false };
+}
+
 /**
  * Reads the configuration. Without an explicit path, ./config.yaml is used when it exists,
  * else embedded defaults (so `lotgate` works from any folder).
@@ -178,6 +188,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     configPath,
     dataDir,
     dropDir,
+    store: storeUrl(raw.store?.url, env, dataDir, rel),
     partnersDir: rel(raw.partnersDir, './partners'),
     mappingsDir: rel(raw.mappingsDir, './mappings'),
     sftp: {

@@ -6,26 +6,20 @@ import type { RootDb } from './db/db.js';
 import { PgDb, type PgOpenOptions } from './dialect/postgres/driver.js';
 import { migratePg } from './dialect/postgres/migrate.js';
 import { SqliteDb } from './dialect/sqlite/driver.js';
+import { databaseKind, sqlitePath } from './url.js';
 
-export type DatabaseKind = 'sqlite' | 'postgres';
-
-export function databaseKind(url: string): DatabaseKind {
-  return /^postgres(?:ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
-}
-
-/** `sqlite:/a/b.db` and `/a/b.db` name the same file. */
-export function sqlitePath(url: string): string {
-  return url.replace(/^sqlite:(\/\/)?/i, '');
-}
+export { databaseKind, sqlitePath, type DatabaseKind } from './url.js';
 
 export interface OpenDbOptions extends PgOpenOptions {
   /** PostgreSQL: leave the schema as it is (a reader that must not change the database). A SQLite file is always brought to the current version, as Store.open does. */
   migrate?: boolean;
+  /** SQLite: how long a write waits for another process's lock (default 30 s; tests shorten it). */
+  busyTimeoutMs?: number;
 }
 
 /** Opens and migrates the database the URL names. */
 export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<RootDb> {
-  if (databaseKind(url) === 'sqlite') return SqliteDb.open(sqlitePath(url), { now: opts.now });
+  if (databaseKind(url) === 'sqlite') return SqliteDb.open(sqlitePath(url), { now: opts.now, busyTimeoutMs: opts.busyTimeoutMs });
   const db = await PgDb.connect(url, opts);
   try {
     if (opts.migrate !== false) await migratePg(db);
