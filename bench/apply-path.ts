@@ -1,6 +1,6 @@
 // Micro-benchmark of the apply path alone (no parsing, no mapping, no readiness): N pre-mapped
 // LIMS test results, with one new lims_sample identifier learned per 10 rows, applied through
-// Store.applyRecord in one transaction — once with a savepoint per record (the old way), once
+// store.apply.applyRecord in one transaction — once with a savepoint per record (the old way), once
 // without where a record cannot half-fail. Prints wall and CPU seconds of each.
 //
 //   node dist/bench/apply-path.js [rows=200000] [lots=25000]
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MappedRecord, PartnerConfig } from '../pipeline/model/types.js';
-import { Store } from '../pipeline/store/store.js';
+import { openStore } from '../pipeline/store/store.js';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const lots = Number(process.argv[3] ?? 25_000);
@@ -36,28 +36,28 @@ function records(): MappedRecord[] {
   return out;
 }
 
-function run(mode: 'always' | 'when-needed', recs: MappedRecord[]): { wall: number; cpu: number } {
+async function run(mode: 'always' | 'when-needed', recs: MappedRecord[]): Promise<{ wall: number; cpu: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lotgate-apply-'));
   try {
-    const store = Store.open(path.join(dir, 'lotgate.db'));
+    const store = await openStore(path.join(dir, 'lotgate.db'));
     const erp = { submissionId: null, partner: 'erp' };
-    store.transaction(() => {
-      store.upsertMaterial({ materialId: 'M1', description: 'Tablet', productFamily: 'oral-solid' }, erp);
-      for (let i = 0; i < lots; i++) store.upsertLot('M1', `NW26-${String(i).padStart(6, '0')}`, { vendor: 'acme-cmo' }, erp);
+    await store.transaction(async (tx) => {
+      await tx.masterdata.upsertMaterial({ materialId: 'M1', description: 'Tablet', productFamily: 'oral-solid' }, erp);
+      for (let i = 0; i < lots; i++) await tx.masterdata.upsertLot('M1', `NW26-${String(i).padStart(6, '0')}`, { vendor: 'acme-cmo' }, erp);
     });
-    const sub = store.insertSubmission({ partner: 'bravo-lab', originalName: 'lims.csv', size: 1, sha256: 'a'.repeat(64), source: 'cli', archivePath: '/x', receivedAt: new Date().toISOString() });
+    const sub = await store.ledger.insertSubmission({ partner: 'bravo-lab', originalName: 'lims.csv', size: 1, sha256: 'a'.repeat(64), source: 'cli', archivePath: '/x', receivedAt: new Date().toISOString() });
     const prov = { submissionId: sub, partner: 'bravo-lab', mappingHash: 'h'.repeat(64) };
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    store.begin();
-    for (const r of recs) {
-      const res = store.applyRecord(LAB, r, { ...prov, line: r.line }, { savepoint: mode });
-      if ('error' in res) throw new Error(JSON.stringify(res.error));
-    }
-    store.commit();
+    await store.transaction(async (tx) => {
+      for (const r of recs) {
+        const res = await tx.apply.applyRecord(LAB, r, { ...prov, line: r.line }, { savepoint: mode });
+        if ('error' in res) throw new Error(JSON.stringify(res.error));
+      }
+    });
     const wall = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
-    store.close();
+    await store.close();
     return { wall, cpu: (c.user + c.system) / 1e6 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -66,6 +66,6 @@ function run(mode: 'always' | 'when-needed', recs: MappedRecord[]): { wall: numb
 
 const recs = records();
 for (const mode of ['always', 'when-needed', 'always', 'when-needed'] as const) {
-  const r = run(mode, recs);
+  const r = await run(mode, recs);
   console.log(`${mode.padEnd(11)} ${rows} rows: wall ${r.wall.toFixed(2)} s, CPU ${r.cpu.toFixed(2)} s`);
 }

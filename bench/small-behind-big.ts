@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   try {
     const config = loadConfig({ configPath: world(dir), env: {} });
     const log = createLogger('warn');
-    const lg = createLotgate(config, { log });
+    const lg = await createLotgate(config, { log });
     const reg = async (partner: string, name: string, content: string) => {
       const f = path.join(dir, `${partner}-${name}`);
       writeFileSync(f, content);
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const bigRes = (await bigRun) as { state: string };
     const bigMs = performance.now() - t0;
     await pool.close(0);
-    lg.close();
+    await lg.close();
     const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     console.log(`big file: ${bigRows.toLocaleString('en-US')} rows, ${bigRes.state}, ${fmt(bigMs)}`);
     console.log(`small files (${smallRows} rows, other partner) applied while it ran: ${latencies.length}; latency median ${fmt(pct(latencies, 0.5))}, worst ${fmt(Math.max(...latencies))}`);

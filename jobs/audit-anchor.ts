@@ -14,7 +14,7 @@ export const auditAnchorJob = defineJob<Record<string, never>>({
   optionsSchema: {},
   defaults: {},
   async run(ctx) {
-    const r = anchorAuditHead({ store: ctx.lg.store, config: ctx.lg.config, now: ctx.now }, 'job');
+    const r = await anchorAuditHead({ store: ctx.lg.store, config: ctx.lg.config, now: ctx.now }, 'job');
     return { counts: { seq: r.head.seq, written: r.written, outbox: r.outbox } };
   },
 });

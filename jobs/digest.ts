@@ -58,14 +58,14 @@ export const digestJob = defineJob<DigestOptions>({
     try {
       const now = ctx.now();
       const today = DateTime.fromJSDate(now, { zone: ctx.timezone }).toISODate() ?? now.toISOString().slice(0, 10);
-      const cursor = store.getJobCursor(DIGEST_CURSOR);
+      const cursor = await store.jobs.getJobCursor(DIGEST_CURSOR);
       const sinceAt = new Date(now.getTime() - ctx.options.firstRunLookbackHours * 3_600_000);
-      const from = cursor !== undefined ? Number(cursor) : store.auditSeqAt(sinceAt);
-      const head = store.auditHead().seq;
-      const changes = store.listAuditAfter(from, { actions: ['lot.readiness_changed'], limit: 1_000_000 });
-      const since = cursor !== undefined ? (store.listAuditAfter(from - 1, { limit: 1 })[0]?.at ?? sinceAt.toISOString()) : sinceAt.toISOString();
+      const from = cursor !== undefined ? Number(cursor) : await store.audit.auditSeqAt(sinceAt);
+      const head = (await store.audit.auditHead()).seq;
+      const changes = await store.audit.listAuditAfter(from, { actions: ['lot.readiness_changed'], limit: 1_000_000 });
+      const since = cursor !== undefined ? ((await store.audit.listAuditAfter(from - 1, { limit: 1 }))[0]?.at ?? sinceAt.toISOString()) : sinceAt.toISOString();
       const link = linksFor(lg.config.publicUrl);
-      const lots = digestLots(store.listOpenBoard(), changesByLot(changes), groups, link);
+      const lots = digestLots(await store.board.listOpenBoard(), changesByLot(changes), groups, link);
       counts.lots = lots.length;
       let allDone = true;
       for (const d of digestsByGroup(lots, { date: today, since, boardLink: link.board() })) {
@@ -79,12 +79,12 @@ export const digestJob = defineJob<DigestOptions>({
         const notification = digestNotification(d, link.board());
         for (const chName of group.to) {
           const key = `digest:${d.group}:${today}@${chName}`;
-          if (store.getNotificationSent(key)?.state === 'sent') {
+          if ((await store.notifications.getNotificationSent(key))?.state === 'sent') {
             counts.alreadySent++;
             continue;
           }
           const r = await notifier.channels.find((c) => c.name === chName)!.send(notification);
-          store.recordNotification({ key, channel: chName, eventType: 'digest', subject: d.group, eventAt: today, ok: r.ok, error: r.ok ? null : r.error }, now);
+          await store.notifications.recordNotification({ key, channel: chName, eventType: 'digest', subject: d.group, eventAt: today, ok: r.ok, error: r.ok ? null : r.error }, now);
           if (r.ok) counts.sent++;
           else {
             counts.failed++;
@@ -95,7 +95,7 @@ export const digestJob = defineJob<DigestOptions>({
       }
       // The next digest reports changes from here on, once today's went out everywhere. A second
       // run on the same day sends nothing new and leaves the window of tomorrow's digest alone.
-      if (allDone && !(counts.sent === 0 && counts.alreadySent > 0)) store.setJobCursor(DIGEST_CURSOR, String(head));
+      if (allDone && !(counts.sent === 0 && counts.alreadySent > 0)) await store.jobs.setJobCursor(DIGEST_CURSOR, String(head));
     } finally {
       for (const ch of notifier.channels) await ch.close?.().catch(() => undefined);
     }

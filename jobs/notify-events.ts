@@ -22,6 +22,13 @@ interface ReadinessChange {
   reasons?: string[];
 }
 
+/** The submission eventsFromAudit may look up for this audit event (look.submission), if any. */
+export function submissionRefOf(row: AuditRow): number | null {
+  if (row.action === 'lot.readiness_changed') return parseSubmissionRef(row.actor);
+  if (row.action === 'submission.rejected' || row.action === 'submission.quarantined') return parseSubmissionRef(row.subject);
+  return null;
+}
+
 /** The notification events one audit event stands for (none, one or two). */
 export function eventsFromAudit(row: AuditRow, look: EventLookups): NotifyEvent[] {
   if (row.action === 'lot.readiness_changed') {

@@ -9,7 +9,8 @@ import { buildNotifier, dispatch, type Notifier } from '../pipeline/outbound/not
 import type { NotifyEvent } from '../pipeline/outbound/notify/rules.js';
 import { checkAborted, defineJob, type JobContext } from '../pipeline/scheduler/job.js';
 import { links as linksFor, publicUrlProblem } from '../pipeline/outbound/notify/links.js';
-import { eventsFromAudit, NOTIFY_AUDIT_ACTIONS, silentPartners } from './notify-events.js';
+import type { SubmissionRow } from '../pipeline/store/types.js';
+import { eventsFromAudit, NOTIFY_AUDIT_ACTIONS, silentPartners, submissionRefOf } from './notify-events.js';
 
 export interface NotifyOptions {
   /** Sends to a channel that keep failing are given up after this many attempts. */
@@ -42,18 +43,22 @@ export const notifyJob = defineJob<NotifyOptions>({
     const urlProblem = publicUrlProblem(lg.config.publicUrl);
     if (urlProblem) problems.push(urlProblem);
     try {
-      const cursor = store.getJobCursor(NOTIFY_CURSOR);
-      const from = cursor !== undefined ? Number(cursor) : store.auditSeqAt(new Date(ctx.now().getTime() - ctx.options.firstRunLookbackHours * 3_600_000));
+      const cursor = await store.jobs.getJobCursor(NOTIFY_CURSOR);
+      const from = cursor !== undefined ? Number(cursor) : await store.audit.auditSeqAt(new Date(ctx.now().getTime() - ctx.options.firstRunLookbackHours * 3_600_000));
       // Everything up to the head as it is now is covered by this run, unless the read was cut short.
-      const head = store.auditHead().seq;
-      const rows = store.listAuditAfter(from, { actions: NOTIFY_AUDIT_ACTIONS, limit: ctx.options.maxEvents });
+      const head = (await store.audit.auditHead()).seq;
+      const rows = await store.audit.listAuditAfter(from, { actions: NOTIFY_AUDIT_ACTIONS, limit: ctx.options.maxEvents });
       counts.auditEvents = rows.length;
-      const look = { links: linksFor(lg.config.publicUrl), partners: lg.partners(), submission: (id: number) => store.getSubmission(id) };
+      // eventsFromAudit is pure: the submission a row refers to is read before it is looked at.
+      const submissions = new Map<number, SubmissionRow | undefined>();
+      const look = { links: linksFor(lg.config.publicUrl), partners: lg.partners(), submission: (id: number) => submissions.get(id) };
       let next = from;
       let held = false;
       for (const row of rows) {
         checkAborted(ctx.signal);
         let pending = false;
+        const ref = submissionRefOf(row);
+        if (ref !== null && !submissions.has(ref)) submissions.set(ref, await store.ledger.getSubmission(ref));
         for (const event of eventsFromAudit(row, look)) {
           if ((await send(ctx, notifier, event, counts, problems)).pending) pending = true;
         }
@@ -63,8 +68,8 @@ export const notifyJob = defineJob<NotifyOptions>({
         if (!held) next = row.seq;
       }
       if (!held && rows.length < ctx.options.maxEvents) next = Math.max(next, head);
-      store.setJobCursor(NOTIFY_CURSOR, String(next));
-      for (const event of silentPartners(lg.partners().values(), store.lastReceivedByPartner(), ctx.now(), look.links)) {
+      await store.jobs.setJobCursor(NOTIFY_CURSOR, String(next));
+      for (const event of silentPartners(lg.partners().values(), await store.ledger.lastReceivedByPartner(), ctx.now(), look.links)) {
         checkAborted(ctx.signal);
         await send(ctx, notifier, event, counts, problems);
       }
@@ -85,8 +90,8 @@ async function send(
 ): Promise<{ pending: boolean }> {
   const { store } = ctx.lg;
   counts.events++;
-  const done = (key: string) => {
-    const row = store.getNotificationSent(key);
+  const done = async (key: string): Promise<boolean> => {
+    const row = await store.notifications.getNotificationSent(key);
     return row !== undefined && (row.state === 'sent' || row.attempts >= ctx.options.maxAttempts || (row.lastError ?? '').startsWith(GAVE_UP));
   };
   let pending = false;
@@ -99,7 +104,7 @@ async function send(
     const retryable = !o.result.ok && o.result.retryable;
     // A channel that refuses the message (not retryable) will not take it later either.
     const error = o.result.ok ? null : retryable ? o.result.error : `${GAVE_UP}${o.result.error}`;
-    const attempts = store.recordNotification({ key: o.key, channel: o.channel, eventType: event.type, subject: event.subject, eventAt: event.at, ok, error }, ctx.now());
+    const attempts = await store.notifications.recordNotification({ key: o.key, channel: o.channel, eventType: event.type, subject: event.subject, eventAt: event.at, ok, error }, ctx.now());
     if (ok) {
       counts.sent++;
       continue;

@@ -69,14 +69,14 @@ async function pullPartner(ctx: JobContext, src: PullSource, counts: Counts): Pr
       checkAborted(ctx.signal);
       if (fetchedHere >= src.maxFiles) break;
       const key: RemoteFileKey = { partner: src.partner, remotePath: path.posix.join(src.folder, entry.name), size: entry.size, mtime: Math.trunc(entry.modifyTime) };
-      const known = ctx.lg.store.getPulledFile(key);
+      const known = await ctx.lg.store.pulls.getPulledFile(key);
       if (known?.state === 'fetched') {
         counts.alreadyFetched++;
         // A crash between registration and the after-action leaves it to do now.
         if (!known.afterDone && src.after !== 'leave') await afterPull(ctx, client, src, entry, key, names);
         continue;
       }
-      if (known?.state !== 'fetching' && !isReady(ctx, src, entry, key, names)) {
+      if (known?.state !== 'fetching' && !(await isReady(ctx, src, entry, key, names))) {
         counts.waiting++;
         continue;
       }
@@ -92,15 +92,15 @@ async function pullPartner(ctx: JobContext, src: PullSource, counts: Counts): Pr
 }
 
 /** Complete when its done marker exists, or when size and mtime held still for stableSeconds. */
-function isReady(ctx: JobContext, src: PullSource, entry: RemoteEntry, key: RemoteFileKey, names: Set<string>): boolean {
+async function isReady(ctx: JobContext, src: PullSource, entry: RemoteEntry, key: RemoteFileKey, names: Set<string>): Promise<boolean> {
   if (src.doneMarker) return names.has(entry.name + src.doneMarker);
-  const seen = ctx.lg.store.notePulledSeen(key, ctx.now());
+  const seen = await ctx.lg.store.pulls.notePulledSeen(key, ctx.now());
   return ctx.now().getTime() - Date.parse(seen.firstSeenAt) >= src.stableSeconds * 1000;
 }
 
 async function fetchOne(ctx: JobContext, client: PullClient, src: PullSource, entry: RemoteEntry, key: RemoteFileKey): Promise<void> {
   const { lg } = ctx;
-  const row = lg.store.startPullFetch(key, ctx.now());
+  const row = await lg.store.pulls.startPullFetch(key, ctx.now());
   const dir = path.join(lg.config.dataDir, 'pull', src.partner);
   await mkdir(dir, { recursive: true });
   // A hidden temp name next to the archive's volume: archiving can then hard-link it.
@@ -113,7 +113,7 @@ async function fetchOne(ctx: JobContext, client: PullClient, src: PullSource, en
     if (got !== entry.size) throw new Error(`${key.remotePath} changed while it was fetched (listed ${entry.size} bytes, got ${got}); it is fetched again next time`);
     const digest = await hashFile(tmp);
     // A crashed earlier attempt may have put this very file in the ledger already.
-    const earlier = lg.store.findPulledSubmission(src.partner, entry.name, digest.sha256, row.ledgerMark ?? 0);
+    const earlier = await lg.store.pulls.findPulledSubmission(src.partner, entry.name, digest.sha256, row.ledgerMark ?? 0);
     if (earlier !== undefined) {
       submissionId = earlier;
       await rm(tmp, { force: true });
@@ -130,7 +130,7 @@ async function fetchOne(ctx: JobContext, client: PullClient, src: PullSource, en
       });
     }
     await ctx.services.crashPoint?.('pull:after-register', { partner: src.partner, remotePath: key.remotePath, submissionId });
-    lg.store.finishPullFetch(key, { sha256: digest.sha256, submissionId }, ctx.now());
+    await lg.store.pulls.finishPullFetch(key, { sha256: digest.sha256, submissionId }, ctx.now());
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
@@ -154,7 +154,7 @@ async function afterPull(ctx: JobContext, client: PullClient, src: PullSource, e
     await moveRemote(client, key.remotePath, path.posix.join(src.moveTo, entry.name));
     if (marker) await moveRemote(client, marker, path.posix.join(src.moveTo, entry.name + src.doneMarker));
   }
-  ctx.lg.store.markPullAfterDone(key, ctx.now());
+  await ctx.lg.store.pulls.markPullAfterDone(key, ctx.now());
 }
 
 async function moveRemote(client: PullClient, from: string, to: string): Promise<void> {

@@ -60,7 +60,7 @@ export const pushJob = defineJob<PushOptions>({
     try {
       for (let round = 0; round < ctx.options.maxBatches; round++) {
         checkAborted(ctx.signal);
-        const rows = ctx.lg.store.claimOutbox(ctx.options.batchSize, ctx.now(), ctx.options.visibilitySeconds * 1000).filter((r) => !seen.has(r.id));
+        const rows = (await ctx.lg.store.outbox.claimOutbox(ctx.options.batchSize, ctx.now(), ctx.options.visibilitySeconds * 1000)).filter((r) => !seen.has(r.id));
         if (rows.length === 0) break;
         for (const row of rows) {
           checkAborted(ctx.signal);
@@ -89,7 +89,7 @@ async function pushOne(
   const now = ctx.now();
   const nowMs = now.getTime();
   // Held by an operator since it was claimed: leave it; the release makes it due again.
-  if (store.getOutbox(row.id)?.hold) {
+  if ((await store.outbox.getOutbox(row.id))?.hold) {
     counts.held++;
     return;
   }
@@ -97,11 +97,11 @@ async function pushOne(
   if (routes.length === 0) {
     counts.unrouted++;
     const names = connectors.map((c) => c.name).join(', ') || 'none configured';
-    store.markOutboxFailed(row.id, `no connector takes topic ${row.topic} (connectors: ${names})`, nowMs + ctx.options.unroutedRetryMinutes * 60_000);
+    await store.outbox.markOutboxFailed(row.id, `no connector takes topic ${row.topic} (connectors: ${names})`, nowMs + ctx.options.unroutedRetryMinutes * 60_000);
     return;
   }
   const msg: OutboundMessage = { id: row.id, topic: row.topic, key: row.key, createdAt: row.createdAt, payload: row.payload as Record<string, unknown> };
-  const before = new Map(store.listDeliveries(row.id).map((d) => [d.connector, d]));
+  const before = new Map((await store.outbox.listDeliveries(row.id)).map((d) => [d.connector, d]));
   const wakeUps: number[] = [];
   let lastError: string | null = null;
   for (const c of routes) {
@@ -111,7 +111,7 @@ async function pushOne(
       wakeUps.push(Date.parse(d.nextAttemptAt));
       continue;
     }
-    const older = store.olderUndelivered(row, c.name);
+    const older = await store.outbox.olderUndelivered(row, c.name);
     if (older) {
       counts.waiting++;
       lastError = `waiting for the older message ${older.id} of ${row.key} to reach ${c.name}`;
@@ -120,28 +120,28 @@ async function pushOne(
     }
     const r = await deliverVia(c, msg);
     if (r.ok) {
-      store.markDeliverySent(row.id, c.name, now);
+      await store.outbox.markDeliverySent(row.id, c.name, now);
       counts.delivered++;
       continue;
     }
     const decision = decideAfterFailure(r, (d?.attempts ?? 0) + 1, c.retry, nowMs, ctx.services.random ?? Math.random);
     if (decision.action === 'retry') {
-      store.recordDeliveryFailure(row.id, c.name, r.error, decision.at, now);
+      await store.outbox.recordDeliveryFailure(row.id, c.name, r.error, decision.at, now);
       counts.retrying++;
       lastError = `${c.name}: ${r.error}`;
       wakeUps.push(Math.max(decision.at, nowMs + MIN_WAIT_MS));
     } else {
-      store.recordDeliveryFailure(row.id, c.name, decision.reason, null, now);
+      await store.outbox.recordDeliveryFailure(row.id, c.name, decision.reason, null, now);
       counts.dead++;
       lastError = `${c.name}: ${decision.reason}`;
       ctx.log.warn({ message: row.id, topic: row.topic, key: row.key, connector: c.name, reason: decision.reason }, 'message dead-lettered for this connector (lotgate outbox retry <id> sends it again)');
     }
   }
   // The message is done when every connector it goes to has it; dead when the rest gave up.
-  const after = new Map(store.listDeliveries(row.id).map((d) => [d.connector, d]));
+  const after = new Map((await store.outbox.listDeliveries(row.id)).map((d) => [d.connector, d]));
   const states = routes.map((c) => after.get(c.name)?.state ?? 'pending');
   if (states.every((s) => s === 'sent')) {
-    store.markOutboxSent(row.id, now);
+    await store.outbox.markOutboxSent(row.id, now);
     counts.sent++;
   } else if (states.every((s) => s === 'sent' || s === 'dead')) {
     const why = routes
@@ -149,8 +149,8 @@ async function pushOne(
       .filter((d) => d?.state === 'dead')
       .map((d) => `${d!.connector}: ${d!.lastError ?? 'gave up'}`)
       .join('; ');
-    store.markOutboxFailed(row.id, why, null);
+    await store.outbox.markOutboxFailed(row.id, why, null);
   } else {
-    store.markOutboxFailed(row.id, lastError ?? row.lastError ?? 'waiting for the next attempt', wakeUps.length ? Math.min(...wakeUps) : nowMs + MIN_WAIT_MS);
+    await store.outbox.markOutboxFailed(row.id, lastError ?? row.lastError ?? 'waiting for the next attempt', wakeUps.length ? Math.min(...wakeUps) : nowMs + MIN_WAIT_MS);
   }
 }

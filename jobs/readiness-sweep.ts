@@ -35,12 +35,12 @@ export const readinessSweepJob = defineJob<SweepOptions>({
     const at = ctx.now();
     // First the lots whose facts changed but whose readiness was never recomputed (a process
     // died between a file's commit and its recompute): each with its submission as the cause.
-    const dirty = recomputeDirtyLots(lg, at, { actor: 'job:readiness-sweep', batchSize: ctx.options.batchSize });
+    const dirty = await recomputeDirtyLots(lg, at, { actor: 'job:readiness-sweep', batchSize: ctx.options.batchSize });
     // Between submissions only the clock changes a lot's readiness, and each stored readiness
     // says when it next can (readiness/clock.ts): only lots whose instant has passed, computed
     // with other rules, or never computed are due. `all` recomputes every open lot.
-    const open = lg.store.listOpenLotIds();
-    const ids = ctx.options.all ? open : lg.store.listClockDueLotIds(at, rulesHashOf(lg.config.readiness));
+    const open = await lg.store.readiness.listOpenLotIds();
+    const ids = ctx.options.all ? open : await lg.store.readiness.listClockDueLotIds(at, rulesHashOf(lg.config.readiness));
     let changed = 0;
     let done = 0;
     const size = ctx.options.batchSize;
@@ -48,11 +48,11 @@ export const readinessSweepJob = defineJob<SweepOptions>({
     // Many lots: every other batch is judged on a second thread with its own read connection;
     // it answers which of its lots need writing, and those are recomputed here, under the lock.
     const min = ctx.options.parallelMinLots;
-    const pool = min > 0 && ids.length >= min ? startJudgePool(lg.store.path, lg.config.readiness, lg.log) : null;
+    const pool = min > 0 && ids.length >= min ? startJudgePool(lg.config.store.url, lg.config.readiness, lg.log) : null;
     const offloaded: Promise<number[]>[] = [];
     let judgedOnThread = 0;
-    const recompute = (lotIds: number[]) => {
-      changed += lg.store.transaction(() => recomputeReadiness(lg, lotIds, at, 'job:readiness-sweep')).changed;
+    const recompute = async (lotIds: number[]) => {
+      changed += (await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, lotIds, at, 'job:readiness-sweep'))).changed;
     };
     try {
       for (let i = 0, n = 0; i < ids.length; i += size, n++) {
@@ -72,7 +72,7 @@ export const readinessSweepJob = defineJob<SweepOptions>({
           );
           continue;
         }
-        recompute(batch);
+        await recompute(batch);
         done += batch.length;
         ctx.progress?.(done, ids.length);
         // Let lease renewals, uploads, other jobs and the judge thread's answers get a turn.
@@ -83,7 +83,7 @@ export const readinessSweepJob = defineJob<SweepOptions>({
         for (let i = 0; i < stale.length; i += size) {
           checkAborted(ctx.signal);
           const chunk = stale.slice(i, i + size);
-          recompute(chunk);
+          await recompute(chunk);
           done += chunk.length;
           await yieldToLoop();
         }

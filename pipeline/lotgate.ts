@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { LotgateConfig } from './config/config.js';
 import { loadPartners } from './config/partners.js';
+import { fsArchive } from './intake/archive.js';
 import type { IngestDeps } from './ingest/deps.js';
 import { MappingCatalog } from './mapping/catalog.js';
 import type { PartnerConfig } from './model/types.js';
@@ -47,6 +48,7 @@ export async function createLotgate(config: LotgateConfig, opts: LotgateOptions 
   return {
     config,
     store,
+    archive: fsArchive(config.archiveDir),
     partners,
     mappings,
     now,

@@ -116,15 +116,15 @@ export async function writeFactFiles(dir: string, md: MasterData, seed: number):
     const names = [`STAGES_${cmo}_20261120.csv`, `DOCS_${cmo}_20261120.csv`, `DEVIATIONS_${cmo}_20261120.csv`].map((n) => path.join(dir, n));
     files.set(cmo, names);
     const w = { stages: new LineWriter(names[0]), docs: new LineWriter(names[1]), devs: new LineWriter(names[2]) };
-    w.stages.line('Batch,Step,Status,Time,Site');
-    w.docs.line('Batch,Type,Document,Version,Issued');
-    w.devs.line('Batch,Deviation,Title,Class,Status,Opened,Closed,CAPA');
+    await w.stages.line('Batch,Step,Status,Time,Site');
+    await w.docs.line('Batch,Type,Document,Version,Issued');
+    await w.devs.line('Batch,Deviation,Title,Class,Status,Opened,Closed,CAPA');
     writers.set(cmo, w);
   }
   const limsPath = path.join(dir, 'LIMS_EXPORT_20261120_0200.csv');
   files.set('bravo-lab', [limsPath]);
   const lims = new LineWriter(limsPath);
-  lims.line(LIMS_HEADER);
+  await lims.line(LIMS_HEADER);
   let rows = 0;
   let sample = 0;
   let deviation = 0;

@@ -60,7 +60,7 @@ export function limsRow(r: Rng, sampleId: string, lotNumber: string, t: TestDef,
 export async function writeLimsFile(file: string, rows: number, lots: readonly GenLot[], seed: number, samplePrefix = 'S26-'): Promise<number> {
   const r = new Rng(seed);
   const w = new LineWriter(file);
-  w.line(LIMS_HEADER);
+  await w.line(LIMS_HEADER);
   let written = 0;
   let sample = 0;
   while (written < rows) {

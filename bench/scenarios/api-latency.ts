@@ -11,7 +11,7 @@ import { buildApi } from '../../pipeline/api/app.js';
 import { AuthService } from '../../pipeline/auth/service.js';
 import { loadConfig } from '../../pipeline/config/config.js';
 import type { ReadinessState } from '../../pipeline/model/types.js';
-import { Store } from '../../pipeline/store/store.js';
+import { openStore } from '../../pipeline/store/store.js';
 import type { BenchContext, ScenarioResult } from '../lib/context.js';
 import { REPO_ROOT } from '../lib/paths.js';
 import { median, percentile } from '../lib/stats.js';
@@ -32,15 +32,15 @@ export interface LatencyLine {
 export async function measureApiLatency(dir: string, lots: number, requests: number, log: (l: string) => void): Promise<LatencyLine[]> {
   mkdirSync(dir, { recursive: true });
   const config = loadConfig({ configPath: path.join(REPO_ROOT, 'config.yaml'), dataDir: dir, env: {} });
-  const store = Store.open(path.join(dir, 'lotgate.db'));
+  const store = await openStore(path.join(dir, 'lotgate.db'));
   const prov = { submissionId: null, partner: 'erp' };
   const at = new Date().toISOString();
-  store.transaction(() => {
-    for (let m = 0; m < 50; m++) store.upsertMaterial({ materialId: `MAT-${m}`, description: `Material ${m}`, productFamily: m % 2 ? 'oral-solid' : 'sterile-injectable' }, prov);
+  await store.transaction(async (tx) => {
+    for (let m = 0; m < 50; m++) await tx.masterdata.upsertMaterial({ materialId: `MAT-${m}`, description: `Material ${m}`, productFamily: m % 2 ? 'oral-solid' : 'sterile-injectable' }, prov);
     for (let i = 0; i < lots; i++) {
-      const { lotId } = store.upsertLot(`MAT-${i % 50}`, `L${String(i).padStart(6, '0')}`, { site: String(1000 + (i % 4)), vendor: `cmo-${i % 7}`, expiryDate: '2028-01-01' }, prov);
+      const { lotId } = await tx.masterdata.upsertLot(`MAT-${i % 50}`, `L${String(i).padStart(6, '0')}`, { site: String(1000 + (i % 4)), vendor: `cmo-${i % 7}`, expiryDate: '2028-01-01' }, prov);
       const state = STATES[i % 4];
-      store.saveReadiness(
+      await tx.readiness.saveReadiness(
         lotId,
         { state, late: i % 5 === 0, reasons: state === 'READY' ? [] : [{ code: 'R_STAGE_INCOMPLETE', severity: state === 'BLOCKED' ? 'BLOCKED' : 'NOT_READY', message: 'stage packaging not completed', evidence: [{ kind: 'stage', ref: 'packaging' }] }] },
         at,
@@ -48,8 +48,8 @@ export async function measureApiLatency(dir: string, lots: number, requests: num
     }
   });
   const auth = new AuthService(store, config);
-  const all = auth.createToken({ name: 'bench', days: 1 }, 'bench').token;
-  const scoped = auth.createToken({ name: 'bench-site', days: 1, scope: { sites: ['1001'], materials: '*', partners: '*' } }, 'bench').token;
+  const all = (await auth.createToken({ name: 'bench', days: 1 }, 'bench')).token;
+  const scoped = (await auth.createToken({ name: 'bench-site', days: 1, scope: { sites: ['1001'], materials: '*', partners: '*' } }, 'bench')).token;
   const app = await buildApi({ config, store, auth, partners: () => new Map(), now: () => new Date(), log: pino({ level: 'silent' }) });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const out: LatencyLine[] = [];
@@ -82,13 +82,13 @@ export async function measureApiLatency(dir: string, lots: number, requests: num
     await walk('GET /api/v1/lots (50/page, cursor walk)', all, '');
     await walk('GET /api/v1/lots?readiness=BLOCKED (50/page)', all, '&readiness=BLOCKED');
     await walk('GET /api/v1/lots (site-scoped token)', scoped, '');
-    const ids = store.listAllLotIds();
+    const ids = await store.readiness.listAllLotIds();
     const ms: number[] = [];
     for (let i = 0, k = 0; i < requests; i++) ms.push((await get(all, `/api/v1/lots/${ids[(k += 7919) % ids.length]}`)).ms);
     report('GET /api/v1/lots/{id}', ms);
   } finally {
     await app.close();
-    store.close();
+    await store.close();
   }
   return out;
 }

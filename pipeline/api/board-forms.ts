@@ -52,7 +52,7 @@ export function boardFormRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const partner = partnerOf(req.who!.principal);
-      return { partner: partner.id, forms: formsOf(partner), lots: partnerOpenLots(ctx.store, ctx.config, partner.id) };
+      return { partner: partner.id, forms: formsOf(partner), lots: await partnerOpenLots(ctx.store, ctx.config, partner.id) };
     },
   );
 
@@ -101,7 +101,7 @@ export function boardFormRoutes(app: FastifyInstance, ctx: ApiContext): void {
           const bytes = await saveUpload(part.file, attached, maxBytes);
           if (bytes === 0) attached = null;
         }
-        const problems = checkInputs(form, values, partnerOpenLots(ctx.store, ctx.config, partner.id).flatMap((l) => l.batches.map((b) => b.value)));
+        const problems = checkInputs(form, values, (await partnerOpenLots(ctx.store, ctx.config, partner.id)).flatMap((l) => l.batches.map((b) => b.value)));
         if (form.file && !attached) problems.push({ input: 'file', code: 'E_FORM_FILE', message: 'attach the document (a PDF)' });
         if (problems.length) return invalid(problems);
 
@@ -141,7 +141,7 @@ export function boardFormRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const staged = path.join(dirs.intake, stagedName(name, ctx.now().getTime(), randomBytes(6).toString('hex')));
         await copyFile(file, staged);
         const id = await ctx.intake.submit({ partner: partner.id, name, path: staged });
-        ctx.store.auth.insertApiSubmission(id, principal.id, null);
+        await ctx.store.auth.insertApiSubmission(id, principal.id, null);
         return reply.code(201).send({ submissionId: id, file: name, generated: true, ackUrl: `/api/v1/submissions/${id}/ack` });
       } finally {
         await rm(dir, { recursive: true, force: true });

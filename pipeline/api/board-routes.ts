@@ -96,7 +96,7 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 400: errorSchema, 401: errorSchema, 403: errorSchema },
       },
     },
-    async (req) => ({ items: lotExtras(ctx.store, ctx.config, req.access!, req.query.ids.split(',').map(Number)) }),
+    async (req) => ({ items: await lotExtras(ctx.store, ctx.config, req.access!, req.query.ids.split(',').map(Number)) }),
   );
 
   app.get<{ Querystring: LotQuery }>(
@@ -111,7 +111,7 @@ export function boardRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      const body = await lotsXlsx(listAllLots(ctx.store, req.access!, filtersOf(req.query)));
+      const body = await lotsXlsx(await listAllLots(ctx.store, req.access!, filtersOf(req.query)));
       return reply
         .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
         .header('content-disposition', 'attachment; filename="lots.xlsx"')

@@ -52,7 +52,7 @@ export function boardSessionRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (req) => {
       sessionsOnly(req.who!.via);
       const now = ctx.now().toISOString();
-      const items = ctx.store.auth.listSessionsOf(req.who!.principal.id).map((s) => ({
+      const items = (await ctx.store.auth.listSessionsOf(req.who!.principal.id)).map((s) => ({
         id: publicId(s.idHash),
         createdAt: s.createdAt,
         lastSeenAt: s.lastSeenAt,
@@ -81,10 +81,10 @@ export function boardSessionRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (req, reply) => {
       sessionsOnly(req.who!.via);
       const me = req.who!.principal.id;
-      const s = ctx.store.auth.listSessionsOf(me).find((x) => publicId(x.idHash) === req.params.id && x.revokedAt === null);
+      const s = (await ctx.store.auth.listSessionsOf(me)).find((x) => publicId(x.idHash) === req.params.id && x.revokedAt === null);
       if (!s) throw notFound(`session ${req.params.id}`);
-      ctx.store.auth.revokeSession(s.idHash, 'revoked by its user');
-      ctx.store.appendAudit({ actor: `principal:${me}`, action: 'auth.session.revoked', subject: `principal:${me}`, details: { session: req.params.id, by: 'self', ip: req.ip }, at: ctx.now().toISOString() });
+      await ctx.store.auth.revokeSession(s.idHash, 'revoked by its user');
+      await ctx.store.audit.appendAudit({ actor: `principal:${me}`, action: 'auth.session.revoked', subject: `principal:${me}`, details: { session: req.params.id, by: 'self', ip: req.ip }, at: ctx.now().toISOString() });
       return reply.code(204).send();
     },
   );

@@ -11,7 +11,7 @@ import type { AuthService, Authenticated } from '../auth/service.js';
 import type { LotgateConfig } from '../config/config.js';
 import type { MappingCatalog } from '../mapping/catalog.js';
 import type { PartnerConfig } from '../model/types.js';
-import type { Store } from '../store/store.js';
+import type { OpenStore } from '../store/store.js';
 
 export interface ApiIntake {
   /**
@@ -30,7 +30,8 @@ export interface HealthCheck {
 
 export interface ApiContext {
   config: LotgateConfig;
-  store: Store;
+  /** The root store the process opened (its health is /api/v1/status). */
+  store: OpenStore;
   auth: AuthService;
   partners: () => Map<string, PartnerConfig>;
   now: () => Date;

@@ -24,17 +24,17 @@ export function installAuthentication(app: FastifyInstance, ctx: ApiContext): vo
   app.addHook('onRequest', async (req) => {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer ')) {
-      req.who = ctx.auth.authenticateToken(header.slice(7).trim(), req.ip);
+      req.who = await ctx.auth.authenticateToken(header.slice(7).trim(), req.ip);
       return;
     }
     const cookie = req.cookies?.[SESSION_COOKIE];
-    if (cookie) req.who = ctx.auth.authenticateSession(cookie);
+    if (cookie) req.who = await ctx.auth.authenticateSession(cookie);
   });
 }
 
-function deny(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply, code: string, message: string, details: Record<string, unknown>) {
+async function deny(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply, code: string, message: string, details: Record<string, unknown>): Promise<FastifyReply> {
   if (req.who) {
-    ctx.store.appendAudit({
+    await ctx.store.audit.appendAudit({
       actor: `principal:${req.who.principal.id}`,
       action: 'auth.denied',
       subject: `principal:${req.who.principal.id}`,

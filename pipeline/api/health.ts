@@ -5,6 +5,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
+import type { MetricsSnapshot } from '../store/store.js';
 import type { ApiContext, HealthCheck } from './context.js';
 import { sendError } from './errors.js';
 
@@ -28,14 +29,14 @@ export function builtinChecks(ctx: ApiContext): HealthCheck[] {
     {
       name: 'store_writable',
       check: async () => {
-        ctx.store.probeWritable();
+        await ctx.store.board.probeWritable();
         return { ok: true };
       },
     },
     {
       name: 'scheduler_leases',
       check: async () => {
-        const stale = ctx.store.metricsSnapshot(new Date(ctx.now().getTime() - STALE_LEASE_MS)).staleLeases;
+        const stale = (await ctx.store.board.metricsSnapshot(new Date(ctx.now().getTime() - STALE_LEASE_MS))).staleLeases;
         return stale.length ? { ok: false, detail: `stale job lease(s): ${stale.map((l) => `${l.name} held by ${l.holder} until ${l.expiresAt}`).join('; ')}` } : { ok: true };
       },
     },
@@ -93,34 +94,39 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const registry = new Registry();
   const g = (name: string, help: string, labelNames: string[], collect: (this: Gauge<string>) => void | Promise<void>) =>
     new Gauge({ name, help, labelNames, registers: [registry], collect });
-  let snap: ReturnType<typeof ctx.store.metricsSnapshot> | null = null;
-  const snapshot = () => (snap ??= ctx.store.metricsSnapshot(new Date(ctx.now().getTime() - STALE_LEASE_MS)));
-  g('lotgate_files', 'Files in the ledger by partner and state (received, applied, rejected, quarantined, …)', ['partner', 'state'], function () {
+  // One snapshot per scrape, shared by every gauge (prom-client collects them concurrently).
+  let snap: Promise<MetricsSnapshot> | null = null;
+  const snapshot = () => (snap ??= ctx.store.board.metricsSnapshot(new Date(ctx.now().getTime() - STALE_LEASE_MS)));
+  g('lotgate_files', 'Files in the ledger by partner and state (received, applied, rejected, quarantined, …)', ['partner', 'state'], async function () {
+    const s = await snapshot();
     this.reset();
-    for (const r of snapshot().filesByPartnerState) this.set({ partner: r.partner, state: r.state }, r.n);
+    for (const r of s.filesByPartnerState) this.set({ partner: r.partner, state: r.state }, r.n);
   });
-  g('lotgate_rows', 'Rows read, applied and rejected per partner (rate() gives rows/s)', ['partner', 'outcome'], function () {
+  g('lotgate_rows', 'Rows read, applied and rejected per partner (rate() gives rows/s)', ['partner', 'outcome'], async function () {
+    const s = await snapshot();
     this.reset();
-    for (const r of snapshot().rowsByPartner) {
+    for (const r of s.rowsByPartner) {
       this.set({ partner: r.partner, outcome: 'read' }, r.rows);
       this.set({ partner: r.partner, outcome: 'applied' }, r.applied);
       this.set({ partner: r.partner, outcome: 'rejected' }, r.rejected);
     }
   });
-  g('lotgate_lots', 'Lots per readiness state', ['state'], function () {
+  g('lotgate_lots', 'Lots per readiness state', ['state'], async function () {
+    const s = await snapshot();
     this.reset();
-    for (const r of snapshot().readiness) this.set({ state: r.state }, r.n);
+    for (const r of s.readiness) this.set({ state: r.state }, r.n);
   });
-  g('lotgate_outbox_oldest_undelivered_seconds', 'Age of the oldest message not yet delivered, per connector', ['connector'], function () {
+  g('lotgate_outbox_oldest_undelivered_seconds', 'Age of the oldest message not yet delivered, per connector', ['connector'], async function () {
+    const s = await snapshot();
     this.reset();
-    for (const r of snapshot().outboxOldestUndelivered) if (r.createdAt) this.set({ connector: r.connector }, (ctx.now().getTime() - Date.parse(r.createdAt)) / 1000);
+    for (const r of s.outboxOldestUndelivered) if (r.createdAt) this.set({ connector: r.connector }, (ctx.now().getTime() - Date.parse(r.createdAt)) / 1000);
   });
-  g('lotgate_audit_last_verified_timestamp_seconds', 'When the audit chain was last verified (0 = never)', [], function () {
-    const at = snapshot().auditLastVerifiedAt;
+  g('lotgate_audit_last_verified_timestamp_seconds', 'When the audit chain was last verified (0 = never)', [], async function () {
+    const at = (await snapshot()).auditLastVerifiedAt;
     this.set(at ? Date.parse(at) / 1000 : 0);
   });
-  g('lotgate_logins_failed', 'Failed logins recorded in the audit trail', [], function () {
-    this.set(snapshot().loginsFailed);
+  g('lotgate_logins_failed', 'Failed logins recorded in the audit trail', [], async function () {
+    this.set((await snapshot()).loginsFailed);
   });
   if (ctx.queueStats) {
     const stats = ctx.queueStats;

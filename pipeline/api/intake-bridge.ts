@@ -26,7 +26,7 @@ export function serverIntake(deps: { store: Store; ledger: LedgerWriter; enqueue
       return id;
     },
     async replay(submissionId) {
-      const sub = deps.store.getSubmission(submissionId)!;
+      const sub = (await deps.store.ledger.getSubmission(submissionId))!;
       const id = await deps.ledger.register({ partner: sub.partner, path: sub.archivePath, name: sub.originalName, source: 'replay', removeSource: false, replayOf: submissionId });
       await queue(sub.partner, id);
       return id;
@@ -42,7 +42,7 @@ export function directIntake(lg: Lotgate): ApiIntake {
       return id;
     },
     async replay(submissionId) {
-      const sub = lg.store.getSubmission(submissionId)!;
+      const sub = (await lg.store.ledger.getSubmission(submissionId))!;
       const id = await registerFile(lg, { partner: sub.partner, path: sub.archivePath, name: sub.originalName, source: 'replay', removeSource: false, replayOf: submissionId });
       await processSubmission(lg, id);
       return id;

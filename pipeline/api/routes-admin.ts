@@ -39,7 +39,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/v1/admin/users', { onRequest: guard(ctx, 'users:manage'), schema: { tags: ['admin'], summary: 'Every principal with roles, MFA state, last login, tokens', response: { 200: { type: 'object', properties: { items: { type: 'array', items: anyObject } } }, ...errs } } }, async (req) => {
     whole(req.access);
-    return { items: ctx.auth.accessReview(ctx.partners()).principals };
+    return { items: (await ctx.auth.accessReview(ctx.partners())).principals };
   });
 
   app.post<{ Body: { username: string; displayName: string; email?: string; partner?: string; role?: string; scope?: { sites?: DimIn; materials?: DimIn; partners?: DimIn } } }>(
@@ -65,8 +65,8 @@ export function adminRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const actor = by(req.who!.principal.id);
       const out = await run(async () => {
         const p = await ctx.auth.addUser({ username: b.username, displayName: b.displayName, email: b.email, kind: b.partner ? 'partner_user' : 'user', partner: b.partner }, actor);
-        if (b.role) ctx.auth.grant(b.username, b.role, toScope(b.scope), actor);
-        const reset = ctx.auth.issueReset(b.username, actor);
+        if (b.role) await ctx.auth.grant(b.username, b.role, toScope(b.scope), actor);
+        const reset = await ctx.auth.issueReset(b.username, actor);
         return { id: p.id, username: p.username, activationCode: reset.code, expiresAt: reset.expiresAt };
       });
       return reply.code(201).send(out);
@@ -88,7 +88,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       whole(req.access);
       const actor = by(req.who!.principal.id);
-      return run(() => (req.body.remove ? { removed: ctx.auth.revoke(req.params.username, req.body.role, actor) } : { granted: ctx.auth.grant(req.params.username, req.body.role, toScope(req.body.scope), actor) }));
+      return run(async () => (req.body.remove ? { removed: await ctx.auth.revoke(req.params.username, req.body.role, actor) } : { granted: await ctx.auth.grant(req.params.username, req.body.role, toScope(req.body.scope), actor) }));
     },
   );
 
@@ -114,9 +114,9 @@ export function adminRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       whole(req.access);
       const actor = by(req.who!.principal.id);
-      return run(() => {
-        if (req.body?.totp) ctx.auth.resetTotp(req.params.username, actor);
-        const r = ctx.auth.issueReset(req.params.username, actor);
+      return run(async () => {
+        if (req.body?.totp) await ctx.auth.resetTotp(req.params.username, actor);
+        const r = await ctx.auth.issueReset(req.params.username, actor);
         return { username: req.params.username, activationCode: r.code, expiresAt: r.expiresAt };
       });
     },
@@ -128,7 +128,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       whole(req.access);
       const p = await run(() => ctx.auth.requirePrincipal(req.params.username));
-      return { items: ctx.store.auth.listSessionsOf(p.id).map(({ idHash: _h, csrfToken: _c, ...s }) => s) };
+      return { items: (await ctx.store.auth.listSessionsOf(p.id)).map(({ idHash: _h, csrfToken: _c, ...s }) => s) };
     },
   );
 
@@ -143,7 +143,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/v1/admin/tokens', { onRequest: guard(ctx, 'tokens:manage'), schema: { tags: ['admin'], summary: 'Service tokens: prefix, expiry, last use and address', response: { 200: { type: 'object', properties: { items: { type: 'array', items: anyObject } } }, ...errs } } }, async (req) => {
     whole(req.access);
-    return { items: ctx.auth.listTokens() };
+    return { items: await ctx.auth.listTokens() };
   });
 
   app.post<{ Body: { name: string; days: number; partner?: string; role?: string; scope?: { sites?: DimIn; materials?: DimIn; partners?: DimIn } } }>(

@@ -65,7 +65,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (Number.isNaN(t)) throw new ApiError(400, 'E_API_REQUEST', `${name} is not a date-time: ${v}`);
         return new Date(t).toISOString();
       };
-      const r = ctx.store.searchAudit(req.access!, {
+      const r = await ctx.store.audit.searchAudit(req.access!, {
         subject: q.subject,
         actor: q.actor,
         actionPrefix: q.action,

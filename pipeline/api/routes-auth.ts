@@ -76,7 +76,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     '/api/v1/auth/logout',
     { onRequest: guard(ctx, null, { enrolOk: true }), schema: { tags: ['auth'], summary: 'End this session', response: { 204: { type: 'null' }, ...err } } },
     async (req, reply) => {
-      if (req.who!.sessionHash) ctx.auth.logout(req.who!.sessionHash, req.who!.principal.id);
+      if (req.who!.sessionHash) await ctx.auth.logout(req.who!.sessionHash, req.who!.principal.id);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send();
     },
@@ -86,7 +86,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     '/api/v1/auth/sessions',
     { onRequest: guard(ctx, null, { enrolOk: true }), schema: { tags: ['auth'], summary: 'Your sessions (open and ended), this one marked current', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, ...err } } },
     async (req) => ({
-      items: ctx.store.auth.listSessionsOf(req.who!.principal.id).map(({ idHash, csrfToken: _c, ...s }) => ({ ...s, current: idHash === req.who!.sessionHash })),
+      items: (await ctx.store.auth.listSessionsOf(req.who!.principal.id)).map(({ idHash, csrfToken: _c, ...s }) => ({ ...s, current: idHash === req.who!.sessionHash })),
     }),
   );
 
@@ -96,11 +96,11 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     async (req) => {
       const who = req.who!;
       let revoked = 0;
-      for (const s of ctx.store.auth.listSessionsOf(who.principal.id)) {
+      for (const s of await ctx.store.auth.listSessionsOf(who.principal.id)) {
         if (s.idHash === who.sessionHash || s.revokedAt) continue;
-        if (ctx.store.auth.revokeSession(s.idHash, 'revoked by its user')) revoked++;
+        if (await ctx.store.auth.revokeSession(s.idHash, 'revoked by its user')) revoked++;
       }
-      if (revoked) ctx.store.appendAudit({ actor: `principal:${who.principal.id}`, action: 'auth.session.revoked', subject: `principal:${who.principal.id}`, details: { sessions: revoked, reason: 'revoked by its user' }, at: ctx.now().toISOString() });
+      if (revoked) await ctx.store.audit.appendAudit({ actor: `principal:${who.principal.id}`, action: 'auth.session.revoked', subject: `principal:${who.principal.id}`, details: { sessions: revoked, reason: 'revoked by its user' }, at: ctx.now().toISOString() });
       return { revoked };
     },
   );
@@ -115,7 +115,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     async (req, reply) => {
       if (req.who!.via !== 'session') return sendError(reply, 403, 'E_API_FORBIDDEN', 'service accounts do not log in interactively');
       try {
-        return ctx.auth.startEnrolment(req.who!.principal.id);
+        return await ctx.auth.startEnrolment(req.who!.principal.id);
       } catch (e) {
         return authFailure(reply, e);
       }
@@ -137,7 +137,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     async (req, reply) => {
       if (req.who!.via !== 'session') return sendError(reply, 403, 'E_API_FORBIDDEN', 'service accounts do not log in interactively');
       try {
-        return ctx.auth.confirmEnrolment(req.who!.principal.id, req.body.code, req.who!.sessionHash);
+        return await ctx.auth.confirmEnrolment(req.who!.principal.id, req.body.code, req.who!.sessionHash);
       } catch (e) {
         return authFailure(reply, e);
       }

@@ -107,14 +107,18 @@ export function lotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (req.query.format === 'csv') {
         const access = accessFor(req.who!.principal, 'lots:export');
         if (access === null) throw new ApiError(403, 'E_API_FORBIDDEN', 'your roles do not include the permission lots:export');
-        const csv = lotsCsv(listAllLots(ctx.store, access, filters), (lotId) => {
-          const last = ctx.store.auth.listLotSignatures(lotId).at(-1);
-          return last ? `${last.decision} signed by ${last.printedName} ${last.signedAt} (${last.localTime} ${last.timeZone}), meaning ${last.meaning}${last.invalidatedAt ? ', INVALIDATED' : ''}` : '';
-        });
+        const items = await listAllLots(ctx.store, access, filters);
+        // The signature cell of every lot, read before the CSV is written (lotsCsv asks for it synchronously).
+        const cells = new Map<number, string>();
+        for (const l of items) {
+          const last = (await ctx.store.auth.listLotSignatures(l.lotId)).at(-1);
+          cells.set(l.lotId, last ? `${last.decision} signed by ${last.printedName} ${last.signedAt} (${last.localTime} ${last.timeZone}), meaning ${last.meaning}${last.invalidatedAt ? ', INVALIDATED' : ''}` : '');
+        }
+        const csv = lotsCsv(items, (lotId) => cells.get(lotId) ?? '');
         return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="lots.csv"').serializer((x: unknown) => x as string).send(csv);
       }
       try {
-        return listLotPage(ctx.store, req.access!, filters, { limit: req.query.limit ?? 50, cursor: req.query.cursor });
+        return await listLotPage(ctx.store, req.access!, filters, { limit: req.query.limit ?? 50, cursor: req.query.cursor });
       } catch (e) {
         if (e instanceof CursorError) throw new ApiError(400, e.code, e.message);
         throw e;
@@ -134,7 +138,7 @@ export function lotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      const v = lotView(ctx.store, ctx.config, req.access!, req.params.lotId);
+      const v = await lotView(ctx.store, ctx.config, req.access!, req.params.lotId);
       if (!v) throw notFound(`lot ${req.params.lotId}`);
       return v;
     },
@@ -177,7 +181,7 @@ export function lotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!p) throw notFound(`fact of lot ${req.params.lotId} from submission ${req.query.submission}${req.query.line ? ` line ${req.query.line}` : ''}`);
       // The raw row is evidence: only for roles that may see raw evidence of this lot.
       const raw = accessFor(req.who!.principal, 'evidence:raw');
-      if (raw === null || ctx.store.lotIdInScope(raw, p.lotId) === undefined) return { ...p, rawRow: null, rawRowNote: 'raw evidence needs the evidence:raw permission' };
+      if (raw === null || (await ctx.store.reads.lotIdInScope(raw, p.lotId)) === undefined) return { ...p, rawRow: null, rawRowNote: 'raw evidence needs the evidence:raw permission' };
       return p;
     },
   );
@@ -195,9 +199,9 @@ export function lotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      if (ctx.store.lotIdInScope(req.access!, req.params.lotId) === undefined) throw notFound(`lot ${req.params.lotId}`);
-      const lot = ctx.store.getLot(req.params.lotId)!;
-      return { items: lotTimeline(ctx.store, lot, req.query.limit ?? 200) };
+      if ((await ctx.store.reads.lotIdInScope(req.access!, req.params.lotId)) === undefined) throw notFound(`lot ${req.params.lotId}`);
+      const lot = (await ctx.store.masterdata.getLotRow(req.params.lotId))!;
+      return { items: await lotTimeline(ctx.store, lot, req.query.limit ?? 200) };
     },
   );
 }

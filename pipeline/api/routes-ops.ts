@@ -17,10 +17,10 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { onRequest: guard(ctx, 'status:read'), schema: { tags: ['ops'], summary: 'Store health and lot counts per readiness state (within your scope)', response: { 200: anyObject, ...errs } } },
     async (req) => {
       const access = req.access!;
-      const h = ctx.store.health();
+      const h = await ctx.store.health();
       const lots: Record<string, number> = {};
-      for (const s of READINESS_STATES) lots[s] = ctx.store.countLotsScoped(access, { readiness: [s] });
-      const out: Record<string, unknown> = { store: { ok: h.ok, schemaVersion: h.schemaVersion }, lots, lotsTotal: ctx.store.countLotsScoped(access, {}) };
+      for (const s of READINESS_STATES) lots[s] = await ctx.store.reads.countLotsScoped(access, { readiness: [s] });
+      const out: Record<string, unknown> = { store: { ok: h.ok, schemaVersion: h.schemaVersion }, lots, lotsTotal: await ctx.store.reads.countLotsScoped(access, {}) };
       // Installation-wide numbers only for an unscoped reader.
       if (access === 'all') Object.assign(out, { submissions: h.submissions, outboxPending: h.outboxPending, outboxDead: h.outboxDead, auditEvents: h.auditEvents });
       return out;
@@ -55,7 +55,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      const runs = ctx.store.listJobRuns({ name: req.query.name, limit: req.query.limit ?? 50 });
+      const runs = await ctx.store.jobs.listJobRuns({ name: req.query.name, limit: req.query.limit ?? 50 });
       const full = req.access === 'all';
       return { items: runs.map((r) => (full ? r : { ...r, details: null })) };
     },
@@ -83,7 +83,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const def = jobs.find((j) => j.name === req.params.name);
       const settings = def && loadJobsConfig(ctx.config, jobs).jobs.get(def.name);
       if (!def || !settings) throw new ApiError(404, 'E_API_NOT_FOUND', `no job "${req.params.name}" (see GET /api/v1/jobs and config.yaml jobs:)`);
-      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'job.run_requested', subject: `job:${def.name}`, details: {}, at: ctx.now().toISOString() });
+      await ctx.store.audit.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'job.run_requested', subject: `job:${def.name}`, details: {}, at: ctx.now().toISOString() });
       return runJob(def, settings, { config: ctx.config, log: ctx.log, openLotgate: () => createLotgate(ctx.config, { log: ctx.log }) }, { trigger: 'manual' });
     },
   );
@@ -116,10 +116,10 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       unscoped(req.access);
-      const v = ctx.store.verifyAudit() as { ok: boolean; count: number; brokenAt?: number; reason?: string };
-      const signatures = verifySignatures(ctx.store);
+      const v = (await ctx.store.audit.verifyAudit()) as { ok: boolean; count: number; brokenAt?: number; reason?: string };
+      const signatures = await verifySignatures(ctx.store);
       const ok = v.ok && signatures.bad.length === 0;
-      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'audit.verified', subject: null, details: { ok, count: v.count, signatures: signatures.checked }, at: ctx.now().toISOString() });
+      await ctx.store.audit.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'audit.verified', subject: null, details: { ok, count: v.count, signatures: signatures.checked }, at: ctx.now().toISOString() });
       return { ok, count: v.count, brokenAt: v.brokenAt ?? null, reason: v.reason ?? null, signatures };
     },
   );
@@ -132,7 +132,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       unscoped(req.access);
-      return ctx.store.auditHead();
+      return ctx.store.audit.auditHead();
     },
   );
 
@@ -141,7 +141,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { onRequest: guard(ctx, 'access:review'), schema: { tags: ['admin'], summary: 'Every principal with roles, scopes, MFA, last login and tokens; partners\' SFTP keys', response: { 200: anyObject, ...errs } } },
     async (req) => {
       unscoped(req.access);
-      return ctx.auth.accessReview(ctx.partners());
+      return await ctx.auth.accessReview(ctx.partners());
     },
   );
 }

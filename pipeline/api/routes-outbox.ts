@@ -29,9 +29,9 @@ export function outboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       whole(req.access);
-      const rows = ctx.store.listOutbox({ state: req.query.state, topic: req.query.topic, onHold: req.query.onHold, limit: req.query.limit ?? 100 });
-      const deliveries = ctx.store.listDeliveriesOf(rows.map((r) => r.id));
-      return { items: rows.map((r) => ({ ...r, deliveries: deliveries.get(r.id) ?? [] })), counts: ctx.store.countOutbox(), onHold: ctx.store.countOutboxOnHold() };
+      const rows = await ctx.store.outbox.listOutbox({ state: req.query.state, topic: req.query.topic, onHold: req.query.onHold, limit: req.query.limit ?? 100 });
+      const deliveries = await ctx.store.outbox.listDeliveriesOf(rows.map((r) => r.id));
+      return { items: rows.map((r) => ({ ...r, deliveries: deliveries.get(r.id) ?? [] })), counts: await ctx.store.outbox.countOutbox(), onHold: await ctx.store.outbox.countOutboxOnHold() };
     },
   );
 
@@ -49,14 +49,14 @@ export function outboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       whole(req.access);
       const id = req.params.id;
-      if (!ctx.store.getOutbox(id)) throw notFound(`outbox message ${id}`);
+      if (!(await ctx.store.outbox.getOutbox(id))) throw notFound(`outbox message ${id}`);
       const who = req.who!.principal;
-      const r = ctx.store.transaction(() => {
-        const res = ctx.store.retryDeadOutbox(id, ctx.now());
-        if (res.retried) ctx.store.appendAudit({ actor: `principal:${who.id}`, action: 'outbox.retry', subject: `outbox:${id}`, details: { by: who.username, deliveries: res.deliveries }, at: ctx.now().toISOString() });
+      const r = await ctx.store.transaction(async (tx) => {
+        const res = await tx.outbox.retryDeadOutbox(id, ctx.now());
+        if (res.retried) await tx.audit.appendAudit({ actor: `principal:${who.id}`, action: 'outbox.retry', subject: `outbox:${id}`, details: { by: who.username, deliveries: res.deliveries }, at: ctx.now().toISOString() });
         return res;
       });
-      return { id, ...r, state: ctx.store.getOutbox(id)!.state };
+      return { id, ...r, state: (await ctx.store.outbox.getOutbox(id))!.state };
     },
   );
 
@@ -82,10 +82,10 @@ export function outboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
       async (req) => {
         whole(req.access);
         const id = req.params.id;
-        if (!ctx.store.getOutbox(id)) throw notFound(`outbox message ${id}`);
+        if (!(await ctx.store.outbox.getOutbox(id))) throw notFound(`outbox message ${id}`);
         const p = req.who!.principal;
         const who = { actor: `principal:${p.id}`, by: p.username };
-        return action === 'hold' ? holdOutboxMessage(ctx.store, id, who, req.body.reason, ctx.now()) : releaseOutboxMessage(ctx.store, id, who, req.body.reason, ctx.now());
+        return await (action === 'hold' ? holdOutboxMessage(ctx.store, id, who, req.body.reason, ctx.now()) : releaseOutboxMessage(ctx.store, id, who, req.body.reason, ctx.now()));
       },
     );
   }

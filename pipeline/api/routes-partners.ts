@@ -48,7 +48,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (access !== 'all') throw new ApiError(403, 'E_API_FORBIDDEN', 'partner administration needs an unscoped admin binding');
   };
   /** Runs the change and its audit event; partner-file refusals become coded 4xx answers. */
-  const change = <T>(req: { who: { principal: { id: number; username: string } } | null }, action: AuditAction, partner: string, details: Record<string, unknown> | ((out: T) => Record<string, unknown>), fn: () => T): T => {
+  const change = async <T>(req: { who: { principal: { id: number; username: string } } | null }, action: AuditAction, partner: string, details: Record<string, unknown> | ((out: T) => Record<string, unknown>), fn: () => T): Promise<T> => {
     let out: T;
     try {
       out = fn();
@@ -57,7 +57,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
       throw e;
     }
     const p = req.who!.principal;
-    ctx.store.appendAudit({ actor: `principal:${p.id}`, action, subject: `partner:${partner}`, details: { by: p.username, ...(typeof details === 'function' ? details(out) : details) }, at: ctx.now().toISOString() });
+    await ctx.store.audit.appendAudit({ actor: `principal:${p.id}`, action, subject: `partner:${partner}`, details: { by: p.username, ...(typeof details === 'function' ? details(out) : details) }, at: ctx.now().toISOString() });
     return out;
   };
 
@@ -91,7 +91,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (req, reply) => {
       whole(req.access);
       const b = req.body;
-      const r = change(req, 'partner.added', b.id, { name: b.name, role: b.role, mode: b.mode ?? 'review', keys: b.publicKeys?.length ?? 0, password: b.password !== undefined }, () => addPartner(dirs, b));
+      const r = await change(req, 'partner.added', b.id, { name: b.name, role: b.role, mode: b.mode ?? 'review', keys: b.publicKeys?.length ?? 0, password: b.password !== undefined }, () => addPartner(dirs, b));
       return reply.code(201).send(view(r.partner));
     },
   );
@@ -110,7 +110,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
     async (req) => {
       whole(req.access);
-      const r = change(req, 'partner.mode_changed', req.params.partner, { mode: req.body.mode }, () => setPartnerMode(dirs, req.params.partner, req.body.mode));
+      const r = await change(req, 'partner.mode_changed', req.params.partner, { mode: req.body.mode }, () => setPartnerMode(dirs, req.params.partner, req.body.mode));
       return { ...view(r.partner), before: r.before };
     },
   );
@@ -129,7 +129,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
     async (req) => {
       whole(req.access);
-      return change(req, 'partner.key_added', req.params.partner, (r) => ({ ...r }), () => addPartnerKey(dirs, req.params.partner, req.body.publicKey));
+      return await change(req, 'partner.key_added', req.params.partner, (r) => ({ ...r }), () => addPartnerKey(dirs, req.params.partner, req.body.publicKey));
     },
   );
 
@@ -148,7 +148,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (req) => {
       whole(req.access);
       const fp = req.query.fingerprint;
-      change(req, 'partner.key_removed', req.params.partner, { fingerprint: fp }, () => removePartnerKey(dirs, req.params.partner, fp));
+      await change(req, 'partner.key_removed', req.params.partner, { fingerprint: fp }, () => removePartnerKey(dirs, req.params.partner, fp));
       return { fingerprint: fp, removed: true };
     },
   );
@@ -167,7 +167,7 @@ export function partnerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
     async (req, reply) => {
       whole(req.access);
-      change(req, 'partner.password_set', req.params.partner, {}, () => setPartnerPassword(dirs, req.params.partner, req.body.password));
+      await change(req, 'partner.password_set', req.params.partner, {}, () => setPartnerPassword(dirs, req.params.partner, req.body.password));
       return reply.code(204).send();
     },
   );

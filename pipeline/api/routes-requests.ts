@@ -57,13 +57,12 @@ export function documentRequestRoutes(app: FastifyInstance, ctx: ApiContext): vo
     async (req, reply) => {
       const access = req.access!;
       const lotId = req.params.lotId;
-      if (ctx.store.lotIdInScope(access, lotId) === undefined) throw notFound(`lot ${lotId}`);
-      const lot = ctx.store.getLot(lotId)!;
+      if ((await ctx.store.reads.lotIdInScope(access, lotId)) === undefined) throw notFound(`lot ${lotId}`);
+      const lot = (await ctx.store.masterdata.getLotRow(lotId))!;
       const visible = partnersIn(access);
       const known = ctx.partners();
       // Partners that can send documents: not the ERP/QMS feeding master data.
-      const candidates = ctx.store
-        .partnersOfLot(lotId)
+      const candidates = (await ctx.store.notifications.partnersOfLot(lotId))
         .filter((p) => known.has(p) && !['erp', 'qms'].includes(known.get(p)!.role))
         .filter((p) => visible === '*' || visible.includes(p));
       const partner = req.body.partner ?? (candidates.length === 1 ? candidates[0] : undefined);
@@ -79,9 +78,9 @@ export function documentRequestRoutes(app: FastifyInstance, ctx: ApiContext): vo
       if (!known.has(partner) || (visible !== '*' && !visible.includes(partner))) throw notFound(`partner ${partner}`);
       const p = req.who!.principal;
       const at = ctx.now().toISOString();
-      const row = ctx.store.transaction(() => {
-        const r = ctx.store.insertDocumentRequest({ lotId, partner, documentType: req.body.documentType, message: req.body.message, requestedBy: p.username });
-        ctx.store.appendAudit({
+      const row = await ctx.store.transaction(async (tx) => {
+        const r = await tx.notifications.insertDocumentRequest({ lotId, partner, documentType: req.body.documentType, message: req.body.message, requestedBy: p.username });
+        await tx.audit.appendAudit({
           actor: `principal:${p.id}`,
           action: 'lot.document_requested',
           subject: `lot:${lot.materialId}/${lot.lotNumber}`,
@@ -107,9 +106,9 @@ export function documentRequestRoutes(app: FastifyInstance, ctx: ApiContext): vo
       },
     },
     async (req) => {
-      if (ctx.store.lotIdInScope(req.access!, req.params.lotId) === undefined) throw notFound(`lot ${req.params.lotId}`);
+      if ((await ctx.store.reads.lotIdInScope(req.access!, req.params.lotId)) === undefined) throw notFound(`lot ${req.params.lotId}`);
       const visible = partnersIn(req.access!);
-      const items: DocumentRequestRow[] = ctx.store.listDocumentRequests(req.params.lotId, req.query.all ?? false).filter((r) => visible === '*' || visible.includes(r.partner));
+      const items: DocumentRequestRow[] = (await ctx.store.notifications.listDocumentRequests(req.params.lotId, req.query.all ?? false)).filter((r) => visible === '*' || visible.includes(r.partner));
       return { items };
     },
   );

@@ -1,6 +1,7 @@
 // Part 11 signatures over the API: a lot disposition is signed in two steps — a challenge that
 // shows exactly what will be signed (and its hash), then the signature with re-authentication.
 
+import { fsArchive } from '../intake/archive.js';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../auth/service.js';
@@ -35,9 +36,9 @@ export function signRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     },
     async (req) => {
       sessionOnly(req.who!.via);
-      if (ctx.store.lotIdInScope(req.access!, req.params.lotId) === undefined) throw notFound(`lot ${req.params.lotId}`);
+      if ((await ctx.store.reads.lotIdInScope(req.access!, req.params.lotId)) === undefined) throw notFound(`lot ${req.params.lotId}`);
       try {
-        return sign.challengeLot(req.who!.principal, req.params.lotId, req.body.decision, req.body.meaning);
+        return await sign.challengeLot(req.who!.principal, req.params.lotId, req.body.decision, req.body.meaning);
       } catch (e) {
         throw mapErr(e);
       }
@@ -64,7 +65,7 @@ export function signRoutes(app: FastifyInstance, ctx: ApiContext, limit: { max: 
     },
     async (req, reply) => {
       sessionOnly(req.who!.via);
-      if (ctx.store.lotIdInScope(req.access!, req.params.lotId) === undefined) throw notFound(`lot ${req.params.lotId}`);
+      if ((await ctx.store.reads.lotIdInScope(req.access!, req.params.lotId)) === undefined) throw notFound(`lot ${req.params.lotId}`);
       try {
         const m = await sign.signLot({ principal: req.who!.principal, lotId: req.params.lotId, challengeId: req.body.challengeId, password: req.body.password, totp: req.body.totp, sessionHash: req.who!.sessionHash, ip: req.ip });
         return reply.code(201).send(m);
@@ -94,14 +95,14 @@ export function reviewSignRoutes(app: FastifyInstance, ctx: ApiContext, limit: {
     },
     async (req) => {
       if (req.who!.via !== 'session') throw new ApiError(403, 'E_SIGN_SESSION', 'signatures are made by people in a logged-in session, never with a service token');
-      if (!ctx.store.getSubmissionScoped(req.access!, req.params.id)) throw notFound(`submission ${req.params.id}`);
+      if (!(await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id))) throw notFound(`submission ${req.params.id}`);
       try {
         assertMaySign(req.who!.principal);
-        const { record, recordHash } = reviewRecord(ctx.store, req.params.id, req.body.decision, req.body.reason);
+        const { record, recordHash } = await reviewRecord(ctx.store, req.params.id, req.body.decision, req.body.reason);
         const challengeId = randomBytes(18).toString('base64url');
         const expiresAt = new Date(ctx.now().getTime() + 5 * 60_000).toISOString();
         // The reason travels in the challenge's meaning column as JSON (decision + reason).
-        ctx.store.auth.insertChallenge({ id: challengeId, principalId: req.who!.principal.id, subject: `submission:${req.params.id}`, recordHash, decision: req.body.decision, meaning: JSON.stringify({ reason: req.body.reason }), expiresAt });
+        await ctx.store.auth.insertChallenge({ id: challengeId, principalId: req.who!.principal.id, subject: `submission:${req.params.id}`, recordHash, decision: req.body.decision, meaning: JSON.stringify({ reason: req.body.reason }), expiresAt });
         return { challengeId, recordHash, expiresAt, record };
       } catch (e) {
         throw mapErr(e);
@@ -125,13 +126,13 @@ export function reviewSignRoutes(app: FastifyInstance, ctx: ApiContext, limit: {
     async (req, reply) => {
       const who = req.who!;
       if (who.via !== 'session') throw new ApiError(403, 'E_SIGN_SESSION', 'signatures are made by people in a logged-in session, never with a service token');
-      if (!ctx.store.getSubmissionScoped(req.access!, req.params.id)) throw notFound(`submission ${req.params.id}`);
+      if (!(await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id))) throw notFound(`submission ${req.params.id}`);
       if (!ctx.mappings) throw new ApiError(503, 'E_API_NO_INTAKE', 'this process cannot apply files: decide reviews from a process with the api role of `lotgate start`');
-      const ch = ctx.store.auth.takeChallenge(req.body.challengeId, who.principal.id, ctx.now().toISOString());
+      const ch = await ctx.store.auth.takeChallenge(req.body.challengeId, who.principal.id, ctx.now().toISOString());
       if (!ch || ch.subject !== `submission:${req.params.id}`) throw new ApiError(409, 'E_SIGN_CHALLENGE', 'the signing challenge is unknown, used, expired or for another record: request a new one');
       const reason = (JSON.parse(ch.meaning) as { reason: string }).reason;
       const decision = ch.decision as 'approve' | 'reject';
-      const lg = { config: ctx.config, store: ctx.store, partners: ctx.partners, mappings: ctx.mappings, now: ctx.now, log: ctx.log, close: () => {} };
+      const lg = { config: ctx.config, store: ctx.store, archive: fsArchive(ctx.config.archiveDir), partners: ctx.partners, mappings: ctx.mappings, now: ctx.now, log: ctx.log, close: async () => {} };
       let outcome: { state: string; changed: boolean } | undefined;
       try {
         const { approveSubmission, rejectSubmission } = await import('../cli/submission-commands.js');
@@ -145,12 +146,12 @@ export function reviewSignRoutes(app: FastifyInstance, ctx: ApiContext, limit: {
             password: req.body.password,
             totp: req.body.totp,
             expectedRecordHash: ch.recordHash,
-            needTotp: !who.sessionHash || !ctx.store.auth.sessionHasSigned(who.sessionHash),
+            needTotp: !who.sessionHash || !(await ctx.store.auth.sessionHasSigned(who.sessionHash)),
             ip: req.ip,
           },
           async (printedName) => (outcome = await (decision === 'approve' ? approveSubmission(lg, req.params.id, printedName, reason) : rejectSubmission(lg, req.params.id, printedName, reason))),
         );
-        if (who.sessionHash && sig) ctx.store.auth.noteSessionSigned(who.sessionHash, sig.signedAt);
+        if (who.sessionHash && sig) await ctx.store.auth.noteSessionSigned(who.sessionHash, sig.signedAt);
         return reply.code(201).send({ submissionId: req.params.id, state: outcome?.state, changed: outcome?.changed ?? false, signature: sig });
       } catch (e) {
         throw mapErr(e);

@@ -62,7 +62,7 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (bad.length) throw new ApiError(400, 'E_API_FILTER', `state ${bad.join(', ')} is not a submission state: use ${STATES.join(', ')}`);
       const since = req.query.since ? new Date(req.query.since).toISOString() : undefined;
       const until = req.query.until ? new Date(req.query.until).toISOString() : undefined;
-      return listSubmissionPage(ctx.store, req.access!, { partner: req.query.partner, state, since, until, q: req.query.q }, { limit: req.query.limit ?? 50, before: req.query.before });
+      return await listSubmissionPage(ctx.store, req.access!, { partner: req.query.partner, state, since, until, q: req.query.q }, { limit: req.query.limit ?? 50, before: req.query.before });
     },
   );
 
@@ -73,9 +73,9 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags: ['submissions'], summary: 'One submission with its rejected rows (line, column, field, code, message)', params: idParams, response: { 200: submissionSchema, ...errs } },
     },
     async (req) => {
-      const s = ctx.store.getSubmissionScoped(req.access!, req.params.id);
+      const s = await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id);
       if (!s) throw notFound(`submission ${req.params.id}`);
-      return submissionView(ctx.store, s);
+      return await submissionView(ctx.store, s);
     },
   );
 
@@ -86,7 +86,7 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags: ['submissions'], summary: 'The acknowledgment of a submission (as written to the partner\'s outbound/ folder)', params: idParams, response: { 200: { type: 'object', additionalProperties: true }, ...errs } },
     },
     async (req) => {
-      const s = ctx.store.getSubmissionScoped(req.access!, req.params.id);
+      const s = await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id);
       if (!s) throw notFound(`submission ${req.params.id}`);
       if (s.ackPath && existsSync(s.ackPath)) {
         const ack = JSON.parse(await readFile(s.ackPath, 'utf8')) as { submissionId?: number };
@@ -94,8 +94,8 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (ack.submissionId === s.id) return ack;
       }
       // The same acknowledgment the ledger gives (acknowledge.ts), rebuilt from the ledger row.
-      const errors = ctx.store.listRejectedRows(s.id, MAX_ACK_ERRORS_KEPT).map(toAckError);
-      return ackOf(s, errors, ctx.store.countRejectedRows(s.id), ledgerNote(ctx, s), { links: ackLinks(ctx, s), timeZone: ackTimeZone(ctx, s) });
+      const errors = (await ctx.store.ledger.listRejectedRows(s.id, MAX_ACK_ERRORS_KEPT)).map(toAckError);
+      return ackOf(s, errors, await ctx.store.ledger.countRejectedRows(s.id), ledgerNote(ctx, s), { links: await ackLinks(ctx, s), timeZone: ackTimeZone(ctx, s) });
     },
   );
 
@@ -106,9 +106,9 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags: ['submissions'], summary: 'The original file exactly as received (permission submissions:raw)', params: idParams, response: { 200: { type: 'string', format: 'binary' }, ...errs } },
     },
     async (req, reply) => {
-      const s = ctx.store.getSubmissionScoped(req.access!, req.params.id);
+      const s = await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id);
       if (!s || !existsSync(s.archivePath)) throw notFound(`submission ${req.params.id}`);
-      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'submission.downloaded', subject: `submission:${s.id}`, details: { sha256: s.sha256 }, at: ctx.now().toISOString() });
+      await ctx.store.audit.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'submission.downloaded', subject: `submission:${s.id}`, details: { sha256: s.sha256 }, at: ctx.now().toISOString() });
       const safe = s.originalName.replace(/[^\w.@+-]/g, '_');
       return reply
         .type('application/octet-stream')
@@ -125,10 +125,10 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags: ['submissions'], summary: 'Re-apply the archived original (after a mapping fix); facts are upserted, never duplicated', params: idParams, response: { 202: { type: 'object', properties: { submissionId: { type: 'integer' }, replayOf: { type: 'integer' } } }, 503: errorSchema, ...errs } },
     },
     async (req, reply) => {
-      const s = ctx.store.getSubmissionScoped(req.access!, req.params.id);
+      const s = await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id);
       if (!s) throw notFound(`submission ${req.params.id}`);
       if (!ctx.intake) throw new ApiError(503, 'E_API_NO_INTAKE', 'this process does not run intake: replay from a process with the intake role');
-      ctx.store.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'submission.replay_requested', subject: `submission:${s.id}`, details: {}, at: ctx.now().toISOString() });
+      await ctx.store.audit.appendAudit({ actor: `principal:${req.who!.principal.id}`, action: 'submission.replay_requested', subject: `submission:${s.id}`, details: {}, at: ctx.now().toISOString() });
       const id = await ctx.intake.replay(s.id);
       return reply.code(202).send({ submissionId: id, replayOf: s.id });
     },
@@ -159,15 +159,15 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!ctx.partners().has(partner)) throw new ApiError(403, 'E_API_NOT_PARTNER', `partner ${partner} is no longer configured`);
       if (!ctx.intake) throw new ApiError(503, 'E_API_NO_INTAKE', 'this process does not run intake: send files to a process with the intake role');
       const key = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null;
-      const answer = (id: number, repeated: boolean) => {
-        const s = ctx.store.getSubmission(id)!;
+      const answer = async (id: number, repeated: boolean) => {
+        const s = (await ctx.store.ledger.getSubmission(id))!;
         return reply.code(repeated ? 200 : 201).send({ submissionId: id, state: s.state, ackUrl: `/api/v1/submissions/${id}/ack`, repeated });
       };
       if (key) {
-        const first = ctx.store.auth.findApiSubmission(who.principal.id, key);
+        const first = await ctx.store.auth.findApiSubmission(who.principal.id, key);
         if (first !== undefined) {
           if (!req.isMultipart()) (req.body as Readable | undefined)?.resume?.();
-          return answer(first, true);
+          return await answer(first, true);
         }
       }
       let name: string | undefined;
@@ -198,15 +198,16 @@ export function submissionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw err;
       }
       const id = await ctx.intake.submit({ partner, name: name!, path: staged });
+      // On the root store (no surrounding transaction): a rejected insert leaves nothing to roll back.
       try {
-        ctx.store.auth.insertApiSubmission(id, who.principal.id, key);
+        await ctx.store.auth.insertApiSubmission(id, who.principal.id, key);
       } catch (err) {
         // The same key raced in from another request: the first one wins.
-        const first = key ? ctx.store.auth.findApiSubmission(who.principal.id, key) : undefined;
-        if (first !== undefined) return answer(first, true);
+        const first = key ? await ctx.store.auth.findApiSubmission(who.principal.id, key) : undefined;
+        if (first !== undefined) return await answer(first, true);
         throw err;
       }
-      return answer(id, false);
+      return await answer(id, false);
     },
   );
 }

@@ -119,15 +119,15 @@ export interface AnchorOutcome {
 }
 
 /** Writes the current head to the anchor file and the outbox (skipped when nothing changed since the last anchor). */
-export function anchorAuditHead(deps: { store: Store; config: LotgateConfig; now: () => Date }, source: string): AnchorOutcome {
+export async function anchorAuditHead(deps: { store: Store; config: LotgateConfig; now: () => Date }, source: string): Promise<AnchorOutcome> {
   const file = anchorFileOf(deps.config);
-  const head = deps.store.auditHead();
+  const head = await deps.store.audit.auditHead();
   const { anchors } = readAnchors(file);
   const last = anchors.at(-1);
   if (last && last.seq === head.seq && last.hash === head.hash) return { head, written: false, file, outbox: false };
   const anchor: AuditAnchor = { seq: head.seq, hash: head.hash, at: deps.now().toISOString(), source, host: hostname(), pid: process.pid };
   appendAnchor(file, anchor);
-  const outbox = deps.store.enqueueOutbox({
+  const outbox = await deps.store.outbox.enqueueOutbox({
     id: messageId(AUDIT_ANCHOR_TOPIC, 'audit', { seq: head.seq, hash: head.hash }),
     topic: AUDIT_ANCHOR_TOPIC,
     key: 'audit',
@@ -149,15 +149,20 @@ export interface AnchoredVerification {
 }
 
 /** The chain walk, then every anchor of the file and the heads given on the command line. */
-export function verifyWithAnchors(store: Store, file: string, expected: readonly AuditHead[]): AnchoredVerification {
-  const chain = store.verifyAudit();
-  const head = store.auditHead();
+export async function verifyWithAnchors(store: Store, file: string, expected: readonly AuditHead[]): Promise<AnchoredVerification> {
+  const chain = await store.audit.verifyAudit();
+  const head = await store.audit.auditHead();
   const { anchors, problems } = readAnchors(file);
   const heads: ExpectedHead[] = [
     ...anchors.map((a) => ({ seq: a.seq, hash: a.hash, from: `the anchor of ${a.at} (${path.basename(file)} line ${a.line})` })),
     ...expected.map((e) => ({ ...e, from: '--expect' })),
   ];
-  problems.push(...checkHeads(head, heads, (seq) => store.auditHashAt(seq)));
+  // checkHeads is pure: the hashes at the anchored seqs (those the chain reaches) are read first.
+  const hashes = new Map<number, string | undefined>();
+  for (const h of heads) {
+    if (h.seq !== 0 && h.seq <= head.seq && !hashes.has(h.seq)) hashes.set(h.seq, await store.audit.auditHashAt(h.seq));
+  }
+  problems.push(...checkHeads(head, heads, (seq) => hashes.get(seq)));
   const latest = anchors.at(-1);
   return {
     ok: chain.ok && problems.length === 0,

@@ -23,9 +23,9 @@ export function registerAuditAnchorCommands(audit: Command): void {
         return h;
       });
       const { res, sigs } = await withLotgate(cmd, async (lg) => ({
-        res: verifyWithAnchors(lg.store, opts.anchorFile ?? anchorFileOf(lg.config), expected),
+        res: await verifyWithAnchors(lg.store, opts.anchorFile ?? anchorFileOf(lg.config), expected),
         // Every Part 11 signature's record hash, recomputed from what it signed.
-        sigs: (await import('../sign/verify.js')).verifySignatures(lg.store),
+        sigs: await (await import('../sign/verify.js')).verifySignatures(lg.store),
       }));
       if (opts.json) printJson({ ...res, signatures: sigs });
       else {

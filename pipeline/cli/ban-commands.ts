@@ -12,7 +12,7 @@ export function registerBanCommands(program: Command): void {
     .description('SFTP brute-force bans in force (per IP, and per user name for password logins).')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const list = await withLotgate(cmd, (lg) => lg.store.listActiveBans(Date.now()));
+      const list = await withLotgate(cmd, (lg) => lg.store.pulls.listActiveBans(Date.now()));
       if (opts.json) return printJson(list.map((b) => ({ ...b, until: new Date(b.until).toISOString(), bannedAt: new Date(b.bannedAt).toISOString() })));
       if (!list.length) return void process.stdout.write('no bans in force\n');
       process.stdout.write(renderTable(['KIND', 'KEY', 'UNTIL', 'STRIKE', 'SINCE'], list.map((b) => [b.kind, b.key, new Date(b.until).toISOString(), String(b.strike), new Date(b.bannedAt).toISOString()])));
@@ -32,9 +32,9 @@ export function registerBanCommands(program: Command): void {
       const reason = opts.reason.trim();
       if (!reason) throw new UserError('--reason "…" is required: the audit trail records why', 2);
       const lifted = await withLotgate(cmd, (lg) =>
-        lg.store.transaction(() => {
-          const ok = lg.store.liftBan(kind as BanKind, key, Date.now());
-          if (ok) lg.store.appendAudit({ actor: `operator:${by}`, action: 'sftp.ban_lifted', subject: kind === 'ip' ? `ip:${key}` : `sftp-user:${key}`, details: { kind, key, by, reason } });
+        lg.store.transaction(async (tx) => {
+          const ok = await tx.pulls.liftBan(kind as BanKind, key, Date.now());
+          if (ok) await tx.audit.appendAudit({ actor: `operator:${by}`, action: 'sftp.ban_lifted', subject: kind === 'ip' ? `ip:${key}` : `sftp-user:${key}`, details: { kind, key, by, reason } });
           return ok;
         }),
       );

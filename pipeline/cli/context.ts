@@ -26,11 +26,11 @@ export function configFrom(cmd: Command, check?: CheckOptions): LotgateConfig {
 
 /** Runs `fn` with a Lotgate instance and closes it afterwards, whatever happens. */
 export async function withLotgate<T>(cmd: Command, fn: (lg: Lotgate) => Promise<T> | T): Promise<T> {
-  const lg = createLotgate(configFrom(cmd));
+  const lg = await createLotgate(configFrom(cmd));
   try {
     return await fn(lg);
   } finally {
-    lg.close();
+    await lg.close();
   }
 }
 

@@ -113,7 +113,7 @@ export function registerDemoCommand(program: Command): void {
       try {
         process.stderr.write(server.banner.join('\n') + '\n\n');
         const out = (s: string) => process.stdout.write(s);
-        const lg = createLotgate(config);
+        const lg = await createLotgate(config);
         try {
           const port = server.sftp!.port;
           for (const batch of demoUploads(server, lg.partners(), (p, n) => {
@@ -131,18 +131,18 @@ export function registerDemoCommand(program: Command): void {
               out(`  ack     ${u.partner}/outbound/${ack.ackFile ?? `${ack.file}.ack.json`}: ${ack.state}, rows ${ack.counts.rows}, applied ${ack.counts.applied}, rejected ${ack.counts.rejected}${ack.counts.filtered ? `, filtered ${ack.counts.filtered}` : ''}${ack.counts.superseded ? `, superseded ${ack.counts.superseded}` : ''}${errs}\n`);
             }
           }
-          const lots = lg.store.listLots({ limit: 1000 });
+          const lots = await lg.store.reads.listLots({ limit: 1000 });
           out('\nReadiness board (lotgate lots):\n\n');
           out(renderTable(['LOT', 'MATERIAL', 'VENDOR', 'READINESS', 'LATE', 'REASONS'], lots.map((l) => [l.lotNumber, l.materialId, l.vendor ?? '', l.readiness ?? '-', l.late ? 'late' : '', [...new Set(l.reasonCodes)].join(' ')])));
           // The way out: the scheduler pushes every minute; the demo does not make you wait.
           const push = findJob('push')!;
           const outcome = await runJob(push, loadJobsConfig(config, JOBS).jobs.get('push')!, { config, log: createLogger('warn'), openLotgate: () => createLotgate(config, { log: createLogger('warn') }) }, { trigger: 'manual' });
-          const sent = lg.store.listOutbox({ state: 'sent', limit: 1000 });
+          const sent = await lg.store.outbox.listOutbox({ state: 'sent', limit: 1000 });
           out(`\nOutbox pushed to ERP/QMS (lotgate outbox list): ${sent.length} message(s) sent${outcome.status === 'busy' ? ' (push was already running in the scheduler)' : ''} — files in ${path.join(config.dataDir, 'outbound')}\n`);
           for (const [topic, n] of countBy(sent.map((m) => m.topic))) out(`  ${topic.padEnd(28)} ${n}\n`);
           if (server.http) for (const l of demoUserLines(await ensureDemoUsers(lg.store, config, new Set(lg.partners().keys())), server.http.url)) out(`${l}\n`);
         } finally {
-          lg.close();
+          await lg.close();
         }
         out(
           [

@@ -33,14 +33,14 @@ export async function ensureDemoUsers(store: Store, config: LotgateConfig, partn
     const partner = 'partner' in d ? d.partner : undefined;
     if (partner && !partners.has(partner)) continue;
     const password = `${d.username}-password`;
-    if (store.auth.getPrincipalByName(d.username)) {
+    if (await store.auth.getPrincipalByName(d.username)) {
       out.push({ username: d.username, role: d.role, partner, password, totpSecret: null });
       continue;
     }
     const p = await auth.addUser({ username: d.username, displayName: d.name, kind: partner ? 'partner_user' : 'user', partner, password }, 'demo');
-    auth.grant(d.username, d.role, { sites: '*', materials: '*', partners: '*' }, 'demo');
-    const { secret } = auth.startEnrolment(p.id);
-    before.confirmEnrolment(p.id, totpCode(secret, new Date(Date.now() - 30_000)));
+    await auth.grant(d.username, d.role, { sites: '*', materials: '*', partners: '*' }, 'demo');
+    const { secret } = await auth.startEnrolment(p.id);
+    await before.confirmEnrolment(p.id, totpCode(secret, new Date(Date.now() - 30_000)));
     out.push({ username: d.username, role: d.role, partner, password, totpSecret: secret });
   }
   return out;

@@ -82,7 +82,7 @@ export function registerIngestCommands(program: Command): void {
     .option('--json', 'print the acknowledgment as JSON')
     .action(async (id: number, opts: { json?: boolean }, cmd: Command) => {
       const r = await withLotgate(cmd, async (lg) => {
-        const sub = lg.store.getSubmission(id);
+        const sub = await lg.store.ledger.getSubmission(id);
         if (!sub) throw new UserError(`no submission ${id} in the ledger (see \`lotgate submissions\`)`, 2);
         const newId = await registerFile(lg, { partner: sub.partner, path: sub.archivePath, name: sub.originalName, source: 'replay', removeSource: false, replayOf: id });
         return processSubmission(lg, newId);

@@ -36,14 +36,15 @@ export interface JobListing {
 /** Exit code of `job run` when another process is running the job. */
 export const EXIT_BUSY = 5;
 
-export function listJobs(config: LotgateConfig, store: Store, now: Date): JobListing[] {
+export async function listJobs(config: LotgateConfig, store: Store, now: Date): Promise<JobListing[]> {
   const jobsConfig = loadJobsConfig(config, JOBS);
-  return JOBS.map((def) => {
+  const out: JobListing[] = [];
+  for (const def of JOBS) {
     const s = jobsConfig.jobs.get(def.name)!;
-    const lease = store.getLease(leaseName(def.name));
+    const lease = await store.jobs.getLease(leaseName(def.name));
     const live = lease && Date.parse(lease.expiresAt) > now.getTime() ? lease : undefined;
-    const last = store.listJobRuns({ name: def.name, limit: 1 })[0];
-    return {
+    const last = (await store.jobs.listJobRuns({ name: def.name, limit: 1 }))[0];
+    out.push({
       name: def.name,
       description: def.description,
       enabled: s.enabled,
@@ -52,8 +53,9 @@ export function listJobs(config: LotgateConfig, store: Store, now: Date): JobLis
       nextRun: s.enabled ? nextRuns(s.schedule, s.timezone, 1)[0]?.toISOString() ?? null : null,
       running: live ? { holder: live.holder, leaseUntil: live.expiresAt } : null,
       lastRun: last ? lastRunOf(last, live?.holder) : null,
-    };
-  });
+    });
+  }
+  return out;
 }
 
 function lastRunOf(r: JobRunRow, liveHolder: string | undefined): NonNullable<JobListing['lastRun']> {
@@ -96,12 +98,12 @@ export function registerJobCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd, FULL_CONFIG_CHECK);
-      const lg = createLotgate(config);
+      const lg = await createLotgate(config);
       let rows: JobListing[];
       try {
-        rows = listJobs(config, lg.store, lg.now());
+        rows = await listJobs(config, lg.store, lg.now());
       } finally {
-        lg.close();
+        await lg.close();
       }
       if (opts.json) return printJson(rows);
       process.stdout.write(

@@ -13,16 +13,16 @@ const STATES: OutboxState[] = ['pending', 'sent', 'dead', 'held'];
 
 export type OutboxListing = OutboxRow & { deliveries: DeliveryRow[] };
 
-export function listOutboxMessages(lg: Lotgate, opts: { state?: OutboxState; topic?: string; onHold?: boolean; limit?: number } = {}): OutboxListing[] {
-  const rows = lg.store.listOutbox({ state: opts.state, topic: opts.topic, onHold: opts.onHold, limit: opts.limit ?? 100 });
-  const deliveries = lg.store.listDeliveriesOf(rows.map((r) => r.id));
+export async function listOutboxMessages(lg: Lotgate, opts: { state?: OutboxState; topic?: string; onHold?: boolean; limit?: number } = {}): Promise<OutboxListing[]> {
+  const rows = await lg.store.outbox.listOutbox({ state: opts.state, topic: opts.topic, onHold: opts.onHold, limit: opts.limit ?? 100 });
+  const deliveries = await lg.store.outbox.listDeliveriesOf(rows.map((r) => r.id));
   return rows.map((r) => ({ ...r, deliveries: deliveries.get(r.id) ?? [] }));
 }
 
 /** The one message an id or unique id prefix names. */
-export function resolveOutboxId(lg: Lotgate, idOrPrefix: string): string {
-  if (lg.store.getOutbox(idOrPrefix)) return idOrPrefix;
-  const found = idOrPrefix.length >= 6 ? lg.store.findOutboxIdsByPrefix(idOrPrefix, 2) : [];
+export async function resolveOutboxId(lg: Lotgate, idOrPrefix: string): Promise<string> {
+  if (await lg.store.outbox.getOutbox(idOrPrefix)) return idOrPrefix;
+  const found = idOrPrefix.length >= 6 ? await lg.store.outbox.findOutboxIdsByPrefix(idOrPrefix, 2) : [];
   if (found.length === 1) return found[0];
   if (found.length > 1) throw new UserError(`"${idOrPrefix}" matches several messages; give more of the id`, 2);
   throw new UserError(`no outbox message "${idOrPrefix}" (see \`lotgate outbox list\`; at least 6 characters of the id)`, 4);
@@ -36,16 +36,16 @@ export interface RetryResult {
 }
 
 /** Puts a dead message back in the queue (its dead deliveries start over; sent ones stay sent). */
-export function retryOutboxMessage(lg: Lotgate, idOrPrefix: string, by: string): RetryResult {
-  const id = resolveOutboxId(lg, idOrPrefix);
-  const r = lg.store.transaction(() => {
-    const res = lg.store.retryDeadOutbox(id, lg.now());
+export async function retryOutboxMessage(lg: Lotgate, idOrPrefix: string, by: string): Promise<RetryResult> {
+  const id = await resolveOutboxId(lg, idOrPrefix);
+  const r = await lg.store.transaction(async (tx) => {
+    const res = await tx.outbox.retryDeadOutbox(id, lg.now());
     if (res.retried) {
-      lg.store.appendAudit({ actor: `operator:${by}`, action: 'outbox.retry', subject: `outbox:${id}`, details: { by, deliveries: res.deliveries } });
+      await tx.audit.appendAudit({ actor: `operator:${by}`, action: 'outbox.retry', subject: `outbox:${id}`, details: { by, deliveries: res.deliveries } });
     }
     return res;
   });
-  return { id, ...r, state: lg.store.getOutbox(id)!.state };
+  return { id, ...r, state: (await lg.store.outbox.getOutbox(id))!.state };
 }
 
 function shortId(id: string): string {
@@ -70,7 +70,7 @@ export function registerOutboxCommands(program: Command): void {
     .action(async (opts: { state?: string; topic?: string; onHold?: boolean; limit: number; json?: boolean }, cmd: Command) => {
       const state = opts.state?.toLowerCase() as OutboxState | undefined;
       if (state && !STATES.includes(state)) throw new UserError(`--state must be one of ${STATES.join(', ')}`, 2);
-      const { rows, counts } = await withLotgate(cmd, (lg) => ({ rows: listOutboxMessages(lg, { state, topic: opts.topic, onHold: opts.onHold ? true : undefined, limit: opts.limit }), counts: { ...lg.store.countOutbox(), onHold: lg.store.countOutboxOnHold() } }));
+      const { rows, counts } = await withLotgate(cmd, async (lg) => ({ rows: await listOutboxMessages(lg, { state, topic: opts.topic, onHold: opts.onHold ? true : undefined, limit: opts.limit }), counts: { ...(await lg.store.outbox.countOutbox()), onHold: await lg.store.outbox.countOutboxOnHold() } }));
       if (opts.json) return printJson(rows);
       if (!rows.length) {
         process.stdout.write(`No ${state ?? ''} messages.`.replace('  ', ' ') + ` (outbox: ${counts.pending} pending, ${counts.sent} sent, ${counts.dead} dead, ${counts.held} held; ${counts.onHold} on hold by an operator)\n`);
@@ -92,9 +92,9 @@ export function registerOutboxCommands(program: Command): void {
     .argument('<id>', 'message id (or its first characters)')
     .option('--json', 'print JSON')
     .action(async (idArg: string, opts: { json?: boolean }, cmd: Command) => {
-      const msg = await withLotgate(cmd, (lg) => {
-        const id = resolveOutboxId(lg, idArg);
-        return { ...lg.store.getOutbox(id)!, deliveries: lg.store.listDeliveries(id) };
+      const msg = await withLotgate(cmd, async (lg) => {
+        const id = await resolveOutboxId(lg, idArg);
+        return { ...(await lg.store.outbox.getOutbox(id))!, deliveries: await lg.store.outbox.listDeliveries(id) };
       });
       if (opts.json) return printJson(msg);
       const zone = { timeZone: configFrom(cmd).timezone };
@@ -118,9 +118,11 @@ export function registerOutboxCommands(program: Command): void {
     .action(async (ids: string[], opts: { allDead?: boolean; by?: string; json?: boolean }, cmd: Command) => {
       if (!ids.length && !opts.allDead) throw new UserError('name the messages to retry, or --all-dead', 2);
       const by = opts.by ?? process.env.USER ?? process.env.USERNAME ?? 'operator';
-      const results = await withLotgate(cmd, (lg) => {
-        const targets = opts.allDead ? lg.store.listOutbox({ state: 'dead', limit: 1_000_000 }).map((r) => r.id) : ids;
-        return targets.map((id) => retryOutboxMessage(lg, id, by));
+      const results = await withLotgate(cmd, async (lg) => {
+        const targets = opts.allDead ? (await lg.store.outbox.listOutbox({ state: 'dead', limit: 1_000_000 })).map((r) => r.id) : ids;
+        const out: RetryResult[] = [];
+        for (const id of targets) out.push(await retryOutboxMessage(lg, id, by));
+        return out;
       });
       if (opts.json) return printJson(results);
       for (const r of results) {
@@ -145,13 +147,15 @@ export function registerOutboxCommands(program: Command): void {
       .action(async (ids: string[], opts: { reason: string; by?: string; json?: boolean }, cmd: Command) => {
         if (!opts.reason.trim()) throw new UserError('--reason must say why', 2);
         const by = opts.by ?? process.env.USER ?? process.env.USERNAME ?? 'operator';
-        const results: HoldResult[] = await withLotgate(cmd, (lg) =>
-          ids.map((idArg) => {
-            const id = resolveOutboxId(lg, idArg);
+        const results: HoldResult[] = await withLotgate(cmd, async (lg) => {
+          const out: HoldResult[] = [];
+          for (const idArg of ids) {
+            const id = await resolveOutboxId(lg, idArg);
             const fn = action === 'hold' ? holdOutboxMessage : releaseOutboxMessage;
-            return fn(lg.store, id, { actor: `operator:${by}`, by }, opts.reason, lg.now());
-          }),
-        );
+            out.push(await fn(lg.store, id, { actor: `operator:${by}`, by }, opts.reason, lg.now()));
+          }
+          return out;
+        });
         if (opts.json) return printJson(results);
         for (const r of results) {
           const what = action === 'hold' ? (r.changed ? 'held; the push job leaves it until `lotgate outbox release`' : r.held ? 'already held' : `not held: it is ${r.state}`) : r.changed ? 'released; the next push sends it' : 'was not held';

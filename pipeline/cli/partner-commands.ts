@@ -43,8 +43,8 @@ function readKeys(files: string[]): string[] {
 /** The audit event of a partner change made from the shell (as the admin API writes it). */
 async function audit(cmd: Command, action: AuditAction, partner: string, details: Record<string, unknown>): Promise<void> {
   const by = os.userInfo().username;
-  await withLotgate(cmd, (lg) => {
-    lg.store.appendAudit({ actor: `cli:${by}`, action, subject: `partner:${partner}`, details: { by, ...details } });
+  await withLotgate(cmd, async (lg) => {
+    await lg.store.audit.appendAudit({ actor: `cli:${by}`, action, subject: `partner:${partner}`, details: { by, ...details } });
   });
 }
 

@@ -39,8 +39,8 @@ export function registerReadCommands(program: Command): void {
     .option('-m, --material <id>', 'material id, when the lot number exists for several materials')
     .option('--json', 'print JSON')
     .action(async (lotNumber: string, opts: { material?: string; json?: boolean }, cmd: Command) => {
-      const lot = await withLotgate(cmd, (lg) => {
-        const list = lotViewsByNumber(lg.store, lg.config, 'all', lotNumber, opts.material);
+      const lot = await withLotgate(cmd, async (lg) => {
+        const list = await lotViewsByNumber(lg.store, lg.config, 'all', lotNumber, opts.material);
         if (list.length === 0) throw new UserError(`no lot "${lotNumber}"${opts.material ? ` of material ${opts.material}` : ''} (see \`lotgate lots\`)`, 4);
         if (list.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials (${list.map((l) => l.materialId).join(', ')}): add --material`, 2);
         return { lot: list[0], timeZone: lg.config.timezone };
@@ -57,8 +57,8 @@ export function registerReadCommands(program: Command): void {
     .option('-n, --limit <n>', 'at most n (newest first)', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print JSON')
     .action(async (opts: { partner?: string; state?: string; limit: number; json?: boolean }, cmd: Command) => {
-      const { subs, timeZone } = await withLotgate(cmd, (lg) => ({
-        subs: lg.store.listSubmissions({ partner: opts.partner, state: opts.state as SubmissionState | undefined, limit: opts.limit }),
+      const { subs, timeZone } = await withLotgate(cmd, async (lg) => ({
+        subs: await lg.store.ledger.listSubmissions({ partner: opts.partner, state: opts.state as SubmissionState | undefined, limit: opts.limit }),
         timeZone: lg.config.timezone,
       }));
       if (opts.json) return printJson(subs);
@@ -77,14 +77,14 @@ export function registerReadCommands(program: Command): void {
     .argument('<id>', 'submission id', (v) => Number.parseInt(v, 10))
     .option('--json', 'print JSON')
     .action(async (id: number, opts: { json?: boolean }, cmd: Command) => {
-      const out = await withLotgate(cmd, (lg) => {
-        const sub = lg.store.getSubmission(id);
+      const out = await withLotgate(cmd, async (lg) => {
+        const sub = await lg.store.ledger.getSubmission(id);
         if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
         // The operator on the server also sees where the original and its acknowledgment are.
-        const stateOf = (other: number | null) => (other === null ? undefined : lg.store.getSubmission(other)?.state);
-        const links = { resendOf: stateOf(sub.resendOf), duplicateOf: stateOf(sub.duplicateOf), replayOf: stateOf(sub.replayOf) };
-        const resentAs = lg.store.listResendsOf(id).map((r) => r.id);
-        return { ...sub, ...submissionView(lg.store, sub), resentAs, links, timeZone: lg.config.timezone };
+        const stateOf = async (other: number | null) => (other === null ? undefined : (await lg.store.ledger.getSubmission(other))?.state);
+        const links = { resendOf: await stateOf(sub.resendOf), duplicateOf: await stateOf(sub.duplicateOf), replayOf: await stateOf(sub.replayOf) };
+        const resentAs = (await lg.store.ledger.listResendsOf(id)).map((r) => r.id);
+        return { ...sub, ...(await submissionView(lg.store, sub)), resentAs, links, timeZone: lg.config.timezone };
       });
       if (opts.json) {
         const { links: _links, timeZone: _zone, ...json } = out;
@@ -112,7 +112,7 @@ export function registerReadCommands(program: Command): void {
     .option('-n, --limit <n>', 'at most n', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print JSON')
     .action(async (opts: { subject?: string; limit: number; json?: boolean }, cmd: Command) => {
-      const { events, timeZone } = await withLotgate(cmd, (lg) => ({ events: lg.store.listAudit({ subject: opts.subject, limit: opts.limit }), timeZone: lg.config.timezone }));
+      const { events, timeZone } = await withLotgate(cmd, async (lg) => ({ events: await lg.store.audit.listAudit({ subject: opts.subject, limit: opts.limit }), timeZone: lg.config.timezone }));
       if (opts.json) return printJson(events);
       process.stdout.write(renderTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'], events.map((e: any) => [String(e.seq), e.at, e.actor, e.action, e.subject]), { timeZone }));
     });

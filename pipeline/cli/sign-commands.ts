@@ -27,17 +27,17 @@ export function registerSignCommands(program: Command): void {
       const meaning = o.meaning ?? ({ released: 'release', rejected: 'rejection', quarantine: 'quarantine' } as Record<string, string>)[o.decision] ?? '';
       const out = await withLotgate(cmd, async (lg) => {
         const auth = new AuthService(lg.store, lg.config, lg.now);
-        const row = lg.store.auth.getPrincipalByName(o.user);
+        const row = await lg.store.auth.getPrincipalByName(o.user);
         if (!row || row.disabledAt) throw new UserError(`no active user "${o.user}" (see lotgate user list)`, 2);
-        const principal = auth.principalOf(row);
+        const principal = await auth.principalOf(row);
         const access = accessFor(principal, 'lots:dispose');
         if (access === null) throw new UserError(`${o.user} may not sign dispositions (needs a role with lots:dispose, e.g. qa)`, 2);
-        const lots = lotViewsByNumber(lg.store, lg.config, access, lotNumber, o.material);
+        const lots = await lotViewsByNumber(lg.store, lg.config, access, lotNumber, o.material);
         if (lots.length === 0) throw new UserError(`no lot "${lotNumber}" that ${o.user} may dispose (see lotgate lots)`, 4);
         if (lots.length > 1) throw new UserError(`lot number "${lotNumber}" exists for several materials: add --material`, 2);
         const sign = new SignService({ store: lg.store, config: lg.config, auth, partners: lg.partners, now: lg.now });
         try {
-          const ch = sign.challengeLot(principal, lots[0].lotId, o.decision, meaning);
+          const ch = await sign.challengeLot(principal, lots[0].lotId, o.decision, meaning);
           process.stderr.write(`Signing: ${o.decision} of lot ${lotNumber} (material ${lots[0].materialId}), meaning "${meaning}", readiness ${ch.record.readiness?.state ?? 'not computed'}\n  record sha256 ${ch.recordHash}\n`);
           const [password, totp] = await readLines([`Password for ${o.user}: `, 'Authenticator code: ']);
           return await sign.signLot({ principal, lotId: lots[0].lotId, challengeId: ch.challengeId, password, totp: totp.trim() });

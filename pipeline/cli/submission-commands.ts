@@ -25,8 +25,8 @@ export interface ReviewDecision {
   supersededBy?: number;
 }
 
-function checkReviewable(lg: Lotgate, id: number): void {
-  const sub = lg.store.getSubmission(id);
+async function checkReviewable(lg: Lotgate, id: number): Promise<void> {
+  const sub = await lg.store.ledger.getSubmission(id);
   if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
   if (sub.state === 'received' || sub.state === 'processing') {
     throw new UserError(`submission ${id} is still ${sub.state}; it can be reviewed once it is parsed (state pending_review)`, 2);
@@ -34,8 +34,8 @@ function checkReviewable(lg: Lotgate, id: number): void {
 }
 
 export async function approveSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
-  checkReviewable(lg, id);
-  const sub = lg.store.getSubmission(id)!;
+  await checkReviewable(lg, id);
+  const sub = (await lg.store.ledger.getSubmission(id))!;
   let result: ProcessResult;
   try {
     result = await processSubmission(lg, id, sub.state === 'pending_review' ? { approval: { by, reason } } : {});
@@ -48,7 +48,7 @@ export async function approveSubmission(lg: Lotgate, id: number, by: string, rea
 }
 
 export async function rejectSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
-  checkReviewable(lg, id);
+  await checkReviewable(lg, id);
   const { changed, result } = await rejectReview(lg, id, by, reason);
   return { submissionId: id, changed, state: result.state, by, reason, result };
 }
@@ -91,7 +91,7 @@ export function registerSubmissionCommands(program: Command): void {
         const d = await withLotgate(cmd, async (lg) => {
           const decide = (by: string) => (verb === 'approve' ? approveSubmission(lg, id, by, reason) : rejectSubmission(lg, id, by, reason));
           if (!opts.user) return decide(whoAmI(opts.by));
-          checkReviewable(lg, id);
+          await checkReviewable(lg, id);
           const [password, totp] = await readLines([`Password for ${opts.user}: `, 'Authenticator code: ']);
           let out: ReviewDecision | undefined;
           try {

@@ -62,8 +62,8 @@ export function registerUserCommands(program: Command): void {
       const out = await withAuth(cmd, async (auth, lg) => {
         if (o.partner && !lg.partners().has(o.partner)) throw new UserError(`no partner "${o.partner}" is configured (see lotgate partner list)`, 2);
         const p = await auth.addUser({ username, displayName: o.name, email: o.email, kind: o.partner ? 'partner_user' : 'user', partner: o.partner }, actor());
-        if (o.role) auth.grant(username, o.role, scopeOf({ ...o, partner: o.partner ?? '*' }), actor());
-        const reset = auth.issueReset(username, actor());
+        if (o.role) await auth.grant(username, o.role, scopeOf({ ...o, partner: o.partner ?? '*' }), actor());
+        const reset = await auth.issueReset(username, actor());
         return { id: p.id, username, activationCode: reset.code, expiresAt: reset.expiresAt };
       });
       if (o.json) return printJson(out);
@@ -89,8 +89,8 @@ export function registerUserCommands(program: Command): void {
     .option('--totp', 'also remove the TOTP enrolment (lost phone); the user enrols again at the next login')
     .option('--json', 'print JSON')
     .action(async (username: string, o: { totp?: boolean; json?: boolean }, cmd: Command) => {
-      const out = await withAuth(cmd, (auth) => {
-        if (o.totp) auth.resetTotp(username, actor());
+      const out = await withAuth(cmd, async (auth) => {
+        if (o.totp) await auth.resetTotp(username, actor());
         return auth.issueReset(username, actor());
       });
       if (o.json) return printJson({ username, activationCode: out.code, expiresAt: out.expiresAt });
@@ -119,8 +119,8 @@ export function registerUserCommands(program: Command): void {
     .option('--remove', 'remove every binding of this role instead')
     .option('--json', 'print JSON')
     .action(async (username: string, role: string, o: { site?: string; material?: string; partner?: string; remove?: boolean; json?: boolean }, cmd: Command) => {
-      const out = await withAuth(cmd, (auth) =>
-        o.remove ? { removed: auth.revoke(username, role, actor()) } : { granted: auth.grant(username, role, scopeOf(o), actor()) },
+      const out = await withAuth(cmd, async (auth) =>
+        o.remove ? { removed: await auth.revoke(username, role, actor()) } : { granted: await auth.grant(username, role, scopeOf(o), actor()) },
       );
       if (o.json) return printJson({ username, role, ...out });
       process.stdout.write('removed' in out ? `${out.removed} binding(s) of ${role} removed from ${username}\n` : out.granted ? `${username} now holds ${role} (${fmtScope(scopeOf(o))})\n` : `${username} already held that binding\n`);

@@ -16,6 +16,8 @@ export interface LotgateConfig {
   configPath: string | null;
   dataDir: string;
   dropDir: string;
+  /** The content-addressed archive of originals (default <dataDir>/archive; a shared folder when several machines run workers). */
+  archiveDir: string;
   /** The database: a postgres:// URL, or a SQLite file (default <dataDir>/lotgate.db). */
   store: { url: string; fromEnv: boolean };
   partnersDir: string;
@@ -188,6 +190,7 @@ export function loadConfig(over: ConfigOverrides = {}): LotgateConfig {
     configPath,
     dataDir,
     dropDir,
+    archiveDir: raw.archiveDir ? rel(raw.archiveDir, '') : path.join(dataDir, 'archive'),
     store: storeUrl(raw.store?.url, env, dataDir, rel),
     partnersDir: rel(raw.partnersDir, './partners'),
     mappingsDir: rel(raw.mappingsDir, './mappings'),

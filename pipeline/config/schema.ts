@@ -95,6 +95,7 @@ export function sections(parts: SchemaParts): Record<string, JsonSchema> {
   return {
     dataDir: { ...path, description: 'SQLite store, archive, host key, private Redis (LOTGATE_DATA_DIR / --data-dir override).' },
     dropDir: { ...path, description: 'Default <dataDir>/drop.' },
+    archiveDir: { ...path, description: 'The content-addressed archive of every original file (default <dataDir>/archive). Several machines: a folder they all mount.' },
     store: section(
       { url: { type: 'string', minLength: 1, description: 'postgres://user@host:5432/db for PostgreSQL (several machines), or a SQLite file path (default <dataDir>/lotgate.db). LOTGATE_DATABASE_URL overrides.' } },
       'The database: SQLite on one machine (the default), PostgreSQL for several.',

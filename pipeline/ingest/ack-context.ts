@@ -8,8 +8,8 @@ import type { SubmissionRow } from '../store/types.js';
 import { ackCsvDialect, ackFileName, type WriteAckOptions } from './ack.js';
 import type { IngestDeps } from './deps.js';
 
-function refTo(deps: Pick<IngestDeps, 'store'>, id: number | null): SubmissionRef | undefined {
-  const r = id === null ? undefined : deps.store.getSubmission(id);
+async function refTo(deps: Pick<IngestDeps, 'store'>, id: number | null): Promise<SubmissionRef | undefined> {
+  const r = id === null ? undefined : await deps.store.ledger.getSubmission(id);
   if (!r) return undefined;
   // Submissions answered before per-submission names keep the name they were answered under.
   const ackFile = r.ackPath ? path.basename(r.ackPath) : ackFileName(r.originalName, r.id, 'json');
@@ -17,8 +17,8 @@ function refTo(deps: Pick<IngestDeps, 'store'>, id: number | null): SubmissionRe
 }
 
 /** The submissions a `duplicate` or a resend points to. */
-export function ackLinks(deps: Pick<IngestDeps, 'store'>, sub: SubmissionRow): { duplicateOf?: SubmissionRef; resendOf?: SubmissionRef } {
-  return { duplicateOf: refTo(deps, sub.duplicateOf), resendOf: refTo(deps, sub.resendOf) };
+export async function ackLinks(deps: Pick<IngestDeps, 'store'>, sub: SubmissionRow): Promise<{ duplicateOf?: SubmissionRef; resendOf?: SubmissionRef }> {
+  return { duplicateOf: await refTo(deps, sub.duplicateOf), resendOf: await refTo(deps, sub.resendOf) };
 }
 
 /** The partner's `timezone:`, else config.yaml's `timezone:` (itself defaulting to the machine's). */
@@ -37,10 +37,10 @@ function feedDelimiter(deps: IngestDeps, sub: SubmissionRow): string | undefined
   return delimiters.size === 1 ? [...delimiters][0] : undefined;
 }
 
-export function ackWriteOptions(deps: IngestDeps, sub: SubmissionRow): WriteAckOptions {
+export async function ackWriteOptions(deps: IngestDeps, sub: SubmissionRow): Promise<WriteAckOptions> {
   return {
     csv: deps.config.intake.ackCsv ? ackCsvDialect(deps.partners().get(sub.partner)?.ack, feedDelimiter(deps, sub)) : null,
     // The stable <name>.ack.json follows the newest upload of the name that has an answer.
-    latest: !deps.store.hasNewerAnsweredByName(sub.partner, sub.originalName, sub.id),
+    latest: !(await deps.store.ledger.hasNewerAnsweredByName(sub.partner, sub.originalName, sub.id)),
   };
 }

@@ -84,25 +84,25 @@ export interface AcknowledgeOptions {
  */
 export async function acknowledge(deps: IngestDeps, submissionId: number, opts: AcknowledgeOptions = {}): Promise<AckOutcome> {
   const { store } = deps;
-  const sub = store.getSubmission(submissionId);
+  const sub = await store.ledger.getSubmission(submissionId);
   if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
-  const errors = opts.known?.errors ?? store.listRejectedRows(submissionId, MAX_ACK_ERRORS_KEPT).map(toAckError);
-  const totalErrors = opts.known?.errorCount ?? store.countRejectedRows(submissionId);
-  const extras = { links: ackLinks(deps, sub), timeZone: ackTimeZone(deps, sub) };
+  const errors = opts.known?.errors ?? (await store.ledger.listRejectedRows(submissionId, MAX_ACK_ERRORS_KEPT)).map(toAckError);
+  const totalErrors = opts.known?.errorCount ?? (await store.ledger.countRejectedRows(submissionId));
+  const extras = { links: await ackLinks(deps, sub), timeZone: ackTimeZone(deps, sub) };
   const ack = ackOf(sub, errors, totalErrors, opts.note === undefined ? ledgerNote(deps, sub) : opts.note, extras);
   const intended = ackPaths(deps.config.dropDir, ack.partner ?? 'unknown', ack.file, sub.id).json;
   let ackPath: string;
   try {
-    ackPath = await writeAck(deps.config.dropDir, ack, ackWriteOptions(deps, sub));
+    ackPath = await writeAck(deps.config.dropDir, ack, await ackWriteOptions(deps, sub));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reason = `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`;
     deps.log.warn({ submissionId, partner: sub.partner, file: sub.originalName, err: reason }, 'acknowledgment could not be written; the submission stays decided and the ack is written again later');
     try {
-      store.transaction(() => {
-        store.updateSubmission(submissionId, { ackPending: true });
+      await store.transaction(async (tx) => {
+        await tx.ledger.updateSubmission(submissionId, { ackPending: true });
         if ((opts.mode ?? 'decision') === 'decision') {
-          store.appendAudit({
+          await tx.audit.appendAudit({
             actor: 'lotgate',
             action: 'submission.ack_failed',
             subject: `submission:${submissionId}`,
@@ -119,10 +119,10 @@ export async function acknowledge(deps: IngestDeps, submissionId: number, opts: 
   const writtenAt = deps.now().toISOString();
   const wasPending = sub.ackPending;
   try {
-    store.transaction(() => {
-      store.updateSubmission(submissionId, { ackPath, ackPending: false, ackWrittenAt: writtenAt });
+    await store.transaction(async (tx) => {
+      await tx.ledger.updateSubmission(submissionId, { ackPath, ackPending: false, ackWrittenAt: writtenAt });
       if (opts.mode === 'redrive') {
-        store.appendAudit({ actor: 'lotgate', action: 'submission.ack_written', subject: `submission:${submissionId}`, details: { state: sub.state, path: ackPath, late: wasPending } });
+        await tx.audit.appendAudit({ actor: 'lotgate', action: 'submission.ack_written', subject: `submission:${submissionId}`, details: { state: sub.state, path: ackPath, late: wasPending } });
       }
     });
   } catch (err) {
@@ -140,7 +140,7 @@ export async function redriveAcks(deps: IngestDeps, opts: { minAgeMs?: number; l
   let written = 0;
   let failed = 0;
   const now = deps.now().getTime();
-  for (const sub of deps.store.listAckPending(opts.limit ?? 200)) {
+  for (const sub of await deps.store.ledger.listAckPending(opts.limit ?? 200)) {
     // A row still being processed gets its ack from its own run.
     if (sub.state === 'received' || sub.state === 'processing') continue;
     // Decided a moment ago: its own run is writing the ack right now.

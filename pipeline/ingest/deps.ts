@@ -2,6 +2,7 @@
 
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
+import type { Archive } from '../intake/archive.js';
 import type { PartnerConfig } from '../model/types.js';
 import type { MappingCatalog } from '../mapping/catalog.js';
 import type { Store } from '../store/store.js';
@@ -9,6 +10,8 @@ import type { Store } from '../store/store.js';
 export interface IngestDeps {
   config: LotgateConfig;
   store: Store;
+  /** Where originals are kept (config.archiveDir). */
+  archive: Archive;
   partners: () => Map<string, PartnerConfig>;
   mappings: MappingCatalog;
   now: () => Date;

@@ -85,10 +85,10 @@ export async function processSubmission(deps: IngestDeps, submissionId: number, 
 export const BUSY_MAX_WAIT_MS = 60 * 60_000;
 
 async function processOnce(deps: IngestDeps, submissionId: number, opts: ProcessOptions): Promise<ProcessResult> {
-  const sub = deps.store.getSubmission(submissionId);
+  const sub = await deps.store.ledger.getSubmission(submissionId);
   if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
 
-  const decision = decide(deps, sub, opts);
+  const decision = await decide(deps, sub, opts);
   switch (decision.kind) {
     case 'settled':
       return finish(deps, submissionId, null);
@@ -108,13 +108,13 @@ async function processOnce(deps: IngestDeps, submissionId: number, opts: Process
   if (approval) assertReviewedMapping(sub, feed);
 
   const started = startedFields(deps, sub, feed);
-  if (!claim(deps, submissionId, started, approval)) return finish(deps, submissionId, null);
+  if (!(await claim(deps, submissionId, started, approval))) return finish(deps, submissionId, null);
 
   const limits = limitsFor(deps.config, partner, feed.spec.feed);
   const outcome = await applyFile(deps, sub, { partner, feed, started, approval, review, dedupe, limits, onProgress: opts.onProgress });
   const result = await settle(deps, submissionId, partner.id, outcome, approval);
   // The acknowledgment is written: only now the touched lots' readiness (it never waits for it).
-  if (outcome.kind === 'committed') settleReadiness(deps, outcome.touched, outcome.at, submissionId);
+  if (outcome.kind === 'committed') await settleReadiness(deps, outcome.touched, outcome.at, submissionId);
   return result;
 }
 
@@ -128,7 +128,7 @@ export type Decision =
   | { kind: 'duplicate'; first: SubmissionRow }
   | { kind: 'process'; partner: PartnerConfig; approval?: { by: string; reason: string }; review: boolean; dedupe: boolean };
 
-export function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: SubmissionRow, opts: Pick<ProcessOptions, 'approval'> = {}): Decision {
+export async function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: SubmissionRow, opts: Pick<ProcessOptions, 'approval'> = {}): Promise<Decision> {
   // Exactly once: a terminal submission is only re-acknowledged.
   if (TERMINAL_STATES.includes(sub.state as SubmissionState)) return { kind: 'settled' };
   // Held for review: only an approval applies it; a queue retry only re-acknowledges.
@@ -143,10 +143,10 @@ export function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: Submis
   // rejected or quarantined file is processed again and linked to the submission it resends.
   const dedupe = sub.source !== 'replay' && !approval;
   if (dedupe) {
-    const first = deps.store.findAppliedBySha(sub.partner, sub.sha256, sub.id);
+    const first = await deps.store.ledger.findAppliedBySha(sub.partner, sub.sha256, sub.id);
     if (first) return { kind: 'duplicate', first };
-    const origin = deps.store.findResendOrigin(sub.partner, sub.sha256, sub.id);
-    if (origin && sub.resendOf !== origin.id) deps.store.updateSubmission(sub.id, { resendOf: origin.id });
+    const origin = await deps.store.ledger.findResendOrigin(sub.partner, sub.sha256, sub.id);
+    if (origin && sub.resendOf !== origin.id) await deps.store.ledger.updateSubmission(sub.id, { resendOf: origin.id });
   }
   // Review mode: parsed, mapped and validated in full, then rolled back — the facts do not count
   // until `lotgate submission approve` applies the file.
@@ -156,10 +156,10 @@ export function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: Submis
 /** Answers a submission whose bytes were already applied (or are held for review) as `duplicate`; the ack links the first. */
 async function recordDuplicate(deps: IngestDeps, submissionId: number, first: SubmissionRow): Promise<ProcessResult> {
   const { store } = deps;
-  const sub = store.getSubmission(submissionId)!;
-  store.transaction(() => {
-    store.updateSubmission(sub.id, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
-    store.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${sub.id}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
+  const sub = (await store.ledger.getSubmission(submissionId))!;
+  await store.transaction(async (tx) => {
+    await tx.ledger.updateSubmission(sub.id, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
+    await tx.audit.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${sub.id}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
   });
   return finish(deps, sub.id, null);
 }
@@ -196,13 +196,13 @@ function startedFields(deps: IngestDeps, sub: SubmissionRow, feed: SelectedFeed)
  * `applied` (or `pending_review`) with `processing` would defeat the check under the lock.
  * Returns false when there is nothing left to do but re-acknowledge.
  */
-function claim(deps: IngestDeps, submissionId: number, started: StartedFields, approval: ProcessOptions['approval']): boolean {
+async function claim(deps: IngestDeps, submissionId: number, started: StartedFields, approval: ProcessOptions['approval']): Promise<boolean> {
   if (approval) return true;
   const { store } = deps;
-  return store.transaction(() => {
-    const cur = store.getSubmission(submissionId);
+  return store.transaction(async (tx) => {
+    const cur = await tx.ledger.getSubmission(submissionId);
     if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
-    store.updateSubmission(submissionId, { state: 'processing', ...started });
+    await tx.ledger.updateSubmission(submissionId, { state: 'processing', ...started });
     return true;
   });
 }
@@ -284,18 +284,26 @@ async function applyFile(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext
   try {
     mapped = await mapRows(deps, sub, ctx);
   } catch (err) {
-    if (!ctx.approval) deps.store.updateSubmission(sub.id, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
+    if (!ctx.approval) await deps.store.ledger.updateSubmission(sub.id, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
   if (mapped.kind !== 'rows') return mapped;
   try {
-    return applySpool(deps, sub, ctx, mapped.rows);
+    return await applySpool(deps, sub, ctx, mapped.rows);
   } finally {
     mapped.rows.dispose();
   }
 }
 
-function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: MappedRows): ApplyOutcome {
+/**
+ * Carries an outcome out of the file's transaction so that the transaction is rolled back; the
+ * outcome is made only after the rollback (the lock is not held while the rest of a file is mapped).
+ */
+class RolledBack {
+  constructor(readonly outcome: () => ApplyOutcome) {}
+}
+
+async function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, mapped: MappedRows): Promise<ApplyOutcome> {
   const { store } = deps;
   const { partner, feed, approval, limits } = ctx;
   const submissionId = sub.id;
@@ -305,133 +313,131 @@ function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContext, map
   const deviationRefs = new Set<string>();
   const prov = { submissionId, mappingHash: feed.hash, partner: partner.id };
   const heap = new HeapBudget(deps.config.ingest?.writerHeapBudgetMb ?? DEFAULT_WRITER_HEAP_BUDGET_MB);
-  const recordError = (e: RowError) => {
-    store.insertRejectedRow(submissionId, e);
-    tally.errorCount++;
-    if (tally.errors.length < MAX_ACK_ERRORS_KEPT) {
-      tally.errors.push(toAckError(e));
-      tally.rowErrors.push(e);
-    }
-  };
 
-  store.begin();
   try {
-    // Under the write lock: another process may have applied this submission while we waited
-    // (a job re-queued after Redis lost it); then there is nothing left to do.
-    const current = store.getSubmission(submissionId);
-    const stillOpen = approval ? current?.state === 'pending_review' : current !== undefined && !TERMINAL_STATES.includes(current.state as SubmissionState) && current.state !== 'pending_review';
-    if (!stillOpen) {
-      store.rollback();
-      return { kind: 'already_decided' };
-    }
-    const counted = ctx.dedupe ? store.findAppliedBySha(sub.partner, sub.sha256, submissionId) : undefined;
-    if (counted) {
-      store.rollback();
-      return { kind: 'duplicate', first: counted };
-    }
-    if (approval) {
-      // The preview's rejected rows are recorded again by the real apply below.
-      store.clearRejectedRows(submissionId);
-      store.updateSubmission(submissionId, ctx.started);
-    }
-    for (const w of mapped.headerWarnings ?? []) recordError(w);
-    const applyStarted = performance.now();
-    const writerCpuAtStart = threadCpuMs();
-    for (const unit of mapped.units()) {
-      heap.check();
-      let rowFailed = unit.errors.length > 0;
-      for (const e of unit.errors) recordError(e);
-      inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
-      for (const rec of unit.records) {
-        const res = store.applyRecord(partner, rec, { ...prov, line: rec.line });
-        if ('error' in res) {
-          rowFailed = true;
-          recordError({ line: rec.line, ...res.error });
-        } else {
-          for (const id of res.lotIds) touched.add(id);
-          for (const w of inFile.wrote(res.fact)) recordError(w);
-          if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
+    let rolledBack: RolledBack;
+    try {
+      return await store.transaction(async (tx): Promise<ApplyOutcome> => {
+        const recordError = async (e: RowError): Promise<void> => {
+          await tx.ledger.insertRejectedRow(submissionId, e);
+          tally.errorCount++;
+          if (tally.errors.length < MAX_ACK_ERRORS_KEPT) {
+            tally.errors.push(toAckError(e));
+            tally.rowErrors.push(e);
+          }
+        };
+        // Under the write lock: another process may have applied this submission while we waited
+        // (a job re-queued after Redis lost it); then there is nothing left to do.
+        const current = await tx.ledger.getSubmission(submissionId);
+        const stillOpen = approval ? current?.state === 'pending_review' : current !== undefined && !TERMINAL_STATES.includes(current.state as SubmissionState) && current.state !== 'pending_review';
+        if (!stillOpen) throw new RolledBack(() => ({ kind: 'already_decided' }));
+        const counted = ctx.dedupe ? await tx.ledger.findAppliedBySha(sub.partner, sub.sha256, submissionId) : undefined;
+        if (counted) throw new RolledBack(() => ({ kind: 'duplicate', first: counted }));
+        if (approval) {
+          // The preview's rejected rows are recorded again by the real apply below.
+          await tx.ledger.clearRejectedRows(submissionId);
+          await tx.ledger.updateSubmission(submissionId, ctx.started);
         }
-      }
-      tally[inFile.endRow(rowFailed)]++;
-      const lost = inFile.takeSuperseded();
-      tally.applied -= lost;
-      tally.superseded += lost;
-      if (rowFailed && tally.rejected > limits.maxErrors) {
-        // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
-        store.rollback();
-        const line = unit.records[0]?.line ?? unit.errors[0]?.line;
-        // The file's counts (and a file error found further on, which wins) once it is all mapped.
+        for (const w of mapped.headerWarnings ?? []) await recordError(w);
+        const applyStarted = performance.now();
+        const writerCpuAtStart = threadCpuMs();
+        for (const unit of mapped.units()) {
+          heap.check();
+          let rowFailed = unit.errors.length > 0;
+          for (const e of unit.errors) await recordError(e);
+          inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
+          for (const rec of unit.records) {
+            // 'when-needed' (the default): inside this transaction a record that cannot half-fail
+            // skips its savepoint; any other record runs in a savepoint of its own.
+            const res = await tx.apply.applyRecord(partner, rec, { ...prov, line: rec.line });
+            if ('error' in res) {
+              rowFailed = true;
+              await recordError({ line: rec.line, ...res.error });
+            } else {
+              for (const id of res.lotIds) touched.add(id);
+              for (const w of inFile.wrote(res.fact)) await recordError(w);
+              if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
+            }
+          }
+          tally[inFile.endRow(rowFailed)]++;
+          const lost = inFile.takeSuperseded();
+          tally.applied -= lost;
+          tally.superseded += lost;
+          if (rowFailed && tally.rejected > limits.maxErrors) {
+            // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
+            const line = unit.records[0]?.line ?? unit.errors[0]?.line;
+            throw new RolledBack(() => {
+              // The file's counts (and a file error found further on, which wins) once it is all mapped.
+              const end = mapped.end();
+              if (end.kind !== 'mapped') return end;
+              return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: end.rows, filtered: end.filtered, sample: tally.rowErrors };
+            });
+          }
+        }
+        // A file mapped on its own thread may end in a file error only now: nothing is applied.
         const end = mapped.end();
-        if (end.kind !== 'mapped') return end;
-        return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: end.rows, filtered: end.filtered, sample: tally.rowErrors };
-      }
-    }
-    // A file mapped on its own thread may end in a file error only now: nothing is applied.
-    const end = mapped.end();
-    if (end.kind !== 'mapped') {
-      store.rollback();
-      return end;
-    }
-    tally.rows = end.rows;
-    tally.filtered = end.filtered;
-    const appliedMs = performance.now() - applyStarted;
-    noteApplyRate(end.rows, appliedMs - mapped.waitedMs());
-    if (mapped.mapCpuMs) {
-      deps.log.info({ submissionId, rows: end.rows, mapThreadCpuMs: mapped.mapCpuMs(), writerMs: Math.round(appliedMs), writerWaitedMs: Math.round(mapped.waitedMs()), writerCpuMs: writerCpuAtStart === undefined ? undefined : (threadCpuMs() ?? 0) - writerCpuAtStart }, 'mapped on its own thread, applied while mapped');
-    }
+        if (end.kind !== 'mapped') throw new RolledBack(() => end);
+        tally.rows = end.rows;
+        tally.filtered = end.filtered;
+        const appliedMs = performance.now() - applyStarted;
+        noteApplyRate(end.rows, appliedMs - mapped.waitedMs());
+        if (mapped.mapCpuMs) {
+          deps.log.info({ submissionId, rows: end.rows, mapThreadCpuMs: mapped.mapCpuMs(), writerMs: Math.round(appliedMs), writerWaitedMs: Math.round(mapped.waitedMs()), writerCpuMs: writerCpuAtStart === undefined ? undefined : (threadCpuMs() ?? 0) - writerCpuAtStart }, 'mapped on its own thread, applied while mapped');
+        }
 
-    const nothingToApply = tally.rows === tally.filtered;
-    if (nothingToApply) {
-      recordError({ code: 'E_NO_ROWS', message: tally.rows === 0 ? 'The file has no data rows.' : `All ${tally.rows} rows were filtered out by the mapping; nothing to apply.` });
-    }
-    const finalState = finalStateOf(tally, nothingToApply);
-    if (ctx.review) {
-      store.rollback();
-      return { kind: 'preview', wouldBe: finalState, tally };
-    }
-    if (approval) assertReviewedOutcome(sub, tally);
-    const now = deps.now();
-    const cause = { submissionId, partner: partner.id };
-    // Readiness is not computed under the file's lock: the touched lots are marked, and
-    // recomputed right after the commit (a crash in between leaves the markers to the sweep).
-    store.markLotsDirty(touched, cause);
-    enqueueDeviationUpdates(deps, partner.id, deviationRefs, now, cause);
-    if (approval) {
-      store.appendAudit({
-        actor: `operator:${approval.by}`,
-        action: 'submission.approved',
-        subject: `submission:${submissionId}`,
-        details: { by: approval.by, reason: approval.reason, at: now.toISOString(), partner: partner.id, file: sub.originalName },
+        const nothingToApply = tally.rows === tally.filtered;
+        if (nothingToApply) {
+          await recordError({ code: 'E_NO_ROWS', message: tally.rows === 0 ? 'The file has no data rows.' : `All ${tally.rows} rows were filtered out by the mapping; nothing to apply.` });
+        }
+        const finalState = finalStateOf(tally, nothingToApply);
+        if (ctx.review) throw new RolledBack(() => ({ kind: 'preview', wouldBe: finalState, tally }));
+        if (approval) assertReviewedOutcome(sub, tally);
+        const now = deps.now();
+        const cause = { submissionId, partner: partner.id };
+        // Readiness is not computed under the file's lock: the touched lots are marked, and
+        // recomputed right after the commit (a crash in between leaves the markers to the sweep).
+        await tx.readiness.markLotsDirty(touched, cause);
+        await enqueueDeviationUpdates({ store: tx, partners: deps.partners }, partner.id, deviationRefs, now, cause);
+        if (approval) {
+          await tx.audit.appendAudit({
+            actor: `operator:${approval.by}`,
+            action: 'submission.approved',
+            subject: `submission:${submissionId}`,
+            details: { by: approval.by, reason: approval.reason, at: now.toISOString(), partner: partner.id, file: sub.originalName },
+          });
+        }
+        await tx.ledger.updateSubmission(submissionId, {
+          state: finalState,
+          rows: tally.rows,
+          applied: tally.applied,
+          rejected: tally.rejected,
+          filtered: tally.filtered,
+          superseded: tally.superseded,
+          finishedAt: now.toISOString(),
+          errorCode: finalState === 'rejected' ? tally.errors[0]?.code ?? null : null,
+          errorMessage: finalState === 'rejected' ? tally.errors[0]?.message ?? null : null,
+          ackPending: true,
+        });
+        await tx.audit.appendAudit({
+          actor: `partner:${partner.id}`,
+          action: `submission.${finalState}`,
+          subject: `submission:${submissionId}`,
+          details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
+        });
+        return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: end.notRows, touched, at: now };
       });
+    } catch (err) {
+      if (!(err instanceof RolledBack)) throw err;
+      rolledBack = err;
     }
-    store.updateSubmission(submissionId, {
-      state: finalState,
-      rows: tally.rows,
-      applied: tally.applied,
-      rejected: tally.rejected,
-      filtered: tally.filtered,
-      superseded: tally.superseded,
-      finishedAt: now.toISOString(),
-      errorCode: finalState === 'rejected' ? tally.errors[0]?.code ?? null : null,
-      errorMessage: finalState === 'rejected' ? tally.errors[0]?.message ?? null : null,
-      ackPending: true,
-    });
-    store.appendAudit({
-      actor: `partner:${partner.id}`,
-      action: `submission.${finalState}`,
-      subject: `submission:${submissionId}`,
-      details: { file: sub.originalName, sha256: sub.sha256, mapping: feed.name, mappingHash: feed.hash, rows: tally.rows, applied: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, lots: touched.size },
-    });
-    store.commit();
-    return { kind: 'committed', state: finalState, tally, touchedLots: touched.size, notRows: end.notRows, touched, at: now };
+    // Rolled back on purpose (already decided, a duplicate, over the limit, a review preview…).
+    return rolledBack.outcome();
   } catch (err) {
-    store.rollback();
     // The mapping thread failed while the rows were being applied: the file is rejected.
     if (err instanceof FileError) return { kind: 'file_error', error: err, rows: tally.rows, filtered: tally.filtered };
     // A failed approval leaves the submission pending review, to be approved again. A busy
     // database is no failure of the file: it stays claimed and the run is tried again.
-    if (!approval && !isSqliteBusy(err)) store.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
+    if (!approval && !isSqliteBusy(err)) await store.ledger.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
 }
@@ -446,11 +452,11 @@ function* unitsOf(spool: Spool<SpooledUnit[]>): Generator<SpooledUnit> {
  * file is committed whatever happens here, and markers left behind are recomputed by the
  * readiness sweep (or the next recompute of those lots).
  */
-function settleReadiness(deps: IngestDeps, touched: ReadonlySet<number>, now: Date, submissionId: number): void {
+async function settleReadiness(deps: IngestDeps, touched: ReadonlySet<number>, now: Date, submissionId: number): Promise<void> {
   if (touched.size === 0) return;
   try {
     deps.crashPoint?.('readiness', { submissionId, lots: touched.size });
-    recomputeDirtyLots(deps, now, { lotIds: touched });
+    await recomputeDirtyLots(deps, now, { lotIds: touched });
   } catch (err) {
     deps.log?.warn({ err, submissionId, lots: touched.size }, 'readiness of the touched lots not recomputed yet; the readiness sweep will');
   }
@@ -492,9 +498,9 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
   const { store } = deps;
   const now = deps.now().toISOString();
   const rejected = wouldBe === 'rejected';
-  store.transaction(() => {
-    for (const e of tally.rowErrors) store.insertRejectedRow(submissionId, e);
-    store.updateSubmission(submissionId, {
+  await store.transaction(async (tx) => {
+    for (const e of tally.rowErrors) await tx.ledger.insertRejectedRow(submissionId, e);
+    await tx.ledger.updateSubmission(submissionId, {
       state: rejected ? 'rejected' : 'pending_review',
       rows: tally.rows,
       applied: rejected ? 0 : tally.applied,
@@ -506,13 +512,13 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       errorMessage: rejected ? tally.rowErrors[0]?.message ?? null : null,
       ackPending: true,
     });
-    store.appendAudit({
+    await tx.audit.appendAudit({
       actor: `partner:${partnerId}`,
       action: rejected ? 'submission.rejected' : 'submission.pending_review',
       subject: `submission:${submissionId}`,
       details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, mode: 'review' },
     });
-    if (!rejected) supersedeOlderPreviews(store, store.getSubmission(submissionId)!, now);
+    if (!rejected) await supersedeOlderPreviews(tx, (await tx.ledger.getSubmission(submissionId))!, now);
   });
   const note = rejected
     ? null
@@ -527,14 +533,14 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
 export async function rejectReview(deps: IngestDeps, submissionId: number, by: string, reason: string): Promise<{ changed: boolean; result: ProcessResult }> {
   const { store } = deps;
   const message = `Rejected in review by ${by}: ${reason}`;
-  const changed = store.transaction(() => {
-    const sub = store.getSubmission(submissionId);
+  const changed = await store.transaction(async (tx) => {
+    const sub = await tx.ledger.getSubmission(submissionId);
     if (sub?.state !== 'pending_review') return false;
     const now = deps.now().toISOString();
-    store.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
+    await tx.ledger.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
     // Nothing applied: every row the mapping selected counts as rejected (counts still add up).
-    store.updateSubmission(submissionId, { state: 'rejected', applied: 0, rejected: sub.rows - sub.filtered, superseded: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now, ackPending: true });
-    store.appendAudit({
+    await tx.ledger.updateSubmission(submissionId, { state: 'rejected', applied: 0, rejected: sub.rows - sub.filtered, superseded: 0, errorCode: 'E_REVIEW_REJECTED', errorMessage: message, finishedAt: now, ackPending: true });
+    await tx.audit.appendAudit({
       actor: `operator:${by}`,
       action: 'submission.review_rejected',
       subject: `submission:${submissionId}`,
@@ -562,13 +568,13 @@ export async function reject(
   filtered = 0,
 ): Promise<ProcessResult> {
   const { store } = deps;
-  store.transaction(() => {
-    if (isDecided(store.getSubmission(submissionId)?.state)) return;
-    store.insertRejectedRow(submissionId, { code, message, line, column });
-    for (const e of sample.slice(0, MAX_ACK_ERRORS_KEPT)) store.insertRejectedRow(submissionId, e);
+  await store.transaction(async (tx) => {
+    if (isDecided((await tx.ledger.getSubmission(submissionId))?.state)) return;
+    await tx.ledger.insertRejectedRow(submissionId, { code, message, line, column });
+    for (const e of sample.slice(0, MAX_ACK_ERRORS_KEPT)) await tx.ledger.insertRejectedRow(submissionId, e);
     // The file as a whole is refused: every row read that the mapping selected counts as rejected.
-    store.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: rows - filtered, filtered, superseded: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
-    store.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
+    await tx.ledger.updateSubmission(submissionId, { state: 'rejected', rows, applied: 0, rejected: rows - filtered, filtered, superseded: 0, errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
+    await tx.audit.appendAudit({ actor: 'lotgate', action: 'submission.rejected', subject: `submission:${submissionId}`, details: { code, message, line, column } });
   });
   return finish(deps, submissionId, null);
 }
@@ -580,13 +586,13 @@ export async function reject(
  */
 export async function quarantine(deps: IngestDeps, submissionId: number, code: ErrorCode, message: string): Promise<ProcessResult> {
   const { store } = deps;
-  const changed = store.transaction(() => {
-    const cur = store.getSubmission(submissionId);
+  const changed = await store.transaction(async (tx) => {
+    const cur = await tx.ledger.getSubmission(submissionId);
     if (!cur) throw new Error(`submission ${submissionId} is not in the ledger`);
     if (isDecided(cur.state) || cur.state === 'pending_review') return false;
-    store.insertRejectedRow(submissionId, { code, message });
-    store.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
-    store.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${submissionId}`, details: { code, message } });
+    await tx.ledger.insertRejectedRow(submissionId, { code, message });
+    await tx.ledger.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });
+    await tx.audit.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${submissionId}`, details: { code, message } });
     return true;
   });
   if (!changed) deps.log.info({ submissionId, code }, 'not quarantined: the submission is already decided; its acknowledgment is written again');

@@ -36,11 +36,11 @@ export function assertReviewedOutcome(sub: SubmissionRow, now: { rows: number; a
  * In the transaction that holds a new preview: older previews of the same content from the same
  * partner stop being approvable (state `duplicate`, pointing to the new one). Returns their ids.
  */
-export function supersedeOlderPreviews(store: Store, sub: Pick<SubmissionRow, 'id' | 'partner' | 'sha256'>, at: string): number[] {
-  const older = store.listSubmissions({ partner: sub.partner, state: 'pending_review', limit: 100_000 }).filter((s) => s.sha256 === sub.sha256 && s.id !== sub.id);
+export async function supersedeOlderPreviews(store: Store, sub: Pick<SubmissionRow, 'id' | 'partner' | 'sha256'>, at: string): Promise<number[]> {
+  const older = (await store.ledger.listSubmissions({ partner: sub.partner, state: 'pending_review', limit: 100_000 })).filter((s) => s.sha256 === sub.sha256 && s.id !== sub.id);
   for (const o of older) {
-    store.updateSubmission(o.id, { state: 'duplicate', duplicateOf: sub.id, finishedAt: at, errorCode: 'W_REVIEW_SUPERSEDED', errorMessage: `Superseded by the newer preview of the same content, submission ${sub.id}; approve or reject that one.` });
-    store.appendAudit({ actor: 'lotgate', action: 'submission.review_superseded', subject: `submission:${o.id}`, details: { supersededBy: sub.id, sha256: sub.sha256, partner: sub.partner } });
+    await store.ledger.updateSubmission(o.id, { state: 'duplicate', duplicateOf: sub.id, finishedAt: at, errorCode: 'W_REVIEW_SUPERSEDED', errorMessage: `Superseded by the newer preview of the same content, submission ${sub.id}; approve or reject that one.` });
+    await store.audit.appendAudit({ actor: 'lotgate', action: 'submission.review_superseded', subject: `submission:${o.id}`, details: { supersededBy: sub.id, sha256: sub.sha256, partner: sub.partner } });
   }
   return older.map((o) => o.id);
 }

@@ -1,9 +1,17 @@
-// Content-addressed archive of every original file: <dataDir>/archive/<sha[0:2]>/<sha256>.
-// Originals are never altered (mode 0444); the same bytes are stored once.
+// Content-addressed archive of every original file: <archiveDir>/<sha[0:2]>/<sha256>
+// (archiveDir defaults to <dataDir>/archive). Originals are never altered (mode 0444); the same
+// bytes are stored once.
+//
+// The archive sits behind the small Archive interface so that where the originals live is one
+// decision of the composition root. The file-system implementation below serves one machine and
+// several machines alike when archiveDir is a shared folder (NFS, SMB, a cluster file system):
+// writes are a temp file renamed into place, and the same name always holds the same bytes, so
+// two machines archiving the same file at once both end with one correct copy.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, link as hardLink, mkdir, rename, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 
 export interface FileDigest {
@@ -21,25 +29,38 @@ export async function hashFile(file: string): Promise<FileDigest> {
   return { sha256: hash.digest('hex'), size };
 }
 
-export function archivePathFor(dataDir: string, sha256: string): string {
-  return path.join(dataDir, 'archive', sha256.slice(0, 2), sha256);
+export interface Archive {
+  /** The folder (or other location) the originals are kept in. */
+  readonly location: string;
+  /** Where the original with this digest is (or would be): the path the ledger records. */
+  pathOf(sha256: string): string;
+  /**
+   * Keeps a copy of `src` and returns its path. `link` (for files the caller will remove, e.g.
+   * taken from inbound/) hard-links instead of copying when on the same file system; a file the
+   * user keeps is always copied, so the archived original can never change with it. The caller
+   * removes `src` only once the ledger knows the file, so a crash in between leaves the file where
+   * the reconciler finds it.
+   */
+  put(src: string, sha256: string, opts?: { link?: boolean }): Promise<string>;
 }
 
-/**
- * Puts a copy of `src` into the archive and returns its path. `link` (for files the caller will
- * remove, e.g. taken from inbound/) hard-links instead of copying when on the same file system;
- * a file the user keeps is always copied, so the archived original can never change with it.
- * The caller removes `src` only once the ledger knows the file, so a crash in between leaves the
- * file where the reconciler finds it.
- */
-export async function archiveFile(dataDir: string, src: string, sha256: string, link = false): Promise<string> {
-  const dest = archivePathFor(dataDir, sha256);
-  if (await stat(dest).then(() => true, () => false)) return dest;
-  await mkdir(path.dirname(dest), { recursive: true });
-  const tmp = `${dest}.${process.pid}.${Date.now()}.tmp`;
-  const linked = link && (await hardLink(src, tmp).then(() => true, () => false));
-  if (!linked) await copyFile(src, tmp);
-  await chmod(tmp, 0o444);
-  await rename(tmp, dest);
-  return dest;
+/** The archive as a folder: one machine's data dir, or a folder several machines share. */
+export function fsArchive(dir: string): Archive {
+  const pathOf = (sha256: string) => path.join(dir, sha256.slice(0, 2), sha256);
+  return {
+    location: dir,
+    pathOf,
+    async put(src, sha256, opts = {}) {
+      const dest = pathOf(sha256);
+      if (await stat(dest).then(() => true, () => false)) return dest;
+      await mkdir(path.dirname(dest), { recursive: true });
+      const tmp = `${dest}.${hostname()}.${process.pid}.${Date.now()}.tmp`;
+      const linked = opts.link === true && (await hardLink(src, tmp).then(() => true, () => false));
+      if (!linked) await copyFile(src, tmp);
+      await chmod(tmp, 0o444);
+      await rename(tmp, dest);
+      return dest;
+    },
+  };
 }
+

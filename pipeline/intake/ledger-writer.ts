@@ -31,10 +31,10 @@ export function directLedger(deps: IngestDeps): LedgerWriter {
       await retryBusy(() => quarantine(deps, id, code, message));
     },
     audit: async (e) => {
-      await retryBusy(() => deps.store.appendAudit(e));
+      await retryBusy(() => deps.store.audit.appendAudit(e));
     },
     ban: async (b) => {
-      await retryBusy(() => deps.store.recordBan(b));
+      await retryBusy(() => deps.store.pulls.recordBan(b));
     },
     acks: (minAgeMs) => retryBusy(() => redriveAcks(deps, { minAgeMs })),
   };

@@ -22,14 +22,14 @@ import { removeStaleSpools } from '../ingest/spool.js';
 import { hashFile } from './archive.js';
 import { takeFile, takePartial, type IntakeDeps } from './intake.js';
 import { ignoredReason, parseQuarantinedName, parseStagedName, parseUploadTempName, partnerDirs } from './names.js';
-import type { Store } from '../store/store.js';
+import type { LedgerArea } from '../store/areas/ledger.js';
 import type { SubmissionRow } from '../store/types.js';
 
 export type RequeueOutcome = 'added' | 'present' | 'readded';
 
 export interface ReconcilerDeps extends IntakeDeps {
   /** Ledger reads (WAL readers never wait for the writer). */
-  store: Pick<Store, 'listUnfinishedSubmissions' | 'listSubmissions'>;
+  store: { ledger: Pick<LedgerArea, 'listUnfinishedSubmissions' | 'listSubmissions'> };
   /** Makes sure the submission has a live job on its partner's queue. */
   requeue: (partner: string, submissionId: number) => Promise<RequeueOutcome>;
   /** Live job state, to tell a job that is running from one that is gone for good. */
@@ -38,7 +38,7 @@ export interface ReconcilerDeps extends IntakeDeps {
    * Recomputes lots whose dirty marker is older than `olderThanMs` (step f); returns the lots
    * recomputed. Absent: this process does not recover readiness.
    */
-  recomputeDirty?: (olderThanMs: number) => number;
+  recomputeDirty?: (olderThanMs: number) => Promise<number>;
 }
 
 export interface ReconcileOptions {
@@ -163,9 +163,7 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
         const receivedAt = new Date(info.receivedAtMs).toISOString();
         // The ledger row of this very file carries the receivedAt written into its staged name;
         // an earlier upload of the same bytes under the same name does not count.
-        const already = deps.store
-          .listSubmissions({ partner, since: receivedAt, limit: 10_000 })
-          .find((s) => s.originalName === info.originalName && s.sha256 === digest.sha256 && s.receivedAt === receivedAt);
+        const already = (await deps.store.ledger.listSubmissions({ partner, since: receivedAt, limit: 10_000 })).find((s) => s.originalName === info.originalName && s.sha256 === digest.sha256 && s.receivedAt === receivedAt);
         if (already) {
           await rm(file, { force: true });
           report.stagedRemoved++;
@@ -194,16 +192,14 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
   }
 
   /** The ledger row of this very partial, when a crash came between its row and the removal. */
-  function alreadyAnswered(partner: string, originalName: string, sha256: string, atMs: number): boolean {
+  async function alreadyAnswered(partner: string, originalName: string, sha256: string, atMs: number): Promise<boolean> {
     const windowMs = 60_000;
-    return deps.store
-      .listSubmissions({ partner, since: new Date(atMs - windowMs).toISOString(), limit: 10_000 })
-      .some((s) => s.originalName === originalName && s.sha256 === sha256 && s.state === 'quarantined' && Math.abs(Date.parse(s.receivedAt) - atMs) < windowMs);
+    return (await deps.store.ledger.listSubmissions({ partner, since: new Date(atMs - windowMs).toISOString(), limit: 10_000 })).some((s) => s.originalName === originalName && s.sha256 === sha256 && s.state === 'quarantined' && Math.abs(Date.parse(s.receivedAt) - atMs) < windowMs);
   }
 
   async function answerStranded(partner: string, file: string, originalName: string, atMs: number, message: (size: number) => string, report: ReconcileReport): Promise<void> {
     const digest = await hashFile(file);
-    if (alreadyAnswered(partner, originalName, digest.sha256, atMs)) {
+    if (await alreadyAnswered(partner, originalName, digest.sha256, atMs)) {
       await rm(file, { force: true });
       report.strandedRemoved++;
       return;
@@ -254,7 +250,7 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
   async function requeueUnfinished(report: ReconcileReport): Promise<void> {
     let rows: SubmissionRow[];
     try {
-      rows = deps.store.listUnfinishedSubmissions();
+      rows = await deps.store.ledger.listUnfinishedSubmissions();
     } catch (err) {
       report.errors.push(`ledger: ${(err as Error).message}`);
       return;
@@ -300,10 +296,10 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     }
   }
 
-  function recoverReadiness(report: ReconcileReport): void {
+  async function recoverReadiness(report: ReconcileReport): Promise<void> {
     if (!deps.recomputeDirty) return;
     try {
-      report.readinessRecovered += deps.recomputeDirty(opts.dirtyAfterMs ?? 30_000);
+      report.readinessRecovered += await deps.recomputeDirty(opts.dirtyAfterMs ?? 30_000);
     } catch (err) {
       report.errors.push(`readiness: ${(err as Error).message}`);
     }
@@ -324,7 +320,7 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     for (const k of deps.noticed ?? []) if (!alive.has(k)) deps.noticed!.delete(k);
     await requeueUnfinished(report);
     await redriveOwedAcks(report);
-    recoverReadiness(report);
+    await recoverReadiness(report);
     // Mapped rows of files whose process was killed while reading them (pipeline/ingest/spool.ts).
     const spools = removeStaleSpools(path.join(deps.config.dataDir, 'tmp'));
     if (spools) deps.log.info({ removed: spools }, 'removed spool files of stopped processes');

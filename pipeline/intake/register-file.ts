@@ -6,7 +6,7 @@
 import type { ErrorCode } from '../codes.js';
 import { rm } from 'node:fs/promises';
 import type { IngestDeps } from '../ingest/deps.js';
-import { archiveFile, hashFile } from './archive.js';
+import { hashFile } from './archive.js';
 
 export type SubmissionSource = 'sftp' | 'watch' | 'cli' | 'pull' | 'replay';
 
@@ -31,12 +31,12 @@ export interface IncomingFile {
   quarantined?: { code: ErrorCode; message: string };
 }
 
-export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | 'now'>, f: IncomingFile): Promise<number> {
+export async function registerFile(deps: Pick<IngestDeps, 'store' | 'archive' | 'now'>, f: IncomingFile): Promise<number> {
   const digest = f.sha256 && f.size !== undefined ? { sha256: f.sha256, size: f.size } : await hashFile(f.path);
-  const archivePath = await archiveFile(deps.config.dataDir, f.path, digest.sha256, f.removeSource);
+  const archivePath = await deps.archive.put(f.path, digest.sha256, { link: f.removeSource });
   const receivedAt = f.receivedAt ?? deps.now().toISOString();
-  const id = deps.store.transaction(() => {
-    const sid = deps.store.insertSubmission({
+  const id = await deps.store.transaction(async (tx) => {
+    const sid = await tx.ledger.insertSubmission({
       partner: f.partner,
       originalName: f.name,
       size: digest.size,
@@ -48,7 +48,7 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       replayOf: f.replayOf ?? null,
       ...(f.quarantined ? { errorCode: f.quarantined.code, errorMessage: f.quarantined.message, finishedAt: deps.now().toISOString(), ackPending: true } : {}),
     });
-    deps.store.appendAudit({
+    await tx.audit.appendAudit({
       actor: f.source === 'cli' || f.source === 'replay' ? 'operator' : `partner:${f.partner}`,
       action: 'submission.received',
       subject: `submission:${sid}`,
@@ -58,8 +58,8 @@ export async function registerFile(deps: Pick<IngestDeps, 'store' | 'config' | '
       // Decided at birth, in the same transaction: the error row, the terminal audit event and
       // the owed acknowledgment (written by the caller, or by the reconciler after a crash).
       const { code, message } = f.quarantined;
-      deps.store.insertRejectedRow(sid, { code, message });
-      deps.store.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${sid}`, details: { code, message } });
+      await tx.ledger.insertRejectedRow(sid, { code, message });
+      await tx.audit.appendAudit({ actor: 'lotgate', action: 'submission.quarantined', subject: `submission:${sid}`, details: { code, message } });
     }
     return sid;
   });

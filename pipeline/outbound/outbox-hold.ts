@@ -20,23 +20,23 @@ export interface HoldActor {
   by: string;
 }
 
-export function holdOutboxMessage(store: Store, id: string, who: HoldActor, reason: string, at: Date): HoldResult {
-  const changed = store.transaction(() => {
-    const ok = store.holdOutbox(id, { reason, by: who.by, at: at.toISOString() });
-    if (ok) store.appendAudit({ actor: who.actor, action: 'outbox.hold', subject: `outbox:${id}`, details: { by: who.by, reason }, at: at.toISOString() });
+export async function holdOutboxMessage(store: Store, id: string, who: HoldActor, reason: string, at: Date): Promise<HoldResult> {
+  const changed = await store.transaction(async (tx) => {
+    const ok = await tx.outbox.holdOutbox(id, { reason, by: who.by, at: at.toISOString() });
+    if (ok) await tx.audit.appendAudit({ actor: who.actor, action: 'outbox.hold', subject: `outbox:${id}`, details: { by: who.by, reason }, at: at.toISOString() });
     return ok;
   });
-  const row = store.getOutbox(id)!;
+  const row = (await store.outbox.getOutbox(id))!;
   return { id, changed, held: row.hold !== null, state: row.state };
 }
 
-export function releaseOutboxMessage(store: Store, id: string, who: HoldActor, reason: string, at: Date): HoldResult {
-  const changed = store.transaction(() => {
-    const before = store.getOutbox(id)?.hold;
-    const ok = store.releaseOutboxHold(id);
-    if (ok) store.appendAudit({ actor: who.actor, action: 'outbox.release', subject: `outbox:${id}`, details: { by: who.by, reason, heldBy: before?.by, heldAt: before?.at }, at: at.toISOString() });
+export async function releaseOutboxMessage(store: Store, id: string, who: HoldActor, reason: string, at: Date): Promise<HoldResult> {
+  const changed = await store.transaction(async (tx) => {
+    const before = (await tx.outbox.getOutbox(id))?.hold;
+    const ok = await tx.outbox.releaseOutboxHold(id);
+    if (ok) await tx.audit.appendAudit({ actor: who.actor, action: 'outbox.release', subject: `outbox:${id}`, details: { by: who.by, reason, heldBy: before?.by, heldAt: before?.at }, at: at.toISOString() });
     return ok;
   });
-  const row = store.getOutbox(id)!;
+  const row = (await store.outbox.getOutbox(id))!;
   return { id, changed, held: row.hold !== null, state: row.state };
 }

@@ -14,7 +14,7 @@ if (!parentPort) throw new Error('task-thread.js runs only as a worker thread');
 const port = parentPort;
 const data = workerData as TaskThreadData;
 const log = createLogger(data.logLevel).child({ pool: data.pool, thread: threadId });
-const lg: Lotgate = createLotgate(data.config, { log });
+const lg: Lotgate = await createLotgate(data.config, { log });
 
 async function run(task: LotgateTask): Promise<TaskResult> {
   switch (task.kind) {
@@ -33,10 +33,10 @@ async function run(task: LotgateTask): Promise<TaskResult> {
     case 'acks':
       return retryBusy(() => redriveAcks(lg, { minAgeMs: task.minAgeMs }));
     case 'audit':
-      await retryBusy(() => lg.store.appendAudit(task.event));
+      await retryBusy(() => lg.store.audit.appendAudit(task.event));
       return { ok: true };
     case 'ban':
-      await retryBusy(() => lg.store.recordBan(task.ban));
+      await retryBusy(() => lg.store.pulls.recordBan(task.ban));
       return { ok: true };
   }
 }
@@ -50,5 +50,8 @@ port.on('message', (msg: ToThread<LotgateTask>) => {
 });
 
 // Close the database cleanly when the pool terminates the thread between tasks.
-process.on('exit', () => lg.close());
+// An 'exit' handler cannot wait: the close starts here (SQLite closes its connection at once).
+process.on('exit', () => {
+  void lg.close().catch((err: unknown) => log.warn({ err }, 'the thread\'s store did not close cleanly'));
+});
 port.postMessage({ type: 'ready' } satisfies FromThread<TaskResult>);

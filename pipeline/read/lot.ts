@@ -26,30 +26,33 @@ export type LotView = ReturnType<typeof lotDetailJson> & {
 };
 
 /** The lot when it exists within `access`; undefined otherwise (callers answer "not found" either way). */
-export function lotView(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, lotId: number): LotView | undefined {
-  if (store.lotIdInScope(access, lotId) === undefined) return undefined;
-  const d = store.getLotDetailById(lotId);
+export async function lotView(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, lotId: number): Promise<LotView | undefined> {
+  if ((await store.reads.lotIdInScope(access, lotId)) === undefined) return undefined;
+  const d = await store.reads.getLotDetailById(lotId);
   if (!d) return undefined;
-  const signatures = store.auth.listLotSignatures(lotId).map((x) => manifest(x, store.auth.getPrincipal(x.principalId)?.username ?? null));
+  const signatures: SignatureManifest[] = [];
+  for (const x of await store.auth.listLotSignatures(lotId)) signatures.push(manifest(x, (await store.auth.getPrincipal(x.principalId))?.username ?? null));
   const last = signatures[signatures.length - 1];
   return {
     lotId,
     ...lotDetailJson(d, resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId })),
     signatures,
     awaitingSignature: last !== undefined && !last.valid,
-    recomputing: store.isLotDirty(lotId),
+    recomputing: await store.readiness.isLotDirty(lotId),
   };
 }
 
 /** Lots by the sponsor's lot number within `access` (several when the number exists for several materials). */
-export function lotViewsByNumber(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, lotNumber: string, materialId?: string): LotView[] {
-  return store
-    .lotIdsByNumberInScope(access, lotNumber, materialId)
-    .map((id) => lotView(store, config, access, id))
-    .filter((v): v is LotView => v !== undefined);
+export async function lotViewsByNumber(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, lotNumber: string, materialId?: string): Promise<LotView[]> {
+  const out: LotView[] = [];
+  for (const id of await store.reads.lotIdsByNumberInScope(access, lotNumber, materialId)) {
+    const v = await lotView(store, config, access, id);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
 }
 
 /** The lot's audit subject (`lot:<material>/<lot number>`) and its events, newest first. */
 export function lotTimeline(store: Store, lot: { materialId: string; lotNumber: string }, limit = 500) {
-  return store.listAudit({ subject: `lot:${lot.materialId}/${lot.lotNumber}`, limit });
+  return store.audit.listAudit({ subject: `lot:${lot.materialId}/${lot.lotNumber}`, limit });
 }

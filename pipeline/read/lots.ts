@@ -64,26 +64,26 @@ function decodeCursor(c: string): { lotNumber: string; materialId: string; id: n
 }
 
 /** One page of lots within `access`. */
-export function listLotPage(store: Store, access: Access, filters: LotFilters, page: { limit: number; cursor?: string }): LotPage {
+export async function listLotPage(store: Store, access: Access, filters: LotFilters, page: { limit: number; cursor?: string }): Promise<LotPage> {
   const after = page.cursor ? decodeCursor(page.cursor) : undefined;
-  const rows = store.listLotsScoped(access, filters, { limit: page.limit + 1, after });
+  const rows = await store.reads.listLotsScoped(access, filters, { limit: page.limit + 1, after });
   const more = rows.length > page.limit;
   const items = rows.slice(0, page.limit);
   return {
     items: items.map(lotListItem),
     nextCursor: more ? encodeCursor(items[items.length - 1]) : null,
-    total: store.countLotsScoped(access, filters),
+    total: await store.reads.countLotsScoped(access, filters),
   };
 }
 
 /** Every lot matching the filters (exports, the CLI), fetched in pages. */
-export function listAllLots(store: Store, access: Access, filters: LotFilters, max = 1_000_000): LotListItem[] {
+export async function listAllLots(store: Store, access: Access, filters: LotFilters, max = 1_000_000): Promise<LotListItem[]> {
   const out: LotListItem[] = [];
   let after: { lotNumber: string; materialId: string; id: number } | undefined;
   for (;;) {
     const want = Math.min(5000, max - out.length);
     if (want <= 0) break;
-    const rows = store.listLotsScoped(access, filters, { limit: want, after });
+    const rows = await store.reads.listLotsScoped(access, filters, { limit: want, after });
     out.push(...rows.map(lotListItem));
     if (rows.length < want) break;
     const last = rows[rows.length - 1];

@@ -52,9 +52,9 @@ export async function readLine(file: string, line: number): Promise<{ text: stri
  * at that line — so it can neither confirm another lot nor reveal an unrelated file.
  */
 export async function factProvenance(store: Store, access: Access, lotId: number, submissionId: number, line?: number): Promise<Provenance | undefined> {
-  if (store.lotIdInScope(access, lotId) === undefined) return undefined;
-  if (!store.submissionTouchedLot(lotId, submissionId, line)) return undefined;
-  const s = store.getSubmission(submissionId);
+  if ((await store.reads.lotIdInScope(access, lotId)) === undefined) return undefined;
+  if (!(await store.reads.submissionTouchedLot(lotId, submissionId, line))) return undefined;
+  const s = await store.ledger.getSubmission(submissionId);
   if (!s) return undefined;
   const raw = line ? await readLine(s.archivePath, line) : { text: null, note: 'no line given' };
   return {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
 import { ThreadPool } from '../queue/thread-pool.js';
+import { databaseKind, sqlitePath } from '../store/url.js';
 import type { JudgeTask, JudgeThreadData } from './judge-thread.js';
 
 export type JudgePool = ThreadPool<JudgeTask, number[]>;
@@ -21,12 +22,13 @@ function judgeThreadEntry(): URL | null {
   return existsSync(fileURLToPath(entry)) ? entry : null;
 }
 
-/** One judge thread reading `dbPath`, or null when it cannot be started. */
-export function startJudgePool(dbPath: string, readiness: LotgateConfig['readiness'], log: Logger): JudgePool | null {
+/** One judge thread reading the store `storeUrl` names (config.store.url), or null when it cannot be started. */
+export function startJudgePool(storeUrl: string, readiness: LotgateConfig['readiness'], log: Logger): JudgePool | null {
   const entry = judgeThreadEntry();
-  if (!entry || dbPath === ':memory:' || dbPath === '') return null;
+  // An in-memory SQLite database cannot be opened a second time.
+  if (!entry || (databaseKind(storeUrl) === 'sqlite' && ['', ':memory:'].includes(sqlitePath(storeUrl)))) return null;
   try {
-    return new ThreadPool<JudgeTask, number[]>({ name: 'readiness-judge', size: 1, entry, workerData: { dbPath, readiness } satisfies JudgeThreadData, log });
+    return new ThreadPool<JudgeTask, number[]>({ name: 'readiness-judge', size: 1, entry, workerData: { storeUrl, readiness } satisfies JudgeThreadData, log });
   } catch (err) {
     log.warn({ err }, 'readiness judge thread not started; judging on the main thread');
     return null;

@@ -48,25 +48,25 @@ export function outboundHeld(partners: () => Map<string, PartnerConfig>, cause: 
   return who ? partners().get(who)?.mode === 'shadow' : false;
 }
 
-export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>, now: Date, actor: string, cause: RecomputeCause = {}): RecomputeSummary {
+export async function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>, now: Date, actor: string, cause: RecomputeCause = {}): Promise<RecomputeSummary> {
   const { store } = deps;
   const at = now.toISOString();
   let lots = 0;
   let changed = 0;
   const rulesHash = rulesHashOf(deps.config.readiness);
-  for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
+  for await (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
     lots++;
     // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
     // ERP then hears of it even when the readiness state stays the same.
-    const invalidated = cause.submissionId != null ? invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
+    const invalidated = cause.submissionId != null ? await invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
     const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
     const readiness = computeReadiness(facts, rules, now);
-    const res = store.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash }, stamp);
+    const res = await store.readiness.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash }, stamp);
     if (!res.changed && !invalidated) continue;
     const lot = facts.lot;
     if (res.changed) changed++;
     if (res.changed)
-      store.appendAudit({
+      await store.audit.appendAudit({
         actor,
         action: 'lot.readiness_changed',
         subject: `lot:${lot.materialId}/${lot.lotNumber}`,
@@ -79,13 +79,13 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
     const held = outboundHeld(deps.partners, cause, lot.vendor);
     const submissionId = cause.submissionId ?? null;
     const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
-    const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, lotSignaturesPayload(store, lotId));
+    const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, await lotSignaturesPayload(store, lotId));
     // The id is computed on the rendered payload; the outbox stores reasons as code + params
     // and renders them back when the message is read or sent (store/outbox.ts).
-    store.enqueueOutbox({ ...msg, payload: compactPayload(msg.payload, readiness), state: held ? 'held' : 'pending', submissionId });
+    await store.outbox.enqueueOutbox({ ...msg, payload: compactPayload(msg.payload, readiness), state: held ? 'held' : 'pending', submissionId });
     if (readiness.state === 'READY' && res.previous?.state !== 'READY') {
       const req = dispositionRequestMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at);
-      store.enqueueOutbox({ ...req, payload: compactPayload(req.payload, readiness), state: held ? 'held' : 'pending', submissionId });
+      await store.outbox.enqueueOutbox({ ...req, payload: compactPayload(req.payload, readiness), state: held ? 'held' : 'pending', submissionId });
     }
   }
   return { lots, changed };
@@ -97,21 +97,21 @@ export function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>
  * re-applying the same version (a replay) stores nothing new. Deviations the QMS itself sent are
  * not echoed back to it. Returns how many messages were newly stored.
  */
-export function enqueueDeviationUpdates(
+export async function enqueueDeviationUpdates(
   deps: Pick<RecomputeDeps, 'store' | 'partners'>,
   issuer: string,
   partnerRefs: Iterable<string>,
   now: Date,
   cause: RecomputeCause = {},
-): number {
+): Promise<number> {
   if (deps.partners().get(issuer)?.role === 'qms') return 0;
   const held = outboundHeld(deps.partners, { partner: cause.partner ?? issuer }, null);
   let stored = 0;
   for (const ref of new Set(partnerRefs)) {
-    const found = deps.store.getDeviationWithLots(issuer, ref);
+    const found = await deps.store.board.getDeviationWithLots(issuer, ref);
     if (!found) continue;
     const msg = deviationMessage(found.deviation, found.lots, now.toISOString());
-    if (deps.store.enqueueOutbox({ ...msg, state: held ? 'held' : 'pending', submissionId: cause.submissionId ?? null })) stored++;
+    if (await deps.store.outbox.enqueueOutbox({ ...msg, state: held ? 'held' : 'pending', submissionId: cause.submissionId ?? null })) stored++;
   }
   return stored;
 }
@@ -124,10 +124,10 @@ export function enqueueDeviationUpdates(
  * judged again on the facts of that moment. A lot whose facts change after this read is marked
  * dirty by that change and recomputed on that account.
  */
-export function staleLots(store: Store, readiness: LotgateConfig['readiness'], lotIds: readonly number[], now: Date): number[] {
+export async function staleLots(store: Store, readiness: LotgateConfig['readiness'], lotIds: readonly number[], now: Date): Promise<number[]> {
   const rulesHash = rulesHashOf(readiness);
   const out: number[] = [];
-  for (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
+  for await (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
     const rules = resolveRuleSet(readiness, facts.material ?? { materialId: facts.lot.materialId });
     const dueAt = nextClockInstant(facts, rules, now);
     if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessText(computeReadiness(facts, rules, now)).hash) out.push(lotId);
@@ -149,12 +149,12 @@ function factRows(f: LotFacts): number {
   return f.testResults.length + f.stageEvents.length + f.documents.length + f.identifiers.length + 1;
 }
 
-function* withFacts(store: Store, lotIds: Iterable<number>): Generator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }> {
+async function* withFacts(store: Store, lotIds: Iterable<number>): AsyncGenerator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }> {
   let chunk: number[] = [];
   let size = FACTS_BATCH;
-  const flush = function* () {
-    const all = store.loadLotFactsBatch(chunk);
-    const stamps = store.readinessStamps(chunk);
+  const flush = async function* () {
+    const all = await store.readiness.loadLotFactsBatch(chunk);
+    const stamps = await store.readiness.readinessStamps(chunk);
     let rows = 0;
     for (const f of all) rows += factRows(f);
     size = Math.max(1, Math.min(FACTS_BATCH, Math.floor((FACTS_BATCH_ROWS * chunk.length) / Math.max(1, rows))));
@@ -189,26 +189,32 @@ export interface DirtyRecomputeOptions {
  * (submission, partner) stored with a marker is the cause of its messages, as if recomputed
  * inside the submission's own transaction.
  */
-export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRecomputeOptions = {}): RecomputeSummary {
+export async function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRecomputeOptions = {}): Promise<RecomputeSummary> {
   const { store } = deps;
   const size = Math.max(1, opts.batchSize ?? DIRTY_BATCH);
   // Between transactions the heap is brought back within the writer's budget (heap-budget.ts).
   const heap = new HeapBudget(deps.config.ingest?.writerHeapBudgetMb ?? DEFAULT_WRITER_HEAP_BUDGET_MB);
   const total: RecomputeSummary = { lots: 0, changed: 0 };
-  const runBatch = (pick: () => DirtyLot[]): DirtyLot[] =>
-    store.transaction(() => {
-      const batch = pick();
+  const runBatch = async (pick: (tx: Store) => Promise<DirtyLot[]>): Promise<DirtyLot[]> => {
+    const { batch, sum } = await store.transaction(async (tx) => {
+      const txDeps: RecomputeDeps = { ...deps, store: tx };
+      const batch = await pick(tx);
+      const sum: RecomputeSummary = { lots: 0, changed: 0 };
       for (const group of byCause(batch)) {
         const actor = group.submissionId !== null ? `submission:${group.submissionId}` : opts.actor ?? 'readiness:recompute';
-        const r = recomputeReadiness(deps, group.lotIds, now, actor, { submissionId: group.submissionId, partner: group.partner });
-        total.lots += r.lots;
-        total.changed += r.changed;
+        const r = await recomputeReadiness(txDeps, group.lotIds, now, actor, { submissionId: group.submissionId, partner: group.partner });
+        sum.lots += r.lots;
+        sum.changed += r.changed;
       }
-      store.clearDirty(batch.map((d) => d.lotId));
-      return batch;
+      await tx.readiness.clearDirty(batch.map((d) => d.lotId));
+      return { batch, sum };
     });
-  const runBatchInBudget = (pick: () => DirtyLot[]): DirtyLot[] => {
-    const batch = runBatch(pick);
+    total.lots += sum.lots;
+    total.changed += sum.changed;
+    return batch;
+  };
+  const runBatchInBudget = async (pick: (tx: Store) => Promise<DirtyLot[]>): Promise<DirtyLot[]> => {
+    const batch = await runBatch(pick);
     heap.now();
     return batch;
   };
@@ -216,13 +222,13 @@ export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRe
     const ids = [...new Set(opts.lotIds)].sort((a, b) => a - b);
     for (let i = 0; i < ids.length; i += size) {
       const chunk = ids.slice(i, i + size);
-      runBatchInBudget(() => store.stillDirty(chunk));
+      await runBatchInBudget((tx) => tx.readiness.stillDirty(chunk));
     }
     return total;
   }
   let after = 0;
   for (;;) {
-    const batch = runBatchInBudget(() => store.dirtyLots(size, after, opts.markedBefore));
+    const batch = await runBatchInBudget((tx) => tx.readiness.dirtyLots(size, after, opts.markedBefore));
     if (batch.length < size) break;
     after = batch[batch.length - 1].lotId;
   }
@@ -234,8 +240,8 @@ export function recomputeDirtyLots(deps: RecomputeDeps, now: Date, opts: DirtyRe
  * `olderThanMs` — younger ones are being recomputed by the process that set them. Returns the
  * number of lots recomputed.
  */
-export function recoverDirtyLots(deps: RecomputeDeps, now: Date, olderThanMs: number): number {
-  return recomputeDirtyLots(deps, now, { actor: 'lotgate:reconciler', markedBefore: new Date(now.getTime() - olderThanMs).toISOString() }).lots;
+export async function recoverDirtyLots(deps: RecomputeDeps, now: Date, olderThanMs: number): Promise<number> {
+  return (await recomputeDirtyLots(deps, now, { actor: 'lotgate:reconciler', markedBefore: new Date(now.getTime() - olderThanMs).toISOString() })).lots;
 }
 
 /** Groups markers by cause, keeping lot order within each group. */

@@ -158,11 +158,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   try {
-    const lg = createLotgate(config, { log });
-    closers.push({ name: 'store', close: async () => lg.close() });
+    const lg = await createLotgate(config, { log });
+    closers.push({ name: 'store', close: () => lg.close() });
     // Stopped after every role that writes: the last head this process leaves is anchored.
     closers.push({ name: 'audit anchor', close: async () => {
-      const r = anchorAuditHead(lg, 'shutdown');
+      const r = await anchorAuditHead(lg, 'shutdown');
       log.info({ seq: r.head.seq, hash: r.head.hash, file: r.file, written: r.written }, 'audit head anchored');
     } });
     // Fail fast on broken partner files, with their file:line messages.
@@ -308,7 +308,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         // Bans are read from the store (WAL: reads never wait for a writer) and written on the
         // writer thread, so a long file transaction never stalls a login.
         banStore: {
-          get: (kind, key) => lg.store.getBan(kind, key),
+          get: (kind, key) => lg.store.pulls.getBan(kind, key),
           save: (b) => {
             void track(ledger.ban({ kind: b.kind, key: b.key, until: b.until, strike: b.strike, bannedAt: b.bannedAt })).catch((err) => log.error({ err, ban: b }, 'sftp: a ban could not be stored; it holds in this process only'));
           },

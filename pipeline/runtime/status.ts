@@ -1,16 +1,16 @@
 // `lotgate status`: what the servers are doing, read from the outside — Redis (queue counts) and
-// SQLite (ledger, store health) — so it works while they run in other processes.
+// the store (ledger, store health; SQLite or PostgreSQL) — so it works while they run in other processes.
 
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
 import { loadPartners } from '../config/partners.js';
 import { IngestQueues, type QueueCounts } from '../queue/ingest-queues.js';
 import { queueSettings } from '../queue/settings.js';
-import { Store } from '../store/store.js';
+import { openStore, type OpenStore } from '../store/store.js';
 import type { StoreHealth, SubmissionRow } from '../store/types.js';
+import { databaseKind, sqlitePath } from '../store/url.js';
 import { pingRedis, redactUrl, type RedisSource } from './redis.js';
 import { privateRedisRunning } from './private-redis.js';
 
@@ -54,7 +54,9 @@ export async function findRedis(config: LotgateConfig, env: NodeJS.ProcessEnv): 
 
 export async function collectStatus(config: LotgateConfig, env: NodeJS.ProcessEnv = process.env): Promise<StatusReport> {
   const settings = queueSettings(config, env);
-  const dbPath = path.join(config.dataDir, 'lotgate.db');
+  const url = config.store.url;
+  const sqlite = databaseKind(url) === 'sqlite';
+  const dbPath = sqlite ? sqlitePath(url) : redactUrl(url, 'postgres://…');
   let store: StatusReport['store'];
   let recent: StatusReport['recent'] = [];
   let unfinished = 0;
@@ -64,14 +66,16 @@ export async function collectStatus(config: LotgateConfig, env: NodeJS.ProcessEn
   } catch {
     // Broken partner files are reported by `lotgate start`; status still shows what it can.
   }
-  if (!existsSync(dbPath)) {
+  if (sqlite && !existsSync(dbPath)) {
+    // Not created just to report on it.
     store = { ok: false, path: dbPath, error: 'no store yet (nothing was ever received with this data dir)' };
   } else {
-    let s: Store | null = null;
+    let s: OpenStore | null = null;
     try {
-      s = Store.open(dbPath, { readonly: true });
-      store = s.health();
-      recent = s.listSubmissions({ limit: 10 }).map((r) => ({
+      // A reader: PostgreSQL's schema is left as it is (health reports a version behind).
+      s = await openStore(url, { migrate: false });
+      store = await s.health();
+      recent = (await s.ledger.listSubmissions({ limit: 10 })).map((r) => ({
         id: r.id,
         partner: r.partner,
         originalName: r.originalName,
@@ -83,11 +87,11 @@ export async function collectStatus(config: LotgateConfig, env: NodeJS.ProcessEn
         finishedAt: r.finishedAt,
         errorCode: r.errorCode,
       }));
-      unfinished = s.listUnfinishedSubmissions().length;
+      unfinished = (await s.ledger.listUnfinishedSubmissions()).length;
     } catch (err) {
       store = { ok: false, path: dbPath, error: (err as Error).message };
     } finally {
-      s?.close();
+      await s?.close();
     }
   }
 

@@ -1,15 +1,15 @@
 // Runs one job once: only when this process holds the job's lease, with the lease renewed while
 // the job runs, the run recorded (start, end, counts, error) and audited. The lease is a row in
-// SQLite taken by one atomic statement (store/jobs.ts), so two processes sharing the store never
-// run the same job at the same time; a holder that dies leaves a lease that simply expires.
+// the store taken by one atomic statement (store/areas/jobs.ts), so two processes — or machines —
+// sharing the store never run the same job at the same time; a holder that dies leaves a lease
+// that simply expires.
 
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
 import { createLotgate, type Lotgate } from '../lotgate.js';
-import { Store } from '../store/store.js';
+import { openStore } from '../store/store.js';
 import type { JobSettings } from './config.js';
 import type { AnyJob, JobCounts, JobServices } from './job.js';
 
@@ -19,7 +19,7 @@ export interface RunDeps {
   log: Logger;
   now?: () => Date;
   /** A fresh Lotgate (own store connection) per run; default createLotgate(config). */
-  openLotgate?: () => Lotgate;
+  openLotgate?: () => Promise<Lotgate>;
   enqueue?: (partner: string, submissionId: number) => Promise<void>;
   services?: JobServices;
 }
@@ -53,28 +53,27 @@ export async function runJob(job: AnyJob, settings: JobSettings, deps: RunDeps, 
   const lease = leaseName(job.name);
   // Leases and the run record go through a connection of their own: the job's connection may sit
   // in a long transaction (a pulled file being applied) that must not carry — or hide — a renewal.
-  const control = Store.open(path.join(deps.config.dataDir, 'lotgate.db'));
+  // The same database as the job's (config.store.url): SQLite or PostgreSQL. It needs a connection
+  // or two at most: renewals and the final record go one after the other.
+  const control = await openStore(deps.config.store.url, { max: 2 });
   try {
-    if (!control.tryAcquireLease(lease, holder, leaseMs, now())) {
-      const l = control.getLease(lease);
+    if (!(await control.jobs.tryAcquireLease(lease, holder, leaseMs, now()))) {
+      const l = await control.jobs.getLease(lease);
       log.debug({ holder: l?.holder, until: l?.expiresAt }, 'job is running elsewhere; skipped');
       return { status: 'busy', job: job.name, holder: l?.holder ?? null, until: l?.expiresAt ?? null };
     }
     const startedAt = now().toISOString();
     const trigger = opts.trigger ?? 'manual';
-    const runId = control.startJobRun(job.name, holder, startedAt, { trigger });
+    const runId = await control.jobs.startJobRun(job.name, holder, startedAt, { trigger });
     const ac = new AbortController();
     const onOuterAbort = () => ac.abort(opts.signal?.reason ?? new Error('stopped'));
     if (opts.signal?.aborted) onOuterAbort();
     opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
     let lg: Lotgate | null = null;
-    const renew = () => {
-      // While the job's own connection is inside a transaction, a renewal from this thread would
-      // wait for that transaction's lock with the event loop blocked: skip it, the lease is long.
-      if (lg?.store.inTransaction) return;
+    const renew = async (): Promise<void> => {
       try {
-        if (!control.tryAcquireLease(lease, holder, leaseMs, now())) {
+        if (!(await control.jobs.tryAcquireLease(lease, holder, leaseMs, now()))) {
           log.error({ holder }, 'lease lost (another process took the job over); stopping this run');
           ac.abort(new Error(`lease lost: another process took job ${job.name} over`));
         }
@@ -82,13 +81,22 @@ export async function runJob(job: AnyJob, settings: JobSettings, deps: RunDeps, 
         log.warn({ err }, 'lease renewal failed; trying again');
       }
     };
-    const timer = setInterval(renew, opts.renewMs ?? Math.max(1000, Math.floor(leaseMs / 3)));
+    // One renewal at a time: while the job's own connection holds a long write transaction (a
+    // pulled file being applied), a SQLite renewal waits for that lock (without blocking the event
+    // loop); the ticks meanwhile are skipped, the lease is long. renew() never rejects.
+    const renewal: { running: Promise<void> | null } = { running: null };
+    const timer = setInterval(() => {
+      if (renewal.running) return;
+      renewal.running = renew().finally(() => {
+        renewal.running = null;
+      });
+    }, opts.renewMs ?? Math.max(1000, Math.floor(leaseMs / 3)));
     timer.unref();
 
     let counts: JobCounts = {};
     let error: string | null = null;
     try {
-      lg = (deps.openLotgate ?? (() => createLotgate(deps.config, { log: deps.log, now })))();
+      lg = await (deps.openLotgate ?? (() => createLotgate(deps.config, { log: deps.log, now })))();
       const result = await job.run({
         name: job.name,
         lg,
@@ -109,29 +117,31 @@ export async function runJob(job: AnyJob, settings: JobSettings, deps: RunDeps, 
       log.error({ err }, 'job failed');
     } finally {
       clearInterval(timer);
+      // A renewal still under way must end before the lease is released (it would take it again).
+      await renewal.running;
       opts.signal?.removeEventListener('abort', onOuterAbort);
       try {
-        lg?.close();
+        await lg?.close();
       } catch (err) {
         log.warn({ err }, 'closing the job store failed');
       }
     }
     const finishedAt = now().toISOString();
     const status = error === null ? 'ok' : 'error';
-    control.transaction(() => {
-      control.finishJobRun(runId, { finishedAt, status, details: { trigger, counts }, error });
-      control.appendAudit({
+    await control.transaction(async (tx) => {
+      await tx.jobs.finishJobRun(runId, { finishedAt, status, details: { trigger, counts }, error });
+      await tx.audit.appendAudit({
         actor: `job:${job.name}`,
         action: 'job.run',
         subject: `job:${job.name}`,
         details: { runId, holder, trigger, status, startedAt, finishedAt, counts, error },
       });
     });
-    control.releaseLease(lease, holder);
+    await control.jobs.releaseLease(lease, holder);
     // A manual run reports to its terminal itself; scheduled runs are only seen in the log.
     log[trigger === 'schedule' || status === 'error' ? 'info' : 'debug']({ status, counts, ...(error ? { error } : {}) }, 'job run finished');
     return { status, job: job.name, runId, holder, startedAt, finishedAt, counts, error };
   } finally {
-    control.close();
+    await control.close();
   }
 }

@@ -17,7 +17,7 @@ export interface SchedulerDeps {
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** A fresh Lotgate per job run (own store connection); default createLotgate(config). */
-  openLotgate?: () => Lotgate;
+  openLotgate?: () => Promise<Lotgate>;
   /** Puts pulled files on the partner queues (the server's queues); absent → processed in the job. */
   enqueue?: (partner: string, submissionId: number) => Promise<void>;
   services?: JobServices;

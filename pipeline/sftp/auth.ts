@@ -187,19 +187,9 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
     step(ctx, partner, 'password', {});
   }
 
-  return (ctx: AuthContext) => {
-    const user = ctx.username;
+  function decide(ctx: AuthContext, user: string, banUser: string | undefined): void {
     if (closed) return ctx.reject();
-    if (ctx.method === 'none') return ctx.reject(methodsLeft());
-    // Key probes are not counted by the defender (agents offer keys in turn) but they are not
-    // free either: a connection gets a bounded number of requests of any kind.
-    requests += 1;
-    if (requests > maxRequests) {
-      ctx.reject();
-      return close('too many authentication requests');
-    }
-    // A user ban closes the password door only; the key door stays open for the partner.
-    const ban = deps.defender.check(conn.ip, ctx.method === 'password' ? user : undefined);
+    const ban = deps.defender.check(conn.ip, banUser);
     if (ban) {
       auditAuth('failure', user, ctx.method, { reason: 'banned', ban: { kind: ban.kind, until: new Date(ban.until).toISOString() } });
       ctx.reject(methodsLeft());
@@ -220,5 +210,32 @@ export function createAuthenticator(deps: AuthDeps): Authenticator {
         // keyboard-interactive and hostbased are not offered; say which methods are.
         return ctx.reject(methodsLeft());
     }
+  }
+
+  return (ctx: AuthContext) => {
+    const user = ctx.username;
+    if (closed) return ctx.reject();
+    if (ctx.method === 'none') return ctx.reject(methodsLeft());
+    // Key probes are not counted by the defender (agents offer keys in turn) but they are not
+    // free either: a connection gets a bounded number of requests of any kind.
+    requests += 1;
+    if (requests > maxRequests) {
+      ctx.reject();
+      return close('too many authentication requests');
+    }
+    // A user ban closes the password door only; the key door stays open for the partner.
+    const banUser = ctx.method === 'password' ? user : undefined;
+    // The store's bans (other processes', lifts by `lotgate bans lift`) are read before the check.
+    void deps.defender
+      .load(conn.ip, banUser)
+      .then(() => decide(ctx, user, banUser))
+      .catch((err: unknown) => {
+        deps.log.error({ err }, 'sftp: authentication failed');
+        try {
+          ctx.reject(methodsLeft());
+        } catch {
+          // answered already
+        }
+      });
   };
 }

@@ -3,7 +3,9 @@
 // in length (capped), and the count of earlier bans is forgiven after a quiet period.
 // Counters live in this object (per process); bans go through a BanStore, so every process of
 // a data dir refuses the same addresses and a restart does not lift a ban (server.ts stores
-// them in SQLite). Pure apart from the injected clock and store.
+// them in the store). Pure apart from the injected clock and store. An asynchronous store is
+// read by `load(ip, user)`, which the callers await right before the checks that need it; the
+// checks themselves stay synchronous and use what the last load read.
 //
 // What counts against a user name is decided by the caller (auth.ts): only wrong passwords of a
 // partner that has a password, never a failed key, and a user ban only closes the password door
@@ -53,11 +55,21 @@ export interface StoredBan {
 
 /** Where bans are shared (all processes of a data dir) and survive a restart. */
 export interface BanStore {
-  get(kind: BanKind, key: string): StoredBan | undefined;
-  save(ban: Ban & { bannedAt: number }): void;
+  /** Synchronous, or a promise (then read through `Defender.load`). */
+  get(kind: BanKind, key: string): StoredBan | undefined | PromiseLike<StoredBan | undefined>;
+  /** A rejected promise is ignored like a throw: the ban still holds in this process. */
+  save(ban: Ban & { bannedAt: number }): void | PromiseLike<unknown>;
 }
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then === 'function';
+
 export interface Defender {
+  /**
+   * Reads the store's bans of this IP and (when given) this user, for the checks that follow
+   * (`banned`, `check`, `recordFailure`). Never rejects: an unreachable store leaves this
+   * process's own bans in force. Needed only with an asynchronous BanStore.
+   */
+  load(ip: string, user?: string): Promise<void>;
   /** The ban currently in force for this IP or user, if any. */
   banned(kind: BanKind, key: string): Ban | null;
   /**
@@ -91,13 +103,37 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
 
   const entries = new Map<string, Entry>();
   const k = (kind: BanKind, key: string) => `${kind}\u0000${key}`;
+  // What load() read from an asynchronous store, per key (bounded like entries).
+  const loaded = new Map<string, StoredBan | undefined>();
 
   function stored(kind: BanKind, key: string): StoredBan | undefined {
     if (!store) return undefined;
+    const id = k(kind, key);
+    if (loaded.has(id)) return loaded.get(id);
     try {
-      return store.get(kind, key);
+      const v = store.get(kind, key);
+      if (!isThenable(v)) return v;
+      // Not loaded first: answer from this process's own bans (the read is dropped, quietly).
+      void Promise.resolve(v).catch(() => {});
+      return undefined;
     } catch {
       return undefined; // the store is unreachable: this process's own bans still hold
+    }
+  }
+
+  async function load1(kind: BanKind, key: string): Promise<void> {
+    if (!store) return;
+    const id = k(kind, key);
+    try {
+      const v = await store.get(kind, key);
+      loaded.delete(id); // re-inserted last: the oldest read goes first when over the bound
+      loaded.set(id, v);
+    } catch {
+      loaded.delete(id); // the store is unreachable: this process's own bans still hold
+    }
+    for (const old of loaded.keys()) {
+      if (loaded.size <= cfg.maxEntries) break;
+      loaded.delete(old);
     }
   }
 
@@ -163,7 +199,8 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
     e.bannedAt = t;
     const ban: Ban = { kind, key, until: e.bannedUntil, durationMs, strike: e.strikes };
     try {
-      store?.save({ ...ban, bannedAt: t });
+      const saved = store?.save({ ...ban, bannedAt: t });
+      if (isThenable(saved)) void Promise.resolve(saved).catch(() => {}); // not shared this time; it still holds in this process
     } catch {
       // not shared this time; it still holds in this process
     }
@@ -171,6 +208,10 @@ export function createDefender(config: Partial<DefenderConfig> = {}, now: () => 
   }
 
   return {
+    async load(ip, user) {
+      if (!store) return;
+      await Promise.all([load1('ip', ip), ...(user !== undefined && user !== '' ? [load1('user', user)] : [])]);
+    },
     banned(kind, key) {
       return banOf(kind, key, entries.get(k(kind, key)), now());
     },

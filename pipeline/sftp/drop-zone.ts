@@ -189,6 +189,19 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
     if (closing) return void socket.destroy();
     socket.setNoDelay(true);
     const ip = normalizeIp(socket.remoteAddress);
+    // The store's bans of this address (another process's, or from before a restart) are read
+    // first; the socket's bytes wait in its buffer meanwhile.
+    void defender
+      .load(ip)
+      .then(() => admit(socket, ip))
+      .catch((err: unknown) => {
+        log.error({ err, ip }, 'sftp: connection setup failed');
+        socket.destroy();
+      });
+  }
+
+  function admit(socket: Socket, ip: string): void {
+    if (closing || socket.destroyed) return void socket.destroy();
     const ban = defender.banned('ip', ip);
     if (ban) {
       audit({ actor: 'sftp', action: 'sftp.refused', subject: `ip:${ip}`, details: { ip, reason: 'banned', until: new Date(ban.until).toISOString() } });

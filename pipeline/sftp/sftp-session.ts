@@ -75,7 +75,7 @@ export function attachSftpSession(sftp: SFTPWrapper, ctx: SessionContext): SftpS
       if (state.ending) return out.status(reqid, STATUS_CODE.CONNECTION_LOST);
       try {
         const res = handler(parts, reqid, ...args);
-        if (res) state.track(res.catch((err) => failed(reqid, op, err)));
+        if (res) void state.track(res.catch((err) => failed(reqid, op, err)));
       } catch (err) {
         failed(reqid, op, err);
       }

@@ -6,19 +6,19 @@ import { canonicalJson } from '../store/canonical-json.js';
 import type { Store } from '../store/store.js';
 import { lotEvidence, sha256Hex } from './record.js';
 
-export function invalidateChangedSignatures(store: Store, lotId: number, submissionId: number | null, actor: string): number {
-  const valid = store.auth.listValidLotSignatures(lotId);
+export async function invalidateChangedSignatures(store: Store, lotId: number, submissionId: number | null, actor: string): Promise<number> {
+  const valid = await store.auth.listValidLotSignatures(lotId);
   if (!valid.length) return 0;
-  const evidence = lotEvidence(store, lotId);
+  const evidence = await lotEvidence(store, lotId);
   const hash = evidence ? sha256Hex(canonicalJson(evidence)) : null;
   let n = 0;
   for (const s of valid) {
     if (s.evidenceHash === hash) continue;
     const reason = submissionId !== null ? `a fact of the lot changed (submission ${submissionId})` : 'a fact of the lot changed';
-    if (!store.auth.invalidateSignature(s.id, submissionId, reason)) continue;
+    if (!(await store.auth.invalidateSignature(s.id, submissionId, reason))) continue;
     n++;
-    const lot = store.getLot(lotId);
-    store.appendAudit({
+    const lot = await store.masterdata.getLotRow(lotId);
+    await store.audit.appendAudit({
       actor,
       action: 'signature.invalidated',
       subject: lot ? `lot:${lot.materialId}/${lot.lotNumber}` : `lot-id:${lotId}`,

@@ -36,8 +36,8 @@ export function manifest(s: SignatureRow, username: string | null = null): Signa
   };
 }
 
-export function lotSignaturesPayload(store: Store, lotId: number): Record<string, unknown>[] {
-  return store.auth.listLotSignatures(lotId).map((s) => {
+export async function lotSignaturesPayload(store: Store, lotId: number): Promise<Record<string, unknown>[]> {
+  return (await store.auth.listLotSignatures(lotId)).map((s) => {
     const { id: _id, signer: _signer, invalidatedReason: _reason, ...rest } = manifest(s);
     return { printedName: s.printedName, ...rest };
   });

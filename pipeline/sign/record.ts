@@ -24,8 +24,8 @@ export interface LotRecord {
 }
 
 /** The lot's facts as evidence items, each with its source file's sha256 (null for hand-entered facts). */
-export function lotEvidence(store: Store, lotId: number): Record<string, unknown>[] | undefined {
-  const d = store.getLotDetailById(lotId);
+export async function lotEvidence(store: Store, lotId: number): Promise<Record<string, unknown>[] | undefined> {
+  const d = await store.reads.getLotDetailById(lotId);
   if (!d) return undefined;
   const items: Record<string, unknown>[] = [{ kind: 'lot', ...d.lot }];
   if (d.material) items.push({ kind: 'material', ...d.material });
@@ -33,17 +33,17 @@ export function lotEvidence(store: Store, lotId: number): Record<string, unknown
   const withSub = (kind: string, rows: { submissionId?: number | null }[]) => rows.map((r) => ({ kind, ...r }));
   items.push(...withSub('identifier', d.identifiers), ...withSub('stage_event', d.stageEvents), ...withSub('test_result', d.tests), ...withSub('document', d.documents), ...withSub('deviation', d.deviations));
   // Decisions recorded in lotgate by a signature are not evidence for the next one; decisions partners sent are.
-  const signed = new Set(store.auth.listLotSignatures(lotId).map((x) => x.signedAt));
+  const signed = new Set((await store.auth.listLotSignatures(lotId)).map((x) => x.signedAt));
   items.push(...d.dispositions.filter((x) => !signed.has(x.decidedAt)).map((x) => ({ kind: 'disposition', ...x })));
-  const shas = store.auth.submissionShas([...new Set(items.map((i) => i.submissionId).filter((x): x is number => typeof x === 'number'))]);
+  const shas = await store.auth.submissionShas([...new Set(items.map((i) => i.submissionId).filter((x): x is number => typeof x === 'number'))]);
   return items.map((i) => ({ ...i, sha256: typeof i.submissionId === 'number' ? (shas.get(i.submissionId) ?? null) : null }));
 }
 
-export function lotRecord(store: Store, lotId: number, decision: string, meaning: string): { record: LotRecord; recordHash: string; evidenceHash: string } | undefined {
-  const evidence = lotEvidence(store, lotId);
-  const lot = store.getLot(lotId);
+export async function lotRecord(store: Store, lotId: number, decision: string, meaning: string): Promise<{ record: LotRecord; recordHash: string; evidenceHash: string } | undefined> {
+  const evidence = await lotEvidence(store, lotId);
+  const lot = await store.masterdata.getLotRow(lotId);
   if (!evidence || !lot) return undefined;
-  const r = store.getReadiness(lotId);
+  const r = await store.readiness.getReadiness(lotId);
   const record: LotRecord = {
     kind: 'lot_disposition',
     decision,

@@ -17,8 +17,8 @@ export interface ReviewRecord {
   submission: { id: number; partner: string; originalName: string; sha256: string; receivedAt: string; mappingName: string | null; mappingHash: string | null; rows: number; rejected: number };
 }
 
-export function reviewRecord(store: Store, submissionId: number, decision: 'approve' | 'reject', reason: string): { record: ReviewRecord; recordHash: string } {
-  const s = store.getSubmission(submissionId);
+export async function reviewRecord(store: Store, submissionId: number, decision: 'approve' | 'reject', reason: string): Promise<{ record: ReviewRecord; recordHash: string }> {
+  const s = await store.ledger.getSubmission(submissionId);
   if (!s) throw new SignError('E_SIGN_NO_SUBMISSION', `no submission ${submissionId}`, 404);
   if (s.state !== 'pending_review') throw new SignError('E_SIGN_NOT_PENDING', `submission ${submissionId} is ${s.state}; only a file pending review can be approved or rejected`, 409);
   const record: ReviewRecord = {
@@ -53,15 +53,15 @@ export async function signReview(
   decide: (printedName: string) => Promise<{ changed: boolean }>,
 ): Promise<SignatureManifest | null> {
   const { store, auth } = deps;
-  const p = store.auth.getPrincipalByName(req.username);
+  const p = await store.auth.getPrincipalByName(req.username);
   if (!p || p.disabledAt) throw new SignError('E_SIGN_SIGNER', `no active user "${req.username}"`, 404);
-  const principal = auth.principalOf(p);
+  const principal = await auth.principalOf(p);
   assertMaySign(principal);
   const access = accessFor(principal, 'submissions:review');
-  if (access === null || !store.getSubmissionScoped(access, req.submissionId)) {
+  if (access === null || !(await store.reads.getSubmissionScoped(access, req.submissionId))) {
     throw new SignError('E_SIGN_NOT_ALLOWED', `${req.username} may not sign review decisions on submission ${req.submissionId} (needs the qa role for its partner and lots)`, 403);
   }
-  const { record, recordHash } = reviewRecord(store, req.submissionId, req.decision, req.reason);
+  const { record, recordHash } = await reviewRecord(store, req.submissionId, req.decision, req.reason);
   if (req.expectedRecordHash !== undefined && req.expectedRecordHash !== recordHash) {
     throw new SignError('E_SIGN_RECORD_CHANGED', 'the submission changed since the challenge was issued: review it again and request a new challenge', 409);
   }
@@ -72,15 +72,15 @@ export async function signReview(
   const signedAt = now.toISOString();
   const { DateTime } = await import('luxon');
   const localTime = DateTime.fromJSDate(now).setZone(deps.timeZone).toFormat('yyyy-LL-dd HH:mm:ss ZZ');
-  const id = store.transaction(() => {
-    const ev = store.appendAudit({
+  const id = await store.transaction(async (tx) => {
+    const ev = await tx.audit.appendAudit({
       actor: `principal:${p.id}`,
       action: 'signature.applied',
       subject: `submission:${req.submissionId}`,
       at: signedAt,
       details: { kind: 'submission_review', printedName: p.displayName, signedAt, timeZone: deps.timeZone, localTime, meaning: record.meaning, decision: record.decision, recordHash, record },
     });
-    return store.auth.insertSignature({
+    return tx.auth.insertSignature({
       kind: 'submission_review',
       lotId: null,
       submissionId: req.submissionId,
@@ -97,5 +97,5 @@ export async function signReview(
       auditSeq: ev.seq,
     });
   });
-  return manifest(store.auth.listAllSignatures().find((s) => s.id === id)!, p.username);
+  return manifest((await store.auth.listAllSignatures()).find((s) => s.id === id)!, p.username);
 }

@@ -10,8 +10,8 @@ export interface SignatureVerification {
   bad: { seq: number; reason: string }[];
 }
 
-export function verifySignatures(store: Store): SignatureVerification {
-  const events = store.listAudit({ action: 'signature.applied', limit: 1_000_000 });
+export async function verifySignatures(store: Store): Promise<SignatureVerification> {
+  const events = await store.audit.listAudit({ action: 'signature.applied', limit: 1_000_000 });
   const bad: SignatureVerification['bad'] = [];
   const bySeq = new Map<number, string>();
   for (const e of events) {
@@ -20,7 +20,7 @@ export function verifySignatures(store: Store): SignatureVerification {
     if (recomputed !== d.recordHash) bad.push({ seq: e.seq, reason: `record hash ${d.recordHash} does not match its record (${recomputed})` });
     bySeq.set(e.seq, recomputed);
   }
-  for (const s of store.auth.listAllSignatures()) {
+  for (const s of await store.auth.listAllSignatures()) {
     if (s.auditSeq === null) continue;
     const h = bySeq.get(s.auditSeq);
     if (h === undefined) bad.push({ seq: s.auditSeq, reason: `signature ${s.id} names audit event ${s.auditSeq}, which is not a signature event` });

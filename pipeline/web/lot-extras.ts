@@ -18,16 +18,16 @@ export interface LotExtras {
   signature: { decision: string; meaning: string; printedName: string; signedAt: string; valid: boolean } | null;
 }
 
-export function lotExtras(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, ids: number[]): LotExtras[] {
+export async function lotExtras(store: Store, config: Pick<LotgateConfig, 'readiness'>, access: Access, ids: number[]): Promise<LotExtras[]> {
   const received = new Map<number, string | null>();
-  const receivedAt = (id: number) => {
-    if (!received.has(id)) received.set(id, store.getSubmission(id)?.receivedAt ?? null);
+  const receivedAt = async (id: number) => {
+    if (!received.has(id)) received.set(id, (await store.ledger.getSubmission(id))?.receivedAt ?? null);
     return received.get(id)!;
   };
   const out: (LotExtras & { key: string })[] = [];
   for (const id of [...new Set(ids)]) {
-    if (store.lotIdInScope(access, id) === undefined) continue;
-    const d = store.getLotDetailById(id);
+    if ((await store.reads.lotIdInScope(access, id)) === undefined) continue;
+    const d = await store.reads.getLotDetailById(id);
     if (!d) continue;
     const rules = resolveRuleSet(config.readiness, d.material ?? { materialId: d.lot.materialId });
     const subs = new Set<number>();
@@ -36,10 +36,10 @@ export function lotExtras(store: Store, config: Pick<LotgateConfig, 'readiness'>
     }
     let last: string | null = null;
     for (const s of subs) {
-      const at = receivedAt(s);
+      const at = await receivedAt(s);
       if (at && (!last || at > last)) last = at;
     }
-    const sigs = store.auth.listLotSignatures(id);
+    const sigs = await store.auth.listLotSignatures(id);
     const sig = sigs[sigs.length - 1];
     out.push({
       key: `${d.lot.materialId}/${d.lot.lotNumber}`,
@@ -52,6 +52,6 @@ export function lotExtras(store: Store, config: Pick<LotgateConfig, 'readiness'>
       signature: sig ? { decision: sig.decision, meaning: sig.meaning, printedName: sig.printedName, signedAt: sig.signedAt, valid: sig.invalidatedAt === null } : null,
     });
   }
-  const pushes = store.latestPushes(out.map((x) => x.key));
+  const pushes = await store.board.latestPushes(out.map((x) => x.key));
   return out.map(({ key, ...x }) => ({ ...x, pushes: (pushes.get(key) ?? []).map(({ key: _k, ...p }) => p) }));
 }

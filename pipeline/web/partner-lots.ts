@@ -16,12 +16,12 @@ export interface PartnerLot {
   waiting: { kind: 'document' | 'deviation'; what: string; message: string }[];
 }
 
-export function partnerOpenLots(store: Store, config: Pick<LotgateConfig, 'readiness'>, partner: string, max = 500): PartnerLot[] {
+export async function partnerOpenLots(store: Store, config: Pick<LotgateConfig, 'readiness'>, partner: string, max = 500): Promise<PartnerLot[]> {
   const out: PartnerLot[] = [];
   // Open = no final (released / rejected) disposition. Identifiers the partner issued may come
   // from another partner's file (the ERP's cross-reference), so the issuer decides, not provenance.
-  for (const id of store.listOpenLotIds()) {
-    const d = store.getLotDetailById(id);
+  for (const id of await store.readiness.listOpenLotIds()) {
+    const d = await store.reads.getLotDetailById(id);
     if (!d) continue;
     const batches: PartnerLot['batches'] = [];
     for (const i of d.identifiers) if (i.issuer === partner && !batches.some((b) => b.value === i.value)) batches.push({ scheme: i.scheme, value: i.value });

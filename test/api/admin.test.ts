@@ -34,7 +34,7 @@ describe('admin API', () => {
     expect((await f.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie } })).statusCode).toBe(401);
     const list = (await call('GET', '/api/v1/admin/users')).json().items;
     expect(list.find((p: any) => p.username === 'alice')).toMatchObject({ disabled: true, roles: [{ role: 'qa' }, { role: 'receiving' }] });
-    expect(f.inst.lg.store.listAudit({ action: 'auth.user.disabled' })[0].actor).toMatch(/^principal:\d+$/);
+    expect((await f.inst.lg.store.audit.listAudit({ action: 'auth.user.disabled' }))[0].actor).toMatch(/^principal:\d+$/);
   });
 
   it('creates, lists and revokes service tokens; the token is shown once', async () => {
@@ -80,14 +80,14 @@ describe('mapping test API', () => {
     const { readFileSync } = await import('node:fs');
     const path = await import('node:path');
     const sample = readFileSync(path.join(f.inst.work, 'fixtures', 'bravo-lab', 'LIMS_EXPORT_20261118_0200.csv'));
-    const before = f.inst.lg.store.listSubmissions({ limit: 1000 }).length;
+    const before = (await f.inst.lg.store.ledger.listSubmissions({ limit: 1000 })).length;
     const res = await f.app.inject({ method: 'POST', url: '/api/v1/mappings/bravo-lab/test?limit=3', payload: sample, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'LIMS_EXPORT_20261118_0200.csv' } });
     expect(res.statusCode, res.body).toBe(200);
     const out = res.json();
     expect(out.mapping.hash).toMatch(/^[0-9a-f]+$/);
     expect(out.records).toHaveLength(3);
     expect(out.errors.map((e: any) => e.code)).toContain('E_BAD_DATE');
-    expect(f.inst.lg.store.listSubmissions({ limit: 1000 }).length).toBe(before);
+    expect((await f.inst.lg.store.ledger.listSubmissions({ limit: 1000 })).length).toBe(before);
     const bad = await f.app.inject({ method: 'POST', url: '/api/v1/mappings/bravo-lab/test', payload: 'x', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'unknown.txt' } });
     expect(bad.statusCode).toBe(422);
     expect((await f.app.inject({ method: 'POST', url: '/api/v1/mappings/nobody/test', payload: 'x', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'text/csv', 'x-file-name': 'a.csv' } })).statusCode).toBe(404);

@@ -42,14 +42,14 @@ export async function apiFixture(opts: { api?: ApiOptions; story?: boolean; secu
     clock,
     async user(username, roles, o = {}) {
       await auth.addUser({ username, displayName: `Test ${username}`, kind: o.partner ? 'partner_user' : 'user', partner: o.partner }, 'test');
-      const { code } = auth.issueReset(username, 'test');
+      const { code } = await auth.issueReset(username, 'test');
       await auth.completeReset(username, code, PW);
-      for (const [role, scope] of roles) auth.grant(username, role, { sites: '*', materials: '*', partners: '*', ...scope }, 'test');
+      for (const [role, scope] of roles) await auth.grant(username, role, { sites: '*', materials: '*', partners: '*', ...scope }, 'test');
       let secret: string | null = null;
       if (o.enrol !== false) {
-        const id = inst.lg.store.auth.getPrincipalByName(username)!.id;
-        secret = auth.startEnrolment(id).secret;
-        auth.confirmEnrolment(id, totpCode(secret, clock.now));
+        const id = (await inst.lg.store.auth.getPrincipalByName(username))!.id;
+        secret = (await auth.startEnrolment(id)).secret;
+        await auth.confirmEnrolment(id, totpCode(secret, clock.now));
       }
       secrets.set(username, secret);
       return { secret };
@@ -64,7 +64,7 @@ export async function apiFixture(opts: { api?: ApiOptions; story?: boolean; secu
     },
     async close() {
       await app.close();
-      inst.cleanup();
+      await inst.cleanup();
     },
   };
 }

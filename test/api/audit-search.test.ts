@@ -57,8 +57,16 @@ describe('audit search', () => {
     const s = await f.login('aud2000');
     const mine = (await get('/api/v1/audit?limit=500', { cookie: s.cookie })).items;
     const store = f.inst.lg.store;
-    const in2000 = store.lotIdsByNumberInScope('all', 'NW26-0421').map((id) => store.getLot(id)!).map((l) => `lot:${l.materialId}/${l.lotNumber}`);
-    const other = store.lotIdsByNumberInScope('all', 'NW26-0411').map((id) => store.getLot(id)!).map((l) => `lot:${l.materialId}/${l.lotNumber}`);
+    const in2000: string[] = [];
+    for (const id of await store.reads.lotIdsByNumberInScope('all', 'NW26-0421')) {
+      const l = (await store.masterdata.getLotRow(id))!;
+      in2000.push(`lot:${l.materialId}/${l.lotNumber}`);
+    }
+    const other: string[] = [];
+    for (const id of await store.reads.lotIdsByNumberInScope('all', 'NW26-0411')) {
+      const l = (await store.masterdata.getLotRow(id))!;
+      other.push(`lot:${l.materialId}/${l.lotNumber}`);
+    }
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.some((e) => in2000.includes(e.subject!))).toBe(true);
     expect(mine.some((e) => other.includes(e.subject!))).toBe(false);

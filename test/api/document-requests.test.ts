@@ -17,7 +17,7 @@ beforeAll(async () => {
   await f.user('qa', [['qa']]);
   const s = await f.login('qa');
   h = { cookie: s.cookie, 'x-csrf-token': s.csrf };
-  lotId = f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0411')[0];
+  lotId = (await f.inst.lg.store.reads.lotIdsByNumberInScope('all', 'NW26-0411'))[0];
 }, 120_000);
 afterAll(() => f?.close());
 
@@ -25,7 +25,7 @@ const call = (method: 'GET' | 'POST', url: string, payload?: object, headers = h
 
 describe('document requests', () => {
   it('stores an open request, audits it, lists it, and the notify job turns it into document_requested to the partner contacts', async () => {
-    const partners = f.inst.lg.store.partnersOfLot(lotId).filter((p) => p !== 'erp');
+    const partners = (await f.inst.lg.store.notifications.partnersOfLot(lotId)).filter((p) => p !== 'erp');
     expect(partners.length).toBeGreaterThan(0);
     const partner = partners[0];
     const post = await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'batch_record', message: 'Please send the batch record.', partner });
@@ -39,15 +39,15 @@ describe('document requests', () => {
     // A batch record from another partner, or a CoA from this one, does not fulfil it; its batch record does.
     const store = f.inst.lg.store;
     const other = partner === 'bravo-lab' ? 'acme-cmo' : 'bravo-lab';
-    store.upsertDocument(lotId, { type: 'batch_record', docId: 'BR-OTHER-1' }, { submissionId: null, partner: other });
-    store.upsertDocument(lotId, { type: 'coa', docId: 'COA-LATE-1' }, { submissionId: null, partner });
+    await store.facts.upsertDocument(lotId, { type: 'batch_record', docId: 'BR-OTHER-1' }, { submissionId: null, partner: other });
+    await store.facts.upsertDocument(lotId, { type: 'coa', docId: 'COA-LATE-1' }, { submissionId: null, partner });
     expect((await call('GET', `/api/v1/lots/${lotId}/requests`)).json().items).toHaveLength(1);
-    store.upsertDocument(lotId, { type: 'batch_record', docId: 'BR-1' }, { submissionId: null, partner });
+    await store.facts.upsertDocument(lotId, { type: 'batch_record', docId: 'BR-1' }, { submissionId: null, partner });
     expect((await call('GET', `/api/v1/lots/${lotId}/requests`)).json().items).toEqual([]);
     const done = (await call('GET', `/api/v1/lots/${lotId}/requests?all=true`)).json().items;
     expect(done).toEqual([expect.objectContaining({ state: 'fulfilled', fulfilledAt: expect.any(String) })]);
 
-    const audit = f.inst.lg.store.listAudit({ action: 'lot.document_requested', limit: 5 });
+    const audit = await f.inst.lg.store.audit.listAudit({ action: 'lot.document_requested', limit: 5 });
     expect(audit).toHaveLength(1);
     expect(audit[0].actor).toMatch(/^principal:\d+$/);
 
@@ -74,7 +74,7 @@ describe('document requests', () => {
     expect(several.json().error).toMatchObject({ code: 'E_API_REQUEST_PARTNER', message: expect.stringContaining('acme-cmo, bravo-lab') });
     expect((await call('POST', `/api/v1/lots/${lotId}/requests`, { documentType: 'coa', message: 'x', partner: 'nobody' })).statusCode).toBe(404);
     // NW26-0427: only delta-cmo.
-    const only = f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0427')[0];
+    const only = (await f.inst.lg.store.reads.lotIdsByNumberInScope('all', 'NW26-0427'))[0];
     expect((await call('POST', `/api/v1/lots/${only}/requests`, { documentType: 'batch_record', message: 'please' })).json()).toMatchObject({ partner: 'delta-cmo' });
     // A QA user scoped to bravo-lab: the only candidate it may see is bravo-lab; acme-cmo is not found.
     await f.user('qabravo', [['qa', { partners: ['bravo-lab'] }]]);

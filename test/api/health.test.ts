@@ -31,7 +31,7 @@ describe('health and metrics', () => {
       readiness: [{ name: 'redis', check: async () => ({ ok: false, detail: 'connect ECONNREFUSED 127.0.0.1:1' }) }],
     });
     try {
-      lg.store.tryAcquireLease('digest', 'dead-host:1', 1000, new Date(f.clock.now.getTime() - 3600_000));
+      await lg.store.jobs.tryAcquireLease('digest', 'dead-host:1', 1000, new Date(f.clock.now.getTime() - 3600_000));
       const r = await app.inject({ method: 'GET', url: '/readyz' });
       expect(r.statusCode).toBe(503);
       const checks = Object.fromEntries(r.json().checks.map((c: any) => [c.name, c]));
@@ -39,7 +39,7 @@ describe('health and metrics', () => {
       expect(checks.redis).toMatchObject({ ok: false, detail: expect.stringContaining('ECONNREFUSED') });
       expect(checks.scheduler_leases).toMatchObject({ ok: false, detail: expect.stringContaining('digest held by dead-host:1') });
     } finally {
-      lg.store.releaseLease('digest', 'dead-host:1');
+      await lg.store.jobs.releaseLease('digest', 'dead-host:1');
       await app.close();
     }
   });
@@ -50,7 +50,7 @@ describe('health and metrics', () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/text\/plain/);
     const m = r.body;
-    const applied = f.inst.lg.store.listSubmissions({ partner: 'erp', state: 'applied', limit: 100 }).length;
+    const applied = (await f.inst.lg.store.ledger.listSubmissions({ partner: 'erp', state: 'applied', limit: 100 })).length;
     expect(m).toContain(`lotgate_files{partner="erp",state="applied"} ${applied}`);
     expect(m).toMatch(/lotgate_rows\{partner="erp",outcome="applied"\} \d+/);
     expect(m).toMatch(/lotgate_lots\{state="BLOCKED"\} 2/);

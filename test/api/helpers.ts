@@ -22,7 +22,7 @@ export function fixtureFiles(work: string, partner: string): string[] {
 export interface Installation {
   work: string;
   lg: Lotgate;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 /** A fresh installation; `story` ingests the ERP and partner fixtures. */
@@ -31,23 +31,23 @@ export async function installation(opts: { story?: boolean; now?: () => Date } =
   for (const d of ['partners', 'mappings', 'fixtures']) cpSync(path.join(root, d), path.join(work, d), { recursive: true });
   copyFileSync(path.join(root, 'config.yaml'), path.join(work, 'config.yaml'));
   const config = loadConfig({ configPath: path.join(work, 'config.yaml'), dataDir: path.join(work, 'data'), env: {} });
-  const lg = createLotgate(config, { log: pino({ level: 'silent' }), now: opts.now });
+  const lg = await createLotgate(config, { log: pino({ level: 'silent' }), now: opts.now });
   if (opts.story !== false) {
     const erp = fixtureFiles(work, 'erp');
     const order = ['MATERIALS', 'PO', 'BATCHES'].map((k) => erp.find((f) => path.basename(f).includes(`_${k}_`))!);
     await ingestFiles(lg, 'erp', order);
     for (const p of ['acme-cmo', 'bravo-lab', 'delta-cmo']) await ingestFiles(lg, p, fixtureFiles(work, p));
     // The ERP mapping leaves plants unmapped: give the lots sites by hand.
-    for (const id of lg.store.listAllLotIds()) {
-      const lot = lg.store.getLot(id)!;
-      lg.store.upsertLot(lot.materialId, lot.lotNumber, { site: lot.lotNumber === 'NW26-0421' ? '2000' : '1000' }, { submissionId: null, partner: 'erp' });
+    for (const id of await lg.store.readiness.listAllLotIds()) {
+      const lot = (await lg.store.masterdata.getLotRow(id))!;
+      await lg.store.masterdata.upsertLot(lot.materialId, lot.lotNumber, { site: lot.lotNumber === 'NW26-0421' ? '2000' : '1000' }, { submissionId: null, partner: 'erp' });
     }
   }
   return {
     work,
     lg,
-    cleanup: () => {
-      lg.close();
+    cleanup: async () => {
+      await lg.close();
       rmSync(work, { recursive: true, force: true });
     },
   };

@@ -16,19 +16,19 @@ beforeAll(async () => {
 afterAll(() => f?.close());
 
 const call = (method: 'GET' | 'POST', url: string, payload?: object, headers = h) => f.app.inject({ method, url, payload, headers });
-const enqueue = (id: string) => f.inst.lg.store.enqueueOutbox({ id, topic: 'erp.lot_readiness', key: `k-${id}`, payload: { id } });
-const claimable = () => f.inst.lg.store.claimOutbox(100, new Date('2099-01-01T00:00:00Z'), 1).map((r) => r.id);
+const enqueue = (id: string) => f.inst.lg.store.outbox.enqueueOutbox({ id, topic: 'erp.lot_readiness', key: `k-${id}`, payload: { id } });
+const claimable = async () => (await f.inst.lg.store.outbox.claimOutbox(100, new Date('2099-01-01T00:00:00Z'), 1)).map((r) => r.id);
 
 describe('outbox hold and release', () => {
   it('a held message is not claimed by the push job until released; the hold shows in lists; both are audited', async () => {
-    enqueue('aaaaaaaa-hold-1');
-    enqueue('aaaaaaaa-free-1');
+    await enqueue('aaaaaaaa-hold-1');
+    await enqueue('aaaaaaaa-free-1');
     const held = await call('POST', '/api/v1/outbox/aaaaaaaa-hold-1/hold', { reason: 'ERP cut-over tonight' });
     expect(held.statusCode, held.body).toBe(200);
     expect(held.json()).toEqual({ id: 'aaaaaaaa-hold-1', changed: true, held: true, state: 'pending' });
     expect((await call('POST', '/api/v1/outbox/aaaaaaaa-hold-1/hold', { reason: 'again' })).json()).toMatchObject({ changed: false, held: true });
 
-    expect(claimable()).toEqual(['aaaaaaaa-free-1']);
+    expect(await claimable()).toEqual(['aaaaaaaa-free-1']);
     const list = (await call('GET', '/api/v1/outbox?onHold=true')).json();
     expect(list.items.map((m: any) => m.id)).toEqual(['aaaaaaaa-hold-1']);
     expect(list.items[0].hold).toMatchObject({ reason: 'ERP cut-over tonight', by: 'ops', at: expect.any(String) });
@@ -39,16 +39,16 @@ describe('outbox hold and release', () => {
     const rel = await call('POST', '/api/v1/outbox/aaaaaaaa-hold-1/release', { reason: 'cut-over done' });
     expect(rel.json()).toEqual({ id: 'aaaaaaaa-hold-1', changed: true, held: false, state: 'pending' });
     expect((await call('POST', '/api/v1/outbox/aaaaaaaa-hold-1/release', { reason: 'twice' })).json().changed).toBe(false);
-    expect(claimable()).toEqual(['aaaaaaaa-hold-1']);
+    expect(await claimable()).toEqual(['aaaaaaaa-hold-1']);
 
-    const audit = f.inst.lg.store.listAudit({ subject: 'outbox:aaaaaaaa-hold-1', limit: 10 });
+    const audit = await f.inst.lg.store.audit.listAudit({ subject: 'outbox:aaaaaaaa-hold-1', limit: 10 });
     expect(audit.map((e) => e.action).sort()).toEqual(['outbox.hold', 'outbox.release']);
     expect(audit.find((e) => e.action === 'outbox.hold')!.details).toMatchObject({ by: 'ops', reason: 'ERP cut-over tonight' });
   });
 
   it('a sent message cannot be held; a reason is required; unknown ids are 404; a scoped ops user is refused', async () => {
-    enqueue('bbbbbbbb-sent-1');
-    f.inst.lg.store.markOutboxSent('bbbbbbbb-sent-1', new Date());
+    await enqueue('bbbbbbbb-sent-1');
+    await f.inst.lg.store.outbox.markOutboxSent('bbbbbbbb-sent-1', new Date());
     expect((await call('POST', '/api/v1/outbox/bbbbbbbb-sent-1/hold', { reason: 'late' })).json()).toMatchObject({ changed: false, held: false, state: 'sent' });
     expect((await call('POST', '/api/v1/outbox/bbbbbbbb-sent-1/hold', {})).statusCode).toBe(400);
     expect((await call('POST', '/api/v1/outbox/nope/hold', { reason: 'x' })).statusCode).toBe(404);
@@ -58,14 +58,14 @@ describe('outbox hold and release', () => {
     expect((await call('POST', '/api/v1/outbox/bbbbbbbb-sent-1/hold', { reason: 'x' }, { cookie: t.cookie, 'x-csrf-token': t.csrf })).statusCode).toBe(403);
   });
 
-  it('the CLI holds and releases with a reason', () => {
-    enqueue('cccccccc-cli-1');
+  it('the CLI holds and releases with a reason', async () => {
+    await enqueue('cccccccc-cli-1');
     const run = (...args: string[]) =>
       execFileSync(process.execPath, ['bin/lotgate.js', '--config', path.join(f.inst.work, 'config.yaml'), '--data-dir', f.inst.lg.config.dataDir, ...args], { encoding: 'utf8', env: { ...process.env, LOTGATE_LOG_LEVEL: 'silent' } });
     expect(JSON.parse(run('outbox', 'hold', 'cccccccc-cli-1', '--reason', 'check payload', '--by', 'carol', '--json'))).toEqual([{ id: 'cccccccc-cli-1', changed: true, held: true, state: 'pending' }]);
-    expect(f.inst.lg.store.getOutbox('cccccccc-cli-1')!.hold).toMatchObject({ by: 'carol', reason: 'check payload' });
+    expect((await f.inst.lg.store.outbox.getOutbox('cccccccc-cli-1'))!.hold).toMatchObject({ by: 'carol', reason: 'check payload' });
     expect(run('outbox', 'list', '--on-hold')).toMatch(/cccccccc-cli.*on hold/);
     expect(run('outbox', 'release', 'cccccccc-cli-1', '--reason', 'payload fine')).toMatch(/released/);
-    expect(f.inst.lg.store.getOutbox('cccccccc-cli-1')!.hold).toBeNull();
+    expect((await f.inst.lg.store.outbox.getOutbox('cccccccc-cli-1'))!.hold).toBeNull();
   });
 });

@@ -23,25 +23,25 @@ async function pushRuns(w: World, n: number): Promise<void> {
 
 describe('push and operator holds', () => {
   it('leaves a held message and the newer ones of its key until released, then sends them in order', async () => {
-    const w = makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*'])] });
+    const w = await makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*'])] });
     await ingestDemo(w);
-    const rows = w.lg.store.listOutbox({ limit: 100_000 });
+    const rows = await w.lg.store.outbox.listOutbox({ limit: 100_000 });
     // A key with more than one message: hold its oldest.
     const byKey = new Map<string, string[]>();
     for (const r of rows) byKey.set(`${r.topic} ${r.key}`, [...(byKey.get(`${r.topic} ${r.key}`) ?? []), r.id]);
     const [, ids] = [...byKey].find(([, v]) => v.length > 1) ?? [...byKey][0];
     const who = { actor: 'operator:test', by: 'test' };
-    expect(holdOutboxMessage(w.lg.store, ids[0], who, 'check first', w.clock.now()).changed).toBe(true);
+    expect((await holdOutboxMessage(w.lg.store, ids[0], who, 'check first', w.clock.now())).changed).toBe(true);
 
     await pushRuns(w, 4);
     for (const id of ids) expect(erp.seen, id).not.toContain(id);
     const others = rows.map((r) => r.id).filter((id) => !ids.includes(id));
-    for (const id of others) expect(w.lg.store.getOutbox(id)!.state, id).toBe('sent');
-    expect(w.lg.store.getOutbox(ids[0])!).toMatchObject({ state: 'pending', hold: { reason: 'check first', by: 'test' } });
+    for (const id of others) expect((await w.lg.store.outbox.getOutbox(id))!.state, id).toBe('sent');
+    expect((await w.lg.store.outbox.getOutbox(ids[0]))!).toMatchObject({ state: 'pending', hold: { reason: 'check first', by: 'test' } });
 
-    expect(releaseOutboxMessage(w.lg.store, ids[0], who, 'fine', w.clock.now()).changed).toBe(true);
+    expect((await releaseOutboxMessage(w.lg.store, ids[0], who, 'fine', w.clock.now())).changed).toBe(true);
     await pushRuns(w, 4);
-    for (const id of ids) expect(w.lg.store.getOutbox(id)!.state, id).toBe('sent');
+    for (const id of ids) expect((await w.lg.store.outbox.getOutbox(id))!.state, id).toBe('sent');
     const order = ids.map((id) => erp.seen.indexOf(id));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });

@@ -26,13 +26,13 @@ async function erp(lg: Installation['lg'], work: string) {
 beforeAll(async () => {
   f = await apiFixture({ story: false });
   await erp(f.inst.lg, f.inst.work);
-  token = f.auth.createToken({ name: 'acme', partner: 'acme-cmo', days: 30 }, 'test').token;
+  token = (await f.auth.createToken({ name: 'acme', partner: 'acme-cmo', days: 30 }, 'test')).token;
   sftp = await installation({ story: false });
   await erp(sftp.lg, sftp.work);
 }, 120_000);
 afterAll(async () => {
   await f?.close();
-  sftp?.cleanup();
+  await sftp?.cleanup();
 });
 
 const post = (body: Buffer | string, headers: Record<string, string>) =>
@@ -57,8 +57,8 @@ describe('POST /api/v1/submissions', () => {
       { partner: 'acme-cmo', path: path.join(inbound, FILE), source: 'sftp' },
     );
     expect(taken.status).toBe('taken');
-    const viaSftp = lg.store.getSubmission((taken as { submissionId: number }).submissionId)!;
-    const viaApi = f.inst.lg.store.getSubmission(submissionId)!;
+    const viaSftp = (await lg.store.ledger.getSubmission((taken as { submissionId: number }).submissionId))!;
+    const viaApi = (await f.inst.lg.store.ledger.getSubmission(submissionId))!;
     const comparable = (s: typeof viaApi) => {
       const { id: _i, source: _s, receivedAt: _r, startedAt: _st, finishedAt: _f, ackWrittenAt: _w, archivePath, ackPath, ...rest } = s;
       return { ...rest, archive: path.basename(archivePath), ack: ackPath && path.basename(ackPath) };
@@ -72,16 +72,16 @@ describe('POST /api/v1/submissions', () => {
     expect(strip(ackApi)).toEqual(strip(ackSftp));
     // The acknowledgment is also in the partner's outbound/ folder, as for SFTP.
     expect(JSON.parse(readFileSync(viaApi.ackPath!, 'utf8'))).toEqual(ackApi);
-    expect(f.inst.lg.store.listAudit({ subject: `submission:${submissionId}`, action: 'submission.received' })[0].actor).toBe('partner:acme-cmo');
+    expect((await f.inst.lg.store.audit.listAudit({ subject: `submission:${submissionId}`, action: 'submission.received' }))[0].actor).toBe('partner:acme-cmo');
   });
 
   it('a repeated Idempotency-Key returns the first submission and writes nothing', async () => {
-    const first = f.inst.lg.store.auth.findApiSubmission(f.inst.lg.store.auth.getPrincipalByName('svc-acme-cmo')!.id, 'k-1')!;
-    const before = f.inst.lg.store.listSubmissions({ limit: 1000 }).length;
+    const first = (await f.inst.lg.store.auth.findApiSubmission((await f.inst.lg.store.auth.getPrincipalByName('svc-acme-cmo'))!.id, 'k-1'))!;
+    const before = (await f.inst.lg.store.ledger.listSubmissions({ limit: 1000 })).length;
     const again = await post('different bytes;even\n', { 'x-file-name': 'other.csv', 'idempotency-key': 'k-1' });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ submissionId: first, repeated: true });
-    expect(f.inst.lg.store.listSubmissions({ limit: 1000 }).length).toBe(before);
+    expect((await f.inst.lg.store.ledger.listSubmissions({ limit: 1000 })).length).toBe(before);
   });
 
   it('takes multipart uploads; the partner sees its own submissions only', async () => {
@@ -90,10 +90,10 @@ describe('POST /api/v1/submissions', () => {
     const res = await f.app.inject({ method: 'POST', url: '/api/v1/submissions', payload: Buffer.from(body, 'latin1'), headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` } });
     expect(res.statusCode, res.body).toBe(201);
     const id = res.json().submissionId;
-    expect(f.inst.lg.store.getSubmission(id)!.originalName).toBe('Abweichungen_20261119.csv');
+    expect((await f.inst.lg.store.ledger.getSubmission(id))!.originalName).toBe('Abweichungen_20261119.csv');
     const mine = (await f.app.inject({ method: 'GET', url: '/api/v1/submissions', headers: { authorization: `Bearer ${token}` } })).json();
     expect(mine.items.every((s: any) => s.partner === 'acme-cmo')).toBe(true);
-    const other = f.auth.createToken({ name: 'bravo', partner: 'bravo-lab', days: 30 }, 'test').token;
+    const other = (await f.auth.createToken({ name: 'bravo', partner: 'bravo-lab', days: 30 }, 'test')).token;
     for (const url of [`/api/v1/submissions/${id}`, `/api/v1/submissions/${id}/ack`]) {
       expect((await f.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${other}` } })).statusCode).toBe(404);
     }
@@ -103,7 +103,7 @@ describe('POST /api/v1/submissions', () => {
   it('refuses bad names, missing names and non-partner principals', async () => {
     expect((await post('x', {})).json().error.code).toBe('E_API_FILE_NAME');
     expect((await post('x', { 'x-file-name': '../etc/passwd' })).json().error.code).toBe('E_API_FILE_NAME');
-    const erpReader = f.auth.createToken({ name: 'erp-reader', days: 30 }, 'test').token;
+    const erpReader = (await f.auth.createToken({ name: 'erp-reader', days: 30 }, 'test')).token;
     const res = await f.app.inject({ method: 'POST', url: '/api/v1/submissions', payload: 'x', headers: { authorization: `Bearer ${erpReader}`, 'content-type': 'application/octet-stream', 'x-file-name': 'a.csv' } });
     expect(res.statusCode).toBe(403);
   });

@@ -66,7 +66,7 @@ describe('partner administration API', () => {
     expect(hash).toMatch(/^scrypt\$/);
     expect(await verifyPassword('a long partner password', hash)).toBe(true);
 
-    const audit = f.inst.lg.store.listAudit({ subject: 'partner:echo-lab', limit: 20 });
+    const audit = await f.inst.lg.store.audit.listAudit({ subject: 'partner:echo-lab', limit: 20 });
     expect(audit.map((e) => e.action).sort()).toEqual(['partner.added', 'partner.key_added', 'partner.key_removed', 'partner.mode_changed', 'partner.password_set']);
     expect(JSON.stringify(audit)).not.toContain('a long partner password');
     expect(JSON.stringify(audit)).not.toContain(hash);
@@ -87,7 +87,7 @@ describe('partner administration API', () => {
 });
 
 describe('partner mode and key commands', () => {
-  it('`lotgate partner mode` and `partner key add|remove` change the same file, with the same refusals', () => {
+  it('`lotgate partner mode` and `partner key add|remove` change the same file, with the same refusals', async () => {
     const run = (...args: string[]) => spawnSync(process.execPath, ['bin/lotgate.js', '--config', path.join(f.inst.work, 'config.yaml'), ...args], { encoding: 'utf8', env: { ...process.env, LOTGATE_LOG_LEVEL: 'silent' } });
     expect(run('partner', 'mode', 'echo-lab', 'live').stdout).toMatch(/echo-lab: mode shadow → live/);
     expect(fileOf('echo-lab')!.mode).toBe('live');
@@ -105,7 +105,7 @@ describe('partner mode and key commands', () => {
     const missing = run('partner', 'key', 'remove', 'echo-lab', fp);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/E_PARTNER_KEY_NOT_FOUND/);
-    const cli = f.inst.lg.store.listAudit({ subject: 'partner:echo-lab', limit: 50 }).filter((e) => e.actor.startsWith('cli:'));
+    const cli = (await f.inst.lg.store.audit.listAudit({ subject: 'partner:echo-lab', limit: 50 })).filter((e) => e.actor.startsWith('cli:'));
     expect(cli.map((e) => e.action).sort()).toEqual(['partner.key_added', 'partner.key_removed', 'partner.mode_changed']);
   });
 });

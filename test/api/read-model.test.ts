@@ -19,13 +19,13 @@ afterAll(() => inst?.cleanup());
 const site1000: Scope[] = [{ sites: ['1000'], materials: '*', partners: '*' }];
 
 describe('lot list', () => {
-  it('pages with a cursor through every lot exactly once', () => {
-    const all = listAllLots(inst.lg.store, 'all', {});
+  it('pages with a cursor through every lot exactly once', async () => {
+    const all = await listAllLots(inst.lg.store, 'all', {});
     expect(all.length).toBeGreaterThan(3);
     const seen: string[] = [];
     let cursor: string | undefined;
     for (;;) {
-      const p = listLotPage(inst.lg.store, 'all', {}, { limit: 2, cursor });
+      const p = await listLotPage(inst.lg.store, 'all', {}, { limit: 2, cursor });
       expect(p.total).toBe(all.length);
       seen.push(...p.items.map((l) => `${l.materialId}/${l.lotNumber}`));
       if (!p.nextCursor) break;
@@ -34,64 +34,64 @@ describe('lot list', () => {
     expect(seen).toEqual(all.map((l) => `${l.materialId}/${l.lotNumber}`));
   });
 
-  it('rejects a cursor it did not hand out', () => {
-    expect(() => listLotPage(inst.lg.store, 'all', {}, { limit: 2, cursor: 'garbage' })).toThrow(/cursor/);
+  it('rejects a cursor it did not hand out', async () => {
+    await expect(listLotPage(inst.lg.store, 'all', {}, { limit: 2, cursor: 'garbage' })).rejects.toThrow(/cursor/);
   });
 
-  it('filters by state, site, prefix, free text, OOS, missing document, open deviation', () => {
+  it('filters by state, site, prefix, free text, OOS, missing document, open deviation', async () => {
     const s = inst.lg.store;
-    const numbers = (f: Parameters<typeof listAllLots>[2]) => listAllLots(s, 'all', f).map((l) => l.lotNumber).sort();
-    expect(numbers({ readiness: ['BLOCKED'] })).toEqual(['NW26-0415', 'NW26-0421']);
-    expect(numbers({ site: '2000' })).toEqual(['NW26-0421']);
-    expect(numbers({ lotPrefix: 'NW26-041' })).toEqual(numbers({}).filter((n) => n.startsWith('NW26-041')));
-    expect(numbers({ q: 'atorvastatin' })).toContain('NW26-0421');
-    const all = listAllLots(s, 'all', {});
+    const numbers = async (f: Parameters<typeof listAllLots>[2]) => (await listAllLots(s, 'all', f)).map((l) => l.lotNumber).sort();
+    expect(await numbers({ readiness: ['BLOCKED'] })).toEqual(['NW26-0415', 'NW26-0421']);
+    expect(await numbers({ site: '2000' })).toEqual(['NW26-0421']);
+    expect(await numbers({ lotPrefix: 'NW26-041' })).toEqual((await numbers({})).filter((n) => n.startsWith('NW26-041')));
+    expect(await numbers({ q: 'atorvastatin' })).toContain('NW26-0421');
+    const all = await listAllLots(s, 'all', {});
     const oos = all.filter((l) => l.readiness?.reasons.some((r) => r.code.startsWith('R_TEST_OOS'))).map((l) => l.lotNumber).sort();
-    expect(numbers({ oos: true })).toEqual(oos);
-    expect(numbers({ oos: false }).length + oos.length).toBe(all.length);
+    expect(await numbers({ oos: true })).toEqual(oos);
+    expect((await numbers({ oos: false })).length + oos.length).toBe(all.length);
     const coaMissing = all.filter((l) => l.readiness?.reasons.some((r) => r.code === 'R_COA_MISSING')).map((l) => l.lotNumber).sort();
-    expect(numbers({ missingDocType: 'coa' })).toEqual(coaMissing);
-    expect(numbers({ openDeviation: true }).length + numbers({ openDeviation: false }).length).toBe(all.length);
+    expect(await numbers({ missingDocType: 'coa' })).toEqual(coaMissing);
+    expect((await numbers({ openDeviation: true })).length + (await numbers({ openDeviation: false })).length).toBe(all.length);
   });
 });
 
 describe('scope', () => {
-  it('a site-scoped list, count and detail only reach that site', () => {
+  it('a site-scoped list, count and detail only reach that site', async () => {
     const s = inst.lg.store;
-    const p = listLotPage(s, site1000, {}, { limit: 100 });
+    const p = await listLotPage(s, site1000, {}, { limit: 100 });
     expect(p.items.map((l) => l.site)).not.toContain('2000');
     expect(p.items.map((l) => l.lotNumber)).not.toContain('NW26-0421');
-    expect(p.total).toBe(listAllLots(s, 'all', {}).length - 1);
-    const other = s.lotIdsByNumberInScope('all', 'NW26-0421')[0];
-    expect(lotView(s, inst.lg.config, site1000, other)).toBeUndefined();
-    expect(lotView(s, inst.lg.config, 'all', other)?.lotNumber).toBe('NW26-0421');
-    expect(listLotPage(s, site1000, { site: '2000' }, { limit: 10 }).total).toBe(0);
+    expect(p.total).toBe((await listAllLots(s, 'all', {})).length - 1);
+    const other = (await s.reads.lotIdsByNumberInScope('all', 'NW26-0421'))[0];
+    expect(await lotView(s, inst.lg.config, site1000, other)).toBeUndefined();
+    expect((await lotView(s, inst.lg.config, 'all', other))?.lotNumber).toBe('NW26-0421');
+    expect((await listLotPage(s, site1000, { site: '2000' }, { limit: 10 })).total).toBe(0);
   });
 
-  it('material (family) and partner dimensions, and the union of bindings', () => {
+  it('material (family) and partner dimensions, and the union of bindings', async () => {
     const s = inst.lg.store;
-    const all = listAllLots(s, 'all', {});
+    const all = await listAllLots(s, 'all', {});
     const mat = all[0].materialId;
-    expect(listAllLots(s, [{ sites: '*', materials: [mat], partners: '*' }], {}).every((l) => l.materialId === mat)).toBe(true);
-    expect(listAllLots(s, [{ sites: '*', materials: ['oral-solid'], partners: '*' }], {}).length).toBeGreaterThan(0);
-    expect(listAllLots(s, [{ sites: '*', materials: ['NO-SUCH-FAMILY'], partners: '*' }], {})).toEqual([]);
-    const delta = listAllLots(s, [{ sites: '*', materials: '*', partners: ['delta-cmo'] }], {}).map((l) => l.lotNumber);
+    expect((await listAllLots(s, [{ sites: '*', materials: [mat], partners: '*' }], {})).every((l) => l.materialId === mat)).toBe(true);
+    expect((await listAllLots(s, [{ sites: '*', materials: ['oral-solid'], partners: '*' }], {})).length).toBeGreaterThan(0);
+    expect(await listAllLots(s, [{ sites: '*', materials: ['NO-SUCH-FAMILY'], partners: '*' }], {})).toEqual([]);
+    const delta = (await listAllLots(s, [{ sites: '*', materials: '*', partners: ['delta-cmo'] }], {})).map((l) => l.lotNumber);
     expect(delta).toContain('NW26-0421');
     expect(delta).not.toContain('NW26-0411');
-    const union = listAllLots(s, [...site1000, { sites: ['2000'], materials: '*', partners: '*' }], {});
+    const union = await listAllLots(s, [...site1000, { sites: ['2000'], materials: '*', partners: '*' }], {});
     expect(union.length).toBe(all.length);
-    expect(listAllLots(s, [], {})).toEqual([]);
+    expect(await listAllLots(s, [], {})).toEqual([]);
   });
 
-  it('submissions that wrote about another site are out of a site scope', () => {
+  it('submissions that wrote about another site are out of a site scope', async () => {
     const s = inst.lg.store;
-    const all = listSubmissionPage(s, 'all', {}, { limit: 100 }).items;
-    const scoped = listSubmissionPage(s, site1000, {}, { limit: 100 }).items;
-    const other = s.lotIdsByNumberInScope('all', 'NW26-0421')[0];
+    const all = (await listSubmissionPage(s, 'all', {}, { limit: 100 })).items;
+    const scoped = (await listSubmissionPage(s, site1000, {}, { limit: 100 })).items;
+    const other = (await s.reads.lotIdsByNumberInScope('all', 'NW26-0421'))[0];
     for (const sub of all) {
-      const touches = s.submissionTouchedLot(other, sub.id);
+      const touches = await s.reads.submissionTouchedLot(other, sub.id);
       expect(scoped.some((x) => x.id === sub.id)).toBe(touches ? false : scoped.some((x) => x.id === sub.id));
-      if (touches) expect(s.getSubmissionScoped(site1000, sub.id)).toBeUndefined();
+      if (touches) expect(await s.reads.getSubmissionScoped(site1000, sub.id)).toBeUndefined();
     }
     expect(scoped.length).toBeLessThan(all.length);
   });
@@ -100,30 +100,30 @@ describe('scope', () => {
 describe('provenance', () => {
   it('names the file, its hash, the mapping and the raw line of a fact', async () => {
     const s = inst.lg.store;
-    const lotId = s.lotIdsByNumberInScope('all', 'NW26-0411')[0];
-    const v = lotView(s, inst.lg.config, 'all', lotId)!;
+    const lotId = (await s.reads.lotIdsByNumberInScope('all', 'NW26-0411'))[0];
+    const v = (await lotView(s, inst.lg.config, 'all', lotId))!;
     const t = v.tests.find((x) => x.submissionId && x.line)!;
     const p = (await factProvenance(s, 'all', lotId, t.submissionId!, t.line!))!;
-    const sub = s.getSubmission(t.submissionId!)!;
+    const sub = (await s.ledger.getSubmission(t.submissionId!))!;
     expect(p).toMatchObject({ partner: sub.partner, originalName: sub.originalName, sha256: sub.sha256, mappingHash: sub.mappingHash, line: t.line });
     expect(p.mappingName).toBeTruthy();
     expect(p.rawRow).toContain(t.testCode === undefined ? '' : 'NW26-0411'.slice(0, 0));
     expect(p.rawRow!.length).toBeGreaterThan(0);
     // Another lot's fact, or the right file at a line that said nothing about this lot: nothing.
-    const other = s.lotIdsByNumberInScope('all', 'NW26-0421')[0];
+    const other = (await s.reads.lotIdsByNumberInScope('all', 'NW26-0421'))[0];
     expect(await factProvenance(s, 'all', other, t.submissionId!, t.line!)).toBeUndefined();
     expect(await factProvenance(s, site1000, other, t.submissionId!)).toBeUndefined();
   });
 });
 
 describe('CSV export', () => {
-  it('neutralises cells that spreadsheets would run as formulas', () => {
+  it('neutralises cells that spreadsheets would run as formulas', async () => {
     expect(csvCell('=HYPERLINK("http://x")')).toBe(`"'=HYPERLINK(""http://x"")"`);
     expect(csvCell('+1')).toBe(`"'+1"`);
     expect(csvCell('-2')).toBe(`"'-2"`);
     expect(csvCell('@SUM(A1)')).toBe(`"'@SUM(A1)"`);
     expect(csvCell('NW26-0411')).toBe('NW26-0411');
-    const csv = lotsCsv(listAllLots(inst.lg.store, 'all', {}));
+    const csv = lotsCsv(await listAllLots(inst.lg.store, 'all', {}));
     expect(csv.split('\r\n')[0]).toMatch(/^lot_number,material_id,/);
   });
 });

@@ -39,7 +39,7 @@ describe('POST /api/v1/submissions/{id}/review', () => {
     const res = await f.app.inject({ method: 'POST', url: `/api/v1/submissions/${held}/review`, headers: h, payload: { challengeId: ch.challengeId, password: PW, totp: totpCode(secret, f.clock.now) } });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ changed: true, state: 'applied_with_errors', signature: { decision: 'approve', meaning: 'approval', recordHash: ch.recordHash, signer: { printedName: 'Test quinn' } } });
-    expect(verifySignatures(f.inst.lg.store)).toEqual({ checked: 1, bad: [] });
+    expect(await verifySignatures(f.inst.lg.store)).toEqual({ checked: 1, bad: [] });
     const again = await f.app.inject({ method: 'POST', url: `/api/v1/submissions/${held}/review/challenge`, headers: h, payload: { decision: 'approve', reason: 'twice' } });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('E_SIGN_NOT_PENDING');

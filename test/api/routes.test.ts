@@ -13,8 +13,8 @@ beforeAll(async () => {
   f = await apiFixture({ api: { loginRateLimit: { max: 1000, timeWindow: 60_000 } } });
   await f.user('recv', [['receiving']]);
   await f.user('admin', [['admin']]);
-  lotId = f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0411')[0];
-  subId = f.inst.lg.store.listSubmissions({ limit: 1 })[0].id;
+  lotId = (await f.inst.lg.store.reads.lotIdsByNumberInScope('all', 'NW26-0411'))[0];
+  subId = (await f.inst.lg.store.ledger.listSubmissions({ limit: 1 }))[0].id;
 }, 120_000);
 afterAll(() => f?.close());
 
@@ -121,9 +121,9 @@ describe('every route: anonymous 401, wrong role 403', () => {
   });
 
   it('answers 403 to a principal whose roles lack the permission, and audits the denial', async () => {
-    const t = f.auth.createToken({ name: 'acme-403', partner: 'acme-cmo', days: 10 }, 'test');
+    const t = await f.auth.createToken({ name: 'acme-403', partner: 'acme-cmo', days: 10 }, 'test');
     const sessions = { recv: await f.login('recv'), admin: await f.login('admin'), partner: { cookie: '', csrf: '' } };
-    const before = f.inst.lg.store.listAudit({ action: 'auth.denied', limit: 1000 }).length;
+    const before = (await f.inst.lg.store.audit.listAudit({ action: 'auth.denied', limit: 1000 })).length;
     let denied = 0;
     for (const r of routesOf(f.app).filter((x) => !x.hidden)) {
       const who = LACKS[`${r.method} ${r.url}`];
@@ -134,17 +134,17 @@ describe('every route: anonymous 401, wrong role 403', () => {
       expect(res.statusCode, `${r.method} ${r.url} as ${who}: ${res.body}`).toBe(403);
       denied++;
     }
-    expect(f.inst.lg.store.listAudit({ action: 'auth.denied', limit: 1000 }).length - before).toBe(denied);
+    expect((await f.inst.lg.store.audit.listAudit({ action: 'auth.denied', limit: 1000 })).length - before).toBe(denied);
   });
 
   it('a partner token reaches only its own submissions', async () => {
-    const t = f.auth.createToken({ name: 'acme', partner: 'acme-cmo', days: 10 }, 'test');
+    const t = await f.auth.createToken({ name: 'acme', partner: 'acme-cmo', days: 10 }, 'test');
     const h = { authorization: `Bearer ${t.token}` };
     expect((await f.app.inject({ method: 'GET', url: '/api/v1/lots', headers: h })).statusCode).toBe(403);
     const list = (await f.app.inject({ method: 'GET', url: '/api/v1/submissions', headers: h })).json();
     expect(list.items.length).toBeGreaterThan(0);
     expect(new Set(list.items.map((s: any) => s.partner))).toEqual(new Set(['acme-cmo']));
-    const erpSub = f.inst.lg.store.listSubmissions({ partner: 'erp', limit: 1 })[0].id;
+    const erpSub = (await f.inst.lg.store.ledger.listSubmissions({ partner: 'erp', limit: 1 }))[0].id;
     expect((await f.app.inject({ method: 'GET', url: `/api/v1/submissions/${erpSub}`, headers: h })).statusCode).toBe(404);
     expect((await f.app.inject({ method: 'GET', url: `/api/v1/submissions/${erpSub}/ack`, headers: h })).statusCode).toBe(404);
   });

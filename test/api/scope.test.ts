@@ -22,9 +22,10 @@ beforeAll(async () => {
   const a = await f.login('everything');
   hAll = { cookie: a.cookie, 'x-csrf-token': a.csrf };
   const st = f.inst.lg.store;
-  otherLot = st.lotIdsByNumberInScope('all', SECRET)[0];
-  ownLot = st.lotIdsByNumberInScope('all', 'NW26-0411')[0];
-  otherSubs = st.listSubmissions({ limit: 100 }).filter((x) => st.submissionTouchedLot(otherLot, x.id)).map((x) => x.id);
+  otherLot = (await st.reads.lotIdsByNumberInScope('all', SECRET))[0];
+  ownLot = (await st.reads.lotIdsByNumberInScope('all', 'NW26-0411'))[0];
+  otherSubs = [];
+  for (const x of await st.ledger.listSubmissions({ limit: 100 })) if (await st.reads.submissionTouchedLot(otherLot, x.id)) otherSubs.push(x.id);
   expect(otherSubs.length).toBeGreaterThan(0);
 }, 120_000);
 afterAll(() => f?.close());
@@ -74,7 +75,11 @@ describe('site scope', () => {
     await sameAsMissing(`/api/v1/lots/${otherLot}/timeline`, '/api/v1/lots/999999/timeline', otherLot, 999999);
     await sameAsMissing(`/api/v1/lots/${otherLot}/provenance?submission=${otherSubs[0]}`, `/api/v1/lots/999999/provenance?submission=${otherSubs[0]}`, otherLot, 999999);
     // Own lot, but asking about a file that only wrote about the other lot: nothing either.
-    const only = otherSubs.find((id) => !f.inst.lg.store.submissionTouchedLot(ownLot, id));
+    let only: number | undefined;
+    for (const id of otherSubs) if (!(await f.inst.lg.store.reads.submissionTouchedLot(ownLot, id))) {
+      only = id;
+      break;
+    }
     if (only) expect((await get(`/api/v1/lots/${ownLot}/provenance?submission=${only}`)).statusCode).toBe(404);
     const own = (await get(`/api/v1/lots/${ownLot}`)).json();
     expect(own.lotNumber).toBe('NW26-0411');

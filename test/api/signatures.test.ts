@@ -25,7 +25,7 @@ beforeAll(async () => {
   secret = (await f.user('quinn', [['qa']])).secret!;
   const s = await f.login('quinn');
   h = { cookie: s.cookie, 'x-csrf-token': s.csrf };
-  lotId = f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0411')[0];
+  lotId = (await f.inst.lg.store.reads.lotIdsByNumberInScope('all', 'NW26-0411'))[0];
 }, 120_000);
 afterAll(() => f?.close());
 
@@ -56,11 +56,11 @@ describe('signing a disposition', () => {
     const csv = (await f.app.inject({ method: 'GET', url: '/api/v1/lots?format=csv', headers: h })).body;
     expect(csv.split('\r\n').find((l) => l.startsWith('NW26-0411'))).toContain('released signed by Test quinn');
     expect(lot.dispositions.some((d: any) => d.decision === 'released' && d.decidedBy === 'Test quinn')).toBe(true);
-    const ev = f.inst.lg.store.listAudit({ action: 'signature.applied' })[0];
+    const ev = (await f.inst.lg.store.audit.listAudit({ action: 'signature.applied' }))[0];
     expect(ev.details).toMatchObject({ recordHash: sig.recordHash, printedName: 'Test quinn', meaning: 'release' });
-    expect(verifySignatures(f.inst.lg.store)).toEqual({ checked: 1, bad: [] });
+    expect(await verifySignatures(f.inst.lg.store)).toEqual({ checked: 1, bad: [] });
     // The ERP push carries the manifestation.
-    const pushed = f.inst.lg.store.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 }).filter((m: any) => (m.payload.signatures ?? []).length);
+    const pushed = (await f.inst.lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 })).filter((m: any) => (m.payload.signatures ?? []).length);
     expect(pushed.length).toBeGreaterThan(0);
     expect((pushed[pushed.length - 1] as any).payload.signatures).toEqual([
       expect.objectContaining({ printedName: 'Test quinn', meaning: 'release', decision: 'released', recordHash: sig.recordHash, valid: true, signedAt: sig.signedAt }),
@@ -68,11 +68,11 @@ describe('signing a disposition', () => {
   });
 
   it('later signatures of the session need the password only; a wrong one counts toward lockout', async () => {
-    const before = f.inst.lg.store.auth.getPrincipalByName('quinn')!.failedLogins;
+    const before = (await f.inst.lg.store.auth.getPrincipalByName('quinn'))!.failedLogins;
     const ch = (await challenge('quarantine', 'quarantine')).json();
     const bad = await post(`/api/v1/lots/${lotId}/disposition`, { challengeId: ch.challengeId, password: 'not my password' });
     expect(bad.statusCode).toBe(401);
-    expect(f.inst.lg.store.auth.getPrincipalByName('quinn')!.failedLogins).toBe(before + 1);
+    expect((await f.inst.lg.store.auth.getPrincipalByName('quinn'))!.failedLogins).toBe(before + 1);
     const ch2 = (await challenge('quarantine', 'quarantine')).json();
     f.clock.now = new Date(f.clock.now.getTime() + 1000);
     const ok = await post(`/api/v1/lots/${lotId}/disposition`, { challengeId: ch2.challengeId, password: PW });
@@ -91,20 +91,20 @@ describe('signing a disposition', () => {
     expect(lot.signatures.length).toBe(2);
     for (const s of lot.signatures) expect(s).toMatchObject({ valid: false, invalidatedBySubmission: r.submissionId });
     expect(lot.awaitingSignature).toBe(true);
-    expect(f.inst.lg.store.listAudit({ action: 'signature.invalidated' }).length).toBe(2);
-    const pushed = f.inst.lg.store.listOutbox({ topic: 'erp.lot_readiness', submissionId: r.submissionId, limit: 100 }) as any[];
+    expect((await f.inst.lg.store.audit.listAudit({ action: 'signature.invalidated' })).length).toBe(2);
+    const pushed = await f.inst.lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness', submissionId: r.submissionId, limit: 100 }) as any[];
     expect(pushed.some((m) => m.payload.lot.lotNumber === 'NW26-0411' && m.payload.signatures.every((s: any) => s.valid === false))).toBe(true);
   });
 
-  it('audit verify recomputes each record hash and catches a signature row that was altered', () => {
-    expect(verifySignatures(f.inst.lg.store).bad).toEqual([]);
+  it('audit verify recomputes each record hash and catches a signature row that was altered', async () => {
+    expect((await verifySignatures(f.inst.lg.store)).bad).toEqual([]);
     const db = new Database(path.join(f.inst.lg.config.dataDir, 'lotgate.db'));
     try {
       db.prepare('UPDATE signatures SET record_hash = ? WHERE id = 1').run('0'.repeat(64));
     } finally {
       db.close();
     }
-    const v = verifySignatures(f.inst.lg.store);
+    const v = await verifySignatures(f.inst.lg.store);
     expect(v.bad).toHaveLength(1);
     expect(v.bad[0].reason).toMatch(/signature 1 has record hash 0000/);
     const cli = spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(f.inst.work, 'config.yaml'), '--data-dir', f.inst.lg.config.dataDir, 'audit', 'verify', '--json'], { encoding: 'utf8' });
@@ -113,7 +113,7 @@ describe('signing a disposition', () => {
   });
 
   it('service tokens and users without lots:dispose cannot sign', async () => {
-    const t = f.auth.createToken({ name: 'erp', days: 10 }, 'test');
+    const t = await f.auth.createToken({ name: 'erp', days: 10 }, 'test');
     expect((await post(`/api/v1/lots/${lotId}/disposition/challenge`, { decision: 'released', meaning: 'release' }, { authorization: `Bearer ${t.token}` })).statusCode).toBe(403);
     await f.user('boss', [['admin'], ['receiving']]);
     const b = await f.login('boss');
@@ -153,8 +153,10 @@ describe('notification of an invalidated signature', () => {
     const { eventsFromAudit } = await import('../../jobs/notify-events.js');
     const { eventNotification } = await import('../../pipeline/outbound/notify/render.js');
     const { links } = await import('../../pipeline/outbound/notify/links.js');
-    const row = f.inst.lg.store.listAudit({ action: 'signature.invalidated' })[0];
-    const [ev] = eventsFromAudit(row, { links: links('https://lotgate.example.com'), partners: f.inst.lg.partners(), submission: (id) => f.inst.lg.store.getSubmission(id) });
+    const row = (await f.inst.lg.store.audit.listAudit({ action: 'signature.invalidated' }))[0];
+    // eventsFromAudit is pure: the submissions it may look up are read first.
+    const subs = new Map((await f.inst.lg.store.ledger.listSubmissions({ limit: 1000 })).map((x) => [x.id, x]));
+    const [ev] = eventsFromAudit(row, { links: links('https://lotgate.example.com'), partners: f.inst.lg.partners(), submission: (id) => subs.get(id) });
     expect(ev).toMatchObject({ type: 'signature_invalidated', subject: expect.stringContaining('NW26-0411'), details: { decision: expect.any(String), signedBy: 'Test quinn' } });
     const n = eventNotification(ev);
     expect(n.severity).toBe('critical');

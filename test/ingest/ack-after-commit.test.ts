@@ -49,7 +49,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
   const lots = path.join(w.dir, 'LOTS_1.csv');
   writeFileSync(lots, lotsCsv(['L1']));
   const id = await registerFile(lg, { partner: 'erp', path: lots, name: 'LOTS_1.csv', source: 'cli', removeSource: false });
@@ -60,10 +60,10 @@ beforeEach(async () => {
   if (!disk) inject.enospcUnder = w.outbound('lab-a');
 });
 
-afterEach(() => {
+afterEach(async () => {
   inject.enospcUnder = null;
   disk?.unmount();
-  lg.close();
+  await lg.close();
   w.cleanup();
 });
 
@@ -79,10 +79,10 @@ async function submitResults(rows: number): Promise<number> {
 }
 
 const TERMINAL_ACTIONS = ['submission.applied', 'submission.applied_with_errors', 'submission.rejected', 'submission.quarantined', 'submission.duplicate'];
-function terminalEvents(id: number) {
-  return lg.store.listAudit({ subject: `submission:${id}`, limit: 100 }).filter((e) => TERMINAL_ACTIONS.includes(e.action));
+async function terminalEvents(id: number) {
+  return (await lg.store.audit.listAudit({ subject: `submission:${id}`, limit: 100 })).filter((e) => TERMINAL_ACTIONS.includes(e.action));
 }
-const testsOfL1 = () => (lg.store.getLotDetail('L1') as { tests: unknown[] }).tests.length;
+const testsOfL1 = async () => (await lg.store.reads.getLotDetail('L1') as { tests: unknown[] }).tests.length;
 
 function reconciler(ackRedriveAfterMs = 0) {
   return createReconciler({
@@ -104,8 +104,8 @@ describe('disk full when the acknowledgment is written', () => {
     const r = await processSubmission(lg, id);
     expect(r.state).toBe('applied');
     expect(r.ackError).toMatch(/ENOSPC/);
-    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'applied', applied: 20, ackPending: true, ackWrittenAt: null });
-    expect(lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.ack_failed' })).toHaveLength(1);
+    expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ state: 'applied', applied: 20, ackPending: true, ackWrittenAt: null });
+    expect(await lg.store.audit.listAudit({ subject: `submission:${id}`, action: 'submission.ack_failed' })).toHaveLength(1);
     expect(readdirSync(w.outbound('lab-a')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
     // What the queue does after a failing last attempt: it must not rewrite the decision.
@@ -113,10 +113,10 @@ describe('disk full when the acknowledgment is written', () => {
     expect(q.state).toBe('applied');
     // A job retry only re-acknowledges: nothing applied twice.
     expect((await processSubmission(lg, id)).state).toBe('applied');
-    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'applied', applied: 20, errorCode: null });
-    expect(lg.store.listRejectedRows(id)).toEqual([]);
-    expect(terminalEvents(id).map((e) => e.action)).toEqual(['submission.applied']);
-    expect(testsOfL1()).toBe(20);
+    expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ state: 'applied', applied: 20, errorCode: null });
+    expect(await lg.store.ledger.listRejectedRows(id)).toEqual([]);
+    expect((await terminalEvents(id)).map((e) => e.action)).toEqual(['submission.applied']);
+    expect(await testsOfL1()).toBe(20);
 
     freeSpace();
     // Decided a moment ago: by default the reconciler leaves the ack to the submission's own run.
@@ -125,12 +125,12 @@ describe('disk full when the acknowledgment is written', () => {
     expect(report).toMatchObject({ acksWritten: 1, acksFailed: 0 });
     const ackFile = path.join(w.outbound('lab-a'), 'RESULTS_20.csv.ack.json');
     expect(JSON.parse(readFileSync(ackFile, 'utf8'))).toMatchObject({ submissionId: id, state: 'applied', counts: { rows: 20, applied: 20, rejected: 0 } });
-    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'applied', ackPending: false, ackPath: path.join(w.outbound('lab-a'), `RESULTS_20.csv.${id}.ack.json`) });
-    expect(lg.store.getSubmission(id)!.ackWrittenAt).not.toBeNull();
-    expect(lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.ack_written' })).toHaveLength(1);
+    expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ state: 'applied', ackPending: false, ackPath: path.join(w.outbound('lab-a'), `RESULTS_20.csv.${id}.ack.json`) });
+    expect((await lg.store.ledger.getSubmission(id))!.ackWrittenAt).not.toBeNull();
+    expect(await lg.store.audit.listAudit({ subject: `submission:${id}`, action: 'submission.ack_written' })).toHaveLength(1);
     // Idempotent: nothing more is owed.
     expect(await reconciler().scan()).toMatchObject({ acksWritten: 0, acksFailed: 0 });
-    expect(terminalEvents(id)).toHaveLength(1);
+    expect(await terminalEvents(id)).toHaveLength(1);
   });
 
   it('through the real queue (retries, then the last-attempt path): the job completes and the file stays applied', async () => {
@@ -153,9 +153,9 @@ describe('disk full when the acknowledgment is written', () => {
       await queues.enqueue('lab-a', id);
       await until(async () => (await queues.counts('lab-a')).completed + (await queues.counts('lab-a')).failed >= 1, 'the job to end');
       expect(await queues.counts('lab-a')).toMatchObject({ completed: 1, failed: 0 });
-      expect(lg.store.getSubmission(id)).toMatchObject({ state: 'applied', applied: 100, ackPending: true });
-      expect(terminalEvents(id).map((e) => e.action)).toEqual(['submission.applied']);
-      expect(testsOfL1()).toBe(100);
+      expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ state: 'applied', applied: 100, ackPending: true });
+      expect((await terminalEvents(id)).map((e) => e.action)).toEqual(['submission.applied']);
+      expect(await testsOfL1()).toBe(100);
       expect(existsSync(path.join(w.outbound('lab-a'), 'RESULTS_100.csv.ack.json'))).toBe(false);
       freeSpace();
       expect(await reconciler().scan()).toMatchObject({ acksWritten: 1 });
@@ -177,9 +177,9 @@ describe('a partial upload born quarantined', () => {
     writeFileSync(file, 'Lot,Material\nL1,');
     const id = await registerFile(lg, { partner: 'lab-a', path: file, name: 'RESULTS_x.csv', source: 'sftp', removeSource: true, quarantined: { code: 'E_PARTIAL_UPLOAD', message: 'interrupted' } });
     await quarantine(lg, id, 'E_PARTIAL_UPLOAD', 'interrupted');
-    expect(terminalEvents(id).map((e) => e.action)).toEqual(['submission.quarantined']);
-    expect(lg.store.listRejectedRows(id).map((e) => e.code)).toEqual(['E_PARTIAL_UPLOAD']);
-    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'quarantined', ackPending: false });
+    expect((await terminalEvents(id)).map((e) => e.action)).toEqual(['submission.quarantined']);
+    expect((await lg.store.ledger.listRejectedRows(id)).map((e) => e.code)).toEqual(['E_PARTIAL_UPLOAD']);
+    expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ state: 'quarantined', ackPending: false });
   });
 });
 
@@ -192,18 +192,18 @@ describe('disk full while a file is being read (its mapped rows spill to <dataDi
     const full = fullDisk(tmp, 4096);
     if (!full) return; // needs a real full disk: writeSync is not injectable here
     try {
-      const small = createLotgate({ ...w.config, ingest: { spoolMemoryBytes: 1000 } }, { log: testLog() });
+      const small = await createLotgate({ ...w.config, ingest: { spoolMemoryBytes: 1000 } }, { log: testLog() });
       try {
         const id = await submitResults(2000);
         await expect(processSubmission(small, id)).rejects.toThrow(/ENOSPC/);
-        expect(small.store.getSubmission(id)).toMatchObject({ state: 'received', applied: 0, ackPending: false });
-        expect(testsOfL1()).toBe(0);
+        expect(await small.store.ledger.getSubmission(id)).toMatchObject({ state: 'received', applied: 0, ackPending: false });
+        expect(await testsOfL1()).toBe(0);
         expect(readdirSync(tmp).filter((n) => n.startsWith('spool-'))).toEqual([]);
         full.free();
         expect((await processSubmission(small, id)).state).toBe('applied');
-        expect(testsOfL1()).toBe(2000);
+        expect(await testsOfL1()).toBe(2000);
       } finally {
-        small.close();
+        await small.close();
       }
     } finally {
       full.unmount();

@@ -71,7 +71,7 @@ describe('.ack.csv', () => {
   });
 
   it("writes a partner's acks in its dialect: acme-cmo (';' + BOM configured), bravo-lab (its feed's ',')", async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     await w.ingest('erp');
     const [status] = await w.ingest('acme-cmo', ['Chargenstatus_20261119.csv']);
     const acme = readFileSync(status.ackPath.replace(/\.json$/, '.csv'));

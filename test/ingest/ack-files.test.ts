@@ -28,7 +28,7 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 describe('acknowledgment files', () => {
   it('keeps the ack of every upload of a fixed name; a duplicate ack points to the earlier submission and its ack', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     const out = path.join(w.config.dropDir, 'bravo-lab', 'outbound');
     // Before master data: every row rejected (unknown lot), listed in the ack.
     const first = await upload(w, 'bravo-lab', 'bravo-lab/LIMS_EXPORT_20261118_0200.csv', NAME);
@@ -50,7 +50,7 @@ describe('acknowledgment files', () => {
     // The same bytes again under another name: a duplicate that says where the answer is.
     const again = await upload(w, 'bravo-lab', 'bad/LIMS_EXPORT_bad_date.csv', 'LIMS_EXPORT_20261119_0200.csv');
     expect(again.state).toBe('duplicate');
-    const sub2 = w.lg.store.getSubmission(second.submissionId)!;
+    const sub2 = (await w.lg.store.ledger.getSubmission(second.submissionId))!;
     expect(readJson(again.ackPath)).toMatchObject({
       state: 'duplicate',
       duplicateOf: second.submissionId,
@@ -81,7 +81,7 @@ describe('acknowledgment files', () => {
   });
 
   it('lets the partner list and download every ack over SFTP', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     const first = await upload(w, 'bravo-lab', 'bravo-lab/LIMS_EXPORT_20261118_0200.csv', NAME);
     await w.ingest('erp');
     const second = await upload(w, 'bravo-lab', 'bad/LIMS_EXPORT_bad_date.csv', NAME);

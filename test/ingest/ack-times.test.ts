@@ -33,7 +33,7 @@ describe('local times', () => {
   });
 
   it("writes receivedAtLocal in the partner's zone, else the sponsor's; the .ack.csv shows it", async () => {
-    const w = makeWorld({ partners: { 'bravo-lab': { timezone: 'America/New_York' } } });
+    const w = await makeWorld({ partners: { 'bravo-lab': { timezone: 'America/New_York' } } });
     const [erp] = await w.ingest('erp', ['ZMM_MATERIALS_20261120.csv']);
     const [lab] = await w.ingest('bravo-lab', ['LIMS_SUMMARY_20261118.csv']);
     // bravo-lab has its own zone; erp has none and gets config.yaml's (Europe/Berlin in the demo).
@@ -51,10 +51,10 @@ describe('local times', () => {
   });
 
   it("shows the ledger and one submission in the sponsor's zone, without milliseconds; --json stays UTC", async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     const [sub] = await w.ingest('erp', ['ZMM_MATERIALS_20261120.csv']);
     setSponsorZone(w, 'Asia/Tokyo');
-    const receivedAt = w.lg.store.getSubmission(sub.submissionId)!.receivedAt;
+    const receivedAt = (await w.lg.store.ledger.getSubmission(sub.submissionId))!.receivedAt;
     const local = toLocalIso(receivedAt, 'Asia/Tokyo');
     expect(local).toMatch(/\+09:00$/);
 
@@ -85,9 +85,9 @@ describe('local times', () => {
     expect(renderTable(['AT'], [['2026-11-19T07:15:02.923Z']])).toContain('2026-11-19T07:15:02.923Z');
   });
 
-  it('refuses an unknown time zone in a partner file or config.yaml, saying where', () => {
+  it('refuses an unknown time zone in a partner file or config.yaml, saying where', async () => {
     expect(() => parsePartnerText('id: acme-x\nname: X\nrole: cmo\ntimezone: Europe/Lörrach\n', 'partners/acme-x.yaml')).toThrow(/acme-x\.yaml:4:\d+: \/timezone "Europe\/Lörrach" is not an IANA time zone/);
-    const w = makeWorld();
+    const w = await makeWorld();
     setSponsorZone(w, 'CET+1');
     expect(() => loadConfig({ configPath: w.configPath, env: {} })).toThrow(ConfigError);
     expect(() => loadConfig({ configPath: w.configPath, env: {} })).toThrow(/timezone: "CET\+1" is not an IANA time zone/);

@@ -18,7 +18,7 @@ let lg: Lotgate;
 let logged: { code?: string; submissionId?: number; attempt?: number; msg: string }[];
 let onLog: (() => void) | undefined;
 
-beforeEach(() => {
+beforeEach(async () => {
   w = makeWorld();
   logged = [];
   const sink = new Writable({
@@ -29,10 +29,10 @@ beforeEach(() => {
     },
   });
   // A 20 ms busy timeout: every attempt meets SQLITE_BUSY at once while the lock is held.
-  lg = createLotgate(w.config, { log: pino({ level: 'warn' }, sink), busyTimeoutMs: 20 });
+  lg = await createLotgate(w.config, { log: pino({ level: 'warn' }, sink), busyTimeoutMs: 20 });
 });
-afterEach(() => {
-  lg.close();
+afterEach(async () => {
+  await lg.close();
   w.cleanup();
 });
 
@@ -70,11 +70,11 @@ describe('a file that meets a busy database', () => {
     other.close();
 
     expect((await run).state).toBe('applied');
-    const sub = lg.store.getSubmission(id)!;
+    const sub = (await lg.store.ledger.getSubmission(id))!;
     expect(sub).toMatchObject({ state: 'applied', rows: 5, applied: 5, rejected: 0 });
     expect(busyWarnings(id)[0]).toMatchObject({ attempt: 1 });
     // Applied exactly once: one audit event for the decision.
-    expect(lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.applied' })).toHaveLength(1);
+    expect(await lg.store.audit.listAudit({ subject: `submission:${id}`, action: 'submission.applied' })).toHaveLength(1);
   });
 
   it('is not held back when the lock is free (no warning)', async () => {

@@ -5,9 +5,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { vi } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
 import { loadConfig } from '../../pipeline/config/config.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
+import type { Store } from '../../pipeline/store/store.js';
 
 export const root = path.resolve(import.meta.dirname, '../..');
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -17,7 +19,7 @@ export interface World {
   lg: Lotgate;
   dir: string;
   mappingsDir: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** edits: mapping path under mappings/ → function of its text. */
@@ -33,15 +35,15 @@ export async function world(edits: Record<string, (yaml: string) => string> = {}
     writeFileSync(file, after);
   }
   const config = loadConfig({ configPath: path.join(root, 'config.yaml'), dataDir: dir, env: {} });
-  const lg = createLotgate({ ...config, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
+  const lg = await createLotgate({ ...config, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
   mkdirSync(path.join(dir, 'up'));
   await ingestFiles(lg, 'erp', ERP_FILES.map((f) => copyUp(dir, path.join(root, 'fixtures/erp', f))));
   return {
     lg,
     dir,
     mappingsDir,
-    close() {
-      lg.close();
+    async close() {
+      await lg.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -70,4 +72,27 @@ export function uploadBytes(dir: string, fixture: string, name: string, edit: (b
 export function shapeAsFeed(file: string, partner: string, feed: string, match: string): () => string {
   const text = readFileSync(path.join(root, file), 'utf8');
   return () => text.replace(/^partner: .*$/m, `partner: ${partner}`).replace(/^feed: .*$/m, `feed: ${feed}`).replace(/^match: .*$/m, `match: ["${match}"]`) + '\n';
+}
+
+/**
+ * The process "dies" between a file's commit and its readiness recompute: every
+ * readiness.stillDirty of the store fails, on the root store and in every transaction (a
+ * transaction's store is a new value, so its areas are wrapped as they are handed out).
+ * Returns the restore.
+ */
+export function failStillDirty(store: Store): () => void {
+  const killed = () => Promise.reject(new Error('killed'));
+  const failing = (s: Store): Store => ({
+    ...s,
+    readiness: { ...s.readiness, stillDirty: killed },
+    transaction: (fn) => s.transaction((tx) => fn(failing(tx))),
+  });
+  const transaction = store.transaction;
+  const spies = [
+    vi.spyOn(store.readiness, 'stillDirty').mockImplementation(killed),
+    vi.spyOn(store, 'transaction').mockImplementation((fn) => transaction((tx) => fn(failing(tx)))),
+  ];
+  return () => {
+    for (const spy of spies) spy.mockRestore();
+  };
 }

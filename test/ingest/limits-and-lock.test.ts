@@ -18,8 +18,8 @@ import { lotsCsv, makeWorld, MATERIAL, resultsCsv, type World } from '../runtime
 
 let w: World | null = null;
 let lg: Lotgate | null = null;
-afterEach(() => {
-  lg?.close();
+afterEach(async () => {
+  await lg?.close();
   lg = null;
   w?.cleanup();
   w = null;
@@ -30,7 +30,7 @@ async function setUp(partnerLimits: string | null, configExtra = ''): Promise<Lo
   w = makeWorld();
   if (partnerLimits) appendFileSync(path.join(w.dir, 'partners', 'lab-a.yaml'), `limits: ${partnerLimits}\n`);
   if (configExtra) appendFileSync(w.configPath, configExtra);
-  lg = createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: testLog() });
+  lg = await createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: testLog() });
   expect((await processSubmission(lg, await register('erp', 'LOTS_1.csv', lotsCsv(['L1'])))).state).toBe('applied');
   return lg;
 }
@@ -41,7 +41,7 @@ async function register(partner: string, name: string, content: string): Promise
   return registerFile(lg!, { partner, path: file, name, source: 'cli', removeSource: false });
 }
 
-const storedTests = () => (lg!.store.getLotDetail('L1') as { tests: unknown[] }).tests.length;
+const storedTests = async () => (await lg!.store.reads.getLotDetail('L1') as { tests: unknown[] }).tests.length;
 
 describe('limits per file', () => {
   it('resolves feed over partner over config.yaml over the defaults', () => {
@@ -59,11 +59,11 @@ describe('limits per file', () => {
     expect(r.state).toBe('rejected');
     expect(r.ack.errors[0]).toMatchObject({ code: 'E_TOO_MANY_ROWS' });
     expect(r.ack.errors[0].message).toContain('more than 100 data rows');
-    expect(lg.store.getSubmission(over)).toMatchObject({ state: 'rejected', errorCode: 'E_TOO_MANY_ROWS', applied: 0, rows: 100 });
-    expect(storedTests()).toBe(0);
+    expect(await lg.store.ledger.getSubmission(over)).toMatchObject({ state: 'rejected', errorCode: 'E_TOO_MANY_ROWS', applied: 0, rows: 100 });
+    expect(await storedTests()).toBe(0);
     const fits = await register('lab-a', 'RESULTS_fits.csv', resultsCsv('L1', 100));
     expect((await processSubmission(lg, fits)).state).toBe('applied');
-    expect(storedTests()).toBe(100);
+    expect(await storedTests()).toBe(100);
   });
 
   it('a per-feed limit overrides the partner limit; config.yaml sets the default', async () => {
@@ -86,12 +86,12 @@ describe('limits per file', () => {
     expect(r.ack.errors[0].message).toContain('More than 5 rows have errors');
     // The first row errors are listed after it, so the partner sees what is wrong.
     expect(r.ack.errors.slice(1).length).toBeGreaterThanOrEqual(5);
-    expect(lg.store.getSubmission(id)).toMatchObject({ errorCode: 'E_TOO_MANY_ERRORS', applied: 0 });
-    expect(storedTests()).toBe(0);
+    expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ errorCode: 'E_TOO_MANY_ERRORS', applied: 0 });
+    expect(await storedTests()).toBe(0);
     // At the limit the file is applied with its errors.
     const ok = await register('lab-a', 'RESULTS_ok.csv', [...good, ...bad.slice(0, 5)].join('\n') + '\n');
     expect((await processSubmission(lg, ok)).state).toBe('applied_with_errors');
-    expect(storedTests()).toBe(20);
+    expect(await storedTests()).toBe(20);
   });
 
   it('counts mapping errors (missing required fields) while reading, before any lock', async () => {
@@ -100,17 +100,17 @@ describe('limits per file', () => {
     const r = await processSubmission(lg, await register('lab-a', 'RESULTS_m.csv', rows.join('\n') + '\n'));
     expect(r.ack.errors[0]).toMatchObject({ code: 'E_TOO_MANY_ERRORS' });
     expect(r.ack.errors[0].message).toContain('limit reached at line 4');
-    expect(storedTests()).toBe(0);
+    expect(await storedTests()).toBe(0);
   });
 
   it('refuses an invalid limits block in the partner file with file:line:col', async () => {
     w = makeWorld();
     appendFileSync(path.join(w.dir, 'partners', 'lab-a.yaml'), 'limits: { maxRowz: 3 }\n');
-    const l = createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: testLog() });
+    const l = await createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: testLog() });
     try {
       expect(() => l.partners()).toThrow(/lab-a\.yaml:\d+:\d+: \/limits .*maxRowz/);
     } finally {
-      l.close();
+      await l.close();
     }
   });
 });
@@ -140,7 +140,7 @@ describe('no write lock while a file is read and mapped', () => {
       other.close();
     }
     expect(probes).toEqual(['50000: free', '100000: free']);
-    expect(storedTests()).toBe(100_000);
+    expect(await storedTests()).toBe(100_000);
     // The spool spilled to disk (100 kB in memory) and was removed afterwards.
     const tmp = path.join(w!.dataDir, 'tmp');
     expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
@@ -171,7 +171,7 @@ describe('no write lock while a file is read and mapped', () => {
       for (let i = 0; i < 40; i++) noteApplyRate(30_000, 1000);
     }
     expect(probes).toEqual(['50000: free', '100000: free']);
-    expect(storedTests()).toBe(100_000);
+    expect(await storedTests()).toBe(100_000);
     const tmp = path.join(w!.dataDir, 'tmp');
     expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
   }, 120_000);

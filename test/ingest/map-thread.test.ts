@@ -18,9 +18,9 @@ import { testLog } from '../runtime/helpers/log.js';
 import { lotsCsv, makeWorld, MATERIAL, type World } from '../runtime/helpers/world.js';
 
 const worlds: { w: World; lg: Lotgate }[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const { w, lg } of worlds.splice(0)) {
-    lg.close();
+    await lg.close();
     w.cleanup();
   }
 });
@@ -28,7 +28,7 @@ afterEach(() => {
 async function world(configExtra: string): Promise<{ w: World; lg: Lotgate; submit: (name: string, content: string) => Promise<number> }> {
   const w = makeWorld();
   writeFileSync(w.configPath, readFileSync(w.configPath, 'utf8') + configExtra);
-  const lg = createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: testLog() });
+  const lg = await createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: testLog() });
   worlds.push({ w, lg });
   const submit = async (name: string, content: string): Promise<number> => {
     const file = path.join(w.dir, `in-${name}`);
@@ -55,7 +55,7 @@ function mixedResults(rows: number): string {
 async function outcome(configExtra: string, name: string, content: string) {
   const { w, lg, submit } = await world(configExtra);
   const r = await processSubmission(lg, await submit(name, content));
-  const sub = lg.store.getSubmission(r.submissionId)!;
+  const sub = (await lg.store.ledger.getSubmission(r.submissionId))!;
   const db = new Database(path.join(w.dataDir, 'lotgate.db'), { readonly: true });
   const rejected = db.prepare('SELECT line, code, message FROM rejected_rows WHERE submission_id = ? ORDER BY id').all(r.submissionId);
   const tests = db.prepare('SELECT test_code, sample_id, result_value, line FROM test_results ORDER BY sample_id, line').all();

@@ -10,8 +10,8 @@ import { dryRun } from '../../pipeline/mapping/dry-run.js';
 import { copyUp, root, world, type World } from './helpers.js';
 
 let w: World | undefined;
-afterEach(() => {
-  w?.close();
+afterEach(async () => {
+  await w?.close();
   w = undefined;
 });
 

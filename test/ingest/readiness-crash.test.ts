@@ -18,8 +18,8 @@ import { lotsCsv, makeWorld, MATERIAL, type World } from '../runtime/helpers/wor
 let w: World;
 let lg: Lotgate | undefined;
 
-afterEach(() => {
-  lg?.close();
+afterEach(async () => {
+  await lg?.close();
   lg = undefined;
   w?.cleanup();
 });
@@ -46,22 +46,22 @@ describe('SIGKILL between a file commit and its readiness step', () => {
     expect(crashed.signal, crashed.out).toBe('SIGKILL');
     expect(crashed.out).toContain('crashing at readiness');
 
-    lg = createLotgate(w.config, { log: testLog() });
-    const [sub] = lg.store.listSubmissions({ partner: 'erp' });
+    lg = await createLotgate(w.config, { log: testLog() });
+    const [sub] = await lg.store.ledger.listSubmissions({ partner: 'erp' });
     // The file is applied and acknowledged: the ack did not wait for readiness.
     expect(sub).toMatchObject({ state: 'applied', applied: 3, ackPending: false });
     expect(readdirSync(w.outbound('erp')).some((f) => f.includes('LOTS_1'))).toBe(true);
     // Its lots are marked, shown as recomputing, with no readiness and nothing audited or sent yet.
-    const ids = lg.store.listLots().map((l) => l.lotId);
+    const ids = (await lg.store.reads.listLots()).map((l) => l.lotId);
     expect(ids).toHaveLength(3);
-    expect(lg.store.countDirtyLots()).toBe(3);
+    expect(await lg.store.readiness.countDirtyLots()).toBe(3);
     for (const id of ids) {
-      expect(lg.store.getReadiness(id)).toBeNull();
-      expect(lg.store.isLotDirty(id)).toBe(true);
+      expect(await lg.store.readiness.getReadiness(id)).toBeNull();
+      expect(await lg.store.readiness.isLotDirty(id)).toBe(true);
     }
-    expect(lg.store.listAudit({ action: 'lot.readiness_changed' })).toHaveLength(0);
-    expect(lg.store.listOutbox({ topic: 'erp.lot_readiness' })).toHaveLength(0);
-    lg.close();
+    expect(await lg.store.audit.listAudit({ action: 'lot.readiness_changed' })).toHaveLength(0);
+    expect(await lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness' })).toHaveLength(0);
+    await lg.close();
     lg = undefined;
 
     // Restart: a new process recovers the markers.
@@ -70,26 +70,26 @@ describe('SIGKILL between a file commit and its readiness step', () => {
     expect(exited.code, restart.stderr()).toBe(0);
     expect(JSON.parse(restart.stdout())).toMatchObject({ status: 'ok', counts: { dirtyLots: 3 } });
 
-    lg = createLotgate(w.config, { log: testLog() });
-    expect(lg.store.countDirtyLots()).toBe(0);
-    const check = () => {
+    lg = await createLotgate(w.config, { log: testLog() });
+    expect(await lg.store.readiness.countDirtyLots()).toBe(0);
+    const check = async () => {
       for (const lot of lots) {
-        const events = lg!.store.listAudit({ subject: `lot:${MATERIAL}/${lot}`, action: 'lot.readiness_changed' });
+        const events = await lg!.store.audit.listAudit({ subject: `lot:${MATERIAL}/${lot}`, action: 'lot.readiness_changed' });
         expect(events, lot).toHaveLength(1);
         expect(events[0].actor).toBe(`submission:${sub.id}`);
       }
-      const msgs = lg!.store.listOutbox({ topic: 'erp.lot_readiness' });
+      const msgs = await lg!.store.outbox.listOutbox({ topic: 'erp.lot_readiness' });
       expect(msgs).toHaveLength(3);
       expect(new Set(msgs.map((m) => m.key)).size).toBe(3);
       expect(msgs.every((m) => m.submissionId === sub.id)).toBe(true);
     };
-    check();
-    for (const id of ids) expect(lg.store.getReadiness(id)).not.toBeNull();
+    await check();
+    for (const id of ids) expect(await lg.store.readiness.getReadiness(id)).not.toBeNull();
 
     // Another recovery (a second restart, the reconciler, the sweep) finds nothing to do.
     const again = spawnLotgate(['--config', w.configPath, 'readiness', 'recompute', '--json']);
     expect((await again.exited).code, again.stderr()).toBe(0);
     expect(JSON.parse(again.stdout())).toMatchObject({ status: 'ok', counts: { dirtyLots: 0, changed: 0 } });
-    check();
+    await check();
   }, 120_000);
 });

@@ -9,8 +9,8 @@ import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
 import { root, upload, world, type World } from './helpers.js';
 
 let w: World | undefined;
-afterEach(() => {
-  w?.close();
+afterEach(async () => {
+  await w?.close();
   w = undefined;
 });
 

@@ -24,14 +24,14 @@ async function ingestAs(w: World, partner: string, fixture: string, name: string
 
 describe('resending a file', () => {
   it('processes again a file rejected because master data had not arrived, and links the two', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     const [early] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
     expect(early.state).toBe('rejected');
     await w.ingest('erp');
     const [again] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
     expect(again.state).toBe('applied_with_errors');
     expect(again.ack.counts.applied).toBeGreaterThan(0);
-    expect(w.lg.store.getSubmission(again.submissionId)).toMatchObject({ resendOf: early.submissionId, duplicateOf: null });
+    expect(await w.lg.store.ledger.getSubmission(again.submissionId)).toMatchObject({ resendOf: early.submissionId, duplicateOf: null });
     expect(again.ack).toMatchObject({ resendOf: early.submissionId, previous: { submissionId: early.submissionId, state: 'rejected', file: 'LIMS_EXPORT_20261118_0200.csv' } });
     expect(again.ack.message).toContain(`submission ${early.submissionId}, rejected`);
 
@@ -49,7 +49,7 @@ describe('resending a file', () => {
   });
 
   it('processes again the same bytes under another name after a rejection for the name (no feed)', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     await w.ingest('erp');
     const wrong = await ingestAs(w, 'acme-cmo', 'acme-cmo/Chargenstatus_20261119.csv', 'status-export.csv');
     expect(wrong.state).toBe('rejected');
@@ -61,7 +61,7 @@ describe('resending a file', () => {
   });
 
   it('processes again a quarantined file, linked to the quarantined submission', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     await w.ingest('erp');
     const dir = path.join(w.dir, 'partial');
     mkdirSync(dir, { recursive: true });
@@ -76,7 +76,7 @@ describe('resending a file', () => {
   });
 
   it('still answers a resend of applied content or content pending review as duplicate', async () => {
-    const w = makeWorld({ partners: { 'bravo-lab': { mode: 'review' } } });
+    const w = await makeWorld({ partners: { 'bravo-lab': { mode: 'review' } } });
     await w.ingest('erp');
     const [held] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
     expect(held.state).toBe('pending_review');
@@ -88,7 +88,7 @@ describe('resending a file', () => {
   });
 
   it('applies the same bytes once whichever of two queued copies runs first', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     await w.ingest('erp');
     const dir = path.join(w.dir, 'twice');
     mkdirSync(dir, { recursive: true });
@@ -102,6 +102,6 @@ describe('resending a file', () => {
     const second = await processSubmission(w.lg, older);
     expect(second.state).toBe('duplicate');
     expect(second.ack).toMatchObject({ duplicateOf: newer, counts: { applied: 0 } });
-    expect(w.lg.store.listAudit({ subject: `submission:${older}`, limit: 10 }).map((e: { action: string }) => e.action)).not.toContain('submission.applied');
+    expect((await w.lg.store.audit.listAudit({ subject: `submission:${older}`, limit: 10 })).map((e: { action: string }) => e.action)).not.toContain('submission.applied');
   });
 });

@@ -43,7 +43,7 @@ function addsUp(c: AckCounts): boolean {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lotgate-accounting-'));
   const config = loadConfig({ configPath: path.join(root, 'config.yaml'), dataDir: dir, env: {} });
-  lg = createLotgate({ ...config, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
+  lg = await createLotgate({ ...config, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
   for (const f of ERP_FILES) await ingest('erp', copyIn(path.join(fixtures, 'erp'), f));
   for (const partnerId of ['acme-cmo', 'bravo-lab', 'delta-cmo']) {
     const partner = lg.partners().get(partnerId)!;
@@ -60,8 +60,8 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(() => {
-  lg?.close();
+afterAll(async () => {
+  await lg?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -70,12 +70,12 @@ describe('row accounting over every fixture and corpus file', () => {
     expect(results.length).toBeGreaterThan(15);
   });
 
-  it('ack counts, ack CSV and the ledger row add up and agree', () => {
+  it('ack counts, ack CSV and the ledger row add up and agree', async () => {
     for (const { name, r } of results) {
       const c = r.ack.counts;
       expect(Object.keys(c).sort(), name).toEqual(['applied', 'filtered', 'rejected', 'rows', 'superseded']);
       expect(addsUp(c), `${name}: ${JSON.stringify(c)}`).toBe(true);
-      const sub = lg.store.getSubmission(r.submissionId)!;
+      const sub = (await lg.store.ledger.getSubmission(r.submissionId))!;
       expect({ rows: sub.rows, applied: sub.applied, rejected: sub.rejected, filtered: sub.filtered, superseded: sub.superseded }, name).toEqual(c);
       // The .ack.csv is in the partner's dialect (its feed's delimiter; ';' + BOM where configured).
       const csv = readFileSync(r.ackPath.replace(/\.json$/, '.csv'), 'utf8').replace(/^\uFEFF/, '').split('\r\n');

@@ -10,8 +10,8 @@ import type { TestResultRow } from '../../pipeline/model/types.js';
 import { evaluateResult } from '../../pipeline/readiness/evaluate-result.js';
 
 let w: World | undefined;
-afterEach(() => {
-  w?.close();
+afterEach(async () => {
+  await w?.close();
   w = undefined;
 });
 
@@ -36,7 +36,7 @@ describe('lab result text, spec text and replicates through lotgate ingest', () 
     ]);
     expect(r.ack.warnings ?? []).toEqual([]);
     // Readiness judges what was stored: qualifiers against limits, text against specText.
-    const tests = (w.lg.store.getLotDetail('NW26-0411') as { tests: TestResultRow[] }).tests;
+    const tests = (await w.lg.store.reads.getLotDetail('NW26-0411') as { tests: TestResultRow[] }).tests;
     const verdicts = Object.fromEntries(tests.filter((t) => t.testCode !== 'ASSAY').map((t) => [t.testCode, evaluateResult(t)]));
     expect(verdicts).toEqual({
       WATER: 'pass', 'IMP-A': 'pass', 'IMP-B': 'pass', 'IMP-C': 'pass', 'RESIDUAL-SOLVENT': 'pass',

@@ -18,8 +18,8 @@ import { compile, specOf } from '../mapping/helpers.js';
 import { copyUp, root, world, type World } from './helpers.js';
 
 let w: World | undefined;
-afterEach(() => {
-  w?.close();
+afterEach(async () => {
+  await w?.close();
   w = undefined;
 });
 
@@ -112,7 +112,7 @@ describe('a workbook beyond the feed\'s row limit', () => {
     cpSync(path.join(root, 'mappings'), mappingsDir, { recursive: true });
     writeFileSync(path.join(mappingsDir, 'acme-cmo/batch-status.yaml'), WORKBOOK_MAPPING);
     const config = loadConfig({ configPath: path.join(root, 'config.yaml'), dataDir: dir, env: {} });
-    const lg = createLotgate({ ...config, ingest: { ...config.ingest, limits: { maxRows: 3 } }, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => new Date('2026-11-20T12:00:00Z'), log: pino({ level: 'silent' }) });
+    const lg = await createLotgate({ ...config, ingest: { ...config.ingest, limits: { maxRows: 3 } }, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => new Date('2026-11-20T12:00:00Z'), log: pino({ level: 'silent' }) });
     try {
       mkdirSync(path.join(dir, 'up'));
       const file = copyUp(dir, path.join(root, 'fixtures/shapes/cmo-workbook.xlsx'), 'Chargenstatus_20261119.xlsx');
@@ -121,7 +121,7 @@ describe('a workbook beyond the feed\'s row limit', () => {
       expect(r.ack.errors.map((e) => e.code)).toEqual(['E_TOO_MANY_ROWS']);
       expect(r.ack.counts.applied).toBe(0);
     } finally {
-      lg.close();
+      await lg.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -9,8 +9,8 @@ import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
 import { copyUp, root, shapeAsFeed, uploadBytes, world, type World } from './helpers.js';
 
 let w: World | undefined;
-afterEach(() => {
-  w?.close();
+afterEach(async () => {
+  await w?.close();
   w = undefined;
 });
 
@@ -73,9 +73,9 @@ describe.skipIf(!existsSync(corpusFile))('the GS1 corpus EPCIS document through 
     expect(r.state).toBe('applied');
     expect(r.ack.counts).toMatchObject({ rows: 8, applied: 8, rejected: 0, filtered: 0 });
     // The shipping event named only the pallet SSCC: it is stored on the lot.
-    const found = w.lg.store.resolveLot(w.lg.partners().get('delta-cmo')!, { ids: [], lotNumber: 'NW26-0424' });
+    const found = await w.lg.store.masterdata.resolveLot(w.lg.partners().get('delta-cmo')!, { ids: [], lotNumber: 'NW26-0424' });
     expect('lotId' in found).toBe(true);
-    const stages = w.lg.store.loadLotFacts((found as { lotId: number }).lotId).stageEvents.filter((e) => e.eventTime.startsWith('2023'));
+    const stages = (await w.lg.store.readiness.loadLotFacts((found as { lotId: number }).lotId)).stageEvents.filter((e) => e.eventTime.startsWith('2023'));
     expect(stages.map((e) => [e.stage, e.eventTime.slice(0, 16)])).toContainEqual(['shipped', '2023-04-01T07:48']);
     expect(stages.filter((e) => e.stage === 'packaging')).toHaveLength(7);
   });

@@ -10,12 +10,12 @@ import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/w
 let w: World;
 let lg: Lotgate;
 
-beforeEach(() => {
+beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
 });
-afterEach(() => {
-  lg.close();
+afterEach(async () => {
+  await lg.close();
   w.cleanup();
 });
 
@@ -24,23 +24,23 @@ const register = (partner: string, name: string, content: string, source: 'cli' 
 describe('processSubmission steps', () => {
   it('decide: process a new file, settle a decided one, point a resend at the original', async () => {
     const first = await register('erp', 'LOTS_1.csv', lotsCsv(['L1']));
-    const d = decide(lg, lg.store.getSubmission(first)!);
+    const d = await decide(lg, (await lg.store.ledger.getSubmission(first))!);
     expect(d).toMatchObject({ kind: 'process', review: false, partner: { id: 'erp' } });
 
     await processSubmission(lg, first);
-    expect(decide(lg, lg.store.getSubmission(first)!)).toEqual({ kind: 'settled' });
+    expect(await decide(lg, (await lg.store.ledger.getSubmission(first))!)).toEqual({ kind: 'settled' });
 
     const again = await register('erp', 'LOTS_again.csv', lotsCsv(['L1']));
-    expect(decide(lg, lg.store.getSubmission(again)!)).toMatchObject({ kind: 'duplicate', first: { id: first } });
+    expect(await decide(lg, (await lg.store.ledger.getSubmission(again))!)).toMatchObject({ kind: 'duplicate', first: { id: first } });
     // Deciding changes nothing in the ledger.
-    expect(lg.store.getSubmission(again)!.state).toBe('received');
+    expect((await lg.store.ledger.getSubmission(again))!.state).toBe('received');
   });
 
   it('decide: an unknown partner is a coded rejection; an approval of an open file is refused', async () => {
     const id = await register('erp', 'LOTS_1.csv', lotsCsv(['L1']));
-    const sub = { ...lg.store.getSubmission(id)!, partner: 'nobody' };
-    expect(decide(lg, sub)).toMatchObject({ kind: 'reject', code: 'E_UNKNOWN_PARTNER' });
-    expect(() => decide(lg, lg.store.getSubmission(id)!, { approval: { by: 'qa', reason: 'ok' } })).toThrow(/only a submission pending review/);
+    const sub = { ...(await lg.store.ledger.getSubmission(id))!, partner: 'nobody' };
+    expect(await decide(lg, sub)).toMatchObject({ kind: 'reject', code: 'E_UNKNOWN_PARTNER' });
+    await expect(decide(lg, (await lg.store.ledger.getSubmission(id))!, { approval: { by: 'qa', reason: 'ok' } })).rejects.toThrow(/only a submission pending review/);
   });
 
   it('selectFeed: the feed for a known name, E_NO_FEED naming the accepted names otherwise', () => {
@@ -66,7 +66,7 @@ describe('processSubmission steps', () => {
     expect([a.state, b.state]).toEqual(['applied', 'applied']);
     expect(a.touchedLots).toBe(1);
     expect(b.touchedLots).toBe(0);
-    expect(lg.store.listAudit({ subject: `submission:${id}`, action: 'submission.applied' })).toHaveLength(1);
-    expect((lg.store.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(5);
+    expect(await lg.store.audit.listAudit({ subject: `submission:${id}`, action: 'submission.applied' })).toHaveLength(1);
+    expect((await lg.store.reads.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(5);
   });
 });

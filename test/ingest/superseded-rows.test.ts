@@ -28,9 +28,9 @@ const ROWS = [
 const dirs: string[] = [];
 const open: Lotgate[] = [];
 const dbs: Database.Database[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const db of dbs) db.close();
-  for (const lg of open) lg.close();
+  for (const lg of open) await lg.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -44,7 +44,7 @@ async function world(editMapping?: (yaml: string) => string): Promise<{ lg: Lotg
     writeFileSync(file, editMapping(readFileSync(file, 'utf8')));
   }
   const config = loadConfig({ configPath: path.join(root, 'config.yaml'), dataDir: dir, env: {} });
-  const lg = createLotgate({ ...config, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
+  const lg = await createLotgate({ ...config, mappingsDir, dropDir: path.join(dir, 'drop') }, { now: () => NOW, log: pino({ level: 'silent' }) });
   open.push(lg);
   const up = path.join(dir, 'up');
   mkdirSync(up);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { archivePathFor, hashFile } from '../../pipeline/intake/archive.js';
+import { fsArchive, hashFile } from '../../pipeline/intake/archive.js';
 import { takeFile, takePartial, type IntakeDeps } from '../../pipeline/intake/intake.js';
 import { directLedger } from '../../pipeline/intake/ledger-writer.js';
 import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
@@ -35,15 +35,15 @@ function drop(partner: string, name: string, content: string): string {
   return file;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
   queued = [];
   deps = depsFor(lg);
 });
 
-afterEach(() => {
-  lg.close();
+afterEach(async () => {
+  await lg.close();
   w.cleanup();
 });
 
@@ -56,9 +56,9 @@ describe('takeFile', () => {
     expect(r).toMatchObject({ status: 'taken', enqueued: true });
     const id = (r as { submissionId: number }).submissionId;
     expect(queued).toEqual([{ partner: 'lab-a', id }]);
-    const sub = lg.store.getSubmission(id)!;
+    const sub = (await lg.store.ledger.getSubmission(id))!;
     expect(sub).toMatchObject({ partner: 'lab-a', originalName: 'RESULTS_1.csv', source: 'watch', state: 'received', sha256: digest.sha256, size: digest.size });
-    expect(readFileSync(archivePathFor(w.dataDir, digest.sha256), 'utf8')).toBe(content);
+    expect(readFileSync(fsArchive(path.join(w.dataDir, 'archive')).pathOf(digest.sha256), 'utf8')).toBe(content);
     expect(existsSync(file)).toBe(false);
     expect(readdirSync(path.join(w.dropDir, 'lab-a', '.intake'))).toEqual([]);
   });
@@ -68,7 +68,7 @@ describe('takeFile', () => {
     const d = await hashFile(file);
     const receivedAt = '2026-03-01T10:00:00.123Z';
     const r = await takeFile(deps, { partner: 'lab-a', path: file, sha256: d.sha256, size: d.size, receivedAt, source: 'sftp' });
-    const sub = lg.store.getSubmission((r as { submissionId: number }).submissionId)!;
+    const sub = (await lg.store.ledger.getSubmission((r as { submissionId: number }).submissionId))!;
     expect(sub).toMatchObject({ source: 'sftp', receivedAt, sha256: d.sha256 });
   });
 
@@ -76,9 +76,9 @@ describe('takeFile', () => {
     const file = drop('lab-a', 'RESULTS_3.csv', resultsCsv('L1', 2));
     const d = await hashFile(file);
     const r = await takeFile(deps, { partner: 'lab-a', path: file, sha256: 'f'.repeat(64), size: d.size + 1, source: 'sftp' });
-    const sub = lg.store.getSubmission((r as { submissionId: number }).submissionId)!;
+    const sub = (await lg.store.ledger.getSubmission((r as { submissionId: number }).submissionId))!;
     expect(sub.sha256).toBe(d.sha256);
-    expect(existsSync(archivePathFor(w.dataDir, 'f'.repeat(64)))).toBe(false);
+    expect(existsSync(fsArchive(path.join(w.dataDir, 'archive')).pathOf('f'.repeat(64)))).toBe(false);
   });
 
   it.each(['.RESULTS_4.csv.swp', 'RESULTS_4.csv.part', 'RESULTS_4.csv.filepart', 'RESULTS_4.csv.tmp', '~$RESULTS_4.csv', 'RESULTS_4.csv.ack.json'])('leaves %s alone', async (name) => {
@@ -86,7 +86,7 @@ describe('takeFile', () => {
     const r = await takeFile(deps, { partner: 'lab-a', path: file });
     expect(r.status).toBe('ignored');
     expect(existsSync(file)).toBe(true);
-    expect(lg.store.listSubmissions({})).toEqual([]);
+    expect(await lg.store.ledger.listSubmissions({})).toEqual([]);
     expect(queued).toEqual([]);
   });
 
@@ -98,7 +98,7 @@ describe('takeFile', () => {
     expect(again.status).toBe('ignored');
     expect(existsSync(file)).toBe(true);
     expect(deps.noticed!.has(file)).toBe(true);
-    expect(lg.store.listSubmissions({})).toEqual([]);
+    expect(await lg.store.ledger.listSubmissions({})).toEqual([]);
   });
 
   it('does not follow a symbolic link planted in inbound/', async () => {
@@ -109,7 +109,7 @@ describe('takeFile', () => {
     symlinkSync(secret, link);
     const r = await takeFile(deps, { partner: 'lab-a', path: link });
     expect(r).toEqual({ status: 'ignored', reason: 'symbolic link' });
-    expect(lg.store.listSubmissions({})).toEqual([]);
+    expect(await lg.store.ledger.listSubmissions({})).toEqual([]);
     expect(existsSync(secret)).toBe(true);
   });
 
@@ -126,7 +126,7 @@ describe('takeFile', () => {
   });
 
   it('one file, many racing claimers (watcher, drop-zone callback, scan, a second intake process): one submission', async () => {
-    const other = createLotgate(w.config, { log: testLog() });
+    const other = await createLotgate(w.config, { log: testLog() });
     try {
       for (let round = 0; round < 5; round++) {
         const file = drop('lab-a', `RESULTS_race_${round}.csv`, resultsCsv('L1', 50, round * 100));
@@ -135,12 +135,12 @@ describe('takeFile', () => {
         expect(results.filter((r) => r.status === 'taken')).toHaveLength(1);
         expect(results.filter((r) => r.status === 'gone')).toHaveLength(claimers.length - 1);
       }
-      const subs = lg.store.listSubmissions({ partner: 'lab-a' });
+      const subs = await lg.store.ledger.listSubmissions({ partner: 'lab-a' });
       expect(subs).toHaveLength(5);
       expect(new Set(subs.map((s) => s.originalName)).size).toBe(5);
       expect(queued).toHaveLength(5);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 
@@ -148,7 +148,7 @@ describe('takeFile', () => {
     const file = drop('lab-a', 'RESULTS_9.csv', resultsCsv('L1', 2));
     const r = await takeFile({ ...deps, enqueue: async () => Promise.reject(new Error('connect ECONNREFUSED')) }, { partner: 'lab-a', path: file });
     expect(r).toMatchObject({ status: 'taken', enqueued: false });
-    expect(lg.store.listUnfinishedSubmissions().map((s) => s.originalName)).toEqual(['RESULTS_9.csv']);
+    expect((await lg.store.ledger.listUnfinishedSubmissions()).map((s) => s.originalName)).toEqual(['RESULTS_9.csv']);
   });
 
   it('a failed registration leaves the claimed file in .intake/ for the reconciler', async () => {
@@ -170,14 +170,14 @@ describe('takePartial', () => {
     writeFileSync(partial, 'Lot,Material,Sample,Test,Value\nL1,0000');
     const d = await hashFile(partial);
     const id = await takePartial(deps, { partner: 'lab-a', name: 'RESULTS_11.csv', path: partial, size: d.size, sha256: d.sha256, receivedAt: '2026-03-01T10:00:00.000Z' });
-    const sub = lg.store.getSubmission(id)!;
+    const sub = (await lg.store.ledger.getSubmission(id))!;
     expect(sub).toMatchObject({ state: 'quarantined', errorCode: 'E_PARTIAL_UPLOAD', source: 'sftp', size: d.size, sha256: d.sha256 });
-    expect(existsSync(archivePathFor(w.dataDir, d.sha256))).toBe(true);
+    expect(existsSync(fsArchive(path.join(w.dataDir, 'archive')).pathOf(d.sha256))).toBe(true);
     expect(existsSync(partial)).toBe(false);
     const ack = JSON.parse(readFileSync(path.join(w.outbound('lab-a'), 'RESULTS_11.csv.ack.json'), 'utf8'));
     expect(ack).toMatchObject({ state: 'quarantined', submissionId: id, counts: { applied: 0 } });
     expect(ack.errors).toEqual([{ code: 'E_PARTIAL_UPLOAD', message: `The upload was interrupted before the file was closed (${d.size} bytes received); nothing was applied. Upload the file again.` }]);
     expect(queued).toEqual([]);
-    expect(lg.store.listUnfinishedSubmissions()).toEqual([]);
+    expect(await lg.store.ledger.listUnfinishedSubmissions()).toEqual([]);
   });
 });

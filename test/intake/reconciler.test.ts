@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'n
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashFile } from '../../pipeline/intake/archive.js';
 import { directLedger } from '../../pipeline/intake/ledger-writer.js';
 import { stagedName } from '../../pipeline/intake/names.js';
@@ -17,6 +17,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { testLog } from '../runtime/helpers/log.js';
 import { startTestRedis, type TestRedis } from '../runtime/helpers/redis.js';
 import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
+import { failStillDirty } from '../ingest/helpers.js';
 
 let redis: TestRedis;
 let conn: Redis;
@@ -37,7 +38,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
   queues = new IngestQueues(conn, queueSettings(w.config, { LOTGATE_QUEUE_PREFIX: `rec-${randomBytes(4).toString('hex')}` }), testLog());
   deps = {
     config: w.config,
@@ -56,7 +57,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await queues.close();
-  lg.close();
+  await lg.close();
   w.cleanup();
 });
 
@@ -101,21 +102,19 @@ describe('reconciler', () => {
     writeFileSync(file, lotsCsv(['L1', 'L2']));
     const sub = await registerFile(lg, { partner: 'erp', path: file, name: 'LOTS_1.csv', source: 'cli', removeSource: false });
     // The process "dies" after the file's commit, before its readiness step.
-    const spy = vi.spyOn(lg.store, 'stillDirty').mockImplementation(() => {
-      throw new Error('killed');
-    });
+    const restore = failStillDirty(lg.store);
     await processSubmission(lg, sub);
-    spy.mockRestore();
-    expect(lg.store.countDirtyLots()).toBe(2);
+    restore();
+    expect(await lg.store.readiness.countDirtyLots()).toBe(2);
     const withReadiness = { ...deps, recomputeDirty: (ms: number) => recoverDirtyLots(lg, lg.now(), ms) };
     // Fresh markers belong to the process that set them.
     expect(await createReconciler(withReadiness, { dirtyAfterMs: 60_000 }).scan()).toMatchObject({ readinessRecovered: 0 });
-    expect(lg.store.countDirtyLots()).toBe(2);
+    expect(await lg.store.readiness.countDirtyLots()).toBe(2);
     expect(await createReconciler(withReadiness, { dirtyAfterMs: 0 }).scan()).toMatchObject({ readinessRecovered: 2, errors: [] });
-    expect(lg.store.countDirtyLots()).toBe(0);
-    expect(lg.store.listAudit({ action: 'lot.readiness_changed' }).map((e) => e.actor)).toEqual([`submission:${sub}`, `submission:${sub}`]);
+    expect(await lg.store.readiness.countDirtyLots()).toBe(0);
+    expect((await lg.store.audit.listAudit({ action: 'lot.readiness_changed' })).map((e) => e.actor)).toEqual([`submission:${sub}`, `submission:${sub}`]);
     expect(await createReconciler(withReadiness, { dirtyAfterMs: 0 }).scan()).toMatchObject({ readinessRecovered: 0 });
-    expect(lg.store.listOutbox({ topic: 'erp.lot_readiness' })).toHaveLength(2);
+    expect(await lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness' })).toHaveLength(2);
   });
 
   it('takes files that were already complete in inbound/ at start-up', async () => {
@@ -123,7 +122,7 @@ describe('reconciler', () => {
     drop('lab-b', 'RESULTS_2.csv', resultsCsv('L1', 3), 60_000);
     const r = await createReconciler(deps).scan();
     expect(r).toMatchObject({ taken: 2, errors: [] });
-    expect(lg.store.listSubmissions({}).map((s) => `${s.partner}/${s.originalName}`).sort()).toEqual(['lab-a/RESULTS_1.csv', 'lab-b/RESULTS_2.csv']);
+    expect((await lg.store.ledger.listSubmissions({})).map((s) => `${s.partner}/${s.originalName}`).sort()).toEqual(['lab-a/RESULTS_1.csv', 'lab-b/RESULTS_2.csv']);
     expect(await jobIds('lab-a')).toHaveLength(1);
     expect(readdirSync(w.inbound('lab-a'))).toEqual([]);
   });
@@ -136,7 +135,7 @@ describe('reconciler', () => {
     expect(await rec.scan()).toMatchObject({ taken: 0, waitingForStability: 1 });
     // Unchanged since the last pass: complete.
     expect(await rec.scan()).toMatchObject({ taken: 1, waitingForStability: 0 });
-    const [sub] = lg.store.listSubmissions({});
+    const [sub] = await lg.store.ledger.listSubmissions({});
     expect(sub.size).toBe(Buffer.byteLength(resultsCsv('L1', 10)));
   });
 
@@ -144,7 +143,7 @@ describe('reconciler', () => {
     drop('lab-a', 'RESULTS_4.csv.filepart', 'x', 60_000);
     drop('stranger', 'RESULTS_4.csv', 'x', 60_000);
     expect(await createReconciler(deps).scan()).toMatchObject({ taken: 0, errors: [] });
-    expect(lg.store.listSubmissions({})).toEqual([]);
+    expect(await lg.store.ledger.listSubmissions({})).toEqual([]);
   });
 
   it('registers a file left in .intake/ by a crash between claim and ledger row, and queues it', async () => {
@@ -152,7 +151,7 @@ describe('reconciler', () => {
     const staged = stage('lab-a', 'RESULTS_5.csv', resultsCsv('L1', 4), receivedAtMs);
     const r = await createReconciler(deps, { stagedGraceMs: 0 }).scan();
     expect(r).toMatchObject({ recovered: 1, stagedRemoved: 0 });
-    const [sub] = lg.store.listSubmissions({});
+    const [sub] = await lg.store.ledger.listSubmissions({});
     expect(sub).toMatchObject({ partner: 'lab-a', originalName: 'RESULTS_5.csv', receivedAt: new Date(receivedAtMs).toISOString(), state: 'received' });
     expect(existsSync(staged)).toBe(false);
     expect(await jobIds('lab-a')).toEqual([`sub-${sub.id}`]);
@@ -170,7 +169,7 @@ describe('reconciler', () => {
     const r = await createReconciler(deps, { stagedGraceMs: 0 }).scan();
     expect(r).toMatchObject({ recovered: 0, stagedRemoved: 1 });
     expect(existsSync(staged)).toBe(false);
-    expect(lg.store.listSubmissions({}).map((s) => s.id)).toEqual([id]);
+    expect((await lg.store.ledger.listSubmissions({})).map((s) => s.id)).toEqual([id]);
   });
 
   it('an earlier upload of the same bytes under the same name does not make a staged file vanish', async () => {
@@ -180,7 +179,7 @@ describe('reconciler', () => {
     await registerFile(lg, { partner: 'lab-a', path: earlier, name: 'RESULTS_7.csv', source: 'sftp', receivedAt: '2026-03-01T07:00:00.000Z', removeSource: true });
     stage('lab-a', 'RESULTS_7.csv', content, Date.UTC(2026, 2, 1, 10, 0, 0, 0));
     expect(await createReconciler(deps, { stagedGraceMs: 0 }).scan()).toMatchObject({ recovered: 1, stagedRemoved: 0 });
-    expect(lg.store.listSubmissions({ partner: 'lab-a' })).toHaveLength(2);
+    expect(await lg.store.ledger.listSubmissions({ partner: 'lab-a' })).toHaveLength(2);
   });
 
   it('leaves a staged file alone while someone may still be registering it', async () => {
@@ -189,7 +188,7 @@ describe('reconciler', () => {
     deps.staging!.add(staged);
     expect(await createReconciler(deps, { stagedGraceMs: 0 }).scan()).toMatchObject({ recovered: 0 });
     expect(existsSync(staged)).toBe(true);
-    expect(lg.store.listSubmissions({})).toEqual([]);
+    expect(await lg.store.ledger.listSubmissions({})).toEqual([]);
   });
 
   it('re-queues ledger rows without a live job, and does not double those that have one', async () => {
@@ -223,11 +222,11 @@ describe('reconciler', () => {
     const f = path.join(w.dir, 'y.csv');
     writeFileSync(f, resultsCsv('L1', 2));
     const id = await registerFile(lg, { partner: 'lab-a', path: f, name: 'RESULTS_10.csv', source: 'watch', removeSource: true });
-    lg.store.updateSubmission(id, { state: 'processing', attempts: w.config.queue.attempts });
+    await lg.store.ledger.updateSubmission(id, { state: 'processing', attempts: w.config.queue.attempts });
     await queues.enqueue('lab-a', id);
     await failForGood('lab-a');
     expect(await createReconciler(deps).scan()).toMatchObject({ quarantined: 1, requeued: 0 });
-    expect(lg.store.getSubmission(id)).toMatchObject({ state: 'quarantined', errorCode: 'E_PROCESSING_FAILED' });
+    expect(await lg.store.ledger.getSubmission(id)).toMatchObject({ state: 'quarantined', errorCode: 'E_PROCESSING_FAILED' });
     expect(existsSync(path.join(w.outbound('lab-a'), 'RESULTS_10.csv.ack.json'))).toBe(true);
   });
 
@@ -240,7 +239,7 @@ describe('reconciler', () => {
       const r = await createReconciler({ ...deps, enqueue: (p, id) => offline.enqueue(p, id), requeue: (p, id) => offline.ensureQueued(p, id), jobState: (p, id) => offline.jobState(p, id) }).scan();
       expect(r.taken).toBe(1);
       expect(r.errors.join('\n')).toMatch(/submission \d+:/);
-      expect(lg.store.listUnfinishedSubmissions()).toHaveLength(1);
+      expect(await lg.store.ledger.listUnfinishedSubmissions()).toHaveLength(1);
     } finally {
       await offline.close();
       dead.disconnect();

@@ -16,9 +16,9 @@ let w: World;
 let lg: Lotgate;
 let deps: ReconcilerDeps;
 
-beforeEach(() => {
+beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
   deps = {
     config: w.config,
     partners: lg.partners,
@@ -33,8 +33,8 @@ beforeEach(() => {
     jobState: async () => 'active',
   };
 });
-afterEach(() => {
-  lg.close();
+afterEach(async () => {
+  await lg.close();
   w.cleanup();
 });
 
@@ -70,18 +70,18 @@ describe('stranded uploads at start-up', () => {
     expect(existsSync(cut)).toBe(false);
     expect(existsSync(live)).toBe(true);
 
-    const [sub] = lg.store.listSubmissions({ partner: 'lab-a' });
+    const [sub] = await lg.store.ledger.listSubmissions({ partner: 'lab-a' });
     expect(sub).toMatchObject({ originalName: 'RESULTS_cut.csv', state: 'quarantined', errorCode: 'E_PARTIAL_UPLOAD', size: 700, source: 'sftp', ackPending: false });
     expect(existsSync(sub.archivePath)).toBe(true);
     const ack = JSON.parse(readFileSync(path.join(w.outbound('lab-a'), 'RESULTS_cut.csv.ack.json'), 'utf8'));
     expect(ack).toMatchObject({ state: 'quarantined', submissionId: sub.id, errors: [{ code: 'E_PARTIAL_UPLOAD' }] });
     expect(ack.errors[0].message).toContain('700 bytes received');
-    expect(lg.store.listAudit({ subject: `submission:${sub.id}`, action: 'submission.quarantined' })).toHaveLength(1);
+    expect(await lg.store.audit.listAudit({ subject: `submission:${sub.id}`, action: 'submission.quarantined' })).toHaveLength(1);
 
     // Later passes: the live upload is left alone until it has been quiet for partialStaleMs.
     expect(await r.scan()).toMatchObject({ strandedAnswered: 0 });
     expect(existsSync(live)).toBe(true);
-    expect(lg.store.listSubmissions({ partner: 'lab-a' })).toHaveLength(1);
+    expect(await lg.store.ledger.listSubmissions({ partner: 'lab-a' })).toHaveLength(1);
   });
 
   it('answers a temp file quiet for longer than partialStaleMs on any pass', async () => {
@@ -90,7 +90,7 @@ describe('stranded uploads at start-up', () => {
     const stale = write(w.inbound('lab-b'), tempNameFor('RESULTS_stale.csv'), 'Lot,Material\n', 10_000);
     expect(await r.scan()).toMatchObject({ strandedAnswered: 1 });
     expect(existsSync(stale)).toBe(false);
-    expect(lg.store.listSubmissions({ partner: 'lab-b' })[0]).toMatchObject({ originalName: 'RESULTS_stale.csv', state: 'quarantined', errorCode: 'E_PARTIAL_UPLOAD' });
+    expect((await lg.store.ledger.listSubmissions({ partner: 'lab-b' }))[0]).toMatchObject({ originalName: 'RESULTS_stale.csv', state: 'quarantined', errorCode: 'E_PARTIAL_UPLOAD' });
   });
 
   it('registers partial uploads left unregistered in .quarantine/ (disk full), once', async () => {
@@ -99,7 +99,7 @@ describe('stranded uploads at start-up', () => {
     for (const n of names) write(quarantineDir('lab-a'), n, `partial ${n}`, 120_000);
     expect(await reconciler().scan()).toMatchObject({ strandedAnswered: 2, errors: [] });
     expect(readdirSync(quarantineDir('lab-a'))).toEqual([]);
-    const subs = lg.store.listSubmissions({ partner: 'lab-a' });
+    const subs = await lg.store.ledger.listSubmissions({ partner: 'lab-a' });
     expect(subs.map((s) => [s.originalName, s.state, s.errorCode, s.receivedAt]).sort()).toEqual([
       ['RESULTS_a.csv', 'quarantined', 'E_PARTIAL_UPLOAD', new Date(at).toISOString()],
       ['RESULTS_b.csv', 'quarantined', 'E_PARTIAL_UPLOAD', new Date(at + 1).toISOString()],
@@ -109,7 +109,7 @@ describe('stranded uploads at start-up', () => {
     // A crash between the ledger row and the removal leaves the copy: it is removed, not registered again.
     write(quarantineDir('lab-a'), names[0], `partial ${names[0]}`, 120_000);
     expect(await reconciler().scan()).toMatchObject({ strandedAnswered: 0, strandedRemoved: 1 });
-    expect(lg.store.listSubmissions({ partner: 'lab-a' })).toHaveLength(2);
+    expect(await lg.store.ledger.listSubmissions({ partner: 'lab-a' })).toHaveLength(2);
     expect(readdirSync(quarantineDir('lab-a'))).toEqual([]);
   });
 
@@ -121,7 +121,7 @@ describe('stranded uploads at start-up', () => {
     // Start-up pass: the partial set aside before this process started is answered.
     expect(await r.scan()).toMatchObject({ strandedAnswered: 1 });
     expect(await r.scan()).toMatchObject({ strandedAnswered: 0 });
-    expect(lg.store.listSubmissions({ partner: 'lab-a' }).map((s) => s.originalName)).toEqual(['RESULTS_before.csv']);
+    expect((await lg.store.ledger.listSubmissions({ partner: 'lab-a' })).map((s) => s.originalName)).toEqual(['RESULTS_before.csv']);
     expect(readdirSync(quarantineDir('lab-a'))).toEqual([expect.stringMatching(/RESULTS_now\.csv$/)]);
   });
 });

@@ -12,8 +12,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp.close();
 });
-afterEach(() => {
-  closeWorlds();
+afterEach(async () => {
+  await closeWorlds();
   smtp.mails.length = 0;
 });
 
@@ -21,7 +21,7 @@ const mail = (name: string, to: string) => ({ name, type: 'email', host: '127.0.
 
 describe('digest', () => {
   it('sends each recipient group the lots it follows, once a day', async () => {
-    const w = makeWorld({
+    const w = await makeWorld({
       publicUrl: 'https://lotgate.northwind.test',
       notifications: { channels: [mail('qa-mail', 'qa@northwind.test'), mail('acme-mail', 'acme-desk@northwind.test')], rules: [] },
       jobs: {
@@ -57,7 +57,7 @@ describe('digest', () => {
   });
 
   it('names a group’s unknown channel instead of sending', async () => {
-    const w = makeWorld({ notifications: { channels: [mail('qa-mail', 'qa@northwind.test')] }, jobs: { digest: { groups: [{ name: 'qa', to: ['qa-mial'] }] } } });
+    const w = await makeWorld({ notifications: { channels: [mail('qa-mail', 'qa@northwind.test')] }, jobs: { digest: { groups: [{ name: 'qa', to: ['qa-mial'] }] } } });
     const r = await w.run('digest');
     expect(r).toMatchObject({ status: 'error', error: 'jobs.digest.groups qa: no notification channel named "qa-mial"' });
     expect(smtp.mails).toEqual([]);

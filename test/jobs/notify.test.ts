@@ -18,8 +18,8 @@ afterAll(async () => {
   await smtp.close();
   await teams.close();
 });
-afterEach(() => {
-  closeWorlds();
+afterEach(async () => {
+  await closeWorlds();
   smtp.mails.length = 0;
   smtp.refuse = () => null;
   teams.requests.length = 0;
@@ -27,8 +27,8 @@ afterEach(() => {
   teams.answer = () => 'ok';
 });
 
-function notifyWorld(partners: Record<string, Record<string, unknown>> = {}): World {
-  return makeWorld({
+async function notifyWorld(partners: Record<string, Record<string, unknown>> = {}): Promise<World> {
+  return await makeWorld({
     env: { TEAMS_QA: `${teams.url}/webhook` },
     publicUrl: 'https://lotgate.northwind.test/',
     partners,
@@ -49,7 +49,7 @@ const subjects = () => smtp.mails.map((m) => m.subject).sort();
 
 describe('notify', () => {
   it('sends each event once per channel its rules name, with a link to the lot or file', async () => {
-    const w = notifyWorld();
+    const w = await notifyWorld();
     await ingestDemo(w);
     const junk = await w.ingestFile('bravo-lab', path.join(FIXTURES, 'bad', 'LIMS_EXPORT_junk.csv'));
     expect(junk.state).toBe('rejected');
@@ -76,15 +76,15 @@ describe('notify', () => {
     expect(smtp.mails).toHaveLength(mails);
     expect(teams.requests).toHaveLength(3);
     // Even when the cursor is lost and the whole window is read again.
-    w.lg.store.setJobCursor('notify:audit-seq', '0');
+    await w.lg.store.jobs.setJobCursor('notify:audit-seq', '0');
     const reread = await w.run('notify');
     expect(reread.status === 'busy' ? -1 : Number(reread.counts.alreadySent)).toBeGreaterThan(0);
     expect(smtp.mails).toHaveLength(mails);
-    expect(w.lg.store.countNotificationsSent()).toEqual({ sent: mails + 3, failed: 0 });
+    expect(await w.lg.store.notifications.countNotificationsSent()).toEqual({ sent: mails + 3, failed: 0 });
   });
 
   it('retries a failed send on the next run without repeating the sends that went out', async () => {
-    const w = notifyWorld();
+    const w = await notifyWorld();
     await ingestDemo(w, ['erp', 'acme-cmo']);
     // The mail server refuses the blocked-lot mail once (451: try again later).
     let refused = 0;
@@ -103,7 +103,7 @@ describe('notify', () => {
   });
 
   it('reports a partner silent longer than its expected cadence, once per silence', async () => {
-    const w = notifyWorld({ 'delta-cmo': { expectedCadenceHours: 24 } });
+    const w = await notifyWorld({ 'delta-cmo': { expectedCadenceHours: 24 } });
     await ingestDemo(w, ['erp', 'delta-cmo']);
     await w.run('notify');
     const before = smtp.mails.length;
@@ -128,7 +128,7 @@ describe('notify', () => {
   });
 
   it('keeps quiet about lot changes a shadow-mode partner caused', async () => {
-    const w = notifyWorld({ 'acme-cmo': { mode: 'shadow' } });
+    const w = await notifyWorld({ 'acme-cmo': { mode: 'shadow' } });
     await ingestDemo(w, ['erp', 'acme-cmo']);
     await w.run('notify');
     expect(subjects().filter((s) => s.includes('BLOCKED'))).toEqual([]);

@@ -37,10 +37,10 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     ...extra,
   });
   const put = (folder: string, name: string, as = name) => copyFileSync(path.join(FIXTURES, 'acme-cmo', name), path.join(folder, as));
-  const pulled = (w: World) => w.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 100 }).filter((s) => s.source === 'pull');
+  const pulled = async (w: World) => (await w.lg.store.ledger.listSubmissions({ partner: 'acme-cmo', limit: 100 })).filter((s) => s.source === 'pull');
 
   async function world(folder: string, extra: Record<string, unknown> = {}): Promise<World> {
-    const w = makeWorld({ partners: { 'acme-cmo': { pull: pullCfg(folder, extra) } } });
+    const w = await makeWorld({ partners: { 'acme-cmo': { pull: pullCfg(folder, extra) } } });
     await w.ingest('erp');
     return w;
   }
@@ -55,7 +55,7 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
 
     const r1 = await w.run('pull');
     expect(r1).toMatchObject({ status: 'ok', counts: { partners: 1, fetched: 1, waiting: 1 } });
-    expect(pulled(w).map((s) => [s.originalName, s.state])).toEqual([['Abweichungen_20261119.csv', 'applied']]);
+    expect((await pulled(w)).map((s) => [s.originalName, s.state])).toEqual([['Abweichungen_20261119.csv', 'applied']]);
     expect(readdirSync(folder).sort()).toEqual(['Chargenstatus_20261119.csv', 'notes.txt', 'processed']);
     expect(readdirSync(path.join(folder, 'processed')).sort()).toEqual(['Abweichungen_20261119.csv', 'Abweichungen_20261119.csv.done']);
     // Applied like an upload: the acknowledgment is in the partner's outbound folder.
@@ -64,12 +64,12 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     writeFileSync(path.join(folder, 'Chargenstatus_20261119.csv.done'), '');
     const r2 = await w.run('pull');
     expect(r2).toMatchObject({ counts: { fetched: 1, waiting: 0 } });
-    expect(pulled(w).map((s) => s.originalName).sort()).toEqual(['Abweichungen_20261119.csv', 'Chargenstatus_20261119.csv']);
+    expect((await pulled(w)).map((s) => s.originalName).sort()).toEqual(['Abweichungen_20261119.csv', 'Chargenstatus_20261119.csv']);
 
     // Both files were moved away: nothing left to fetch.
     const r3 = await w.run('pull');
     expect(r3).toMatchObject({ counts: { fetched: 0, listed: 0 } });
-    expect(pulled(w)).toHaveLength(2);
+    expect(await pulled(w)).toHaveLength(2);
   });
 
   it('waits for a file to hold still (stable size), fetches it once with after: leave, and fetches a changed file again', async () => {
@@ -83,7 +83,7 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     expect(await w.run('pull')).toMatchObject({ counts: { fetched: 1 } });
     expect(await w.run('pull')).toMatchObject({ counts: { fetched: 0, alreadyFetched: 1 } });
     expect(readdirSync(folder)).toEqual(['Abweichungen_20261119.csv']); // leave
-    expect(pulled(w)).toHaveLength(1);
+    expect(await pulled(w)).toHaveLength(1);
 
     // The partner rewrites the file (one more line): a new remote file, fetched once it is stable.
     appendFileSync(path.join(folder, 'Abweichungen_20261119.csv'), '\r\n');
@@ -92,7 +92,7 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     const again = await w.run('pull');
     expect(again.status === 'busy' ? null : again.error).toBeNull();
     expect(again).toMatchObject({ counts: { fetched: 1 } });
-    expect(pulled(w)).toHaveLength(2);
+    expect(await pulled(w)).toHaveLength(2);
   });
 
   it('puts pulled files on the partner queue when a queue runs', async () => {
@@ -104,8 +104,8 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     const r = await w.run('pull', {}, { enqueue: async (p, id) => void queued.push([p, id]) });
     expect(r.status === 'busy' ? null : r.error).toBeNull();
     expect(r).toMatchObject({ counts: { fetched: 1 } });
-    expect(queued).toEqual([['acme-cmo', pulled(w)[0].id]]);
-    expect(pulled(w)[0].state).toBe('received'); // the workers apply it
+    expect(queued).toEqual([['acme-cmo', (await pulled(w))[0].id]]);
+    expect((await pulled(w))[0].state).toBe('received'); // the workers apply it
     expect(readdirSync(folder)).toEqual([]); // after: delete, marker included
   });
 
@@ -127,19 +127,19 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     // What the crash left: a half-written temp file, a fetch marked as started, nothing in the ledger.
     const tmpDir = path.join(w.config.dataDir, 'pull', 'acme-cmo');
     expect(readdirSync(tmpDir).filter((f) => f.endsWith('.part'))).toHaveLength(1);
-    expect(w.lg.store.listPulledFiles({ partner: 'acme-cmo' }).map((r) => r.state)).toEqual(['fetching']);
-    expect(pulled(w)).toEqual([]);
+    expect((await w.lg.store.pulls.listPulledFiles({ partner: 'acme-cmo' })).map((r) => r.state)).toEqual(['fetching']);
+    expect(await pulled(w)).toEqual([]);
 
     // The dead process's lease runs out first; then the next run recovers.
     expect(await w.run('pull')).toMatchObject({ status: 'busy' });
     w.clock.advance(130_000);
     const r = await w.run('pull');
     expect(r).toMatchObject({ status: 'ok', counts: { fetched: 1, recovered: 1 } });
-    expect(pulled(w).map((s) => [s.originalName, s.state])).toEqual([['Chargenstatus_20261119.csv', 'applied_with_errors']]);
+    expect((await pulled(w)).map((s) => [s.originalName, s.state])).toEqual([['Chargenstatus_20261119.csv', 'applied_with_errors']]);
     expect(readdirSync(tmpDir).filter((f) => f.endsWith('.part'))).toEqual([]);
-    expect(w.lg.store.listPulledFiles({ partner: 'acme-cmo' })).toEqual([expect.objectContaining({ state: 'fetched', submissionId: pulled(w)[0].id })]);
+    expect(await w.lg.store.pulls.listPulledFiles({ partner: 'acme-cmo' })).toEqual([expect.objectContaining({ state: 'fetched', submissionId: (await pulled(w))[0].id })]);
     expect(await w.run('pull')).toMatchObject({ counts: { fetched: 0, alreadyFetched: 1 } });
-    expect(pulled(w)).toHaveLength(1);
+    expect(await pulled(w)).toHaveLength(1);
   });
 
   it('does not register a file twice when the crash came after registration', async () => {
@@ -153,21 +153,21 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
       },
     });
     expect(crashed).toMatchObject({ status: 'error', error: expect.stringContaining('simulated crash after registration') });
-    expect(pulled(w)).toHaveLength(1);
-    expect(w.lg.store.listPulledFiles({ partner: 'acme-cmo' })[0].state).toBe('fetching');
+    expect(await pulled(w)).toHaveLength(1);
+    expect((await w.lg.store.pulls.listPulledFiles({ partner: 'acme-cmo' }))[0].state).toBe('fetching');
 
     const r = await w.run('pull');
     expect(r).toMatchObject({ status: 'ok', counts: { fetched: 1, recovered: 1 } });
-    const subs = pulled(w);
+    const subs = await pulled(w);
     expect(subs).toHaveLength(1);
     expect(subs[0].state).toBe('applied');
-    expect(w.lg.store.listPulledFiles({ partner: 'acme-cmo' })[0]).toMatchObject({ state: 'fetched', submissionId: subs[0].id });
+    expect((await w.lg.store.pulls.listPulledFiles({ partner: 'acme-cmo' }))[0]).toMatchObject({ state: 'fetched', submissionId: subs[0].id });
   });
 
   it('refuses a server whose host key is not the configured one, and still pulls from the other partners', async () => {
     const good = remoteDir();
     const bad = remoteDir();
-    const w = makeWorld({
+    const w = await makeWorld({
       partners: {
         'acme-cmo': { pull: pullCfg(good, { doneMarker: '.done' }) },
         'bravo-lab': { pull: pullCfg(bad, { hostFingerprint: `SHA256:${'A'.repeat(43)}` }) },
@@ -184,7 +184,7 @@ describe.skipIf(!started.ok)('pull from a partner’s SFTP server', () => {
     const error = r.status === 'busy' ? '' : r.error ?? '';
     expect(error).toContain(`bravo-lab: sftp://${sshd.user}@127.0.0.1:${sshd.port}: host key ${sshd.hostFingerprint} is not one of the configured hostFingerprint values`);
     expect(error).toContain('delta-cmo.yaml: pull.password: secrets are never written in partner files');
-    expect(pulled(w)).toHaveLength(1);
-    expect(w.lg.store.listSubmissions({ partner: 'bravo-lab' })).toEqual([]);
+    expect(await pulled(w)).toHaveLength(1);
+    expect(await w.lg.store.ledger.listSubmissions({ partner: 'bravo-lab' })).toEqual([]);
   });
 });

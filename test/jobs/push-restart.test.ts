@@ -15,18 +15,18 @@ beforeAll(async () => {
   erp = await startReceiver();
 });
 afterAll(async () => {
-  closeWorlds();
+  await closeWorlds();
   await erp.close();
 });
 
 describe('push killed mid-delivery', () => {
   it('re-delivers with the same key after a restart; the receiver stores it once; lotgate marks it sent', async () => {
-    const w = makeWorld({
+    const w = await makeWorld({
       connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*'], { timeoutMs: 60_000 })],
       jobs: { leaseSeconds: 60, push: { visibilitySeconds: 120 } },
     });
     await w.ingest('erp');
-    const ids = w.lg.store.listOutbox({ limit: 1000 }).map((m) => m.id);
+    const ids = (await w.lg.store.outbox.listOutbox({ limit: 1000 })).map((m) => m.id);
     expect(ids.length).toBeGreaterThan(1);
 
     let child: Child | null = null;
@@ -43,9 +43,9 @@ describe('push killed mid-delivery', () => {
     expect(erp.stored.has(first)).toBe(true);
 
     // What the dead process left: the message claimed but not sent, its run unfinished, its lease.
-    expect(w.lg.store.getOutbox(first)).toMatchObject({ state: 'pending', attempts: 1, sentAt: null });
-    expect(w.lg.store.listDeliveries(first)).toEqual([]);
-    const dead = w.lg.store.listJobRuns({ name: 'push' })[0];
+    expect(await w.lg.store.outbox.getOutbox(first)).toMatchObject({ state: 'pending', attempts: 1, sentAt: null });
+    expect(await w.lg.store.outbox.listDeliveries(first)).toEqual([]);
+    const dead = (await w.lg.store.jobs.listJobRuns({ name: 'push' }))[0];
     expect(dead).toMatchObject({ finishedAt: null, status: 'error', error: UNFINISHED_RUN_ERROR });
     const list = JSON.parse((await cli(w.configPath, ['job', 'list', '--json'])).stdout) as { name: string; running: unknown; lastRun: { outcome: string } }[];
     expect(list.find((j) => j.name === 'push')).toMatchObject({ running: { holder: dead.holder }, lastRun: { outcome: 'running' } });
@@ -61,10 +61,10 @@ describe('push killed mid-delivery', () => {
     expect(erp.seen.filter((k) => k === first)).toHaveLength(2);
     expect([...erp.stored.keys()].sort()).toEqual([...ids].sort());
     expect(erp.seen).toHaveLength(ids.length + 1);
-    expect(w.lg.store.getOutbox(first)).toMatchObject({ state: 'sent', attempts: 2 });
-    expect(w.lg.store.listOutbox({ state: 'pending' })).toEqual([]);
+    expect(await w.lg.store.outbox.getOutbox(first)).toMatchObject({ state: 'sent', attempts: 2 });
+    expect(await w.lg.store.outbox.listOutbox({ state: 'pending' })).toEqual([]);
     // The interrupted run stays on record as such.
-    expect(w.lg.store.listJobRuns({ name: 'push' }).map((r) => [r.status, r.error])).toEqual([
+    expect((await w.lg.store.jobs.listJobRuns({ name: 'push' })).map((r) => [r.status, r.error])).toEqual([
       ['ok', null],
       ['error', UNFINISHED_RUN_ERROR],
     ]);

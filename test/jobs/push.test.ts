@@ -19,8 +19,8 @@ afterAll(async () => {
   await erp.close();
   await qms.close();
 });
-afterEach(() => {
-  closeWorlds();
+afterEach(async () => {
+  await closeWorlds();
   for (const r of [erp, qms]) {
     r.seen.length = 0;
     r.stored.clear();
@@ -40,17 +40,17 @@ async function pushUntilDone(w: World): Promise<number> {
   throw new Error('the outbox did not drain in 30 runs');
 }
 
-const outboxIds = (w: World, state?: 'pending' | 'sent' | 'dead' | 'held') => w.lg.store.listOutbox({ state, limit: 100_000 }).map((m) => m.id);
+const outboxIds = async (w: World, state?: 'pending' | 'sent' | 'dead' | 'held') => (await w.lg.store.outbox.listOutbox({ state, limit: 100_000 })).map((m) => m.id);
 
 describe('push', () => {
   it('delivers every message once per receiver, although one receiver fails the first 2 times for each', async () => {
     // The ERP endpoint takes everything; the QMS endpoint takes qms.* and also erp.* (a message
     // routed to two connectors).
-    const w = makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*']), httpConnector('qms-http', qms.url, ['qms.*', 'erp.*'])] });
+    const w = await makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*']), httpConnector('qms-http', qms.url, ['qms.*', 'erp.*'])] });
     await ingestDemo(w);
-    const all = outboxIds(w);
+    const all = await outboxIds(w);
     expect(all.length).toBeGreaterThan(10);
-    expect(new Set(w.lg.store.listOutbox({ limit: 100_000 }).map((m) => m.topic))).toEqual(new Set(['erp.lot_readiness', 'qms.deviation', 'qms.disposition_request']));
+    expect(new Set((await w.lg.store.outbox.listOutbox({ limit: 100_000 })).map((m) => m.topic))).toEqual(new Set(['erp.lot_readiness', 'qms.deviation', 'qms.disposition_request']));
     qms.answer = (_key, nth) => (nth <= 2 ? 503 : 'ok');
 
     const first = await w.run('push');
@@ -59,7 +59,7 @@ describe('push', () => {
     // Each retry comes after the backoff (the clock moves past it). A lot's newer states wait
     // for its older one, so the failures of one key come one message after the other.
     await pushUntilDone(w);
-    expect(outboxIds(w, 'sent').sort()).toEqual([...all].sort());
+    expect((await outboxIds(w, 'sent')).sort()).toEqual([...all].sort());
 
     // ERP: each id once, never repeated (its deliveries succeeded the first time).
     expect(erp.seen.length).toBe(all.length);
@@ -70,7 +70,7 @@ describe('push', () => {
     for (const id of all) expect(qms.seen.filter((k) => k === id)).toHaveLength(3);
 
     for (const id of all) {
-      expect(w.lg.store.listDeliveries(id).map((d) => [d.connector, d.state, d.attempts])).toEqual([
+      expect((await w.lg.store.outbox.listDeliveries(id)).map((d) => [d.connector, d.state, d.attempts])).toEqual([
         ['erp-http', 'sent', 1],
         ['qms-http', 'sent', 3],
       ]);
@@ -82,9 +82,9 @@ describe('push', () => {
   });
 
   it('keeps the order of each lot’s states at the receiver: a key waits behind its failing older message', async () => {
-    const w = makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*'])] });
+    const w = await makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*'])] });
     await ingestDemo(w);
-    const readiness = w.lg.store.listOutbox({ topic: 'erp.lot_readiness', limit: 100_000 });
+    const readiness = await w.lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness', limit: 100_000 });
     const byKey = new Map<string, string[]>();
     for (const m of readiness) byKey.set(m.key, [...(byKey.get(m.key) ?? []), m.id]);
     const multi = [...byKey].filter(([, ids]) => ids.length > 1);
@@ -96,24 +96,24 @@ describe('push', () => {
     // None of the newer messages of those keys was sent while the older one was failing.
     for (const [, ids] of multi) for (const id of ids.slice(1)) expect(erp.seen).not.toContain(id);
     await pushUntilDone(w);
-    expect(w.lg.store.listOutbox({ state: 'pending', topic: 'erp.lot_readiness' })).toEqual([]);
+    expect(await w.lg.store.outbox.listOutbox({ state: 'pending', topic: 'erp.lot_readiness' })).toEqual([]);
     // Stored in the order the states were recorded, per key.
     const storedOrder = [...erp.stored.keys()];
     for (const [, ids] of byKey) expect(storedOrder.filter((id) => ids.includes(id))).toEqual(ids);
   });
 
   it('dead-letters after maxAttempts and sends again after `lotgate outbox retry`', async () => {
-    const w = makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*'], { maxAttempts: 3 })] });
+    const w = await makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*'], { maxAttempts: 3 })] });
     await w.ingest('erp');
-    const ids = outboxIds(w);
+    const ids = await outboxIds(w);
     expect(ids.length).toBeGreaterThan(0);
     erp.answer = () => 503;
     for (let i = 0; i < 3; i++) {
       await w.run('push');
       w.clock.advance(60_000);
     }
-    expect(outboxIds(w, 'dead').sort()).toEqual([...ids].sort());
-    const dead = w.lg.store.getOutbox(ids[0])!;
+    expect((await outboxIds(w, 'dead')).sort()).toEqual([...ids].sort());
+    const dead = (await w.lg.store.outbox.getOutbox(ids[0]))!;
     expect(dead.lastError).toMatch(/erp-http: gave up after 3 attempts: .*HTTP 503/);
     expect(erp.seen.filter((k) => k === ids[0])).toHaveLength(3);
     // Dead is final: more runs send nothing.
@@ -131,12 +131,12 @@ describe('push', () => {
     const retried = await cli(w.configPath, ['outbox', 'retry', ids[0].slice(0, 12), '--by', 'qa.lead'], {});
     expect(retried.exitCode).toBe(0);
     expect(retried.stdout).toContain('pending again');
-    expect(w.lg.store.getOutbox(ids[0])).toMatchObject({ state: 'pending', attempts: 0 });
-    expect(w.lg.store.listAudit({ action: 'outbox.retry' })[0]).toMatchObject({ actor: 'operator:qa.lead', subject: `outbox:${ids[0]}` });
+    expect(await w.lg.store.outbox.getOutbox(ids[0])).toMatchObject({ state: 'pending', attempts: 0 });
+    expect((await w.lg.store.audit.listAudit({ action: 'outbox.retry' }))[0]).toMatchObject({ actor: 'operator:qa.lead', subject: `outbox:${ids[0]}` });
     await w.run('push');
-    expect(w.lg.store.getOutbox(ids[0])).toMatchObject({ state: 'sent' });
+    expect(await w.lg.store.outbox.getOutbox(ids[0])).toMatchObject({ state: 'sent' });
     expect(erp.stored.has(ids[0])).toBe(true);
-    expect(outboxIds(w, 'dead')).toHaveLength(ids.length - 1);
+    expect(await outboxIds(w, 'dead')).toHaveLength(ids.length - 1);
     // A message that is not dead cannot be retried.
     const again = await cli(w.configPath, ['outbox', 'retry', ids[0]]);
     expect(again.exitCode).toBe(1);
@@ -146,30 +146,30 @@ describe('push', () => {
   });
 
   it('dead-letters at once when the receiver refuses the message (4xx)', async () => {
-    const w = makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*'])] });
+    const w = await makeWorld({ connectors: [httpConnector('erp-http', erp.url, ['erp.*'])] });
     await w.ingest('erp');
     erp.answer = () => 422;
     await w.run('push');
-    expect(outboxIds(w, 'pending')).toEqual([]);
-    expect(outboxIds(w, 'dead').length).toBeGreaterThan(0);
-    expect(w.lg.store.getOutbox(outboxIds(w, 'dead')[0])!.lastError).toMatch(/not retryable: .*HTTP 422/);
+    expect(await outboxIds(w, 'pending')).toEqual([]);
+    expect((await outboxIds(w, 'dead')).length).toBeGreaterThan(0);
+    expect((await w.lg.store.outbox.getOutbox((await outboxIds(w, 'dead'))[0]))!.lastError).toMatch(/not retryable: .*HTTP 422/);
   });
 
   it('leaves a message no connector takes pending, saying why, and does not count it as sent', async () => {
-    const w = makeWorld({ connectors: [httpConnector('qms-http', qms.url, ['qms.*'])] });
+    const w = await makeWorld({ connectors: [httpConnector('qms-http', qms.url, ['qms.*'])] });
     await w.ingest('erp');
-    const erpMsgs = w.lg.store.listOutbox({ topic: 'erp.lot_readiness' });
+    const erpMsgs = await w.lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness' });
     expect(erpMsgs.length).toBeGreaterThan(0);
     const r = await w.run('push');
     expect(r).toMatchObject({ status: 'ok', counts: { unrouted: erpMsgs.length } });
-    const m = w.lg.store.getOutbox(erpMsgs[0].id)!;
+    const m = (await w.lg.store.outbox.getOutbox(erpMsgs[0].id))!;
     expect(m.state).toBe('pending');
     expect(m.lastError).toBe('no connector takes topic erp.lot_readiness (connectors: qms-http)');
     expect(qms.seen).toEqual([]);
   });
 
   it('fails the run with the configuration problems when a connector is misconfigured', async () => {
-    const w = makeWorld({ connectors: [{ name: 'erp', type: 'http', url: erp.url, topics: ['erp.*'], auth: { type: 'bearer', tokenEnv: 'NO_SUCH_TOKEN' } }] });
+    const w = await makeWorld({ connectors: [{ name: 'erp', type: 'http', url: erp.url, topics: ['erp.*'], auth: { type: 'bearer', tokenEnv: 'NO_SUCH_TOKEN' } }] });
     await w.ingest('erp');
     const r = await w.run('push');
     expect(r.status).toBe('error');
@@ -180,23 +180,23 @@ describe('push', () => {
 
 describe('onboarding mode shadow', () => {
   it('stores the messages a shadow partner’s files cause as held and never delivers them; a live partner’s still go out', async () => {
-    const w = makeWorld({
+    const w = await makeWorld({
       connectors: [httpConnector('erp-http', erp.url, ['erp.*', 'qms.*'])],
       partners: { 'acme-cmo': { mode: 'shadow' } },
     });
     await w.ingest('erp');
     const acme = await w.ingest('acme-cmo');
     const acmeSubs = new Set(acme.map((r) => r.submissionId));
-    const held = w.lg.store.listOutbox({ state: 'held', limit: 100_000 });
+    const held = await w.lg.store.outbox.listOutbox({ state: 'held', limit: 100_000 });
     expect(held.length).toBeGreaterThan(0);
     // Everything acme's files caused is held — its deviations too — and nothing else is.
     expect(held.every((m) => m.submissionId !== null && acmeSubs.has(m.submissionId))).toBe(true);
     expect(held.some((m) => m.topic === 'qms.deviation')).toBe(true);
-    expect(w.lg.store.listOutbox({ state: 'pending', limit: 100_000 }).some((m) => m.submissionId !== null && acmeSubs.has(m.submissionId))).toBe(false);
+    expect((await w.lg.store.outbox.listOutbox({ state: 'pending', limit: 100_000 })).some((m) => m.submissionId !== null && acmeSubs.has(m.submissionId))).toBe(false);
 
     // The lab (live) reports on acme's lots: what its results change is not held.
     const lab = await w.ingest('bravo-lab');
-    const labMsgs = w.lg.store.listOutbox({ limit: 100_000 }).filter((m) => lab.some((r) => r.submissionId === m.submissionId));
+    const labMsgs = (await w.lg.store.outbox.listOutbox({ limit: 100_000 })).filter((m) => lab.some((r) => r.submissionId === m.submissionId));
     expect(labMsgs.length).toBeGreaterThan(0);
     expect(labMsgs.every((m) => m.state === 'pending')).toBe(true);
 
@@ -207,28 +207,28 @@ describe('onboarding mode shadow', () => {
     expect(erp.seen.length).toBeGreaterThan(0);
     expect(erp.seen.filter((k) => heldIds.has(k))).toEqual([]);
     expect([...erp.stored.values()].some((m) => m.topic === 'qms.deviation')).toBe(false);
-    expect(w.lg.store.listOutbox({ state: 'held', limit: 100_000 }).map((m) => m.id).sort()).toEqual([...heldIds].sort());
-    expect(outboxIds(w, 'pending')).toEqual([]);
+    expect((await w.lg.store.outbox.listOutbox({ state: 'held', limit: 100_000 })).map((m) => m.id).sort()).toEqual([...heldIds].sort());
+    expect(await outboxIds(w, 'pending')).toEqual([]);
   });
 });
 
 describe('deviation updates in the outbox', () => {
   it('puts each applied deviation version in the outbox once, in the file’s transaction; a replay adds nothing', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     await w.ingest('erp');
     const [devFile] = await w.ingest('acme-cmo', ['Abweichungen_20261119.csv']);
-    const devs = w.lg.store.listOutbox({ topic: 'qms.deviation', limit: 1000 });
+    const devs = await w.lg.store.outbox.listOutbox({ topic: 'qms.deviation', limit: 1000 });
     expect(devs.map((m) => m.key).sort()).toEqual(['acme-cmo/ABW-2026-0087', 'acme-cmo/ABW-2026-0090', 'acme-cmo/ABW-2026-0094', 'acme-cmo/ABW-2026-0101']);
     expect(devs.every((m) => m.submissionId === devFile.submissionId)).toBe(true);
     const p = devs.find((m) => m.key === 'acme-cmo/ABW-2026-0087')!.payload as { status: string; affectedLots: { lotNumber: string }[] };
     // The latest version (closed) is what goes out, with the lots it names.
     expect(p.status).toBe('closed');
     expect(p.affectedLots.map((l) => l.lotNumber)).toEqual(['NW26-0411']);
-    const before = w.lg.store.countOutbox();
+    const before = await w.lg.store.outbox.countOutbox();
     // The same versions applied again (a replay of the archived original): same message ids.
-    const sub = w.lg.store.getSubmission(devFile.submissionId)!;
+    const sub = (await w.lg.store.ledger.getSubmission(devFile.submissionId))!;
     const replayId = await registerFile(w.lg, { partner: 'acme-cmo', path: sub.archivePath, name: sub.originalName, source: 'replay', removeSource: false, replayOf: sub.id });
     expect((await processSubmission(w.lg, replayId)).state).toBe('applied');
-    expect(w.lg.store.countOutbox()).toEqual(before);
+    expect(await w.lg.store.outbox.countOutbox()).toEqual(before);
   });
 });

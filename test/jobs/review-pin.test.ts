@@ -14,21 +14,21 @@ import { cli } from './helpers/cli.js';
 import { closeWorlds, makeWorld, ROOT, silent, type World } from './helpers/world.js';
 
 const opened: Lotgate[] = [];
-afterEach(() => {
-  for (const lg of opened.splice(0)) lg.close();
-  closeWorlds();
+afterEach(async () => {
+  for (const lg of opened.splice(0)) await lg.close();
+  await closeWorlds();
 });
 
 /** The review world with its own copy of the mappings, so a test can change one. */
-async function world(): Promise<{ w: World; mapping: string; lg: () => Lotgate }> {
-  const w = makeWorld({ partners: { 'bravo-lab': { mode: 'review' } } });
+async function world(): Promise<{ w: World; mapping: string; lg: () => Promise<Lotgate> }> {
+  const w = await makeWorld({ partners: { 'bravo-lab': { mode: 'review' } } });
   const own = path.join(w.dir, 'mappings');
   cpSync(path.join(ROOT, 'mappings'), own, { recursive: true });
   const cfg = YAML.parse(readFileSync(w.configPath, 'utf8')) as Record<string, unknown>;
   writeFileSync(w.configPath, YAML.stringify({ ...cfg, mappingsDir: own }));
   for (const p of ['erp', 'acme-cmo', 'delta-cmo']) await w.ingest(p);
-  const lg = () => {
-    const l = createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: silent });
+  const lg = async () => {
+    const l = await createLotgate(loadConfig({ configPath: w.configPath, env: {} }), { log: silent });
     opened.push(l);
     return l;
   };
@@ -36,7 +36,7 @@ async function world(): Promise<{ w: World; mapping: string; lg: () => Lotgate }
 }
 
 async function replay(lg: Lotgate, id: number) {
-  const sub = lg.store.getSubmission(id)!;
+  const sub = (await lg.store.ledger.getSubmission(id))!;
   const newId = await registerFile(lg, { partner: sub.partner, path: sub.archivePath, name: sub.originalName, source: 'replay', removeSource: false, replayOf: id });
   return processSubmission(lg, newId);
 }
@@ -46,7 +46,7 @@ describe('pinned review approvals', () => {
     const { w, mapping, lg } = await world();
     const [held] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
     expect(held.state).toBe('pending_review');
-    const reviewed = w.lg.store.getSubmission(held.submissionId)!;
+    const reviewed = (await w.lg.store.ledger.getSubmission(held.submissionId))!;
 
     appendFileSync(mapping, '\n# changed after the preview\n');
     const stale = await cli(w.configPath, ['submission', 'approve', String(held.submissionId), '--reason', 'looked fine', '--by', 'qa.anna', '--json']);
@@ -54,38 +54,38 @@ describe('pinned review approvals', () => {
     expect(stale.stderr).toMatch(/E_REVIEW_STALE/);
     expect(stale.stderr).toContain(`lotgate replay ${held.submissionId}`);
     // Nothing applied, still waiting, no approval recorded.
-    expect(w.lg.store.getSubmission(held.submissionId)).toMatchObject({ state: 'pending_review', mappingHash: reviewed.mappingHash, applied: reviewed.applied });
-    expect(w.lg.store.listAudit({ action: 'submission.approved' })).toHaveLength(0);
+    expect(await w.lg.store.ledger.getSubmission(held.submissionId)).toMatchObject({ state: 'pending_review', mappingHash: reviewed.mappingHash, applied: reviewed.applied });
+    expect(await w.lg.store.audit.listAudit({ action: 'submission.approved' })).toHaveLength(0);
 
     // Two replays: each is a new preview with the current mapping; only the last stays approvable.
-    const l = lg();
+    const l = await lg();
     const first = await replay(l, held.submissionId);
     const second = await replay(l, held.submissionId);
     expect([first.state, second.state]).toEqual(['pending_review', 'pending_review']);
-    const pending = w.lg.store.listSubmissions({ partner: 'bravo-lab', state: 'pending_review' });
+    const pending = await w.lg.store.ledger.listSubmissions({ partner: 'bravo-lab', state: 'pending_review' });
     expect(pending.map((s) => s.id)).toEqual([second.submissionId]);
-    expect(w.lg.store.getSubmission(held.submissionId)).toMatchObject({ state: 'duplicate', duplicateOf: first.submissionId, errorCode: 'W_REVIEW_SUPERSEDED' });
-    expect(w.lg.store.getSubmission(first.submissionId)).toMatchObject({ state: 'duplicate', duplicateOf: second.submissionId });
+    expect(await w.lg.store.ledger.getSubmission(held.submissionId)).toMatchObject({ state: 'duplicate', duplicateOf: first.submissionId, errorCode: 'W_REVIEW_SUPERSEDED' });
+    expect(await w.lg.store.ledger.getSubmission(first.submissionId)).toMatchObject({ state: 'duplicate', duplicateOf: second.submissionId });
 
     const old = await cli(w.configPath, ['submission', 'approve', String(held.submissionId), '--reason', 'x', '--by', 'qa.anna', '--json']);
     expect(JSON.parse(old.stdout)).toMatchObject({ changed: false, supersededBy: first.submissionId });
     const ok = await cli(w.configPath, ['submission', 'approve', String(second.submissionId), '--reason', 'new preview checked', '--by', 'qa.anna', '--json']);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ changed: true, state: 'applied_with_errors' });
-    expect(w.lg.store.listAudit({ action: 'submission.approved' })).toHaveLength(1);
+    expect(await w.lg.store.audit.listAudit({ action: 'submission.approved' })).toHaveLength(1);
   });
 
   it('refuses an approval whose counts differ from the preview, and commits nothing', async () => {
     const { w } = await world();
     const [held] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
-    const sub = w.lg.store.getSubmission(held.submissionId)!;
+    const sub = (await w.lg.store.ledger.getSubmission(held.submissionId))!;
     // Pretend the reviewer saw other numbers (what a change of master data since would produce).
-    w.lg.store.updateSubmission(held.submissionId, { applied: sub.applied + 1, rejected: sub.rejected - 1 });
+    await w.lg.store.ledger.updateSubmission(held.submissionId, { applied: sub.applied + 1, rejected: sub.rejected - 1 });
     const r = await cli(w.configPath, ['submission', 'approve', String(held.submissionId), '--reason', 'x', '--by', 'qa.anna']);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/E_REVIEW_STALE: .*the preview showed rows \d+, applied \d+, rejected 0/);
-    expect(w.lg.store.getSubmission(held.submissionId)?.state).toBe('pending_review');
-    expect(w.lg.store.listAudit({ action: 'submission.approved' })).toHaveLength(0);
-    expect(w.lg.store.listRejectedRows(held.submissionId).map((x) => x.code)).toEqual(['E_BAD_DATE']);
+    expect((await w.lg.store.ledger.getSubmission(held.submissionId))?.state).toBe('pending_review');
+    expect(await w.lg.store.audit.listAudit({ action: 'submission.approved' })).toHaveLength(0);
+    expect((await w.lg.store.ledger.listRejectedRows(held.submissionId)).map((x) => x.code)).toEqual(['E_BAD_DATE']);
   });
 });

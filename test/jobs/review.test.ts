@@ -14,15 +14,19 @@ import { closeWorlds, FIXTURES, makeWorld, ROOT, type World } from './helpers/wo
 afterEach(() => closeWorlds());
 
 type Board = Record<string, { state: string | null; reasons: string[] }>;
-function board(w: World): Board {
+async function board(w: World): Promise<Board> {
   const out: Board = {};
-  for (const l of w.lg.store.listLots()) out[l.lotNumber] = { state: l.readiness, reasons: [...l.reasonCodes].sort() };
+  for (const l of await w.lg.store.reads.listLots()) out[l.lotNumber] = { state: l.readiness, reasons: [...l.reasonCodes].sort() };
   return out;
 }
-const testCount = (w: World) => w.lg.store.listLots().reduce((n, l) => n + w.lg.store.loadLotFacts(l.lotId).testResults.length, 0);
+const testCount = async (w: World) => {
+  let n = 0;
+  for (const l of await w.lg.store.reads.listLots()) n += (await w.lg.store.readiness.loadLotFacts(l.lotId)).testResults.length;
+  return n;
+};
 
 async function reviewWorld(): Promise<World> {
-  const w = makeWorld({ partners: { 'bravo-lab': { mode: 'review' } } });
+  const w = await makeWorld({ partners: { 'bravo-lab': { mode: 'review' } } });
   for (const p of ['erp', 'acme-cmo', 'delta-cmo']) await w.ingest(p);
   return w;
 }
@@ -30,9 +34,9 @@ async function reviewWorld(): Promise<World> {
 describe('onboarding mode review', () => {
   it('holds the facts until approval, then applies them once; a second approval changes nothing', async () => {
     const w = await reviewWorld();
-    const before = board(w);
-    const testsBefore = testCount(w);
-    const outboxBefore = w.lg.store.countOutbox();
+    const before = await board(w);
+    const testsBefore = await testCount(w);
+    const outboxBefore = await w.lg.store.outbox.countOutbox();
 
     const [held] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
     expect(held.state).toBe('pending_review');
@@ -43,42 +47,42 @@ describe('onboarding mode review', () => {
     expect(ack.message).toMatch(/row\(s\) would be applied and 1 rejected once the sponsor approves/);
     expect(ack.errors).toEqual([expect.objectContaining({ code: 'E_BAD_DATE', line: 14 })]);
     // Nothing counts: no test results, the same board, nothing in the outbox.
-    expect(testCount(w)).toBe(testsBefore);
-    expect(board(w)).toEqual(before);
-    expect(w.lg.store.countOutbox()).toEqual(outboxBefore);
-    expect(w.lg.store.listRejectedRows(held.submissionId).map((r) => r.code)).toEqual(['E_BAD_DATE']);
+    expect(await testCount(w)).toBe(testsBefore);
+    expect(await board(w)).toEqual(before);
+    expect(await w.lg.store.outbox.countOutbox()).toEqual(outboxBefore);
+    expect((await w.lg.store.ledger.listRejectedRows(held.submissionId)).map((r) => r.code)).toEqual(['E_BAD_DATE']);
 
     const approved = await cli(w.configPath, ['submission', 'approve', String(held.submissionId), '--reason', 'checked against the LIMS printout', '--by', 'qa.anna', '--json']);
     expect(approved.exitCode, approved.stderr).toBe(0);
     const out = JSON.parse(approved.stdout) as { changed: boolean; state: string; ack: { state: string; message: string } };
     expect(out).toMatchObject({ changed: true, state: 'applied_with_errors' });
     expect(out.ack.message).toContain('Approved by qa.anna: checked against the LIMS printout');
-    const after = board(w);
+    const after = await board(w);
     expect(after).not.toEqual(before);
     expect(after['NW26-0411']).toEqual({ state: 'READY', reasons: [] });
-    const testsAfter = testCount(w);
+    const testsAfter = await testCount(w);
     expect(testsAfter).toBeGreaterThan(testsBefore);
     // The row errors are recorded once, not once for the preview and once for the apply.
-    expect(w.lg.store.listRejectedRows(held.submissionId).map((r) => r.code)).toEqual(['E_BAD_DATE']);
-    const audit = w.lg.store.listAudit({ subject: `submission:${held.submissionId}` });
+    expect((await w.lg.store.ledger.listRejectedRows(held.submissionId)).map((r) => r.code)).toEqual(['E_BAD_DATE']);
+    const audit = await w.lg.store.audit.listAudit({ subject: `submission:${held.submissionId}` });
     expect(audit.map((e) => e.action)).toEqual(['submission.applied_with_errors', 'submission.approved', 'submission.pending_review', 'submission.received']);
     expect(audit[1]).toMatchObject({ actor: 'operator:qa.anna', details: { by: 'qa.anna', reason: 'checked against the LIMS printout', partner: 'bravo-lab' } });
     expect(Date.parse((audit[1].details as { at: string }).at)).not.toBeNaN();
     // What the approved file changed goes out now (caused by it, not held).
-    expect(w.lg.store.listOutbox({ submissionId: held.submissionId, limit: 1000 }).length).toBeGreaterThan(0);
+    expect((await w.lg.store.outbox.listOutbox({ submissionId: held.submissionId, limit: 1000 })).length).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(held.ackPath, 'utf8'))).toMatchObject({ state: 'applied_with_errors' });
 
     const twice = await cli(w.configPath, ['submission', 'approve', String(held.submissionId), '--reason', 'again', '--by', 'qa.bob']);
     expect(twice.exitCode).toBe(0);
     expect(twice.stdout).toContain('already decided (applied_with_errors); nothing changed');
-    expect(testCount(w)).toBe(testsAfter);
-    expect(w.lg.store.listAudit({ action: 'submission.approved' })).toHaveLength(1);
-    expect(board(w)).toEqual(after);
+    expect(await testCount(w)).toBe(testsAfter);
+    expect(await w.lg.store.audit.listAudit({ action: 'submission.approved' })).toHaveLength(1);
+    expect(await board(w)).toEqual(after);
   });
 
   it('rejects a held file on the reviewer’s word: nothing applied, who and why recorded; approval afterwards is a no-op', async () => {
     const w = await reviewWorld();
-    const before = board(w);
+    const before = await board(w);
     const [held] = await w.ingest('bravo-lab', ['LIMS_SUMMARY_20261118.csv']);
     expect(held.state).toBe('pending_review');
     const noReason = await cli(w.configPath, ['submission', 'reject', String(held.submissionId), '--reason', '  ', '--by', 'qa.anna']);
@@ -88,11 +92,11 @@ describe('onboarding mode review', () => {
     const rejected = await cli(w.configPath, ['submission', 'reject', String(held.submissionId), '--reason', 'wrong sample plan', '--by', 'qa.anna', '--json']);
     expect(rejected.exitCode, rejected.stderr).toBe(0);
     expect(JSON.parse(rejected.stdout)).toMatchObject({ changed: true, state: 'rejected', ack: { state: 'rejected' } });
-    expect(w.lg.store.getSubmission(held.submissionId)).toMatchObject({ state: 'rejected', errorCode: 'E_REVIEW_REJECTED', errorMessage: 'Rejected in review by qa.anna: wrong sample plan' });
-    expect(w.lg.store.listAudit({ action: 'submission.review_rejected' })[0]).toMatchObject({ actor: 'operator:qa.anna', details: { reason: 'wrong sample plan' } });
+    expect(await w.lg.store.ledger.getSubmission(held.submissionId)).toMatchObject({ state: 'rejected', errorCode: 'E_REVIEW_REJECTED', errorMessage: 'Rejected in review by qa.anna: wrong sample plan' });
+    expect((await w.lg.store.audit.listAudit({ action: 'submission.review_rejected' }))[0]).toMatchObject({ actor: 'operator:qa.anna', details: { reason: 'wrong sample plan' } });
     const late = await cli(w.configPath, ['submission', 'approve', String(held.submissionId), '--reason', 'changed my mind', '--by', 'qa.anna', '--json']);
     expect(JSON.parse(late.stdout)).toMatchObject({ changed: false, state: 'rejected' });
-    expect(board(w)).toEqual(before);
+    expect(await board(w)).toEqual(before);
     // Only files waiting for review can be decided on.
     const live = await w.ingest('acme-cmo', ['COA_AC-24125_v1.pdf']);
     const notHeld = await cli(w.configPath, ['submission', 'approve', String(live[0].submissionId), '--reason', 'x', '--by', 'qa.anna', '--json']);
@@ -103,16 +107,16 @@ describe('onboarding mode review', () => {
   it('applies a file once when two processes approve it at the same time', async () => {
     const w = await reviewWorld();
     const [held] = await w.ingest('bravo-lab', ['LIMS_EXPORT_20261118_0200.csv']);
-    const testsBefore = testCount(w);
+    const testsBefore = await testCount(w);
     const a = spawnLotgate(['-c', w.configPath, 'submission', 'approve', String(held.submissionId), '--reason', 'ok', '--by', 'one', '--json']);
     const b = spawnLotgate(['-c', w.configPath, 'submission', 'approve', String(held.submissionId), '--reason', 'ok', '--by', 'two', '--json']);
     await Promise.all([a.exited, b.exited]);
     const results = [a, b].map((c) => JSON.parse(c.stdout()) as { changed: boolean; state: string });
     expect(results.map((r) => r.changed).sort()).toEqual([false, true]);
     expect(results.every((r) => r.state === 'applied_with_errors')).toBe(true);
-    expect(w.lg.store.listAudit({ action: 'submission.approved' })).toHaveLength(1);
-    expect(testCount(w)).toBeGreaterThan(testsBefore);
-    expect(w.lg.store.listRejectedRows(held.submissionId)).toHaveLength(1);
+    expect(await w.lg.store.audit.listAudit({ action: 'submission.approved' })).toHaveLength(1);
+    expect(await testCount(w)).toBeGreaterThan(testsBefore);
+    expect(await w.lg.store.ledger.listRejectedRows(held.submissionId)).toHaveLength(1);
   });
 });
 
@@ -133,12 +137,12 @@ describe('two processes on one submission', () => {
   }
 
   it('applies a submission once when two workers take it at the same time', async () => {
-    const w = makeWorld();
+    const w = await makeWorld();
     await w.ingest('erp');
     const id = await registered(w, 'acme-cmo', 'Abweichungen_20261119.csv');
     const outs = await Promise.all([processIn(w, id), processIn(w, id)]);
     expect(outs.map((o) => JSON.parse(o).state)).toEqual(['applied', 'applied']);
-    expect(w.lg.store.listAudit({ subject: `submission:${id}` }).map((e) => e.action)).toEqual(['submission.applied', 'submission.received']);
+    expect((await w.lg.store.audit.listAudit({ subject: `submission:${id}` })).map((e) => e.action)).toEqual(['submission.applied', 'submission.received']);
   });
 
   it('previews a review-mode file once when two workers take it at the same time', async () => {
@@ -146,7 +150,7 @@ describe('two processes on one submission', () => {
     const id = await registered(w, 'bravo-lab', 'LIMS_EXPORT_20261118_0200.csv');
     const outs = await Promise.all([processIn(w, id), processIn(w, id)]);
     expect(outs.map((o) => JSON.parse(o).state)).toEqual(['pending_review', 'pending_review']);
-    expect(w.lg.store.listAudit({ subject: `submission:${id}` }).map((e) => e.action)).toEqual(['submission.pending_review', 'submission.received']);
-    expect(w.lg.store.listRejectedRows(id)).toHaveLength(1);
+    expect((await w.lg.store.audit.listAudit({ subject: `submission:${id}` })).map((e) => e.action)).toEqual(['submission.pending_review', 'submission.received']);
+    expect(await w.lg.store.ledger.listRejectedRows(id)).toHaveLength(1);
   });
 });

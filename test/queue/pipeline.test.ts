@@ -33,13 +33,13 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
-  reader?.close();
+  await reader?.close();
   w?.cleanup();
 });
 
-function world(opts: Parameters<typeof makeWorld>[0] = {}): World {
+async function world(opts: Parameters<typeof makeWorld>[0] = {}): Promise<World> {
   w = makeWorld(opts);
-  reader = createLotgate(w.config, { log: testLog() });
+  reader = await createLotgate(w.config, { log: testLog() });
   return w;
 }
 
@@ -57,9 +57,9 @@ async function start(roles: Role[], env: Record<string, string> = {}): Promise<R
 
 const drop = (partner: string, name: string, content: string): string => w.drop(partner, name, content);
 
-const subsOf = (partner?: string) => reader.store.listSubmissions({ partner, limit: 1000 });
-const testsOf = (lot: string) => {
-  const d = reader.store.getLotDetail(lot);
+const subsOf = (partner?: string) => reader.store.ledger.listSubmissions({ partner, limit: 1000 });
+const testsOf = async (lot: string) => {
+  const d = await reader.store.reads.getLotDetail(lot);
   return d && !Array.isArray(d) ? d.tests : [];
 };
 /** The acknowledgment is written right after the ledger commit, so it may trail the state by a moment. */
@@ -71,12 +71,12 @@ const ackOf = (partner: string, name: string) =>
 
 async function seedLots(lots: string[]): Promise<void> {
   drop('erp', 'LOTS_seed.csv', lotsCsv(lots));
-  await until(() => subsOf('erp').find((s) => s.originalName === 'LOTS_seed.csv' && s.state === 'applied'), 'the ERP lots to be applied');
+  await until(async () => (await subsOf('erp')).find((s) => s.originalName === 'LOTS_seed.csv' && s.state === 'applied'), 'the ERP lots to be applied');
 }
 
 describe('intake → queue → worker threads', () => {
   it('a file copied slowly into inbound/ is taken only once complete, applied once, and acknowledged', async () => {
-    world({ intake: { stableMs: 400, reconcileSeconds: 30 } });
+    await world({ intake: { stableMs: 400, reconcileSeconds: 30 } });
     await start(['intake', 'worker']);
     await seedLots(['L1']);
     const file = path.join(w.inbound('lab-a'), 'RESULTS_slow.csv');
@@ -89,16 +89,16 @@ describe('intake → queue → worker threads', () => {
       await new Promise((r) => setTimeout(r, 120));
       appendFileSync(file, lines.slice(i, i + 100).join('\n') + (i + 100 < lines.length ? '\n' : ''));
     }
-    const sub = await until(() => subsOf('lab-a').find((s) => s.state === 'applied'), 'the file to be applied');
-    expect(subsOf('lab-a')).toHaveLength(1);
+    const sub = await until(async () => (await subsOf('lab-a')).find((s) => s.state === 'applied'), 'the file to be applied');
+    expect(await subsOf('lab-a')).toHaveLength(1);
     expect(sub).toMatchObject({ originalName: 'RESULTS_slow.csv', source: 'watch', rows, applied: rows, rejected: 0, size: Buffer.byteLength(content) });
-    expect(testsOf('L1')).toHaveLength(rows);
+    expect(await testsOf('L1')).toHaveLength(rows);
     expect(await ackOf('lab-a', 'RESULTS_slow.csv')).toMatchObject({ state: 'applied', submissionId: sub.id, counts: { rows, applied: rows, rejected: 0 } });
     expect(existsSync(file)).toBe(false);
   });
 
   it('Redis flushed with submissions pending: the reconciler re-queues them, none lost, none doubled', async () => {
-    world({ intake: { reconcileSeconds: 1 } });
+    await world({ intake: { reconcileSeconds: 1 } });
     const intake = await start(['intake']);
     const worker1 = await start(['worker']);
     await seedLots(['L1', 'L2']);
@@ -112,24 +112,25 @@ describe('intake → queue → worker threads', () => {
       { partner: 'lab-b', name: 'RESULTS_b2.csv', lot: 'L2', rows: 35, first: 1000 },
     ];
     for (const f of files) drop(f.partner, f.name, resultsCsv(f.lot, f.rows, f.first));
-    await until(() => subsOf().filter((s) => s.state === 'received').length === files.length, 'all files in the ledger');
+    await until(async () => (await subsOf()).filter((s) => s.state === 'received').length === files.length, 'all files in the ledger');
     await until(async () => (await intake.queues.counts('lab-a')).waiting === 2 && (await intake.queues.counts('lab-b')).waiting === 2, 'the jobs to be queued');
 
     await redis.client().flushall();
     expect((await intake.queues.counts('lab-a')).waiting).toBe(0);
 
     await start(['worker']);
-    await until(() => subsOf().filter((s) => s.partner !== 'erp').every((s) => s.state === 'applied') && subsOf().length === files.length + 1, 'every submission to be applied');
-    const subs = subsOf().filter((s) => s.partner !== 'erp');
+    await until(async () => (await subsOf()).filter((s) => s.partner !== 'erp').every((s) => s.state === 'applied') && (await subsOf()).length === files.length + 1, 'every submission to be applied');
+    const subs = (await subsOf()).filter((s) => s.partner !== 'erp');
     expect(subs.map((s) => s.originalName).sort()).toEqual(files.map((f) => f.name).sort());
     for (const f of files) expect(subs.find((s) => s.originalName === f.name)).toMatchObject({ state: 'applied', rows: f.rows, applied: f.rows, attempts: 1 });
-    expect(testsOf('L1')).toHaveLength(70);
-    expect(testsOf('L2')).toHaveLength(60);
-    expect(reader.store.listAudit({ action: 'submission.applied', limit: 100 }).filter((e) => e.subject !== `submission:${subsOf('erp')[0].id}`)).toHaveLength(files.length);
+    expect(await testsOf('L1')).toHaveLength(70);
+    expect(await testsOf('L2')).toHaveLength(60);
+    const [erp] = await subsOf('erp');
+    expect((await reader.store.audit.listAudit({ action: 'submission.applied', limit: 100 })).filter((e) => e.subject !== `submission:${erp.id}`)).toHaveLength(files.length);
   });
 
   it('a partner added while running is served without a restart', async () => {
-    world({ intake: { reconcileSeconds: 1 } });
+    await world({ intake: { reconcileSeconds: 1 } });
     const server = await start(['intake', 'worker']);
     await seedLots(['L1']);
     expect(server.workers!.partners()).toEqual(['erp', 'lab-a', 'lab-b']);
@@ -138,39 +139,39 @@ describe('intake → queue → worker threads', () => {
     writeFileSync(path.join(w.dir, 'mappings', 'lab-c', 'results.yaml'), readFileSync(path.join(w.dir, 'mappings', 'lab-a', 'results.yaml'), 'utf8').replace('partner: lab-a', 'partner: lab-c'));
     writeFileSync(path.join(w.dir, 'partners', 'lab-c.yaml'), 'id: lab-c\nname: New lab\nrole: lab\nfeeds: [results]\n');
     drop('lab-c', 'RESULTS_c1.csv', resultsCsv('L1', 12));
-    const sub = await until(() => subsOf('lab-c').find((s) => s.state === 'applied'), "the new partner's file to be applied");
+    const sub = await until(async () => (await subsOf('lab-c')).find((s) => s.state === 'applied'), "the new partner's file to be applied");
     expect(sub).toMatchObject({ originalName: 'RESULTS_c1.csv', applied: 12 });
     expect(server.workers!.partners()).toContain('lab-c');
     expect(await ackOf('lab-c', 'RESULTS_c1.csv')).toMatchObject({ state: 'applied' });
   });
 
   it("a poison file of partner A is quarantined after its last attempt with an acknowledgment, while partner B's files flow", async () => {
-    world({ queue: { attempts: 3, backoffMs: 300, workers: 1 } });
+    await world({ queue: { attempts: 3, backoffMs: 300, workers: 1 } });
     const server = await start(['intake', 'worker']);
     await seedLots(['L1', 'L2']);
     // A's submission whose original cannot be read (lost archive copy): every attempt fails.
     const src = path.join(w.dir, 'poison.csv');
     writeFileSync(src, resultsCsv('L1', 5));
     const poisonId = await registerFile(reader, { partner: 'lab-a', path: src, name: 'RESULTS_poison.csv', source: 'watch', removeSource: true });
-    rmSync(reader.store.getSubmission(poisonId)!.archivePath!, { force: true });
+    rmSync((await reader.store.ledger.getSubmission(poisonId))!.archivePath!, { force: true });
     await server.queues.enqueue('lab-a', poisonId);
     for (let i = 1; i <= 3; i++) drop('lab-b', `RESULTS_b${i}.csv`, resultsCsv('L2', 20, i * 100));
 
-    await until(() => subsOf('lab-b').filter((s) => s.state === 'applied').length === 3, "partner B's files to be applied");
-    const q = await until(() => subsOf('lab-a').find((s) => s.state === 'quarantined'), 'the poison file to be quarantined');
+    await until(async () => (await subsOf('lab-b')).filter((s) => s.state === 'applied').length === 3, "partner B's files to be applied");
+    const q = await until(async () => (await subsOf('lab-a')).find((s) => s.state === 'quarantined'), 'the poison file to be quarantined');
     expect(q).toMatchObject({ id: poisonId, errorCode: 'E_PROCESSING_FAILED', attempts: 3, applied: 0 });
     expect(q.errorMessage).toMatch(/Processing failed 3 times; nothing was applied\. Last error: .*ENOENT/);
     const ack = await ackOf('lab-a', 'RESULTS_poison.csv');
     expect(ack).toMatchObject({ state: 'quarantined', submissionId: poisonId });
     expect(ack.errors[0].code).toBe('E_PROCESSING_FAILED');
-    expect(testsOf('L2')).toHaveLength(60);
-    expect(testsOf('L1')).toHaveLength(0);
+    expect(await testsOf('L2')).toHaveLength(60);
+    expect(await testsOf('L1')).toHaveLength(0);
     const counts = await server.queues.counts('lab-a');
     expect(counts).toMatchObject({ failed: 1, active: 0, waiting: 0 });
   });
 
   it("partner A's flood does not starve partner B: B's file is served while A's backlog is still long", async () => {
-    world({ queue: { workers: 1, perPartnerConcurrency: 1 } });
+    await world({ queue: { workers: 1, perPartnerConcurrency: 1 } });
     const intake = await start(['intake']);
     await start(['worker']);
     await seedLots(['L1', 'L2']);
@@ -184,10 +185,10 @@ describe('intake → queue → worker threads', () => {
     await until(async () => (await intake.queues.counts('lab-b')).waiting === 1, "B's file to be queued");
 
     await start(['worker']);
-    await until(() => subsOf('lab-b')[0]?.state === 'applied', "B's file to be applied");
-    const aDone = subsOf('lab-a').filter((s) => s.state === 'applied').length;
+    await until(async () => (await subsOf('lab-b'))[0]?.state === 'applied', "B's file to be applied");
+    const aDone = (await subsOf('lab-a')).filter((s) => s.state === 'applied').length;
     expect(aDone).toBeLessThan(5);
-    await until(() => subsOf('lab-a').filter((s) => s.state === 'applied').length === 20, "A's backlog to be applied");
-    expect(testsOf('L1')).toHaveLength(20 * 300);
+    await until(async () => (await subsOf('lab-a')).filter((s) => s.state === 'applied').length === 20, "A's backlog to be applied");
+    expect(await testsOf('L1')).toHaveLength(20 * 300);
   });
 });

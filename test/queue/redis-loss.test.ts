@@ -29,7 +29,7 @@ afterAll(async () => {
 describe.skipIf(!existsSync(path.join(keys, 'bravo-lab')))('losing Redis while running', () => {
   it('keeps the drop zone up and loses nothing: the reconciler re-queues once Redis is back', async () => {
     const w = makeWorld({ sftpKeys: { 'lab-a': readFileSync(path.join(keys, 'bravo-lab.pub'), 'utf8') } });
-    const reader = createLotgate(w.config, { log: testLog() });
+    const reader = await createLotgate(w.config, { log: testLog() });
     const server = await startServer({
       // lab-a logs in with the published demo key: demo mode, explicitly.
       config: { ...w.config, demo: true },
@@ -43,27 +43,27 @@ describe.skipIf(!existsSync(path.join(keys, 'bravo-lab')))('losing Redis while r
       await sftp.connect({ host: '127.0.0.1', port: server.sftp!.port, username: 'lab-a', privateKey: readFileSync(path.join(keys, 'bravo-lab')) });
       const erp = path.join(w.inbound('erp'), 'LOTS_1.csv');
       (await import('node:fs')).writeFileSync(erp, lotsCsv(['L1']));
-      await until(() => reader.store.listSubmissions({ partner: 'erp' })[0]?.state === 'applied', 'the lots to be applied');
+      await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'erp' }))[0]?.state === 'applied', 'the lots to be applied');
 
       await redis.kill();
       // Partners keep uploading; the files reach the ledger, not the (absent) queue.
       await sftp.put(Buffer.from(resultsCsv('L1', 10, 1)), '/inbound/RESULTS_1.csv');
       await sftp.put(Buffer.from(resultsCsv('L1', 15, 100)), '/inbound/RESULTS_2.csv');
-      await until(() => reader.store.listSubmissions({ partner: 'lab-a' }).filter((s) => s.state === 'received').length === 2, 'both uploads in the ledger');
+      await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'lab-a' })).filter((s) => s.state === 'received').length === 2, 'both uploads in the ledger');
 
       await redis.restart();
-      await until(() => reader.store.listSubmissions({ partner: 'lab-a' }).filter((s) => s.state === 'applied').length === 2, 'both uploads to be applied after Redis came back');
-      const subs = reader.store.listSubmissions({ partner: 'lab-a' });
+      await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'lab-a' })).filter((s) => s.state === 'applied').length === 2, 'both uploads to be applied after Redis came back');
+      const subs = await reader.store.ledger.listSubmissions({ partner: 'lab-a' });
       expect(subs.map((s) => [s.originalName, s.applied, s.attempts]).sort()).toEqual([
         ['RESULTS_1.csv', 10, 1],
         ['RESULTS_2.csv', 15, 1],
       ]);
-      expect((reader.store.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(25);
+      expect((await reader.store.reads.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(25);
       expect(JSON.parse(((await sftp.get('/outbound/RESULTS_2.csv.ack.json')) as Buffer).toString())).toMatchObject({ state: 'applied' });
     } finally {
       await sftp.end().catch(() => {});
       await server.stop();
-      reader.close();
+      await reader.close();
       w.cleanup();
     }
   });

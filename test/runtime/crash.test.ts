@@ -32,7 +32,7 @@ afterAll(async () => {
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
   await intake?.stop();
-  reader?.close();
+  await reader?.close();
   w?.cleanup();
 });
 
@@ -41,7 +41,7 @@ const drop = (partner: string, name: string, content: string): string => w.drop(
 describe('a worker killed mid-file', () => {
   it('is recovered after restart: the file is applied exactly once', async () => {
     w = makeWorld({ queue: { workers: 1, attempts: 3 } });
-    reader = createLotgate(w.config, { log: testLog() });
+    reader = await createLotgate(w.config, { log: testLog() });
     const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `crash-${randomBytes(4).toString('hex')}`, LOTGATE_QUEUE_LOCK_MS: '2000', LOTGATE_QUEUE_STALLED_MS: '1000' });
     intake = await startServer({ config: w.config, roles: ['intake'], log: testLog(), env });
     const startWorker = () => {
@@ -53,26 +53,26 @@ describe('a worker killed mid-file', () => {
     let worker = startWorker();
     await worker.waitForStderr('lotgate worker');
     drop('erp', 'LOTS_1.csv', lotsCsv(['L1']));
-    await until(() => reader.store.listSubmissions({ partner: 'erp' })[0]?.state === 'applied', 'the lots to be applied');
+    await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'erp' }))[0]?.state === 'applied', 'the lots to be applied');
 
     drop('lab-a', 'RESULTS_big.csv', resultsCsv('L1', ROWS));
-    const sub = await until(() => reader.store.listSubmissions({ partner: 'lab-a' }).find((s) => s.state === 'processing'), 'the big file to be processing');
+    const sub = await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'lab-a' })).find((s) => s.state === 'processing'), 'the big file to be processing');
     worker.proc.kill('SIGKILL');
     expect(await worker.exited).toMatchObject({ signal: 'SIGKILL' });
 
     // Killed inside the transaction: nothing of the file was applied.
-    expect(reader.store.getSubmission(sub.id)).toMatchObject({ state: 'processing', applied: 0 });
-    expect((reader.store.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(0);
+    expect(await reader.store.ledger.getSubmission(sub.id)).toMatchObject({ state: 'processing', applied: 0 });
+    expect(((await reader.store.reads.getLotDetail('L1')) as { tests: unknown[] }).tests).toHaveLength(0);
 
     worker = startWorker();
-    const done = await until(() => {
-      const s = reader.store.getSubmission(sub.id)!;
+    const done = await until(async () => {
+      const s = (await reader.store.ledger.getSubmission(sub.id))!;
       return s.state !== 'processing' && s.state !== 'received' ? s : null;
     }, 'the big file to be applied after the restart', 120_000);
     expect(done).toMatchObject({ state: 'applied', rows: ROWS, applied: ROWS, rejected: 0, attempts: 2 });
-    expect((reader.store.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(ROWS);
-    expect(reader.store.listSubmissions({ partner: 'lab-a' })).toHaveLength(1);
-    expect(reader.store.listAudit({ subject: `submission:${sub.id}`, action: 'submission.applied' })).toHaveLength(1);
+    expect(((await reader.store.reads.getLotDetail('L1')) as { tests: unknown[] }).tests).toHaveLength(ROWS);
+    expect(await reader.store.ledger.listSubmissions({ partner: 'lab-a' })).toHaveLength(1);
+    expect(await reader.store.audit.listAudit({ subject: `submission:${sub.id}`, action: 'submission.applied' })).toHaveLength(1);
 
     worker.proc.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);

@@ -35,7 +35,7 @@ afterAll(async () => {
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
   await queues?.close();
-  reader?.close();
+  await reader?.close();
   w?.cleanup();
 });
 
@@ -43,7 +43,7 @@ const drop = (partner: string, name: string, content: string): string => w.drop(
 
 async function setUp(graceMs: number) {
   w = makeWorld({ queue: { workers: 1 } });
-  reader = createLotgate(w.config, { log: testLog() });
+  reader = await createLotgate(w.config, { log: testLog() });
   const prefix = `stop-${randomBytes(4).toString('hex')}`;
   const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: prefix, LOTGATE_SHUTDOWN_GRACE_MS: String(graceMs) });
   queues = new IngestQueues(conn, queueSettings(w.config, { LOTGATE_QUEUE_PREFIX: prefix }), testLog());
@@ -55,13 +55,13 @@ async function setUp(graceMs: number) {
   const server = start();
   await server.waitForStderr('lotgate intake + worker');
   drop('erp', 'LOTS_1.csv', lotsCsv(['L1']));
-  await until(() => reader.store.listSubmissions({ partner: 'erp' })[0]?.state === 'applied', 'the lots to be applied');
+  await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'erp' }))[0]?.state === 'applied', 'the lots to be applied');
   drop('lab-a', 'RESULTS_big.csv', resultsCsv('L1', ROWS));
-  const sub = await until(() => reader.store.listSubmissions({ partner: 'lab-a' }).find((s) => s.state === 'processing'), 'the big file to be processing');
+  const sub = await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'lab-a' })).find((s) => s.state === 'processing'), 'the big file to be processing');
   return { server, sub, start };
 }
 
-const testsOfL1 = () => (reader.store.getLotDetail('L1') as { tests: unknown[] }).tests.length;
+const testsOfL1 = async () => ((await reader.store.reads.getLotDetail('L1')) as { tests: unknown[] }).tests.length;
 
 describe('graceful shutdown', () => {
   it('lets the running job finish when it fits in the grace period', async () => {
@@ -69,8 +69,8 @@ describe('graceful shutdown', () => {
     server.proc.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
     expect(server.stderr()).toContain('SIGTERM — stopping');
-    expect(reader.store.getSubmission(sub.id)).toMatchObject({ state: 'applied', applied: ROWS, attempts: 1 });
-    expect(testsOfL1()).toBe(ROWS);
+    expect(await reader.store.ledger.getSubmission(sub.id)).toMatchObject({ state: 'applied', applied: ROWS, attempts: 1 });
+    expect(await testsOfL1()).toBe(ROWS);
     expect(await queues.counts('lab-a')).toMatchObject({ active: 0, waiting: 0, failed: 0, completed: 1 });
   });
 
@@ -81,16 +81,16 @@ describe('graceful shutdown', () => {
     // Rolled back and released: not active, not failed, still owed by the ledger.
     expect(await queues.counts('lab-a')).toMatchObject({ active: 0, waiting: 1, failed: 0 });
     expect(await queues.jobState('lab-a', sub.id)).toBe('waiting');
-    expect(reader.store.getSubmission(sub.id)).toMatchObject({ state: 'processing', applied: 0 });
-    expect(testsOfL1()).toBe(0);
+    expect(await reader.store.ledger.getSubmission(sub.id)).toMatchObject({ state: 'processing', applied: 0 });
+    expect(await testsOfL1()).toBe(0);
 
     const again = start();
-    const done = await until(() => {
-      const s = reader.store.getSubmission(sub.id)!;
+    const done = await until(async () => {
+      const s = (await reader.store.ledger.getSubmission(sub.id))!;
       return s.state === 'applied' ? s : null;
     }, 'the released file to be applied', 120_000);
     expect(done).toMatchObject({ applied: ROWS, attempts: 2 });
-    expect(testsOfL1()).toBe(ROWS);
+    expect(await testsOfL1()).toBe(ROWS);
     again.proc.kill('SIGINT');
     expect((await again.exited).code).toBe(0);
     expect(await queues.counts('lab-a')).toMatchObject({ active: 0, waiting: 0, failed: 0 });

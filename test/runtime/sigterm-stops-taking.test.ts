@@ -38,7 +38,7 @@ afterAll(async () => {
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
   await queues?.close();
-  reader?.close();
+  await reader?.close();
   w?.cleanup();
 });
 
@@ -54,7 +54,7 @@ describe('SIGTERM with a backlog', () => {
   it('stops taking jobs at once, even while intake waits for the write lock of a big file; exits within the grace', async () => {
     w = makeWorld({ queue: { workers: 1, perPartnerConcurrency: 1 } });
     appendFileSync(w.configPath, 'shutdown: { graceSeconds: 1 }\n');
-    reader = createLotgate(w.config, { log: testLog() });
+    reader = await createLotgate(w.config, { log: testLog() });
     const prefix = `sig-${randomBytes(4).toString('hex')}`;
     const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: prefix, LOTGATE_SFTP_PORT: '0' });
     queues = new IngestQueues(conn, queueSettings(w.config, { LOTGATE_QUEUE_PREFIX: prefix }), testLog());
@@ -70,7 +70,7 @@ describe('SIGTERM with a backlog', () => {
     const server = runCli(['start'], env);
     children.push(server);
     await server.waitForStderr('  status ');
-    await until(() => reader.store.getSubmission(big)!.state === 'processing', 'the big file to be processing');
+    await until(async () => (await reader.store.ledger.getSubmission(big))!.state === 'processing', 'the big file to be processing');
     // Another partner's upload arrives: intake waits for the write lock the big file holds.
     drop('lab-b', 'RESULTS_1.csv', resultsCsv('L1', 5, 1, 'PH'));
     await sleep(1500);
@@ -81,19 +81,19 @@ describe('SIGTERM with a backlog', () => {
     const tookMs = Date.now() - signalledAt;
     expect(code).toBe(0);
     expect(server.stderr()).toContain('SIGTERM — stopping');
-    const late = reader.store.listSubmissions({ limit: 100 }).filter((s) => s.startedAt && Date.parse(s.startedAt) > signalledAt + 250);
+    const late = (await reader.store.ledger.listSubmissions({ limit: 100 })).filter((s) => s.startedAt && Date.parse(s.startedAt) > signalledAt + 250);
     expect(late.map((s) => `${s.partner}/${s.originalName} started ${Date.parse(s.startedAt!) - signalledAt} ms after SIGTERM`)).toEqual([]);
     // 1 s grace + taking the roles down.
     expect(tookMs).toBeLessThan(8_000);
     expect(await queues.counts('lab-a')).toMatchObject({ active: 0, failed: 0 });
-    for (const id of small) expect(reader.store.getSubmission(id)!.state).toBe('received');
-    expect(reader.store.getSubmission(big)!.state).toMatch(/^(applied|processing)$/);
+    for (const id of small) expect((await reader.store.ledger.getSubmission(id))!.state).toBe('received');
+    expect((await reader.store.ledger.getSubmission(big))!.state).toMatch(/^(applied|processing)$/);
 
     // Nothing lost: the next start applies the whole backlog, each file once.
     const again = runCli(['start'], env);
     children.push(again);
-    await until(() => reader.store.listSubmissions({ limit: 100 }).every((s) => s.state === 'applied'), 'the backlog to be applied after the restart', 240_000, 250);
-    expect((reader.store.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(BIG_ROWS + 5 * 10 + 5);
+    await until(async () => (await reader.store.ledger.listSubmissions({ limit: 100 })).every((s) => s.state === 'applied'), 'the backlog to be applied after the restart', 240_000, 250);
+    expect(((await reader.store.reads.getLotDetail('L1')) as { tests: unknown[] }).tests).toHaveLength(BIG_ROWS + 5 * 10 + 5);
     again.proc.kill('SIGTERM');
     expect((await again.exited).code).toBe(0);
   }, 400_000);

@@ -40,7 +40,7 @@ afterEach(async () => {
       await c.exited;
     }
   }
-  reader?.close();
+  await reader?.close();
   reader = null;
   w?.cleanup();
   w = null;
@@ -67,7 +67,7 @@ async function statusJson(env: NodeJS.ProcessEnv): Promise<StatusReport> {
 describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => {
   it('takes an SFTP upload through to an acknowledgment, and status sees it from another process', async () => {
     w = makeWorld({ sftpKeys: { 'lab-a': readFileSync(path.join(keys, 'bravo-lab.pub'), 'utf8') } });
-    reader = createLotgate(w.config, { log: testLog() });
+    reader = await createLotgate(w.config, { log: testLog() });
     // lab-a logs in with the published demo key: demo mode, explicitly.
     const env = w.env({ LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `start-${randomBytes(4).toString('hex')}`, LOTGATE_SFTP_PORT: '0', LOTGATE_HTTP_PORT: '0' });
     const server = cli(['start'], env);
@@ -87,7 +87,7 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     mkdirSync(w.inbound('erp'), { recursive: true });
     writeFileSync(path.join(w.inbound('erp'), '.LOTS_1.tmp'), lotsCsv(['L1']));
     renameSync(path.join(w.inbound('erp'), '.LOTS_1.tmp'), path.join(w.inbound('erp'), 'LOTS_1.csv'));
-    await until(() => reader!.store.listSubmissions({ partner: 'erp' })[0]?.state === 'applied', 'the lots to be applied');
+    await until(async () => (await reader!.store.ledger.listSubmissions({ partner: 'erp' }))[0]?.state === 'applied', 'the lots to be applied');
 
     const sftp = new SftpClient();
     await sftp.connect({ host: '127.0.0.1', port, username: 'lab-a', privateKey: readFileSync(path.join(keys, 'bravo-lab')) });
@@ -98,11 +98,11 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
         return JSON.parse(((await sftp.get('/outbound/RESULTS_sftp.csv.ack.json')) as Buffer).toString('utf8'));
       }, 'the acknowledgment in outbound/');
       expect(ack).toMatchObject({ file: 'RESULTS_sftp.csv', state: 'applied', counts: { rows: 25, applied: 25, rejected: 0 } });
-      expect(reader.store.getSubmission(ack.submissionId)).toMatchObject({ source: 'sftp', partner: 'lab-a' });
+      expect(await reader.store.ledger.getSubmission(ack.submissionId)).toMatchObject({ source: 'sftp', partner: 'lab-a' });
     } finally {
       await sftp.end();
     }
-    await until(() => reader!.store.listAudit({ limit: 200 }).some((e) => e.action === 'sftp.disconnect'), 'the drop zone audit events');
+    await until(async () => (await reader!.store.audit.listAudit({ limit: 200 })).some((e) => e.action === 'sftp.disconnect'), 'the drop zone audit events');
 
     const status = await statusJson(env);
     expect(status.redis).toMatchObject({ reachable: true, source: 'env', url: redis.url });
@@ -122,7 +122,7 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     expect((await server.exited).code).toBe(0);
     // Stopping anchors the last head of the audit chain outside the database.
     const anchors = readFileSync(path.join(w.dataDir, 'audit-anchors.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(anchors.at(-1)).toMatchObject({ source: 'shutdown', ...reader.store.auditHead() });
+    expect(anchors.at(-1)).toMatchObject({ source: 'shutdown', ...await reader.store.audit.auditHead() });
   });
 });
 

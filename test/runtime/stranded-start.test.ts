@@ -24,9 +24,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.stop();
 });
-afterEach(() => {
+afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-  reader?.close();
+  await reader?.close();
   w?.cleanup();
 });
 
@@ -38,7 +38,7 @@ describe('start-up after a crash mid-upload', () => {
     writeFileSync(temp, resultsCsv('L1', 100).slice(0, 1234));
     const t = (Date.now() - 120_000) / 1000;
     utimesSync(temp, t, t);
-    reader = createLotgate(w.config, { log: testLog() });
+    reader = await createLotgate(w.config, { log: testLog() });
     const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `strand-${randomBytes(4).toString('hex')}` });
     const server = runCli(['start', '--role', 'intake', '--role', 'worker'], env);
     children.push(server);
@@ -49,8 +49,8 @@ describe('start-up after a crash mid-upload', () => {
     expect(ack).toMatchObject({ file: 'RESULTS_night.csv', state: 'quarantined', errors: [{ code: 'E_PARTIAL_UPLOAD' }] });
     expect(existsSync(temp)).toBe(false);
     // The ack is on disk a moment before the ledger records it.
-    await until(() => reader.store.listSubmissions({ partner: 'lab-a' })[0]?.ackPending === false, 'the ack to be recorded');
-    const subs = reader.store.listSubmissions({ partner: 'lab-a' });
+    await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'lab-a' }))[0]?.ackPending === false, 'the ack to be recorded');
+    const subs = await reader.store.ledger.listSubmissions({ partner: 'lab-a' });
     expect(subs).toHaveLength(1);
     expect(subs[0]).toMatchObject({ id: ack.submissionId, state: 'quarantined', errorCode: 'E_PARTIAL_UPLOAD', size: 1234, ackPending: false });
     server.proc.kill('SIGTERM');

@@ -9,7 +9,7 @@ afterEach(() => closeWorlds());
 
 describe('lotgate job', () => {
   it('lists every job with schedule, last run, outcome and next run; runs one on demand', async () => {
-    const w = makeWorld({ jobs: { timezone: 'UTC', digest: { schedule: '30 6 * * 1-5' }, pull: { enabled: false } } });
+    const w = await makeWorld({ jobs: { timezone: 'UTC', digest: { schedule: '30 6 * * 1-5' }, pull: { enabled: false } } });
     await ingestDemo(w, ['erp']);
     const run = await cli(w.configPath, ['job', 'run', 'readiness-sweep', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
@@ -32,19 +32,19 @@ describe('lotgate job', () => {
   });
 
   it('says who is running a job instead of running it twice (exit 5), and refuses unknown jobs', async () => {
-    const w = makeWorld();
-    expect(w.lg.store.tryAcquireLease(leaseName('push'), 'host-b:4242:abc#1', 60_000, Date.now())).toBe(true);
+    const w = await makeWorld();
+    expect(await w.lg.store.jobs.tryAcquireLease(leaseName('push'), 'host-b:4242:abc#1', 60_000, Date.now())).toBe(true);
     const busy = await cli(w.configPath, ['job', 'run', 'push']);
     expect(busy.exitCode).toBe(5);
     expect(busy.stderr).toContain('job push is running in host-b:4242:abc#1');
-    expect(w.lg.store.listJobRuns({ name: 'push' })).toEqual([]);
+    expect(await w.lg.store.jobs.listJobRuns({ name: 'push' })).toEqual([]);
     const unknown = await cli(w.configPath, ['job', 'run', 'pushh']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('unknown job "pushh"');
   });
 
   it('stops with the config problems when the jobs section is wrong', async () => {
-    const w = makeWorld({ jobs: { push: { schedule: 'every minute' } } });
+    const w = await makeWorld({ jobs: { push: { schedule: 'every minute' } } });
     const r = await cli(w.configPath, ['job', 'list']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('jobs.push.schedule: not a valid cron expression "every minute"');

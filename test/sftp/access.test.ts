@@ -12,15 +12,15 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { hashPassword } from '../../pipeline/sftp/passwords.js';
 import type { BanStore } from '../../pipeline/sftp/defender.js';
 import { demoCredentials, PUBLISHED_DEMO_PASSWORDS } from '../../pipeline/sftp/demo-credentials.js';
-import { Store } from '../../pipeline/store/store.js';
+import { openStore, type Store } from '../../pipeline/store/store.js';
 import { startZone, sshKeygen, partner, tempDir, cleanup, tryLogin, waitFor, type Harness } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 
 const storeBans = (store: Store): BanStore => ({
-  get: (kind, key) => store.getBan(kind, key),
-  save: (b) => store.recordBan({ kind: b.kind, key: b.key, until: b.until, strike: b.strike, bannedAt: b.bannedAt }),
+  get: (kind, key) => store.pulls.getBan(kind, key),
+  save: (b) => store.pulls.recordBan({ kind: b.kind, key: b.key, until: b.until, strike: b.strike, bannedAt: b.bannedAt }),
 });
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -83,8 +83,8 @@ describe('who a ban locks out', () => {
     const dir = tempDir();
     cleanups.push(() => cleanup(dir));
     const dbPath = join(dir, 'lotgate.db');
-    const storeA = Store.open(dbPath);
-    const storeB = Store.open(dbPath);
+    const storeA = await openStore(dbPath);
+    const storeB = await openStore(dbPath);
     cleanups.push(() => storeA.close(), () => storeB.close());
     const key = sshKeygen(dir, 'acme');
     const partners = new Map([['acme-cmo', partner('acme-cmo', { publicKeys: [key.publicLine], passwordHash: hashPassword('pw') })]]);
@@ -100,12 +100,12 @@ describe('who a ban locks out', () => {
     expect(await tryLogin(b.port, { username: 'acme-cmo', privateKey: readFileSync(key.privatePath) })).toBe('ok');
     // A restart (new process, new store connection) keeps the ban.
     await a.close();
-    const storeC = Store.open(dbPath);
+    const storeC = await openStore(dbPath);
     cleanups.push(() => storeC.close());
     const c = await zone({ dir: join(dir, 'c'), partners, defender, banStore: storeBans(storeC) });
     expect(await tryLogin(c.port, { username: 'acme-cmo', password: 'pw', localAddress: '127.0.0.4' })).not.toBe('ok');
     expect(c.audit.some((e) => e.action === 'sftp.refused' && e.details.ip === '127.0.0.4')).toBe(true);
-    expect(storeC.listActiveBans(Date.now()).map((x) => `${x.kind}:${x.key}:${x.strike}`).sort()).toEqual(['ip:127.0.0.4:1', 'user:acme-cmo:1']);
+    expect((await storeC.pulls.listActiveBans(Date.now())).map((x) => `${x.kind}:${x.key}:${x.strike}`).sort()).toEqual(['ip:127.0.0.4:1', 'user:acme-cmo:1']);
   });
 });
 
@@ -132,7 +132,7 @@ describe('lotgate bans', () => {
     const dir = tempDir();
     cleanups.push(() => cleanup(dir));
     writeFileSync(join(dir, 'config.yaml'), 'dataDir: .\n');
-    const store = Store.open(join(dir, 'lotgate.db'));
+    const store = await openStore(join(dir, 'lotgate.db'));
     cleanups.push(() => store.close());
     const key = sshKeygen(dir, 'acme');
     const h = await zone({
@@ -152,7 +152,7 @@ describe('lotgate bans', () => {
     const lift = cli(['bans', 'lift', 'ip', '127.0.0.10', '--reason', 'partner behind this NAT', '--by', 'ops.olga']);
     expect(lift.status, lift.stderr).toBe(0);
     expect(await login()).toBe('ok');
-    expect(store.listAudit({ action: 'sftp.ban_lifted' })[0]).toMatchObject({ actor: 'operator:ops.olga', subject: 'ip:127.0.0.10', details: { reason: 'partner behind this NAT' } });
+    expect((await store.audit.listAudit({ action: 'sftp.ban_lifted' }))[0]).toMatchObject({ actor: 'operator:ops.olga', subject: 'ip:127.0.0.10', details: { reason: 'partner behind this NAT' } });
   });
 });
 

@@ -142,15 +142,15 @@ beforeAll(async () => {
   mkdirSync(local);
   server = await startServer({ config: w.config, roles: ['sftp', 'intake', 'worker'], log: testLog(), env: { REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: `matrix-${process.pid}` }, sftpPort: 0, reconcile: { stagedGraceMs: 0 } });
   port = server.sftp!.port;
-  reader = createLotgate(w.config, { log: testLog() });
+  reader = await createLotgate(w.config, { log: testLog() });
   mkdirSync(w.inbound('erp'), { recursive: true });
   writeFileSync(path.join(w.inbound('erp'), 'LOTS_seed.csv'), lotsCsv([LOT]));
-  await until(() => reader.store.listSubmissions({ partner: 'erp', limit: 10 }).find((s) => s.state === 'applied'), 'the ERP lot to be applied', 60_000);
+  await until(async () => (await reader.store.ledger.listSubmissions({ partner: 'erp', limit: 10 })).find((s) => s.state === 'applied'), 'the ERP lot to be applied', 60_000);
 }, 120_000);
 
 afterAll(async () => {
   await server?.stop();
-  reader?.close();
+  await reader?.close();
   await redis?.stop();
   w?.cleanup();
 });

@@ -22,7 +22,7 @@ afterAll(() => w?.close());
 describe('operations and administration pages', () => {
   it('Ops holds a pending outbox message with a reason and releases it', async () => {
     const st = w.f.inst.lg.store;
-    const msg = st.listOutbox({ state: 'pending', limit: 1 })[0];
+    const msg = (await st.outbox.listOutbox({ state: 'pending', limit: 1 }))[0];
     const page = await w.signIn('ops');
     await page.goto('/ops?outbox=pending');
     const row = page.locator(`tr[data-message="${msg.id}"]`);
@@ -30,7 +30,7 @@ describe('operations and administration pages', () => {
     await row.getByLabel('Reason').fill('ERP cut-over this weekend');
     await row.getByRole('button', { name: 'Hold' }).click();
     await page.waitForSelector(`tr[data-message="${msg.id}"] :text("on hold by ops: ERP cut-over this weekend")`);
-    expect(st.getOutbox(msg.id)!.hold).toMatchObject({ reason: 'ERP cut-over this weekend', by: 'ops' });
+    expect((await st.outbox.getOutbox(msg.id))!.hold).toMatchObject({ reason: 'ERP cut-over this weekend', by: 'ops' });
     await page.goto('/ops?outbox=on-hold');
     await page.waitForSelector(`tr[data-message="${msg.id}"]`);
     expect(await page.locator('tr[data-message]').count()).toBe(1);
@@ -39,10 +39,10 @@ describe('operations and administration pages', () => {
     await row.getByLabel('Reason').fill('cut-over done');
     await row.getByRole('button', { name: 'Release' }).click();
     await page.waitForSelector(`tr[data-message="${msg.id}"]`, { state: 'detached' });
-    expect(st.getOutbox(msg.id)!.hold).toBeNull();
+    expect((await st.outbox.getOutbox(msg.id))!.hold).toBeNull();
 
     // Request a missing document from the lot page: the partner is asked, the request listed.
-    const lotId = (st.getLotDetail('NW26-0427') as { lot: { id: number } }).lot.id;
+    const lotId = (await st.reads.getLotDetail('NW26-0427') as { lot: { id: number } }).lot.id;
     await page.goto(`/lots/${lotId}`);
     await page.waitForSelector('#request-doc');
     await page.getByLabel('Document', { exact: true }).selectOption('coa');
@@ -51,7 +51,7 @@ describe('operations and administration pages', () => {
     await page.getByRole('button', { name: 'Request document' }).click();
     await page.waitForSelector('table.requests tr[data-request]');
     expect(await page.locator('table.requests tr[data-request]').textContent()).toContain('Please send the CoA before Friday');
-    expect(st.listDocumentRequests(lotId, true).map((r) => [r.partner, r.documentType])).toEqual([['delta-cmo', 'coa']]);
+    expect((await st.notifications.listDocumentRequests(lotId, true)).map((r) => [r.partner, r.documentType])).toEqual([['delta-cmo', 'coa']]);
     await w.shot(page, 'lot-request');
     await page.context().close();
   });
@@ -98,7 +98,7 @@ describe('operations and administration pages', () => {
     await page.locator('#nav').getByRole('link', { name: 'Audit' }).click();
     await page.waitForSelector('#audit-verify');
     expect(await page.locator('#audit-verify').getAttribute('data-ok')).toBe('true');
-    const head = w.f.inst.lg.store.auditHead();
+    const head = await w.f.inst.lg.store.audit.auditHead();
     expect(await page.locator('#audit-head').textContent()).toContain(head.hash);
     // Search: the outbox hold of the first test, by action prefix.
     await page.getByLabel('Action or its prefix').fill('outbox.');

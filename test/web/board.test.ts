@@ -21,7 +21,7 @@ beforeAll(async () => {
   await addUser(w, 'recv', [['receiving', { sites: ['1000'] }]]);
   // A partner's lot number that a spreadsheet would run as a formula.
   const st = w.f.inst.lg.store;
-  st.upsertLot('000000000010012345', '=HYPERLINK("http://x","y")', { site: '1000' }, { submissionId: null, partner: 'erp' });
+  await st.masterdata.upsertLot('000000000010012345', '=HYPERLINK("http://x","y")', { site: '1000' }, { submissionId: null, partner: 'erp' });
 }, 120_000);
 afterAll(() => w?.close());
 
@@ -105,7 +105,7 @@ describe('board', () => {
     const file = (await prov.getByRole('link').first().textContent())!;
     expect(file).toMatch(/\.(xml|csv)$/i);
     // The raw row is the archived file's line exactly as the lab sent it.
-    const sub = w.f.inst.lg.store.listSubmissions({ limit: 100 }).find((s) => s.originalName === file)!;
+    const sub = (await w.f.inst.lg.store.ledger.listSubmissions({ limit: 100 })).find((s) => s.originalName === file)!;
     const line = Number(await failing.locator('button.source').first().getAttribute('data-line'));
     expect(readFileSync(sub.archivePath, 'utf8').split(/\r?\n/)[line - 1]).toBe(raw);
     expect(await prov.locator('code.hash').textContent()).toBe(sub.sha256);
@@ -144,7 +144,7 @@ describe('board', () => {
     await w.shot(page, 'lot-signed');
     // The ERP push of the lot's readiness is listed with its state.
     expect(await page.locator('tr[data-topic="erp.lot_readiness"]').count()).toBe(1);
-    const pushed = w.f.inst.lg.store.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 }).filter((m) => m.key === '000000000010012345/NW26-0411').pop()!;
+    const pushed = (await w.f.inst.lg.store.outbox.listOutbox({ topic: 'erp.lot_readiness', limit: 1000 })).filter((m) => m.key === '000000000010012345/NW26-0411').pop()!;
     expect(JSON.stringify(pushed.payload)).toContain(hash);
     expect(await page.locator('tr[data-topic="erp.lot_readiness"] th code').textContent()).toBe(`${pushed.id.slice(0, 12)}…`);
     // The board shows the signed disposition and its signer.
@@ -171,7 +171,7 @@ describe('board', () => {
     await w.shot(page, 'board-receiving');
 
     // Live: a lot that arrives while the page is open appears without a reload.
-    w.f.inst.lg.store.upsertLot('000000000010012345', 'NW26-0999', { site: '1000' }, { submissionId: null, partner: 'erp' });
+    await w.f.inst.lg.store.masterdata.upsertLot('000000000010012345', 'NW26-0999', { site: '1000' }, { submissionId: null, partner: 'erp' });
     await page.waitForSelector('tr[data-lot="NW26-0999"]');
     expect(await page.locator('#total').textContent()).toBe('7 lots');
     onPage.push('NW26-0999');
@@ -203,13 +203,13 @@ describe('board', () => {
     await page.goto('/lots?q=NW26-0421');
     await page.waitForSelector('#lot-rows td.muted');
     expect(await page.locator('#total').textContent()).toBe('0 lots');
-    const other = w.f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0421')[0];
+    const other = (await w.f.inst.lg.store.reads.lotIdsByNumberInScope('all', 'NW26-0421'))[0];
     await page.goto(`/lots/${other}`);
     await page.waitForSelector('p.error');
     expect(await page.locator('p.error').textContent()).toMatch(/not found/);
     expect(await page.content()).not.toContain('NW26-0421</');
     // The board's own routes answer within scope too: no extras, no XLSX row for the other site's lot.
-    const mine = w.f.inst.lg.store.lotIdsByNumberInScope('all', 'NW26-0411')[0];
+    const mine = (await w.f.inst.lg.store.reads.lotIdsByNumberInScope('all', 'NW26-0411'))[0];
     const extras = await (await page.request.get(`/api/v1/lots/extras?ids=${other},${mine}`)).json();
     expect(extras.items.map((x: { lotId: number }) => x.lotId)).toEqual([mine]);
     const wb2 = new ExcelJS.Workbook();
@@ -246,21 +246,23 @@ describe('board', () => {
     await page.getByLabel('Reason').fill('checked against the LIMS printout');
     await page.getByRole('button', { name: 'Show what I sign' }).click();
     await page.waitForSelector('#sign-hash');
-    expect(await page.locator('#sign-dialog').textContent()).toContain(w.f.inst.lg.store.getSubmission(r.submissionId)!.sha256);
+    expect(await page.locator('#sign-dialog').textContent()).toContain((await w.f.inst.lg.store.ledger.getSubmission(r.submissionId))!.sha256);
     await w.shot(page, 'review-dialog');
     await page.getByLabel('Your password').fill(PW);
     w.advance(30_000);
     await page.locator('#sign-totp').fill(totpCode(w.secrets.get('qa')!, w.f.clock.now));
     await page.getByRole('button', { name: 'Sign', exact: true }).click();
     await page.waitForFunction(() => !document.querySelector('#sign-dialog') && !document.querySelector('#review'));
-    expect(w.f.inst.lg.store.getSubmission(r.submissionId)!.state).toBe('applied');
-    expect(w.f.inst.lg.store.listAudit({ action: 'signature.applied', limit: 10 }).some((e) => e.subject === `submission:${r.submissionId}`)).toBe(true);
+    expect((await w.f.inst.lg.store.ledger.getSubmission(r.submissionId))!.state).toBe('applied');
+    expect((await w.f.inst.lg.store.audit.listAudit({ action: 'signature.applied', limit: 10 })).some((e) => e.subject === `submission:${r.submissionId}`)).toBe(true);
     await page.context().close();
   });
   it('a lot whose readiness is being recomputed carries a "recomputing" badge on the board and its page', async () => {
     const st = w.f.inst.lg.store;
-    const lot = st.listLots().find((l) => l.lotNumber === 'NW26-0427')!;
-    st.transaction(() => st.markLotsDirty([lot.lotId], {}));
+    const lot = (await st.reads.listLots()).find((l) => l.lotNumber === 'NW26-0427')!;
+    await st.transaction(async (tx) => {
+      await tx.readiness.markLotsDirty([lot.lotId], {});
+    });
     try {
       const page = await w.signIn('ops');
       await page.goto(new URL('/lots?view=all&q=NW26-0427', page.url()).href);
@@ -269,12 +271,16 @@ describe('board', () => {
       await page.getByRole('link', { name: 'NW26-0427' }).click();
       await page.waitForSelector('#lot-number');
       expect(await page.locator('.lot-head .badge.recomputing').count()).toBe(1);
-      st.transaction(() => st.clearDirty([lot.lotId]));
+      await st.transaction(async (tx) => {
+        await tx.readiness.clearDirty([lot.lotId]);
+      });
       await page.reload();
       await page.waitForSelector('#lot-number');
       expect(await page.locator('.lot-head .badge.recomputing').count()).toBe(0);
     } finally {
-      st.transaction(() => st.clearDirty([lot.lotId]));
+      await st.transaction(async (tx) => {
+        await tx.readiness.clearDirty([lot.lotId]);
+      });
     }
   });
 });

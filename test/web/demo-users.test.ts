@@ -23,7 +23,7 @@ it('creates a signed-in-ready user per role, prints secrets once, and a rerun ke
     const s = await auth.login({ username: u.username, password: u.password, totp: totpCode(u.totpSecret!, new Date()) });
     expect(s.stage).toBe('full');
   }
-  const acme = auth.principalOf(lg.store.auth.getPrincipalByName('demo-acme')!);
+  const acme = await auth.principalOf((await lg.store.auth.getPrincipalByName('demo-acme'))!);
   expect(acme.partner).toBe('acme-cmo');
   expect(accessFor(acme, 'submissions:create')).toEqual([{ sites: '*', materials: '*', partners: ['acme-cmo'] }]);
   const lines = demoUserLines(users, 'http://127.0.0.1:8080');

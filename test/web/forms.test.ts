@@ -15,9 +15,9 @@ beforeAll(async () => {
   await addUser(w, 'acme-anna', [['partner_uploader']], { partner: 'acme-cmo' });
   // A lot ACME has started on: its batch id is known, nothing else (no stages, no CoA).
   const st = w.f.inst.lg.store;
-  const acmeLot = st.getLotDetail('NW26-0411') as { lot: { vendor: string | null } };
-  newLot = st.upsertLot('000000000010012345', 'NW26-0440', { site: '1000', vendor: acmeLot.lot.vendor ?? undefined }, { submissionId: null, partner: 'erp' }).lotId;
-  st.addIdentifier(newLot, { scheme: 'cmo_batch', value: 'AC-24140' }, 'acme-cmo', { submissionId: null, partner: 'erp' });
+  const acmeLot = await st.reads.getLotDetail('NW26-0411') as { lot: { vendor: string | null } };
+  newLot = (await st.masterdata.upsertLot('000000000010012345', 'NW26-0440', { site: '1000', vendor: acmeLot.lot.vendor ?? undefined }, { submissionId: null, partner: 'erp' })).lotId;
+  await st.masterdata.addIdentifier(newLot, { scheme: 'cmo_batch', value: 'AC-24140' }, 'acme-cmo', { submissionId: null, partner: 'erp' });
 }, 120_000);
 afterAll(() => w?.close());
 
@@ -49,10 +49,10 @@ describe('guided forms', () => {
     await f.getByRole('button', { name: 'Send' }).click();
     await page.waitForSelector('.form-result .badge');
     expect(await page.locator('.form-result .badge').first().textContent(), await page.locator('.form-result').first().textContent() ?? '').toBe('applied');
-    const sub = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    const sub = (await w.f.inst.lg.store.ledger.listSubmissions({ partner: 'acme-cmo', limit: 1 }))[0];
     expect(sub.originalName).toMatch(/^Chargenstatus_form-\d{8}T\d{6}-[0-9a-f]{6}\.csv$/);
     expect(sub.rows).toBe(1);
-    const lot = w.f.inst.lg.store.getLotDetailById(newLot)!;
+    const lot = (await w.f.inst.lg.store.reads.getLotDetailById(newLot))!;
     const ev = lot.stageEvents.find((e) => e.submissionId === sub.id)!;
     expect(ev).toMatchObject({ stage: 'compounding', status: 'started' });
     expect(ev.eventTime).toBe('2026-11-20T07:15:00.000Z');
@@ -67,9 +67,9 @@ describe('guided forms', () => {
     await c.getByLabel('Document (PDF)').setInputFiles(pdf);
     await c.getByRole('button', { name: 'Send' }).click();
     await page.waitForFunction(() => document.querySelectorAll('.form-result .badge').length === 2);
-    const coa = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    const coa = (await w.f.inst.lg.store.ledger.listSubmissions({ partner: 'acme-cmo', limit: 1 }))[0];
     expect(coa.originalName).toBe('COA_AC-24140_v1.pdf');
-    expect(w.f.inst.lg.store.getLotDetailById(newLot)!.documents.map((d) => [d.type, d.docId, d.version, d.submissionId])).toEqual([['coa', 'COA_AC-24140', 1, coa.id]]);
+    expect((await w.f.inst.lg.store.reads.getLotDetailById(newLot))!.documents.map((d) => [d.type, d.docId, d.version, d.submissionId])).toEqual([['coa', 'COA_AC-24140', 1, coa.id]]);
     await w.shot(page, 'portal-form-ack');
     await page.reload();
     await page.waitForSelector('table.waiting');
@@ -78,7 +78,7 @@ describe('guided forms', () => {
     // The server validates as the mapping would: another partner's batch, a wrong code, a missing field.
     const csrf = (await (await page.request.get('/api/v1/auth/session')).json()).csrfToken;
     const post = (multipart: Record<string, string>) => page.request.post('/api/v1/portal/forms/batch-status', { headers: { 'x-csrf-token': csrf }, multipart });
-    const before = w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id;
+    const before = (await w.f.inst.lg.store.ledger.listSubmissions({ limit: 1 }))[0].id;
     const r1 = await post({ Charge: 'DX-260457', Prozessschritt: 'Einwaage', Status: 'gestartet', Zeitpunkt: '2026-11-20T08:15' });
     expect(r1.status()).toBe(422);
     expect((await r1.json()).problems).toEqual([expect.objectContaining({ input: 'Charge', code: 'E_FORM_LOT' })]);
@@ -88,7 +88,7 @@ describe('guided forms', () => {
     const r3 = await post({ Charge: 'AC-24140', Prozessschritt: 'Einwaage', Status: 'Nacharbeit', Zeitpunkt: '2026-11-20T08:15' });
     expect(r3.status()).toBe(422);
     expect((await r3.json()).problems).toEqual([expect.objectContaining({ input: 'Status', code: 'E_FORM_VALUE' })]);
-    expect(w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id).toBe(before);
+    expect((await w.f.inst.lg.store.ledger.listSubmissions({ limit: 1 }))[0].id).toBe(before);
     await page.context().close();
   });
 });

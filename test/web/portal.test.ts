@@ -38,12 +38,12 @@ describe('partner portal', () => {
     writeFileSync(file, Buffer.from(src.join('\r\n'), 'latin1'));
     await page.getByLabel('Files').setInputFiles(file);
     // Check before sending: the mapping's row errors, and nothing in the ledger.
-    const before = w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id;
+    const before = (await w.f.inst.lg.store.ledger.listSubmissions({ limit: 1 }))[0].id;
     await page.getByRole('button', { name: 'Check before sending' }).click();
     await page.waitForSelector('.check-result');
     expect(await page.locator('.check-result').getAttribute('data-errors')).toBe('3');
     expect(await page.locator('.check-result table.errors tbody tr td:first-child').allTextContents()).toEqual(['4', '6', '13']);
-    expect(w.f.inst.lg.store.listSubmissions({ limit: 1 })[0].id).toBe(before);
+    expect((await w.f.inst.lg.store.ledger.listSubmissions({ limit: 1 }))[0].id).toBe(before);
     await w.shot(page, 'portal-check');
     // The axe-core check is live: an unnamed field is a serious violation it reports.
     await page.evaluate(() => document.querySelector('main')!.append(Object.assign(document.createElement('input'), { id: 'probe-unlabelled' })));
@@ -72,7 +72,7 @@ describe('partner portal', () => {
     expect(lines).toEqual(expect.arrayContaining(['4', '6']));
     expect(await ack.locator('table.errors').textContent()).toMatch(/E_[A-Z_]+/);
     // The same ledger row the API shows.
-    const sub = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    const sub = (await w.f.inst.lg.store.ledger.listSubmissions({ partner: 'acme-cmo', limit: 1 }))[0];
     expect(sub.originalName).toBe('Chargenstatus_20261120.csv');
     expect(await ack.textContent()).toContain(`submission ${sub.id}`);
     await page.waitForSelector(`#own-submissions tr[data-submission="${sub.id}"]`);
@@ -81,7 +81,7 @@ describe('partner portal', () => {
     await page.goto('/lots');
     await page.waitForSelector('main h1');
     expect(await page.locator('main h1').textContent()).toBe('Not available');
-    const erpSub = w.f.inst.lg.store.listSubmissions({ partner: 'erp', limit: 1 })[0].id;
+    const erpSub = (await w.f.inst.lg.store.ledger.listSubmissions({ partner: 'erp', limit: 1 }))[0].id;
     await page.goto(links(w.base).submission(erpSub));
     await page.waitForSelector('p.error');
     expect(await page.locator('p.error').textContent()).toMatch(/not found/);
@@ -97,7 +97,7 @@ describe('partner portal', () => {
     await page.waitForURL(/state=applied_with_errors/);
     await page.waitForFunction(() => [...document.querySelectorAll('#submissions tbody tr[data-submission]')].every((r) => (r as HTMLElement).dataset.state === 'applied_with_errors'));
     await w.shot(page, 'submissions');
-    const sub = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    const sub = (await w.f.inst.lg.store.ledger.listSubmissions({ partner: 'acme-cmo', limit: 1 }))[0];
     await page.goto(`/submissions/${sub.id}`);
     await page.waitForSelector('#ack');
     expect(await page.locator('main h1').textContent()).toBe(`Submission ${sub.id}: Chargenstatus_20261120.csv`);
@@ -117,7 +117,7 @@ describe('partner portal', () => {
     await page.waitForURL((u) => u.pathname !== `/submissions/${sub.id}`);
     const replayId = new URL(page.url()).pathname.split('/').pop();
     await page.waitForSelector(`main h1:has-text("Submission ${replayId}:")`);
-    const replay = w.f.inst.lg.store.listSubmissions({ partner: 'acme-cmo', limit: 1 })[0];
+    const replay = (await w.f.inst.lg.store.ledger.listSubmissions({ partner: 'acme-cmo', limit: 1 }))[0];
     expect(replay.replayOf).toBe(sub.id);
     expect(new URL(page.url()).pathname).toBe(`/submissions/${replay.id}`);
     expect(await page.getByRole('link', { name: String(sub.id), exact: true }).count()).toBe(1);
@@ -128,14 +128,14 @@ describe('partner portal', () => {
     expect(await page.locator('a.chip[data-state="BLOCKED"] .n').textContent()).toBe('2');
     // The outbox, and a dead message retried from the page.
     const st = w.f.inst.lg.store;
-    const msg = st.listOutbox({ state: 'pending', limit: 1 })[0];
-    st.markOutboxFailed(msg.id, 'connector erp refused: HTTP 500', null);
-    expect(st.listOutbox({ state: 'dead', limit: 10 }).map((m) => m.id)).toContain(msg.id);
+    const msg = (await st.outbox.listOutbox({ state: 'pending', limit: 1 }))[0];
+    await st.outbox.markOutboxFailed(msg.id, 'connector erp refused: HTTP 500', null);
+    expect((await st.outbox.listOutbox({ state: 'dead', limit: 10 })).map((m) => m.id)).toContain(msg.id);
     await page.goto('/ops?outbox=dead');
     await page.waitForSelector(`tr[data-message="${msg.id}"]`);
     await page.locator(`tr[data-message="${msg.id}"]`).getByRole('button', { name: 'Retry' }).click();
     await page.waitForSelector(`tr[data-message="${msg.id}"]`, { state: 'detached' });
-    expect(st.listOutbox({ state: 'pending', limit: 1000 }).map((m) => m.id)).toContain(msg.id);
+    expect((await st.outbox.listOutbox({ state: 'pending', limit: 1000 })).map((m) => m.id)).toContain(msg.id);
     await w.shot(page, 'operations');
 
     // Exceptions: late lots, blocked lots, files with rejected rows.

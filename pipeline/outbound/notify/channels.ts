@@ -128,11 +128,11 @@ export interface SendOutcome {
 }
 
 /** Sends an event to every channel its rules name, skipping (event, channel) keys already sent. */
-export async function dispatch(event: NotifyEvent, notifier: Notifier, alreadySent: (key: string) => boolean): Promise<SendOutcome[]> {
+export async function dispatch(event: NotifyEvent, notifier: Notifier, alreadySent: (key: string) => boolean | Promise<boolean>): Promise<SendOutcome[]> {
   const notification = eventNotification(event);
   const out: SendOutcome[] = [];
   for (const { channel, key } of plannedSends(event, notifier.rules)) {
-    if (alreadySent(key)) {
+    if (await alreadySent(key)) {
       out.push({ channel, key, result: 'already_sent' });
       continue;
     }

@@ -12,7 +12,7 @@ import { registerFile } from '../../../pipeline/intake/register-file.js';
 import { createLotgate } from '../../../pipeline/lotgate.js';
 
 const [configPath, partner, file] = process.argv.slice(2);
-const lg = createLotgate(loadConfig({ configPath, env: {} }), { log: pino({ level: 'silent' }) });
+const lg = await createLotgate(loadConfig({ configPath, env: {} }), { log: pino({ level: 'silent' }) });
 const id = await registerFile(lg, { partner, path: file, name: path.basename(file), source: 'cli', removeSource: false });
 const deps: IngestDeps = {
   ...lg,

@@ -8,10 +8,10 @@ import { processSubmission } from '../../../pipeline/ingest/process-submission.j
 import { createLotgate } from '../../../pipeline/lotgate.js';
 
 const [configPath, id] = process.argv.slice(2);
-const lg = createLotgate(loadConfig({ configPath, env: {} }), { log: pino({ level: 'silent' }) });
+const lg = await createLotgate(loadConfig({ configPath, env: {} }), { log: pino({ level: 'silent' }) });
 try {
   const r = await processSubmission(lg, Number(id));
   process.stdout.write(`${JSON.stringify({ state: r.state })}\n`);
 } finally {
-  lg.close();
+  await lg.close();
 }

@@ -51,23 +51,23 @@ export interface World {
   clock: Clock;
   /** The test's own instance (reads, ingest). */
   lg: Lotgate;
-  open(): Lotgate;
+  open(): Promise<Lotgate>;
   run(job: string, services?: JobServices, opts?: RunOptions & { enqueue?: (p: string, id: number) => Promise<void> }): Promise<RunOutcome>;
   ingest(partner: string, names?: string[]): Promise<ProcessResult[]>;
   /** Ingests one file from anywhere (e.g. fixtures/bad/) as the partner's. */
   ingestFile(partner: string, file: string): Promise<ProcessResult>;
   /** Rewrites one partner file (the running instances re-read partner files). */
   setPartner(id: string, change: Record<string, unknown>): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const worlds: World[] = [];
 
-export function closeWorlds(): void {
-  for (const w of worlds.splice(0)) w.close();
+export async function closeWorlds(): Promise<void> {
+  for (const w of worlds.splice(0)) await w.close();
 }
 
-export function makeWorld(opts: WorldOptions = {}): World {
+export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lotgate-jobs-'));
   const partnersDir = path.join(dir, 'partners');
   mkdirSync(partnersDir);
@@ -94,7 +94,7 @@ export function makeWorld(opts: WorldOptions = {}): World {
   const config = loadConfig({ configPath, env: {} });
   const clock = movableClock();
   const open = () => createLotgate(config, { now: clock.now, log: silent });
-  const lg = open();
+  const lg = await open();
   const w: World = {
     dir,
     configPath,
@@ -132,8 +132,8 @@ export function makeWorld(opts: WorldOptions = {}): World {
       const data = YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
       writeFileSync(file, YAML.stringify({ ...data, ...change }));
     },
-    close: () => {
-      lg.close();
+    close: async () => {
+      await lg.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,27 +1,24 @@
 // The apply area's promises, on both dialects: one mapped record applied all or nothing, with
-// the same per-record results and the same stored rows as the sync Store (the reference), and
-// the schema's refusals coded E_INVALID_VALUE whichever database refuses.
+// the same per-record results and the same stored rows as the sync Store it replaced (its answers
+// recorded in reference/apply.json, see reference.ts), and the schema's refusals coded
+// E_INVALID_VALUE whichever database refuses.
 //
 // Equivalence: seeded random files of every record kind — valid records, unknown and ambiguous
 // lots, bad fields, identifiers the schema refuses, other partners' lots, repeats — applied
-// through Store.applyRecord on a SQLite file and through applyArea on each dialect. Compared
+// through Store.applyRecord on a SQLite file (recorded) and through applyArea on each dialect. Compared
 // whole, except ids: PostgreSQL does not hand back identity values consumed by a rolled-back
 // savepoint or an ON CONFLICT DO NOTHING, SQLite reuses the rowid of a rolled-back insert, so
 // lots are compared by (material, lot number), deviations by (issuer, ref, updated_at), and the
 // `id` columns are dropped. Timestamps need no exemption: both sides run on the same pinned clock.
 // The one message compared loosely is E_INVALID_VALUE's, which quotes the database's own error.
 
-import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { IdRef, MappedRecord, PartnerConfig, PartnerRole } from '../../../pipeline/model/types.js';
 import type { Db } from '../../../pipeline/store/db/db.js';
 import { applyArea, refusedByStore, type ApplyResult } from '../../../pipeline/store/areas/apply.js';
-import { Store } from '../../../pipeline/store/store.js';
 import type { NewSubmission, Prov } from '../../../pipeline/store/types.js';
 import { describeStore, type OpenedStore } from './harness.js';
+import { reference } from './reference.js';
 import { rng } from './facts-fixtures.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -192,31 +189,6 @@ interface Side {
   rows(table: string): Promise<Record<string, unknown>[]>;
 }
 
-/** The reference: the sync Store on a SQLite file. */
-function syncSide(file: string): Side & { close(): void } {
-  const store = Store.open(file, { now: () => NOW });
-  return {
-    async apply(files) {
-      return files.map((f, n) => {
-        const sub = store.insertSubmission(submission(f.partner.id, n + 1));
-        if (f.inTransaction) store.begin();
-        const out = f.records.map((r) => store.applyRecord(f.partner, r, provOf(f.partner, sub, r.line), { savepoint: f.savepoint }));
-        if (f.inTransaction) store.commit();
-        return out;
-      });
-    },
-    async rows(table) {
-      const raw = new Database(file, { readonly: true });
-      try {
-        return raw.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
-      } finally {
-        raw.close();
-      }
-    },
-    close: () => store.close(),
-  };
-}
-
 /** The async area on one dialect. */
 function asyncSide(s: OpenedStore): Side {
   const applyFile = async (db: Db, f: File, sub: number) => {
@@ -261,27 +233,24 @@ async function snapshot(side: Side, results: ApplyResult[][]) {
   return { tables, res };
 }
 
+/** What the sync Store left after the same files (reference.ts). */
+const REF = reference('apply');
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
 // ---------------------------------------------------------------- the tests
 
 describeStore('apply', (h) => {
   it('applies random files of every kind exactly as the sync Store does (results and stored rows)', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lotgate-apply-ref-'));
     const codes = new Set<string>();
-    try {
-      for (const seed of [1, 2, 3, 4]) {
-        const files = randomFiles(seed);
-        const ref = syncSide(path.join(dir, `ref-${seed}.db`));
-        const want = await snapshot(ref, await ref.apply(files));
-        ref.close();
-        const s = await h.fresh({ now: () => NOW });
-        const async = asyncSide(s);
-        const got = await snapshot(async, await async.apply(files));
-        expect(got.res, `seed ${seed}: results`).toEqual(want.res);
-        expect(got.tables, `seed ${seed}: tables`).toEqual(want.tables);
-        for (const f of want.res) for (const r of f) codes.add('code' in r ? String(r.code) : 'ok');
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    for (const seed of [1, 2, 3, 4]) {
+      const files = randomFiles(seed);
+      const want = REF(`randomFiles(${seed})`) as Snapshot;
+      const s = await h.fresh({ now: () => NOW });
+      const async = asyncSide(s);
+      const got = await snapshot(async, await async.apply(files));
+      expect(got.res, `seed ${seed}: results`).toEqual(want.res);
+      expect(got.tables, `seed ${seed}: tables`).toEqual(want.tables);
+      for (const f of want.res) for (const r of f) codes.add('code' in r ? String(r.code) : 'ok');
     }
     // The files did reach every way a record can end (else the comparison proves little).
     for (const c of ['ok', 'E_UNKNOWN_LOT', 'E_AMBIGUOUS_LOT', 'E_ID_CONFLICT', 'E_PARTNER_SCOPE', 'E_INVALID_VALUE', 'E_BAD_VALUE', 'E_BAD_NUMBER', 'E_REQUIRED', 'E_UNKNOWN_KIND']) {

@@ -1,20 +1,21 @@
-// The audit area's promises on both dialects: one hash chain (the sync module's hashing, so
-// either store verifies the other's chain), no fork and no gap when two machines append at once,
+// The audit area's promises on both dialects: one hash chain (audit.ts's hashing over canonical
+// JSON, pinned here), no fork and no gap when two machines append at once,
 // the database refusing to change or remove an event, tampering found at the first bad seq, the
 // reads production makes (list, search with scope, after a cursor, at an instant), and on
 // PostgreSQL the two-role set-up of docs/postgres-audit-roles.md.
 
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { expect, it } from 'vitest';
-import { auditHash, GENESIS_HASH } from '../../../pipeline/store/audit.js';
+import { describe, expect, it } from 'vitest';
+import { auditHash, auditHashOfText, GENESIS_HASH } from '../../../pipeline/store/audit.js';
 import { asyncStore } from '../../../pipeline/store/areas/index.js';
 import { createRolesSql, DEFAULT_AUDIT_ROLES, grantAppSql, prepareDatabaseSql } from '../../../pipeline/store/dialect/postgres/audit-roles.js';
 import { openDb } from '../../../pipeline/store/open-db.js';
-import { Store } from '../../../pipeline/store/store.js';
+import { canonicalJson } from '../../../pipeline/store/canonical-json.js';
 import type { AuditInput } from '../../../pipeline/store/types.js';
 import { describeStore, type Harness, type OpenedStore } from './harness.js';
 
@@ -67,6 +68,23 @@ async function tamper(s: OpenedStore, sql: string): Promise<void> {
     await s.db.exec(`DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; ${sql}`);
   }
 }
+
+describe('canonical JSON and the two hash functions', () => {
+  it('canonical JSON ignores key order and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: undefined, c: [3, 'x'] } })).toBe('{"a":{"c":[3,"x"]},"b":1}');
+  });
+
+  it('auditHashOfText hashes the canonical details text as auditHash hashes the parsed details', () => {
+    const cases: unknown[] = [null, 0, -0, 1e21, 'ü\u2028"\\', [1, undefined, { b: 2, a: [] }], { z: { y: null, x: 'é' }, a: 1.5, __proto__x: true }, { '': 1, ' ': 2 }];
+    for (const [i, details] of cases.entries()) {
+      const detailsText = canonicalJson(details);
+      for (const subject of [null, 'lot:M/L"1']) {
+        const e = { seq: i + 1, at: '2026-03-01T12:00:00.000Z', actor: 'partner:a', action: 'x.y', subject };
+        expect(auditHashOfText('f'.repeat(64), { ...e, detailsText })).toBe(auditHash('f'.repeat(64), { ...e, details: JSON.parse(detailsText) }));
+      }
+    }
+  });
+});
 
 describeStore('audit', (h) => {
   it('appends a chain whose hashes are the sync module’s, and reads it back', async () => {
@@ -185,22 +203,38 @@ describeStore('audit', (h) => {
     expect(await seen([])).toEqual([]);
   });
 
-  if (h.dialect === 'sqlite') {
-    it('a chain written by the sync store verifies on the async store, and the other way round', async () => {
-      const s = await h.fresh();
-      const sync = Store.open(s.url);
-      try {
-        sync.appendAudit(ev(1));
-        await s.audit.appendAudit(ev(2));
-        sync.appendAudit(ev(3));
-        expect(await s.audit.verifyAudit()).toEqual({ ok: true, count: 3 });
-        expect(sync.verifyAudit()).toEqual({ ok: true, count: 3 });
-        expect(sync.auditHead()).toEqual(await s.audit.auditHead());
-      } finally {
-        sync.close();
-      }
-    });
-  }
+  it('hashes each event over the previous hash and its canonical JSON, from 64 zeros', async () => {
+    const s = await h.fresh({ now: () => new Date('2026-03-01T12:00:00.000Z') });
+    expect(await s.audit.verifyAudit()).toEqual({ ok: true, count: 0 });
+    const first = await s.audit.appendAudit({ actor: 'a', action: 'outbox.hold', subject: 's', details: { b: 1, a: 2 }, at: '2026-01-01T00:00:00Z' });
+    expect(first.seq).toBe(1);
+    // The format pinned independently of audit.ts: sha256 over the previous hash and the event as
+    // canonical JSON (sorted keys, the instant normalised).
+    const expected = createHash('sha256')
+      .update('0'.repeat(64) + canonicalJson({ seq: 1, at: '2026-01-01T00:00:00.000Z', actor: 'a', action: 'outbox.hold', subject: 's', details: { a: 2, b: 1 } }))
+      .digest('hex');
+    expect(first.hash).toBe(expected);
+    expect((await s.audit.appendAudit({ actor: 'a', action: 'outbox.release', details: undefined })).seq).toBe(2);
+    // Details: a Date is stored as its ISO instant, undefined members are dropped.
+    await s.audit.appendAudit({ actor: 'a', action: 'outbox.hold', details: { when: new Date('2026-01-01T00:00:00Z'), skip: undefined } });
+    const rows = await s.audit.listAudit({ limit: 10 });
+    expect(rows.map((r) => r.seq)).toEqual([3, 2, 1]);
+    expect(rows[0].details).toEqual({ when: '2026-01-01T00:00:00.000Z' });
+    expect(rows[0].hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[1].prevHash).toBe(first.hash);
+    expect(await s.audit.verifyAudit()).toEqual({ ok: true, count: 3 });
+  });
+
+  it('refuses a DELETE of the whole trail; finds a removed row renumbered to hide the gap by its broken link', async () => {
+    const s = await h.fresh();
+    for (let i = 1; i <= 5; i++) await s.audit.appendAudit(ev(i));
+    await expect(s.db.run('DELETE FROM audit_events')).rejects.toThrow(/append-only/);
+    expect(await s.audit.verifyAudit()).toEqual({ ok: true, count: 5 });
+    await tamper(s, 'DELETE FROM audit_events WHERE seq = 2; UPDATE audit_events SET seq = seq - 1 WHERE seq >= 3');
+    const v = await s.audit.verifyAudit();
+    expect(v).toMatchObject({ ok: false, brokenAt: 2 });
+    if (!v.ok) expect(v.reason).toMatch(/prev_hash/);
+  });
 
   if (h.dialect === 'postgres') {
     it('docs/postgres-audit-roles.md: the application role may append and read, never change or remove', async () => {

@@ -1,22 +1,18 @@
 // The board area's promises on both dialects: the board, digest, recompute and metrics reads give
-// what the sync modules give on a SQLite file holding the same rows (so the two dialects agree
+// what the sync modules gave on a SQLite file holding the same rows (recorded, reference.ts; so the two dialects agree
 // with each other too), in the same order, with numbers as numbers; latestPushes keeps one
 // message per key and topic (the newest, the lower id on a tie) over any number of keys; and
 // probeWritable resolves only when the store takes writes, leaving nothing behind.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { auditArea } from '../../../pipeline/store/areas/audit.js';
 import { boardArea } from '../../../pipeline/store/areas/board.js';
 import type { Db } from '../../../pipeline/store/db/db.js';
 import { SqliteDb } from '../../../pipeline/store/dialect/sqlite/driver.js';
-import { openDb } from '../../../pipeline/store/open-db.js';
-import { Store } from '../../../pipeline/store/store.js';
 import { describeStore, type OpenedStore } from './harness.js';
+import { call, reference } from './reference.js';
 
 const T1 = '2026-03-01T10:00:00.000Z';
 const T2 = '2026-03-02T10:00:00.000Z';
@@ -98,56 +94,38 @@ async function seed(db: Db): Promise<void> {
   await audit.appendAudit({ actor: 'anonymous', action: 'auth.login.failed', details: {}, at: T3 });
 }
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** What the sync Store answered on the same rows (reference.ts). */
+const REF = reference('board');
+const want = (method: string, ...args: unknown[]): unknown => REF(call(method, ...args));
 
-/**
- * The sync Store on a SQLite file with the same rows: the reference. On the SQLite run that file
- * is the test's own database (s.url); on the PostgreSQL run a file seeded the same way.
- */
-async function reference(s: OpenedStore): Promise<Store> {
-  if (s.db.dialect === 'sqlite') return Store.open(s.url);
-  const dir = mkdtempSync(path.join(tmpdir(), 'lotgate-board-ref-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'ref.db');
-  const db = await openDb(file);
-  await seed(db);
-  await db.close();
-  return Store.open(file);
-}
-
-async function seeded(h: { fresh(): Promise<OpenedStore> }): Promise<{ s: OpenedStore; ref: Store }> {
+async function seeded(h: { fresh(): Promise<OpenedStore> }): Promise<OpenedStore> {
   const s = await h.fresh();
   await seed(s.db);
-  return { s, ref: await reference(s) };
+  return s;
 }
 
 describeStore('board area', (h) => {
   it('latestPushes: the newest message per key and topic with its deliveries, as the sync read gives it', async () => {
-    const { s, ref } = await seeded(h);
-    try {
-      const got = await boardArea(s.db).latestPushes(KEYS);
-      expect(got).toEqual(ref.latestPushes(KEYS));
-      expect([...got.keys()]).toEqual(['MAT-1/L1', 'mat-2/L2']);
-      expect(got.get('MAT-1/L1')).toEqual([
-        {
-          key: 'MAT-1/L1',
-          topic: 'lot.readiness',
-          messageId: 'a2',
-          state: 'pending',
-          createdAt: T2,
-          connectors: [
-            { connector: 'erp', state: 'sent', sentAt: T2, lastError: null },
-            { connector: 'qms', state: 'pending', sentAt: null, lastError: 'timeout' },
-          ],
-        },
-        { key: 'MAT-1/L1', topic: 'lot.release', messageId: 'a3', state: 'dead', createdAt: T1, connectors: [{ connector: 'erp', state: 'dead', sentAt: null, lastError: 'HTTP 500' }] },
-      ]);
-      expect(got.get('mat-2/L2')!.map((p) => p.messageId)).toEqual(['b2']);
-      expect((await boardArea(s.db).latestPushes([])).size).toBe(0);
-    } finally {
-      ref.close();
-    }
+    const s = await seeded(h);
+    const got = await boardArea(s.db).latestPushes(KEYS);
+    expect(got).toEqual(want('latestPushes', KEYS));
+    expect([...got.keys()]).toEqual(['MAT-1/L1', 'mat-2/L2']);
+    expect(got.get('MAT-1/L1')).toEqual([
+      {
+        key: 'MAT-1/L1',
+        topic: 'lot.readiness',
+        messageId: 'a2',
+        state: 'pending',
+        createdAt: T2,
+        connectors: [
+          { connector: 'erp', state: 'sent', sentAt: T2, lastError: null },
+          { connector: 'qms', state: 'pending', sentAt: null, lastError: 'timeout' },
+        ],
+      },
+      { key: 'MAT-1/L1', topic: 'lot.release', messageId: 'a3', state: 'dead', createdAt: T1, connectors: [{ connector: 'erp', state: 'dead', sentAt: null, lastError: 'HTTP 500' }] },
+    ]);
+    expect(got.get('mat-2/L2')!.map((p) => p.messageId)).toEqual(['b2']);
+    expect((await boardArea(s.db).latestPushes([])).size).toBe(0);
   });
 
   it('latestPushes: two messages of one topic at one instant — the lower id, on both dialects', async () => {
@@ -163,55 +141,47 @@ describeStore('board area', (h) => {
   });
 
   it('latestPushes: over a thousand keys (chunked IN lists), duplicates and keys case-sensitive', async () => {
-    const { s, ref } = await seeded(h);
-    try {
-      const many = [...Array.from({ length: 1200 }, (_, i) => `X-${i}/L`), 'mat-2/L2', 'MAT-1/L1', 'mat-1/l1', 'MAT-1/L1'];
-      const got = await boardArea(s.db).latestPushes(many);
-      expect(got).toEqual(ref.latestPushes(many));
-      expect([...got.keys()]).toEqual(['MAT-1/L1', 'mat-2/L2']);
-    } finally {
-      ref.close();
-    }
+    const s = await seeded(h);
+    const many = [...Array.from({ length: 1200 }, (_, i) => `X-${i}/L`), 'mat-2/L2', 'MAT-1/L1', 'mat-1/l1', 'MAT-1/L1'];
+    const got = await boardArea(s.db).latestPushes(many);
+    expect(got).toEqual(want('latestPushes', many));
+    expect([...got.keys()]).toEqual(['MAT-1/L1', 'mat-2/L2']);
   });
 
   it('metricsSnapshot: the same counts, sums, order and stale leases as the sync module, numbers as numbers', async () => {
-    const { s, ref } = await seeded(h);
-    try {
-      const got = await boardArea(s.db).metricsSnapshot(STALE_BEFORE);
-      expect(got).toEqual(ref.metricsSnapshot(STALE_BEFORE));
-      expect(got).toEqual({
-        filesByPartnerState: [
-          { partner: 'Zeta', state: 'quarantined', n: 1 },
-          { partner: 'acme', state: 'applied', n: 2 },
-          { partner: 'acme', state: 'received', n: 1 },
-          { partner: 'beta', state: 'rejected', n: 1 },
-        ],
-        rowsByPartner: [
-          { partner: 'Zeta', rows: 0, applied: 0, rejected: 0 },
-          { partner: 'acme', rows: 15, applied: 13, rejected: 2 },
-          { partner: 'beta', rows: 3, applied: 0, rejected: 3 },
-        ],
-        readiness: [
-          { state: 'BLOCKED', n: 1 },
-          { state: 'CONDITIONAL', n: 1 },
-          { state: 'NOT_READY', n: 1 },
-          { state: 'READY', n: 2 },
-          { state: 'UNASSESSED', n: 1 },
-        ],
-        outboxOldestUndelivered: [
-          { connector: 'erp', createdAt: T1 },
-          { connector: 'qms', createdAt: T2 },
-        ],
-        auditLastVerifiedAt: T3,
-        loginsFailed: 2,
-        staleLeases: [
-          { name: 'Alpha', holder: 'host-b', expiresAt: new Date(999_999).toISOString() },
-          { name: 'digest', holder: 'host-a', expiresAt: new Date(500_000).toISOString() },
-        ],
-      });
-    } finally {
-      ref.close();
-    }
+    const s = await seeded(h);
+    const got = await boardArea(s.db).metricsSnapshot(STALE_BEFORE);
+    expect(got).toEqual(want('metricsSnapshot', STALE_BEFORE));
+    expect(got).toEqual({
+      filesByPartnerState: [
+        { partner: 'Zeta', state: 'quarantined', n: 1 },
+        { partner: 'acme', state: 'applied', n: 2 },
+        { partner: 'acme', state: 'received', n: 1 },
+        { partner: 'beta', state: 'rejected', n: 1 },
+      ],
+      rowsByPartner: [
+        { partner: 'Zeta', rows: 0, applied: 0, rejected: 0 },
+        { partner: 'acme', rows: 15, applied: 13, rejected: 2 },
+        { partner: 'beta', rows: 3, applied: 0, rejected: 3 },
+      ],
+      readiness: [
+        { state: 'BLOCKED', n: 1 },
+        { state: 'CONDITIONAL', n: 1 },
+        { state: 'NOT_READY', n: 1 },
+        { state: 'READY', n: 2 },
+        { state: 'UNASSESSED', n: 1 },
+      ],
+      outboxOldestUndelivered: [
+        { connector: 'erp', createdAt: T1 },
+        { connector: 'qms', createdAt: T2 },
+      ],
+      auditLastVerifiedAt: T3,
+      loginsFailed: 2,
+      staleLeases: [
+        { name: 'Alpha', holder: 'host-b', expiresAt: new Date(999_999).toISOString() },
+        { name: 'digest', holder: 'host-a', expiresAt: new Date(500_000).toISOString() },
+      ],
+    });
   });
 
   it('metricsSnapshot on an empty store: empty lists, no verification, zero failures', async () => {
@@ -228,58 +198,50 @@ describeStore('board area', (h) => {
   });
 
   it('getDeviationWithLots: the newest version and the lots of every version, only of that issuer', async () => {
-    const { s, ref } = await seeded(h);
-    try {
-      const board = boardArea(s.db);
-      const got = await board.getDeviationWithLots('acme', 'DEV-1');
-      expect(got).toEqual(ref.getDeviationWithLots('acme', 'DEV-1'));
-      expect(got).toEqual({
-        deviation: {
-          partnerRef: 'DEV-1',
-          issuer: 'acme',
-          qmsRef: null,
-          title: 'second',
-          classification: 'critical',
-          status: 'closed',
-          capaRefs: ['CAPA-1', 'CAPA-2'],
-          openedAt: T1,
-          closedAt: T3,
-          updatedAt: T3,
-          submissionId: null,
-        },
-        lots: [
-          { materialId: 'MAT-1', lotNumber: 'L1' },
-          { materialId: 'MAT-1', lotNumber: 'L10' },
-          { materialId: 'mat-2', lotNumber: 'L2' },
-        ],
-      });
-      expect(await board.getDeviationWithLots('acme', 'DEV-2')).toEqual(ref.getDeviationWithLots('acme', 'DEV-2'));
-      expect((await board.getDeviationWithLots('acme', 'DEV-2'))!.lots).toEqual([]);
-      expect(await board.getDeviationWithLots('beta', 'DEV-1')).toEqual(ref.getDeviationWithLots('beta', 'DEV-1'));
-      expect(await board.getDeviationWithLots('acme', 'DEV-404')).toBeUndefined();
-      expect(await board.getDeviationWithLots('ACME', 'DEV-1')).toBeUndefined();
-    } finally {
-      ref.close();
-    }
+    const s = await seeded(h);
+    const board = boardArea(s.db);
+    const got = await board.getDeviationWithLots('acme', 'DEV-1');
+    expect(got).toEqual(want('getDeviationWithLots', 'acme', 'DEV-1'));
+    expect(got).toEqual({
+      deviation: {
+        partnerRef: 'DEV-1',
+        issuer: 'acme',
+        qmsRef: null,
+        title: 'second',
+        classification: 'critical',
+        status: 'closed',
+        capaRefs: ['CAPA-1', 'CAPA-2'],
+        openedAt: T1,
+        closedAt: T3,
+        updatedAt: T3,
+        submissionId: null,
+      },
+      lots: [
+        { materialId: 'MAT-1', lotNumber: 'L1' },
+        { materialId: 'MAT-1', lotNumber: 'L10' },
+        { materialId: 'mat-2', lotNumber: 'L2' },
+      ],
+    });
+    expect(await board.getDeviationWithLots('acme', 'DEV-2')).toEqual(want('getDeviationWithLots', 'acme', 'DEV-2'));
+    expect((await board.getDeviationWithLots('acme', 'DEV-2'))!.lots).toEqual([]);
+    expect(await board.getDeviationWithLots('beta', 'DEV-1')).toEqual(want('getDeviationWithLots', 'beta', 'DEV-1'));
+    expect(await board.getDeviationWithLots('acme', 'DEV-404')).toBeUndefined();
+    expect(await board.getDeviationWithLots('ACME', 'DEV-1')).toBeUndefined();
   });
 
   it('listOpenBoard: assessed lots whose newest disposition is not final, readiness expanded as the sync read does', async () => {
-    const { s, ref } = await seeded(h);
-    try {
-      const got = await boardArea(s.db).listOpenBoard();
-      expect(got).toEqual(ref.listOpenBoard());
-      expect(got.map((l) => [l.lotId, l.materialId, l.lotNumber, l.state, l.late])).toEqual([
-        [1, 'MAT-1', 'L1', 'BLOCKED', true],
-        [3, 'MAT-1', 'L10', 'CONDITIONAL', false],
-        [5, 'MAT-9', 'L5', 'READY', true],
-      ]);
-      expect(got[0]).toMatchObject({ description: 'Tablets 10 mg', productFamily: 'oral', vendor: 'V1', site: 'S1', computedAt: T2 });
-      expect(got[0].readiness.reasons).toEqual([{ code: 'DEVIATION_OPEN', severity: 'BLOCKED', message: 'Deviation DEV-1 is open', evidence: [{ kind: 'deviation', ref: 'DEV-1' }] }]);
-      expect(got[2].readiness).toEqual({ state: 'READY', late: true, reasons: [] });
-      expect(got[2].description).toBeNull();
-    } finally {
-      ref.close();
-    }
+    const s = await seeded(h);
+    const got = await boardArea(s.db).listOpenBoard();
+    expect(got).toEqual(want('listOpenBoard'));
+    expect(got.map((l) => [l.lotId, l.materialId, l.lotNumber, l.state, l.late])).toEqual([
+      [1, 'MAT-1', 'L1', 'BLOCKED', true],
+      [3, 'MAT-1', 'L10', 'CONDITIONAL', false],
+      [5, 'MAT-9', 'L5', 'READY', true],
+    ]);
+    expect(got[0]).toMatchObject({ description: 'Tablets 10 mg', productFamily: 'oral', vendor: 'V1', site: 'S1', computedAt: T2 });
+    expect(got[0].readiness.reasons).toEqual([{ code: 'DEVIATION_OPEN', severity: 'BLOCKED', message: 'Deviation DEV-1 is open', evidence: [{ kind: 'deviation', ref: 'DEV-1' }] }]);
+    expect(got[2].readiness).toEqual({ state: 'READY', late: true, reasons: [] });
+    expect(got[2].description).toBeNull();
   });
 
   it('probeWritable resolves on a writable store and leaves nothing behind, from two connections at once', async () => {

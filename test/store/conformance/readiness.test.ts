@@ -1,21 +1,18 @@
 // The readiness area's promises on both dialects: the facts the rules see are the sync loader's,
-// field for field (checked against the sync Store on a SQLite file holding the same rows); a
+// field for field (the sync Store's answers on the same rows, recorded: reference.ts); a
 // stored readiness reads back as the sync store reads it, is not rewritten when identical, and
 // says when it changed; the sweep's lot selections; the dirty markers, and that a recompute never
 // clears a marker another machine set again while it ran.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Readiness, RuleSet } from '../../../pipeline/model/types.js';
 import { computeReadiness } from '../../../pipeline/readiness/compute.js';
 import type { Db } from '../../../pipeline/store/db/db.js';
-import { openDb } from '../../../pipeline/store/open-db.js';
-import { Store } from '../../../pipeline/store/store.js';
 import { describeStore, type Harness, type OpenedStore } from './harness.js';
+import { reference } from './reference.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const T = '2026-01-01T00:00:00.000Z';
@@ -69,19 +66,8 @@ async function seedFacts(db: Db): Promise<void> {
   await run(`INSERT INTO dispositions (lot_id, decision, decided_by, decided_at, recorded_at) VALUES (3, 'quarantine', 'qa', ?, ?)`, [T, T]);
 }
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** The sync Store on a SQLite file seeded with the same rows: the reference output. */
-async function reference(): Promise<Store> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lotgate-ref-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'ref.db');
-  const db = await openDb(file);
-  await seedFacts(db);
-  await db.close();
-  return Store.open(file);
-}
+/** What the sync Store answered on the same rows (reference.ts). */
+const REF = reference('readiness');
 
 async function seeded(h: Harness, now?: () => Date): Promise<OpenedStore> {
   const s = await h.fresh({ now });
@@ -123,10 +109,9 @@ async function inAnotherProcess(url: string, body: string, onLine: (line: string
 describeStore('readiness', (h) => {
   it('loads the facts of a batch of lots exactly as the sync loader does, in the order asked', async () => {
     const s = await seeded(h);
-    const ref = await reference();
-    try {
+    {
       const batch = await s.readiness.loadLotFactsBatch([3, 1, 2]);
-      expect(batch).toEqual(ref.loadLotFactsBatch([3, 1, 2]));
+      expect(batch).toEqual(REF('loadLotFactsBatch([3, 1, 2])'));
       // A few fields spelled out, so that the reference cannot be wrong in the same way.
       expect(batch.map((f) => f.lot.lotNumber)).toEqual(['L3', 'L1', 'L2']);
       expect(batch[1].conflictingIdentifiers).toEqual([{ scheme: 'cmo_batch', value: 'B-1', issuer: 'cmo', lotNumbers: ['L1', 'L2'] }]);
@@ -140,8 +125,6 @@ describeStore('readiness', (h) => {
       expect(await s.readiness.loadLotFacts(2)).toEqual(batch[2]);
       expect(await s.readiness.loadLotFactsBatch([])).toEqual([]);
       await expect(s.readiness.loadLotFactsBatch([1, 99])).rejects.toThrow('loadLotFacts: no lot 99');
-    } finally {
-      ref.close();
     }
   });
 
@@ -157,22 +140,20 @@ describeStore('readiness', (h) => {
 
   it('a stored readiness reads back as the sync store reads it; identical ones are not rewritten', async () => {
     const s = await seeded(h);
-    const ref = await reference();
-    try {
+    {
       const facts = await s.readiness.loadLotFacts(1);
       const r = computeReadiness(facts, RULES, NOW);
       expect(r.reasons.length).toBeGreaterThan(2);
       const clock = { dueAt: '2026-06-01T00:00:00.000Z', rulesHash: 'h1' };
       expect(await s.readiness.getReadiness(1)).toBeNull();
       expect(await s.readiness.saveReadiness(1, r, T, clock)).toEqual({ changed: true, previous: null });
-      ref.saveReadiness(1, r, T, clock);
       const back = await s.readiness.getReadiness(1);
-      expect(back).toEqual(ref.getReadiness(1));
+      expect(back).toEqual(REF('getReadiness(1) after saveReadiness(1, r, T, clock)'));
       expect(back).toMatchObject({ state: r.state, late: r.late, computedAt: T });
       expect(back!.reasons.map((x) => [x.code, x.message])).toEqual(r.reasons.map((x) => [x.code, x.message]));
       const stamps = await s.readiness.readinessStamps([1, 2]);
       expect([...stamps.keys()]).toEqual([1]);
-      expect(stamps.get(1)).toEqual(ref.readinessStamps([1]).get(1));
+      expect(stamps.get(1)).toEqual(REF('readinessStamps([1]).get(1) after saveReadiness(1, r, T, clock)'));
 
       // The same readiness again: not written (computed_at stays), only a moved clock is.
       const later = '2026-02-01T00:00:00.000Z';
@@ -187,8 +168,6 @@ describeStore('readiness', (h) => {
       const { computedAt: _c, ...prevAsRead } = back!;
       expect(res.previous).toEqual(prevAsRead);
       expect(await s.readiness.getReadiness(1)).toMatchObject({ state: released.state, computedAt: later });
-    } finally {
-      ref.close();
     }
   });
 
