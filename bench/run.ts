@@ -24,6 +24,8 @@ import { manyPartners } from './scenarios/many-partners.js';
 import { apiLatency } from './scenarios/api-latency.js';
 import { xlsxIngest } from './scenarios/xlsx-ingest.js';
 import { pgBulk } from './scenarios/pg-bulk.js';
+import { pgIngest } from './scenarios/pg-ingest.js';
+import { pgManyPartners } from './scenarios/pg-many-partners.js';
 
 interface ScenarioDef {
   id: number;
@@ -44,6 +46,9 @@ const SCENARIOS: ScenarioDef[] = [
   { id: 7, name: 'api latency', alias: 'api', tools: [], run: apiLatency },
   { id: 8, name: 'xlsx ingest', alias: 'xlsx', tools: [TOOLS.time], run: xlsxIngest },
   { id: 9, name: 'PostgreSQL bulk fact path', alias: 'pg', tools: [TOOLS.psql, TOOLS.time], run: pgBulk },
+  // Scenarios 1 and 5 on PostgreSQL (issue 13); they need the server of LOTGATE_BENCH_PG_URL, as 9 does.
+  { id: 10, name: 'bulk ingest on PostgreSQL', alias: 'pg-ingest', tools: [TOOLS.psql, TOOLS.time], run: pgIngest },
+  { id: 11, name: 'many partners on PostgreSQL', alias: 'pg-partners', tools: [TOOLS.psql, TOOLS.sshKeygen, TOOLS.redis, TOOLS.time], run: pgManyPartners },
 ];
 
 interface Args {

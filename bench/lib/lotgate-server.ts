@@ -19,21 +19,37 @@ export interface RunningLotgate {
   stop(): Promise<void>;
 }
 
-export async function startLotgate(ws: Workspace, opts: { redisUrl: string; sftpPort: number; timeoutMs?: number; nodeFlags?: string[] }): Promise<RunningLotgate> {
-  const bg: Background = startBackground(process.execPath, [...(opts.nodeFlags ?? []), LOTGATE_BIN, '--config', ws.configPath, 'start'], {
+export interface StartOptions {
+  redisUrl: string;
+  sftpPort: number;
+  timeoutMs?: number;
+  nodeFlags?: string[];
+  /** `--role` values (default: all roles, as `lotgate start`). Without sftp, ready once the banner is printed. */
+  roles?: string[];
+  /** More environment (LOTGATE_DATABASE_URL, LOTGATE_QUEUE_PREFIX, …). */
+  env?: NodeJS.ProcessEnv;
+  /** Log file name in the workspace (default lotgate-start.log). */
+  logName?: string;
+}
+
+export async function startLotgate(ws: Workspace, opts: StartOptions): Promise<RunningLotgate> {
+  const roles = opts.roles ?? [];
+  const logFile = path.join(ws.dir, opts.logName ?? 'lotgate-start.log');
+  const bg: Background = startBackground(process.execPath, [...(opts.nodeFlags ?? []), LOTGATE_BIN, '--config', ws.configPath, 'start', ...roles.flatMap((r) => ['--role', r])], {
     cwd: REPO_ROOT,
-    logFile: path.join(ws.dir, 'lotgate-start.log'),
-    env: { ...process.env, REDIS_URL: opts.redisUrl, LOTGATE_SFTP_PORT: String(opts.sftpPort) },
+    logFile,
+    env: { ...process.env, REDIS_URL: opts.redisUrl, LOTGATE_SFTP_PORT: String(opts.sftpPort), ...opts.env },
   });
   try {
-    await waitForPort(opts.sftpPort, opts.timeoutMs ?? 60_000, () => bg.child.exitCode === null);
+    if (roles.length === 0 || roles.includes('sftp')) await waitForPort(opts.sftpPort, opts.timeoutMs ?? 60_000, () => bg.child.exitCode === null);
+    else await waitForOutput(bg, /status\s+npx lotgate status/, opts.timeoutMs ?? 60_000);
   } catch (e) {
     await bg.stop();
     throw new Error(`lotgate start did not come up: ${(e as Error).message}\n${bg.output().slice(-3000)}`);
   }
   return {
     port: opts.sftpPort,
-    logFile: path.join(ws.dir, 'lotgate-start.log'),
+    logFile,
     pid: bg.child.pid!,
     output: bg.output,
     peakRssMb: () => {
@@ -42,4 +58,14 @@ export async function startLotgate(ws: Workspace, opts: { redisUrl: string; sftp
     },
     stop: bg.stop,
   };
+}
+
+/** Waits until the process has printed `re` (its start-up banner), or fails when it exits or times out. */
+async function waitForOutput(bg: Background, re: RegExp, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!re.test(bg.output())) {
+    if (bg.child.exitCode !== null) throw new Error(`exited with code ${bg.child.exitCode}`);
+    if (Date.now() > until) throw new Error(`no start-up banner after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -4,6 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { LOTGATE_BIN, REPO_ROOT } from './paths.js';
 import { runChecked } from './proc.js';
 
 export const PG_ADMIN_URL = process.env.LOTGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -48,4 +50,55 @@ export function statCpuSeconds(stat: string): number | null {
   const f = stat.slice(close + 2).trim().split(' ');
   const t = Number(f[11]) + Number(f[12]);
   return Number.isFinite(t) ? t / 100 : null; // USER_HZ is 100 on Linux
+}
+
+/** CREATE DATABASE <name> TEMPLATE <template> (the template must have no connections). */
+export async function createDbFromTemplate(template: string, adminUrl = PG_ADMIN_URL): Promise<{ name: string; url: string }> {
+  const name = `lotgate_bench_${randomBytes(5).toString('hex')}`;
+  await psql(adminUrl, `CREATE DATABASE ${name} TEMPLATE ${template}`);
+  return { name, url: dbUrl(adminUrl, name) };
+}
+
+/**
+ * The CPU of every server process working for one database while a client runs: the backends of
+ * all its connections (a pool, a judge thread, autovacuum), found in pg_stat_activity every
+ * `everyMs` over one connection of the bench's own and read from /proc. Meant for a database
+ * created for the run (no backend older than the sampling): each backend counts with its whole
+ * CPU; what it spent between the last poll and its exit (at most `everyMs`) is missed, a slight
+ * undercount.
+ */
+export async function sampleDatabaseCpu(database: string, everyMs = 100, adminUrl = PG_ADMIN_URL): Promise<{ stop(): Promise<{ seconds: number; backends: number }> }> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'lotgate-bench:cpu' });
+  await client.connect();
+  const last = new Map<number, number>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const r = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+        for (const { pid } of r.rows) {
+          const s = procCpuSeconds(pid);
+          if (s !== null) last.set(pid, s);
+        }
+      } catch {
+        /* skip a poll */
+      }
+      await new Promise((res) => setTimeout(res, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      await client.end().catch(() => {});
+      let seconds = 0;
+      for (const s of last.values()) seconds += s;
+      return { seconds, backends: last.size };
+    },
+  };
+}
+
+/** `lotgate store copy --from <sqlite> --to <url>`: a seeded SQLite store into an empty PostgreSQL database (untimed seeding). */
+export async function copySqliteStore(configPath: string, from: string, to: string): Promise<void> {
+  await runChecked(process.execPath, [LOTGATE_BIN, '--config', configPath, 'store', 'copy', '--from', from, '--to', to], { cwd: REPO_ROOT });
 }

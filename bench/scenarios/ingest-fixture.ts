@@ -45,10 +45,10 @@ function benchLotsMapping(): MappingDef {
 export const ERP_MAPPINGS = [repoMapping('erp', 'materials'), repoMapping('erp', 'purchase-orders'), benchLotsMapping()];
 
 /** `node bin/lotgate.js --config … --data-dir … ingest --partner … --json files…`, measured. */
-export function lotgateIngest(ws: Workspace, dataDir: string, partner: string, files: string[], nodeFlags: string[] = []): Promise<RunResult> {
+export function lotgateIngest(ws: Workspace, dataDir: string, partner: string, files: string[], nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return runMeasured(process.execPath, [...nodeFlags, LOTGATE_BIN, '--config', ws.configPath, '--data-dir', dataDir, 'ingest', '--partner', partner, '--json', ...files], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOTGATE_LOG_LEVEL: process.env.LOTGATE_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, LOTGATE_LOG_LEVEL: process.env.LOTGATE_LOG_LEVEL ?? 'warn', ...env },
   });
 }
 

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { anchorAuditHead, verifyWithAnchors } from '../../pipeline/audit/anchors.js';
 import { loadConfig, type LotgateConfig } from '../../pipeline/config/config.js';
 import { auditHash, GENESIS_HASH } from '../../pipeline/store/audit.js';
-import { Store } from '../../pipeline/store/store.js';
+import { openStore, type Store } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
@@ -27,8 +27,8 @@ function setup(): { dir: string; config: LotgateConfig; dbPath: string } {
   return { dir, config, dbPath: path.join(config.dataDir, 'lotgate.db') };
 }
 
-function addEvents(store: Store, n: number, from = 0): void {
-  for (let i = 0; i < n; i++) store.appendAudit({ actor: 'test', action: 'job.run', subject: `thing:${from + i}`, details: { i: from + i } });
+async function addEvents(store: Store, n: number, from = 0): Promise<void> {
+  for (let i = 0; i < n; i++) await store.audit.appendAudit({ actor: 'test', action: 'job.run', subject: `thing:${from + i}`, details: { i: from + i } });
 }
 
 /** What an attacker with the database file does: drop the append-only guard first. */
@@ -51,60 +51,60 @@ function rehashFrom(db: Database.Database, seq: number, details: unknown): void 
 }
 
 describe('audit anchors', () => {
-  it('a truncated tail fails verification against the anchor file', () => {
+  it('a truncated tail fails verification against the anchor file', async () => {
     const { config, dbPath } = setup();
-    const store = Store.open(dbPath);
-    addEvents(store, 5);
-    const first = anchorAuditHead({ store, config, now: () => new Date() }, 'test');
+    const store = await openStore(dbPath);
+    await addEvents(store, 5);
+    const first = await anchorAuditHead({ store, config, now: () => new Date() }, 'test');
     expect(first).toMatchObject({ written: true, outbox: true, head: { seq: 5 } });
     // Unchanged head: no second line.
-    expect(anchorAuditHead({ store, config, now: () => new Date() }, 'test').written).toBe(false);
-    addEvents(store, 3, 5);
-    anchorAuditHead({ store, config, now: () => new Date() }, 'test');
+    expect((await anchorAuditHead({ store, config, now: () => new Date() }, 'test')).written).toBe(false);
+    await addEvents(store, 3, 5);
+    await anchorAuditHead({ store, config, now: () => new Date() }, 'test');
     const lines = readFileSync(config.audit.anchorFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seq)).toEqual([5, 8]);
-    expect(store.listOutbox({ topic: 'audit.anchor' }).map((m) => (m.payload as { seq: number }).seq)).toEqual([5, 8]);
-    expect(verifyWithAnchors(store, config.audit.anchorFile, [])).toMatchObject({ ok: true, count: 8, anchorsChecked: 2, problems: [] });
-    store.close();
+    expect((await store.outbox.listOutbox({ topic: 'audit.anchor' })).map((m) => (m.payload as { seq: number }).seq)).toEqual([5, 8]);
+    expect(await verifyWithAnchors(store, config.audit.anchorFile, [])).toMatchObject({ ok: true, count: 8, anchorsChecked: 2, problems: [] });
+    await store.close();
 
     const db = unguarded(dbPath);
     db.prepare('DELETE FROM audit_events WHERE seq > 6').run();
     db.close();
-    const after = Store.open(dbPath);
+    const after = await openStore(dbPath);
     // Inside the chain nothing looks wrong…
-    expect(after.verifyAudit()).toEqual({ ok: true, count: 6 });
+    expect(await after.audit.verifyAudit()).toEqual({ ok: true, count: 6 });
     // …but the anchor of seq 8 is beyond its end.
-    const v = verifyWithAnchors(after, config.audit.anchorFile, []);
+    const v = await verifyWithAnchors(after, config.audit.anchorFile, []);
     expect(v.ok).toBe(false);
     expect(v.problems.map((p) => p.code)).toEqual(['E_AUDIT_TRUNCATED']);
     expect(v.problems[0].message).toMatch(/event 8 .* ends at 6/);
-    after.close();
+    await after.close();
   });
 
-  it('a rewritten and rehashed chain fails against an anchor and against --expect', () => {
+  it('a rewritten and rehashed chain fails against an anchor and against --expect', async () => {
     const { config, dbPath } = setup();
-    const store = Store.open(dbPath);
-    addEvents(store, 6);
-    const head = store.auditHead();
-    anchorAuditHead({ store, config, now: () => new Date() }, 'test');
-    store.close();
+    const store = await openStore(dbPath);
+    await addEvents(store, 6);
+    const head = await store.audit.auditHead();
+    await anchorAuditHead({ store, config, now: () => new Date() }, 'test');
+    await store.close();
     const db = unguarded(dbPath);
     rehashFrom(db, 3, { i: 'forged' });
     db.close();
-    const after = Store.open(dbPath);
-    expect(after.verifyAudit()).toEqual({ ok: true, count: 6 });
-    const v = verifyWithAnchors(after, config.audit.anchorFile, [head]);
+    const after = await openStore(dbPath);
+    expect(await after.audit.verifyAudit()).toEqual({ ok: true, count: 6 });
+    const v = await verifyWithAnchors(after, config.audit.anchorFile, [head]);
     expect(v.ok).toBe(false);
     expect(v.problems.map((p) => p.code)).toEqual(['E_AUDIT_REWRITTEN', 'E_AUDIT_REWRITTEN']);
     expect(v.problems[1].message).toMatch(/^--expect says event 6/);
-    after.close();
+    await after.close();
   });
 
-  it('lotgate audit verify prints the head, accepts --expect and fails on a truncated chain', () => {
+  it('lotgate audit verify prints the head, accepts --expect and fails on a truncated chain', async () => {
     const { dir, config, dbPath } = setup();
-    const store = Store.open(dbPath);
-    addEvents(store, 4);
-    store.close();
+    const store = await openStore(dbPath);
+    await addEvents(store, 4);
+    await store.close();
     const cli = (args: string[]) => {
       const r = spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(dir, 'config.yaml'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOTGATE_LOG_LEVEL: 'warn', LOTGATE_DATA_DIR: '' } });
       return { code: r.status, out: r.stdout, err: r.stderr };

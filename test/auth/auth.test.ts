@@ -9,31 +9,31 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accessFor, type Principal } from '../../pipeline/auth/permissions.js';
 import { AuthError, AuthService } from '../../pipeline/auth/service.js';
 import { totpCode } from '../../pipeline/auth/totp.js';
-import { Store } from '../../pipeline/store/store.js';
+import { openStore, type OpenStore } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const AUTH = { auth: { maxFailedLogins: 3, lockoutMinutes: 15, sessionIdleMinutes: 30, sessionAbsoluteHours: 12, tokenMaxDays: 365, timeZone: 'UTC' } };
 let dir: string;
-let store: Store;
+let store: OpenStore;
 let clock: Date;
 let auth: AuthService;
 const now = () => clock;
 const PW = 'correct horse battery';
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lotgate-auth-'));
   clock = new Date('2026-12-01T10:00:00Z');
-  store = Store.open(path.join(dir, 'lotgate.db'), { now });
+  store = await openStore(path.join(dir, 'lotgate.db'), { now });
   auth = new AuthService(store, AUTH, now);
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 async function userWithPassword(username = 'qa1', kind: 'user' | 'partner_user' = 'user', partner?: string) {
   await auth.addUser({ username, displayName: `Q. A. ${username}`, kind, partner }, 'test');
-  const { code } = auth.issueReset(username, 'test');
+  const { code } = await auth.issueReset(username, 'test');
   await auth.completeReset(username, code, PW);
 }
 
@@ -41,18 +41,18 @@ async function enrolled(username = 'qa1') {
   await userWithPassword(username);
   const s = await auth.login({ username, password: PW });
   expect(s.stage).toBe('enrol');
-  const p = store.auth.getPrincipalByName(username)!;
-  const { secret } = auth.startEnrolment(p.id);
-  const { recoveryCodes } = auth.confirmEnrolment(p.id, totpCode(secret, clock));
+  const p = (await store.auth.getPrincipalByName(username))!;
+  const { secret } = await auth.startEnrolment(p.id);
+  const { recoveryCodes } = await auth.confirmEnrolment(p.id, totpCode(secret, clock));
   return { secret, recoveryCodes, id: p.id };
 }
 
-const actions = () => store.listAudit({ limit: 1000 }).map((e) => e.action);
+const actions = async () => (await store.audit.listAudit({ limit: 1000 })).map((e) => e.action);
 
 describe('passwords and lockout', () => {
   it('argon2id hashes, never the password; a wrong password fails', async () => {
     await userWithPassword();
-    const p = store.auth.getPrincipalByName('qa1')!;
+    const p = (await store.auth.getPrincipalByName('qa1'))!;
     expect(p.passwordHash).toMatch(/^\$argon2id\$/);
     expect(p.passwordHash).not.toContain(PW);
     await expect(auth.login({ username: 'qa1', password: 'wrong password!' })).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
@@ -61,7 +61,7 @@ describe('passwords and lockout', () => {
 
   it('an administrator cannot set a known password: a reset invalidates the old one and issues a one-time code', async () => {
     await userWithPassword();
-    const { code } = auth.issueReset('qa1', 'admin');
+    const { code } = await auth.issueReset('qa1', 'admin');
     await expect(auth.login({ username: 'qa1', password: PW })).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
     await auth.completeReset('qa1', code, 'another long password');
     await expect(auth.completeReset('qa1', code, 'yet another password')).rejects.toMatchObject({ code: 'E_AUTH_RESET_INVALID' });
@@ -72,10 +72,10 @@ describe('passwords and lockout', () => {
     await userWithPassword();
     for (let i = 0; i < 3; i++) await expect(auth.login({ username: 'qa1', password: 'nope nope nope' })).rejects.toBeInstanceOf(AuthError);
     await expect(auth.login({ username: 'qa1', password: PW })).rejects.toMatchObject({ code: 'E_AUTH_LOCKED' });
-    const locked = store.listAudit({ action: 'auth.locked' });
+    const locked = await store.audit.listAudit({ action: 'auth.locked' });
     expect(locked).toHaveLength(1);
     expect(locked[0].details).toMatchObject({ alert: true, failures: 3 });
-    expect(actions().filter((a) => a === 'auth.login.failed').length).toBe(4);
+    expect((await actions()).filter((a) => a === 'auth.login.failed').length).toBe(4);
     clock = new Date(clock.getTime() + 16 * 60_000);
     expect((await auth.login({ username: 'qa1', password: PW })).stage).toBe('enrol');
   });
@@ -98,11 +98,11 @@ describe('TOTP', () => {
     const code = totpCode(secret, clock);
     await auth.login({ username: 'qa1', password: PW, totp: code });
     await expect(auth.login({ username: 'qa1', password: PW, totp: code })).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
-    const other = Store.open(path.join(dir, 'lotgate.db'), { now });
+    const other = await openStore(path.join(dir, 'lotgate.db'), { now });
     try {
       await expect(new AuthService(other, AUTH, now).login({ username: 'qa1', password: PW, totp: code })).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
     } finally {
-      other.close();
+      await other.close();
     }
   });
 
@@ -112,11 +112,11 @@ describe('TOTP', () => {
     const code = totpCode(secret, clock);
     const script = `
       import { AuthService } from ${JSON.stringify(path.join(root, 'dist/pipeline/auth/service.js'))};
-      import { Store } from ${JSON.stringify(path.join(root, 'dist/pipeline/store/store.js'))};
+      import { openStore } from ${JSON.stringify(path.join(root, 'dist/pipeline/store/store.js'))};
       const now = () => new Date(${JSON.stringify(clock.toISOString())});
-      const s = Store.open(${JSON.stringify(path.join(dir, 'lotgate.db'))}, { now });
+      const s = await openStore(${JSON.stringify(path.join(dir, 'lotgate.db'))}, { now });
       try { await new AuthService(s, ${JSON.stringify(AUTH)}, now).login({ username: 'qa1', password: ${JSON.stringify(PW)}, totp: process.argv[1] }); console.log('accepted'); }
-      catch (e) { console.log(e.code); } finally { s.close(); }`;
+      catch (e) { console.log(e.code); } finally { await s.close(); }`;
     const run = () => spawnSync(process.execPath, ['--input-type=module', '-e', script, code], { encoding: 'utf8' }).stdout.trim();
     expect(run()).toBe('accepted');
     await expect(auth.login({ username: 'qa1', password: PW, totp: code })).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
@@ -129,54 +129,54 @@ describe('sessions', () => {
     const { secret } = await enrolled();
     clock = new Date(clock.getTime() + 60_000);
     const s = await auth.login({ username: 'qa1', password: PW, totp: totpCode(secret, clock) });
-    expect(auth.authenticateSession(s.token)?.principal.username).toBe('qa1');
+    expect((await auth.authenticateSession(s.token))?.principal.username).toBe('qa1');
     clock = new Date(clock.getTime() + 29 * 60_000);
-    expect(auth.authenticateSession(s.token)).not.toBeNull();
+    expect(await auth.authenticateSession(s.token)).not.toBeNull();
     clock = new Date(clock.getTime() + 31 * 60_000);
-    expect(auth.authenticateSession(s.token)).toBeNull();
-    expect(store.listAudit({ action: 'auth.session.expired' })[0].details).toMatchObject({ reason: 'idle timeout' });
+    expect(await auth.authenticateSession(s.token)).toBeNull();
+    expect((await store.audit.listAudit({ action: 'auth.session.expired' }))[0].details).toMatchObject({ reason: 'idle timeout' });
 
     clock = new Date(clock.getTime() + 60_000);
     const t = await auth.login({ username: 'qa1', password: PW, totp: totpCode(secret, clock) });
     for (let i = 0; i < 12 * 3; i++) {
       clock = new Date(clock.getTime() + 20 * 60_000);
-      if (!auth.authenticateSession(t.token)) break;
+      if (!(await auth.authenticateSession(t.token))) break;
     }
-    expect(auth.authenticateSession(t.token)).toBeNull();
-    expect(store.listAudit({ action: 'auth.session.expired' })[0].details).toMatchObject({ reason: 'absolute timeout' });
+    expect(await auth.authenticateSession(t.token)).toBeNull();
+    expect((await store.audit.listAudit({ action: 'auth.session.expired' }))[0].details).toMatchObject({ reason: 'absolute timeout' });
 
     clock = new Date(clock.getTime() + 60_000);
     const u = await auth.login({ username: 'qa1', password: PW, totp: totpCode(secret, clock) });
-    expect(auth.revokeSessions('qa1', 'admin')).toBe(1);
-    expect(auth.authenticateSession(u.token)).toBeNull();
-    expect(actions()).toContain('auth.session.revoked');
+    expect(await auth.revokeSessions('qa1', 'admin')).toBe(1);
+    expect(await auth.authenticateSession(u.token)).toBeNull();
+    expect(await actions()).toContain('auth.session.revoked');
   });
 });
 
 describe('service tokens', () => {
-  it('only a hash is stored; expiry is mandatory; revoked and expired tokens are refused; use is recorded', () => {
-    expect(() => auth.createToken({ name: 'erp', days: 0 }, 'admin')).toThrow(/expire/);
-    expect(() => auth.createToken({ name: 'erp', days: 366 }, 'admin')).toThrow(/365/);
-    const t = auth.createToken({ name: 'erp', days: 30 }, 'admin');
+  it('only a hash is stored; expiry is mandatory; revoked and expired tokens are refused; use is recorded', async () => {
+    await expect(auth.createToken({ name: 'erp', days: 0 }, 'admin')).rejects.toThrow(/expire/);
+    await expect(auth.createToken({ name: 'erp', days: 366 }, 'admin')).rejects.toThrow(/365/);
+    const t = await auth.createToken({ name: 'erp', days: 30 }, 'admin');
     expect(t.token).toMatch(/^lgt_[A-Za-z0-9_-]{43}$/);
-    const raw = JSON.stringify(store.auth.listServiceTokens());
+    const raw = JSON.stringify(await store.auth.listServiceTokens());
     expect(raw).not.toContain(t.token);
-    const a = auth.authenticateToken(t.token, '10.0.0.5');
+    const a = await auth.authenticateToken(t.token, '10.0.0.5');
     expect(a?.principal.bindings.map((b) => b.role)).toEqual(['integration']);
-    expect(store.auth.getServiceToken(t.id)).toMatchObject({ lastIp: '10.0.0.5', lastUsedAt: clock.toISOString() });
-    expect(auth.authenticateToken(t.token.slice(0, -1) + (t.token.endsWith('A') ? 'B' : 'A'), null)).toBeNull();
+    expect(await store.auth.getServiceToken(t.id)).toMatchObject({ lastIp: '10.0.0.5', lastUsedAt: clock.toISOString() });
+    expect(await auth.authenticateToken(t.token.slice(0, -1) + (t.token.endsWith('A') ? 'B' : 'A'), null)).toBeNull();
     clock = new Date(clock.getTime() + 31 * 86400_000);
-    expect(auth.authenticateToken(t.token, null)).toBeNull();
-    const t2 = auth.createToken({ name: 'erp', days: 30 }, 'admin');
-    expect(auth.authenticateToken(t2.token, null)).not.toBeNull();
-    auth.revokeToken(t2.id, 'admin');
-    expect(auth.authenticateToken(t2.token, null)).toBeNull();
-    expect(actions()).toEqual(expect.arrayContaining(['auth.token.created', 'auth.token.used', 'auth.token.revoked', 'auth.token.refused']));
+    expect(await auth.authenticateToken(t.token, null)).toBeNull();
+    const t2 = await auth.createToken({ name: 'erp', days: 30 }, 'admin');
+    expect(await auth.authenticateToken(t2.token, null)).not.toBeNull();
+    await auth.revokeToken(t2.id, 'admin');
+    expect(await auth.authenticateToken(t2.token, null)).toBeNull();
+    expect(await actions()).toEqual(expect.arrayContaining(['auth.token.created', 'auth.token.used', 'auth.token.revoked', 'auth.token.refused']));
   });
 
-  it('a partner token acts for its partner only', () => {
-    const t = auth.createToken({ name: 'acme', partner: 'acme-cmo', days: 30 }, 'admin');
-    const p = auth.authenticateToken(t.token, null)!.principal;
+  it('a partner token acts for its partner only', async () => {
+    const t = await auth.createToken({ name: 'acme', partner: 'acme-cmo', days: 30 }, 'admin');
+    const p = (await auth.authenticateToken(t.token, null))!.principal;
     expect(p.partner).toBe('acme-cmo');
     expect(accessFor(p, 'submissions:read')).toEqual([{ sites: '*', materials: '*', partners: ['acme-cmo'] }]);
     expect(accessFor(p, 'lots:read')).toBeNull();
@@ -209,7 +209,7 @@ describe('lockout alert', () => {
     const { links } = await import('../../pipeline/outbound/notify/links.js');
     await userWithPassword();
     for (let i = 0; i < 3; i++) await expect(auth.login({ username: 'qa1', password: 'nope nope nope', ip: '10.9.8.7' })).rejects.toBeInstanceOf(AuthError);
-    const row = store.listAudit({ action: 'auth.locked' })[0];
+    const row = (await store.audit.listAudit({ action: 'auth.locked' }))[0];
     const [ev] = eventsFromAudit(row, { links: links('https://lotgate.example.com'), partners: new Map(), submission: () => undefined });
     expect(ev).toMatchObject({ type: 'account_locked', subject: 'qa1', details: { failures: 3, ip: '10.9.8.7' } });
     expect(eventNotification(ev).severity).toBe('critical');

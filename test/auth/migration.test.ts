@@ -3,8 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, Store } from '../../pipeline/store/store.js';
+import { migrate, schemaVersion } from '../../pipeline/store/migrations.js';
+import { MIGRATIONS, openStore } from '../../pipeline/store/store.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -12,29 +14,38 @@ afterEach(() => {
 });
 
 describe('migration 7', () => {
-  it('brings the previous version up with its ledger and lots intact, and the new tables usable', () => {
+  it('brings the previous version up with its ledger and lots intact, and the new tables usable', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lotgate-m7-'));
     dirs.push(dir);
     const file = path.join(dir, 'lotgate.db');
     const before = MIGRATIONS.filter((m) => m.version < 7);
-    const old = Store.open(file, { migrations: before });
-    const sid = old.insertSubmission({ partner: 'erp', originalName: 'a.csv', size: 1, sha256: 'a'.repeat(64), source: 'cli', archivePath: '/x' });
-    old.upsertLot('MAT', 'L1', { site: '1000' }, { submissionId: sid, partner: 'erp' });
-    expect(old.schemaVersion).toBe(before[before.length - 1].version);
+    // The previous version, written as that lotgate did (the async store speaks the current schema only).
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.pragma('foreign_keys = ON');
+    migrate(old, before);
+    const at = new Date().toISOString();
+    const sid = Number(
+      old
+        .prepare('INSERT INTO submissions (partner, original_name, size, sha256, received_at, source, archive_path) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run('erp', 'a.csv', 1, 'a'.repeat(64), at, 'cli', '/x').lastInsertRowid,
+    );
+    old.prepare('INSERT INTO lots (material_id, lot_number, site, created_at, updated_at, submission_id, partner) VALUES (?, ?, ?, ?, ?, ?, ?)').run('MAT', 'L1', '1000', at, at, sid, 'erp');
+    expect(schemaVersion(old)).toBe(before[before.length - 1].version);
     old.close();
 
-    const s = Store.open(file);
+    const s = await openStore(file);
     try {
-      expect(s.schemaVersion).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
-      expect(s.getSubmission(sid)).toMatchObject({ originalName: 'a.csv' });
-      expect(s.listLotsScoped([{ sites: ['1000'], materials: '*', partners: '*' }], {}, { limit: 10 }).map((l) => l.lotNumber)).toEqual(['L1']);
-      const id = s.auth.insertPrincipal({ kind: 'user', username: 'u1', displayName: 'U One' });
-      expect(s.auth.getPrincipal(id)).toMatchObject({ username: 'u1', failedLogins: 0, totpLastStep: null });
-      expect(s.auth.acceptTotpStep(id, 100)).toBe(true);
-      expect(s.auth.acceptTotpStep(id, 100)).toBe(false);
-      expect(() => s.auth.insertPrincipal({ kind: 'partner_user', username: 'p1', displayName: 'P' })).toThrow(/CHECK/);
+      expect((await s.health()).schemaVersion).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+      expect(await s.ledger.getSubmission(sid)).toMatchObject({ originalName: 'a.csv' });
+      expect((await s.reads.listLotsScoped([{ sites: ['1000'], materials: '*', partners: '*' }], {}, { limit: 10 })).map((l) => l.lotNumber)).toEqual(['L1']);
+      const id = await s.auth.insertPrincipal({ kind: 'user', username: 'u1', displayName: 'U One' });
+      expect(await s.auth.getPrincipal(id)).toMatchObject({ username: 'u1', failedLogins: 0, totpLastStep: null });
+      expect(await s.auth.acceptTotpStep(id, 100)).toBe(true);
+      expect(await s.auth.acceptTotpStep(id, 100)).toBe(false);
+      await expect(s.auth.insertPrincipal({ kind: 'partner_user', username: 'p1', displayName: 'P' })).rejects.toThrow(/CHECK/);
     } finally {
-      s.close();
+      await s.close();
     }
   });
 });

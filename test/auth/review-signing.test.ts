@@ -32,12 +32,12 @@ beforeAll(async () => {
   const auth = new AuthService(inst.lg.store, inst.lg.config, () => past);
   for (const [u, role] of [['quinn', 'qa'], ['rita', 'receiving']]) {
     await auth.addUser({ username: u, displayName: `Test ${u}`, kind: 'user' }, 'test');
-    await auth.completeReset(u, auth.issueReset(u, 'test').code, PW);
-    auth.grant(u, role, { sites: '*', materials: '*', partners: '*' }, 'test');
+    await auth.completeReset(u, (await auth.issueReset(u, 'test')).code, PW);
+    await auth.grant(u, role, { sites: '*', materials: '*', partners: '*' }, 'test');
   }
-  const id = inst.lg.store.auth.getPrincipalByName('quinn')!.id;
-  secret = auth.startEnrolment(id).secret;
-  auth.confirmEnrolment(id, totpCode(secret, past));
+  const id = (await inst.lg.store.auth.getPrincipalByName('quinn'))!.id;
+  secret = (await auth.startEnrolment(id)).secret;
+  await auth.confirmEnrolment(id, totpCode(secret, past));
 }, 120_000);
 afterAll(() => inst?.cleanup());
 
@@ -45,21 +45,21 @@ const approve = (user: string, input: string) =>
   spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(inst.work, 'config.yaml'), '--data-dir', inst.lg.config.dataDir, 'submission', 'approve', String(held), '--reason', 'checked against the LIMS printout', '--user', user, '--json'], { encoding: 'utf8', input });
 
 describe('signed review approval', () => {
-  it('refuses a signer without submissions:review, and a wrong code, without deciding anything', () => {
+  it('refuses a signer without submissions:review, and a wrong code, without deciding anything', async () => {
     expect(approve('rita', `${PW}\n000000\n`).stderr).toMatch(/E_SIGN_NOT_ALLOWED/);
     expect(approve('quinn', `${PW}\n000000\n`).stderr).toMatch(/E_AUTH_FAILED/);
-    expect(inst.lg.store.getSubmission(held)!.state).toBe('pending_review');
+    expect((await inst.lg.store.ledger.getSubmission(held))!.state).toBe('pending_review');
   });
 
-  it('approves with password + TOTP; the signature and its audit event carry the record hash', () => {
+  it('approves with password + TOTP; the signature and its audit event carry the record hash', async () => {
     const r = approve('quinn', `${PW}\n${totpCode(secret, new Date())}\n`);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ changed: true, by: 'Test quinn', signature: { decision: 'approve', meaning: 'approval', signer: { printedName: 'Test quinn' }, valid: true } });
-    const ev = inst.lg.store.listAudit({ action: 'signature.applied' })[0];
+    const ev = (await inst.lg.store.audit.listAudit({ action: 'signature.applied' }))[0];
     expect(ev.subject).toBe(`submission:${held}`);
     expect((ev.details as any).recordHash).toBe(out.signature.recordHash);
     expect(sha256Hex(canonicalJson((ev.details as any).record))).toBe(out.signature.recordHash);
-    expect(verifySignatures(inst.lg.store)).toEqual({ checked: 1, bad: [] });
+    expect(await verifySignatures(inst.lg.store)).toEqual({ checked: 1, bad: [] });
   });
 });

@@ -24,23 +24,23 @@ import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/w
 let w: World;
 let lg: Lotgate;
 
-beforeEach(() => {
+beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
 });
-afterEach(() => {
-  lg.close();
+afterEach(async () => {
+  await lg.close();
   w.cleanup();
 });
 
 const ingest = async (name: string, partner: string, text: string): Promise<void> => void (await ingestText(lg, w.dir, partner, name, text));
 
 const dbPath = () => path.join(w.config.dataDir, 'lotgate.db');
-const counts = (l: Lotgate) => ({ audit: l.store.listAudit({ action: 'lot.readiness_changed', limit: 10_000 }).length, outbox: l.store.listOutbox({}).length });
+const counts = async (l: Lotgate) => ({ audit: (await l.store.audit.listAudit({ action: 'lot.readiness_changed', limit: 10_000 })).length, outbox: (await l.store.outbox.listOutbox({})).length });
 
 /** The readiness the rules give for the lot now, as readers see it (no params). */
-function expected(l: Lotgate, lotId: number, at: Date): Readiness {
-  const facts = l.store.loadLotFacts(lotId);
+async function expected(l: Lotgate, lotId: number, at: Date): Promise<Readiness> {
+  const facts = await l.store.readiness.loadLotFacts(lotId);
   const r = computeReadiness(facts, resolveRuleSet(w.config.readiness, facts.material ?? { materialId: facts.lot.materialId }), at);
   return { ...r, reasons: r.reasons.map(({ params: _p, ...rest }) => rest) };
 }
@@ -68,7 +68,7 @@ async function someLots(): Promise<number[]> {
   // Test results on L1 and L2: test reasons whose params name results, samples and limits.
   await ingest('RESULTS_1.csv', 'lab-a', resultsCsv('L1', 3));
   await ingest('RESULTS_2.csv', 'lab-a', resultsCsv('L2', 1, 11));
-  return lg.store.listLots().map((l) => l.lotId);
+  return (await lg.store.reads.listLots()).map((l) => l.lotId);
 }
 
 describe('compact readiness', () => {
@@ -79,7 +79,7 @@ describe('compact readiness', () => {
     rw.exec('DELETE FROM lot_readiness');
     rw.close();
     const at = new Date('2026-12-01T08:00:00.000Z');
-    expect(lg.store.transaction(() => recomputeReadiness(lg, ids, at, 'test')).changed).toBe(ids.length);
+    expect((await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, ids, at, 'test'))).changed).toBe(ids.length);
 
     const reasonsSeen = new Set<string>();
     for (const row of rawRows()) {
@@ -90,20 +90,20 @@ describe('compact readiness', () => {
         expect(Object.keys(r).every((k) => ['code', 'severity', 'params', 'evidence'].includes(k))).toBe(true);
         reasonsSeen.add(String(r.code));
       }
-      expect(lg.store.getReadiness(row.lot_id)).toEqual({ ...expected(lg, row.lot_id, at), computedAt: row.computed_at });
+      expect(await lg.store.readiness.getReadiness(row.lot_id)).toEqual({ ...(await expected(lg, row.lot_id, at)), computedAt: row.computed_at });
     }
     expect(reasonsSeen.size).toBeGreaterThan(2);
 
     // The API's list and the board read the same rendering.
-    const listed = lg.store.listLotsScoped('all', {}, { limit: 100 });
+    const listed = await lg.store.reads.listLotsScoped('all', {}, { limit: 100 });
     expect(listed.length).toBe(ids.length);
-    for (const l of listed) expect(l.reasons).toEqual(expected(lg, l.lotId, at).reasons);
-    const board = lg.store.listOpenBoard();
-    for (const b of board) expect(b.readiness).toEqual(expected(lg, b.lotId, at));
+    for (const l of listed) expect(l.reasons).toEqual((await expected(lg, l.lotId, at)).reasons);
+    const board = await lg.store.board.listOpenBoard();
+    for (const b of board) expect(b.readiness).toEqual(await expected(lg, b.lotId, at));
 
     // Outbox: stored compact, read (and sent) as the payload the message id was computed on.
     const raw = new Map(rawOutbox().map((o) => [o.id, o.payload]));
-    const readinessMsgs = lg.store.listOutbox({}).filter((o) => o.topic === 'erp.lot_readiness' || o.topic === 'qms.disposition_request');
+    const readinessMsgs = (await lg.store.outbox.listOutbox({})).filter((o) => o.topic === 'erp.lot_readiness' || o.topic === 'qms.disposition_request');
     expect(readinessMsgs.length).toBeGreaterThan(0);
     let compactSeen = 0;
     for (const o of readinessMsgs) {
@@ -119,28 +119,28 @@ describe('compact readiness', () => {
 
     // The latest message of each lot is byte for byte what the builder makes of the readiness.
     for (const lotId of ids) {
-      const facts = lg.store.loadLotFacts(lotId);
+      const facts = await lg.store.readiness.loadLotFacts(lotId);
       const readiness = computeReadiness(facts, resolveRuleSet(w.config.readiness, facts.material ?? { materialId: facts.lot.materialId }), at);
       const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
       const lot = { ...facts.lot, vendor: facts.lot.vendor ?? undefined, vendorBatch };
-      const msg = lotReadinessMessage(lot, readiness, at.toISOString(), lotSignaturesPayload(lg.store, lotId));
-      const got = lg.store.getOutbox(msg.id);
+      const msg = lotReadinessMessage(lot, readiness, at.toISOString(), await lotSignaturesPayload(lg.store, lotId));
+      const got = await lg.store.outbox.getOutbox(msg.id);
       expect(got).toBeDefined();
       expect(JSON.stringify(got!.payload)).toBe(JSON.stringify(msg.payload));
       expect(raw.get(msg.id)!.length).toBeLessThan(JSON.stringify(msg.payload).length);
       if (readiness.state === 'READY') {
         const req = dispositionRequestMessage(lot, readiness, at.toISOString());
-        expect(JSON.stringify(lg.store.getOutbox(req.id)?.payload)).toBe(JSON.stringify(req.payload));
+        expect(JSON.stringify((await lg.store.outbox.getOutbox(req.id))?.payload)).toBe(JSON.stringify(req.payload));
       }
     }
   });
 
   it('upgrades a version-13 store with rendered rows: read as before, rewritten compactly with no change counted', async () => {
     const ids = await someLots();
-    const seen = new Map(ids.map((id) => [id, lg.store.getReadiness(id)]));
-    const outboxSeen = lg.store.listOutbox({}).map((o) => [o.id, JSON.stringify(o.payload)] as const);
-    const before = counts(lg);
-    lg.close();
+    const seen = new Map(await Promise.all(ids.map(async (id) => [id, await lg.store.readiness.getReadiness(id)] as const)));
+    const outboxSeen = (await lg.store.outbox.listOutbox({})).map((o) => [o.id, JSON.stringify(o.payload)] as const);
+    const before = await counts(lg);
+    await lg.close();
 
     // The same store as lotgate 13 wrote it: rendered messages in lot_readiness and outbox payloads.
     const old = path.join(w.dir, 'v13.db');
@@ -158,7 +158,7 @@ describe('compact readiness', () => {
     const oldRows = rawRows();
     expect(oldRows.some((r) => r.readiness.includes('"message"'))).toBe(true);
 
-    lg = createLotgate(w.config, { log: testLog() });
+    lg = await createLotgate(w.config, { log: testLog() });
     // Migration 16: rows with rendered messages lose their rules hash, so the sweep picks them up.
     const upgraded = rawRows();
     for (const row of upgraded) {
@@ -166,23 +166,23 @@ describe('compact readiness', () => {
       if (hasMessages) expect(row.rules_hash).toBeNull();
     }
     // Read exactly as before, old rows and old outbox messages alike.
-    for (const [id, r] of seen) expect(lg.store.getReadiness(id)).toEqual(r);
-    expect(lg.store.listOutbox({}).map((o) => [o.id, JSON.stringify(o.payload)] as const)).toEqual(outboxSeen);
+    for (const [id, r] of seen) expect(await lg.store.readiness.getReadiness(id)).toEqual(r);
+    expect((await lg.store.outbox.listOutbox({})).map((o) => [o.id, JSON.stringify(o.payload)] as const)).toEqual(outboxSeen);
 
     // The sweep selects them (rules hash differs) and rewrites them compactly: nothing counted,
     // nothing audited or sent, the computed-at time kept.
     const now = new Date();
-    const due = lg.store.listClockDueLotIds(now.toISOString(), rulesHashOf(w.config.readiness));
+    const due = await lg.store.readiness.listClockDueLotIds(now.toISOString(), rulesHashOf(w.config.readiness));
     for (const row of upgraded) if (row.rules_hash === null) expect(due).toContain(row.lot_id);
-    expect(lg.store.transaction(() => recomputeReadiness(lg, ids, now, 'test'))).toEqual({ lots: ids.length, changed: 0 });
-    expect(counts(lg)).toEqual(before);
+    expect(await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, ids, now, 'test'))).toEqual({ lots: ids.length, changed: 0 });
+    expect(await counts(lg)).toEqual(before);
     const after = rawRows();
     for (const row of after) {
       expect(row.readiness).not.toContain('"message"');
       expect(row.rules_hash).not.toBeNull();
     }
     expect(after.map((r) => r.computed_at)).toEqual(oldRows.map((r) => r.computed_at));
-    for (const [id, r] of seen) expect(lg.store.getReadiness(id)).toEqual(r);
+    for (const [id, r] of seen) expect(await lg.store.readiness.getReadiness(id)).toEqual(r);
   });
 
   it('renders an unknown code (a newer lotgate\'s) by naming it, and old rendered reasons as stored', () => {

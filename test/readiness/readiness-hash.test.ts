@@ -16,26 +16,26 @@ import { lotsCsv, makeWorld, type World } from '../runtime/helpers/world.js';
 let w: World;
 let lg: Lotgate;
 
-beforeEach(() => {
+beforeEach(async () => {
   w = makeWorld();
-  lg = createLotgate(w.config, { log: testLog() });
+  lg = await createLotgate(w.config, { log: testLog() });
 });
-afterEach(() => {
-  lg.close();
+afterEach(async () => {
+  await lg.close();
   w.cleanup();
 });
 
 const ingest = async (name: string, text: string): Promise<void> => void (await ingestText(lg, w.dir, 'erp', name, text));
 
 const dbPath = () => path.join(w.config.dataDir, 'lotgate.db');
-const counts = (l: Lotgate) => ({ audit: l.store.listAudit({ action: 'lot.readiness_changed', limit: 10_000 }).length, outbox: l.store.listOutbox({}).length });
+const counts = async (l: Lotgate) => ({ audit: (await l.store.audit.listAudit({ action: 'lot.readiness_changed', limit: 10_000 })).length, outbox: (await l.store.outbox.listOutbox({})).length });
 
 describe('readiness digests', () => {
   it('upgrades a store from before migration 13 without a spurious change, then skips unchanged lots by digest', async () => {
     await ingest('LOTS_1.csv', lotsCsv(['L1', 'L2', 'L3']));
-    const ids = lg.store.listLots().map((l) => l.lotId);
-    const before = counts(lg);
-    lg.close();
+    const ids = (await lg.store.reads.listLots()).map((l) => l.lotId);
+    const before = await counts(lg);
+    await lg.close();
 
     // The same store as lotgate 12 left it: no digest column, user_version 12.
     const old = path.join(w.dir, 'v12.db');
@@ -47,22 +47,22 @@ describe('readiness digests', () => {
     raw.close();
     copyFileSync(old, dbPath());
 
-    lg = createLotgate(w.config, { log: testLog() });
+    lg = await createLotgate(w.config, { log: testLog() });
     const db = new Database(dbPath(), { readonly: true });
     try {
       expect(db.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(13);
       expect(db.prepare('SELECT count(*) FROM lot_readiness WHERE readiness_hash IS NULL').pluck().get()).toBe(3);
 
       const at = new Date();
-      expect(lg.store.transaction(() => recomputeReadiness(lg, ids, at, 'test'))).toEqual({ lots: 3, changed: 0 });
-      expect(counts(lg)).toEqual(before);
+      expect(await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, ids, at, 'test'))).toEqual({ lots: 3, changed: 0 });
+      expect(await counts(lg)).toEqual(before);
       expect(db.prepare('SELECT count(*) FROM lot_readiness WHERE readiness_hash IS NULL').pluck().get()).toBe(0);
       // The documents themselves were left as they were.
       expect(db.prepare('SELECT lot_id, readiness FROM lot_readiness ORDER BY lot_id').all()).toEqual(docs);
 
       // With digests, an unchanged lot is not written again.
-      expect(lg.store.transaction(() => recomputeReadiness(lg, ids, at, 'test'))).toEqual({ lots: 3, changed: 0 });
-      expect(counts(lg)).toEqual(before);
+      expect(await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, ids, at, 'test'))).toEqual({ lots: 3, changed: 0 });
+      expect(await counts(lg)).toEqual(before);
     } finally {
       db.close();
     }
@@ -70,18 +70,18 @@ describe('readiness digests', () => {
 
   it('a lot whose stored digest differs is compared and rewritten; the change is counted once', async () => {
     await ingest('LOTS_1.csv', lotsCsv(['L1']));
-    const [lotId] = lg.store.listLots().map((l) => l.lotId);
-    const before = counts(lg);
-    const stored = lg.store.getReadiness(lotId)!;
+    const [lotId] = (await lg.store.reads.listLots()).map((l) => l.lotId);
+    const before = await counts(lg);
+    const stored = (await lg.store.readiness.getReadiness(lotId))!;
     // Make the stored readiness differ (another state, another digest), as new facts would.
     const other = stored.state === 'BLOCKED' ? 'READY' : 'BLOCKED';
     const rw = new Database(dbPath());
     rw.prepare(`UPDATE lot_readiness SET state = ?, readiness = json_set(readiness, '$.state', ?), readiness_hash = 'x' WHERE lot_id = ?`).run(other, other, lotId);
     rw.close();
-    const r = lg.store.transaction(() => recomputeReadiness(lg, [lotId], new Date(), 'test'));
+    const r = await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, [lotId], new Date(), 'test'));
     expect(r.changed).toBe(1);
-    expect(lg.store.getReadiness(lotId)!.state).toBe(stored.state);
-    expect(counts(lg).audit).toBe(before.audit + r.changed);
-    expect(lg.store.transaction(() => recomputeReadiness(lg, [lotId], new Date(), 'test')).changed).toBe(0);
+    expect((await lg.store.readiness.getReadiness(lotId))!.state).toBe(stored.state);
+    expect((await counts(lg)).audit).toBe(before.audit + r.changed);
+    expect((await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, [lotId], new Date(), 'test'))).changed).toBe(0);
   });
 });

@@ -1,12 +1,16 @@
+// The SQLite schema runner (pipeline/store/migrations.ts) and what opening a SQLite file through
+// the store does: create and migrate once, set the connection pragmas, refuse a newer file.
+// PostgreSQL has its own runner (conformance/pg-migrate.test.ts).
+
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LATEST_VERSION, migrate, MIGRATIONS, type Migration } from '../../pipeline/store/migrations.js';
-import { Store } from '../../pipeline/store/store.js';
-import { tempDir } from './helpers.js';
+import { LATEST_VERSION, migrate, MIGRATIONS, schemaVersion, type Migration } from '../../pipeline/store/migrations.js';
+import { openStore } from '../../pipeline/store/store.js';
+import { tempDir, tempStore } from './helpers.js';
 
 describe('migrations', () => {
-  let cleanup = () => {};
+  let cleanup: () => void | Promise<void> = () => {};
   afterEach(() => cleanup());
 
   const tables = (path: string) => {
@@ -18,23 +22,32 @@ describe('migrations', () => {
     }
   };
 
-  it('creates the schema once and is a no-op on every later open', () => {
+  const versionOf = (path: string) => {
+    const raw = new Database(path, { readonly: true });
+    try {
+      return schemaVersion(raw);
+    } finally {
+      raw.close();
+    }
+  };
+
+  it('creates the schema once and is a no-op on every later open', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const path = join(t.dir, 'nested', 'lotgate.db');
-    const s1 = Store.open(path);
-    expect(s1.schemaVersion).toBe(LATEST_VERSION);
-    const sub = s1.insertSubmission({ partner: 'p', originalName: 'a.csv', size: 1, sha256: 'a'.repeat(64), source: 'cli', archivePath: '/x' });
-    s1.close();
+    const s1 = await openStore(path);
+    const sub = await s1.ledger.insertSubmission({ partner: 'p', originalName: 'a.csv', size: 1, sha256: 'a'.repeat(64), source: 'cli', archivePath: '/x' });
+    await s1.close();
+    expect(versionOf(path)).toBe(LATEST_VERSION);
     const before = tables(path);
     for (const name of ['submissions', 'lots', 'lot_identifiers', 'audit_events', 'outbox', 'job_leases', 'deviation_lots', 'audit_events_no_update']) {
       expect(before).toContain(name);
     }
 
-    const s2 = Store.open(path);
-    expect(s2.schemaVersion).toBe(LATEST_VERSION);
-    expect(s2.getSubmission(sub)?.originalName).toBe('a.csv');
-    s2.close();
+    const s2 = await openStore(path);
+    expect((await s2.ledger.getSubmission(sub))?.originalName).toBe('a.csv');
+    await s2.close();
+    expect(versionOf(path)).toBe(LATEST_VERSION);
     expect(tables(path)).toEqual(before);
     const raw = new Database(path);
     try {
@@ -44,11 +57,11 @@ describe('migrations', () => {
     }
   });
 
-  it('sets the connection pragmas', () => {
+  it('sets the connection pragmas', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const path = join(t.dir, 'db.sqlite');
-    Store.open(path).close();
+    await (await openStore(path)).close();
     const raw = new Database(path);
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal'); // persistent in the file
@@ -57,23 +70,17 @@ describe('migrations', () => {
     }
   });
 
-  it('applies only newer migrations, in order, and rolls back a failing one entirely', () => {
+  it('applies only newer migrations, in order, and rolls back a failing one entirely', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const path = join(t.dir, 'db.sqlite');
-    const extra: Migration[] = [
-      ...MIGRATIONS,
-      { version: LATEST_VERSION + 1, name: 'add note', sql: 'ALTER TABLE lots ADD COLUMN note TEXT;' },
-    ];
-    const broken: Migration[] = [
-      ...extra,
-      { version: LATEST_VERSION + 2, name: 'half broken', sql: 'CREATE TABLE t_ok (x); INSERT INTO no_such_table VALUES (1);' },
-    ];
-    Store.open(path).close();
-    Store.open(path, { migrations: extra }).close();
-    expect(() => Store.open(path, { migrations: broken })).toThrow(/migration .* \(half broken\) failed/);
+    const extra: Migration[] = [...MIGRATIONS, { version: LATEST_VERSION + 1, name: 'add note', sql: 'ALTER TABLE lots ADD COLUMN note TEXT;' }];
+    const broken: Migration[] = [...extra, { version: LATEST_VERSION + 2, name: 'half broken', sql: 'CREATE TABLE t_ok (x); INSERT INTO no_such_table VALUES (1);' }];
+    await (await openStore(path)).close();
     const raw = new Database(path);
     try {
+      expect(migrate(raw, extra)).toEqual({ from: LATEST_VERSION, to: LATEST_VERSION + 1 });
+      expect(() => migrate(raw, broken)).toThrow(/migration .* \(half broken\) failed/);
       expect(raw.pragma('user_version', { simple: true })).toBe(LATEST_VERSION + 1);
       expect(tables(path)).not.toContain('t_ok');
       expect((raw.prepare('PRAGMA table_info(lots)').all() as { name: string }[]).map((c) => c.name)).toContain('note');
@@ -82,25 +89,14 @@ describe('migrations', () => {
     }
   });
 
-  it('refuses a database from a newer lotgate, and read-only opens of an unmigrated one', () => {
+  it('refuses a database from a newer lotgate', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const newer = join(t.dir, 'newer.db');
     const raw = new Database(newer);
     raw.pragma(`user_version = ${LATEST_VERSION + 5}`);
     raw.close();
-    expect(() => Store.open(newer)).toThrow(/newer than this lotgate/);
-
-    const empty = join(t.dir, 'empty.db');
-    new Database(empty).close();
-    expect(() => Store.open(empty, { readonly: true })).toThrow(/open it once read-write/);
-    expect(() => Store.open(join(t.dir, 'missing.db'), { readonly: true })).toThrow();
-
-    Store.open(empty).close();
-    const ro = Store.open(empty, { readonly: true });
-    expect(ro.listSubmissions()).toEqual([]);
-    expect(() => ro.insertSubmission({ partner: 'p', originalName: 'a', size: 1, sha256: 'b', source: 'cli', archivePath: '/x' })).toThrow(/readonly/i);
-    ro.close();
+    await expect(openStore(newer)).rejects.toThrow(/newer than this lotgate/);
   });
 
   it('rejects migration lists that are out of order', () => {
@@ -112,5 +108,19 @@ describe('migrations', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('health reports the file and its contents', async () => {
+    const t = await tempStore();
+    cleanup = t.cleanup;
+    const { store } = t;
+    await store.ledger.insertSubmission({ partner: 'erp', originalName: 'a.csv', size: 1, sha256: 'c'.repeat(64), source: 'cli', archivePath: '/x' });
+    await store.masterdata.upsertLot('000123', 'L1', {}, { submissionId: null, partner: 'erp' });
+    await store.outbox.enqueueOutbox({ id: 'x', topic: 't', key: 'k', payload: null });
+    await store.audit.appendAudit({ actor: 'a', action: 'job.run' });
+    const h = await store.health();
+    expect(h).toMatchObject({ ok: true, path: t.path, submissions: 1, lots: 1, outboxPending: 1, outboxDead: 0, auditEvents: 1 });
+    expect(h.sizeBytes).toBeGreaterThan(0);
+    expect(h.walBytes).toBeGreaterThan(0);
   });
 });

@@ -64,16 +64,16 @@ async function pgDump(url: string, tables: string[]): Promise<Record<string, str
 
 beforeAll(async () => {
   w = makeWorld();
-  const lg: Lotgate = createLotgate(w.config, { log: testLog() });
+  const lg: Lotgate = await createLotgate(w.config, { log: testLog() });
   try {
     await ingestText(lg, w.dir, 'erp', 'LOTS_1.csv', lotsCsv(['L1', 'L2', 'L3']));
     // 40 results and one row for a lot nobody knows: applied with errors, a rejected row kept.
     const id = await registerText(lg, w.dir, 'lab-a', 'RESULTS_1.csv', resultsCsv('L1', 40) + `L9,${MATERIAL},S-99,ASSAY,1\n`);
     expect((await processSubmission(lg, id)).state).toBe('applied_with_errors');
-    const qa = lg.store.auth.insertPrincipal({ kind: 'user', username: 'qa.lead', displayName: 'QA Lead', passwordHash: 'argon2-hash-stand-in' });
-    lg.store.auth.addRoleBinding({ principalId: qa, role: 'qa', scope: { sites: ['site-1'], materials: '*', partners: '*' }, createdBy: 'test' });
+    const qa = await lg.store.auth.insertPrincipal({ kind: 'user', username: 'qa.lead', displayName: 'QA Lead', passwordHash: 'argon2-hash-stand-in' });
+    await lg.store.auth.addRoleBinding({ principalId: qa, role: 'qa', scope: { sites: ['site-1'], materials: '*', partners: '*' }, createdBy: 'test' });
   } finally {
-    lg.close();
+    await lg.close();
   }
 }, 60_000);
 afterAll(() => w.cleanup());

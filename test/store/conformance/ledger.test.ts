@@ -266,6 +266,16 @@ describeStore('ledger area', (h) => {
     );
   });
 
+  it('refuses rows the schema does not allow: unknown state or source, a rejected row without its submission, a missing NOT NULL', async () => {
+    const s = await h.fresh();
+    const id = await adder(s)('acme', 'a.csv', sha('a'));
+    await expect(s.ledger.updateSubmission(id, { state: 'weird' as never })).rejects.toThrow(/check/i);
+    await expect(s.ledger.insertSubmission({ partner: 'p', originalName: 'x', size: 1, sha256: 's', source: 'carrier-pigeon' as never, archivePath: '/a' })).rejects.toThrow(/check/i);
+    await expect(s.ledger.insertRejectedRow(777, { code: 'E_UNKNOWN_LOT', message: 'm' })).rejects.toThrow(/foreign key/i);
+    await expect(s.db.run("INSERT INTO submissions (partner, original_name, size, sha256, received_at, source) VALUES ('p','x',1,'s','t','cli')")).rejects.toThrow(/not.null/i);
+    expect((await s.ledger.getSubmission(id))?.state).toBe('received');
+  });
+
   // The intake's decision, as process-submission makes it: under the lock, re-read the state and
   // look for a counted original; then write the outcome. The rejected rows in between widen the
   // window in which an unserialised second worker would read the same "nothing applied yet".
