@@ -1,8 +1,8 @@
 // Records applied without a savepoint of their own (applyRecord 'when-needed' inside a file's
 // transaction, i.e. applyRecordDirect) must leave exactly what the savepoint-per-record way
 // leaves: every stored row, every result (ported from the sync Store's
-// test/store/apply-direct.test.ts). On PostgreSQL every record takes its savepoint (areas/apply.ts),
-// so the comparison holds trivially there; the direct path itself is SQLite's.
+// test/store/apply-direct.test.ts), on both dialects (test results take the direct path on
+// both, areas/apply.ts).
 
 import { expect, it } from 'vitest';
 import type { IdRef, MappedRecord } from '../../../pipeline/model/types.js';
@@ -101,7 +101,7 @@ describeStore('applying records without a savepoint', (h) => {
     }
   }, 120_000);
 
-  it('takes the direct path for test results only (SQLite), and falls back when resolution would write', async () => {
+  it('takes the direct path for test results only, and falls back when resolution would write', async () => {
     const s = await fresh();
     const sub = await addSubmission(s, 'lab-one', 'lab.csv');
     const count = async (sql: string) => Number((await s.db.get<{ n: number }>(sql))!.n);
@@ -112,16 +112,12 @@ describeStore('applying records without a savepoint', (h) => {
         expect(await tx.apply.applyRecordDirect(LAB, stage, prov('lab-one', sub, 2))).toBeUndefined();
         const viaPo: MappedRecord = { kind: 'test_result', line: 3, ids: [], fields: { poNumber: 'PO9', poItem: '10', testCode: 'ASSAY' } };
         const ok: MappedRecord = { kind: 'test_result', line: 4, ids: [id('lims_sample', 'NEW1')], fields: { lotNumber: 'L1', testCode: 'ASSAY', resultStatus: 'final' } };
-        if (h.dialect === 'sqlite') {
-          await expect(tx.apply.applyRecordDirect(LAB, viaPo, prov('lab-one', sub, 3))).rejects.toBeInstanceOf(ResolutionWrites);
-          expect(await tx.db.get("SELECT count(*) AS n FROM lots WHERE lot_number = 'L9'")).toEqual({ n: 0 });
-          const res = await tx.apply.applyRecordDirect(LAB, ok, prov('lab-one', sub, 4));
-          expect(res && 'lotIds' in res).toBe(true);
-          expect(await tx.db.get("SELECT count(*) AS n FROM lot_identifiers WHERE value = 'NEW1'")).toEqual({ n: 1 });
-        } else {
-          // PostgreSQL: never without a savepoint.
-          expect(await tx.apply.applyRecordDirect(LAB, ok, prov('lab-one', sub, 4))).toBeUndefined();
-        }
+        // Both dialects: on PostgreSQL too, a test result's statements cannot be refused for the row's sake.
+        await expect(tx.apply.applyRecordDirect(LAB, viaPo, prov('lab-one', sub, 3))).rejects.toBeInstanceOf(ResolutionWrites);
+        expect(Number((await tx.db.get<{ n: number }>("SELECT count(*) AS n FROM lots WHERE lot_number = 'L9'"))!.n)).toBe(0);
+        const res = await tx.apply.applyRecordDirect(LAB, ok, prov('lab-one', sub, 4));
+        expect(res && 'lotIds' in res).toBe(true);
+        expect(Number((await tx.db.get<{ n: number }>("SELECT count(*) AS n FROM lot_identifiers WHERE value = 'NEW1'"))!.n)).toBe(1);
         // Through applyRecord, the record falls back to its savepoint and creates the lot.
         expect('lotIds' in (await tx.apply.applyRecord(LAB, viaPo, prov('lab-one', sub, 3)))).toBe(true);
         expect(Number((await tx.db.get<{ n: number }>("SELECT count(*) AS n FROM lots WHERE lot_number = 'L9'"))!.n)).toBe(1);

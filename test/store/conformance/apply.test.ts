@@ -341,14 +341,14 @@ describeStore('apply', (h) => {
     expect(refusedByStore(new Error('other'), rec, prov)).toBeUndefined();
   });
 
-  it('a refused test result inside a file’s transaction keeps it usable; the savepoint-less path is SQLite’s only', async () => {
+  it('a refused test result inside a file’s transaction keeps it usable; test results take the savepoint-less path on both dialects', async () => {
     const { s, count } = await setup();
     const sub = await s.ledger.insertSubmission(submission('lab-one', 2));
     const res = await s.db.transaction(async (tx) => {
       const a = applyArea(tx);
-      // Test results take the savepoint-less path on SQLite; on PostgreSQL applyRecordDirect declines.
+      // Test results take the savepoint-less path on both dialects (areas/apply.ts's header).
       const direct = await a.applyRecordDirect(LAB, { kind: 'test_result', line: 2, ids: [], fields: { lotNumber: 'L2', testCode: 'ASSAY' } }, provOf(LAB, sub, 2));
-      expect(direct === undefined).toBe(h.dialect === 'postgres');
+      expect(direct).toBeDefined();
       expect(await a.applyRecordDirect(LAB, { kind: 'stage_event', line: 3, ids: [], fields: {} }, provOf(LAB, sub, 3))).toBeUndefined();
       return [
         await a.applyRecord(LAB, { kind: 'test_result', line: 4, ids: [id('lims_sample', 'S1'), id('not_a_scheme', 'Q')], fields: { lotNumber: 'L2', testCode: 'DISSO' } }, provOf(LAB, sub, 4)),
@@ -356,7 +356,7 @@ describeStore('apply', (h) => {
       ];
     });
     expect(res.map((r) => ('error' in r ? r.error.code : 'ok'))).toEqual(['E_INVALID_VALUE', 'ok']);
-    expect(await count('test_results')).toBe(h.dialect === 'postgres' ? 1 : 2);
+    expect(await count('test_results')).toBe(2);
     expect(await count("lot_identifiers WHERE value IN ('S1', 'Q')")).toBe(0);
     expect(await count("lot_identifiers WHERE value = 'S2'")).toBe(1);
   });
