@@ -3,7 +3,7 @@
 // area's `applyTestResults` (COPY into a staging table + one INSERT … ON CONFLICT merge per
 // batch), against `psql`'s `\copy` of the same file into a plain table of 12 TEXT columns. Both
 // run as child processes, alternately, each after a CHECKPOINT. Store bulk path only: parse +
-// apply on PostgreSQL; the full `lotgate ingest` does not run on PostgreSQL yet.
+// apply on PostgreSQL; the whole `lotgate ingest` on PostgreSQL is scenario 10 (pg-ingest.ts).
 
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -24,7 +24,7 @@ import { ingestDir, limsFile, SEED_LOTS, type IngestFixture } from './ingest-fix
 export const PG_TARGET_RATIO = 2.5;
 const BATCH = 50_000;
 const REF_TABLE = 'lims_ref';
-const SCOPE_NOTE = 'store bulk path only: parse + apply on PostgreSQL; the full `lotgate ingest` does not run on PostgreSQL yet';
+const SCOPE_NOTE = 'store bulk path only: parse + apply on PostgreSQL; the whole `lotgate ingest` on PostgreSQL is scenario 10';
 
 interface Sample {
   s: number;

@@ -2,7 +2,7 @@
 // dir) and `lotgate bans lift ip|user <key> --reason …` (an operator ends one; audited).
 
 import type { Command } from 'commander';
-import type { BanKind } from '../store/bans.js';
+import type { BanKind } from '../store/store.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { renderTable } from './render.js';
 

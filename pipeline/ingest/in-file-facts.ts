@@ -7,7 +7,7 @@
 // one line), never with the file's size otherwise.
 
 import type { RowError } from '../model/types.js';
-import type { FactWrite } from '../store/apply.js';
+import type { FactWrite } from '../store/store.js';
 
 export type RowFate = 'applied' | 'rejected' | 'superseded';
 

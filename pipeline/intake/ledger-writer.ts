@@ -7,8 +7,7 @@ import type { ErrorCode } from '../codes.js';
 import { redriveAcks } from '../ingest/acknowledge.js';
 import type { IngestDeps } from '../ingest/deps.js';
 import { quarantine } from '../ingest/process-submission.js';
-import type { AuditInput } from '../store/types.js';
-import type { BanRecord } from '../store/bans.js';
+import type { AuditInput, BanRecord } from '../store/store.js';
 import { registerFile, type IncomingFile } from './register-file.js';
 import { retryBusy } from './retry-busy.js';
 

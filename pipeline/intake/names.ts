@@ -128,17 +128,42 @@ export function inboundFileOf(dropDir: string, file: string): { partner: string;
 // The names the drop zone gives an upload in progress and a partial set aside, written by
 // pipeline/sftp and read back by the reconciler: each writer next to its parser.
 
-/** The drop zone's temp name of an upload in progress, `.<name>.<12 hex>.part`, kept within NAME_MAX. */
-export function tempNameFor(name: string): string {
+/** A machine's id as the drop zone writes it into temp names (pipeline/intake/host-id.ts). */
+export const HOST_ID_PATTERN = /^[0-9a-z]{4,16}$/;
+
+/**
+ * The drop zone's temp name of an upload in progress, `.<name>.<12 hex>.part`, or with the id of
+ * the machine writing it `.<name>.<12 hex>-<host id>.part` (several machines sharing one drop
+ * folder: the reconciler's start-up rule answers only its own machine's temp files). Kept within
+ * NAME_MAX: at most 236 bytes.
+ */
+export function tempNameFor(name: string, hostId?: string): string {
+  if (hostId !== undefined && !HOST_ID_PATTERN.test(hostId)) throw new Error(`not a host id: ${JSON.stringify(hostId)}`);
   let stem = name;
   while (Buffer.byteLength(stem, 'utf8') > 200) stem = Array.from(stem).slice(0, -8).join('');
-  return `.${stem}.${randomBytes(6).toString('hex')}.part`;
+  return `.${stem}.${randomBytes(6).toString('hex')}${hostId ? `-${hostId}` : ''}.part`;
 }
 
-/** The inverse of tempNameFor: the name the partner gave, or null for any other name (other tools' temp files are not ours to answer). */
-export function parseUploadTempName(name: string): { originalName: string } | null {
-  const m = /^\.(.+)\.[0-9a-f]{12}\.part$/.exec(name);
-  return m ? { originalName: m[1] } : null;
+/**
+ * The inverse of tempNameFor: the name the partner gave, and the machine that wrote it when the
+ * name says (names written before host ids, or without one, carry none); null for any other name
+ * (other tools' temp files are not ours to answer).
+ */
+export function parseUploadTempName(name: string): { originalName: string; hostId?: string } | null {
+  const m = /^\.(.+)\.[0-9a-f]{12}(?:-([0-9a-z]{4,16}))?\.part$/.exec(name);
+  if (!m) return null;
+  return m[2] ? { originalName: m[1], hostId: m[2] } : { originalName: m[1] };
+}
+
+/**
+ * The name under which an intake process claims a stranded partial in .quarantine/ (an atomic
+ * rename: exactly one process answers it): stagedName's `<ms, base 36>-<nonce>~<name>`, read back
+ * with parseStagedName. The name is shortened when needed to stay within NAME_MAX.
+ */
+export function claimedPartialName(originalName: string, atMs: number, nonce: string): string {
+  let name = originalName;
+  while (Buffer.byteLength(name, 'utf8') > MAX_STAGED_NAME_BYTES) name = Array.from(name).slice(0, -1).join('');
+  return stagedName(name, atMs, nonce);
 }
 
 /** `2026-01-02T03-04-05-678Z`: sortable, and safe on every file system (no colons). */

@@ -12,16 +12,22 @@
 //       (`.<name>.<hex>.part`) left in inbound/ by a server that died mid-upload, and partial
 //       uploads set aside in .quarantine/ that never reached the ledger. Each becomes a ledger row,
 //       quarantined with E_PARTIAL_UPLOAD, with an acknowledgment; the bytes go to the archive.
+//       Each is first claimed by an atomic rename into .quarantine/ (claimedPartialName), so of the
+//       intake processes sharing a drop folder exactly one answers it. The start-up rule (written
+//       before this process started) applies only to temp files of this machine's drop zone: the
+//       temp name carries its host id (host-id.ts); another machine's upload may only be paused.
 //   (f) recomputes the readiness of lots a committed file left marked dirty (the process died
 //       between the file's commit and its readiness step), each change audited and put in the
 //       outbox exactly once, with the submission as its cause (readiness/recompute.ts).
 
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { removeStaleSpools } from '../ingest/spool.js';
 import { hashFile } from './archive.js';
-import { takeFile, takePartial, type IntakeDeps } from './intake.js';
-import { ignoredReason, parseQuarantinedName, parseStagedName, parseUploadTempName, partnerDirs } from './names.js';
+import { localHostId } from './host-id.js';
+import { STAGING_HEARTBEAT_MS, takeFile, takePartial, type IntakeDeps } from './intake.js';
+import { claimedPartialName, ignoredReason, parseQuarantinedName, parseStagedName, parseUploadTempName, partnerDirs } from './names.js';
 import type { LedgerArea } from '../store/areas/ledger.js';
 import type { SubmissionRow } from '../store/types.js';
 
@@ -48,11 +54,14 @@ export interface ReconcileOptions {
   stableMs?: number;
   /**
    * A drop-zone temp file (`.<name>.<hex>.part`) unchanged this long is a stranded upload
-   * (default config.intake.partialStaleSeconds). At start-up, temp files last written before
-   * this process started (and quiet for `startupQuietMs`, default 10 s) are stranded as well.
+   * (default config.intake.partialStaleSeconds). At start-up, temp files of this machine's drop
+   * zone (or naming no machine) last written before this process started (and quiet for
+   * `startupQuietMs`, default 10 s) are stranded as well.
    */
   partialStaleMs?: number;
   startupQuietMs?: number;
+  /** This machine's id, as its drop zone writes it into temp names (default: `<dataDir>/host-id`). */
+  hostId?: string;
   /** Owed acks are written only for submissions decided at least this long ago (default 30 s): younger ones are being written by their own run. */
   ackRedriveAfterMs?: number;
   /** Dirty readiness markers are recovered only once this old (default 30 s): younger ones are being recomputed by their own run. */
@@ -103,6 +112,8 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
   // time): "before this process started" means a second before.
   const startedAtMs = deps.now().getTime() - 1000;
   let firstPass = true;
+  let hostId = opts.hostId;
+  const thisHost = (): string => (hostId ??= localHostId(deps.config.dataDir));
   let running: Promise<ReconcileReport> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -197,16 +208,44 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     return (await deps.store.ledger.listSubmissions({ partner, since: new Date(atMs - windowMs).toISOString(), limit: 10_000 })).some((s) => s.originalName === originalName && s.sha256 === sha256 && s.state === 'quarantined' && Math.abs(Date.parse(s.receivedAt) - atMs) < windowMs);
   }
 
+  /**
+   * Claims a stranded file by renaming it into .quarantine/ under a name of this claim, then
+   * answers it. Of several intake processes passing over the same file exactly one rename
+   * succeeds; the others find it gone and leave it. A crash after the claim leaves the claimed
+   * copy in .quarantine/, answered by a later pass once its grace period is over (while this
+   * process registers it, its ctime is kept fresh, as intake does with .intake/).
+   */
   async function answerStranded(partner: string, file: string, originalName: string, atMs: number, message: (size: number) => string, report: ReconcileReport): Promise<void> {
-    const digest = await hashFile(file);
-    if (await alreadyAnswered(partner, originalName, digest.sha256, atMs)) {
-      await rm(file, { force: true });
-      report.strandedRemoved++;
-      return;
+    const dir = partnerDirs(deps.config.dropDir, partner).quarantine;
+    await mkdir(dir, { recursive: true });
+    const claimed = path.join(dir, claimedPartialName(originalName, atMs, randomBytes(6).toString('hex')));
+    try {
+      await rename(file, claimed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process claimed it
+      throw err;
     }
-    const id = await takePartial(deps, { partner, name: originalName, path: file, size: digest.size, sha256: digest.sha256, receivedAt: new Date(atMs).toISOString(), message: message(digest.size) });
-    report.strandedAnswered++;
-    deps.log.warn({ partner, file: originalName, submissionId: id, bytes: digest.size }, 'stranded upload answered: quarantined with E_PARTIAL_UPLOAD');
+    deps.staging?.add(claimed);
+    const st = await lstat(claimed).catch(() => null);
+    const touch = () => (st ? utimes(claimed, st.atime, st.mtime).catch(() => {}) : Promise.resolve());
+    // Not every file system marks a rename as a change: say "being registered" explicitly.
+    await touch();
+    const heartbeat = setInterval(() => void touch(), STAGING_HEARTBEAT_MS);
+    heartbeat.unref();
+    try {
+      const digest = await hashFile(claimed);
+      if (await alreadyAnswered(partner, originalName, digest.sha256, atMs)) {
+        await rm(claimed, { force: true });
+        report.strandedRemoved++;
+        return;
+      }
+      const id = await takePartial(deps, { partner, name: originalName, path: claimed, size: digest.size, sha256: digest.sha256, receivedAt: new Date(atMs).toISOString(), message: message(digest.size) });
+      report.strandedAnswered++;
+      deps.log.warn({ partner, file: originalName, submissionId: id, bytes: digest.size }, 'stranded upload answered: quarantined with E_PARTIAL_UPLOAD');
+    } finally {
+      clearInterval(heartbeat);
+      deps.staging?.delete(claimed);
+    }
   }
 
   async function recoverStranded(partner: string, report: ReconcileReport, startUp: boolean): Promise<void> {
@@ -222,9 +261,12 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
       const quiet = now - st.mtimeMs;
       // Uploads of this process (and live ones of other drop-zone processes) keep writing their
       // temp file; only files nobody wrote for long, or not since before this start, are taken.
-      const stranded = quiet >= partialStaleMs || (startUp && st.mtimeMs < startedAtMs && quiet >= startupQuietMs);
-      if (!stranded) continue;
+      // "Before this start" says nothing about another machine's upload (its partner may have
+      // paused): the start-up rule is for this machine's temp files (and those naming none).
+      const startUpRule = startUp && st.mtimeMs < startedAtMs && quiet >= startupQuietMs;
       try {
+        const stranded = quiet >= partialStaleMs || (startUpRule && (temp.hostId === undefined || temp.hostId === thisHost()));
+        if (!stranded) continue;
         await answerStranded(partner, file, temp.originalName, Math.floor(st.mtimeMs), (size) => `The upload of "${temp.originalName}" was cut off when the drop zone stopped (${size} bytes received); nothing was applied. Upload the file again.`, report);
       } catch (err) {
         report.errors.push(`${file}: ${(err as Error).message}`);
@@ -232,13 +274,16 @@ export function createReconciler(deps: ReconcilerDeps, opts: ReconcileOptions = 
     }
     for (const name of (await readdir(dirs.quarantine).catch(() => [] as string[])).sort()) {
       const file = path.join(dirs.quarantine, name);
+      if (deps.staging?.has(file)) continue;
       const st = await lstat(file).catch(() => null);
       if (!st?.isFile()) continue;
       // The drop zone may be registering it right now (it moved it here a moment ago); at
       // start-up, a partial set aside before this process started (and quiet since) is not.
-      const beforeStart = startUp && st.ctimeMs < startedAtMs && now - st.ctimeMs >= startupQuietMs;
+      // A claimed one (an intake process answering it) is left for the grace period in any case.
+      const claim = parseQuarantinedName(name) ? null : parseStagedName(name);
+      const beforeStart = !claim && startUp && st.ctimeMs < startedAtMs && now - st.ctimeMs >= startupQuietMs;
       if (!beforeStart && stagedGraceMs > 0 && now - st.ctimeMs < stagedGraceMs) continue;
-      const info = parseQuarantinedName(name) ?? { originalName: name, quarantinedAtMs: Math.floor(st.mtimeMs) };
+      const info = parseQuarantinedName(name) ?? (claim ? { originalName: claim.originalName, quarantinedAtMs: claim.receivedAtMs } : { originalName: name, quarantinedAtMs: Math.floor(st.mtimeMs) });
       try {
         await answerStranded(partner, file, info.originalName, info.quarantinedAtMs, (size) => `The upload was interrupted before the file was closed (${size} bytes received); nothing was applied. Upload the file again.`, report);
       } catch (err) {

@@ -1,7 +1,6 @@
 // The work a lotgate thread can do. Plain data both ways (structured clone).
 
-import type { AuditInput } from '../store/types.js';
-import type { BanRecord } from '../store/bans.js';
+import type { AuditInput, BanRecord } from '../store/store.js';
 import type { IncomingFile } from '../intake/register-file.js';
 import type { SubmissionState } from '../model/types.js';
 import type { LotgateConfig } from '../config/config.js';

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
 import { takeFile, takePartial, type IntakeDeps, type TakeRequest, type TakeResult } from '../intake/intake.js';
 import { directLedger, type LedgerWriter } from '../intake/ledger-writer.js';
+import { localHostId } from '../intake/host-id.js';
 import { partnerDirs } from '../intake/names.js';
 import { createReconciler, type ReconcileOptions, type Reconciler } from '../intake/reconciler.js';
 import { recoverDirtyLots } from '../readiness/recompute.js';
@@ -287,6 +288,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         host: config.sftp.host,
         port,
         hostKeyPath: path.join(config.dataDir, 'ssh_host_ed25519_key'),
+        hostId: localHostId(config.dataDir),
         partners: lg.partners,
         audit: (e) => {
           void track(ledger.audit(e)).catch((err) => log.error({ err, action: e.action }, 'audit event could not be written'));

@@ -59,6 +59,12 @@ export interface DropZoneOptions {
   reorderWindowBytes?: number;
   /** Hash uploads in a worker thread. Default: when the machine has 4 or more cores. */
   hashInWorker?: boolean;
+  /**
+   * This machine's id (intake/host-id.ts), written into the names of upload temp files so that,
+   * with a drop folder shared by several machines, the reconciler's start-up rule answers only
+   * this machine's. Default: none (temp names carry no id).
+   */
+  hostId?: string;
 }
 
 export interface DropZone {
@@ -340,6 +346,7 @@ export function createDropZone(opts: DropZoneOptions): DropZone {
               stagedSuffixes,
               maxHandles: 64,
               hashSink: () => (hashPool ??= createHashPool({ useWorker: opts.hashInWorker })).sink(),
+              hostId: opts.hostId,
               flow,
             }),
           );

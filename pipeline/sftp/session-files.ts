@@ -38,7 +38,7 @@ async function openUpload(s: SessionParts, reqid: number, virtual: string, area:
   if (state.full) return out.status(reqid, STATUS_CODE.FAILURE, 'too many open files');
   let upload: Upload;
   try {
-    upload = await Upload.create(view.dirs.inbound, name, ctx.limits, ctx.now(), ctx.hashSink);
+    upload = await Upload.create(view.dirs.inbound, name, ctx.limits, ctx.now(), ctx.hashSink, ctx.hostId);
   } catch (err) {
     ctx.log.error({ err }, 'sftp: cannot create upload temp file');
     return out.status(reqid, errnoToStatus(err), 'cannot create file');

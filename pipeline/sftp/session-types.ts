@@ -36,6 +36,8 @@ export interface SessionContext {
   maxHandles: number;
   /** Where streamed bytes are hashed (a worker thread; see hash-pool.ts). */
   hashSink: () => HashSink;
+  /** This machine's id, written into upload temp names (DropZoneOptions.hostId). */
+  hostId?: string;
   /** Bytes received but not yet on disk, reported so the connection can apply backpressure. */
   flow?: { add(n: number): void; done(n: number): void };
 }

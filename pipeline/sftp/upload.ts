@@ -71,10 +71,13 @@ export class Upload {
     this.hasher = new OrderedHasher(limits.reorderWindowBytes, sink);
   }
 
-  /** Create the temp file next to where the upload will land; O_EXCL so nothing is reused. */
-  static async create(dir: string, name: string, limits: UploadLimits, now: number, sink: () => HashSink): Promise<Upload> {
+  /**
+   * Create the temp file next to where the upload will land; O_EXCL so nothing is reused. Its
+   * name carries `hostId`, the machine writing it, when given (intake/host-id.ts).
+   */
+  static async create(dir: string, name: string, limits: UploadLimits, now: number, sink: () => HashSink, hostId?: string): Promise<Upload> {
     for (let attempt = 0; ; attempt++) {
-      const tempPath = join(dir, tempNameFor(name));
+      const tempPath = join(dir, tempNameFor(name, hostId));
       try {
         const fd = await p<number>((cb) => open(tempPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o640, cb));
         return new Upload(name, tempPath, fd, limits, now, sink());

@@ -1,4 +1,5 @@
-// snake_case rows as SQLite returns them, and their camelCase model shapes.
+// snake_case rows as the database returns them, their camelCase model shapes, and the provenance
+// columns every fact and master-data row carries.
 
 import type {
   DeviationRow,
@@ -9,9 +10,75 @@ import type {
   LotRow,
   PlannedReceiptRow,
   StageEventRow,
+  SubmissionState,
   TestResultRow,
 } from '../model/types.js';
-import { parseJson } from './sql.js';
+import type { Prov, SubmissionRow } from './types.js';
+import { parseJson } from './values.js';
+
+export interface SubmissionDbRow {
+  id: number;
+  partner: string;
+  feed: string | null;
+  original_name: string;
+  size: number;
+  sha256: string;
+  received_at: string;
+  source: SubmissionRow['source'];
+  archive_path: string;
+  state: SubmissionState;
+  mapping_name: string | null;
+  mapping_hash: string | null;
+  rows: number;
+  applied: number;
+  rejected: number;
+  filtered: number;
+  superseded: number;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  started_at: string | null;
+  finished_at: string | null;
+  replay_of: number | null;
+  duplicate_of: number | null;
+  resend_of: number | null;
+  ack_path: string | null;
+  ack_pending: number;
+  ack_written_at: string | null;
+}
+
+export function toSubmission(r: SubmissionDbRow): SubmissionRow {
+  return {
+    id: r.id,
+    partner: r.partner,
+    feed: r.feed,
+    originalName: r.original_name,
+    size: r.size,
+    sha256: r.sha256,
+    receivedAt: r.received_at,
+    source: r.source,
+    archivePath: r.archive_path,
+    state: r.state,
+    mappingName: r.mapping_name,
+    mappingHash: r.mapping_hash,
+    rows: r.rows,
+    applied: r.applied,
+    rejected: r.rejected,
+    filtered: r.filtered,
+    superseded: r.superseded,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    attempts: r.attempts,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    replayOf: r.replay_of,
+    duplicateOf: r.duplicate_of,
+    resendOf: r.resend_of,
+    ackPath: r.ack_path,
+    ackPending: r.ack_pending === 1,
+    ackWrittenAt: r.ack_written_at,
+  };
+}
 
 export interface LotDbRow {
   id: number;
@@ -24,6 +91,16 @@ export interface LotDbRow {
   site: string | null;
   vendor: string | null;
   quality_state: string | null;
+  po_number: string | null;
+  po_item: string | null;
+}
+
+/** The columns of a lot that resolution and scope checks read. */
+export interface LotKeyDbRow {
+  id: number;
+  material_id: string;
+  lot_number: string;
+  vendor: string | null;
   po_number: string | null;
   po_item: string | null;
 }
@@ -215,3 +292,6 @@ export interface MaterialDbRow {
 export function toMaterial(r: MaterialDbRow): NonNullable<LotFacts['material']> {
   return { materialId: r.material_id, description: r.description, productFamily: r.product_family, gtin: r.gtin, ndc: r.ndc };
 }
+
+/** A row's provenance columns (submission_id, line, mapping_hash, partner), in that order. */
+export const provArgs = (p: Prov) => [p.submissionId, p.line ?? null, p.mappingHash ?? null, p.partner] as const;

@@ -39,20 +39,16 @@ export async function openStore(url: string, opts: OpenDbOptions = {}): Promise<
 }
 
 export type * from './types.js';
-export type { ApplyResult } from './apply.js';
-export type { MetricsSnapshot } from './metrics-reads.js';
-export type { PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow, SignatureRow } from './auth-store.js';
-export type { LotFilters, ScopedLotRow, SubmissionFilters } from './scoped-reads.js';
+export type { ApplyResult, FactWrite } from './areas/apply-fields.js';
+export type { AuditSearch } from './areas/audit.js';
+export type { PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow, SignatureRow } from './areas/auth-rows.js';
+export type { BoardLot, LotPush, MetricsSnapshot } from './areas/board.js';
+export { UNFINISHED_RUN_ERROR } from './areas/jobs.js';
+export type { DocumentRequestRow, NotificationSentRow } from './areas/notifications.js';
+export type { BanKind, BanRecord, PulledFileRow, PulledState, RemoteFileKey } from './areas/pulls.js';
+export type { DirtyLot } from './areas/readiness-dirty.js';
+export { readinessHash, readinessText, type ReadinessClock, type ReadinessStamp } from './areas/readiness.js';
+export type { LotFilters, ScopedLotRow, SubmissionFilters } from './areas/reads-rows.js';
+export type { ResolveResult } from './areas/resolution.js';
 export type { Access, Scope, ScopeDim } from './scope.js';
-export type { ResolveResult } from './resolve.js';
-export type { DirtyLot } from './dirty-lots.js';
-export type { ReadinessStamp } from './lot-facts.js';
-export { readinessHash, readinessText } from './lot-facts.js';
 export { LATEST_VERSION, MIGRATIONS } from './migrations.js';
-export type { DeliveryRow, DeliveryState } from './deliveries.js';
-export type { DocumentRequestRow } from './document-requests.js';
-export type { BoardLot } from './job-reads.js';
-export type { NotificationSentRow } from './notifications-sent.js';
-export type { PulledFileRow, PulledState, RemoteFileKey } from './pulled-files.js';
-export type { BanKind, BanRecord } from './bans.js';
-export { UNFINISHED_RUN_ERROR } from './job-state.js';

@@ -215,6 +215,20 @@ export interface OutboxHold {
   at: string;
 }
 
+/** A message's delivery to one connector (outbound/connectors). */
+export type DeliveryState = 'pending' | 'sent' | 'dead';
+
+export interface DeliveryRow {
+  outboxId: string;
+  connector: string;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  sentAt: string | null;
+  updatedAt: string;
+}
+
 export type JobRunStatus = 'ok' | 'error' | 'skipped';
 
 export interface JobRunInput {

@@ -4,8 +4,7 @@
 
 import type { LotgateConfig } from '../config/config.js';
 import { resolveRuleSet } from '../readiness/rule-set.js';
-import type { LotPush } from '../store/board-reads.js';
-import type { Access, Store } from '../store/store.js';
+import type { Access, LotPush, Store } from '../store/store.js';
 
 export interface LotExtras {
   lotId: number;

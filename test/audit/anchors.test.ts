@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { anchorAuditHead, verifyWithAnchors } from '../../pipeline/audit/anchors.js';
 import { loadConfig, type LotgateConfig } from '../../pipeline/config/config.js';
-import { auditHash, GENESIS_HASH } from '../../pipeline/store/audit.js';
+import { auditHash, GENESIS_HASH } from '../../pipeline/store/areas/audit.js';
 import { openStore, type Store } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

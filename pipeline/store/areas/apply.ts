@@ -38,15 +38,15 @@ import {
   STAGE_STATUSES,
   type ApplyResult,
   type FactWrite,
-} from '../apply.js';
+} from './apply-fields.js';
 import type { Db } from '../db/db.js';
-import type { FactTable } from '../facts.js';
-import { ResolutionWrites, type ResolveResult } from '../resolve.js';
+import type { FactTable } from './facts-rule.js';
+import { ResolutionWrites, type ResolveResult } from './resolution.js';
 import type { LotRef, Prov, WriteResult } from '../types.js';
 import { factsArea, type FactsArea } from './facts.js';
 import { masterdataArea, type MasterDataArea } from './masterdata.js';
 
-export type { ApplyResult, FactWrite } from '../apply.js';
+export type { ApplyResult, FactWrite } from './apply-fields.js';
 
 export interface ApplyOptions {
   /** 'always': every record in a savepoint; 'when-needed' (default): see applyRecordDirect. */

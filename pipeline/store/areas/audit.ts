@@ -1,23 +1,78 @@
-// The audit area of the async store: the append-only, hash-chained audit trail (store/audit.ts)
-// and the reads production makes of it (audit-search.ts, job-reads.ts), one implementation for
-// both dialects (db/db.ts). The hashing is the existing module's (auditHashOfText / auditHash and
-// canonical JSON), so a chain written by either store verifies the same way.
+// The audit area of the async store: the append-only, hash-chained audit trail and the reads
+// production makes of it (search, seq by time, events after a seq), one implementation for both
+// dialects (db/db.ts). Each event's hash covers the previous hash and a canonical JSON of the
+// event, so editing, inserting or removing a row breaks the chain from that row on; the database
+// itself refuses UPDATE, DELETE and TRUNCATE (the SQLite triggers, schema/audit.ts).
 //
 // Two machines must never fork the chain: an append reads the head and inserts head + 1 inside
 // one transaction that holds the chain's lock — on SQLite the BEGIN IMMEDIATE write lock, on
 // PostgreSQL a transaction-level advisory lock (released at COMMIT/ROLLBACK, so the next appender
 // reads the committed head). `seq` is assigned here, not by a sequence: a rolled-back append
-// leaves no gap. The database itself refuses UPDATE, DELETE and TRUNCATE (schema/audit.ts and the
-// SQLite triggers).
+// leaves no gap.
 
-import { auditHash, auditHashOfText, GENESIS_HASH, toAuditRow, type AuditDbRow } from '../audit.js';
-import type { AuditSearch } from '../audit-search.js';
+import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
 import { scopeWhere, submissionScopeWhere, type Access, type SqlPart } from '../scope.js';
-import { isoInstant } from '../sql.js';
+import { isoInstant } from '../values.js';
 import type { AuditInput, AuditRow, AuditVerification, Instant } from '../types.js';
+
+/** The previous hash of the first event. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditDbRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** An event's hash: sha256 of the previous hash and the event's canonical JSON. */
+export function auditHash(prevHash: string, e: { seq: number; at: string; actor: string; action: string; subject: string | null; details: unknown }): string {
+  const body = canonicalJson({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, details: e.details });
+  return createHash('sha256').update(prevHash + body).digest('hex');
+}
+
+/**
+ * auditHash for details given as canonical JSON text, without parsing it back: the body is
+ * spelled out with its keys in canonical (sorted) order. Same result as auditHash (tested).
+ */
+export function auditHashOfText(prevHash: string, e: { seq: number; at: string; actor: string; action: string; subject: string | null; detailsText: string }): string {
+  const body = `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(e.at)},"details":${e.detailsText},"seq":${canonicalJson(e.seq)},"subject":${e.subject === null ? 'null' : JSON.stringify(e.subject)}}`;
+  return createHash('sha256').update(prevHash + body).digest('hex');
+}
+
+export function toAuditRow(r: AuditDbRow): AuditRow {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    details: JSON.parse(r.details) as unknown,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+/** A search of the audit trail (GET /api/v1/audit). */
+export interface AuditSearch {
+  subject?: string;
+  actor?: string;
+  /** Events whose action starts with this (`auth.` → every authentication event). */
+  actionPrefix?: string;
+  /** ISO instants, inclusive. */
+  from?: string;
+  to?: string;
+  /** Only events with a smaller sequence number (the cursor of the previous page). */
+  beforeSeq?: number;
+  limit: number;
+}
 
 export interface AuditHead {
   seq: number;
@@ -35,7 +90,7 @@ export interface AuditArea {
   listAudit(opts?: { subject?: string; action?: string; limit?: number }): Promise<AuditRow[]>;
   /** Walks the whole chain in order; reports the first row whose sequence, link or hash is wrong. */
   verifyAudit(): Promise<AuditVerification>;
-  /** GET /api/v1/audit: filters, scope, newest first, paged by seq (audit-search.ts). */
+  /** GET /api/v1/audit: filters, scope, newest first, paged by seq. */
   searchAudit(access: Access, q: AuditSearch): Promise<{ items: AuditRow[]; nextBeforeSeq: number | null }>;
   /** The seq of the newest event at or before `at` (0: none). */
   auditSeqAt(at: Instant): Promise<number>;
@@ -99,7 +154,7 @@ async function appendIn(tx: Db, input: AuditInput): Promise<AuditHead> {
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const at = input.at ? isoInstant(input.at) : tx.now();
-  // Hash what will be read back (the canonical text), not the caller's object: as audit.ts does.
+  // Hash what will be read back (the canonical text), not the caller's object (which may hold Dates, undefined, …).
   const detailsText = canonicalJson(input.details ?? null);
   const subject = input.subject ?? null;
   const hash = auditHashOfText(prevHash, { seq, at, actor: input.actor, action: input.action, subject, detailsText });
@@ -117,7 +172,7 @@ async function appendIn(tx: Db, input: AuditInput): Promise<AuditHead> {
 }
 
 /**
- * audit.ts verifyAudit, a page of rows at a time. Removing the newest rows cannot be seen from
+ * The whole chain in order, a page of rows at a time. Removing the newest rows cannot be seen from
  * inside the chain; compare auditHead() with a copy kept elsewhere for that (audit/anchors.ts).
  */
 async function verify(db: Db): Promise<AuditVerification> {
@@ -139,7 +194,7 @@ async function verify(db: Db): Promise<AuditVerification> {
   }
 }
 
-/** Why this row breaks the chain, or null. Same checks and messages as audit.ts. */
+/** Why this row breaks the chain, or null. */
 function checkRow(row: AuditDbRow, expectedSeq: number, prevHash: string): string | null {
   if (row.seq !== expectedSeq) return `sequence gap: expected seq ${expectedSeq}, found ${row.seq} (rows removed)`;
   if (row.prev_hash !== prevHash) return `prev_hash does not match the hash of seq ${row.seq - 1}`;
@@ -153,7 +208,6 @@ function checkRow(row: AuditDbRow, expectedSeq: number, prevHash: string): strin
   return hash === row.hash ? null : 'hash does not match the event (row altered)';
 }
 
-/** audit-search.ts searchAudit. */
 async function search(db: Db, access: Access, q: AuditSearch): Promise<{ items: AuditRow[]; nextBeforeSeq: number | null }> {
   const where: SqlPart[] = [];
   const add = (sql: string, ...args: unknown[]) => where.push({ sql, args });

@@ -1,7 +1,6 @@
 // The auth area of the async store: principals, role bindings, recovery codes, sessions, service
 // tokens, API submissions (Idempotency-Key) and Part 11 signatures with their signing challenges.
-// One implementation for both dialects (db/db.ts), function for function the sync modules
-// auth-principals.ts, auth-sessions.ts and signatures.ts (their row types and mappers are reused).
+// One implementation for both dialects (db/db.ts); the rows and their mappers are auth-rows.ts.
 //
 // Every single-use or counting write is ONE conditional statement (compare-and-set in the WHERE,
 // or `x = x + 1 … RETURNING`), never a read followed by a write: that is what keeps a TOTP step,
@@ -11,8 +10,8 @@
 
 import { marks, type Db } from '../db/db.js';
 import {
-  COLUMNS,
   dimText,
+  PRINCIPAL_COLUMNS,
   toBinding,
   toPrincipal,
   type BindingDb,
@@ -20,9 +19,16 @@ import {
   type PrincipalKind,
   type PrincipalRow,
   type RoleBindingRow,
-} from '../auth-principals.js';
-import { toSession, toToken, type ServiceTokenRow, type SessionDb, type SessionRow, type TokenDb } from '../auth-sessions.js';
-import { toRow as toSignature, type Db as SignatureDb, type SignatureRow } from '../signatures.js';
+  toSession,
+  toSignature,
+  toToken,
+  type ServiceTokenRow,
+  type SessionDb,
+  type SessionRow,
+  type SignatureDb,
+  type SignatureRow,
+  type TokenDb,
+} from './auth-rows.js';
 import type { Scope } from '../scope.js';
 
 export type { PrincipalKind, PrincipalRow, RoleBindingRow, ServiceTokenRow, SessionRow, SignatureRow };
@@ -39,7 +45,7 @@ export interface AuthArea {
   /** The store's clock, as the one instant string form. */
   now(): string;
 
-  // ---- principals, role bindings, recovery codes (auth-principals.ts)
+  // ---- principals, role bindings, recovery codes
   insertPrincipal(p: { kind: PrincipalKind; username: string; displayName: string; email?: string | null; partner?: string | null; passwordHash?: string | null }): Promise<number>;
   getPrincipal(id: number): Promise<PrincipalRow | undefined>;
   getPrincipalByName(username: string): Promise<PrincipalRow | undefined>;
@@ -58,7 +64,7 @@ export interface AuthArea {
   useRecoveryCode(principalId: number, hash: string): Promise<boolean>;
   countRecoveryCodesLeft(principalId: number): Promise<number>;
 
-  // ---- sessions, service tokens, API submissions (auth-sessions.ts)
+  // ---- sessions, service tokens, API submissions
   insertSession(s: Omit<SessionRow, 'revokedAt' | 'revokedReason' | 'lastSeenAt'>): Promise<void>;
   getSession(idHash: string): Promise<SessionRow | undefined>;
   touchSession(idHash: string, at: string): Promise<void>;
@@ -79,7 +85,7 @@ export interface AuthArea {
   /** Rejects when the principal's Idempotency-Key is taken already (the unique index decides). */
   insertApiSubmission(submissionId: number, principalId: number, key: string | null): Promise<void>;
 
-  // ---- electronic signatures and signing challenges (signatures.ts)
+  // ---- electronic signatures and signing challenges
   insertSignature(s: Omit<SignatureRow, 'id' | 'invalidatedAt' | 'invalidatedBySubmission' | 'invalidatedReason'>): Promise<number>;
   listLotSignatures(lotId: number): Promise<SignatureRow[]>;
   listAllSignatures(): Promise<SignatureRow[]>;
@@ -136,11 +142,11 @@ function principalsPart(db: Db): Pick<AuthArea, 'insertPrincipal' | 'getPrincipa
     },
 
     async updatePrincipal(id, patch) {
-      // Only known columns are written (COLUMNS is the whitelist), so the SQL text never carries input.
-      const keys = Object.keys(patch).filter((k) => k in COLUMNS);
+      // Only known columns are written (PRINCIPAL_COLUMNS is the whitelist), so the SQL text never carries input.
+      const keys = Object.keys(patch).filter((k) => k in PRINCIPAL_COLUMNS);
       if (!keys.length) return;
       const values = keys.map((k) => (patch as Record<string, unknown>)[k] ?? null);
-      await db.run(`UPDATE principals SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`, [...values, id]);
+      await db.run(`UPDATE principals SET ${keys.map((k) => `${PRINCIPAL_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`, [...values, id]);
     },
 
     async noteLoginFailure(id) {
@@ -366,7 +372,7 @@ function challengesPart(db: Db): Pick<AuthArea, 'insertChallenge' | 'takeChallen
     },
 
     async submissionShas(ids) {
-      // The sync module passes the list through json_each (SQLite only); here: IN lists of ≤ 500.
+      // IN lists of at most 500 ids (both dialects' parameter limits).
       const out = new Map<number, string>();
       for (const part of chunks([...new Set(ids)])) {
         for (const r of await db.all<{ id: number; sha256: string }>(`SELECT id, sha256 FROM submissions WHERE id IN (${marks(part)}) ORDER BY id`, part)) {

@@ -1,28 +1,56 @@
 // The board area of the async store: the small reads of the web board, the daily digest, the
-// readiness recompute and the health endpoints. The async port of ../board-reads.ts
-// (latestPushes), ../metrics-reads.ts (metricsSnapshot, probeWritable) and the part of
-// ../job-reads.ts no other area took (getDeviationWithLots, listOpenBoard), one implementation for
-// both dialects (db/db.ts). Names, arguments and results match the sync modules, so moving a
-// caller is `store.x(…)` → `await board.x(…)`.
+// readiness recompute and the health endpoints (latestPushes, metricsSnapshot, probeWritable,
+// getDeviationWithLots, listOpenBoard), one implementation for both dialects (db/db.ts).
 //
 // Dialect notes: json_each (the key list of latestPushes) became chunked IN lists; every ORDER BY
 // is complete (PostgreSQL returns ties in any order); PostgreSQL folds unquoted aliases to lower
 // case, so camelCase aliases are quoted.
 
 import { randomUUID } from 'node:crypto';
-import type { DeviationRow, Readiness } from '../../model/types.js';
+import type { DeviationRow, Readiness, ReadinessState } from '../../model/types.js';
 import { expandReadiness } from '../../readiness/render.js';
-import type { LotPush } from '../board-reads.js';
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
-import type { BoardLot } from '../job-reads.js';
-import type { MetricsSnapshot } from '../metrics-reads.js';
 import { toDeviation, type DeviationDbRow } from '../rows.js';
-import { bool, isoInstant, parseJson } from '../sql.js';
+import { bool, isoInstant, parseJson } from '../values.js';
 import type { Instant } from '../types.js';
 import { outboxArea } from './outbox.js';
 
-export type { BoardLot, LotPush, MetricsSnapshot };
+/** A message of the outbox for a lot, with its deliveries (the board's push column). */
+export interface LotPush {
+  key: string;
+  topic: string;
+  messageId: string;
+  state: string;
+  createdAt: string;
+  connectors: { connector: string; state: string; sentAt: string | null; lastError: string | null }[];
+}
+
+/** A lot of the open board: its keys, its material's words and its readiness. */
+export interface BoardLot {
+  lotId: number;
+  materialId: string;
+  lotNumber: string;
+  vendor: string | null;
+  site: string | null;
+  description: string | null;
+  productFamily: string | null;
+  state: ReadinessState;
+  late: boolean;
+  readiness: Readiness;
+  computedAt: string;
+}
+
+/** What /metrics reports of the whole installation. */
+export interface MetricsSnapshot {
+  filesByPartnerState: { partner: string; state: string; n: number }[];
+  rowsByPartner: { partner: string; rows: number; applied: number; rejected: number }[];
+  readiness: { state: string; n: number }[];
+  outboxOldestUndelivered: { connector: string; createdAt: string | null }[];
+  auditLastVerifiedAt: string | null;
+  loginsFailed: number;
+  staleLeases: { name: string; holder: string; expiresAt: string }[];
+}
 
 export interface BoardArea {
   /** The newest message of each topic for each outbox key (lot keys are `<material>/<lot number>`), with its deliveries. */

@@ -22,9 +22,8 @@
 import type { Db } from '../db/db.js';
 import { pgClientOf } from '../dialect/postgres/driver.js';
 import { copyRows, type CopyValue } from '../dialect/postgres/copy.js';
-import { TEST_VALUE_COLUMNS } from '../facts.js';
 import type { Prov, TestResultInput, WriteResult } from '../types.js';
-import { foldTestResult, keyText, normalizeTestResult, stateOfRow, type NormalizedTestResult, type Step, type TestKey, type TestState } from './facts-rule.js';
+import { foldTestResult, keyText, normalizeTestResult, stateOfRow, TEST_VALUE_COLUMNS, type NormalizedTestResult, type Step, type TestKey, type TestState } from './facts-rule.js';
 
 export interface TestResultRowInput {
   lotId: number;

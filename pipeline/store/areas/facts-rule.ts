@@ -1,15 +1,66 @@
-// The one rule for writing a test result onto what is stored at its key, shared by the
-// row-by-row upsertTestResult and the bulk applyTestResults of the facts area, so the two paths
-// cannot drift apart. Pure: a state in, the next state and the WriteResult out; SQL is elsewhere.
+// The rules of lot facts (facts.ts), pure: SQL is elsewhere.
 //
-// The rule is pipeline/store/facts.ts's: a lower lifecycle rank never undoes a higher one; the
-// same values again only move the credit to the earliest submission; different values at the
-// same (or a higher) rank overwrite values, recorded_at and provenance.
+// Facts are idempotent on natural keys: writing a fact that is already there changes nothing (its
+// provenance stays with the earliest submission that said it), so a replayed file never
+// duplicates facts. Order-independent: facts carry their own event time, and when two writes
+// share a key the outcome is decided by the data (lifecycle rank, filling gaps), not by which
+// arrived first. The one exception is two *different* values at the same key and rank — a
+// correction with no time to order it by — where the later write wins.
+//
+// Below: the ranks, and the one rule for writing a test result onto what is stored at its key,
+// shared by the row-by-row upsertTestResult and the bulk applyTestResults of the facts area, so
+// the two paths cannot drift apart (a state in, the next state and the WriteResult out): a lower
+// lifecycle rank never undoes a higher one; the same values again only move the credit to the
+// earliest submission; different values at the same (or a higher) rank overwrite values,
+// recorded_at and provenance.
 
-import type { ResultStatus } from '../../model/types.js';
-import { orNull, RESULT_RANK, TEST_VALUE_COLUMNS } from '../facts.js';
-import { normTime } from '../sql.js';
+import type { DeviationStatus, DispositionDecision, ResultStatus } from '../../model/types.js';
+import { normTime } from '../values.js';
 import type { Prov, TestResultInput, WriteResult } from '../types.js';
+
+/** Empty text is no value. */
+export const orNull = (v: string | null | undefined): string | null => (v == null || v === '' ? null : v);
+
+export type FactTable = 'stage_events' | 'test_results' | 'documents' | 'deviations' | 'dispositions';
+
+// A lab result moves preliminary → final → retracted; a late-arriving earlier state never undoes a later one.
+export const RESULT_RANK: Record<ResultStatus, number> = { preliminary: 0, final: 1, retracted: 2 };
+
+/** The columns of a test result that are its values (not its key, not its provenance). */
+export const TEST_VALUE_COLUMNS = [
+  'test_name',
+  'method',
+  'result_raw',
+  'result_value',
+  'qualifier',
+  'unit',
+  'spec_low',
+  'spec_high',
+  'spec_text',
+  'result_status',
+  'analyst',
+] as const;
+
+// Deviations are versioned by updated_at; two writes of the same version: an earlier status
+// (open → investigation → closed/cancelled) never overwrites a later one.
+export const DEVIATION_RANK: Record<DeviationStatus, number> = { open: 0, investigation: 1, closed: 2, cancelled: 2 };
+
+/** The stored version of a deviation its upsert decides from. */
+export interface DeviationVersionDb {
+  id: number;
+  qms_ref: string | null;
+  title: string | null;
+  classification: string;
+  status: DeviationStatus;
+  capa_refs: string;
+  opened_at: string;
+  closed_at: string | null;
+  submission_id: number | null;
+  line: number | null;
+}
+
+// Two decisions at the same instant: the more restrictive one stands, whatever the order.
+export const DECISION_RANK: Record<DispositionDecision, number> = { released: 0, quarantine: 1, rejected: 2 };
 
 export type TestValueColumn = (typeof TEST_VALUE_COLUMNS)[number];
 export type TestValues = Record<TestValueColumn, string | number | null>;

@@ -13,11 +13,11 @@
 
 import type { DeviationStatus, DispositionDecision } from '../../model/types.js';
 import type { Db } from '../db/db.js';
-import { DECISION_RANK, DEVIATION_RANK, orNull, provArgs, TEST_VALUE_COLUMNS, type DeviationVersionDb, type FactTable } from '../facts.js';
-import { normTime } from '../sql.js';
+import { provArgs } from '../rows.js';
+import { normTime } from '../values.js';
 import type { DeviationInput, DocumentInput, Prov, StageEventInput, TestResultInput, WriteResult } from '../types.js';
 import { applyTestResults, type TestResultRowInput, type TestResultsApplied } from './facts-bulk.js';
-import { foldTestResult, normalizeTestResult, stateOfRow } from './facts-rule.js';
+import { DECISION_RANK, DEVIATION_RANK, foldTestResult, normalizeTestResult, orNull, stateOfRow, TEST_VALUE_COLUMNS, type DeviationVersionDb, type FactTable } from './facts-rule.js';
 
 export type { AppliedTestResult, TestResultRowInput, TestResultsApplied } from './facts-bulk.js';
 

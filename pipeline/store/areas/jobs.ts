@@ -1,7 +1,6 @@
 // The jobs area of the async store: leases (one runner per scheduled job across processes and
-// machines), the job run log, and cursors (where a job left off). The async port of ../jobs.ts
-// and ../job-state.ts, one implementation for both dialects (db/db.ts); names, arguments and
-// results match the sync modules so moving a caller is `store.x(…)` → `await s.jobs.x(…)`.
+// machines), the job run log, and cursors (where a job left off), one implementation for both
+// dialects (db/db.ts).
 //
 // Why the lease needs no lock of its own: tryAcquireLease is ONE statement, an upsert whose
 // DO UPDATE carries the "free, expired or ours" condition.
@@ -17,10 +16,12 @@
 // startJobRun/finishJobRun are single statements as well (an INSERT, an UPDATE by id) and read
 // nothing first, so they need no advisory lock; a check-then-insert step would.
 
-import { parseJson, isoInstant } from '../sql.js';
+import { parseJson, isoInstant } from '../values.js';
 import type { Db } from '../db/db.js';
-import { UNFINISHED_RUN_ERROR } from '../job-state.js';
 import type { Instant, JobRunInput, JobRunRow, JobRunStatus } from '../types.js';
+
+/** What a run row says until the run finishes: a process that died mid-run leaves exactly this. */
+export const UNFINISHED_RUN_ERROR = 'did not finish: the process stopped or crashed during the run';
 
 export interface Lease {
   name: string;

@@ -1,20 +1,96 @@
 // The ledger area of the async store: one row per file that arrived (submissions), its fate, and
-// its rejected rows. The async port of ../ledger.ts (plus the two ledger queries of
-// ../job-reads.ts), one implementation for both dialects (db/db.ts); names, arguments and results
-// match the sync module so moving a caller is `store.x(…)` → `await s.ledger.x(…)`.
+// its rejected rows, one implementation for both dialects (db/db.ts).
 //
 // The exactly-once decisions of the intake read from here: findAppliedBySha (is this a duplicate
 // of bytes already counted?), findResendOrigin (which rejected file does it resend?),
 // listUnfinishedSubmissions (what the reconciler must requeue) and listAckPending (which answers
 // are still owed). They are plain reads, so a decision made from them must be serialised:
-// lockDecision (the one method the sync module lacks) does that on PostgreSQL; see there.
+// lockDecision does that on PostgreSQL; see there.
 
 import type { ProblemCode } from '../../codes.js';
 import type { RowError, SubmissionState } from '../../model/types.js';
 import { marks, type Db } from '../db/db.js';
-import { COLUMNS, COUNTING_STATES, newSubmissionRow, toSubmission, type SubmissionDbRow } from '../ledger.js';
-import { isoInstant } from '../sql.js';
+import { toSubmission, type SubmissionDbRow } from '../rows.js';
+import { isoInstant } from '../values.js';
 import type { Instant, NewSubmission, RejectedRowRow, SubmissionRow } from '../types.js';
+
+// camelCase field → column. Also the whitelist of what updateSubmission may change.
+const COLUMNS: Record<Exclude<keyof SubmissionRow, 'id'>, string> = {
+  partner: 'partner',
+  feed: 'feed',
+  originalName: 'original_name',
+  size: 'size',
+  sha256: 'sha256',
+  receivedAt: 'received_at',
+  source: 'source',
+  archivePath: 'archive_path',
+  state: 'state',
+  mappingName: 'mapping_name',
+  mappingHash: 'mapping_hash',
+  rows: '"rows"',
+  applied: 'applied',
+  rejected: 'rejected',
+  filtered: 'filtered',
+  superseded: 'superseded',
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  attempts: 'attempts',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  replayOf: 'replay_of',
+  duplicateOf: 'duplicate_of',
+  resendOf: 'resend_of',
+  ackPath: 'ack_path',
+  ackPending: 'ack_pending',
+  ackWrittenAt: 'ack_written_at',
+};
+
+/** The stored row of a new submission: the defaults of every column, then what the caller gives. */
+function newSubmissionRow(s: NewSubmission, receivedAt: string): Omit<SubmissionRow, 'id'> {
+  return {
+    feed: null,
+    receivedAt,
+    state: 'received',
+    mappingName: null,
+    mappingHash: null,
+    rows: 0,
+    applied: 0,
+    rejected: 0,
+    filtered: 0,
+    superseded: 0,
+    errorCode: null,
+    errorMessage: null,
+    attempts: 0,
+    startedAt: null,
+    finishedAt: null,
+    replayOf: null,
+    duplicateOf: null,
+    resendOf: null,
+    ackPath: null,
+    ackPending: false,
+    ackWrittenAt: null,
+    ...stripUndefined(s),
+    partner: s.partner,
+    originalName: s.originalName,
+    size: s.size,
+    sha256: s.sha256,
+    source: s.source,
+    archivePath: s.archivePath,
+  };
+}
+
+/**
+ * States whose content counts as received for good: applied (with or without row errors), or
+ * held for review. Only these make a later submission of the same bytes a `duplicate`; a file
+ * that was rejected or quarantined is processed again when it is resent.
+ */
+const COUNTING_STATES = ['applied', 'applied_with_errors', 'pending_review'] as const;
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
 
 export interface ListSubmissionsOptions {
   partner?: string;
@@ -222,7 +298,7 @@ export function ledgerArea(db: Db): LedgerArea {
         args.push(opts.partner);
       }
       if (opts.state !== undefined) {
-        // A plain IN list (the sync module used json_each, which PostgreSQL lacks); at most the 8 states.
+        // A plain IN list (PostgreSQL has no json_each); at most the 8 states.
         const states = Array.isArray(opts.state) ? opts.state : [opts.state];
         where.push(`state IN (${marks(states)})`);
         args.push(...states);

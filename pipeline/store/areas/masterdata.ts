@@ -1,22 +1,20 @@
 // The masterdata area of the async store: materials, PO lines (planned receipts), lots, lot
-// identifiers, and lot resolution (which lot a partner's reference means, DESIGN.md §3). One
-// implementation for both dialects (db/db.ts), ported function by function from the synchronous
-// pipeline/store/masterdata.ts and resolve.ts: same names, same arguments (without `sql`), same
-// results, same rules — read those files' comments for the why of each rule.
+// identifiers, and lot resolution (which lot a partner's reference means, DESIGN.md §3; the rules
+// and their precedence: resolution.ts). One implementation for both dialects (db/db.ts).
 //
-// Two deliberate differences from the synchronous code:
-// - No per-transaction lookup cache (tx-cache.ts): it is an optimisation of the bulk ingest path,
-//   sound there only because BEGIN IMMEDIATE shuts other writers out. Every lookup here reads the
-//   database, which is correct on PostgreSQL where other connections write concurrently.
-// - upsertLot and addIdentifier are written for concurrent writers (ON CONFLICT, never
-//   read-then-insert), so two processes creating the same lot both get its one id.
+// Master data carries no event time, so a later write wins for the values it sends and an absent
+// value never erases a known one (a CMO's batch header with only an expiry date must not blank
+// the quantity the ERP sent).
+//
+// Every lookup reads the database (no per-transaction cache: other connections write concurrently
+// on PostgreSQL), and upsertLot and addIdentifier are written for concurrent writers (ON CONFLICT,
+// never read-then-insert), so two processes creating the same lot both get its one id.
 
 import type { ErrorCode } from '../../codes.js';
 import type { IdRef, PartnerConfig, RowError } from '../../model/types.js';
 import type { Db } from '../db/db.js';
-import { toLot, type LotDbRow, type PurchaseOrderDbRow } from '../rows.js';
-import { clean, dedupeIds, describeRef, ResolutionWrites, unique, type ResolveOptions, type ResolveResult } from '../resolve.js';
-import type { LotKeyDbRow } from '../tx-cache.js';
+import { provArgs, toLot, type LotDbRow, type LotKeyDbRow, type PurchaseOrderDbRow } from '../rows.js';
+import { clean, dedupeIds, describeRef, ResolutionWrites, unique, type ResolveOptions, type ResolveResult } from './resolution.js';
 import type { LotFields, LotRef, MaterialFields, Prov, PurchaseOrderFields } from '../types.js';
 import type { LotRow } from '../../model/types.js';
 
@@ -34,7 +32,7 @@ export interface MasterDataArea {
   getLot(lotId: number): Promise<LotDbRow | undefined>;
   /** The key columns of a lot (lotKeysByNumber's shape). */
   getLotKey(lotId: number): Promise<LotKeyDbRow | undefined>;
-  /** The lot as the model shape (what Store.getLot returns). */
+  /** The lot as the model shape. */
   getLotRow(lotId: number): Promise<LotRow | undefined>;
   /** Lots with this number (of this material when given), sorted by material. */
   lotsByNumber(lotNumber: string, materialId?: string): Promise<LotDbRow[]>;
@@ -42,7 +40,7 @@ export interface MasterDataArea {
   lotKeysByNumber(lotNumber: string, materialId?: string): Promise<LotKeyDbRow[]>;
   /** Lots an identifier of this issuer points at (usually one; more is a conflict). Ascending ids. */
   lotIdsByIdentifier(ref: IdRef, issuer: string): Promise<number[]>;
-  /** Lot ids named by a partner identifier value (any scheme and issuer unless given); reads.ts's. */
+  /** Lot ids named by a partner identifier value (any scheme and issuer unless given). */
   findLotIdsByIdentifier(value: string, opts?: { scheme?: string; issuer?: string }): Promise<number[]>;
   /** Records scheme:value (issued by `issuer`) as naming this lot; false when already recorded. */
   addIdentifier(lotId: number, ref: IdRef, issuer: string, prov: Prov): Promise<boolean>;
@@ -55,9 +53,9 @@ export interface MasterDataArea {
   /** The PO line a lot fulfils: its explicit link first, else a line naming its lot number. */
   plannedReceiptOf(lot: LotKeyDbRow): Promise<PurchaseOrderDbRow | undefined>;
   /**
-   * Which lot a partner's record means (rules in resolve.ts). May write a lot created from an
+   * Which lot a partner's record means (rules in resolution.ts). May write a lot created from an
    * open PO line and the identifiers learned; all or nothing: when it returns an error (or
-   * throws) nothing it wrote stays. `readOnly` as in resolve.ts (throws ResolutionWrites).
+   * throws) nothing it wrote stays. `readOnly`: see ResolveOptions (throws ResolutionWrites).
    */
   resolveLot(partner: PartnerConfig, ref: LotRef, prov?: Prov, opts?: ResolveOptions): Promise<ResolveResult>;
   /** Writes the identifiers a readOnly resolution returned as `learned`. */
@@ -97,8 +95,6 @@ export function masterdataArea(db: Db): MasterDataArea {
 }
 
 // ---------------------------------------------------------------- materials and PO lines
-
-const provArgs = (p: Prov) => [p.submissionId, p.line ?? null, p.mappingHash ?? null, p.partner] as const;
 
 const LOT_KEY_COLUMNS = 'id, material_id, lot_number, vendor, po_number, po_item';
 
@@ -402,7 +398,7 @@ async function resolveLot(db: Db, partner: PartnerConfig, ref: LotRef, prov: Pro
 
 type Fail = (code: ErrorCode, message: string, value?: string) => { error: RowError };
 
-/** resolve.ts's resolveLot, statement for statement; the caller gives it its savepoint. */
+/** resolveLot without its savepoint (the caller gives it one). */
 async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov, opts: ResolveOptions): Promise<ResolveResult> {
   const fail: Fail = (code, message, value) => {
     const error: RowError = { code, message };
@@ -514,8 +510,7 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
         if (opts.readOnly) throw new ResolutionWrites();
         const made = await upsertLot(db, po.material_id, lotNumber, { vendor: po.vendor, poNumber: po.po_number, poItem: po.po_item }, prov);
         lot = (await getLotKey(db, made.lotId))!;
-        // made.created, not true: another connection may have created the same lot meanwhile
-        // (the synchronous store cannot race here; the async one can).
+        // made.created, not true: another connection may have created the same lot meanwhile.
         created = made.created;
       }
     }

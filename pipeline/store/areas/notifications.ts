@@ -1,17 +1,85 @@
 // The notifications area of the async store: one implementation for both dialects (db/db.ts).
-// Which notifications went out, one key per (event, channel) (ported from
-// ../notifications-sent.ts), and the documents the sponsor asked partners for (from
-// ../document-requests.ts), with the names, arguments and results of the synchronous Store
-// methods, but async.
+// Which notifications went out, one key per (event, channel): a sweep that finds the same event
+// again builds the same key (outbound/notify/rules.ts dedupKey) and finds it here. And the
+// documents the sponsor asked a partner for (POST /api/v1/lots/:lotId/requests): stored per lot,
+// open until a document of that type from that partner is recorded for the lot at or after the
+// request (then `fulfilled`, with the time).
 //
 // Across machines: two sweeps finding the same event build the same key; recordNotification is
 // one upsert, so the attempts add up and a key once `sent` stays sent whoever writes last.
 
 import type { Db } from '../db/db.js';
-import { SELECT as REQUEST_SELECT, toRow as toRequest, type DbRow as RequestDbRow, type DocumentRequestRow } from '../document-requests.js';
-import type { Db as SentDbRow, NotificationSentRow } from '../notifications-sent.js';
-import { isoInstant } from '../sql.js';
+import { isoInstant } from '../values.js';
 import type { Instant } from '../types.js';
+
+export interface NotificationSentRow {
+  key: string;
+  channel: string;
+  eventType: string;
+  subject: string;
+  eventAt: string;
+  state: 'sent' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+interface SentDbRow {
+  key: string;
+  channel: string;
+  event_type: string;
+  subject: string;
+  event_at: string;
+  state: 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  updated_at: string;
+}
+
+export interface DocumentRequestRow {
+  id: number;
+  lotId: number;
+  partner: string;
+  documentType: string;
+  message: string;
+  requestedBy: string;
+  requestedAt: string;
+  state: 'open' | 'fulfilled' | 'closed';
+  closedAt: string | null;
+  /** When the first matching document arrived. */
+  fulfilledAt: string | null;
+}
+
+interface RequestDbRow {
+  id: number;
+  lot_id: number;
+  partner: string;
+  document_type: string;
+  message: string;
+  requested_by: string;
+  requested_at: string;
+  state: 'open' | 'closed';
+  closed_at: string | null;
+  fulfilled_at: string | null;
+}
+
+const toRequest = (r: RequestDbRow): DocumentRequestRow => ({
+  id: r.id,
+  lotId: r.lot_id,
+  partner: r.partner,
+  documentType: r.document_type,
+  message: r.message,
+  requestedBy: r.requested_by,
+  requestedAt: r.requested_at,
+  state: r.state === 'open' && r.fulfilled_at !== null ? 'fulfilled' : r.state,
+  closedAt: r.closed_at,
+  fulfilledAt: r.fulfilled_at,
+});
+
+/** A request with the time the first matching document arrived (fulfilled_at). */
+const REQUEST_SELECT = `SELECT r.*, (SELECT min(d.recorded_at) FROM documents d
+                              WHERE d.lot_id = r.lot_id AND d.type = r.document_type AND d.partner = r.partner AND d.recorded_at >= r.requested_at) AS fulfilled_at
+                FROM document_requests r`;
 
 export interface NotificationAttempt {
   key: string;
@@ -57,7 +125,6 @@ export function notificationsArea(db: Db): NotificationsArea {
 
 // ------------------------------------------------------------------ notifications sent
 
-/** The sync module maps inline; the same mapping, as a function. */
 function toSent(r: SentDbRow): NotificationSentRow {
   return {
     key: r.key,

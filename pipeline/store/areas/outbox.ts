@@ -1,18 +1,81 @@
 // The outbox area of the async store: one implementation for both dialects (db/db.ts).
-// The transactional outbox (ported from ../outbox.ts), the per-connector deliveries (from
-// ../deliveries.ts) and the id-prefix lookup of the CLI (from ../job-reads.ts), with the same
-// names, arguments and results as the synchronous Store methods, but async.
+// The transactional outbox: messages written in the same transaction as the facts they report,
+// delivered at least once by the push job. The message id is the idempotency key end to end:
+// enqueueing the same id twice stores it once, and receivers dedupe on it. The per-connector
+// deliveries say which receivers already have a message, so one routed to an ERP and a QMS is not
+// sent to the ERP again while the QMS is down. Plus the id-prefix lookup of the CLI.
 //
 // Across machines: claimOutbox is the one place two pushers compete. The claim is the lease of
 // the SQLite store (next_attempt_at moved `visibilityMs` ahead, an attempt counted); how two
 // claimers are kept apart differs per dialect (claimLocked / claimChecked below).
 
+import { expandPayload } from '../../readiness/render.js';
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
-import { toDelivery, type DeliveryDbRow, type DeliveryRow, type DeliveryState } from '../deliveries.js';
-import { toOutbox, type OutboxDbRow } from '../outbox.js';
-import { isoInstant } from '../sql.js';
-import type { Instant, OutboxHold, OutboxMessage, OutboxRow, OutboxState } from '../types.js';
+import { isoInstant } from '../values.js';
+import type { DeliveryRow, DeliveryState, Instant, OutboxHold, OutboxMessage, OutboxRow, OutboxState } from '../types.js';
+
+export interface OutboxDbRow {
+  id: string;
+  topic: string;
+  target: string | null;
+  key: string;
+  payload: string;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  submission_id: number | null;
+  hold_reason: string | null;
+  held_by: string | null;
+  held_at: string | null;
+}
+
+export function toOutbox(r: OutboxDbRow): OutboxRow {
+  return {
+    id: r.id,
+    topic: r.topic,
+    target: r.target,
+    key: r.key,
+    // Readiness reasons are stored as code + params; the message is rendered back here, so the
+    // push job, the CLI and the API see (and send) the payload the message id was computed on.
+    payload: expandPayload(JSON.parse(r.payload) as unknown),
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    sentAt: r.sent_at,
+    submissionId: r.submission_id,
+    hold: r.held_at === null ? null : { reason: r.hold_reason ?? '', by: r.held_by ?? '', at: r.held_at },
+  };
+}
+
+export interface DeliveryDbRow {
+  outbox_id: string;
+  connector: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  sent_at: string | null;
+  updated_at: string;
+}
+
+export function toDelivery(r: DeliveryDbRow): DeliveryRow {
+  return {
+    outboxId: r.outbox_id,
+    connector: r.connector,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    sentAt: r.sent_at,
+    updatedAt: r.updated_at,
+  };
+}
 
 export interface ListOutboxOptions {
   state?: OutboxState;

@@ -1,17 +1,81 @@
 // The pulls area of the async store: one implementation for both dialects (db/db.ts).
-// Files fetched from partners' own SFTP servers (ported from ../pulled-files.ts) and the SFTP
-// drop zone's brute-force bans (from ../bans.ts), with the names, arguments and results of the
-// synchronous Store methods, but async.
+// Files fetched from partners' own SFTP servers, and the SFTP drop zone's brute-force bans.
+//
+// A remote file is identified by its path, size and modification time: the same triple is fetched
+// once; a partner rewriting the file (new size or mtime) makes a new one. `fetching` is written
+// before the download starts, so a crash half-way is seen by the next run, which fetches again
+// and — via ledger_mark — finds a ledger row the crashed run may already have written instead of
+// registering the file twice.
+//
+// Bans (pipeline/sftp/defender.ts) are shared by every process of a data dir and kept across
+// restarts: one row per banned IP or user name, the latest ban and how many strikes led to it
+// (each further ban doubles). Times are epoch milliseconds.
 //
 // Across machines: the writes two processes may race on are single statements (an upsert is
 // atomic on both dialects; PostgreSQL's ON CONFLICT waits for the other's row and then updates
 // it), so no write lock is held across an await.
 
 import type { Db } from '../db/db.js';
-import { toBan, type BanDbRow, type BanKind, type BanRecord } from '../bans.js';
-import { toRow as toPulledFile, type Db as PulledDbRow, type PulledFileRow, type PulledState, type RemoteFileKey } from '../pulled-files.js';
-import { isoInstant } from '../sql.js';
+import { isoInstant } from '../values.js';
 import type { Instant, SubmissionRow } from '../types.js';
+
+export type PulledState = 'seen' | 'fetching' | 'fetched';
+
+export interface RemoteFileKey {
+  partner: string;
+  remotePath: string;
+  size: number;
+  /** Modification time as the server reports it, epoch ms. */
+  mtime: number;
+}
+
+export interface PulledFileRow extends RemoteFileKey {
+  state: PulledState;
+  firstSeenAt: string;
+  fetchStartedAt: string | null;
+  /** The highest submission id when the fetch started: a pull row above it may be this file's. */
+  ledgerMark: number | null;
+  sha256: string | null;
+  submissionId: number | null;
+  fetchedAt: string | null;
+  /** The configured `after:` action (move/delete) was carried out. */
+  afterDone: boolean;
+  updatedAt: string;
+}
+
+interface PulledDbRow {
+  partner: string;
+  remote_path: string;
+  size: number;
+  mtime: number;
+  state: PulledState;
+  first_seen_at: string;
+  fetch_started_at: string | null;
+  ledger_mark: number | null;
+  sha256: string | null;
+  submission_id: number | null;
+  fetched_at: string | null;
+  after_done: number;
+  updated_at: string;
+}
+
+function toPulledFile(r: PulledDbRow): PulledFileRow {
+  return {
+    partner: r.partner,
+    remotePath: r.remote_path,
+    size: r.size,
+    mtime: r.mtime,
+    state: r.state,
+    firstSeenAt: r.first_seen_at,
+    fetchStartedAt: r.fetch_started_at,
+    ledgerMark: r.ledger_mark,
+    sha256: r.sha256,
+    submissionId: r.submission_id,
+    fetchedAt: r.fetched_at,
+    afterDone: r.after_done === 1,
+    updatedAt: r.updated_at,
+  };
+}
 
 export interface ListPulledOptions {
   partner?: string;
@@ -144,7 +208,30 @@ async function findPulledSubmission(db: Db, partner: string, originalName: strin
 
 // ------------------------------------------------------------------ SFTP bans
 
-/** Bans ended this long before a new one are forgotten when it is recorded (as Store.recordBan does). */
+export type BanKind = 'ip' | 'user';
+
+export interface BanRecord {
+  kind: BanKind;
+  key: string;
+  /** When the ban ends (epoch ms). */
+  until: number;
+  /** 1 for the first ban of this key, 2 for the next one, ... */
+  strike: number;
+  /** When it was imposed (epoch ms). */
+  bannedAt: number;
+}
+
+interface BanDbRow {
+  kind: BanKind;
+  key: string;
+  until_ms: number;
+  strikes: number;
+  banned_at_ms: number;
+}
+
+const toBan = (r: BanDbRow): BanRecord => ({ kind: r.kind, key: r.key, until: r.until_ms, strike: r.strikes, bannedAt: r.banned_at_ms });
+
+/** Bans ended this long before a new one are forgotten when it is recorded. */
 const BAN_MEMORY_MS = 30 * 86_400_000;
 
 async function getBan(db: Db, kind: BanKind, key: string): Promise<BanRecord | undefined> {

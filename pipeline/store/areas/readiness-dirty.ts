@@ -1,4 +1,4 @@
-// Durable "readiness is stale" markers (store/dirty-lots.ts) on the async store, for both dialects.
+// Durable "readiness is stale" markers (the dirty_lots table) on the async store, for both dialects.
 //
 // The protocol: a file's transaction marks the lots it touched; a recompute transaction reads
 // which lots are still marked, recomputes them and clears their markers. It must never clear a
@@ -17,8 +17,14 @@
 
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
-import type { DirtyLot } from '../dirty-lots.js';
 import { chunks } from './readiness-facts.js';
+
+/** A lot marked for recompute, with the submission and partner that marked it last. */
+export interface DirtyLot {
+  lotId: number;
+  submissionId: number | null;
+  partner: string | null;
+}
 
 export interface DirtyMarkerRow {
   lot_id: number;

@@ -1,12 +1,12 @@
-// What the readiness rules see of a batch of lots (store/lot-facts.ts loadLotFactsBatch) on the
-// async store, for both dialects: the same statements and orders, with the json_each batch lists
-// replaced by IN lists (at most IN_CHUNK ids per statement) and json_group_array by grouping in
-// JS. The output is the sync loader's, field for field.
+// What the readiness rules see of a batch of lots (loadLotFactsBatch), for both dialects. Every
+// list is in a fixed order defined by the data itself, so the same facts give the same LotFacts
+// whatever order the files arrived in (storage ids are left out for that reason). Each fact table
+// is read with one statement per chunk of lots (IN lists of at most IN_CHUNK ids), grouped by lot
+// in JS.
 
 import type { IdentifierRow, LotFacts } from '../../model/types.js';
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
-import { DOC_COLUMNS, LOT_COLUMNS, PO_COLUMNS, TEST_FACT_COLUMNS, type IdentifierFlagRow } from '../lot-facts.js';
 import {
   toDeviation,
   toDisposition,
@@ -25,6 +25,47 @@ import {
   type StageDbRow,
   type TestDbRow,
 } from '../rows.js';
+
+export const DOC_COLUMNS = (
+  ['type', 'doc_id', 'version', 'sha256', 'stored_path', 'issued_at', 'supersedes', 'submission_id'] as const satisfies readonly (keyof DocumentDbRow)[]
+).join(', ');
+
+export const PO_COLUMNS = (
+  ['po_number', 'po_item', 'material_id', 'quantity', 'uom', 'vendor', 'planned_date', 'confirmed_date', 'lot_number', 'status'] as const satisfies readonly (keyof PurchaseOrderDbRow)[]
+)
+  .map((c) => `p.${c}`)
+  .join(', ');
+
+export const LOT_COLUMNS = (
+  ['id', 'material_id', 'lot_number', 'expiry_date', 'manufacture_date', 'quantity', 'uom', 'site', 'vendor', 'quality_state', 'po_number', 'po_item'] as const satisfies readonly (keyof LotDbRow)[]
+).join(', ');
+
+export interface IdentifierFlagRow {
+  scheme: IdentifierRow['scheme'];
+  value: string;
+  issuer: string;
+  shared: number;
+}
+
+// A lot's results are the widest rows readiness reads: only the columns the model carries, as
+// arrays (raw) rather than objects, which is most of what reading them costs.
+export const TEST_FACT_COLUMNS = [
+  'sample_id',
+  'test_code',
+  'test_name',
+  'method',
+  'result_raw',
+  'result_value',
+  'qualifier',
+  'unit',
+  'spec_low',
+  'spec_high',
+  'spec_text',
+  'result_status',
+  'tested_at',
+  'submission_id',
+  'line',
+] as const satisfies readonly (keyof TestDbRow)[];
 
 /** Ids per IN list: well under both dialects' parameter limits. */
 export const IN_CHUNK = 500;

@@ -1,21 +1,72 @@
 // The readiness area of the async store, one implementation for both dialects (db/db.ts): what
 // the rules see of a lot (loadLotFacts / loadLotFactsBatch, readiness-facts.ts), the readiness
-// stored for it (store/lot-facts.ts), the durable dirty markers (store/dirty-lots.ts,
-// readiness-dirty.ts) and the lot selections of the sweep (store/reads.ts).
-//
-// The digest, the compact stored form and the "changed" rule are the sync module's own functions
-// (readinessText, asRead, reasonKey), so both stores decide "changed" and store the same text.
+// stored for it (its compact text, digest and clock, below), the durable dirty markers
+// (readiness-dirty.ts) and the lot selections of the sweep.
 
+import { hash as digestOf } from 'node:crypto';
 import type { LotFacts, Readiness } from '../../model/types.js';
-import { expandReadiness } from '../../readiness/render.js';
+import { compactReadiness, expandReadiness, expandReason } from '../../readiness/render.js';
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
-import type { DirtyLot } from '../dirty-lots.js';
-import { asRead, readinessText, reasonKey, type ReadinessClock, type ReadinessDbRow, type ReadinessStamp } from '../lot-facts.js';
-import { bool, isoInstant, parseJson } from '../sql.js';
+import { bool, isoInstant, parseJson } from '../values.js';
 import type { Instant, StoredReadiness } from '../types.js';
-import { dirtyMarkers } from './readiness-dirty.js';
+import { dirtyMarkers, type DirtyLot } from './readiness-dirty.js';
 import { chunks, loadLotFactsBatch } from './readiness-facts.js';
+
+interface ReadinessDbRow {
+  state: string;
+  late: number;
+  readiness: string;
+  computed_at: string;
+  lot_number: string;
+  material_id: string;
+}
+
+/**
+ * When the clock alone would next change this readiness (readiness/clock.ts; null: never) and
+ * the hash of the rules it was computed with: what the scheduled sweep selects lots by.
+ */
+export interface ReadinessClock {
+  dueAt: string | null;
+  rulesHash: string;
+}
+
+/** What a recompute compares with before writing: the stored readiness's digest and clock. */
+export interface ReadinessStamp {
+  hash: string | null;
+  dueAt: string | null;
+  rulesHash: string | null;
+}
+
+/**
+ * Digest of a readiness document as stored (its JSON text: the compact form, codes + params +
+ * evidence, readiness/render.ts). Rows stored before that (rendered messages) have another
+ * digest: their first recompute rewrites them compactly without counting a change.
+ */
+export function readinessHash(text: string): string {
+  return digestOf('sha1', text, 'base64url');
+}
+
+/** The stored text of a readiness (its compact form) and its digest. */
+export function readinessText(r: Readiness): { text: string; hash: string } {
+  const text = JSON.stringify(compactReadiness(r));
+  return { text, hash: readinessHash(text) };
+}
+
+/** The readiness as getReadiness gives it back (messages, no params), for comparing. */
+function asRead(r: Readiness): Readiness {
+  const out: Readiness = { state: r.state, reasons: r.reasons.map((x) => expandReason({ ...x, params: undefined }, { lotNumber: '', materialId: '' })), late: r.late };
+  if (r.lateStages !== undefined) out.lateStages = r.lateStages;
+  return out;
+}
+
+/** The set of reason codes, as one string: a change of it is a change of the readiness. */
+function reasonKey(r: Readiness): string {
+  return r.reasons
+    .map((x) => x.code)
+    .sort()
+    .join('\u0000');
+}
 
 export interface ReadinessArea {
   loadLotFacts(lotId: number): Promise<LotFacts>;
@@ -44,7 +95,7 @@ export interface ReadinessArea {
   listAllLotIds(): Promise<number[]>;
 }
 
-/** A lot is open until its latest disposition releases or rejects it (reads.ts). */
+/** A lot is open until its latest disposition releases or rejects it. */
 const OPEN_LOT = `coalesce((SELECT d.decision FROM dispositions d WHERE d.lot_id = l.id ORDER BY d.decided_at DESC LIMIT 1), '') NOT IN ('released', 'rejected')`;
 
 export function readinessArea(db: Db): ReadinessArea {
@@ -93,7 +144,8 @@ async function readinessStamps(db: Db, lotIds: readonly number[]): Promise<Map<n
 }
 
 /**
- * lot-facts.ts saveReadiness: an identical readiness (same digest) is not written again, only its
+ * An identical readiness (same digest) is not written again (a sweep over 100k unchanged lots
+ * writes nothing), only its
  * clock when that moved; otherwise the row is upserted in one transaction (the caller's, else its
  * own) with `changed` decided against the stored readiness as readers see it.
  */

@@ -1,11 +1,11 @@
 // The reads area of the async store: the read model the API, the CLI and the board use — one
-// lot in full (store/reads.ts), the lot list, and every read a principal can reach filtered by
-// its scope (store/scoped-reads.ts). One implementation for both dialects (db/db.ts).
+// lot in full, the lot list, and every read a principal can reach filtered by its scope: the
+// board with filters and keyset pagination, lot lookup, the provenance of a fact, submissions.
+// One implementation for both dialects (db/db.ts); the rows and filters are reads-rows.ts.
 //
 // The scope predicate is built in one place, store/scope.ts (scopeWhere / submissionScopeWhere),
-// and used here as it is. Rows become objects through the sync modules' own mappers, and the lot
-// detail is assembled from the other areas' reads (masterdata, readiness), so both stores return
-// the same values field for field.
+// and used here as it is. The lot detail is assembled from the other areas' reads (masterdata,
+// readiness).
 //
 // Where the dialects differ: the board's JSON filters (`missingDocType`, `oos`) read the stored
 // readiness document with json_each/json_extract on SQLite and jsonb_array_elements/->> on
@@ -17,8 +17,6 @@
 import type { ReadinessState } from '../../model/types.js';
 import type { Db } from '../db/db.js';
 import { marks } from '../db/db.js';
-import { toSubmission, type SubmissionDbRow } from '../ledger.js';
-import { stageSummaries, toIdentifierDetail, toLotSummary, type SummaryDbRow } from '../reads.js';
 import {
   toDeviation,
   toDisposition,
@@ -35,17 +33,31 @@ import {
   type LotDbRow,
   type MaterialDbRow,
   type StageDbRow,
+  type SubmissionDbRow,
   type TestDbRow,
+  toSubmission,
 } from '../rows.js';
 import { scopeWhere, submissionScopeWhere, type Access, type SqlPart } from '../scope.js';
-import { FROM, OOS, toScopedLotRow, type LotFilters, type ScopedLotDbRow, type ScopedLotRow, type SubmissionFilters } from '../scoped-reads.js';
-import { bool } from '../sql.js';
+import { bool } from '../values.js';
 import type { LotDetail, LotSummary, SubmissionRow } from '../types.js';
 import { masterdataArea } from './masterdata.js';
 import { readinessArea } from './readiness.js';
 import { conflictingIdentifiers } from './readiness-facts.js';
+import {
+  FROM,
+  OOS,
+  stageSummaries,
+  toIdentifierDetail,
+  toLotSummary,
+  toScopedLotRow,
+  type LotFilters,
+  type ScopedLotDbRow,
+  type ScopedLotRow,
+  type SubmissionFilters,
+  type SummaryDbRow,
+} from './reads-rows.js';
 
-export type { LotFilters, ScopedLotRow, SubmissionFilters } from '../scoped-reads.js';
+export type { LotFilters, ScopedLotRow, SubmissionFilters } from './reads-rows.js';
 
 export interface ListLotsOptions {
   readiness?: ReadinessState;
@@ -113,7 +125,7 @@ export function readsArea(db: Db): ReadsArea {
 
 // ---------------------------------------------------------------- one lot in full
 
-/** reads.ts detailOf: the same statements and orders (each ends on a unique key, so both dialects agree). */
+/** One lot in full; every statement's order ends on a unique key, so both dialects agree. */
 async function detailOf(db: Db, lotDb: LotDbRow): Promise<LotDetail> {
   const lotId = lotDb.id;
   const stageEvents = (await db.all<StageDbRow>('SELECT * FROM stage_events WHERE lot_id = ? ORDER BY event_time, stage, status', [lotId])).map(toStageEvent);
@@ -142,7 +154,7 @@ async function detailOf(db: Db, lotDb: LotDbRow): Promise<LotDetail> {
   };
 }
 
-/** lot-facts.ts currentDeviations: the latest version (by updatedAt) of every deviation that has ever named the lot. */
+/** The latest version (by updatedAt) of every deviation that has ever named the lot. */
 async function currentDeviations(db: Db, lotId: number) {
   const rows = await db.all<DeviationDbRow>(
     `SELECT d.* FROM deviations d
@@ -229,7 +241,7 @@ const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\
 /** Case-insensitive (ASCII, as SQLite's LIKE) contains-match on both dialects. */
 const likeLower = (col: string) => `lower(${col}) LIKE lower(CAST(? AS TEXT)) ESCAPE '\\'`;
 
-/** scoped-reads.ts filterSql, portable. */
+/** The board's filters as SQL. */
 function lotFilterWhere(db: Db, f: LotFilters): Where {
   const json = jsonFns(db);
   const w = new Where();
@@ -333,8 +345,8 @@ async function submissionTouchedLot(db: Db, lotId: number, submissionId: number,
   const parts: string[] = [];
   const args: unknown[] = [];
   for (const t of FACT_TABLES) {
-    // Identifiers carry no line: any identifier the submission wrote counts (scoped-reads.ts).
-    // `line == null`: no line given (null too, as the sync module's `@line IS NULL`).
+    // Identifiers carry no line: any identifier the submission wrote counts.
+    // `line == null`: no line given (null too).
     const byLine = line != null && t.hasLine;
     parts.push(`SELECT 1 FROM ${t.table} WHERE ${t.lot} = ? AND submission_id = ?${byLine ? ' AND line = ?' : ''}`);
     args.push(lotId, submissionId, ...(byLine ? [line] : []));

@@ -42,7 +42,7 @@ export async function copyStore(sqlitePath: string, url: string, onProgress: (p:
   const source = SqliteSource.open(sqlitePath);
   let target: PgDb | undefined;
   try {
-    const before = source.verifyAudit();
+    const before = await source.verifyAudit();
     if (!before.ok) throw new CopyError('E_STORE_COPY_AUDIT_BROKEN', `the audit chain of ${sqlitePath} is broken at event ${before.brokenAt} (${before.reason}); nothing was copied. Run \`lotgate audit verify\` and resolve it first`);
     target = await PgDb.connect(url).catch((e: Error) => {
       throw new CopyError('E_DATABASE_UNREACHABLE', `${e.message}; nothing was copied. Check the URL (postgres://user@host:5432/dbname), that the server runs and that the database exists (createdb)`);
@@ -125,7 +125,7 @@ async function compare(source: SqliteSource, target: AsyncStore, report: CopyRep
   if (!after.ok) problems.push(`the copied audit chain does not verify: event ${after.brokenAt}: ${after.reason}`);
   else if (after.count !== report.audit.events) problems.push(`audit events: ${report.audit.events} in SQLite, ${after.count} in PostgreSQL`);
   report.audit.head = await target.audit.auditHead();
-  const sourceHead = source.auditHead();
+  const sourceHead = await source.auditHead();
   if (sourceHead.seq !== report.audit.head.seq || sourceHead.hash !== report.audit.head.hash) problems.push(`audit heads differ: ${sourceHead.seq}:${sourceHead.hash} vs ${report.audit.head.seq}:${report.audit.head.hash}`);
   if (problems.length) throw new CopyError('E_STORE_COPY_MISMATCH', `the copy does not match its source: ${problems.join('; ')}. The source is untouched; drop the target database and copy again`);
 }

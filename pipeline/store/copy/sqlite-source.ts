@@ -2,10 +2,10 @@
 // snapshot even if a lotgate still writes), its tables in foreign-key order, their columns, and
 // rows streamed in rowid order.
 
-import Database from 'better-sqlite3';
-import { auditHead, verifyAudit } from '../audit.js';
+import type Database from 'better-sqlite3';
+import { auditArea, type AuditHead } from '../areas/audit.js';
+import { SqliteDb } from '../dialect/sqlite/driver.js';
 import { LATEST_VERSION, schemaVersion } from '../migrations.js';
-import { Sql } from '../sql.js';
 import type { AuditVerification } from '../types.js';
 
 export interface SourceTable {
@@ -14,17 +14,22 @@ export interface SourceTable {
 }
 
 export class SqliteSource {
-  private constructor(private readonly db: Database.Database) {}
+  private readonly db: Database.Database;
+
+  private constructor(private readonly file: SqliteDb) {
+    this.db = file.raw;
+  }
 
   static open(path: string): SqliteSource {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+    const file = SqliteDb.openReadOnly(path);
+    const db = file.raw;
     const v = schemaVersion(db);
     if (v !== LATEST_VERSION) {
       db.close();
       throw new Error(`E_STORE_COPY_SOURCE_VERSION: ${path} is at schema version ${v}, this lotgate copies version ${LATEST_VERSION}; open it once with this lotgate (any command that writes) to migrate it, then copy`);
     }
     db.exec('BEGIN'); // the snapshot starts at the first read below
-    return new SqliteSource(db);
+    return new SqliteSource(file);
   }
 
   /** Every table, parents before the tables that reference them. */
@@ -58,16 +63,13 @@ export class SqliteSource {
     return this.db.prepare(LEDGER_TOTALS).all() as LedgerTotal[];
   }
 
-  verifyAudit(): AuditVerification {
-    return verifyAudit(this.sql());
+  /** The audit chain of the snapshot, checked as the audit area checks any chain. */
+  verifyAudit(): Promise<AuditVerification> {
+    return auditArea(this.file).verifyAudit();
   }
 
-  auditHead(): { seq: number; hash: string } {
-    return auditHead(this.sql());
-  }
-
-  private sql(): Sql {
-    return new Sql(this.db, () => new Date());
+  auditHead(): Promise<AuditHead> {
+    return auditArea(this.file).auditHead();
   }
 
   close(): void {

@@ -7,7 +7,7 @@
 import { expect, it } from 'vitest';
 import type { IdRef, MappedRecord } from '../../../pipeline/model/types.js';
 import type { ApplyResult } from '../../../pipeline/store/store.js';
-import { ResolutionWrites } from '../../../pipeline/store/resolve.js';
+import { ResolutionWrites } from '../../../pipeline/store/areas/resolution.js';
 import { LAB, addSubmission, id, prov } from '../helpers.js';
 import { describeStore, type OpenedStore } from './harness.js';
 

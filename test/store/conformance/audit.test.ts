@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { auditHash, auditHashOfText, GENESIS_HASH } from '../../../pipeline/store/audit.js';
+import { auditHash, auditHashOfText, GENESIS_HASH } from '../../../pipeline/store/areas/audit.js';
 import { asyncStore } from '../../../pipeline/store/areas/index.js';
 import { createRolesSql, DEFAULT_AUDIT_ROLES, grantAppSql, prepareDatabaseSql } from '../../../pipeline/store/dialect/postgres/audit-roles.js';
 import { openDb } from '../../../pipeline/store/open-db.js';

@@ -1,15 +1,12 @@
 // The facts area's promises, on both dialects: idempotent on natural keys (the same fact twice
-// changes nothing), latest-wins only where facts.ts says so (lifecycle rank, restrictiveness,
+// changes nothing), latest-wins only where facts-rule.ts says so (lifecycle rank, restrictiveness,
 // filling gaps), provenance credited to the earliest submission, deviations linked to several
 // lots — and two machines writing the same new facts at once store each of them once.
 
 import { expect, it } from 'vitest';
-import type { SqliteDb } from '../../../pipeline/store/dialect/sqlite/driver.js';
-import * as sync from '../../../pipeline/store/facts.js';
-import { Sql } from '../../../pipeline/store/sql.js';
 import type { Prov } from '../../../pipeline/store/types.js';
 import { describeStore, type OpenedStore } from './harness.js';
-import { rng, seed } from './facts-fixtures.js';
+import { seed } from './facts-fixtures.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 
@@ -211,69 +208,5 @@ describeStore('facts', (h) => {
       expect((await s.db.get<{ n: number }>(`SELECT count(*) AS n FROM ${t}`))!.n, t).toBe(12);
     }
     expect((await s.db.get<{ n: number }>('SELECT count(*) AS n FROM deviation_lots'))!.n).toBe(24);
-  });
-
-  it.runIf(h.dialect === 'sqlite')('the async port stores what pipeline/store/facts.ts stores, for a random sequence of facts', async () => {
-    // The oracle is the synchronous module itself, on a second database file.
-    const clock = { t: T0 };
-    const now = () => new Date(clock.t);
-    const ported = await h.fresh({ now });
-    const original = await h.fresh({ now });
-    const seeded = await seed(ported.db);
-    expect(await seed(original.db)).toEqual(seeded);
-    const sql = new Sql((original.root as SqliteDb).raw, now);
-    const r = rng(4242);
-    const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)];
-    const results: [unknown, unknown][] = [];
-    for (let i = 0; i < 400; i++) {
-      clock.t += 1000;
-      const lot = pick(seeded.lotIds);
-      const p: Prov = { submissionId: pick([...seeded.subIds, null]), partner: pick(['a', 'b']), line: i, ...(r() < 0.5 ? { mappingHash: 'm' } : {}) };
-      const time = pick(['2026-03-01T10:00Z', '2026-03-01T11:00:00+01:00', '2026-03-02T00:00Z']);
-      const maybe = <T>(list: readonly T[]): T | null => (r() < 0.3 ? null : pick(list));
-      switch (pick(['stage', 'test', 'test', 'doc', 'dev', 'disp'])) {
-        case 'stage': {
-          const e = { stage: pick(['fill', 'pack']), status: pick(['started', 'completed'] as const), eventTime: time, site: maybe(['DE', 'FR', '']) };
-          results.push([await ported.facts.insertStageEvent(lot, e, p), sync.insertStageEvent(sql, lot, e, p)]);
-          break;
-        }
-        case 'test': {
-          const t = { testCode: pick(['PH', 'AS']), sampleId: maybe(['S1', '']), testedAt: maybe([time]), resultValue: maybe([1, 2]), unit: maybe(['%']), resultStatus: pick(['preliminary', 'final', 'retracted'] as const) };
-          results.push([await ported.facts.upsertTestResult(lot, t, p), sync.upsertTestResult(sql, lot, t, p)]);
-          break;
-        }
-        case 'doc': {
-          const d = { type: pick(['coa', 'batch_record'] as const), docId: pick(['D1', 'D2']), version: maybe([1, 2]), sha256: maybe(['x', 'y']), storedPath: maybe(['/p']), issuedAt: maybe([time]) };
-          results.push([await ported.facts.upsertDocument(lot, d, p), sync.upsertDocument(sql, lot, d, p)]);
-          break;
-        }
-        case 'dev': {
-          const lots = [lot, pick(seeded.lotIds)];
-          const d = {
-            partnerRef: pick(['R1', 'R2']),
-            classification: pick(['minor', 'major'] as const),
-            status: pick(['open', 'investigation', 'closed', 'cancelled'] as const),
-            openedAt: '2026-02-01T00:00Z',
-            updatedAt: maybe([time]),
-            closedAt: maybe(['2026-02-03T00:00Z']),
-            title: maybe(['t1', 't2']),
-            qmsRef: maybe(['Q']),
-            capaRefs: maybe([['C1'], ['C2', 'C1'], []]),
-          };
-          const issuer = pick(['qms', 'q2']);
-          results.push([await ported.facts.upsertDeviation(lots, d, issuer, p), sync.upsertDeviation(sql, lots, d, issuer, p)]);
-          break;
-        }
-        default: {
-          const d = { decision: pick(['released', 'quarantine', 'rejected'] as const), decidedBy: maybe(['QP', 'QA']), decidedAt: time };
-          results.push([await ported.facts.insertDisposition(lot, d, p), sync.insertDisposition(sql, lot, d, p)]);
-        }
-      }
-    }
-    for (const [i, [a, b]] of results.entries()) expect(a, `write ${i}`).toEqual(b);
-    for (const t of ['stage_events', 'test_results', 'documents', 'deviations', 'deviation_lots', 'dispositions']) {
-      const order = t === 'deviation_lots' ? 'deviation_id, lot_id' : 'id';
-      expect(await ported.db.all(`SELECT * FROM ${t} ORDER BY ${order}`), t).toEqual(await original.db.all(`SELECT * FROM ${t} ORDER BY ${order}`));
-    }
   });
 });

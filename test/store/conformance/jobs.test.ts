@@ -3,7 +3,7 @@
 // holder and released only by it; the run log and cursors.
 
 import { expect, it } from 'vitest';
-import { UNFINISHED_RUN_ERROR } from '../../../pipeline/store/job-state.js';
+import { UNFINISHED_RUN_ERROR } from '../../../pipeline/store/areas/jobs.js';
 import { describeStore, type OpenedStore } from './harness.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');

@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import type { IdScheme } from '../../../pipeline/model/types.js';
 import type { Db } from '../../../pipeline/store/db/db.js';
-import { ResolutionWrites } from '../../../pipeline/store/resolve.js';
+import { ResolutionWrites } from '../../../pipeline/store/areas/resolution.js';
 import type { Prov } from '../../../pipeline/store/types.js';
 import { ACME, BETA, ERP, LAB, QMS, id, partner, prov } from '../helpers.js';
 import { describeStore, type OpenedStore } from './harness.js';

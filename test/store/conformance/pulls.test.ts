@@ -5,7 +5,7 @@
 
 import { expect, it } from 'vitest';
 import type { AsyncStore } from '../../../pipeline/store/areas/index.js';
-import type { RemoteFileKey } from '../../../pipeline/store/pulled-files.js';
+import type { RemoteFileKey } from '../../../pipeline/store/areas/pulls.js';
 import { describeStore } from './harness.js';
 
 const T0 = '2026-03-01T10:00:00.000Z';

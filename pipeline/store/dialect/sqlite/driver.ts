@@ -150,7 +150,7 @@ export class SqliteDb extends SqliteHandle implements RootDb {
     super(conn, 0);
   }
 
-  /** Opens (creating it when missing) and migrates the database file: the same schema as Store.open. */
+  /** Opens (creating it when missing) and migrates the database file. */
   static open(path: string, opts: SqliteOpenOptions = {}): SqliteDb {
     const inMemory = path === ':memory:' || path === '';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
@@ -169,6 +169,11 @@ export class SqliteDb extends SqliteHandle implements RootDb {
       throw err;
     }
     return new SqliteDb(new Conn(db, opts.now ?? (() => new Date()), busyTimeoutMs), path);
+  }
+
+  /** Opens an existing file read-only and as it is (no migration): store copy's source. */
+  static openReadOnly(path: string): SqliteDb {
+    return new SqliteDb(new Conn(new Database(path, { readonly: true, fileMustExist: true }), () => new Date(), 0), path);
   }
 
   /** The better-sqlite3 connection, for the few edges that stream (store copy reads through it). */
