@@ -3,7 +3,7 @@
 // registerFile (source 'pull') and the partner's queue — or processSubmission right here when no
 // queue runs (`lotgate job run pull`). A remote file (path, size, mtime) is fetched once; a fetch
 // interrupted half-way is fetched again on the next run and never registered twice (see
-// store/pulled-files.ts). One partner's unreachable server does not stop the others.
+// store/areas/pulls.ts). One partner's unreachable server does not stop the others.
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';

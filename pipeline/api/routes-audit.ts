@@ -1,6 +1,6 @@
 // GET /api/v1/audit: searching the hash-chained audit trail (auditor, admin). Filters: subject,
 // actor, action prefix, time window; newest first, cursor-paged. A scoped binding sees only the
-// events about lots and submissions within its scope (store/audit-search.ts).
+// events about lots and submissions within its scope (store/areas/audit.ts searchAudit).
 
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';

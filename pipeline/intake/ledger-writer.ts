@@ -17,7 +17,7 @@ export interface LedgerWriter {
   /** Terminal `quarantined` state with one coded error and an acknowledgment. */
   quarantine(submissionId: number, code: ErrorCode, message: string): Promise<void>;
   audit(e: AuditInput): Promise<void>;
-  /** A drop-zone ban, for every process of the data dir (store/bans.ts). */
+  /** A drop-zone ban, for every process of the data dir (store/areas/pulls.ts). */
   ban(b: BanRecord): Promise<void>;
   /** Writes the acknowledgments the ledger still owes (of submissions decided at least minAgeMs ago); idempotent. */
   acks(minAgeMs?: number): Promise<{ written: number; failed: number }>;

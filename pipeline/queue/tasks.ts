@@ -14,7 +14,7 @@ export type LotgateTask =
   /** Archive + ledger row for a claimed file (registerFile). */
   | { kind: 'register'; file: IncomingFile }
   | { kind: 'audit'; event: AuditInput }
-  /** A drop-zone ban, shared with the other processes of the data dir (store/bans.ts). */
+  /** A drop-zone ban, shared with the other processes of the data dir (store/areas/pulls.ts). */
   | { kind: 'ban'; ban: BanRecord }
   /** Write the acknowledgments the ledger still owes (a failed write, a crash after a decision). */
   | { kind: 'acks'; minAgeMs?: number };

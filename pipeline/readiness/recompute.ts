@@ -81,7 +81,7 @@ export async function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<n
     const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
     const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, await lotSignaturesPayload(store, lotId));
     // The id is computed on the rendered payload; the outbox stores reasons as code + params
-    // and renders them back when the message is read or sent (store/outbox.ts).
+    // and renders them back when the message is read or sent (store/areas/outbox.ts).
     await store.outbox.enqueueOutbox({ ...msg, payload: compactPayload(msg.payload, readiness), state: held ? 'held' : 'pending', submissionId });
     if (readiness.state === 'READY' && res.previous?.state !== 'READY') {
       const req = dispositionRequestMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at);
@@ -182,7 +182,7 @@ export interface DirtyRecomputeOptions {
 }
 
 /**
- * Recomputes lots marked dirty (store/dirty-lots.ts) in bounded transactions: each reads which
+ * Recomputes lots marked dirty (store/areas/readiness-dirty.ts) in bounded transactions: each reads which
  * of its lots are still marked under the write lock, recomputes them (readiness, audit, outbox)
  * and clears their markers in the same transaction. A lot another process recomputed meanwhile
  * is skipped, and a crash loses no marker — so each change is recorded exactly once. The cause

@@ -161,8 +161,7 @@ describeStore('resolveLot', (h) => {
     expect(await s.masterdata.resolveLot(ACME, { ids: [id('cmo_batch', 'B-1')], materialId: '000999' })).toMatchObject({ error: { code: 'E_ID_CONFLICT' } });
   });
 
-  // Ported from the sync Store's per-transaction lookup cache test (tx-cache.test.ts): what a
-  // transaction resolves must follow its own writes and forget a rolled-back savepoint's.
+  // What a transaction resolves must follow its own writes and forget a rolled-back savepoint's.
   it('inside a transaction: follows its own writes, forgets a rolled-back savepoint, keeps the audit chain whole', async () => {
     const { s, lotId } = await setup();
     await s.transaction(async (tx) => {
