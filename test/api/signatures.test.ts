@@ -5,7 +5,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../pipeline/auth/totp.js';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
@@ -98,12 +97,8 @@ describe('signing a disposition', () => {
 
   it('audit verify recomputes each record hash and catches a signature row that was altered', async () => {
     expect((await verifySignatures(f.inst.lg.store)).bad).toEqual([]);
-    const db = new Database(path.join(f.inst.lg.config.dataDir, 'lotgate.db'));
-    try {
-      db.prepare('UPDATE signatures SET record_hash = ? WHERE id = 1').run('0'.repeat(64));
-    } finally {
-      db.close();
-    }
+    // Altered behind lotgate's back (the store's own connection stands in for a database client).
+    await f.inst.lg.store.db.run('UPDATE signatures SET record_hash = ? WHERE id = 1', ['0'.repeat(64)]);
     const v = await verifySignatures(f.inst.lg.store);
     expect(v.bad).toHaveLength(1);
     expect(v.bad[0].reason).toMatch(/signature 1 has record hash 0000/);

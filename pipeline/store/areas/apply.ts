@@ -3,10 +3,10 @@
 // taught learned. One implementation for both dialects (db/db.ts), built on the masterdata and
 // facts areas.
 //
-// Ported from pipeline/store/apply.ts (applyKind, applyTestResult, resolveDeviationLots, statement
-// for statement) together with the wrapper Store.applyRecord puts around it in store.ts: each
-// record runs in a savepoint that is rolled back when the record is rejected half-way, and a value
-// the record's checks let through but the schema refuses is the row's fault (E_INVALID_VALUE).
+// applyRecord wraps each record in a savepoint that is rolled back when the record is rejected
+// half-way (applyUnguarded → applyKind → applyTestResult, resolveDeviationLots … below), and a
+// value the record's checks let through but the schema refuses is the row's fault (E_INVALID_VALUE).
+// The store hands this area out as store.apply (pipeline/store/store.ts).
 //
 // Dialect differences:
 // - A constraint error is SQLITE_CONSTRAINT_CHECK / _NOTNULL on SQLite, SQLSTATE 23514
@@ -55,13 +55,13 @@ export interface ApplyOptions {
 
 export interface ApplyArea {
   /**
-   * Store.applyRecord: resolves (when the kind names a lot) and writes one mapped record, all or
+   * Resolves (when the kind names a lot) and writes one mapped record, all or
    * nothing. Returns the lots whose readiness may have changed, or the coded reason it was not
    * applied; a rejected record leaves no trace, and the caller's transaction goes on.
    */
   applyRecord(partner: PartnerConfig, rec: MappedRecord, prov: Prov, opts?: ApplyOptions): Promise<ApplyResult>;
   /**
-   * apply.ts's applyRecordDirect: the record WITHOUT a savepoint of its own when that is safe
+   * The record WITHOUT a savepoint of its own when that is safe
    * (test results, inside the caller's transaction; see the header for PostgreSQL); undefined when the caller must use
    * applyRecord's savepoint; throws ResolutionWrites when resolution would write first (nothing
    * written then). A constraint error of its one fact statement is thrown as is.
@@ -127,7 +127,7 @@ async function applyRecord(db: Db, partner: PartnerConfig, rec: MappedRecord, pr
   }
 }
 
-// ---------------------------------------------------------------- apply.ts, ported
+// ---------------------------------------------------------------- one record, by kind
 
 /** The handles one record works with, all on the same Db (the record's savepoint, or the caller's transaction). */
 interface On {
@@ -138,7 +138,7 @@ interface On {
 
 const on = (db: Db): On => ({ db, md: masterdataArea(db), facts: factsArea(db) });
 
-/** apply.ts's applyRecord: no savepoint of its own (the caller gives it one). */
+/** One record with no savepoint of its own (the caller gives it one: applyRecord). */
 async function applyUnguarded(db: Db, partner: PartnerConfig, rec: MappedRecord, prov: Prov): Promise<ApplyResult> {
   const p: Prov = { ...prov, line: prov.line ?? rec.line };
   try {
@@ -335,7 +335,7 @@ async function applyKind(o: On, partner: PartnerConfig, rec: MappedRecord, prov:
   }
 }
 
-/** apply.ts's applyTestResult; `direct` as there (resolution read-only, identifiers learned after the fact). */
+/** A test result; `direct` for applyRecordDirect (resolution read-only, identifiers learned after the fact). */
 async function applyTestResult(o: On, partner: PartnerConfig, rec: MappedRecord, prov: Prov, f: FieldReader, direct: boolean): Promise<ApplyResult> {
   const t = {
     testCode: f.str('testCode', true),

@@ -1,9 +1,9 @@
 // The facts area of the async store: one implementation for both dialects (db/db.ts).
 //
 // Lot facts — stage events, test results, documents, deviations, dispositions — with the
-// semantics of pipeline/store/facts.ts (read its header): idempotent on natural keys, order-
-// independent, provenance credited to the earliest submission. Ported function by function;
-// the one addition is applyTestResults, the bulk path for big lab files (facts-bulk.ts).
+// semantics of facts-rule.ts (read its header): idempotent on natural keys, order-independent,
+// provenance credited to the earliest submission. One function per fact kind, plus
+// applyTestResults, the bulk path for big lab files (facts-bulk.ts).
 //
 // Across machines: every function runs in one transaction (a savepoint inside the caller's),
 // inserts with ON CONFLICT DO NOTHING so two writers of the same new fact cannot both fail or
@@ -53,7 +53,7 @@ export const forUpdate = (db: Db): string => (db.dialect === 'postgres' ? ' FOR 
 type Credit = { submission_id: number | null; line: number | null };
 const priorOf = (r: Credit): WriteResult['prior'] => ({ submissionId: r.submission_id === null ? null : Number(r.submission_id), line: r.line === null ? null : Number(r.line) });
 
-/** facts.ts's creditEarliest: the earliest submission that stated a fact keeps the credit. */
+/** The earliest submission that stated a fact keeps the credit. */
 async function creditEarliest(db: Db, table: FactTable, rowId: number, prov: Prov): Promise<void> {
   if (prov.submissionId === null) return;
   await db.run(
@@ -121,7 +121,7 @@ async function upsertTestResult(db: Db, lotId: number, r: TestResultInput, prov:
 }
 
 /**
- * A fact that facts.ts reads before it inserts: look (locked), else insert; when a concurrent
+ * A fact that is read before it is inserted: look (locked), else insert; when a concurrent
  * writer inserted the key between the two, look again — it is there now — and merge into it.
  */
 async function findOrInsert<R>(

@@ -1,12 +1,15 @@
 // The PostgreSQL side of Db: a `pg` Pool. Root statements take any pooled connection; a
 // transaction holds one connection from BEGIN to COMMIT. SQL arrives with `?` placeholders
-// (the store's one style) and is numbered `$1…` here, once per distinct text.
+// (the store's one style) and is numbered `$1…` here, once per distinct text. A statement with
+// parameters goes out as a named prepared statement (see statementName): each connection parses
+// and plans it once, then only binds and executes it.
 //
 // Sizing: `max` connections per process (default 10). Every lotgate process holds at most one
 // connection per concurrent transaction plus short reads; PostgreSQL's max_connections must
 // cover (processes × max) with room for psql and backups. `statement_timeout` bounds any one
 // statement (default 60 s) so a stuck query fails with a code instead of holding locks forever.
 
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { redactUrl as redact } from '../../../runtime/redact-url.js';
 import type { Db, RootDb, RunResult } from '../../db/db.js';
@@ -65,6 +68,38 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
+/** Statements with more parameters than this stay unnamed: generated multi-row VALUES and long
+ *  IN lists, whose texts vary with the batch and whose parse is shared by many rows anyway. */
+const MAX_NAMED_PARAMS = 100;
+/** At most this many distinct named texts per process, so at most this many per connection on
+ *  the server (pg keeps a connection's statements until it closes); later texts go unnamed. */
+const MAX_NAMED_TEXTS = 1_000;
+const names = new Map<string, string | null>();
+const nameOwners = new Map<string, string>();
+
+/**
+ * The prepared-statement name of a `$n` text, or undefined to send it unnamed. pg prepares a
+ * name once per connection and then refuses the same name for another text, so a name maps to
+ * exactly one text: a hash of it, and should two texts ever share one, the later stays unnamed.
+ * Prepared statements outlive a rolled-back transaction and pg records one only once the server
+ * has parsed it, so a failed statement or transaction leaves nothing half-known behind.
+ */
+export function statementName(text: string, paramCount: number): string | undefined {
+  if (paramCount === 0 || paramCount > MAX_NAMED_PARAMS) return undefined;
+  const hit = names.get(text);
+  if (hit !== undefined) return hit ?? undefined;
+  if (names.size >= MAX_NAMED_TEXTS) return undefined;
+  const name = `lg_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+  const owner = nameOwners.get(name);
+  if (owner !== undefined && owner !== text) {
+    names.set(text, null);
+    return undefined;
+  }
+  nameOwners.set(name, text);
+  names.set(text, name);
+  return name;
+}
+
 function bind(params: readonly unknown[]): unknown[] {
   return params.map((p) => (p === undefined ? null : p === true ? 1 : p === false ? 0 : p));
 }
@@ -86,7 +121,9 @@ class PgHandle implements Db {
   }
 
   private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
-    return this.q.query(numberPlaceholders(sql), bind(params));
+    const text = numberPlaceholders(sql);
+    const name = statementName(text, params.length);
+    return name === undefined ? this.q.query(text, bind(params)) : this.q.query({ name, text, values: bind(params) });
   }
 
   async all<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
