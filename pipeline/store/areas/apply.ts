@@ -6,7 +6,7 @@
 // applyRecord wraps each record in a savepoint that is rolled back when the record is rejected
 // half-way (applyUnguarded → applyKind → applyTestResult, resolveDeviationLots … below), and a
 // value the record's checks let through but the schema refuses is the row's fault (E_INVALID_VALUE).
-// The store hands this area out as store.apply (pipeline/store/store.ts).
+// The store hands this area out as `apply` (areas/index.ts asyncStore).
 //
 // Dialect differences:
 // - A constraint error is SQLITE_CONSTRAINT_CHECK / _NOTNULL on SQLite, SQLSTATE 23514
