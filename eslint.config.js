@@ -11,6 +11,7 @@ export default tseslint.config(
       parser: tseslint.parser,
       parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname },
     },
+    linterOptions: { reportUnusedDisableDirectives: 'off' },
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
