@@ -1,14 +1,21 @@
 // The scheduler role of `lotgate start`: every enabled job on its cron schedule (node-cron, in
 // the job's time zone). Each tick tries the job's lease; when another process holds it, this one
 // skips the tick — several `lotgate start` processes sharing a store run each job once.
+//
+// On PostgreSQL the outbox job (push) is also woken by LISTEN/NOTIFY soon after a message is
+// stored (outbox-wake.ts), through the same runJob as a tick; its schedule stays, since
+// notifications sent while nobody listened are lost. On SQLite there is nothing to listen to.
 
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import type { Lotgate } from '../lotgate.js';
+import { listenOutbox } from '../store/dialect/postgres/outbox-listen.js';
+import { databaseKind } from '../store/url.js';
 import { parseJobsConfig, type JobsConfig } from './config.js';
 import type { AnyJob, JobServices } from './job.js';
+import { coalescingTrigger, keepListening, type Closable, type CoalescingTrigger } from './outbox-wake.js';
 import { defaultHolder, runJob, type RunOutcome } from './runner.js';
 
 export interface SchedulerDeps {
@@ -34,6 +41,11 @@ export interface SchedulerOptions {
   renewMs?: number;
   /** Called after every run that was not skipped. */
   onRun?: (outcome: RunOutcome) => void;
+  /**
+   * PostgreSQL: the job run soon after the outbox gets a message (default `push`, when it is
+   * enabled here); false: the schedule only. delayMs gathers a burst into one run (default 200).
+   */
+  outboxWake?: false | { job?: string; delayMs?: number; backoffMs?: number };
 }
 
 export interface RunningScheduler {
@@ -62,6 +74,8 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Run
   const stopping = new AbortController();
   const running = new Set<Promise<unknown>>();
   const tasks: ScheduledTask[] = [];
+  // The scheduled (tick or wake) run of each job under way in this process.
+  const scheduled = new Map<string, Promise<RunOutcome>>();
 
   const run = (def: AnyJob, trigger: 'schedule' | 'manual'): Promise<RunOutcome> => {
     const settings = jobsConfig.jobs.get(def.name)!;
@@ -71,6 +85,10 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Run
     });
     running.add(p);
     void p.catch(() => undefined).finally(() => running.delete(p));
+    if (trigger === 'schedule') {
+      scheduled.set(def.name, p);
+      void p.catch(() => undefined).finally(() => scheduled.get(def.name) === p && scheduled.delete(def.name));
+    }
     return p;
   };
 
@@ -81,7 +99,8 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Run
     const task = cron.schedule(
       s.schedule,
       async () => {
-        if (stopping.signal.aborted) return;
+        // A wake run of this job is under way: this tick is skipped, as noOverlap skips its own.
+        if (stopping.signal.aborted || scheduled.has(def.name)) return;
         try {
           await run(def, 'schedule');
         } catch (err) {
@@ -95,7 +114,13 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Run
     tasks.push(task);
     listed.push({ name: def.name, schedule: s.schedule, timezone: s.timezone, nextRun: task.getNextRun()?.toISOString() ?? null });
   }
-  log.info({ jobs: listed.map((j) => j.name), holder }, 'scheduler started');
+  const wake = startOutboxWake(deps, opts, listed, log, async (def) => {
+    // After the tick's run of the job (it may have claimed before the message was stored).
+    for (let p = scheduled.get(def.name); p; p = scheduled.get(def.name)) await p.catch(() => undefined);
+    if (stopping.signal.aborted) return;
+    await run(def, 'schedule');
+  });
+  log.info({ jobs: listed.map((j) => j.name), holder, ...(wake ? { outboxWake: wake.job } : {}) }, 'scheduler started');
 
   return {
     jobs: listed,
@@ -108,11 +133,45 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Run
       return run(def, 'manual');
     },
     async stop() {
+      // No new wake runs from here; one under way is stopped with the others below.
+      const wakeStopped = wake?.stop();
       for (const t of tasks) await t.destroy();
       // Running jobs stop at their next safe point; their leases are released as they finish.
       stopping.abort(new Error('the scheduler is stopping'));
       await Promise.allSettled([...running]);
+      await wakeStopped;
       log.info('scheduler stopped');
+    },
+  };
+}
+
+/** LISTEN on the outbox channel (PostgreSQL) and run the outbox job on a coalescing trigger. */
+function startOutboxWake(
+  deps: SchedulerDeps,
+  opts: SchedulerOptions,
+  listed: RunningScheduler['jobs'],
+  log: Logger,
+  runJobNow: (def: AnyJob) => Promise<void>,
+): { job: string; stop(): Promise<void> } | null {
+  if (opts.outboxWake === false || databaseKind(deps.config.store.url) !== 'postgres') return null;
+  const name = opts.outboxWake?.job ?? 'push';
+  const def = opts.jobs.find((d) => d.name === name);
+  if (!def || !listed.some((j) => j.name === name)) return null;
+  const trigger: CoalescingTrigger = coalescingTrigger(() => runJobNow(def), {
+    delayMs: opts.outboxWake?.delayMs,
+    onError: (err) => log.error({ err, job: name }, 'job woken by the outbox could not run'),
+  });
+  const url = deps.config.store.url;
+  const listener: Closable = keepListening((onError) => listenOutbox(url, () => trigger.poke(), { onError }), () => trigger.poke(), {
+    log,
+    backoffMs: opts.outboxWake?.backoffMs,
+  });
+  return {
+    job: name,
+    async stop() {
+      const ended = trigger.stop(); // stops at once; resolves when a run under way has ended
+      await listener.close();
+      await ended;
     },
   };
 }
