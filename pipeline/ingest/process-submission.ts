@@ -13,6 +13,7 @@ import { acknowledge, MAX_ACK_ERRORS_KEPT, toAckError } from './acknowledge.js';
 import { notRowsNote } from './ack.js';
 import { InFileFacts } from './in-file-facts.js';
 import type { SelectedFeed } from '../mapping/catalog.js';
+import type { Store } from '../store/store.js';
 import type { SubmissionRow } from '../store/types.js';
 import type { IngestDeps } from './deps.js';
 import { limitsFor, tooManyErrorsMessage, type FileLimits } from './limits.js';
@@ -153,15 +154,29 @@ export async function decide(deps: Pick<IngestDeps, 'store' | 'partners'>, sub: 
   return { kind: 'process', partner, approval, review: !approval && partner.mode === 'review', dedupe };
 }
 
+/**
+ * The transaction that decides what becomes of a submission, handed the submission as it is now.
+ * Several processes (or machines) may work on one submission, or on copies of the same bytes, at
+ * once; lockDecision makes them take turns (on SQLite the write lock already does), so each sees
+ * what the one before it decided and the decision is made once.
+ */
+async function deciding<T>(store: Store, submissionId: number, fn: (tx: Store, current: SubmissionRow) => Promise<T>): Promise<T> {
+  const sub = await store.ledger.getSubmission(submissionId);
+  if (!sub) throw new Error(`submission ${submissionId} is not in the ledger`);
+  return store.transaction(async (tx) => {
+    await tx.ledger.lockDecision(sub.partner, sub.sha256);
+    return fn(tx, (await tx.ledger.getSubmission(submissionId))!);
+  });
+}
+
 /** Answers a submission whose bytes were already applied (or are held for review) as `duplicate`; the ack links the first. */
 async function recordDuplicate(deps: IngestDeps, submissionId: number, first: SubmissionRow): Promise<ProcessResult> {
-  const { store } = deps;
-  const sub = (await store.ledger.getSubmission(submissionId))!;
-  await store.transaction(async (tx) => {
+  await deciding(deps.store, submissionId, async (tx, sub) => {
+    if (isDecided(sub.state) || sub.state === 'pending_review') return;
     await tx.ledger.updateSubmission(sub.id, { state: 'duplicate', duplicateOf: first.id, finishedAt: deps.now().toISOString(), ackPending: true });
     await tx.audit.appendAudit({ actor: `partner:${sub.partner}`, action: 'submission.duplicate', subject: `submission:${sub.id}`, details: { duplicateOf: first.id, sha256: sub.sha256 } });
   });
-  return finish(deps, sub.id, null);
+  return finish(deps, submissionId, null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,10 +213,8 @@ function startedFields(deps: IngestDeps, sub: SubmissionRow, feed: SelectedFeed)
  */
 async function claim(deps: IngestDeps, submissionId: number, started: StartedFields, approval: ProcessOptions['approval']): Promise<boolean> {
   if (approval) return true;
-  const { store } = deps;
-  return store.transaction(async (tx) => {
-    const cur = await tx.ledger.getSubmission(submissionId);
-    if (!cur || TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
+  return deciding(deps.store, submissionId, async (tx, cur) => {
+    if (TERMINAL_STATES.includes(cur.state as SubmissionState) || cur.state === 'pending_review') return false;
     await tx.ledger.updateSubmission(submissionId, { state: 'processing', ...started });
     return true;
   });
@@ -328,6 +341,7 @@ async function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
         };
         // Under the write lock: another process may have applied this submission while we waited
         // (a job re-queued after Redis lost it); then there is nothing left to do.
+        await tx.ledger.lockDecision(sub.partner, sub.sha256);
         const current = await tx.ledger.getSubmission(submissionId);
         const stillOpen = approval ? current?.state === 'pending_review' : current !== undefined && !TERMINAL_STATES.includes(current.state as SubmissionState) && current.state !== 'pending_review';
         if (!stillOpen) throw new RolledBack(() => ({ kind: 'already_decided' }));
@@ -498,7 +512,9 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
   const { store } = deps;
   const now = deps.now().toISOString();
   const rejected = wouldBe === 'rejected';
-  await store.transaction(async (tx) => {
+  const held = await deciding(store, submissionId, async (tx, cur) => {
+    // Another process previewed (or decided) it while this one mapped: its answer stands.
+    if (isDecided(cur.state) || cur.state === 'pending_review') return false;
     for (const e of tally.rowErrors) await tx.ledger.insertRejectedRow(submissionId, e);
     await tx.ledger.updateSubmission(submissionId, {
       state: rejected ? 'rejected' : 'pending_review',
@@ -519,7 +535,9 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
       details: { rows: tally.rows, wouldApply: tally.applied, rejected: tally.rejected, filtered: tally.filtered, superseded: tally.superseded, mode: 'review' },
     });
     if (!rejected) await supersedeOlderPreviews(tx, (await tx.ledger.getSubmission(submissionId))!, now);
+    return true;
   });
+  if (!held) return finish(deps, submissionId, null);
   const note = rejected
     ? null
     : `Nothing counts yet: ${tally.applied} row(s) would be applied${tally.rejected ? ` and ${tally.rejected} rejected` : ''} once the sponsor approves this file.`;
@@ -533,9 +551,8 @@ async function holdForReview(deps: IngestDeps, submissionId: number, partnerId: 
 export async function rejectReview(deps: IngestDeps, submissionId: number, by: string, reason: string): Promise<{ changed: boolean; result: ProcessResult }> {
   const { store } = deps;
   const message = `Rejected in review by ${by}: ${reason}`;
-  const changed = await store.transaction(async (tx) => {
-    const sub = await tx.ledger.getSubmission(submissionId);
-    if (sub?.state !== 'pending_review') return false;
+  const changed = await deciding(store, submissionId, async (tx, sub) => {
+    if (sub.state !== 'pending_review') return false;
     const now = deps.now().toISOString();
     await tx.ledger.insertRejectedRow(submissionId, { code: 'E_REVIEW_REJECTED', message });
     // Nothing applied: every row the mapping selected counts as rejected (counts still add up).
@@ -567,9 +584,8 @@ export async function reject(
   sample: RowError[] = [],
   filtered = 0,
 ): Promise<ProcessResult> {
-  const { store } = deps;
-  await store.transaction(async (tx) => {
-    if (isDecided((await tx.ledger.getSubmission(submissionId))?.state)) return;
+  await deciding(deps.store, submissionId, async (tx, cur) => {
+    if (isDecided(cur.state)) return;
     await tx.ledger.insertRejectedRow(submissionId, { code, message, line, column });
     for (const e of sample.slice(0, MAX_ACK_ERRORS_KEPT)) await tx.ledger.insertRejectedRow(submissionId, e);
     // The file as a whole is refused: every row read that the mapping selected counts as rejected.
@@ -586,9 +602,7 @@ export async function reject(
  */
 export async function quarantine(deps: IngestDeps, submissionId: number, code: ErrorCode, message: string): Promise<ProcessResult> {
   const { store } = deps;
-  const changed = await store.transaction(async (tx) => {
-    const cur = await tx.ledger.getSubmission(submissionId);
-    if (!cur) throw new Error(`submission ${submissionId} is not in the ledger`);
+  const changed = await deciding(store, submissionId, async (tx, cur) => {
     if (isDecided(cur.state) || cur.state === 'pending_review') return false;
     await tx.ledger.insertRejectedRow(submissionId, { code, message });
     await tx.ledger.updateSubmission(submissionId, { state: 'quarantined', errorCode: code, errorMessage: message, finishedAt: deps.now().toISOString(), ackPending: true });

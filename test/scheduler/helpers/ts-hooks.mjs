@@ -18,7 +18,9 @@ mkdirSync(cacheDir, { recursive: true });
 export async function resolve(specifier, context, next) {
   if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
     const url = new URL(`${specifier.slice(0, -3)}.ts`, context.parentURL);
-    if (existsSync(fileURLToPath(url))) return { url: url.href, format: 'module', shortCircuit: true };
+    // Passed on (not short-circuited) so that hooks registered before these see the .ts URL too
+    // (test/setup/pg-child-hooks.mjs in `npm run test:postgres`).
+    if (existsSync(fileURLToPath(url))) return next(url.href, context);
   }
   return next(specifier, context);
 }

@@ -2,7 +2,9 @@
 // transaction holds one connection from BEGIN to COMMIT. SQL arrives with `?` placeholders
 // (the store's one style) and is numbered `$1…` here, once per distinct text. A statement with
 // parameters goes out as a named prepared statement (see statementName): each connection parses
-// and plans it once, then only binds and executes it.
+// and plans it once, then only binds and executes it (so a pooler between lotgate and the server
+// must keep a client on one server connection, or support protocol-level prepared statements:
+// PgBouncer in session mode, or 1.21+ with max_prepared_statements in transaction mode).
 //
 // Sizing: `max` connections per process (default 10). Every lotgate process holds at most one
 // connection per concurrent transaction plus short reads; PostgreSQL's max_connections must
