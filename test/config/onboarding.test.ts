@@ -23,6 +23,7 @@ it('the repository tests that read partners/ and mappings/ pass after a partner 
   for (const d of ['pipeline', 'jobs', 'fixtures', 'node_modules', 'bin', 'dist']) symlinkSync(path.join(root, d), path.join(scratch, d));
   for (const d of ['partners', 'mappings']) cpSync(path.join(root, d), path.join(scratch, d), { recursive: true });
   for (const f of ['config.yaml', 'package.json', 'tsconfig.json', 'vitest.config.ts']) cpSync(path.join(root, f), path.join(scratch, f));
+  cpSync(path.join(root, 'test/setup'), path.join(scratch, 'test/setup'), { recursive: true }); // npm run test:postgres
   for (const f of REPO_DATA_TESTS) {
     mkdirSync(path.dirname(path.join(scratch, f)), { recursive: true });
     cpSync(path.join(root, f), path.join(scratch, f));
