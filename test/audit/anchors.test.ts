@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { anchorAuditHead, verifyWithAnchors } from '../../pipeline/audit/anchors.js';
 import { loadConfig, type LotgateConfig } from '../../pipeline/config/config.js';
 import { auditHash, GENESIS_HASH } from '../../pipeline/store/areas/audit.js';
+import type { Db } from '../../pipeline/store/db/db.js';
 import { openStore, type Store } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -31,21 +31,30 @@ async function addEvents(store: Store, n: number, from = 0): Promise<void> {
   for (let i = 0; i < n; i++) await store.audit.appendAudit({ actor: 'test', action: 'job.run', subject: `thing:${from + i}`, details: { i: from + i } });
 }
 
-/** What an attacker with the database file does: drop the append-only guard first. */
-function unguarded(dbPath: string): Database.Database {
-  const db = new Database(dbPath);
-  for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'").all() as { name: string }[]) db.exec(`DROP TRIGGER ${t.name}`);
-  return db;
+/**
+ * What an attacker with the database does: switch the append-only guard off first (SQLite: drop
+ * its triggers; PostgreSQL: disable them, as the table's owner can), then tamper through `fn`.
+ */
+async function unguarded(dbPath: string, fn: (db: Db) => Promise<void>): Promise<void> {
+  const store = await openStore(dbPath);
+  try {
+    const db = store.db;
+    if (db.dialect === 'postgres') await db.run('ALTER TABLE audit_events DISABLE TRIGGER USER');
+    else for (const t of await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")) await db.run(`DROP TRIGGER ${t.name}`);
+    await fn(db);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Rewrites one event and recomputes every hash after it: the chain is consistent again. */
-function rehashFrom(db: Database.Database, seq: number, details: unknown): void {
-  db.prepare('UPDATE audit_events SET details = ? WHERE seq = ?').run(JSON.stringify(details), seq);
-  const rows = db.prepare('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq').all(seq) as { seq: number; at: string; actor: string; action: string; subject: string | null; details: string }[];
-  let prev = seq === 1 ? GENESIS_HASH : (db.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(seq - 1) as { hash: string }).hash;
+async function rehashFrom(db: Db, seq: number, details: unknown): Promise<void> {
+  await db.run('UPDATE audit_events SET details = ? WHERE seq = ?', [JSON.stringify(details), seq]);
+  const rows = await db.all<{ seq: number; at: string; actor: string; action: string; subject: string | null; details: string }>('SELECT seq, at, actor, action, subject, details FROM audit_events WHERE seq >= ? ORDER BY seq', [seq]);
+  let prev = seq === 1 ? GENESIS_HASH : (await db.get<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = ?', [seq - 1]))!.hash;
   for (const r of rows) {
-    const hash = auditHash(prev, { ...r, details: JSON.parse(r.details) });
-    db.prepare('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
+    const hash = auditHash(prev, { ...r, seq: Number(r.seq), details: JSON.parse(r.details) });
+    await db.run('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?', [prev, hash, r.seq]);
     prev = hash;
   }
 }
@@ -67,9 +76,7 @@ describe('audit anchors', () => {
     expect(await verifyWithAnchors(store, config.audit.anchorFile, [])).toMatchObject({ ok: true, count: 8, anchorsChecked: 2, problems: [] });
     await store.close();
 
-    const db = unguarded(dbPath);
-    db.prepare('DELETE FROM audit_events WHERE seq > 6').run();
-    db.close();
+    await unguarded(dbPath, (db) => db.run('DELETE FROM audit_events WHERE seq > 6').then(() => undefined));
     const after = await openStore(dbPath);
     // Inside the chain nothing looks wrong…
     expect(await after.audit.verifyAudit()).toEqual({ ok: true, count: 6 });
@@ -88,9 +95,7 @@ describe('audit anchors', () => {
     const head = await store.audit.auditHead();
     await anchorAuditHead({ store, config, now: () => new Date() }, 'test');
     await store.close();
-    const db = unguarded(dbPath);
-    rehashFrom(db, 3, { i: 'forged' });
-    db.close();
+    await unguarded(dbPath, (db) => rehashFrom(db, 3, { i: 'forged' }));
     const after = await openStore(dbPath);
     expect(await after.audit.verifyAudit()).toEqual({ ok: true, count: 6 });
     const v = await verifyWithAnchors(after, config.audit.anchorFile, [head]);
@@ -118,9 +123,7 @@ describe('audit anchors', () => {
     expect(cli(['audit', 'verify', '--expect', `4:${'a'.repeat(64)}`]).code).toBe(1);
     expect(cli(['audit', 'verify', '--expect', 'nonsense']).code).toBe(2);
     expect(cli(['audit', 'anchor']).code).toBe(0);
-    const db = unguarded(dbPath);
-    db.prepare('DELETE FROM audit_events WHERE seq = 4').run();
-    db.close();
+    await unguarded(dbPath, (db) => db.run('DELETE FROM audit_events WHERE seq = 4').then(() => undefined));
     const bad = cli(['audit', 'verify', '--json']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out)).toMatchObject({ ok: false, head: { seq: 3 }, anchorFile: config.audit.anchorFile, problems: [{ code: 'E_AUDIT_TRUNCATED' }] });

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { migrate, schemaVersion } from '../../pipeline/store/migrations.js';
 import { MIGRATIONS, openStore } from '../../pipeline/store/store.js';
+import { itSqlite } from '../setup/store-mode.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -14,7 +15,8 @@ afterEach(() => {
 });
 
 describe('migration 7', () => {
-  it('brings the previous version up with its ledger and lots intact, and the new tables usable', async () => {
+  // SQLite's migration 7 from a version-6 file; PostgreSQL's migrations: test/store/conformance/pg-migrate.test.ts.
+  itSqlite('brings the previous version up with its ledger and lots intact, and the new tables usable', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lotgate-m7-'));
     dirs.push(dir);
     const file = path.join(dir, 'lotgate.db');

@@ -5,7 +5,6 @@
 // (Runs the compiled thread entry: `npx tsc -p tsconfig.json` first.)
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../pipeline/config/config.js';
@@ -53,13 +52,12 @@ function mixedResults(rows: number): string {
 }
 
 async function outcome(configExtra: string, name: string, content: string) {
-  const { w, lg, submit } = await world(configExtra);
+  const { lg, submit } = await world(configExtra);
   const r = await processSubmission(lg, await submit(name, content));
   const sub = (await lg.store.ledger.getSubmission(r.submissionId))!;
-  const db = new Database(path.join(w.dataDir, 'lotgate.db'), { readonly: true });
-  const rejected = db.prepare('SELECT line, code, message FROM rejected_rows WHERE submission_id = ? ORDER BY id').all(r.submissionId);
-  const tests = db.prepare('SELECT test_code, sample_id, result_value, line FROM test_results ORDER BY sample_id, line').all();
-  db.close();
+  // Read through the store's own connection: the same on SQLite and PostgreSQL.
+  const rejected = await lg.store.db.all('SELECT line, code, message FROM rejected_rows WHERE submission_id = ? ORDER BY id', [r.submissionId]);
+  const tests = await lg.store.db.all('SELECT test_code, sample_id, result_value, line FROM test_results ORDER BY sample_id, line');
   return { state: r.state, counts: [sub.rows, sub.applied, sub.rejected, sub.filtered, sub.superseded], errors: r.ack.errors, rejected, tests };
 }
 

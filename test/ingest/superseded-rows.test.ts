@@ -6,7 +6,6 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../pipeline/cli/ingest-commands.js';
@@ -27,9 +26,7 @@ const ROWS = [
 
 const dirs: string[] = [];
 const open: Lotgate[] = [];
-const dbs: Database.Database[] = [];
 afterAll(async () => {
-  for (const db of dbs) db.close();
   for (const lg of open) await lg.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -57,10 +54,10 @@ async function send(lg: Lotgate, dir: string) {
   const file = path.join(dir, 'up', 'LIMS_EXPORT_20261120_0200.csv');
   writeFileSync(file, [HEADER, ...ROWS].join('\n') + '\n');
   const [r] = await ingestFiles(lg, 'bravo-lab', [file]);
-  const db = new Database(path.join(dir, 'lotgate.db'), { readonly: true });
-  dbs.push(db);
-  const stored = db.prepare('SELECT count(*) AS n FROM test_results WHERE submission_id = ?').get(r.submissionId) as { n: number };
-  return { r, stored: stored.n, db };
+  // Read through the store's own connection: the same on SQLite and PostgreSQL.
+  const db = lg.store.db;
+  const stored = await db.get<{ n: number }>('SELECT count(*) AS n FROM test_results WHERE submission_id = ?', [r.submissionId]);
+  return { r, stored: Number(stored!.n), db };
 }
 
 describe('rows that overwrite each other inside one file', () => {
@@ -78,7 +75,7 @@ describe('rows that overwrite each other inside one file', () => {
     expect(warnings[0].message).toContain('test_result ASSAY');
     expect(warnings[1].message).toMatch(/Line 5 is not stored: line 3 of the same file/);
     // The value stored is the later measurement's.
-    const v = db.prepare("SELECT result_value AS v, line FROM test_results WHERE submission_id = ? AND test_code = 'ASSAY'").get(r.submissionId);
+    const v = await db.get("SELECT result_value AS v, line FROM test_results WHERE submission_id = ? AND test_code = 'ASSAY'", [r.submissionId]);
     expect(v).toEqual({ v: 98.9, line: 4 });
   });
 
@@ -88,7 +85,7 @@ describe('rows that overwrite each other inside one file', () => {
     // Line 5 repeats line 3 with the same replicate number: still one fact.
     expect(r.ack.counts).toEqual({ rows: 4, applied: 3, rejected: 0, filtered: 0, superseded: 1 });
     expect(stored).toBe(3);
-    const assays = db.prepare("SELECT replicate, result_value AS v FROM test_results WHERE submission_id = ? AND test_code = 'ASSAY' ORDER BY replicate").all(r.submissionId);
+    const assays = await db.all("SELECT replicate, result_value AS v FROM test_results WHERE submission_id = ? AND test_code = 'ASSAY' ORDER BY replicate", [r.submissionId]);
     expect(assays).toEqual([{ replicate: '1', v: 99.6 }, { replicate: '2', v: 98.9 }]);
   });
 });

@@ -20,6 +20,7 @@ import { readinessHash } from '../../pipeline/store/store.js';
 import { testLog } from '../runtime/helpers/log.js';
 import { ingestText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, resultsCsv, type World } from '../runtime/helpers/world.js';
+import { itSqlite } from '../setup/store-mode.js';
 
 let w: World;
 let lg: Lotgate;
@@ -45,7 +46,10 @@ async function expected(l: Lotgate, lotId: number, at: Date): Promise<Readiness>
   return { ...r, reasons: r.reasons.map(({ params: _p, ...rest }) => rest) };
 }
 
-function rawRows(): { lot_id: number; readiness: string; computed_at: string; rules_hash: string | null }[] {
+type ReadinessRow = { lot_id: number; readiness: string; computed_at: string; rules_hash: string | null };
+
+/** The file's rows read with better-sqlite3, lotgate closed or open (SQLite only). */
+function rawRows(): ReadinessRow[] {
   const db = new Database(dbPath(), { readonly: true });
   try {
     return db.prepare('SELECT lot_id, readiness, computed_at, rules_hash FROM lot_readiness ORDER BY lot_id').all() as never;
@@ -54,14 +58,10 @@ function rawRows(): { lot_id: number; readiness: string; computed_at: string; ru
   }
 }
 
-function rawOutbox(): { id: string; payload: string }[] {
-  const db = new Database(dbPath(), { readonly: true });
-  try {
-    return db.prepare('SELECT id, payload FROM outbox ORDER BY rowid').all() as never;
-  } finally {
-    db.close();
-  }
-}
+/** The stored rows as they are, through the store's own connection (SQLite or PostgreSQL). */
+const storedRows = (l: Lotgate): Promise<ReadinessRow[]> =>
+  l.store.db.all<ReadinessRow>('SELECT lot_id, readiness, computed_at, rules_hash FROM lot_readiness ORDER BY lot_id');
+const storedOutbox = (l: Lotgate): Promise<{ id: string; payload: string }[]> => l.store.db.all('SELECT id, payload FROM outbox ORDER BY id');
 
 async function someLots(): Promise<number[]> {
   await ingest('LOTS_1.csv', 'erp', lotsCsv(['L1', 'L2', 'L3']));
@@ -75,14 +75,12 @@ describe('compact readiness', () => {
   it('stores codes, params and evidence; readers and the outbox give back exactly the rules\' messages', async () => {
     const ids = await someLots();
     // Readiness forgotten, so that the recompute at `at` is a change for every lot (messages at `at`).
-    const rw = new Database(dbPath());
-    rw.exec('DELETE FROM lot_readiness');
-    rw.close();
+    await lg.store.db.run('DELETE FROM lot_readiness');
     const at = new Date('2026-12-01T08:00:00.000Z');
     expect((await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, ids, at, 'test'))).changed).toBe(ids.length);
 
     const reasonsSeen = new Set<string>();
-    for (const row of rawRows()) {
+    for (const row of await storedRows(lg)) {
       const stored = JSON.parse(row.readiness) as { reasons: Record<string, unknown>[] };
       for (const r of stored.reasons) {
         // Compact: no sentence; severity and evidence only where the code and params don't imply them.
@@ -102,7 +100,7 @@ describe('compact readiness', () => {
     for (const b of board) expect(b.readiness).toEqual(await expected(lg, b.lotId, at));
 
     // Outbox: stored compact, read (and sent) as the payload the message id was computed on.
-    const raw = new Map(rawOutbox().map((o) => [o.id, o.payload]));
+    const raw = new Map((await storedOutbox(lg)).map((o) => [o.id, o.payload]));
     const readinessMsgs = (await lg.store.outbox.listOutbox({})).filter((o) => o.topic === 'erp.lot_readiness' || o.topic === 'qms.disposition_request');
     expect(readinessMsgs.length).toBeGreaterThan(0);
     let compactSeen = 0;
@@ -135,7 +133,8 @@ describe('compact readiness', () => {
     }
   });
 
-  it('upgrades a version-13 store with rendered rows: read as before, rewritten compactly with no change counted', async () => {
+  // SQLite's migration 16 from a version-13 file; PostgreSQL's migrations: test/store/conformance/pg-migrate.test.ts.
+  itSqlite('upgrades a version-13 store with rendered rows: read as before, rewritten compactly with no change counted', async () => {
     const ids = await someLots();
     const seen = new Map(await Promise.all(ids.map(async (id) => [id, await lg.store.readiness.getReadiness(id)] as const)));
     const outboxSeen = (await lg.store.outbox.listOutbox({})).map((o) => [o.id, JSON.stringify(o.payload)] as const);

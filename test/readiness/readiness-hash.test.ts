@@ -12,6 +12,7 @@ import { recomputeReadiness } from '../../pipeline/readiness/recompute.js';
 import { testLog } from '../runtime/helpers/log.js';
 import { ingestText } from '../runtime/helpers/ingest.js';
 import { lotsCsv, makeWorld, type World } from '../runtime/helpers/world.js';
+import { itSqlite } from '../setup/store-mode.js';
 
 let w: World;
 let lg: Lotgate;
@@ -31,7 +32,8 @@ const dbPath = () => path.join(w.config.dataDir, 'lotgate.db');
 const counts = async (l: Lotgate) => ({ audit: (await l.store.audit.listAudit({ action: 'lot.readiness_changed', limit: 10_000 })).length, outbox: (await l.store.outbox.listOutbox({})).length });
 
 describe('readiness digests', () => {
-  it('upgrades a store from before migration 13 without a spurious change, then skips unchanged lots by digest', async () => {
+  // SQLite's migration 13 from a version-12 file; PostgreSQL's migrations: test/store/conformance/pg-migrate.test.ts.
+  itSqlite('upgrades a store from before migration 13 without a spurious change, then skips unchanged lots by digest', async () => {
     await ingest('LOTS_1.csv', lotsCsv(['L1', 'L2', 'L3']));
     const ids = (await lg.store.reads.listLots()).map((l) => l.lotId);
     const before = await counts(lg);
@@ -75,9 +77,10 @@ describe('readiness digests', () => {
     const stored = (await lg.store.readiness.getReadiness(lotId))!;
     // Make the stored readiness differ (another state, another digest), as new facts would.
     const other = stored.state === 'BLOCKED' ? 'READY' : 'BLOCKED';
-    const rw = new Database(dbPath());
-    rw.prepare(`UPDATE lot_readiness SET state = ?, readiness = json_set(readiness, '$.state', ?), readiness_hash = 'x' WHERE lot_id = ?`).run(other, other, lotId);
-    rw.close();
+    // Tampered through the store's own connection (SQLite or PostgreSQL).
+    const row = (await lg.store.db.get<{ readiness: string }>('SELECT readiness FROM lot_readiness WHERE lot_id = ?', [lotId]))!;
+    const doc = JSON.stringify({ ...(JSON.parse(row.readiness) as Record<string, unknown>), state: other });
+    await lg.store.db.run(`UPDATE lot_readiness SET state = ?, readiness = ?, readiness_hash = 'x' WHERE lot_id = ?`, [other, doc, lotId]);
     const r = await lg.store.transaction((tx) => recomputeReadiness({ ...lg, store: tx }, [lotId], new Date(), 'test'));
     expect(r.changed).toBe(1);
     expect((await lg.store.readiness.getReadiness(lotId))!.state).toBe(stored.state);

@@ -25,6 +25,8 @@ let conn: Redis;
 let w: World;
 let reader: Lotgate;
 let queues: IngestQueues;
+/** What a test opened, closed once after it (a PostgreSQL store's pool refuses a second end()). */
+const opened: { close(): Promise<void> }[] = [];
 const children: Child[] = [];
 
 beforeAll(async () => {
@@ -37,8 +39,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-  await queues?.close();
-  await reader?.close();
+  for (const o of opened.splice(0).reverse()) await o.close();
   w?.cleanup();
 });
 
@@ -55,9 +56,11 @@ describe('SIGTERM with a backlog', () => {
     w = makeWorld({ queue: { workers: 1, perPartnerConcurrency: 1 } });
     appendFileSync(w.configPath, 'shutdown: { graceSeconds: 1 }\n');
     reader = await createLotgate(w.config, { log: testLog() });
+    opened.push(reader);
     const prefix = `sig-${randomBytes(4).toString('hex')}`;
     const env = w.env({ REDIS_URL: redis.url, LOTGATE_QUEUE_PREFIX: prefix, LOTGATE_SFTP_PORT: '0' });
     queues = new IngestQueues(conn, queueSettings(w.config, { LOTGATE_QUEUE_PREFIX: prefix }), testLog());
+    opened.push(queues);
     await processSubmission(reader, await register('erp', 'LOTS_1.csv', lotsCsv(['L1'])));
     // The backlog of one partner: a big file, then small ones behind it.
     const big = await register('lab-a', 'RESULTS_big.csv', resultsCsv('L1', BIG_ROWS));

@@ -11,11 +11,15 @@ import { createLotgate, type Lotgate } from '../../pipeline/lotgate.js';
 import { readPrivateRedisRecord } from '../../pipeline/runtime/private-redis.js';
 import { isAlive, REDIS_MISSING_MESSAGE } from '../../pipeline/runtime/redis.js';
 import type { StatusReport } from '../../pipeline/runtime/status.js';
+import { sqlitePath } from '../../pipeline/store/url.js';
 import { runCli, type Child } from './helpers/child.js';
 import { testLog } from './helpers/log.js';
 import { startTestRedis, type TestRedis } from './helpers/redis.js';
 import { until } from './helpers/wait.js';
 import { lotsCsv, makeWorld, resultsCsv, type World } from './helpers/world.js';
+// @ts-expect-error plain ESM helper shared with the child hook
+import { databaseFor } from '../setup/pg-name.mjs';
+import { onPostgres } from '../setup/store-mode.js';
 
 const keys = fileURLToPath(new URL('../../fixtures/keys/', import.meta.url));
 const hasKeys = existsSync(path.join(keys, 'bravo-lab'));
@@ -104,7 +108,11 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     }
     await until(async () => (await reader!.store.audit.listAudit({ limit: 200 })).some((e) => e.action === 'sftp.disconnect'), 'the drop zone audit events');
 
-    const status = await statusJson(env);
+    // Under test:postgres the server's store is the PostgreSQL database standing in for the SQLite
+    // file, which is never created on disk (status would rightly find "no store yet"): status is
+    // given that database's URL, as an operator of a PostgreSQL store does.
+    const statusEnv = onPostgres ? { ...env, LOTGATE_DATABASE_URL: (await databaseFor(sqlitePath(w.config.store.url))) as string } : env;
+    const status = await statusJson(statusEnv);
     expect(status.redis).toMatchObject({ reachable: true, source: 'env', url: redis.url });
     expect(status.store).toMatchObject({ ok: true, submissions: 2 });
     expect(status.queues.map((q) => q.partner)).toEqual(['erp', 'lab-a', 'lab-b']);
@@ -112,7 +120,7 @@ describe.skipIf(!hasKeys)('lotgate start (all roles) and lotgate status', () => 
     expect(status.recent[0]).toMatchObject({ partner: 'lab-a', originalName: 'RESULTS_sftp.csv', state: 'applied', rows: 25 });
     expect(status.unfinished).toBe(0);
 
-    const text = cli(['status'], env);
+    const text = cli(['status'], statusEnv);
     expect((await text.exited).code).toBe(0);
     expect(text.stdout()).toMatch(/^Redis {5}reachable {2}redis:\/\/127\.0\.0\.1:\d+ \(REDIS_URL\)/m);
     expect(text.stdout()).toMatch(/^lab-a +0 +0 +0 +0$/m);

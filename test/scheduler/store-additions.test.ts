@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, schemaVersion } from '../../pipeline/store/migrations.js';
 import { LATEST_VERSION, MIGRATIONS, openStore, UNFINISHED_RUN_ERROR, type OpenStore } from '../../pipeline/store/store.js';
+import { itSqlite } from '../setup/store-mode.js';
 
 const dirs: string[] = [];
 const stores: OpenStore[] = [];
@@ -29,7 +30,8 @@ async function open(p: string): Promise<OpenStore> {
 const msg = (id: string, key = 'M/L1') => ({ id, topic: 'erp.lot_readiness', key, payload: { id } });
 
 describe('migration 2', () => {
-  it('brings a version-1 database up with its outbox, runs and leases intact', async () => {
+  // SQLite's migration 2 from a version-1 file; PostgreSQL's migrations: test/store/conformance/pg-migrate.test.ts.
+  itSqlite('brings a version-1 database up with its outbox, runs and leases intact', async () => {
     const p = dbPath();
     // A database lotgate left at version 1, with the rows version 1 wrote (the store itself only
     // opens a database at the current version).

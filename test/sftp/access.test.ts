@@ -93,6 +93,10 @@ describe('who a ban locks out', () => {
     const b = await zone({ dir: join(dir, 'b'), partners, defender, banStore: storeBans(storeB) });
     for (let i = 0; i < 3; i++) await tryLogin(a.port, { username: 'acme-cmo', password: `x${i}`, localAddress: '127.0.0.4' });
     expect(a.audit.filter((e) => e.action === 'sftp.ban').map((e) => e.details.key)).toEqual(['127.0.0.4', 'acme-cmo']);
+    // Zone a's defender writes its bans to the store without waiting for the write (SQLite has it
+    // done when the call returns; PostgreSQL a round trip later): the other zone shares them once
+    // they are there.
+    await expect.poll(async () => (await storeB.pulls.listActiveBans(Date.now())).map((x) => `${x.kind}:${x.key}`).sort()).toEqual(['ip:127.0.0.4', 'user:acme-cmo']);
     // The other process refuses the address at the door, and the user's password door too.
     expect(await tryLogin(b.port, { username: 'acme-cmo', password: 'pw', localAddress: '127.0.0.4' })).not.toBe('ok');
     expect(b.audit.some((e) => e.action === 'sftp.refused' && e.details.ip === '127.0.0.4' && e.details.reason === 'banned')).toBe(true);
