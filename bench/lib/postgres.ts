@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LOTGATE_BIN, REPO_ROOT } from './paths.js';
-import { runChecked } from './proc.js';
+import { LIMS_HEADER } from '../gen/lims.js';
+import { describeFailure, runChecked, runMeasured, type RunResult } from './proc.js';
 
 export const PG_ADMIN_URL = process.env.LOTGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -101,4 +102,32 @@ export async function sampleDatabaseCpu(database: string, everyMs = 100, adminUr
 /** `lotgate store copy --from <sqlite> --to <url>`: a seeded SQLite store into an empty PostgreSQL database (untimed seeding). */
 export async function copySqliteStore(configPath: string, from: string, to: string): Promise<void> {
   await runChecked(process.execPath, [LOTGATE_BIN, '--config', configPath, 'store', 'copy', '--from', from, '--to', to], { cwd: REPO_ROOT });
+}
+
+/** The reference of scenarios 9 and 10: a plain table of the LIMS file's columns, all TEXT. */
+export const REF_TABLE = 'lims_ref';
+export const REF_TABLE_DDL = `CREATE TABLE ${REF_TABLE} (${LIMS_HEADER.split(',').map((c) => `"${c}" TEXT`).join(', ')})`;
+
+/**
+ * The reference run: `\copy` of the file into REF_TABLE in one psql session, the backend's
+ * /proc/<pid>/stat printed before and after it (two `\!` of cat, a few ms) for the server's CPU.
+ */
+export async function psqlCopyReference(url: string, file: string, rows: number): Promise<{ r: RunResult; server: number | null }> {
+  await psql(url, `TRUNCATE ${REF_TABLE}`);
+  await psql(url, 'CHECKPOINT');
+  const script = [
+    'SELECT pg_backend_pid() AS lg_pid \\gset',
+    '\\setenv LG_PID :lg_pid',
+    '\\! cat /proc/$LG_PID/stat',
+    `\\copy ${REF_TABLE} FROM '${file.replace(/'/g, "''")}' CSV HEADER`,
+    '\\! cat /proc/$LG_PID/stat',
+    '',
+  ].join('\n');
+  const r = await runMeasured('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url], { input: script });
+  if (r.code !== 0) throw describeFailure('psql \\copy', r);
+  const stats = r.stdout.split('\n').filter((l) => /^\d+ \(/.test(l)).map(statCpuSeconds);
+  const server = stats.length === 2 && stats[0] !== null && stats[1] !== null ? stats[1] - stats[0] : null;
+  const count = Number((await psql(url, `SELECT count(*) FROM ${REF_TABLE}`)).trim());
+  if (count !== rows) throw new Error(`psql \\copy loaded ${count} rows, expected ${rows}`);
+  return { r, server };
 }

@@ -11,10 +11,9 @@ import path from 'node:path';
 import type { BenchContext, ScenarioResult } from '../lib/context.js';
 import { side } from '../lib/context.js';
 import { generateMasterData } from '../gen/erp.js';
-import { LIMS_HEADER } from '../gen/lims.js';
 import { BENCH_DIST, REPO_ROOT } from '../lib/paths.js';
 import { describeFailure, runMeasured, type RunResult } from '../lib/proc.js';
-import { createBenchDb, dropBenchDb, psql, statCpuSeconds, PG_ADMIN_URL } from '../lib/postgres.js';
+import { createBenchDb, dropBenchDb, psql, psqlCopyReference, REF_TABLE_DDL, PG_ADMIN_URL } from '../lib/postgres.js';
 import { nodeFlags, reportProfiles } from '../lib/profiling.js';
 import { openDb } from '../../pipeline/store/open-db.js';
 import { asyncStore } from '../../pipeline/store/areas/index.js';
@@ -23,7 +22,6 @@ import { ingestDir, limsFile, SEED_LOTS, type IngestFixture } from './ingest-fix
 
 export const PG_TARGET_RATIO = 2.5;
 const BATCH = 50_000;
-const REF_TABLE = 'lims_ref';
 const SCOPE_NOTE = 'store bulk path only: parse + apply on PostgreSQL; the whole `lotgate ingest` on PostgreSQL is scenario 10';
 
 interface Sample {
@@ -64,7 +62,7 @@ export async function seed(url: string, md: IngestFixture['md']): Promise<void> 
     const n = Number((await db.get<{ n: number }>('SELECT count(*) AS n FROM lots'))!.n);
     if (n !== md.lots.length) throw new Error(`seeding: ${n} lots in PostgreSQL, expected ${md.lots.length}`);
     // The plain table of the reference: the CSV's 12 columns as TEXT, no keys, no indexes.
-    await db.exec(`CREATE TABLE ${REF_TABLE} (${LIMS_HEADER.split(',').map((c) => `"${c}" TEXT`).join(', ')}); ANALYZE`);
+    await db.exec(`${REF_TABLE_DDL}; ANALYZE`);
   } finally {
     await db.close();
   }
@@ -80,30 +78,6 @@ async function lotgateRun(ctx: BenchContext, url: string, file: string, rows: nu
   const count = Number((await psql(url, 'SELECT count(*) FROM test_results')).trim());
   if (count !== rows || rep.rows !== rows) throw new Error(`applyTestResults: test_results holds ${count} rows after applying ${rep.rows}; the file has ${rows}`);
   return { r, rep };
-}
-
-/**
- * The reference: `\copy` in one psql session, the backend's /proc/<pid>/stat printed before and
- * after it (two `\!` of cat, a few ms) for the server's CPU.
- */
-async function referenceRun(url: string, file: string, rows: number): Promise<{ r: RunResult; server: number | null }> {
-  await psql(url, `TRUNCATE ${REF_TABLE}`);
-  await psql(url, 'CHECKPOINT');
-  const script = [
-    'SELECT pg_backend_pid() AS lg_pid \\gset',
-    '\\setenv LG_PID :lg_pid',
-    '\\! cat /proc/$LG_PID/stat',
-    `\\copy ${REF_TABLE} FROM '${file.replace(/'/g, "''")}' CSV HEADER`,
-    '\\! cat /proc/$LG_PID/stat',
-    '',
-  ].join('\n');
-  const r = await runMeasured('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url], { input: script });
-  if (r.code !== 0) throw describeFailure('psql \\copy', r);
-  const stats = r.stdout.split('\n').filter((l) => /^\d+ \(/.test(l)).map(statCpuSeconds);
-  const server = stats.length === 2 && stats[0] !== null && stats[1] !== null ? stats[1] - stats[0] : null;
-  const count = Number((await psql(url, `SELECT count(*) FROM ${REF_TABLE}`)).trim());
-  if (count !== rows) throw new Error(`psql \\copy loaded ${count} rows, expected ${rows}`);
-  return { r, server };
 }
 
 export async function pgBulk(ctx: BenchContext): Promise<ScenarioResult> {
@@ -130,7 +104,7 @@ export async function pgBulk(ctx: BenchContext): Promise<ScenarioResult> {
       const { r, rep } = await lotgateRun(ctx, db.url, file, rows);
       lg.push({ s: r.seconds, rss: r.peakRssMb, cpu: r.cpuSeconds, server: rep.backendCpuSeconds });
       reports.push(rep);
-      const q = await referenceRun(db.url, file, rows);
+      const q = await psqlCopyReference(db.url, file, rows);
       ref.push({ s: q.r.seconds, rss: q.r.peakRssMb, cpu: q.r.cpuSeconds, server: q.server });
       ctx.log(
         `  run ${i + 1}/${ctx.runs} (load ${load[i]}): lotgate ${r.seconds.toFixed(2)} s, CPU ${cpu(r.cpuSeconds)} + server ${cpu(rep.backendCpuSeconds)} (peak RSS ${r.peakRssMb?.toFixed(0)} MB; ` +

@@ -11,15 +11,13 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { BenchContext, ScenarioResult } from '../lib/context.js';
 import { side } from '../lib/context.js';
-import { LIMS_HEADER } from '../gen/lims.js';
-import { describeFailure, runMeasured, type RunResult } from '../lib/proc.js';
-import { copySqliteStore, createBenchDb, createDbFromTemplate, dropBenchDb, PG_ADMIN_URL, psql, sampleDatabaseCpu, statCpuSeconds } from '../lib/postgres.js';
+import type { RunResult } from '../lib/proc.js';
+import { copySqliteStore, createBenchDb, createDbFromTemplate, dropBenchDb, PG_ADMIN_URL, psql, psqlCopyReference, REF_TABLE_DDL, sampleDatabaseCpu } from '../lib/postgres.js';
 import { nodeFlags, reportProfiles } from '../lib/profiling.js';
 import { ingestRows } from './bulk-ingest.js';
 import { checkApplied, freshDataDir, ingestFixture, lotgateIngest, limsFile, removeDir } from './ingest-fixture.js';
 
 export const PG_INGEST_TARGET_RATIO = 2.5;
-const REF_TABLE = 'lims_ref';
 
 interface Sample {
   s: number;
@@ -50,27 +48,6 @@ async function settledPg(url: string, partner: string, startedAtMs: number): Pro
   return { ackSeconds: since(ack), settledSeconds: since(last), messages: Number(n), dirtyLeft: Number(dirty) };
 }
 
-/** The reference: `\copy` in one psql session, its backend's CPU from /proc before and after (as scenario 9). */
-async function referenceRun(url: string, file: string, rows: number): Promise<{ r: RunResult; server: number | null }> {
-  await psql(url, `TRUNCATE ${REF_TABLE}`);
-  await psql(url, 'CHECKPOINT');
-  const script = [
-    'SELECT pg_backend_pid() AS lg_pid \\gset',
-    '\\setenv LG_PID :lg_pid',
-    '\\! cat /proc/$LG_PID/stat',
-    `\\copy ${REF_TABLE} FROM '${file.replace(/'/g, "''")}' CSV HEADER`,
-    '\\! cat /proc/$LG_PID/stat',
-    '',
-  ].join('\n');
-  const r = await runMeasured('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url], { input: script });
-  if (r.code !== 0) throw describeFailure('psql \\copy', r);
-  const stats = r.stdout.split('\n').filter((l) => /^\d+ \(/.test(l)).map(statCpuSeconds);
-  const server = stats.length === 2 && stats[0] !== null && stats[1] !== null ? stats[1] - stats[0] : null;
-  const count = Number((await psql(url, `SELECT count(*) FROM ${REF_TABLE}`)).trim());
-  if (count !== rows) throw new Error(`psql \\copy loaded ${count} rows, expected ${rows}`);
-  return { r, server };
-}
-
 export async function pgIngest(ctx: BenchContext): Promise<ScenarioResult> {
   const rows = ingestRows(ctx);
   const fx = await ingestFixture(ctx);
@@ -91,7 +68,7 @@ export async function pgIngest(ctx: BenchContext): Promise<ScenarioResult> {
   try {
     await copySqliteStore(fx.ws.configPath, path.join(fx.seededDataDir, 'lotgate.db'), template.url);
     await psql(template.url, 'VACUUM ANALYZE');
-    await psql(ref.url, `CREATE TABLE ${REF_TABLE} (${LIMS_HEADER.split(',').map((c) => `"${c}" TEXT`).join(', ')})`);
+    await psql(ref.url, REF_TABLE_DDL);
     version = (await psql(ref.url, 'SHOW server_version')).trim();
     for (let i = 0; i < ctx.runs; i++) {
       load.push(loadavg().map((v) => v.toFixed(2)).join(' '));
@@ -120,7 +97,7 @@ export async function pgIngest(ctx: BenchContext): Promise<ScenarioResult> {
       lg.push({ s: r.seconds, rss: r.peakRssMb, cpu: r.cpuSeconds, server: server.seconds });
       backends.push(server.backends);
 
-      const q = await referenceRun(ref.url, file, rows);
+      const q = await psqlCopyReference(ref.url, file, rows);
       rf.push({ s: q.r.seconds, rss: q.r.peakRssMb, cpu: q.r.cpuSeconds, server: q.server });
       ctx.log(
         `  run ${i + 1}/${ctx.runs} (load ${load[i]}): lotgate ${r.seconds.toFixed(2)} s, CPU ${cpuText(r.cpuSeconds)} + server ${cpuText(server.seconds)} (${server.backends} backends; peak RSS ${r.peakRssMb?.toFixed(0)} MB), ` +
