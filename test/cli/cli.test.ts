@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/lotgate.js');
@@ -197,16 +197,19 @@ describe('lotgate CLI', () => {
     expect(existsSync(sub.archivePath)).toBe(true);
   });
 
-  it('audit verify passes, then detects a tampered event with a non-zero exit', () => {
+  it('audit verify passes, then detects a tampered event with a non-zero exit', async () => {
     expect(lotgate(['audit', 'verify']).code).toBe(0);
-    const dbFile = path.join(work, 'data/lotgate.db');
-    const db = new Database(dbFile);
-    // The database refuses edits; an attacker with file access drops the guard first.
-    expect(() => db.prepare("UPDATE audit_events SET actor = 'x' WHERE seq = 3").run()).toThrow(/append-only/);
-    const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'").all() as { name: string }[];
-    for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
-    db.prepare("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3").run();
-    db.close();
+    // Through a connection of the test's own (on SQLite the file, under test:postgres its database).
+    const store = await openStore(path.join(work, 'data/lotgate.db'));
+    try {
+      // The database refuses edits; an attacker with file (or owner) access drops the guard first.
+      await expect(store.db.run("UPDATE audit_events SET actor = 'x' WHERE seq = 3")).rejects.toThrow(/append-only/);
+      if (store.db.dialect === 'postgres') await store.db.exec('ALTER TABLE audit_events DISABLE TRIGGER USER');
+      else for (const t of await store.db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")) await store.db.exec(`DROP TRIGGER ${t.name}`);
+      await store.db.run("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3");
+    } finally {
+      await store.close();
+    }
     const r = lotgate(['audit', 'verify', '--json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, brokenAt: 3 });
