@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../pipeline/store/store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/lotgate.js');
@@ -43,16 +43,16 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('lotgate readiness recompute', () => {
-  it('recomputes a lot left dirty, shown as recomputing until then; --all changes nothing unchanged', () => {
+  it('recomputes a lot left dirty, shown as recomputing until then; --all changes nothing unchanged', async () => {
     const lots = json(['lots']) as { lotId: number; lotNumber: string; recomputing: boolean }[];
     expect(lots.length).toBeGreaterThan(1);
     expect(lots.every((l) => l.recomputing === false)).toBe(true);
     const target = lots[0];
 
     // As a crash between a file's commit and its readiness step leaves it.
-    const db = new Database(path.join(work, 'data', 'lotgate.db'));
-    db.prepare(`INSERT INTO dirty_lots (lot_id, submission_id, partner, marked_at) VALUES (?, NULL, NULL, '2026-01-01T00:00:00.000Z')`).run(target.lotId);
-    db.close();
+    const store = await openStore(path.join(work, 'data', 'lotgate.db'));
+    await store.db.run(`INSERT INTO dirty_lots (lot_id, submission_id, partner, marked_at) VALUES (?, NULL, NULL, '2026-01-01T00:00:00.000Z')`, [target.lotId]);
+    await store.close();
     expect(json(['lot', target.lotNumber]).recomputing).toBe(true);
     expect((json(['lots']) as typeof lots).find((l) => l.lotId === target.lotId)!.recomputing).toBe(true);
     expect(lotgate(['lot', target.lotNumber]).out).toMatch(/RECOMPUTING/);

@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { itSqlite } from '../setup/store-mode.js';
 import { loadConfig } from '../../pipeline/config/config.js';
 import { limitsFor } from '../../pipeline/ingest/limits.js';
 import { processSubmission } from '../../pipeline/ingest/process-submission.js';
@@ -116,7 +117,8 @@ describe('limits per file', () => {
 });
 
 describe('no write lock while a file is read and mapped', () => {
-  it('another writer gets the database while a big file is being mapped', async () => {
+  // SQLite's one write lock; PostgreSQL has no such lock to hold (its locks: test/store/conformance).
+  itSqlite('another writer gets the database while a big file is being mapped', async () => {
     // Mapped on the applying thread (a file mapped on its own thread: the next test).
     const lg = await setUp(null, 'ingest: { spoolMemoryBytes: 100000, parseThreadMinBytes: 1000000000 }\n');
     const id = await register('lab-a', 'RESULTS_big.csv', resultsCsv('L1', 100_000));
@@ -146,7 +148,7 @@ describe('no write lock while a file is read and mapped', () => {
     expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
   }, 120_000);
 
-  it('a file mapped on its own thread takes the lock only once the mapping is far enough ahead', async () => {
+  itSqlite('a file mapped on its own thread takes the lock only once the mapping is far enough ahead', async () => {
     const lg = await setUp(null, 'ingest: { parseThreadMinBytes: 0 }\n');
     // A writer that applies (it believes) in no time waits for the whole file to be mapped.
     for (let i = 0; i < 40; i++) noteApplyRate(1e9, 1);
