@@ -8,7 +8,7 @@
 // writes are a temp file renamed into place, and the same name always holds the same bytes, so
 // two machines archiving the same file at once both end with one correct copy.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, link as hardLink, mkdir, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -54,7 +54,8 @@ export function fsArchive(dir: string): Archive {
       const dest = pathOf(sha256);
       if (await stat(dest).then(() => true, () => false)) return dest;
       await mkdir(path.dirname(dest), { recursive: true });
-      const tmp = `${dest}.${hostname()}.${process.pid}.${Date.now()}.tmp`;
+      // Unique per writer: two machines, or two intakes of one process, may archive the same bytes at once.
+      const tmp = `${dest}.${hostname()}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       const linked = opts.link === true && (await hardLink(src, tmp).then(() => true, () => false));
       if (!linked) await copyFile(src, tmp);
       await chmod(tmp, 0o444);
