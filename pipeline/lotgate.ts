@@ -20,6 +20,8 @@ export interface Lotgate extends IngestDeps {
 export interface LotgateOptions {
   log?: Logger;
   now?: () => Date;
+  /** PostgreSQL: connections of this lotgate's pool (default 10; a worker thread, which runs one file at a time, needs 2). */
+  poolMax?: number;
   /** SQLite: how long a write waits for another process's lock before SQLITE_BUSY (default 30 s; tests shorten it). */
   busyTimeoutMs?: number;
 }
@@ -34,7 +36,7 @@ export async function createLotgate(config: LotgateConfig, opts: LotgateOptions 
   mkdirSync(config.dataDir, { recursive: true });
   mkdirSync(config.dropDir, { recursive: true });
   const now = opts.now ?? (() => new Date());
-  const store = await openStore(config.store.url, { busyTimeoutMs: opts.busyTimeoutMs });
+  const store = await openStore(config.store.url, { busyTimeoutMs: opts.busyTimeoutMs, max: opts.poolMax });
   const log = opts.log ?? createLogger();
   // Partner files are re-read when they change on disk, so `lotgate partner add` and key
   // rotations take effect without a restart.

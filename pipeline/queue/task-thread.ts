@@ -14,7 +14,7 @@ if (!parentPort) throw new Error('task-thread.js runs only as a worker thread');
 const port = parentPort;
 const data = workerData as TaskThreadData;
 const log = createLogger(data.logLevel).child({ pool: data.pool, thread: threadId });
-const lg: Lotgate = await createLotgate(data.config, { log });
+const lg: Lotgate = await createLotgate(data.config, { log, poolMax: 2 });
 
 async function run(task: LotgateTask): Promise<TaskResult> {
   switch (task.kind) {
