@@ -20,7 +20,7 @@ const MAX_ERRORS = 500;
 const rowError = { type: 'object', properties: { line: { type: 'integer' }, column: { type: 'integer' }, field: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } as const;
 
 export function boardCheckRoute(app: FastifyInstance, ctx: ApiContext): void {
-  const catalog = ctx.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
+  const catalog = ctx.ingest?.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
   const maxBytes = ctx.config.http.maxUploadBytes;
 
   app.post(

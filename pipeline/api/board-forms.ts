@@ -26,7 +26,7 @@ const invalidSchema = { type: 'object', properties: { ...errorSchema.properties,
 const free = { type: 'object', additionalProperties: true } as const;
 
 export function boardFormRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const catalog = ctx.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
+  const catalog = ctx.ingest?.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
   const maxBytes = ctx.config.http.maxUploadBytes;
 
   const partnerOf = (principal: { partner: string | null }): PartnerConfig => {

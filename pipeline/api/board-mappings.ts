@@ -12,7 +12,7 @@ import { errorSchema, notFound } from './errors.js';
 import { guard } from './guard.js';
 
 export function boardMappingRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const catalog = ctx.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
+  const catalog = ctx.ingest?.mappings ?? new MappingCatalog(ctx.config.mappingsDir);
   app.get<{ Params: { partner: string } }>(
     '/api/v1/mappings/:partner',
     {

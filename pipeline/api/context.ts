@@ -9,7 +9,7 @@ import type {} from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { AuthService, Authenticated } from '../auth/service.js';
 import type { LotgateConfig } from '../config/config.js';
-import type { MappingCatalog } from '../mapping/catalog.js';
+import type { IngestDeps } from '../ingest/deps.js';
 import type { PartnerConfig } from '../model/types.js';
 import type { OpenStore } from '../store/store.js';
 
@@ -37,8 +37,8 @@ export interface ApiContext {
   now: () => Date;
   log: Logger;
   intake?: ApiIntake;
-  /** Mappings, for review decisions (an approval applies the held file in this process). */
-  mappings?: MappingCatalog;
+  /** What applying a file needs (mappings, archive …), when this process may: mapping dry runs, review decisions (an approval applies the held file here). */
+  ingest?: IngestDeps;
   /** Named readiness checks for /readyz (store writable, Redis, drop zone, scheduler lease …). */
   readiness?: HealthCheck[];
   /** Queue depth per partner for /metrics, when the process has the queues. */

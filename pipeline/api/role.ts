@@ -61,7 +61,7 @@ export const apiRole = (jobs: readonly AnyJob[]): RoleModule => ({
         partners: lg.partners,
         now: lg.now,
         log,
-        mappings: lg.mappings,
+        ingest: lg,
         intake: serverIntake({ store: lg.store, ledger: ctx.ledger, enqueue: (p, id) => ctx.queues.enqueue(p, id), log }),
         readiness,
         jobs,

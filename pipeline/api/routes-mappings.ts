@@ -41,7 +41,8 @@ export function mappingRoutes(app: FastifyInstance, ctx: ApiContext): void {
         drain();
         throw notFound(`partner ${req.params.partner}`);
       }
-      if (!ctx.mappings) {
+      const mappings = ctx.ingest?.mappings;
+      if (!mappings) {
         drain();
         throw new ApiError(503, 'E_API_NO_MAPPINGS', 'this process has no mapping catalog');
       }
@@ -51,10 +52,10 @@ export function mappingRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw new ApiError(400, 'E_API_FILE_NAME', 'give the sample\'s file name (plain, no folders) in the X-File-Name header: it selects the feed');
       }
       if (!body || typeof body.pipe !== 'function') throw new ApiError(400, 'E_API_NO_FILE', 'send the sample as the request body (Content-Type application/octet-stream or text/*)');
-      const feed = ctx.mappings.select(partner, name);
+      const feed = mappings.select(partner, name);
       if (!feed) {
         drain();
-        throw new ApiError(422, 'E_NO_FEED', `no feed of "${partner.id}" accepts a file named "${name}". Feeds: ${ctx.mappings.describe(partner)}`);
+        throw new ApiError(422, 'E_NO_FEED', `no feed of "${partner.id}" accepts a file named "${name}". Feeds: ${mappings.describe(partner)}`);
       }
       if ('diagnostics' in feed) {
         drain();

@@ -1,7 +1,6 @@
 // Part 11 signatures over the API: a lot disposition is signed in two steps — a challenge that
 // shows exactly what will be signed (and its hash), then the signature with re-authentication.
 
-import { fsArchive } from '../intake/archive.js';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../auth/service.js';
@@ -127,12 +126,12 @@ export function reviewSignRoutes(app: FastifyInstance, ctx: ApiContext, limit: {
       const who = req.who!;
       if (who.via !== 'session') throw new ApiError(403, 'E_SIGN_SESSION', 'signatures are made by people in a logged-in session, never with a service token');
       if (!(await ctx.store.reads.getSubmissionScoped(req.access!, req.params.id))) throw notFound(`submission ${req.params.id}`);
-      if (!ctx.mappings) throw new ApiError(503, 'E_API_NO_INTAKE', 'this process cannot apply files: decide reviews from a process with the api role of `lotgate start`');
+      const lg = ctx.ingest;
+      if (!lg) throw new ApiError(503, 'E_API_NO_INTAKE', 'this process cannot apply files: decide reviews from a process with the api role of `lotgate start`');
       const ch = await ctx.store.auth.takeChallenge(req.body.challengeId, who.principal.id, ctx.now().toISOString());
       if (!ch || ch.subject !== `submission:${req.params.id}`) throw new ApiError(409, 'E_SIGN_CHALLENGE', 'the signing challenge is unknown, used, expired or for another record: request a new one');
       const reason = (JSON.parse(ch.meaning) as { reason: string }).reason;
       const decision = ch.decision as 'approve' | 'reject';
-      const lg = { config: ctx.config, store: ctx.store, archive: fsArchive(ctx.config.archiveDir), partners: ctx.partners, mappings: ctx.mappings, now: ctx.now, log: ctx.log, close: async () => {} };
       let outcome: { state: string; changed: boolean } | undefined;
       try {
         const { approveSubmission, rejectSubmission } = await import('../cli/submission-commands.js');

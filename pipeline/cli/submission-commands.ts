@@ -8,7 +8,7 @@ import { AuthError, AuthService } from '../auth/service.js';
 import { signReview } from '../sign/review.js';
 import type { SignatureManifest } from '../sign/service.js';
 import { processSubmission, rejectReview, type ProcessResult } from '../ingest/process-submission.js';
-import type { Lotgate } from '../lotgate.js';
+import type { IngestDeps } from '../ingest/deps.js';
 import { printJson, UserError, withLotgate } from './context.js';
 import { printResult } from './ingest-commands.js';
 import { ReviewStaleError } from '../ingest/review-pin.js';
@@ -25,7 +25,7 @@ export interface ReviewDecision {
   supersededBy?: number;
 }
 
-async function checkReviewable(lg: Lotgate, id: number): Promise<void> {
+async function checkReviewable(lg: IngestDeps, id: number): Promise<void> {
   const sub = await lg.store.ledger.getSubmission(id);
   if (!sub) throw new UserError(`no submission ${id} (see \`lotgate submissions\`)`, 4);
   if (sub.state === 'received' || sub.state === 'processing') {
@@ -33,7 +33,7 @@ async function checkReviewable(lg: Lotgate, id: number): Promise<void> {
   }
 }
 
-export async function approveSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
+export async function approveSubmission(lg: IngestDeps, id: number, by: string, reason: string): Promise<ReviewDecision> {
   await checkReviewable(lg, id);
   const sub = (await lg.store.ledger.getSubmission(id))!;
   let result: ProcessResult;
@@ -47,7 +47,7 @@ export async function approveSubmission(lg: Lotgate, id: number, by: string, rea
   return { submissionId: id, changed: result.approved === true, state: result.state, by, reason, result, ...(supersededBy !== undefined ? { supersededBy } : {}) };
 }
 
-export async function rejectSubmission(lg: Lotgate, id: number, by: string, reason: string): Promise<ReviewDecision> {
+export async function rejectSubmission(lg: IngestDeps, id: number, by: string, reason: string): Promise<ReviewDecision> {
   await checkReviewable(lg, id);
   const { changed, result } = await rejectReview(lg, id, by, reason);
   return { submissionId: id, changed, state: result.state, by, reason, result };

@@ -31,7 +31,7 @@ export async function apiFixture(opts: { api?: ApiOptions; story?: boolean; secu
   if (opts.secureCookies) inst.lg.config.http.secureCookies = true;
   const auth = new AuthService(inst.lg.store, inst.lg.config, now);
   const app = await buildApi(
-    { config: inst.lg.config, store: inst.lg.store, auth, partners: inst.lg.partners, now, log: inst.lg.log, intake: directIntake(inst.lg), mappings: inst.lg.mappings, jobs: JOBS },
+    { config: inst.lg.config, store: inst.lg.store, auth, partners: inst.lg.partners, now, log: inst.lg.log, intake: directIntake(inst.lg), ingest: inst.lg, jobs: JOBS },
     opts.api,
   );
   const secrets = new Map<string, string | null>();
