@@ -39,6 +39,7 @@ export const pushJob = defineJob<PushOptions>({
     unroutedRetryMinutes: { type: 'integer', minimum: 1 },
   },
   defaults: { batchSize: 100, maxBatches: 50, visibilitySeconds: 300, unroutedRetryMinutes: 60 },
+  wakeOnOutbox: true,
   async run(ctx) {
     const { config } = ctx.lg;
     // Relative folders and key paths of connectors are relative to the data dir, so an

@@ -63,6 +63,8 @@ export interface JobDefinition<O = Record<string, unknown>> {
   optionsSchema: Record<string, object>;
   defaults: O;
   run(ctx: JobContext<O>): Promise<JobResult>;
+  /** Also run soon after the outbox gets a message (PostgreSQL's LISTEN/NOTIFY), besides the schedule. */
+  wakeOnOutbox?: boolean;
 }
 
 // A list of jobs with different option types: the registry holds them with their options erased.

@@ -2,7 +2,7 @@
 // the job's time zone). Each tick tries the job's lease; when another process holds it, this one
 // skips the tick — several `lotgate start` processes sharing a store run each job once.
 //
-// On PostgreSQL the outbox job (push) is also woken by LISTEN/NOTIFY soon after a message is
+// On PostgreSQL the outbox job (push: `wakeOnOutbox`) is also woken by LISTEN/NOTIFY soon after a message is
 // stored (outbox-wake.ts), through the same runJob as a tick; its schedule stays, since
 // notifications sent while nobody listened are lost. On SQLite there is nothing to listen to.
 
@@ -42,10 +42,11 @@ export interface SchedulerOptions {
   /** Called after every run that was not skipped. */
   onRun?: (outcome: RunOutcome) => void;
   /**
-   * PostgreSQL: the job run soon after the outbox gets a message (default `push`, when it is
-   * enabled here); false: the schedule only. delayMs gathers a burst into one run (default 200).
+   * PostgreSQL: the job that says `wakeOnOutbox` (push), when it is enabled here, also runs soon
+   * after the outbox gets a message; false: the schedule only. delayMs gathers a burst into one
+   * run (default 200).
    */
-  outboxWake?: false | { job?: string; delayMs?: number; backoffMs?: number };
+  outboxWake?: false | { delayMs?: number; backoffMs?: number };
 }
 
 export interface RunningScheduler {
@@ -154,9 +155,9 @@ function startOutboxWake(
   runJobNow: (def: AnyJob) => Promise<void>,
 ): { job: string; stop(): Promise<void> } | null {
   if (opts.outboxWake === false || databaseKind(deps.config.store.url) !== 'postgres') return null;
-  const name = opts.outboxWake?.job ?? 'push';
-  const def = opts.jobs.find((d) => d.name === name);
-  if (!def || !listed.some((j) => j.name === name)) return null;
+  const def = opts.jobs.find((d) => d.wakeOnOutbox && listed.some((j) => j.name === d.name));
+  if (!def) return null;
+  const name = def.name;
   const trigger: CoalescingTrigger = coalescingTrigger(() => runJobNow(def), {
     delayMs: opts.outboxWake?.delayMs,
     onError: (err) => log.error({ err, job: name }, 'job woken by the outbox could not run'),
