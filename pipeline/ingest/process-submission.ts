@@ -28,6 +28,12 @@ import { isSqliteBusy, retryBusy } from '../intake/retry-busy.js';
 
 /** Mapped rows kept in memory per file before they spill to a temp file in <dataDir>/tmp. */
 const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
+/**
+ * Records per applyRecords call: a run of test results costs a dozen statements whatever its
+ * length (areas/apply-batch.ts), so this divides a lab file's round trips; 2,000 mapped records
+ * are ~2 MB on the writer's heap.
+ */
+const APPLY_BATCH_RECORDS = 2_000;
 
 export interface ProcessResult {
   submissionId: number;
@@ -355,37 +361,44 @@ async function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
         for (const w of mapped.headerWarnings ?? []) await recordError(w);
         const applyStarted = performance.now();
         const writerCpuAtStart = threadCpuMs();
-        for (const unit of mapped.units()) {
+        for (const batch of batchesOf(mapped.units(), APPLY_BATCH_RECORDS)) {
           heap.check();
-          let rowFailed = unit.errors.length > 0;
-          for (const e of unit.errors) await recordError(e);
-          inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
-          for (const rec of unit.records) {
-            // 'when-needed' (the default): inside this transaction a record that cannot half-fail
-            // skips its savepoint; any other record runs in a savepoint of its own.
-            const res = await tx.apply.applyRecord(partner, rec, { ...prov, line: rec.line });
-            if ('error' in res) {
-              rowFailed = true;
-              await recordError({ line: rec.line, ...res.error });
-            } else {
-              for (const id of res.lotIds) touched.add(id);
-              for (const w of inFile.wrote(res.fact)) await recordError(w);
-              if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
+          // The batch's records applied in line order, runs of test results together (areas/apply.ts applyRecords).
+          const results = await tx.apply.applyRecords(
+            partner,
+            batch.flatMap((u) => u.records),
+            (rec) => ({ ...prov, line: rec.line }),
+          );
+          let k = 0;
+          for (const unit of batch) {
+            let rowFailed = unit.errors.length > 0;
+            for (const e of unit.errors) await recordError(e);
+            inFile.beginRow(unit.line ?? unit.records[0]?.line ?? 0);
+            for (const rec of unit.records) {
+              const res = results[k++];
+              if ('error' in res) {
+                rowFailed = true;
+                await recordError({ line: rec.line, ...res.error });
+              } else {
+                for (const id of res.lotIds) touched.add(id);
+                for (const w of inFile.wrote(res.fact)) await recordError(w);
+                if (rec.kind === 'deviation' && typeof rec.fields.partnerRef === 'string') deviationRefs.add(rec.fields.partnerRef);
+              }
             }
-          }
-          tally[inFile.endRow(rowFailed)]++;
-          const lost = inFile.takeSuperseded();
-          tally.applied -= lost;
-          tally.superseded += lost;
-          if (rowFailed && tally.rejected > limits.maxErrors) {
-            // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
-            const line = unit.records[0]?.line ?? unit.errors[0]?.line;
-            throw new RolledBack(() => {
-              // The file's counts (and a file error found further on, which wins) once it is all mapped.
-              const end = mapped.end();
-              if (end.kind !== 'mapped') return end;
-              return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: end.rows, filtered: end.filtered, sample: tally.rowErrors };
-            });
+            tally[inFile.endRow(rowFailed)]++;
+            const lost = inFile.takeSuperseded();
+            tally.applied -= lost;
+            tally.superseded += lost;
+            if (rowFailed && tally.rejected > limits.maxErrors) {
+              // Rejected rows found while applying (unknown lots, …) count too: never half-applied.
+              const line = unit.records[0]?.line ?? unit.errors[0]?.line;
+              throw new RolledBack(() => {
+                // The file's counts (and a file error found further on, which wins) once it is all mapped.
+                const end = mapped.end();
+                if (end.kind !== 'mapped') return end;
+                return { kind: 'over_limit', code: 'E_TOO_MANY_ERRORS', message: tooManyErrorsMessage(limits, partner.id, feed.spec.feed, line), rows: end.rows, filtered: end.filtered, sample: tally.rowErrors };
+              });
+            }
           }
         }
         // A file mapped on its own thread may end in a file error only now: nothing is applied.
@@ -454,6 +467,25 @@ async function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
     if (!approval && !isSqliteBusy(err)) await store.ledger.updateSubmission(submissionId, { state: 'received', errorMessage: String((err as Error)?.message ?? err) });
     throw err;
   }
+}
+
+/**
+ * Units in line order, grouped so that a group holds at most `maxRecords` records (a unit with
+ * more is a group of its own): what one applyRecords call takes.
+ */
+function* batchesOf(units: Iterable<SpooledUnit>, maxRecords: number): Generator<SpooledUnit[]> {
+  let batch: SpooledUnit[] = [];
+  let records = 0;
+  for (const unit of units) {
+    if (batch.length && records + unit.records.length > maxRecords) {
+      yield batch;
+      batch = [];
+      records = 0;
+    }
+    batch.push(unit);
+    records += unit.records.length;
+  }
+  if (batch.length) yield batch;
 }
 
 /** The spooled units in line order (the spool holds batches). */

@@ -13,6 +13,9 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import SftpClient from 'ssh2-sftp-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM helper shared with the child hook
+import { databaseFor } from '../setup/pg-name.mjs';
+import { onPostgres } from '../setup/store-mode.js';
 import { startTestRedis, type TestRedis } from './helpers/redis.js';
 import { until } from './helpers/wait.js';
 
@@ -25,6 +28,8 @@ let work: string;
 let server: ReturnType<typeof spawn>;
 let port = 0;
 let stderr = '';
+/** What the processes this file spawns run on: the data dir's SQLite file, or under test:postgres its stand-in database. */
+let storeEnv: Record<string, string | undefined> = {};
 
 function key(partner: string): Buffer {
   return readFileSync(path.join(work, 'fixtures/keys', partner));
@@ -41,6 +46,17 @@ async function upload(partner: string, name: string, body: Buffer | Readable): P
   return ackOf(partner, name);
 }
 
+/** NODE_OPTIONS without test:postgres's `--import …/pg-child.mjs` (undefined when nothing is left). */
+function withoutPgHook(options: string | undefined): string | undefined {
+  const out: string[] = [];
+  const words = (options ?? '').split(/\s+/).filter(Boolean);
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === '--import' && words[i + 1]?.endsWith('pg-child.mjs')) i++;
+    else if (!/^--import=.*pg-child\.mjs$/.test(words[i])) out.push(words[i]);
+  }
+  return out.length ? out.join(' ') : undefined;
+}
+
 /** Peak resident memory of the server process (VmHWM), in MB. */
 function peakRssMb(): number {
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
@@ -54,10 +70,22 @@ beforeAll(async () => {
   copyFileSync(path.join(root, 'config.yaml'), path.join(work, 'config.yaml'));
   // git keeps no file modes; OpenSSH refuses private keys that others can read.
   for (const f of readdirSync(path.join(work, 'fixtures/keys'))) if (!f.includes('.')) chmodSync(path.join(work, 'fixtures/keys', f), 0o600);
+  if (onPostgres) {
+    // Under test:postgres the server gets its database as a deployment does, by URL
+    // (LOTGATE_DATABASE_URL), not through the setup's module hook (pg-child.mjs in NODE_OPTIONS).
+    // node 20 runs module.register() hooks off-thread, and in `lotgate start` that machinery alone
+    // costs ~60 MB of RSS and 4 threads, with any hook, on either database (idle: SQLite 305–310 MB,
+    // SQLite + a pass-through hook 377 MB, PostgreSQL by URL 306–313 MB, PostgreSQL through the hook
+    // 365–376 MB). It is the test's scaffolding, not lotgate's memory, which is what this file bounds.
+    storeEnv = {
+      LOTGATE_DATABASE_URL: (await databaseFor(path.join(work, 'data', 'lotgate.db'))) as string,
+      NODE_OPTIONS: withoutPgHook(process.env.NODE_OPTIONS),
+    };
+  }
   server = spawn(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(work, 'config.yaml'), 'start', '--role', 'sftp', '--role', 'intake', '--role', 'worker'], {
     cwd: work,
     // The demo partners log in with the published demo keys: demo mode, explicitly.
-    env: { ...process.env, LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_SFTP_PORT: '0', LOTGATE_DATA_DIR: path.join(work, 'data'), LOTGATE_QUEUE_PREFIX: `hostile-${randomBytes(4).toString('hex')}` },
+    env: { ...process.env, LOTGATE_DEMO: '1', REDIS_URL: redis.url, LOTGATE_SFTP_PORT: '0', LOTGATE_DATA_DIR: path.join(work, 'data'), LOTGATE_QUEUE_PREFIX: `hostile-${randomBytes(4).toString('hex')}`, ...storeEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   server.stderr!.on('data', (d) => (stderr += d));
@@ -92,7 +120,7 @@ describe('OpenSSH sftp through to readiness', () => {
     const erp = ['ZMM_MATERIALS_20261120.csv', 'ZMM_PO_20261120.csv', 'ZMM_BATCHES_20261120.csv'];
     opensshPut('erp', erp.map((f) => path.join(work, 'fixtures/erp', f)));
     for (const f of erp) expect((await ackOf('erp', f)).state).toBe('applied');
-    const lot = () => JSON.parse(spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(work, 'config.yaml'), '-d', path.join(work, 'data'), 'lot', 'NW26-0411', '--json'], { encoding: 'utf8' }).stdout);
+    const lot = () => JSON.parse(spawnSync(process.execPath, [path.join(root, 'bin/lotgate.js'), '--config', path.join(work, 'config.yaml'), '-d', path.join(work, 'data'), 'lot', 'NW26-0411', '--json'], { encoding: 'utf8', env: { ...process.env, ...storeEnv } }).stdout);
     const before = lot();
     expect(before.stages).toEqual([]);
     expect(before.readiness.reasons.map((r: any) => r.code)).toContain('R_COA_MISSING');
@@ -148,8 +176,9 @@ describe('hostile files over SFTP', () => {
     const ack = await upload('erp', 'ZMM_MATERIALS_20261121.csv', Buffer.from(readFileSync(path.join(work, 'fixtures/erp/ZMM_MATERIALS_20261120.csv'), 'utf8') + '\n'));
     expect(ack.state).toBe('applied');
     expect(server.exitCode).toBeNull();
-    // Node + BullMQ + ssh2 + two worker threads idle at ~150–200 MB; a buffered 100 MB line or
-    // an expanded entity bomb would push far beyond this.
+    // Node + BullMQ + ssh2 + the worker threads idle at ~305–345 MB and peak at ~415 MB here, on
+    // SQLite and PostgreSQL alike; a buffered 100 MB line or an expanded entity bomb would push far
+    // beyond this.
     const peak = peakRssMb();
     console.log(`lotgate start peak RSS after the hostile files: ${peak.toFixed(0)} MB`);
     expect(peak).toBeLessThan(450);

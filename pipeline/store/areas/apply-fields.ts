@@ -4,7 +4,8 @@
 
 import type { ErrorCode } from '../../codes.js';
 import type { DeviationClass, DeviationStatus, DispositionDecision, DocumentType, IdRef, MappedRecord, Qualifier, ResultStatus, RowError, StageStatus } from '../../model/types.js';
-import type { LotRef } from '../types.js';
+import type { LotRef, TestResultInput } from '../types.js';
+import { ID_SCHEMES } from '../../model/types.js';
 
 export type ApplyResult = { lotIds: number[]; fact?: FactWrite } | { error: RowError };
 
@@ -111,3 +112,33 @@ export class FieldReader {
     return ref;
   }
 }
+
+/** A test result's fields, read and checked (FieldProblem on a bad one). */
+export function readTestResult(f: FieldReader): TestResultInput {
+  return {
+    testCode: f.str('testCode', true),
+    sampleId: f.str('sampleId'),
+    testName: f.str('testName'),
+    method: f.str('method'),
+    resultRaw: f.str('resultRaw'),
+    resultValue: f.num('resultValue'),
+    qualifier: f.oneOf('qualifier', QUALIFIERS),
+    unit: f.str('unit'),
+    specLow: f.num('specLow'),
+    specHigh: f.num('specHigh'),
+    specText: f.str('specText'),
+    resultStatus: f.oneOf('resultStatus', RESULT_STATUSES) ?? 'final',
+    testedAt: f.str('testedAt'),
+    analyst: f.str('analyst'),
+    replicate: f.str('replicate'),
+  };
+}
+
+/** A test result's key in words, for the row that overwrote another row of its file. */
+export const testResultWords = (t: TestResultInput, rec: MappedRecord): string =>
+  [`test_result ${t.testCode}`, t.sampleId ? `sample ${t.sampleId}` : null, t.testedAt ? `tested ${t.testedAt}` : null, t.replicate ? `replicate ${t.replicate}` : null, lotWords(rec)]
+    .filter(Boolean)
+    .join(', ');
+
+/** Identifiers of a scheme the schema does not know cannot be learned after the fact (the row would fail then). */
+export const learnsUnknownScheme = (learned: readonly IdRef[]): boolean => learned.some((id) => !(ID_SCHEMES as readonly string[]).includes(id.scheme));

@@ -33,15 +33,17 @@ import {
   FieldReader,
   lotWords,
   PO_STATUSES,
-  QUALIFIERS,
-  RESULT_STATUSES,
   STAGE_STATUSES,
+  learnsUnknownScheme,
+  readTestResult,
+  testResultWords,
   type ApplyResult,
   type FactWrite,
 } from './apply-fields.js';
 import type { Db } from '../db/db.js';
 import type { FactTable } from './facts-rule.js';
 import { ResolutionWrites, type ResolveResult } from './resolution.js';
+import { applyTestResultRun } from './apply-batch.js';
 import type { LotRef, Prov, WriteResult } from '../types.js';
 import { factsArea, type FactsArea } from './facts.js';
 import { masterdataArea, type MasterDataArea } from './masterdata.js';
@@ -67,13 +69,39 @@ export interface ApplyArea {
    * written then). A constraint error of its one fact statement is thrown as is.
    */
   applyRecordDirect(partner: PartnerConfig, rec: MappedRecord, prov: Prov): Promise<ApplyResult | undefined>;
+  /**
+   * Records of one file in order, inside the caller's transaction: the results applyRecord
+   * ('when-needed') gives called for each in turn, with each run of test results applied
+   * together in a few statements (apply-batch.ts). Outside a transaction, applyRecord for each.
+   */
+  applyRecords(partner: PartnerConfig, records: readonly MappedRecord[], provOf: (rec: MappedRecord) => Prov): Promise<ApplyResult[]>;
 }
 
 export function applyArea(db: Db): ApplyArea {
   return {
     applyRecord: (partner, rec, prov, opts) => applyRecord(db, partner, rec, prov, opts ?? {}),
     applyRecordDirect: (partner, rec, prov) => applyRecordDirect(db, partner, rec, prov),
+    applyRecords: (partner, records, provOf) => applyRecords(db, partner, records, provOf),
   };
+}
+
+async function applyRecords(db: Db, partner: PartnerConfig, records: readonly MappedRecord[], provOf: (rec: MappedRecord) => Prov): Promise<ApplyResult[]> {
+  const out: ApplyResult[] = [];
+  let i = 0;
+  while (i < records.length) {
+    let end = i;
+    if (db.inTransaction) while (end < records.length && records[end].kind === 'test_result') end++;
+    if (end > i) {
+      const run = await applyTestResultRun(db, partner, records.slice(i, end), provOf);
+      out.push(...run);
+      i += run.length;
+      if (i === end) continue;
+    }
+    // Not a test result, or a test result whose resolution writes first: its own savepoint.
+    out.push(await applyRecord(db, partner, records[i], provOf(records[i]), { savepoint: end > i ? 'always' : 'when-needed' }));
+    i++;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- the Store's wrapper
@@ -337,32 +365,13 @@ async function applyKind(o: On, partner: PartnerConfig, rec: MappedRecord, prov:
 
 /** A test result; `direct` for applyRecordDirect (resolution read-only, identifiers learned after the fact). */
 async function applyTestResult(o: On, partner: PartnerConfig, rec: MappedRecord, prov: Prov, f: FieldReader, direct: boolean): Promise<ApplyResult> {
-  const t = {
-    testCode: f.str('testCode', true),
-    sampleId: f.str('sampleId'),
-    testName: f.str('testName'),
-    method: f.str('method'),
-    resultRaw: f.str('resultRaw'),
-    resultValue: f.num('resultValue'),
-    qualifier: f.oneOf('qualifier', QUALIFIERS),
-    unit: f.str('unit'),
-    specLow: f.num('specLow'),
-    specHigh: f.num('specHigh'),
-    specText: f.str('specText'),
-    resultStatus: f.oneOf('resultStatus', RESULT_STATUSES) ?? 'final',
-    testedAt: f.str('testedAt'),
-    analyst: f.str('analyst'),
-    replicate: f.str('replicate'),
-  };
+  const t = readTestResult(f);
   const r = await o.md.resolveLot(partner, f.lotRef(rec.ids ?? []), prov, { readOnly: direct });
   if ('error' in r) return r;
-  // The schema only knows these schemes: an identifier it would refuse must not fail after the fact.
-  if (direct && r.learned.some((id) => !(ID_SCHEMES as readonly string[]).includes(id.scheme))) throw new ResolutionWrites();
+  if (direct && learnsUnknownScheme(r.learned)) throw new ResolutionWrites();
   const w = await o.facts.upsertTestResult(r.lotId, t, prov);
   if (direct) await o.md.learnIdentifiers(r.lotId, r.learned, partner, prov);
-  const key = (): string =>
-    [`test_result ${t.testCode}`, t.sampleId ? `sample ${t.sampleId}` : null, t.testedAt ? `tested ${t.testedAt}` : null, t.replicate ? `replicate ${t.replicate}` : null, lotWords(rec)].filter(Boolean).join(', ');
-  return { lotIds: [r.lotId], fact: await factWrite(o, 'test_results', w, prov, key) };
+  return { lotIds: [r.lotId], fact: await factWrite(o, 'test_results', w, prov, () => testResultWords(t, rec)) };
 }
 
 /**

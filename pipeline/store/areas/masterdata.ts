@@ -7,7 +7,7 @@
 // the quantity the ERP sent).
 //
 // Every lookup reads the database (no per-transaction cache: other connections write concurrently
-// on PostgreSQL), and upsertLot and addIdentifier are written for concurrent writers (ON CONFLICT,
+// on PostgreSQL; a run of records resolved together prefetches its lookups once, resolution-reads.ts), and upsertLot and addIdentifier are written for concurrent writers (ON CONFLICT,
 // never read-then-insert), so two processes creating the same lot both get its one id.
 
 import type { ErrorCode } from '../../codes.js';
@@ -15,6 +15,7 @@ import type { IdRef, PartnerConfig, RowError } from '../../model/types.js';
 import type { Db } from '../db/db.js';
 import { provArgs, toLot, type LotDbRow, type LotKeyDbRow, type PurchaseOrderDbRow } from '../rows.js';
 import { clean, dedupeIds, describeRef, ResolutionWrites, unique, type ResolveOptions, type ResolveResult } from './resolution.js';
+import { dbReads, getPurchaseOrder, LOT_KEY_COLUMNS, lotsWithNumber, plannedReceiptOf, type ResolutionReads } from './resolution-reads.js';
 import type { LotFields, LotRef, MaterialFields, Prov, PurchaseOrderFields } from '../types.js';
 import type { LotRow } from '../../model/types.js';
 
@@ -60,6 +61,11 @@ export interface MasterDataArea {
   resolveLot(partner: PartnerConfig, ref: LotRef, prov?: Prov, opts?: ResolveOptions): Promise<ResolveResult>;
   /** Writes the identifiers a readOnly resolution returned as `learned`. */
   learnIdentifiers(lotId: number, learned: readonly IdRef[], partner: PartnerConfig, prov: Prov): Promise<void>;
+  /**
+   * learnIdentifiers for a run of records (apply-batch.ts), in a few multi-row statements: the
+   * same rows and credit as calling it for each record in the given order.
+   */
+  learnIdentifierRows(rows: readonly LearnedIdentifier[], issuer: string): Promise<void>;
   /** May this partner report on this lot? */
   mayTouch(partner: PartnerConfig, lot: LotKeyDbRow): Promise<boolean>;
 }
@@ -81,22 +87,21 @@ export function masterdataArea(db: Db): MasterDataArea {
     },
     lotsByNumber: (lotNumber, materialId) => lotsByNumber(db, lotNumber, materialId),
     lotKeysByNumber: (lotNumber, materialId) => lotKeysByNumber(db, lotNumber, materialId),
-    lotIdsByIdentifier: (ref, issuer) => lotIdsByIdentifier(db, ref, issuer),
+    lotIdsByIdentifier: (ref, issuer) => dbReads(db).lotIdsByIdentifier(ref, issuer),
     findLotIdsByIdentifier: (value, opts) => findLotIdsByIdentifier(db, value, opts),
     addIdentifier: (lotId, ref, issuer, prov) => addIdentifier(db, lotId, ref, issuer, prov),
     lotIdsForPoLine: (poNumber, poItem) => lotIdsForPoLine(db, poNumber, poItem),
     lotIdsForMaterial: (materialId) => lotIdsForMaterial(db, materialId),
-    effectiveVendor: (lot) => effectiveVendor(db, lot),
+    effectiveVendor: (lot) => dbReads(db).effectiveVendor(lot),
     plannedReceiptOf: (lot) => plannedReceiptOf(db, lot),
     resolveLot: (partner, ref, prov, opts) => resolveLot(db, partner, ref, prov ?? { submissionId: null, partner: partner.id }, opts),
     learnIdentifiers: (lotId, learned, partner, prov) => learnIdentifiers(db, lotId, learned, partner, prov),
-    mayTouch: (partner, lot) => mayTouch(db, partner, lot),
+    learnIdentifierRows: (rows, issuer) => learnIdentifierRows(db, rows, issuer),
+    mayTouch: (partner, lot) => mayTouch(dbReads(db), partner, lot),
   };
 }
 
 // ---------------------------------------------------------------- materials and PO lines
-
-const LOT_KEY_COLUMNS = 'id, material_id, lot_number, vendor, po_number, po_item';
 
 async function upsertMaterial(db: Db, f: MaterialFields, prov: Prov): Promise<void> {
   await db.run(
@@ -149,10 +154,6 @@ async function upsertPurchaseOrder(db: Db, f: PurchaseOrderFields, prov: Prov): 
       ...provArgs(prov),
     ],
   );
-}
-
-async function getPurchaseOrder(db: Db, poNumber: string, poItem: string): Promise<PurchaseOrderDbRow | undefined> {
-  return db.get<PurchaseOrderDbRow>('SELECT * FROM purchase_orders WHERE po_number = ? AND po_item = ?', [poNumber, poItem]);
 }
 
 async function openPoLines(db: Db, vendor: string, poNumber: string, poItem?: string): Promise<PurchaseOrderDbRow[]> {
@@ -256,21 +257,6 @@ async function getLotKey(db: Db, lotId: number): Promise<LotKeyDbRow | undefined
   return db.get<LotKeyDbRow>(`SELECT ${LOT_KEY_COLUMNS} FROM lots WHERE id = ?`, [lotId]);
 }
 
-const byMaterial = (a: { material_id: string }, b: { material_id: string }) => (a.material_id < b.material_id ? -1 : a.material_id > b.material_id ? 1 : 0);
-
-/** Lots by number (of one material when given) with these columns, sorted by material. */
-async function lotsWithNumber<T extends { material_id: string }>(db: Db, columns: string, lotNumber: string, materialId?: string): Promise<T[]> {
-  // Two statements rather than "(? IS NULL OR …)": each is a plain index search. Sorted here,
-  // not by ORDER BY: the index is on lot_number alone and the result is tiny (at most one per
-  // material, so the sort is complete on both dialects).
-  if (materialId !== undefined) {
-    const lot = await db.get<T>(`SELECT ${columns} FROM lots WHERE material_id = ? AND lot_number = ?`, [materialId, lotNumber]);
-    return lot ? [lot] : [];
-  }
-  const lots = await db.all<T>(`SELECT ${columns} FROM lots WHERE lot_number = ?`, [lotNumber]);
-  return lots.length > 1 ? lots.sort(byMaterial) : lots;
-}
-
 async function lotsByNumber(db: Db, lotNumber: string, materialId?: string): Promise<LotDbRow[]> {
   return lotsWithNumber<LotDbRow>(db, '*', lotNumber, materialId);
 }
@@ -296,36 +282,7 @@ async function lotIdsForMaterial(db: Db, materialId: string): Promise<number[]> 
   return (await db.all<{ id: number }>('SELECT id FROM lots WHERE material_id = ? ORDER BY id', [materialId])).map((r) => r.id);
 }
 
-async function effectiveVendor(db: Db, lot: LotKeyDbRow): Promise<string | null> {
-  if (lot.vendor) return lot.vendor;
-  const po = await plannedReceiptOf(db, lot);
-  return po?.vendor ?? null;
-}
-
-async function plannedReceiptOf(db: Db, lot: LotKeyDbRow): Promise<PurchaseOrderDbRow | undefined> {
-  if (lot.po_number && lot.po_item) {
-    const linked = await getPurchaseOrder(db, lot.po_number, lot.po_item);
-    if (linked) return linked;
-  }
-  // CASE rather than a boolean expression: SQLite sorts 0/1, PostgreSQL false/true; this reads
-  // the same on both (open lines first).
-  return db.get<PurchaseOrderDbRow>(
-    `SELECT * FROM purchase_orders WHERE material_id = ? AND lot_number = ?
-     ORDER BY CASE WHEN coalesce(status, 'open') = 'open' THEN 0 ELSE 1 END, po_number, po_item LIMIT 1`,
-    [lot.material_id, lot.lot_number],
-  );
-}
-
 // ---------------------------------------------------------------- lot identifiers
-
-async function lotIdsByIdentifier(db: Db, ref: IdRef, issuer: string): Promise<number[]> {
-  const rows = await db.all<{ lot_id: number }>('SELECT lot_id FROM lot_identifiers WHERE scheme = ? AND value = ? AND issuer = ? ORDER BY lot_id', [
-    ref.scheme,
-    ref.value,
-    issuer,
-  ]);
-  return rows.map((r) => r.lot_id);
-}
 
 async function findLotIdsByIdentifier(db: Db, value: string, opts: { scheme?: string; issuer?: string } = {}): Promise<number[]> {
   const where = ['value = ?'];
@@ -363,16 +320,49 @@ async function addIdentifier(db: Db, lotId: number, ref: IdRef, issuer: string, 
   return false;
 }
 
+/** An identifier a record of a run taught, for learnIdentifierRows. */
+export interface LearnedIdentifier {
+  lotId: number;
+  ref: IdRef;
+  prov: Prov;
+}
+
+const IDENTIFIER_ROWS_CHUNK = 500;
+
+async function learnIdentifierRows(db: Db, rows: readonly LearnedIdentifier[], issuer: string): Promise<void> {
+  // One row per identifier and lot, the first to teach it: a later one of the same submission
+  // would not take the credit (not earlier), and PostgreSQL refuses to update a row twice in one
+  // statement. On conflict with a stored row, the credit moves to an earlier submission, as
+  // addIdentifier does with its UPDATE.
+  const seen = new Set<string>();
+  const firsts = rows.filter((r) => {
+    const k = JSON.stringify([r.ref.scheme, r.ref.value, r.lotId]);
+    return !seen.has(k) && !!seen.add(k);
+  });
+  const now = db.now();
+  for (let i = 0; i < firsts.length; i += IDENTIFIER_ROWS_CHUNK) {
+    const part = firsts.slice(i, i + IDENTIFIER_ROWS_CHUNK);
+    await db.run(
+      `INSERT INTO lot_identifiers (lot_id, scheme, value, issuer, created_at, submission_id, line, mapping_hash, partner)
+       VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (scheme, value, issuer, lot_id) DO UPDATE SET
+         submission_id = excluded.submission_id, line = excluded.line, mapping_hash = excluded.mapping_hash, partner = excluded.partner
+       WHERE excluded.submission_id IS NOT NULL AND (lot_identifiers.submission_id IS NULL OR lot_identifiers.submission_id > excluded.submission_id)`,
+      part.flatMap((r) => [r.lotId, r.ref.scheme, r.ref.value, issuer, now, ...provArgs(r.prov)]),
+    );
+  }
+}
+
 // ---------------------------------------------------------------- resolution
 
 async function learnIdentifiers(db: Db, lotId: number, learned: readonly IdRef[], partner: PartnerConfig, prov: Prov): Promise<void> {
   for (const id of learned) await addIdentifier(db, lotId, id, partner.id, prov);
 }
 
-async function mayTouch(db: Db, partner: PartnerConfig, lot: LotKeyDbRow): Promise<boolean> {
+async function mayTouch(reads: ResolutionReads, partner: PartnerConfig, lot: LotKeyDbRow): Promise<boolean> {
   if (partner.role === 'erp' || partner.role === 'qms') return true;
   if (partner.products.length > 0 && !partner.products.includes(lot.material_id)) return false;
-  if (partner.role === 'cmo') return (await effectiveVendor(db, lot)) === partner.id;
+  if (partner.role === 'cmo') return (await reads.effectiveVendor(lot)) === partner.id;
   return true;
 }
 
@@ -383,10 +373,10 @@ class Rejected {
 
 async function resolveLot(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov, opts: ResolveOptions = {}): Promise<ResolveResult> {
   // readOnly writes nothing (a write it would need throws ResolutionWrites first): no savepoint.
-  if (opts.readOnly) return resolveIn(db, partner, ref, prov, opts);
+  if (opts.readOnly) return resolveIn(db, dbReads(db), partner, ref, prov, opts);
   try {
     return await db.transaction(async (tx) => {
-      const r = await resolveIn(tx, partner, ref, prov, opts);
+      const r = await resolveIn(tx, dbReads(tx), partner, ref, prov, opts);
       if ('error' in r) throw new Rejected(r);
       return r;
     });
@@ -398,8 +388,11 @@ async function resolveLot(db: Db, partner: PartnerConfig, ref: LotRef, prov: Pro
 
 type Fail = (code: ErrorCode, message: string, value?: string) => { error: RowError };
 
-/** resolveLot without its savepoint (the caller gives it one). */
-async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov, opts: ResolveOptions): Promise<ResolveResult> {
+/**
+ * resolveLot without its savepoint (the caller gives it one); lookups through `reads` (one query
+ * each, or a run's prefetched BatchReads), writes on `db`.
+ */
+export async function resolveIn(db: Db, reads: ResolutionReads, partner: PartnerConfig, ref: LotRef, prov: Prov, opts: ResolveOptions): Promise<ResolveResult> {
   const fail: Fail = (code, message, value) => {
     const error: RowError = { code, message };
     if (prov.line !== undefined) error.line = prov.line;
@@ -422,7 +415,7 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
 
   // Where each partner identifier points now (before anything is learned from this record).
   const hits: { id: IdRef; lotIds: number[] }[] = [];
-  for (const id of partnerIds) hits.push({ id, lotIds: await lotIdsByIdentifier(db, id, partner.id) });
+  for (const id of partnerIds) hits.push({ id, lotIds: await reads.lotIdsByIdentifier(id, partner.id) });
   const hitLots = unique(hits.flatMap((h) => h.lotIds));
 
   let lot: LotKeyDbRow | undefined;
@@ -430,11 +423,11 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
 
   // 1. The sponsor's lot number.
   if (sponsorNumber) {
-    const found = await lotKeysByNumber(db, sponsorNumber, material);
+    const found = await reads.lotKeysByNumber(sponsorNumber, material);
     if (found.length > 0) {
       let inScope: LotKeyDbRow[] = [];
-      for (const l of found) if (await mayTouch(db, partner, l)) inScope.push(l);
-      if (inScope.length === 0) return scopeError(db, fail, partner, found[0]);
+      for (const l of found) if (await mayTouch(reads, partner, l)) inScope.push(l);
+      if (inScope.length === 0) return scopeError(reads, fail, partner, found[0]);
       // The partner's own identifiers may say which material is meant.
       if (inScope.length > 1) {
         const narrowed = inScope.filter((l) => hitLots.includes(l.id));
@@ -458,12 +451,12 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
       for (const h of hits) {
         if (h.lotIds.length === 0) continue;
         const labels: string[] = [];
-        for (const id of h.lotIds) labels.push(await lotLabel(db, id));
+        for (const id of h.lotIds) labels.push(await lotLabel(reads, id));
         parts.push(`${h.id.scheme} ${h.id.value} → ${labels.join(' and ')}`);
       }
       return fail('E_ID_CONFLICT', `The identifiers point at different lots: ${parts.join('; ')}.`, partnerIds[0]?.value);
     }
-    const candidate = (await getLotKey(db, hitLots[0]))!;
+    const candidate = (await reads.getLotKey(hitLots[0]))!;
     if (sponsorNumber && candidate.lot_number !== sponsorNumber) {
       return fail(
         'E_ID_CONFLICT',
@@ -478,7 +471,7 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
         material,
       );
     }
-    if (!(await mayTouch(db, partner, candidate))) return scopeError(db, fail, partner, candidate);
+    if (!(await mayTouch(reads, partner, candidate))) return scopeError(reads, fail, partner, candidate);
     lot = candidate;
   }
 
@@ -497,9 +490,9 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
       if (!lotNumber) {
         return fail('E_UNKNOWN_LOT', `PO ${po.po_number}/${po.po_item} names no lot number and the record sent no identifier to number the lot by.`, poNumber);
       }
-      const existing = (await lotKeysByNumber(db, lotNumber, po.material_id))[0];
+      const existing = (await reads.lotKeysByNumber(lotNumber, po.material_id))[0];
       if (existing) {
-        if (!(await mayTouch(db, partner, existing))) return scopeError(db, fail, partner, existing);
+        if (!(await mayTouch(reads, partner, existing))) return scopeError(reads, fail, partner, existing);
         if (opts.readOnly) throw new ResolutionWrites();
         await linkLotToPo(db, existing.id, po.po_number, po.po_item);
         lot = existing;
@@ -526,8 +519,8 @@ async function resolveIn(db: Db, partner: PartnerConfig, ref: LotRef, prov: Prov
   return created ? { lotId, learned, created } : { lotId, learned };
 }
 
-async function scopeError(db: Db, fail: Fail, partner: PartnerConfig, lot: LotKeyDbRow): Promise<{ error: RowError }> {
-  const vendor = await effectiveVendor(db, lot);
+async function scopeError(reads: ResolutionReads, fail: Fail, partner: PartnerConfig, lot: LotKeyDbRow): Promise<{ error: RowError }> {
+  const vendor = await reads.effectiveVendor(lot);
   const why =
     partner.products.length > 0 && !partner.products.includes(lot.material_id)
       ? `material ${lot.material_id} is not among its products`
@@ -535,7 +528,7 @@ async function scopeError(db: Db, fail: Fail, partner: PartnerConfig, lot: LotKe
   return fail('E_PARTNER_SCOPE', `Partner ${partner.id} may not report on lot ${lot.lot_number} (material ${lot.material_id}): ${why}.`, lot.lot_number);
 }
 
-async function lotLabel(db: Db, lotId: number): Promise<string> {
-  const l = await getLotKey(db, lotId);
+async function lotLabel(reads: ResolutionReads, lotId: number): Promise<string> {
+  const l = await reads.getLotKey(lotId);
   return l ? `${l.lot_number} (${l.material_id})` : `#${lotId}`;
 }
