@@ -4,11 +4,11 @@
 
 import type { Logger } from 'pino';
 import type { LotgateConfig } from '../config/config.js';
-import type { LotFacts, PartnerConfig } from '../model/types.js';
+import type { LotFacts, PartnerConfig, Readiness } from '../model/types.js';
 import { deviationMessage, dispositionRequestMessage, lotReadinessMessage } from '../outbound/messages.js';
 import { invalidateChangedSignatures } from '../sign/invalidate.js';
 import { lotSignaturesPayload } from '../sign/payload.js';
-import { readinessText, type DirtyLot, type ReadinessStamp, type Store } from '../store/store.js';
+import { readinessText, type AuditInput, type DirtyLot, type OutboxMessage, type ReadinessStamp, type Store } from '../store/store.js';
 import { nextClockInstant, rulesHashOf } from './clock.js';
 import { computeReadiness } from './compute.js';
 import { compactPayload } from './render.js';
@@ -48,25 +48,70 @@ export function outboundHeld(partners: () => Map<string, PartnerConfig>, cause: 
   return who ? partners().get(who)?.mode === 'shadow' : false;
 }
 
+/** A lot judged and waiting to be recorded (record() below). */
+interface Judged {
+  lotId: number;
+  facts: LotFacts;
+  stamp: ReadinessStamp | null;
+  readiness: Readiness;
+  dueAt: string | null;
+  /** Signatures invalidated by this recompute (a signed lot only). */
+  invalidated: number;
+  /** The lot has signatures: its messages carry them. */
+  signed: boolean;
+}
+
+/**
+ * Recomputes these lots (each once, in the order given) inside the caller's transaction. Per
+ * chunk of lots (withFacts), the readiness rows, audit events and outbox messages are written
+ * with a few multi-row statements (saveReadinessMany, appendAuditMany, enqueueOutboxMany) in the
+ * order a lot-by-lot recompute would write them; a signed lot is recorded on its own, after what
+ * came before it, since its signature check appends audit events of its own.
+ */
 export async function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<number>, now: Date, actor: string, cause: RecomputeCause = {}): Promise<RecomputeSummary> {
   const { store } = deps;
-  const at = now.toISOString();
-  let lots = 0;
-  let changed = 0;
   const rulesHash = rulesHashOf(deps.config.readiness);
-  for await (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
-    lots++;
-    // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
-    // ERP then hears of it even when the readiness state stays the same.
-    const invalidated = cause.submissionId != null ? await invalidateChangedSignatures(store, lotId, cause.submissionId, actor) : 0;
-    const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
-    const readiness = computeReadiness(facts, rules, now);
-    const res = await store.readiness.saveReadiness(lotId, readiness, at, { dueAt: nextClockInstant(facts, rules, now), rulesHash }, stamp);
-    if (!res.changed && !invalidated) continue;
-    const lot = facts.lot;
-    if (res.changed) changed++;
-    if (res.changed)
-      await store.audit.appendAudit({
+  const sum: RecomputeSummary = { lots: 0, changed: 0 };
+  for await (const chunk of withFacts(store, new Set(lotIds))) {
+    const signed = await store.auth.signedLots(chunk.map((c) => c.lotId));
+    let pending: Judged[] = [];
+    for (const { lotId, facts, stamp } of chunk) {
+      sum.lots++;
+      const rules = resolveRuleSet(deps.config.readiness, facts.material ?? { materialId: facts.lot.materialId });
+      const judged: Judged = { lotId, facts, stamp, readiness: computeReadiness(facts, rules, now), dueAt: nextClockInstant(facts, rules, now), invalidated: 0, signed: signed.has(lotId) };
+      if (!judged.signed) {
+        pending.push(judged);
+        continue;
+      }
+      sum.changed += await record(deps, pending, now, actor, cause, rulesHash);
+      pending = [];
+      // New facts from a file: a signature over the old facts no longer holds (Part 11, pipeline/sign);
+      // ERP then hears of it even when the readiness state stays the same.
+      if (cause.submissionId != null) judged.invalidated = await invalidateChangedSignatures(store, lotId, cause.submissionId, actor);
+      sum.changed += await record(deps, [judged], now, actor, cause, rulesHash);
+    }
+    sum.changed += await record(deps, pending, now, actor, cause, rulesHash);
+  }
+  return sum;
+}
+
+/** Saves the judged lots' readiness; for each that changed (or lost a signature), its audit event and messages. Returns how many changed. */
+async function record(deps: RecomputeDeps, judged: readonly Judged[], now: Date, actor: string, cause: RecomputeCause, rulesHash: string): Promise<number> {
+  if (!judged.length) return 0;
+  const { store } = deps;
+  const at = now.toISOString();
+  const saved = await store.readiness.saveReadinessMany(judged.map((j) => ({ lotId: j.lotId, readiness: j.readiness, at, clock: { dueAt: j.dueAt, rulesHash }, stamp: j.stamp })));
+  const audits: AuditInput[] = [];
+  const messages: OutboxMessage[] = [];
+  let changed = 0;
+  for (const [k, j] of judged.entries()) {
+    const res = saved[k];
+    if (!res.changed && !j.invalidated) continue;
+    const { lot } = j.facts;
+    const readiness = j.readiness;
+    if (res.changed) {
+      changed++;
+      audits.push({
         actor,
         action: 'lot.readiness_changed',
         subject: `lot:${lot.materialId}/${lot.lotNumber}`,
@@ -76,19 +121,22 @@ export async function recomputeReadiness(deps: RecomputeDeps, lotIds: Iterable<n
           reasons: readiness.reasons.map((r) => r.code),
         },
       });
-    const held = outboundHeld(deps.partners, cause, lot.vendor);
+    }
+    const state = outboundHeld(deps.partners, cause, lot.vendor) ? 'held' : 'pending';
     const submissionId = cause.submissionId ?? null;
-    const vendorBatch = facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
-    const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, await lotSignaturesPayload(store, lotId));
+    const vendorBatch = j.facts.identifiers.find((i) => i.scheme === 'cmo_batch' || i.scheme === 'vendor_batch')?.value;
+    const msg = lotReadinessMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at, j.signed ? await lotSignaturesPayload(store, j.lotId) : []);
     // The id is computed on the rendered payload; the outbox stores reasons as code + params
     // and renders them back when the message is read or sent (store/areas/outbox.ts).
-    await store.outbox.enqueueOutbox({ ...msg, payload: compactPayload(msg.payload, readiness), state: held ? 'held' : 'pending', submissionId });
+    messages.push({ ...msg, payload: compactPayload(msg.payload, readiness), state, submissionId });
     if (readiness.state === 'READY' && res.previous?.state !== 'READY') {
       const req = dispositionRequestMessage({ ...lot, vendor: lot.vendor ?? undefined, vendorBatch }, readiness, at);
-      await store.outbox.enqueueOutbox({ ...req, payload: compactPayload(req.payload, readiness), state: held ? 'held' : 'pending', submissionId });
+      messages.push({ ...req, payload: compactPayload(req.payload, readiness), state, submissionId });
     }
   }
-  return { lots, changed };
+  await store.audit.appendAuditMany(audits);
+  await store.outbox.enqueueOutboxMany(messages);
+  return changed;
 }
 
 /**
@@ -127,10 +175,12 @@ export async function enqueueDeviationUpdates(
 export async function staleLots(store: Store, readiness: LotgateConfig['readiness'], lotIds: readonly number[], now: Date): Promise<number[]> {
   const rulesHash = rulesHashOf(readiness);
   const out: number[] = [];
-  for await (const { lotId, facts, stamp } of withFacts(store, lotIds)) {
-    const rules = resolveRuleSet(readiness, facts.material ?? { materialId: facts.lot.materialId });
-    const dueAt = nextClockInstant(facts, rules, now);
-    if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessText(computeReadiness(facts, rules, now)).hash) out.push(lotId);
+  for await (const chunk of withFacts(store, lotIds)) {
+    for (const { lotId, facts, stamp } of chunk) {
+      const rules = resolveRuleSet(readiness, facts.material ?? { materialId: facts.lot.materialId });
+      const dueAt = nextClockInstant(facts, rules, now);
+      if (!stamp || stamp.dueAt !== dueAt || stamp.rulesHash !== rulesHash || stamp.hash !== readinessText(computeReadiness(facts, rules, now)).hash) out.push(lotId);
+    }
   }
   return out;
 }
@@ -149,23 +199,25 @@ function factRows(f: LotFacts): number {
   return f.testResults.length + f.stageEvents.length + f.documents.length + f.identifiers.length + 1;
 }
 
-async function* withFacts(store: Store, lotIds: Iterable<number>): AsyncGenerator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }> {
+/** The lots with their facts and stamps, a chunk at a time (FACTS_BATCH / FACTS_BATCH_ROWS). */
+async function* withFacts(store: Store, lotIds: Iterable<number>): AsyncGenerator<{ lotId: number; facts: LotFacts; stamp: ReadinessStamp | null }[]> {
   let chunk: number[] = [];
   let size = FACTS_BATCH;
-  const flush = async function* () {
+  const load = async () => {
     const all = await store.readiness.loadLotFactsBatch(chunk);
     const stamps = await store.readiness.readinessStamps(chunk);
     let rows = 0;
     for (const f of all) rows += factRows(f);
     size = Math.max(1, Math.min(FACTS_BATCH, Math.floor((FACTS_BATCH_ROWS * chunk.length) / Math.max(1, rows))));
-    for (let i = 0; i < chunk.length; i++) yield { lotId: chunk[i], facts: all[i], stamp: stamps.get(chunk[i]) ?? null };
+    const out = chunk.map((lotId, i) => ({ lotId, facts: all[i], stamp: stamps.get(lotId) ?? null }));
     chunk = [];
+    return out;
   };
   for (const id of lotIds) {
     chunk.push(id);
-    if (chunk.length >= size) yield* flush();
+    if (chunk.length >= size) yield await load();
   }
-  if (chunk.length) yield* flush();
+  if (chunk.length) yield await load();
 }
 
 /** Lots recomputed per transaction when draining dirty markers: bounds every lock hold. */

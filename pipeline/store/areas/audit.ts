@@ -82,6 +82,8 @@ export interface AuditHead {
 export interface AuditArea {
   /** Appends one event to the chain (in the caller's transaction, else in one of its own). */
   appendAudit(input: AuditInput): Promise<AuditHead>;
+  /** appendAudit of several events in this order, with one lock and a few multi-row inserts. */
+  appendAuditMany(inputs: readonly AuditInput[]): Promise<AuditHead[]>;
   /** The newest event's seq and hash; seq 0 and the genesis hash for an empty chain. */
   auditHead(): Promise<AuditHead>;
   /** The hash of the event with this seq, if the chain has one. */
@@ -108,7 +110,8 @@ const HEAD_SQL = 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1';
 
 export function auditArea(db: Db): AuditArea {
   return {
-    appendAudit: (input) => (db.inTransaction ? appendIn(db, input) : db.transaction((tx) => appendIn(tx, input))),
+    appendAudit: async (input) => (await appendAuditMany(db, [input]))[0],
+    appendAuditMany: (inputs) => appendAuditMany(db, inputs),
 
     async auditHead() {
       return (await db.get<AuditHead>(HEAD_SQL)) ?? { seq: 0, hash: GENESIS_HASH };
@@ -145,30 +148,40 @@ export function auditArea(db: Db): AuditArea {
   };
 }
 
-/** appendAudit inside a transaction: lock the chain, read the head, insert head + 1. */
-async function appendIn(tx: Db, input: AuditInput): Promise<AuditHead> {
+/** Events per INSERT (8 parameters each). */
+const APPEND_CHUNK = 200;
+
+function appendAuditMany(db: Db, inputs: readonly AuditInput[]): Promise<AuditHead[]> {
+  if (!inputs.length) return Promise.resolve([]);
+  return db.inTransaction ? appendIn(db, inputs) : db.transaction((tx) => appendIn(tx, inputs));
+}
+
+/** appendAuditMany inside a transaction: lock the chain, read the head, insert head + 1 … head + n. */
+async function appendIn(tx: Db, inputs: readonly AuditInput[]): Promise<AuditHead[]> {
   // SQLite: the transaction's BEGIN IMMEDIATE already holds the file's write lock. PostgreSQL:
   // READ COMMITTED lets two transactions read the same head, so they queue on this lock first.
   if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(?)', [AUDIT_CHAIN_LOCK]);
   const last = await tx.get<AuditHead>(HEAD_SQL);
-  const seq = (last?.seq ?? 0) + 1;
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  const at = input.at ? isoInstant(input.at) : tx.now();
-  // Hash what will be read back (the canonical text), not the caller's object (which may hold Dates, undefined, …).
-  const detailsText = canonicalJson(input.details ?? null);
-  const subject = input.subject ?? null;
-  const hash = auditHashOfText(prevHash, { seq, at, actor: input.actor, action: input.action, subject, detailsText });
-  await tx.run('INSERT INTO audit_events (seq, at, actor, "action", subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-    seq,
-    at,
-    input.actor,
-    input.action,
-    subject,
-    detailsText,
-    prevHash,
-    hash,
-  ]);
-  return { seq, hash };
+  let seq = last?.seq ?? 0;
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows: unknown[][] = [];
+  const heads: AuditHead[] = [];
+  for (const input of inputs) {
+    seq++;
+    const at = input.at ? isoInstant(input.at) : tx.now();
+    // Hash what will be read back (the canonical text), not the caller's object (which may hold Dates, undefined, …).
+    const detailsText = canonicalJson(input.details ?? null);
+    const subject = input.subject ?? null;
+    const hash = auditHashOfText(prevHash, { seq, at, actor: input.actor, action: input.action, subject, detailsText });
+    rows.push([seq, at, input.actor, input.action, subject, detailsText, prevHash, hash]);
+    heads.push({ seq, hash });
+    prevHash = hash;
+  }
+  for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
+    const part = rows.slice(i, i + APPEND_CHUNK);
+    await tx.run(`INSERT INTO audit_events (seq, at, actor, "action", subject, details, prev_hash, hash) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, part.flat());
+  }
+  return heads;
 }
 
 /**

@@ -90,6 +90,8 @@ export interface AuthArea {
   listLotSignatures(lotId: number): Promise<SignatureRow[]>;
   listAllSignatures(): Promise<SignatureRow[]>;
   listValidLotSignatures(lotId: number): Promise<SignatureRow[]>;
+  /** Which of these lots have any signature (valid or invalidated). */
+  signedLots(lotIds: readonly number[]): Promise<Set<number>>;
   /** True when this call invalidated it (false: unknown or invalidated already). */
   invalidateSignature(id: number, submissionId: number | null, reason: string): Promise<boolean>;
   insertChallenge(c: { id: string; principalId: number; subject: string; recordHash: string; decision: string; meaning: string; expiresAt: string }): Promise<void>;
@@ -304,7 +306,7 @@ function tokensPart(db: Db): Pick<AuthArea, 'insertServiceToken' | 'getServiceTo
   };
 }
 
-function signaturesPart(db: Db): Pick<AuthArea, 'insertSignature' | 'listLotSignatures' | 'listAllSignatures' | 'listValidLotSignatures' | 'invalidateSignature'> {
+function signaturesPart(db: Db): Pick<AuthArea, 'insertSignature' | 'listLotSignatures' | 'listAllSignatures' | 'listValidLotSignatures' | 'signedLots' | 'invalidateSignature'> {
   return {
     async insertSignature(s) {
       const r = await db.run(
@@ -325,6 +327,15 @@ function signaturesPart(db: Db): Pick<AuthArea, 'insertSignature' | 'listLotSign
 
     async listValidLotSignatures(lotId) {
       return (await db.all<SignatureDb>('SELECT * FROM signatures WHERE lot_id = ? AND invalidated_at IS NULL ORDER BY id', [lotId])).map(toSignature);
+    },
+
+    async signedLots(lotIds) {
+      const out = new Set<number>();
+      for (let i = 0; i < lotIds.length; i += 500) {
+        const part = lotIds.slice(i, i + 500);
+        for (const r of await db.all<{ lot_id: number }>(`SELECT DISTINCT lot_id FROM signatures WHERE lot_id IN (${marks(part)})`, part)) out.add(Number(r.lot_id));
+      }
+      return out;
     },
 
     async invalidateSignature(id, submissionId, reason) {

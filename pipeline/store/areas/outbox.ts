@@ -88,6 +88,8 @@ export interface ListOutboxOptions {
 export interface OutboxArea {
   /** Stores the message once per id (the idempotency key). True when newly stored. */
   enqueueOutbox(msg: OutboxMessage): Promise<boolean>;
+  /** enqueueOutbox of several messages, in a few multi-row statements; per message, whether it is new. */
+  enqueueOutboxMany(msgs: readonly OutboxMessage[]): Promise<boolean[]>;
   getOutbox(id: string): Promise<OutboxRow | undefined>;
   /** Oldest first. */
   listOutbox(opts?: ListOutboxOptions): Promise<OutboxRow[]>;
@@ -127,7 +129,8 @@ const CHUNK = 500;
 
 export function outboxArea(db: Db): OutboxArea {
   return {
-    enqueueOutbox: (msg) => enqueueOutbox(db, msg),
+    enqueueOutbox: async (msg) => (await enqueueOutboxMany(db, [msg]))[0],
+    enqueueOutboxMany: (msgs) => enqueueOutboxMany(db, msgs),
     getOutbox: (id) => getOutbox(db, id),
     listOutbox: (opts) => listOutbox(db, opts),
     countOutbox: () => countOutbox(db),
@@ -155,16 +158,27 @@ export function outboxArea(db: Db): OutboxArea {
 
 // ------------------------------------------------------------------ messages
 
-async function enqueueOutbox(db: Db, msg: OutboxMessage): Promise<boolean> {
+/** Messages per INSERT: 10 parameters each, well under both dialects' limits. */
+const ENQUEUE_CHUNK = 200;
+
+async function enqueueOutboxMany(db: Db, msgs: readonly OutboxMessage[]): Promise<boolean[]> {
   const now = db.now();
-  const state = msg.state ?? 'pending';
-  const r = await db.run(
-    `INSERT INTO outbox (id, topic, target, "key", payload, state, attempts, next_attempt_at, created_at, submission_id)
-     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
-     ON CONFLICT (id) DO NOTHING`,
-    [msg.id, msg.topic, msg.target ?? null, msg.key, JSON.stringify(msg.payload ?? null), state, state === 'pending' ? now : null, now, msg.submissionId ?? null],
-  );
-  return r.changes === 1;
+  const added = new Set<string>();
+  for (let i = 0; i < msgs.length; i += ENQUEUE_CHUNK) {
+    const part = msgs.slice(i, i + ENQUEUE_CHUNK);
+    const r = await db.run(
+      `INSERT INTO outbox (id, topic, target, "key", payload, state, attempts, next_attempt_at, created_at, submission_id)
+       VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)').join(', ')}
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      part.flatMap((msg) => {
+        const state = msg.state ?? 'pending';
+        return [msg.id, msg.topic, msg.target ?? null, msg.key, JSON.stringify(msg.payload ?? null), state, state === 'pending' ? now : null, now, msg.submissionId ?? null];
+      }),
+    );
+    for (const row of r.rows) added.add(String(row.id));
+  }
+  // The same id twice in one call: only the first is new.
+  return msgs.map((m) => added.delete(m.id));
 }
 
 async function getOutbox(db: Db, id: string): Promise<OutboxRow | undefined> {

@@ -76,6 +76,8 @@ export interface ReadinessArea {
   getReadiness(lotId: number): Promise<StoredReadiness | null>;
   /** Stores the readiness unless identical; `changed` when state, late or the reason codes differ. */
   saveReadiness(lotId: number, r: Readiness, at: string, clock?: ReadinessClock, stamp?: ReadinessStamp | null): Promise<{ changed: boolean; previous: Readiness | null }>;
+  /** saveReadiness of several lots (each once) in a few statements; results in the same order. */
+  saveReadinessMany(items: readonly ReadinessSave[]): Promise<{ changed: boolean; previous: Readiness | null }[]>;
   /** The stored stamps of a batch of lots; a lot without readiness is absent. */
   readinessStamps(lotIds: readonly number[]): Promise<Map<number, ReadinessStamp>>;
 
@@ -104,7 +106,8 @@ export function readinessArea(db: Db): ReadinessArea {
     loadLotFacts: async (lotId) => (await loadLotFactsBatch(db, [lotId]))[0],
     loadLotFactsBatch: (lotIds) => loadLotFactsBatch(db, lotIds),
     getReadiness: (lotId) => getReadiness(db, lotId),
-    saveReadiness: (lotId, r, at, clock, stamp) => saveReadiness(db, lotId, r, at, clock, stamp),
+    saveReadiness: async (lotId, r, at, clock, stamp) => (await saveReadinessMany(db, [{ lotId, readiness: r, at, clock, stamp }]))[0],
+    saveReadinessMany: (items) => saveReadinessMany(db, items),
     readinessStamps: (lotIds) => readinessStamps(db, lotIds),
     ...dirtyMarkers(db),
     listOpenLotIds: () => ids(`SELECT l.id FROM lots l WHERE ${OPEN_LOT} ORDER BY l.id`),
@@ -120,15 +123,38 @@ export function readinessArea(db: Db): ReadinessArea {
   };
 }
 
-async function getReadiness(db: Db, lotId: number): Promise<StoredReadiness | null> {
-  const r = await db.get<ReadinessDbRow>(
-    'SELECT r.state, r.late, r.readiness, r.computed_at, l.lot_number, l.material_id FROM lot_readiness r JOIN lots l ON l.id = r.lot_id WHERE r.lot_id = ?',
-    [lotId],
-  );
-  if (!r) return null;
+/** One lot's readiness to save: saveReadiness's arguments. */
+export interface ReadinessSave {
+  lotId: number;
+  readiness: Readiness;
+  at: string;
+  clock?: ReadinessClock;
+  /** The stored stamp as read before computing (null: none stored); undefined: read it here. */
+  stamp?: ReadinessStamp | null;
+}
+
+type Saved = { changed: boolean; previous: Readiness | null };
+
+/** What readers get back from a stored row. */
+function storedOf(r: ReadinessDbRow): StoredReadiness {
   const stored = parseJson<Readiness | null>(r.readiness, null);
   if (!stored) return { state: r.state as Readiness['state'], late: bool(r.late), reasons: [], computedAt: r.computed_at };
   return { ...expandReadiness(stored, { lotNumber: r.lot_number, materialId: r.material_id }), computedAt: r.computed_at };
+}
+
+const STORED_SQL = 'SELECT r.lot_id, r.state, r.late, r.readiness, r.computed_at, l.lot_number, l.material_id FROM lot_readiness r JOIN lots l ON l.id = r.lot_id';
+
+async function getReadiness(db: Db, lotId: number): Promise<StoredReadiness | null> {
+  const r = await db.get<ReadinessDbRow>(`${STORED_SQL} WHERE r.lot_id = ?`, [lotId]);
+  return r ? storedOf(r) : null;
+}
+
+async function storedReadiness(db: Db, lotIds: readonly number[]): Promise<Map<number, { row: ReadinessDbRow; read: StoredReadiness }>> {
+  const out = new Map<number, { row: ReadinessDbRow; read: StoredReadiness }>();
+  for (const part of chunks(lotIds)) {
+    for (const row of await db.all<ReadinessDbRow & { lot_id: number }>(`${STORED_SQL} WHERE r.lot_id IN (${marks(part)})`, part)) out.set(Number(row.lot_id), { row, read: storedOf(row) });
+  }
+  return out;
 }
 
 async function readinessStamps(db: Db, lotIds: readonly number[]): Promise<Map<number, ReadinessStamp>> {
@@ -143,64 +169,80 @@ async function readinessStamps(db: Db, lotIds: readonly number[]): Promise<Map<n
   return out;
 }
 
+/** Rows per upsert (8 parameters each). */
+const UPSERT_CHUNK = 200;
+
 /**
  * An identical readiness (same digest) is not written again (a sweep over 100k unchanged lots
- * writes nothing), only its
- * clock when that moved; otherwise the row is upserted in one transaction (the caller's, else its
- * own) with `changed` decided against the stored readiness as readers see it.
+ * writes nothing), only its clock when that moved; otherwise the rows are upserted in one
+ * transaction (the caller's, else its own) with `changed` decided against the stored readiness
+ * as readers see it. Reads and writes go by IN lists and multi-row statements, so a batch of lots
+ * costs a few statements, not a few per lot.
  */
-async function saveReadiness(
-  db: Db,
-  lotId: number,
-  r: Readiness,
-  at: string,
-  clock?: ReadinessClock,
-  stamp?: ReadinessStamp | null,
-): Promise<{ changed: boolean; previous: Readiness | null }> {
-  const { text, hash } = readinessText(r);
-  const stored = stamp !== undefined ? stamp : (await readinessStamps(db, [lotId])).get(lotId) ?? null;
-  const sameClock = (s: ReadinessStamp) => !clock || (s.dueAt === clock.dueAt && s.rulesHash === clock.rulesHash);
-  if (stored && stored.hash === hash) {
-    if (!sameClock(stored)) await db.run('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?', [clock!.dueAt, clock!.rulesHash, lotId]);
-    return { changed: false, previous: r };
-  }
-  const write = (tx: Db) => writeReadiness(tx, lotId, r, at, { text, hash }, stored, clock);
-  return db.inTransaction ? write(db) : db.transaction(write);
-}
-
-async function writeReadiness(
-  tx: Db,
-  lotId: number,
-  r: Readiness,
-  at: string,
-  { text, hash }: { text: string; hash: string },
-  stored: ReadinessStamp | null,
-  clock?: ReadinessClock,
-): Promise<{ changed: boolean; previous: Readiness | null }> {
-  // No digest yet (a row stored before the digest existed): the same document only gets its digest.
-  if (stored && stored.hash === null) {
-    const doc = await tx.get<{ readiness: string }>('SELECT readiness FROM lot_readiness WHERE lot_id = ?', [lotId]);
-    if (doc?.readiness === text) {
-      await tx.run('UPDATE lot_readiness SET readiness_hash = ?, clock_due_at = ?, rules_hash = ? WHERE lot_id = ?', [hash, clock?.dueAt ?? stored.dueAt, clock?.rulesHash ?? stored.rulesHash, lotId]);
-      return { changed: false, previous: r };
+async function saveReadinessMany(db: Db, items: readonly ReadinessSave[]): Promise<Saved[]> {
+  if (!items.length) return [];
+  const run = async (tx: Db): Promise<Saved[]> => {
+    const unknown = items.filter((i) => i.stamp === undefined).map((i) => i.lotId);
+    const read = unknown.length ? await readinessStamps(tx, unknown) : new Map<number, ReadinessStamp>();
+    const texts = items.map((i) => readinessText(i.readiness));
+    const stampOf = (i: ReadinessSave): ReadinessStamp | null => (i.stamp !== undefined ? i.stamp : read.get(i.lotId) ?? null);
+    const out: (Saved | undefined)[] = items.map(() => undefined);
+    const sameClock = (s: ReadinessStamp, clock?: ReadinessClock) => !clock || (s.dueAt === clock.dueAt && s.rulesHash === clock.rulesHash);
+    // 1. The same document: at most its clock moves.
+    items.forEach((i, k) => {
+      const stored = stampOf(i);
+      if (stored && stored.hash === texts[k].hash) out[k] = { changed: false, previous: i.readiness };
+    });
+    for (const [k, i] of items.entries()) {
+      const stored = stampOf(i);
+      if (out[k] && stored && !sameClock(stored, i.clock)) await tx.run('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?', [i.clock!.dueAt, i.clock!.rulesHash, i.lotId]);
     }
-  }
-  const prevStored = stored ? await getReadiness(tx, lotId) : null;
-  let previous: Readiness | null = null;
-  if (prevStored) {
-    const { computedAt: _computedAt, ...rest } = prevStored;
-    previous = rest;
-  }
-  const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
-  // Only the stored form differs (rendered messages of an old row): readers see the same
-  // readiness, so it keeps the time it was computed at.
-  const sameAsRead = !changed && previous !== null && JSON.stringify(previous) === JSON.stringify(asRead(r));
-  await tx.run(
-    `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash, readiness_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness,
-       computed_at = CASE WHEN ? = 1 THEN lot_readiness.computed_at ELSE excluded.computed_at END,
-       clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash, readiness_hash = excluded.readiness_hash`,
-    [lotId, r.state, r.late ? 1 : 0, text, at, clock?.dueAt ?? null, clock?.rulesHash ?? null, hash, sameAsRead ? 1 : 0],
-  );
-  return { changed, previous };
+    // 2. Otherwise compared with what readers see now, then upserted.
+    const writing = items.map((i, k) => k).filter((k) => !out[k]);
+    const prior = await storedReadiness(
+      tx,
+      writing.filter((k) => stampOf(items[k]) !== null).map((k) => items[k].lotId),
+    );
+    const rows: unknown[][] = [];
+    for (const k of writing) {
+      const i = items[k];
+      const { text, hash } = texts[k];
+      const stored = stampOf(i);
+      const before = prior.get(i.lotId);
+      // No digest yet (a row stored before the digest existed): the same document only gets its digest.
+      if (stored && stored.hash === null && before?.row.readiness === text) {
+        await tx.run('UPDATE lot_readiness SET readiness_hash = ?, clock_due_at = ?, rules_hash = ? WHERE lot_id = ?', [hash, i.clock?.dueAt ?? stored.dueAt, i.clock?.rulesHash ?? stored.rulesHash, i.lotId]);
+        out[k] = { changed: false, previous: i.readiness };
+        continue;
+      }
+      let previous: Readiness | null = null;
+      if (before) {
+        const { computedAt: _computedAt, ...rest } = before.read;
+        previous = rest;
+      }
+      const r = i.readiness;
+      const changed = !previous || previous.state !== r.state || previous.late !== r.late || reasonKey(previous) !== reasonKey(r);
+      // Only the stored form differs (rendered messages of an old row): readers see the same
+      // readiness, so it keeps the time it was computed at.
+      const sameAsRead = !changed && previous !== null && JSON.stringify(previous) === JSON.stringify(asRead(r));
+      rows.push([i.lotId, r.state, r.late ? 1 : 0, text, i.at, i.clock?.dueAt ?? null, i.clock?.rulesHash ?? null, hash, sameAsRead]);
+      out[k] = { changed, previous };
+    }
+    // Rows whose readers see the same readiness keep their computed_at: a statement of their own.
+    for (const keep of [false, true]) {
+      const these = rows.filter((r) => r[8] === keep).map((r) => r.slice(0, 8));
+      for (let c = 0; c < these.length; c += UPSERT_CHUNK) {
+        const part = these.slice(c, c + UPSERT_CHUNK);
+        await tx.run(
+          `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash, readiness_hash)
+           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+           ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness,${keep ? '' : ' computed_at = excluded.computed_at,'}
+             clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash, readiness_hash = excluded.readiness_hash`,
+          part.flat(),
+        );
+      }
+    }
+    return out as Saved[];
+  };
+  return db.inTransaction ? run(db) : db.transaction(run);
 }
