@@ -90,9 +90,13 @@ async function readStored(tx: Db, keys: readonly TestKey[]): Promise<Map<string,
   if (tx.dialect === 'postgres') {
     await tx.exec(`CREATE TEMP TABLE ${table} (lot_id BIGINT, test_code TEXT COLLATE "C", k_sample TEXT COLLATE "C", k_tested TEXT COLLATE "C", k_rep TEXT COLLATE "C") ON COMMIT DROP`);
     await copyRows(pgClientOf(tx), table, KEY_TABLE_COLUMNS, keys.map(keyRow));
-    await tx.exec(`ANALYZE ${table}`);
     // Locked in key order, as the merge writes: two bulk writers cannot deadlock on each other.
-    rows = await tx.all(`SELECT t.* FROM ${table} k JOIN test_results t ON ${JOIN_KEYS} ORDER BY k.lot_id, k.test_code, k.k_sample, k.k_tested, k.k_rep FOR UPDATE OF t`);
+    // One index probe per key (LATERAL): a plain join is planned as a hash or merge join over the
+    // whole of test_results, a cost that grows with the table, batch after batch.
+    rows = await tx.all(
+      `SELECT t.* FROM (SELECT * FROM ${table} ORDER BY lot_id, test_code, k_sample, k_tested, k_rep) k
+       CROSS JOIN LATERAL (SELECT * FROM test_results t WHERE ${JOIN_KEYS} FOR UPDATE) t`,
+    );
   } else {
     // Key columns without a type: a TEXT column's affinity would keep SQLite from matching
     // coalesce(t.sample_id, '') = k.k_sample to the index expression (it then searches on lot and test only).
@@ -135,7 +139,9 @@ async function mergePg(tx: Db, finals: readonly Final[]): Promise<Record<string,
     [...ROW_COLUMNS, 'expected_id'],
     finals.map((f) => [...finalRow(f), f.state.id]),
   );
-  await tx.exec(`CREATE UNIQUE INDEX ON ${table} (${KEY_EXPRS}); ANALYZE ${table}`);
+  // The index serves the WHERE below, which runs on conflicts only: keys read as stored, or (rare)
+  // inserted by another writer since. A batch of new keys does without it.
+  if (finals.some((f) => f.state.id !== null)) await tx.exec(`CREATE UNIQUE INDEX ON ${table} (${KEY_EXPRS}); ANALYZE ${table}`);
   // The WHERE makes the update land only on the row that was read (and locked) and folded onto;
   // a row another writer inserted since is not touched, and its key is folded again.
   const r = await tx.run(
