@@ -12,10 +12,14 @@
 //
 // PostgreSQL: keys and final rows go to temporary tables by COPY (ON COMMIT DROP, inside the
 // caller's transaction); the stored rows are read FOR UPDATE; the merge is one
-// INSERT … SELECT … ORDER BY key ON CONFLICT (the index's expressions) DO UPDATE … WHERE the
+// INSERT … SELECT … ORDER BY first line ON CONFLICT (the index's expressions) DO UPDATE … WHERE the
 // conflicting row is the one that was read. A key that another transaction inserted after the
 // read is therefore left alone by the merge (not RETURNed) and folded again on the row it finds
-// — as the row-by-row path, which would have seen that row, would have done.
+// — as the row-by-row path, which would have seen that row, would have done. New keys are
+// inserted in the order of their first row, so ids come out as row by row (and alike on both
+// dialects); the stored rows the merge updates were locked in key order by the read. Two writers
+// inserting the same new key at once is the one wait left; should they ever wait on each other,
+// PostgreSQL's deadlock detection fails one of them, whose file is then tried again whole.
 // SQLite: the same steps with multi-row statements in chunks; the write transaction holds the
 // file, so nothing can come between read and merge.
 
@@ -58,8 +62,12 @@ const RETURNING = 'RETURNING id, lot_id, test_code, sample_id, tested_at, replic
 const MAX_ROUNDS = 5;
 const SQLITE_CHUNK = 500;
 
-let tempSeq = 0;
-const tempName = (what: string): string => `lg_tr_${what}_${process.pid}_${++tempSeq}`;
+/**
+ * The temporary tables of one call: created and dropped inside it, in its transaction (a failure
+ * rolls their creation back), so one name each serves every call on a connection, and the
+ * statements that name them are the same texts call after call (prepared once).
+ */
+const tempName = (what: 'keys' | 'finals'): string => `lg_tr_${what}`;
 
 const keyRow = (k: TestKey): CopyValue[] => [k.lotId, k.testCode, k.sampleId ?? '', k.testedAt ?? '', k.replicate ?? ''];
 
@@ -90,7 +98,7 @@ async function readStored(tx: Db, keys: readonly TestKey[]): Promise<Map<string,
   if (tx.dialect === 'postgres') {
     await tx.exec(`CREATE TEMP TABLE ${table} (lot_id BIGINT, test_code TEXT COLLATE "C", k_sample TEXT COLLATE "C", k_tested TEXT COLLATE "C", k_rep TEXT COLLATE "C") ON COMMIT DROP`);
     await copyRows(pgClientOf(tx), table, KEY_TABLE_COLUMNS, keys.map(keyRow));
-    // Locked in key order, as the merge writes: two bulk writers cannot deadlock on each other.
+    // Locked in key order: two bulk writers updating the same stored rows cannot deadlock on each other.
     // One index probe per key (LATERAL): a plain join is planned as a hash or merge join over the
     // whole of test_results, a cost that grows with the table, batch after batch.
     rows = await tx.all(
@@ -131,13 +139,13 @@ async function mergePg(tx: Db, finals: readonly Final[]): Promise<Record<string,
   const valueCols = TEST_VALUE_COLUMNS.map((c) => (c === 'result_value' || c === 'spec_low' || c === 'spec_high' ? real(c) : text(c)));
   await tx.exec(
     `CREATE TEMP TABLE ${table} (lot_id BIGINT, ${['sample_id', 'test_code', 'tested_at', 'replicate'].map(text).join(', ')}, ${valueCols.join(', ')},
-       recorded_at TEXT COLLATE "C", submission_id BIGINT, line BIGINT, mapping_hash TEXT COLLATE "C", partner TEXT COLLATE "C", expected_id BIGINT) ON COMMIT DROP`,
+       recorded_at TEXT COLLATE "C", submission_id BIGINT, line BIGINT, mapping_hash TEXT COLLATE "C", partner TEXT COLLATE "C", expected_id BIGINT, ord BIGINT) ON COMMIT DROP`,
   );
   await copyRows(
     pgClientOf(tx),
     table,
-    [...ROW_COLUMNS, 'expected_id'],
-    finals.map((f) => [...finalRow(f), f.state.id]),
+    [...ROW_COLUMNS, 'expected_id', 'ord'],
+    finals.map((f, i) => [...finalRow(f), f.state.id, i]),
   );
   // The index serves the WHERE below, which runs on conflicts only: keys read as stored, or (rare)
   // inserted by another writer since. A batch of new keys does without it.
@@ -146,7 +154,7 @@ async function mergePg(tx: Db, finals: readonly Final[]): Promise<Record<string,
   // a row another writer inserted since is not touched, and its key is folded again.
   const r = await tx.run(
     `INSERT INTO test_results (${ROW_COLUMNS.join(', ')})
-     SELECT ${ROW_COLUMNS.join(', ')} FROM ${table} ORDER BY ${KEY_EXPRS}
+     SELECT ${ROW_COLUMNS.join(', ')} FROM ${table} ORDER BY ord
      ON CONFLICT (${KEY_EXPRS}) DO UPDATE SET ${UPDATE_SET}
      WHERE test_results.id = (SELECT f.expected_id FROM ${table} f
                               WHERE f.lot_id = excluded.lot_id AND f.test_code = excluded.test_code AND coalesce(f.sample_id, '') = coalesce(excluded.sample_id, '')

@@ -28,6 +28,9 @@ function bind(params: readonly unknown[]): unknown[] {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Prepared statements kept per connection (least recently used dropped first). */
+const STATEMENT_CACHE = 500;
+
 class Conn {
   private readonly stmts = new Map<string, Database.Statement>();
   readonly mutex = new Mutex();
@@ -50,12 +53,20 @@ class Conn {
     }
   }
 
+  /**
+   * The prepared statement of this text, from a cache of the STATEMENT_CACHE most recently used:
+   * generated texts (multi-row VALUES of every length, IN lists) must not pile up for the life of
+   * the process.
+   */
   stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
-    if (!s) {
+    if (s) {
+      this.stmts.delete(sql);
+    } else {
       s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
+      if (this.stmts.size >= STATEMENT_CACHE) this.stmts.delete(this.stmts.keys().next().value!);
     }
+    this.stmts.set(sql, s);
     return s;
   }
 
