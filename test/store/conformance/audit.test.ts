@@ -113,6 +113,21 @@ describeStore('audit', (h) => {
     expect(await s.audit.verifyAudit()).toEqual({ ok: true, count: 4 });
   });
 
+  it('appendAuditMany writes the events one appendAudit each would write (more than one INSERT of them)', async () => {
+    const now = () => new Date('2026-03-01T10:00:00.000Z');
+    const events = Array.from({ length: 450 }, (_, i) => ev(i, i % 7 === 0 ? { at: '2026-03-02T00:00:00+02:00' } : {}));
+    const one = await h.fresh({ now });
+    await one.audit.appendAudit(ev(-1));
+    for (const e of events) await one.audit.appendAudit(e);
+    const many = await h.fresh({ now });
+    await many.audit.appendAudit(ev(-1));
+    const heads = await many.audit.appendAuditMany(events);
+    expect(heads.map((x) => x.seq)).toEqual(events.map((_, i) => i + 2));
+    expect(await many.audit.listAudit({ limit: 1000 })).toEqual(await one.audit.listAudit({ limit: 1000 }));
+    expect(await many.audit.verifyAudit()).toEqual({ ok: true, count: 451 });
+    expect(await many.audit.appendAuditMany([])).toEqual([]);
+  });
+
   it('an append in a rolled-back transaction leaves no gap; one in a committed transaction stays', async () => {
     const s = await h.fresh();
     await s.audit.appendAudit(ev(1));

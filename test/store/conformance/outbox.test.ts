@@ -61,6 +61,17 @@ describeStore('outbox area', (h) => {
     expect(await s.outbox.getOutbox('nope')).toBeUndefined();
   });
 
+  it('enqueueOutboxMany stores each id once, says which were new, and stores what enqueueOutbox would', async () => {
+    const s = await h.fresh({ now: clock });
+    expect(await s.outbox.enqueueOutbox(msg('old'))).toBe(true);
+    const batch = [...Array.from({ length: 250 }, (_, i) => msg(`m${i}`, { state: i % 2 ? 'held' : 'pending' })), msg('old'), msg('m3', { payload: { again: true } })];
+    const added = await s.outbox.enqueueOutboxMany(batch);
+    expect(added).toEqual([...Array.from({ length: 250 }, () => true), false, false]);
+    expect(await s.outbox.getOutbox('m3')).toMatchObject({ payload: { n: 'm3' }, state: 'held', nextAttemptAt: null, createdAt: T0 });
+    expect(await s.outbox.getOutbox('m4')).toMatchObject({ state: 'pending', nextAttemptAt: T0 });
+    expect(await s.outbox.countOutbox()).toMatchObject({ pending: 126, held: 125 });
+  });
+
   it('lists oldest first (id breaks ties), filters, limits and counts by state', async () => {
     let now = Date.parse(T0);
     const s = await h.fresh({ now: () => new Date(now) });
