@@ -171,6 +171,34 @@ describeStore('readiness', (h) => {
     }
   });
 
+  it('saveReadinessMany gives each lot what saveReadiness one at a time gives: new, identical, moved clock, changed', async () => {
+    const run = async (many: boolean) => {
+      const s = await seeded(h);
+      const r = computeReadiness(await s.readiness.loadLotFacts(1), RULES, NOW);
+      const ready: Readiness = { state: 'READY', reasons: [], late: false };
+      // Lots 1 and 2 stored first; then 1 unchanged (clock moved), 2 changed, 3 new.
+      await s.readiness.saveReadiness(1, r, T, { dueAt: null, rulesHash: 'h1' });
+      await s.readiness.saveReadiness(2, r, T, { dueAt: null, rulesHash: 'h1' });
+      const later = '2026-02-01T00:00:00.000Z';
+      const items = [
+        { lotId: 1, readiness: r, at: later, clock: { dueAt: '2026-09-01T00:00:00.000Z', rulesHash: 'h1' } },
+        { lotId: 2, readiness: ready, at: later, clock: { dueAt: null, rulesHash: 'h1' } },
+        { lotId: 3, readiness: ready, at: later },
+      ];
+      const results = many
+        ? await s.transaction((tx) => tx.readiness.saveReadinessMany(items))
+        : await s.transaction(async (tx) => {
+            const out = [];
+            for (const i of items) out.push(await tx.readiness.saveReadiness(i.lotId, i.readiness, i.at, i.clock));
+            return out;
+          });
+      return { results, stored: await Promise.all([1, 2, 3].map((id) => s.readiness.getReadiness(id))), stamps: [...(await s.readiness.readinessStamps([1, 2, 3])).entries()] };
+    };
+    const one = await run(false);
+    expect(one.results.map((x) => x.changed)).toEqual([false, true, true]);
+    expect(await run(true)).toEqual(one);
+  });
+
   it('selects the lots the sweep recomputes: clock due, other rules, never computed; open lots only', async () => {
     const s = await h.fresh();
     await lots(s.db, [1, 2, 3, 4, 5, 6, 7, 8]);
