@@ -362,7 +362,8 @@ async function applySpool(deps: IngestDeps, sub: SubmissionRow, ctx: ApplyContex
         const applyStarted = performance.now();
         const writerCpuAtStart = threadCpuMs();
         for (const batch of batchesOf(mapped.units(), APPLY_BATCH_RECORDS)) {
-          heap.check();
+          // Once per batch (not every 256 calls, as per row): a batch is 2,000 records.
+          heap.now();
           // The batch's records applied in line order, runs of test results together (areas/apply.ts applyRecords).
           const results = await tx.apply.applyRecords(
             partner,

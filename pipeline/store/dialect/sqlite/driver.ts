@@ -30,6 +30,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Prepared statements kept per connection (least recently used dropped first). */
 const STATEMENT_CACHE = 500;
+/**
+ * Texts longer than this are generated (multi-row VALUES, IN lists of hundreds) and come in many
+ * lengths: prepared for each use, never kept — a kept one holds its program (up to a megabyte
+ * for 500 rows of 21 values) for as long as it stays in the cache.
+ */
+const CACHED_TEXT_MAX = 4_096;
 
 class Conn {
   private readonly stmts = new Map<string, Database.Statement>();
@@ -54,11 +60,11 @@ class Conn {
   }
 
   /**
-   * The prepared statement of this text, from a cache of the STATEMENT_CACHE most recently used:
-   * generated texts (multi-row VALUES of every length, IN lists) must not pile up for the life of
-   * the process.
+   * The prepared statement of this text, from a cache of the STATEMENT_CACHE most recently used
+   * (long generated texts are not kept: CACHED_TEXT_MAX).
    */
   stmt(sql: string): Database.Statement {
+    if (sql.length > CACHED_TEXT_MAX) return this.db.prepare(sql);
     let s = this.stmts.get(sql);
     if (s) {
       this.stmts.delete(sql);
