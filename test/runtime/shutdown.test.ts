@@ -91,6 +91,9 @@ describe('graceful shutdown', () => {
     }, 'the released file to be applied', 120_000);
     expect(done).toMatchObject({ applied: ROWS, attempts: 2 });
     expect(await testsOfL1()).toBe(ROWS);
+    // The job ends after the commit (the touched lots' readiness, the acknowledgment): stopping
+    // before then, with this 200 ms grace, would rightly hand it back once more.
+    await until(async () => (await queues.counts('lab-a')).completed === 1, 'the job to complete', 120_000);
     again.proc.kill('SIGINT');
     expect((await again.exited).code).toBe(0);
     expect(await queues.counts('lab-a')).toMatchObject({ active: 0, waiting: 0, failed: 0 });
