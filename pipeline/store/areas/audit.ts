@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import type { Db } from '../db/db.js';
-import { marks } from '../db/db.js';
+import { chunks, marks, rowMarks } from '../db/db.js';
 import { scopeWhere, submissionScopeWhere, type Access, type SqlPart } from '../scope.js';
 import { isoInstant } from '../values.js';
 import type { AuditInput, AuditRow, AuditVerification, Instant } from '../types.js';
@@ -177,9 +177,8 @@ async function appendIn(tx: Db, inputs: readonly AuditInput[]): Promise<AuditHea
     heads.push({ seq, hash });
     prevHash = hash;
   }
-  for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
-    const part = rows.slice(i, i + APPEND_CHUNK);
-    await tx.run(`INSERT INTO audit_events (seq, at, actor, "action", subject, details, prev_hash, hash) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, part.flat());
+  for (const part of chunks(rows, APPEND_CHUNK)) {
+    await tx.run(`INSERT INTO audit_events (seq, at, actor, "action", subject, details, prev_hash, hash) VALUES ${rowMarks(part.length, 8)}`, part.flat());
   }
   return heads;
 }

@@ -8,7 +8,7 @@
 // several processes on several machines share the database. On PostgreSQL (READ COMMITTED) a
 // second UPDATE of the same row waits for the first and re-checks its WHERE on the new row.
 
-import { marks, type Db } from '../db/db.js';
+import { chunks, marks, rowMarks, type Db } from '../db/db.js';
 import {
   dimText,
   PRINCIPAL_COLUMNS,
@@ -103,14 +103,6 @@ export interface AuthArea {
   submissionShas(ids: number[]): Promise<Map<number, string>>;
 }
 
-/** Long IN lists are cut to stay under both dialects' parameter limits. */
-const CHUNK = 500;
-
-function chunks<T>(list: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
-  return out;
-}
 
 /** The id of the row an INSERT … RETURNING id wrote. */
 function insertedId(rows: Record<string, unknown>[]): number {
@@ -194,7 +186,7 @@ function bindingsPart(db: Db): Pick<AuthArea, 'addRoleBinding' | 'removeRoleBind
         const now = tx.now();
         for (const part of chunks(hashes)) {
           await tx.run(
-            `INSERT INTO recovery_codes (principal_id, code_hash, created_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`,
+            `INSERT INTO recovery_codes (principal_id, code_hash, created_at) VALUES ${rowMarks(part.length, 3)}`,
             part.flatMap((h) => [principalId, h, now]),
           );
         }
@@ -331,8 +323,7 @@ function signaturesPart(db: Db): Pick<AuthArea, 'insertSignature' | 'listLotSign
 
     async signedLots(lotIds) {
       const out = new Set<number>();
-      for (let i = 0; i < lotIds.length; i += 500) {
-        const part = lotIds.slice(i, i + 500);
+      for (const part of chunks(lotIds)) {
         for (const r of await db.all<{ lot_id: number }>(`SELECT DISTINCT lot_id FROM signatures WHERE lot_id IN (${marks(part)})`, part)) out.add(Number(r.lot_id));
       }
       return out;

@@ -23,7 +23,7 @@
 // SQLite: the same steps with multi-row statements in chunks; the write transaction holds the
 // file, so nothing can come between read and merge.
 
-import type { Db } from '../db/db.js';
+import { chunks, rowMarks, type Db } from '../db/db.js';
 import { pgClientOf } from '../dialect/postgres/driver.js';
 import { copyRows, type CopyValue } from '../dialect/postgres/copy.js';
 import type { Prov, TestResultInput, WriteResult } from '../types.js';
@@ -60,7 +60,6 @@ const UPDATE_SET = [...TEST_VALUE_COLUMNS, 'recorded_at', 'submission_id', 'line
 const RETURNING = 'RETURNING id, lot_id, test_code, sample_id, tested_at, replicate';
 /** A merge that loses a race this many times in a row is a bug, not bad luck. */
 const MAX_ROUNDS = 5;
-const SQLITE_CHUNK = 500;
 
 /**
  * The temporary tables of one call: created and dropped inside it, in its transaction (a failure
@@ -79,11 +78,6 @@ function finalRow(f: Final): CopyValue[] {
 const returnedKey = (r: Record<string, unknown>): string =>
   keyText({ lotId: Number(r.lot_id), testCode: r.test_code as string, sampleId: r.sample_id as string | null, testedAt: r.tested_at as string | null, replicate: r.replicate as string | null });
 
-function chunks<T>(list: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
 
 // ------------------------------------------------------------------ reading the stored rows
 
@@ -109,8 +103,8 @@ async function readStored(tx: Db, keys: readonly TestKey[]): Promise<Map<string,
     // Key columns without a type: a TEXT column's affinity would keep SQLite from matching
     // coalesce(t.sample_id, '') = k.k_sample to the index expression (it then searches on lot and test only).
     await tx.exec(`CREATE TEMP TABLE ${table} (lot_id INTEGER, test_code TEXT, k_sample, k_tested, k_rep)`);
-    for (const part of chunks(keys, SQLITE_CHUNK)) {
-      await tx.run(`INSERT INTO ${table} (${KEY_TABLE_COLUMNS.join(', ')}) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, part.flatMap(keyRow));
+    for (const part of chunks(keys)) {
+      await tx.run(`INSERT INTO ${table} (${KEY_TABLE_COLUMNS.join(', ')}) VALUES ${rowMarks(part.length, KEY_TABLE_COLUMNS.length)}`, part.flatMap(keyRow));
     }
     rows = await tx.all(`SELECT t.* FROM ${table} k JOIN test_results t ON ${JOIN_KEYS}`);
   }
@@ -128,7 +122,7 @@ async function writeFinals(tx: Db, finals: readonly Final[]): Promise<Map<string
   if (!finals.length) return written;
   const take = (rows: Record<string, unknown>[]) => rows.forEach((r) => written.set(returnedKey(r), Number(r.id)));
   if (tx.dialect === 'postgres') take(await mergePg(tx, finals));
-  else for (const part of chunks(finals, SQLITE_CHUNK)) take(await mergeSqliteChunk(tx, part));
+  else for (const part of chunks(finals)) take(await mergeSqliteChunk(tx, part));
   return written;
 }
 
@@ -166,9 +160,8 @@ async function mergePg(tx: Db, finals: readonly Final[]): Promise<Record<string,
 }
 
 async function mergeSqliteChunk(tx: Db, part: readonly Final[]): Promise<Record<string, unknown>[]> {
-  const marks = `(${ROW_COLUMNS.map(() => '?').join(', ')})`;
   const r = await tx.run(
-    `INSERT INTO test_results (${ROW_COLUMNS.join(', ')}) VALUES ${part.map(() => marks).join(', ')}
+    `INSERT INTO test_results (${ROW_COLUMNS.join(', ')}) VALUES ${rowMarks(part.length, ROW_COLUMNS.length)}
      ON CONFLICT (${KEY_EXPRS}) DO UPDATE SET ${UPDATE_SET}
      ${RETURNING}`,
     part.flatMap(finalRow),

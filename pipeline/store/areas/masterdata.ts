@@ -12,10 +12,10 @@
 
 import type { ErrorCode } from '../../codes.js';
 import type { IdRef, PartnerConfig, RowError } from '../../model/types.js';
-import type { Db } from '../db/db.js';
+import { chunks, rowMarks, type Db } from '../db/db.js';
 import { provArgs, toLot, type LotDbRow, type LotKeyDbRow, type PurchaseOrderDbRow } from '../rows.js';
 import { clean, dedupeIds, describeRef, ResolutionWrites, unique, type ResolveOptions, type ResolveResult } from './resolution.js';
-import { dbReads, getPurchaseOrder, LOT_KEY_COLUMNS, lotsWithNumber, plannedReceiptOf, type ResolutionReads } from './resolution-reads.js';
+import { dbReads, getPurchaseOrder, lotsWithNumber, plannedReceiptOf, type ResolutionReads } from './resolution-reads.js';
 import type { LotFields, LotRef, MaterialFields, Prov, PurchaseOrderFields } from '../types.js';
 import type { LotRow } from '../../model/types.js';
 
@@ -80,13 +80,13 @@ export function masterdataArea(db: Db): MasterDataArea {
     updateLotAttributes: (lotId, f, prov) => updateLotAttributes(db, lotId, f, prov),
     linkLotToPo: (lotId, poNumber, poItem) => linkLotToPo(db, lotId, poNumber, poItem),
     getLot: (lotId) => getLot(db, lotId),
-    getLotKey: (lotId) => getLotKey(db, lotId),
+    getLotKey: (lotId) => dbReads(db).getLotKey(lotId),
     getLotRow: async (lotId) => {
       const r = await getLot(db, lotId);
       return r && toLot(r);
     },
     lotsByNumber: (lotNumber, materialId) => lotsByNumber(db, lotNumber, materialId),
-    lotKeysByNumber: (lotNumber, materialId) => lotKeysByNumber(db, lotNumber, materialId),
+    lotKeysByNumber: (lotNumber, materialId) => dbReads(db).lotKeysByNumber(lotNumber, materialId),
     lotIdsByIdentifier: (ref, issuer) => dbReads(db).lotIdsByIdentifier(ref, issuer),
     findLotIdsByIdentifier: (value, opts) => findLotIdsByIdentifier(db, value, opts),
     addIdentifier: (lotId, ref, issuer, prov) => addIdentifier(db, lotId, ref, issuer, prov),
@@ -253,16 +253,8 @@ async function getLot(db: Db, lotId: number): Promise<LotDbRow | undefined> {
   return db.get<LotDbRow>('SELECT * FROM lots WHERE id = ?', [lotId]);
 }
 
-async function getLotKey(db: Db, lotId: number): Promise<LotKeyDbRow | undefined> {
-  return db.get<LotKeyDbRow>(`SELECT ${LOT_KEY_COLUMNS} FROM lots WHERE id = ?`, [lotId]);
-}
-
 async function lotsByNumber(db: Db, lotNumber: string, materialId?: string): Promise<LotDbRow[]> {
   return lotsWithNumber<LotDbRow>(db, '*', lotNumber, materialId);
-}
-
-async function lotKeysByNumber(db: Db, lotNumber: string, materialId?: string): Promise<LotKeyDbRow[]> {
-  return lotsWithNumber<LotKeyDbRow>(db, LOT_KEY_COLUMNS, lotNumber, materialId);
 }
 
 async function lotIdsForPoLine(db: Db, poNumber: string, poItem: string): Promise<number[]> {
@@ -327,8 +319,6 @@ export interface LearnedIdentifier {
   prov: Prov;
 }
 
-const IDENTIFIER_ROWS_CHUNK = 500;
-
 async function learnIdentifierRows(db: Db, rows: readonly LearnedIdentifier[], issuer: string): Promise<void> {
   // One row per identifier and lot, the first to teach it: a later one of the same submission
   // would not take the credit (not earlier), and PostgreSQL refuses to update a row twice in one
@@ -340,11 +330,10 @@ async function learnIdentifierRows(db: Db, rows: readonly LearnedIdentifier[], i
     return !seen.has(k) && !!seen.add(k);
   });
   const now = db.now();
-  for (let i = 0; i < firsts.length; i += IDENTIFIER_ROWS_CHUNK) {
-    const part = firsts.slice(i, i + IDENTIFIER_ROWS_CHUNK);
+  for (const part of chunks(firsts)) {
     await db.run(
       `INSERT INTO lot_identifiers (lot_id, scheme, value, issuer, created_at, submission_id, line, mapping_hash, partner)
-       VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       VALUES ${rowMarks(part.length, 9)}
        ON CONFLICT (scheme, value, issuer, lot_id) DO UPDATE SET
          submission_id = excluded.submission_id, line = excluded.line, mapping_hash = excluded.mapping_hash, partner = excluded.partner
        WHERE excluded.submission_id IS NOT NULL AND (lot_identifiers.submission_id IS NULL OR lot_identifiers.submission_id > excluded.submission_id)`,
@@ -502,7 +491,7 @@ export async function resolveIn(db: Db, reads: ResolutionReads, partner: Partner
         }
         if (opts.readOnly) throw new ResolutionWrites();
         const made = await upsertLot(db, po.material_id, lotNumber, { vendor: po.vendor, poNumber: po.po_number, poItem: po.po_item }, prov);
-        lot = (await getLotKey(db, made.lotId))!;
+        lot = (await dbReads(db).getLotKey(made.lotId))!;
         // made.created, not true: another connection may have created the same lot meanwhile.
         created = made.created;
       }

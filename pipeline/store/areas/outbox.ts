@@ -11,7 +11,7 @@
 
 import { expandPayload } from '../../readiness/render.js';
 import type { Db } from '../db/db.js';
-import { marks } from '../db/db.js';
+import { chunks, marks, rowMarks } from '../db/db.js';
 import { isoInstant } from '../values.js';
 import type { DeliveryRow, DeliveryState, Instant, OutboxHold, OutboxMessage, OutboxRow, OutboxState } from '../types.js';
 
@@ -164,15 +164,14 @@ const ENQUEUE_CHUNK = 200;
 async function enqueueOutboxMany(db: Db, msgs: readonly OutboxMessage[]): Promise<boolean[]> {
   const now = db.now();
   const added = new Set<string>();
-  for (let i = 0; i < msgs.length; i += ENQUEUE_CHUNK) {
-    const part = msgs.slice(i, i + ENQUEUE_CHUNK);
+  for (const part of chunks(msgs, ENQUEUE_CHUNK)) {
     const r = await db.run(
       `INSERT INTO outbox (id, topic, target, "key", payload, state, attempts, next_attempt_at, created_at, submission_id)
-       VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)').join(', ')}
+       VALUES ${rowMarks(part.length, 10)}
        ON CONFLICT (id) DO NOTHING RETURNING id`,
       part.flatMap((msg) => {
         const state = msg.state ?? 'pending';
-        return [msg.id, msg.topic, msg.target ?? null, msg.key, JSON.stringify(msg.payload ?? null), state, state === 'pending' ? now : null, now, msg.submissionId ?? null];
+        return [msg.id, msg.topic, msg.target ?? null, msg.key, JSON.stringify(msg.payload ?? null), state, 0, state === 'pending' ? now : null, now, msg.submissionId ?? null];
       }),
     );
     for (const row of r.rows) added.add(String(row.id));

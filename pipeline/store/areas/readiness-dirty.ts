@@ -16,8 +16,7 @@
 // markers. The reads take no row locks for the same reason.
 
 import type { Db } from '../db/db.js';
-import { marks } from '../db/db.js';
-import { chunks } from './readiness-facts.js';
+import { chunks, marks, rowMarks } from '../db/db.js';
 
 /** A lot marked for recompute, with the submission and partner that marked it last. */
 export interface DirtyLot {
@@ -62,7 +61,7 @@ export function dirtyMarkers(db: Db) {
       const at = db.now();
       for (const part of chunks(ids, ROWS_PER_STATEMENT)) {
         await db.run(
-          `INSERT INTO dirty_lots (lot_id, submission_id, partner, marked_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}
+          `INSERT INTO dirty_lots (lot_id, submission_id, partner, marked_at) VALUES ${rowMarks(part.length, 4)}
            ON CONFLICT (lot_id) DO UPDATE SET submission_id = excluded.submission_id, partner = excluded.partner, marked_at = excluded.marked_at`,
           part.flatMap((id) => [id, cause.submissionId ?? null, cause.partner ?? null, at]),
         );

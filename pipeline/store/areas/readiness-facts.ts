@@ -6,7 +6,7 @@
 
 import type { IdentifierRow, LotFacts } from '../../model/types.js';
 import type { Db } from '../db/db.js';
-import { marks } from '../db/db.js';
+import { chunks, marks } from '../db/db.js';
 import {
   toDeviation,
   toDisposition,
@@ -67,14 +67,6 @@ export const TEST_FACT_COLUMNS = [
   'line',
 ] as const satisfies readonly (keyof TestDbRow)[];
 
-/** Ids per IN list: well under both dialects' parameter limits. */
-export const IN_CHUNK = 500;
-
-export function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /** loadLotFactsBatch: the facts of each lot, in the order of lotIds; throws for an unknown lot. */
 export async function loadLotFactsBatch(db: Db, lotIds: readonly number[]): Promise<LotFacts[]> {

@@ -7,11 +7,11 @@ import { hash as digestOf } from 'node:crypto';
 import type { LotFacts, Readiness } from '../../model/types.js';
 import { compactReadiness, expandReadiness, expandReason } from '../../readiness/render.js';
 import type { Db } from '../db/db.js';
-import { marks } from '../db/db.js';
+import { chunks, marks, rowMarks } from '../db/db.js';
 import { bool, isoInstant, parseJson } from '../values.js';
 import type { Instant, StoredReadiness } from '../types.js';
 import { dirtyMarkers, type DirtyLot } from './readiness-dirty.js';
-import { chunks, loadLotFactsBatch } from './readiness-facts.js';
+import { loadLotFactsBatch } from './readiness-facts.js';
 
 interface ReadinessDbRow {
   state: string;
@@ -189,13 +189,11 @@ async function saveReadinessMany(db: Db, items: readonly ReadinessSave[]): Promi
     const out: (Saved | undefined)[] = items.map(() => undefined);
     const sameClock = (s: ReadinessStamp, clock?: ReadinessClock) => !clock || (s.dueAt === clock.dueAt && s.rulesHash === clock.rulesHash);
     // 1. The same document: at most its clock moves.
-    items.forEach((i, k) => {
-      const stored = stampOf(i);
-      if (stored && stored.hash === texts[k].hash) out[k] = { changed: false, previous: i.readiness };
-    });
     for (const [k, i] of items.entries()) {
       const stored = stampOf(i);
-      if (out[k] && stored && !sameClock(stored, i.clock)) await tx.run('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?', [i.clock!.dueAt, i.clock!.rulesHash, i.lotId]);
+      if (!stored || stored.hash !== texts[k].hash) continue;
+      out[k] = { changed: false, previous: i.readiness };
+      if (!sameClock(stored, i.clock)) await tx.run('UPDATE lot_readiness SET clock_due_at = ?, rules_hash = ? WHERE lot_id = ?', [i.clock!.dueAt, i.clock!.rulesHash, i.lotId]);
     }
     // 2. Otherwise compared with what readers see now, then upserted.
     const writing = items.map((i, k) => k).filter((k) => !out[k]);
@@ -231,11 +229,10 @@ async function saveReadinessMany(db: Db, items: readonly ReadinessSave[]): Promi
     // Rows whose readers see the same readiness keep their computed_at: a statement of their own.
     for (const keep of [false, true]) {
       const these = rows.filter((r) => r[8] === keep).map((r) => r.slice(0, 8));
-      for (let c = 0; c < these.length; c += UPSERT_CHUNK) {
-        const part = these.slice(c, c + UPSERT_CHUNK);
+      for (const part of chunks(these, UPSERT_CHUNK)) {
         await tx.run(
           `INSERT INTO lot_readiness (lot_id, state, late, readiness, computed_at, clock_due_at, rules_hash, readiness_hash)
-           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+           VALUES ${rowMarks(part.length, 8)}
            ON CONFLICT (lot_id) DO UPDATE SET state = excluded.state, late = excluded.late, readiness = excluded.readiness,${keep ? '' : ' computed_at = excluded.computed_at,'}
              clock_due_at = excluded.clock_due_at, rules_hash = excluded.rules_hash, readiness_hash = excluded.readiness_hash`,
           part.flat(),

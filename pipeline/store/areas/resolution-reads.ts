@@ -12,10 +12,10 @@
 
 import type { IdRef } from '../../model/types.js';
 import type { Db } from '../db/db.js';
-import { marks } from '../db/db.js';
+import { chunks, marks } from '../db/db.js';
 import type { LotKeyDbRow, PurchaseOrderDbRow } from '../rows.js';
 
-export const LOT_KEY_COLUMNS = 'id, material_id, lot_number, vendor, po_number, po_item';
+const LOT_KEY_COLUMNS = 'id, material_id, lot_number, vendor, po_number, po_item';
 
 export interface ResolutionReads {
   /** Lots an identifier of this issuer points at. Ascending ids. */
@@ -73,14 +73,6 @@ export function dbReads(db: Db): ResolutionReads {
   };
 }
 
-/** Values per IN list: well under both dialects' parameter limits, few distinct statement texts. */
-const CHUNK = 500;
-
-function chunks<T>(list: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
-  return out;
-}
 
 const idKey = (scheme: string, value: string, issuer: string): string => JSON.stringify([scheme, value, issuer]);
 

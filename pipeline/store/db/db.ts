@@ -38,6 +38,22 @@ export interface RootDb extends Db {
   close(): Promise<void>;
 }
 
+/** Values per IN list or multi-row statement: well under both dialects' parameter limits. */
+export const IN_CHUNK = 500;
+
+/** A long list cut into lists of at most `size`. */
+export function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The placeholders of a multi-row VALUES list: `VALUES ${rowMarks(rows.length, 3)}` → (?, ?, ?), (?, ?, ?) … */
+export function rowMarks(rows: number, width: number): string {
+  const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  return Array.from({ length: rows }, () => row).join(', ');
+}
+
 /** A list placeholder: `IN (${marks(ids)})`. */
 export function marks(values: readonly unknown[]): string {
   return values.length ? values.map(() => '?').join(', ') : 'NULL';
