@@ -59,6 +59,8 @@ describe.skipIf(!existsSync(path.join(keys, 'bravo-lab')))('losing Redis while r
         ['RESULTS_2.csv', 15, 1],
       ]);
       expect((await reader.store.reads.getLotDetail('L1') as { tests: unknown[] }).tests).toHaveLength(25);
+      // The acknowledgment is written after the commit the ledger shows: wait for the file.
+      await until(async () => (await sftp.exists('/outbound/RESULTS_2.csv.ack.json')) !== false, 'the acknowledgment of RESULTS_2.csv');
       expect(JSON.parse(((await sftp.get('/outbound/RESULTS_2.csv.ack.json')) as Buffer).toString())).toMatchObject({ state: 'applied' });
     } finally {
       await sftp.end().catch(() => {});
